@@ -1,0 +1,387 @@
+"""The MQTT contract between door readers and the server, version 1.
+
+One dependency-free module (standard library only) imported by both the edge agent and
+the server, so that both sides parse, validate and serialise messages the same way.
+Every parser raises :class:`ProtocolError` with a stable ``reason`` code (used for
+counters and dead-letter records) and a message that never contains personal data
+(badge UIDs are not repeated back).
+
+Topics::
+
+    campus/{campus}/readers/{reader}/taps       reader -> server, QoS 1
+    campus/{campus}/readers/{reader}/status     reader -> server, QoS 1, retained
+    campus/{campus}/readers/{reader}/feedback   server -> reader, QoS 1
+    campus/{campus}/events/{kind}               server -> integrations
+
+See ``docs/protocol.md`` for an example of every message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+VERSION = 1
+MAX_PAYLOAD_BYTES = 4096
+TOPIC_ROOT = "campus"
+TAPS_SHARED_SUBSCRIPTION = "$share/ingest/campus/+/readers/+/taps"
+TAPS_SUBSCRIPTION = "campus/+/readers/+/taps"
+STATUS_SUBSCRIPTION = "campus/+/readers/+/status"
+MAX_TEXT_CHARS = 64
+MAX_DETAIL_CHARS = 200
+
+# UID lengths in bytes that real tags have: ISO 14443-A single/double/triple size (4, 7,
+# 10), ISO 14443-B PUPI (4), FeliCa IDm and ISO 15693 (8).
+UID_BYTE_LENGTHS = frozenset({4, 7, 8, 10})
+
+_ID = re.compile(r"[a-z0-9-]{1,64}")
+_TAP_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+class Reason(StrEnum):
+    """Why a message was rejected: stable codes for counters and dead letters."""
+
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_VERSION = "unknown_version"
+    MISSING_FIELD = "missing_field"
+    EXTRA_FIELD = "extra_field"
+    WRONG_TYPE = "wrong_type"
+    BAD_VALUE = "bad_value"
+    BAD_UID = "bad_uid"
+    BAD_TIMESTAMP = "bad_timestamp"
+    BAD_TOPIC = "bad_topic"
+    # Decided by the server, not by this module, but part of the same vocabulary.
+    TS_IN_FUTURE = "ts_in_future"
+    TS_TOO_OLD = "ts_too_old"
+    UNKNOWN_READER = "unknown_reader"
+    ID_CONFLICT = "id_conflict"
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the contract. ``reason`` is a :class:`Reason`."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class TopicKind(StrEnum):
+    TAPS = "taps"
+    STATUS = "status"
+    FEEDBACK = "feedback"
+
+
+class ReaderState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    DEGRADED = "degraded"
+
+
+class FeedbackResult(StrEnum):
+    IN = "in"
+    OUT = "out"
+    UNKNOWN_BADGE = "unknown_badge"
+    REJECTED = "rejected"
+
+
+# --------------------------------------------------------------------------- topics
+
+
+def is_valid_id(value: str) -> bool:
+    """Campus and reader ids: ``[a-z0-9-]{1,64}``."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def _check_id(value: str, what: str) -> str:
+    if not is_valid_id(value):
+        raise ValueError(f"{what} id must match [a-z0-9-]{{1,64}}, got {value!r}")
+    return value
+
+
+def reader_topic(campus: str, reader: str, kind: TopicKind) -> str:
+    _check_id(campus, "campus")
+    _check_id(reader, "reader")
+    return f"{TOPIC_ROOT}/{campus}/readers/{reader}/{TopicKind(kind).value}"
+
+
+def taps_topic(campus: str, reader: str) -> str:
+    return reader_topic(campus, reader, TopicKind.TAPS)
+
+
+def status_topic(campus: str, reader: str) -> str:
+    return reader_topic(campus, reader, TopicKind.STATUS)
+
+
+def feedback_topic(campus: str, reader: str) -> str:
+    return reader_topic(campus, reader, TopicKind.FEEDBACK)
+
+
+def events_topic(campus: str, kind: str) -> str:
+    _check_id(campus, "campus")
+    _check_id(kind, "event kind")
+    return f"{TOPIC_ROOT}/{campus}/events/{kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderTopic:
+    campus: str
+    reader: str
+    kind: TopicKind
+
+
+def parse_reader_topic(topic: str) -> ReaderTopic:
+    """``campus/{campus}/readers/{reader}/{kind}`` -> :class:`ReaderTopic`."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != TOPIC_ROOT or parts[2] != "readers":
+        raise ProtocolError(Reason.BAD_TOPIC, "topic is not campus/{campus}/readers/{reader}/…")
+    _, campus, _, reader, kind = parts
+    if not is_valid_id(campus) or not is_valid_id(reader):
+        raise ProtocolError(Reason.BAD_TOPIC, "campus or reader id in topic is malformed")
+    try:
+        topic_kind = TopicKind(kind)
+    except ValueError:
+        raise ProtocolError(Reason.BAD_TOPIC, f"unknown topic kind {kind[:20]!r}") from None
+    return ReaderTopic(campus, reader, topic_kind)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 with milliseconds and the moment's own offset (aware datetimes only)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("timestamps must be timezone-aware")
+    text = moment.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
+
+
+def parse_timestamp(text: Any, field: str = "ts") -> datetime:
+    if not isinstance(text, str):
+        raise ProtocolError(Reason.WRONG_TYPE, f"{field} must be a string")
+    if _RFC3339.fullmatch(text) is None:
+        raise ProtocolError(
+            Reason.BAD_TIMESTAMP,
+            f"{field} must be RFC 3339 with an offset, e.g. 2026-11-23T09:14:03.512+01:00",
+        )
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ProtocolError(Reason.BAD_TIMESTAMP, f"{field} is not a real date and time") from None
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class Tap:
+    """A badge tap as the reader publishes it. ``uid`` is the raw tag UID (lowercase hex):
+    personal data that the server replaces by a keyed hash before storing anything."""
+
+    id: str
+    uid: str
+    ts: datetime
+    seq: int
+    clock_synced: bool = True
+
+    def __post_init__(self) -> None:
+        if _TAP_ID.fullmatch(self.id) is None:
+            raise ProtocolError(Reason.BAD_VALUE, "id must match [A-Za-z0-9_-]{8,64}")
+        _check_uid(self.uid)
+        if self.ts.tzinfo is None:
+            raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
+        if self.seq < 0:
+            raise ProtocolError(Reason.BAD_VALUE, "seq must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "v": VERSION,
+            "id": self.id,
+            "uid": self.uid,
+            "ts": format_timestamp(self.ts),
+            "seq": self.seq,
+        }
+        if not self.clock_synced:
+            body["clock_synced"] = False
+        return body
+
+    def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Tap:
+        body = _load(payload)
+        _check_fields(body, required={"id", "uid", "ts", "seq"}, optional={"clock_synced"})
+        tap_id = _typed(body, "id", str)
+        uid = _typed(body, "uid", str)
+        seq = _typed(body, "seq", int)
+        clock_synced = _typed(body, "clock_synced", bool) if "clock_synced" in body else True
+        return cls(
+            id=tap_id,
+            uid=uid.lower(),
+            ts=parse_timestamp(body["ts"]),
+            seq=seq,
+            clock_synced=clock_synced,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderStatus:
+    """Retained status of a reader, re-sent every ``heartbeat`` seconds; the last will is
+    the same message with state ``offline``."""
+
+    state: ReaderState
+    ts: datetime
+    queued: int = 0
+    detail: str = ""
+    clock_synced: bool = True
+    heartbeat: int = 60
+
+    def __post_init__(self) -> None:
+        if self.ts.tzinfo is None:
+            raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
+        if self.queued < 0:
+            raise ProtocolError(Reason.BAD_VALUE, "queued must be >= 0")
+        if len(self.detail) > MAX_DETAIL_CHARS:
+            raise ProtocolError(Reason.BAD_VALUE, f"detail is longer than {MAX_DETAIL_CHARS} chars")
+        if not 1 <= self.heartbeat <= 3600:
+            raise ProtocolError(Reason.BAD_VALUE, "heartbeat must be 1..3600 seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "v": VERSION,
+            "state": self.state.value,
+            "ts": format_timestamp(self.ts),
+            "queued": self.queued,
+            "detail": self.detail,
+        }
+        if not self.clock_synced:
+            body["clock_synced"] = False
+        if self.heartbeat != 60:
+            body["heartbeat"] = self.heartbeat
+        return body
+
+    def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> ReaderStatus:
+        body = _load(payload)
+        _check_fields(
+            body,
+            required={"state", "ts", "queued", "detail"},
+            optional={"clock_synced", "heartbeat"},
+        )
+        state = _enum(body, "state", ReaderState)
+        return cls(
+            state=state,
+            ts=parse_timestamp(body["ts"]),
+            queued=_typed(body, "queued", int),
+            detail=_typed(body, "detail", str),
+            clock_synced=_typed(body, "clock_synced", bool) if "clock_synced" in body else True,
+            heartbeat=_typed(body, "heartbeat", int) if "heartbeat" in body else 60,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """Server -> reader answer to a tap, refining the reader's immediate feedback."""
+
+    id: str
+    result: FeedbackResult
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if _TAP_ID.fullmatch(self.id) is None:
+            raise ProtocolError(Reason.BAD_VALUE, "id must match [A-Za-z0-9_-]{8,64}")
+        if len(self.text) > MAX_TEXT_CHARS:
+            raise ProtocolError(Reason.BAD_VALUE, f"text is longer than {MAX_TEXT_CHARS} chars")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": VERSION, "id": self.id, "result": self.result.value, "text": self.text}
+
+    def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Feedback:
+        body = _load(payload)
+        _check_fields(body, required={"id", "result", "text"}, optional=set())
+        return cls(
+            id=_typed(body, "id", str),
+            result=_enum(body, "result", FeedbackResult),
+            text=_typed(body, "text", str),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _dump(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _load(payload: bytes | str) -> dict[str, Any]:
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(
+            Reason.TOO_LARGE, f"payload is {len(raw)} bytes, limit {MAX_PAYLOAD_BYTES}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(Reason.NOT_UTF8, "payload is not UTF-8") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProtocolError(Reason.MALFORMED_JSON, f"malformed JSON at char {error.pos}") from None
+    if not isinstance(body, dict):
+        raise ProtocolError(Reason.NOT_AN_OBJECT, "payload must be a JSON object")
+    version = body.get("v")
+    if "v" not in body:
+        raise ProtocolError(Reason.MISSING_FIELD, "missing field 'v'")
+    if type(version) is not int or version != VERSION:
+        raise ProtocolError(Reason.UNKNOWN_VERSION, f"unsupported version {str(version)[:10]!r}")
+    return body
+
+
+def _check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]) -> None:
+    missing = sorted(required - body.keys())
+    if missing:
+        raise ProtocolError(Reason.MISSING_FIELD, f"missing field(s) {', '.join(missing)}")
+    extra = sorted(body.keys() - required - optional - {"v"})
+    if extra:
+        names = ", ".join(name[:20] for name in extra[:5])
+        raise ProtocolError(Reason.EXTRA_FIELD, f"unexpected field(s) {names}")
+
+
+def _typed(body: dict[str, Any], field: str, kind: type) -> Any:
+    value = body[field]
+    # bool is a subclass of int in Python; JSON true is not a number.
+    if type(value) is not kind:
+        raise ProtocolError(Reason.WRONG_TYPE, f"{field} must be {kind.__name__}")
+    return value
+
+
+def _enum(body: dict[str, Any], field: str, kind: type[StrEnum]) -> Any:
+    value = _typed(body, field, str)
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = "|".join(member.value for member in kind)
+        raise ProtocolError(Reason.BAD_VALUE, f"{field} must be one of {allowed}") from None
+
+
+def _check_uid(uid: str) -> None:
+    if not isinstance(uid, str) or _HEX.fullmatch(uid) is None or len(uid) % 2:
+        raise ProtocolError(Reason.BAD_UID, "uid must be an even number of hex digits")
+    if len(uid) // 2 not in UID_BYTE_LENGTHS:
+        raise ProtocolError(Reason.BAD_UID, f"uid length {len(uid) // 2} bytes is not a real tag's")

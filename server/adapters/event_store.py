@@ -1,0 +1,82 @@
+"""The ``EventStore`` port: where taps, reader statuses and rejections are kept.
+
+Two adapters implement it (``sqlite_events`` and ``influx_events``) and one contract test
+suite (``tests/integration/test_event_store_contract.py``) runs against both.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+
+from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+
+
+class EventStoreError(RuntimeError):
+    """Base error of the event store adapters."""
+
+
+class EventStoreUnavailable(EventStoreError):
+    """The store could not be reached or refused the write: nothing was stored, so the
+    caller must not acknowledge what it tried to write."""
+
+
+class EventStore(abc.ABC):
+    @abc.abstractmethod
+    def setup(self) -> None:
+        """Create the database/bucket and its retention if missing (idempotent)."""
+
+    @abc.abstractmethod
+    def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
+        """Store taps durably in one write; one outcome per tap, in order.
+
+        Returns only once the data is durable. Raises :class:`EventStoreUnavailable`
+        when nothing could be stored."""
+
+    @abc.abstractmethod
+    def write_statuses(self, statuses: Sequence[ReaderStatusRecord]) -> None: ...
+
+    @abc.abstractmethod
+    def write_rejection(self, rejection: Rejection) -> None: ...
+
+    @abc.abstractmethod
+    def taps(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[StoredTap]:
+        """Taps with ``start <= ts < end``, ordered by (ts, seq)."""
+
+    @abc.abstractmethod
+    def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def statuses(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[ReaderStatusRecord]:
+        """Status messages received in ``[start, end)``, oldest first."""
+
+    @abc.abstractmethod
+    def latest_statuses(self, *, campus: str | None = None) -> list[ReaderStatusRecord]:
+        """The last status received from each reader."""
+
+    @abc.abstractmethod
+    def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
+        """Dead letters received since ``since``, newest first."""
+
+    @abc.abstractmethod
+    def purge(self, before: datetime) -> int:
+        """Delete events older than ``before`` where the store does not do it itself;
+        returns how many records were deleted (0 where retention is the server's job)."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

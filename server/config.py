@@ -1,0 +1,229 @@
+"""Server configuration: defaults, then a TOML file, then ``CAMPUS_*`` environment variables.
+
+Parsed once at start into frozen dataclasses; a bad value stops the program with one
+readable :class:`ConfigError`. Secrets (MQTT password, InfluxDB token, the badge hash
+secret) should come from the environment and are never included in ``repr`` or logs.
+
+Environment overrides are named ``CAMPUS_<SECTION>_<KEY>``, for example
+``CAMPUS_MQTT_PASSWORD``, ``CAMPUS_BADGES_HASH_SECRET``, ``CAMPUS_EVENTS_BACKEND``,
+``CAMPUS_INFLUXDB_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from edge.protocol import is_valid_id
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = field(default="", repr=False)
+    tls_ca_file: str = ""
+    client_id: str = "campus-ingest-1"
+    protocol: int = 5  # 5, or 3 for MQTT 3.1.1 brokers (plain subscription, no $share)
+    shared_group: str = "ingest"
+    session_expiry: int = 3600  # seconds the broker keeps our session while we are away
+    keepalive: int = 30
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    url: str = "http://127.0.0.1:8086"
+    api_version: int = 2  # 2: /api/v2/write (InfluxDB 1.8+, 2.x, 3.x); 1: /write (1.x)
+    database: str = "campus"  # database (1.x) or bucket (2.x) name
+    org: str = ""
+    token: str = field(default="", repr=False)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    backend: str = "sqlite"  # sqlite | influxdb
+    sqlite_path: str = ""  # default: <data_dir>/events.sqlite3
+    retention_days: int = 400
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    batch_max: int = 500  # taps per store write at most
+    batch_wait_ms: float = 5.0  # how long to gather arrivals into one write
+    max_future_s: int = 86400  # a tap stamped further in the future is refused
+
+
+@dataclass(frozen=True)
+class CampusSettings:
+    id: str
+    name: str = ""
+    readers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    badge_secret: str = field(default="", repr=False)
+    registry_url: str = ""  # SQLAlchemy URL; default sqlite file in data_dir
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    events: EventSettings = field(default_factory=EventSettings)
+    influxdb: InfluxSettings = field(default_factory=InfluxSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    campuses: tuple[CampusSettings, ...] = ()
+
+    @property
+    def events_sqlite_path(self) -> Path:
+        return (
+            Path(self.events.sqlite_path)
+            if self.events.sqlite_path
+            else self.data_dir / "events.sqlite3"
+        )
+
+    @property
+    def registry_database_url(self) -> str:
+        return self.registry_url or f"sqlite:///{self.data_dir / 'registry.sqlite3'}"
+
+    def known_readers(self) -> frozenset[tuple[str, str]]:
+        return frozenset(
+            (campus.id, reader) for campus in self.campuses for reader in campus.readers
+        )
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_secret: bool = True,
+) -> Settings:
+    """Build :class:`Settings` from an optional TOML file and the environment."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    server = _section(raw, "server")
+    badges = _section(raw, "badges")
+    registry = _section(raw, "registry")
+    top = {
+        "data_dir": _env(environ, "SERVER", "DATA_DIR", server.get("data_dir", "var")),
+        "log_level": _env(environ, "SERVER", "LOG_LEVEL", server.get("log_level", "INFO")),
+        "badge_secret": _env(environ, "BADGES", "HASH_SECRET", badges.get("hash_secret", "")),
+        "registry_url": _env(environ, "REGISTRY", "URL", registry.get("url", "")),
+    }
+    _no_unknown_keys(server, {"data_dir", "log_level"}, "server")
+    _no_unknown_keys(badges, {"hash_secret"}, "badges")
+    _no_unknown_keys(registry, {"url"}, "registry")
+    events_raw = _section(raw, "events")
+    influx_raw = dict(_section(events_raw, "influxdb", prefix="events."))
+    events_raw = {key: value for key, value in events_raw.items() if key != "influxdb"}
+    settings = Settings(
+        data_dir=Path(top["data_dir"]),
+        log_level=str(top["log_level"]).upper(),
+        badge_secret=str(top["badge_secret"]),
+        registry_url=str(top["registry_url"]),
+        mqtt=_build(MqttSettings, _section(raw, "mqtt"), "mqtt", environ, "MQTT"),
+        events=_build(EventSettings, events_raw, "events", environ, "EVENTS"),
+        influxdb=_build(InfluxSettings, influx_raw, "events.influxdb", environ, "INFLUXDB"),
+        ingest=_build(IngestSettings, _section(raw, "ingest"), "ingest", environ, "INGEST"),
+        campuses=_campuses(raw.get("campus", [])),
+    )
+    _validate(settings, require_secret=require_secret)
+    return settings
+
+
+def _section(raw: Mapping[str, Any], name: str, prefix: str = "") -> Mapping[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{prefix}{name}] must be a table")
+    return value
+
+
+def _env(environ: Mapping[str, str], section: str, key: str, default: Any) -> Any:
+    return environ.get(f"CAMPUS_{section}_{key}", default)
+
+
+def _no_unknown_keys(raw: Mapping[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(unknown)}")
+
+
+def _build(kind: type, raw: Mapping[str, Any], where: str, environ: Mapping[str, str], env: str):
+    known = {item.name: item for item in fields(kind)}
+    _no_unknown_keys(raw, set(known), where)
+    values: dict[str, Any] = {}
+    for name, item in known.items():
+        value = _env(environ, env, name.upper(), raw.get(name, item.default))
+        values[name] = _coerce(value, type(item.default), f"{where}.{name}")
+    return kind(**values)
+
+
+def _coerce(value: Any, kind: type, key: str) -> Any:
+    """Values from TOML keep their type; values from the environment are strings."""
+    if isinstance(value, str) and kind is not str:
+        try:
+            value = float(value) if kind is float else int(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}") from None
+    if kind is float and type(value) is int:
+        value = float(value)
+    if type(value) is not kind:
+        raise ConfigError(f"{key} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _campuses(raw: Any) -> tuple[CampusSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("[[campus]] must be an array of tables")
+    campuses = []
+    for index, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"[[campus]] #{index} must be a table")
+        _no_unknown_keys(item, {"id", "name", "readers"}, f"campus #{index}")
+        campus_id = item.get("id")
+        if not isinstance(campus_id, str) or not is_valid_id(campus_id):
+            raise ConfigError(f"[[campus]] #{index}: id must match [a-z0-9-]{{1,64}}")
+        readers = item.get("readers", [])
+        if not isinstance(readers, list) or not all(
+            isinstance(reader, str) and is_valid_id(reader) for reader in readers
+        ):
+            raise ConfigError(f"[[campus]] {campus_id}: readers must be ids like 'door-1'")
+        campuses.append(CampusSettings(campus_id, str(item.get("name", "")), tuple(readers)))
+    return tuple(campuses)
+
+
+def _validate(settings: Settings, *, require_secret: bool) -> None:
+    if settings.events.backend not in {"sqlite", "influxdb"}:
+        raise ConfigError("events.backend must be 'sqlite' or 'influxdb'")
+    if settings.influxdb.api_version not in {1, 2}:
+        raise ConfigError("events.influxdb.api_version must be 1 or 2")
+    if settings.mqtt.protocol not in {3, 5}:
+        raise ConfigError("mqtt.protocol must be 5 (MQTT 5) or 3 (MQTT 3.1.1)")
+    if settings.events.retention_days < 1:
+        raise ConfigError("events.retention_days must be at least 1")
+    if settings.ingest.batch_max < 1:
+        raise ConfigError("ingest.batch_max must be at least 1")
+    if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("server.log_level must be DEBUG, INFO, WARNING or ERROR")
+    if require_secret and len(settings.badge_secret) < 16:
+        raise ConfigError(
+            "the badge hash secret is missing or shorter than 16 characters: "
+            "set CAMPUS_BADGES_HASH_SECRET (never commit it to the config file)"
+        )

@@ -66,6 +66,16 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class PresenceSettings:
+    timezone: str = "Europe/Paris"
+    debounce_s: int = 5  # repeated taps of one badge within this window are one
+    max_session_hours: int = 12  # an open session is closed after this, unverified
+    grace_minutes: int = 15  # arriving later than slot start + grace is late
+    correction_window_days: int = 14  # a week is frozen this long after it ends
+    school_zone: str = "A"  # French school-holiday zone (A, B, C, Corse, DOM…)
+
+
+@dataclass(frozen=True)
 class CampusSettings:
     id: str
     name: str = ""
@@ -77,11 +87,13 @@ class Settings:
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     badge_secret: str = field(default="", repr=False)
+    api_token: str = field(default="", repr=False)  # bearer token for integrations
     registry_url: str = ""  # SQLAlchemy URL; default sqlite file in data_dir
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     events: EventSettings = field(default_factory=EventSettings)
     influxdb: InfluxSettings = field(default_factory=InfluxSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    presence: PresenceSettings = field(default_factory=PresenceSettings)
     campuses: tuple[CampusSettings, ...] = ()
 
     @property
@@ -126,8 +138,9 @@ def load_settings(
         "log_level": _env(environ, "SERVER", "LOG_LEVEL", server.get("log_level", "INFO")),
         "badge_secret": _env(environ, "BADGES", "HASH_SECRET", badges.get("hash_secret", "")),
         "registry_url": _env(environ, "REGISTRY", "URL", registry.get("url", "")),
+        "api_token": _env(environ, "SERVER", "API_TOKEN", server.get("api_token", "")),
     }
-    _no_unknown_keys(server, {"data_dir", "log_level"}, "server")
+    _no_unknown_keys(server, {"data_dir", "log_level", "api_token"}, "server")
     _no_unknown_keys(badges, {"hash_secret"}, "badges")
     _no_unknown_keys(registry, {"url"}, "registry")
     events_raw = _section(raw, "events")
@@ -138,10 +151,14 @@ def load_settings(
         log_level=str(top["log_level"]).upper(),
         badge_secret=str(top["badge_secret"]),
         registry_url=str(top["registry_url"]),
+        api_token=str(top["api_token"]),
         mqtt=_build(MqttSettings, _section(raw, "mqtt"), "mqtt", environ, "MQTT"),
         events=_build(EventSettings, events_raw, "events", environ, "EVENTS"),
         influxdb=_build(InfluxSettings, influx_raw, "events.influxdb", environ, "INFLUXDB"),
         ingest=_build(IngestSettings, _section(raw, "ingest"), "ingest", environ, "INGEST"),
+        presence=_build(
+            PresenceSettings, _section(raw, "presence"), "presence", environ, "PRESENCE"
+        ),
         campuses=_campuses(raw.get("campus", [])),
     )
     _validate(settings, require_secret=require_secret)

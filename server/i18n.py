@@ -1,0 +1,46 @@
+"""Translation catalogues for every user-facing text (French by default, English too).
+
+Messages are written in English in the code (``_("Entry recorded")``) and translated from
+``server/locale/<lang>/LC_MESSAGES/messages.po``. The catalogues are read with Babel's PO
+reader, so no compilation step is needed; a missing translation falls back to English.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+DEFAULT_LANGUAGE = "fr"
+LANGUAGES = ("fr", "en")
+_LOCALE_DIR = Path(__file__).parent / "locale"
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def _catalogue(language: str) -> dict[str, str]:
+    path = _LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy and isinstance(message.id, str)
+    }
+
+
+def set_language(language: str) -> None:
+    """Language for texts produced in this context (thread, request, task)."""
+    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def gettext(message: str, language: str | None = None, **values: object) -> str:
+    text = _catalogue(language or _current.get()).get(message, message)
+    return text.format(**values) if values else text
+
+
+_ = gettext

@@ -1,0 +1,211 @@
+"""The MQTT side of ingest: a paho-mqtt 2.x client with manual acknowledgement.
+
+paho's callbacks only turn a message into an :class:`InboundMessage` and queue it; one
+worker thread gathers what arrived within a few milliseconds into a batch, hands it to
+the batch handler (the ingest service), and acknowledges the batch's messages only once
+the handler returned. If the handler raises (the event store is down), the same batch is
+retried with backoff and nothing is acknowledged meanwhile; if the process dies, the
+broker redelivers the unacknowledged messages to the persistent session.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
+from server.config import MqttSettings
+from server.services.ingest import InboundMessage
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Sequence[InboundMessage]], object]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    message: InboundMessage
+    mid: int
+    qos: int
+
+
+def subscriptions(settings: MqttSettings) -> list[str]:
+    """Shared subscriptions on MQTT 5 so several ingest workers share the load; plain
+    ones on MQTT 3.1.1 brokers that have none (amqtt)."""
+    if settings.protocol == 5:
+        return [
+            f"$share/{settings.shared_group}/{topic}"
+            for topic in (TAPS_SUBSCRIPTION, STATUS_SUBSCRIPTION)
+        ]
+    return [TAPS_SUBSCRIPTION, STATUS_SUBSCRIPTION]
+
+
+class MqttConsumer:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handler: BatchHandler,
+        *,
+        clock: Clock,
+        batch_max: int = 500,
+        batch_wait_s: float = 0.005,
+        retry_max_s: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._handler = handler
+        self._clock = clock
+        self._batch_max = batch_max
+        self._batch_wait_s = batch_wait_s
+        self._retry_max_s = retry_max_s
+        self._inbox: queue.SimpleQueue[_Delivery | None] = queue.SimpleQueue()
+        self._subscribed = threading.Event()
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.store_healthy = True
+        self._client = self._build_client()
+
+    # ------------------------------------------------------------------ client
+    def _build_client(self) -> mqtt.Client:
+        settings = self._settings
+        v5 = settings.protocol == 5
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if settings.username:
+            client.username_pw_set(settings.username, settings.password or None)
+        if settings.tls_ca_file:
+            client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(100)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _connect_properties(self) -> Properties | None:
+        if self._settings.protocol != 5:
+            return None
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self._settings.session_expiry
+        return properties
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
+        # Subscribing here, not once at start, restores the subscriptions after any
+        # reconnect, including to a broker that lost its sessions.
+        client.subscribe([(topic, 1) for topic in subscriptions(self._settings)])
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        failures = [code for code in reason_codes if code.is_failure]
+        if failures:
+            log.error("MQTT subscription refused: %s", failures)
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self._subscribed.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from MQTT broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        inbound = InboundMessage(message.topic, bytes(message.payload), self._clock())
+        self._inbox.put(_Delivery(inbound, message.mid, message.qos))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
+        self._worker.start()
+        self._client.connect_async(
+            self._settings.host,
+            self._settings.port,
+            keepalive=self._settings.keepalive,
+            clean_start=False if self._settings.protocol == 5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_properties(),
+        )
+        self._client.loop_start()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish from any thread (feedback to readers, events for integrations)."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def stop(self) -> None:
+        """Finish the batch under way, then disconnect. Queued but unacknowledged
+        messages stay with the broker, which redelivers them to the next session."""
+        self._stopping.set()
+        self._inbox.put(None)
+        if self._worker is not None:
+            self._worker.join(30)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # ------------------------------------------------------------------ worker
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._handle_until_stored(batch)
+
+    def _next_batch(self) -> list[_Delivery]:
+        first = self._inbox.get()
+        if first is None:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self._batch_wait_s
+        while len(batch) < self._batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._inbox.get(timeout=remaining)
+                    if remaining > 0
+                    else self._inbox.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                self._stopping.set()
+                break
+            batch.append(item)
+        return batch
+
+    def _handle_until_stored(self, batch: list[_Delivery]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self._handler([delivery.message for delivery in batch])
+            except Exception as error:
+                self.store_healthy = False
+                log.warning(
+                    "could not store %d messages (%s); retrying in %.1fs", len(batch), error, delay
+                )
+                if self._stopping.wait(delay):
+                    return  # not acknowledged: the broker redelivers them later
+                delay = min(delay * 2, self._retry_max_s)
+                continue
+            if not self.store_healthy:
+                log.info("event store is back; %d held messages stored", len(batch))
+            self.store_healthy = True
+            for delivery in batch:
+                self._client.ack(delivery.mid, delivery.qos)
+            return

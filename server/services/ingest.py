@@ -1,0 +1,157 @@
+"""Ingest use case: judge a batch of MQTT messages, store what is valid, say what to ack.
+
+The MQTT adapter hands a batch in and acknowledges exactly the messages this returns as
+acknowledgeable, and only after :meth:`IngestService.handle_batch` returned: a tap
+acknowledged is a tap stored. When the event store is unavailable nothing of the batch
+is acknowledged and :class:`~server.adapters.event_store.EventStoreUnavailable`
+propagates, so the caller retries the same batch (or, if it dies, the broker redelivers).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from server.adapters.event_store import EventStore
+from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.intake import Intake, conflict_rejection, judge_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    stored: list[StoredTap]  # newly stored taps, in arrival order
+    duplicates: int
+    rejected: list[Rejection]
+    statuses: list[ReaderStatusRecord]
+
+
+@dataclass
+class IngestCounters:
+    """Running totals, read by the live summary and the web app (thread-safe)."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    store_failures: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, result: BatchResult, received: int) -> None:
+        with self._lock:
+            self.received += received
+            self.stored += len(result.stored)
+            self.duplicates += result.duplicates
+            self.statuses += len(result.statuses)
+            self.rejected.update(rejection.reason for rejection in result.rejected)
+
+    def store_failed(self) -> None:
+        with self._lock:
+            self.store_failures += 1
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "received": self.received,
+                "stored": self.stored,
+                "duplicates": self.duplicates,
+                "statuses": self.statuses,
+                "store_failures": self.store_failures,
+                "rejected": dict(self.rejected),
+                "rejected_total": sum(self.rejected.values()),
+            }
+
+
+StoredListener = Callable[[Sequence[StoredTap]], None]
+
+
+class IngestService:
+    def __init__(self, store: EventStore, intake: Intake) -> None:
+        self._store = store
+        self._intake = intake
+        self.counters = IngestCounters()
+        self._listeners: list[StoredListener] = []
+
+    def on_taps_stored(self, listener: StoredListener) -> None:
+        """Call ``listener`` with each batch of newly stored taps (after the write)."""
+        self._listeners.append(listener)
+
+    def handle_batch(self, messages: Sequence[InboundMessage]) -> BatchResult:
+        taps: list[tuple[StoredTap, str]] = []
+        statuses: list[ReaderStatusRecord] = []
+        rejected: list[Rejection] = []
+        for message in messages:
+            judged = judge_message(
+                message.topic, message.payload, message.received_at, self._intake
+            )
+            if isinstance(judged, StoredTap):
+                taps.append((judged, message.topic))
+            elif isinstance(judged, ReaderStatusRecord):
+                statuses.append(judged)
+            else:
+                rejected.append(judged)
+        try:
+            stored, duplicates, conflicts = self._write_taps(taps)
+            rejected += conflicts
+            if statuses:
+                self._store.write_statuses(statuses)
+            for rejection in rejected:
+                self._store.write_rejection(rejection)
+        except Exception:
+            self.counters.store_failed()
+            raise
+        result = BatchResult(stored, duplicates, rejected, statuses)
+        self.counters.add(result, received=len(messages))
+        self._log_rejections(rejected)
+        self._notify(stored)
+        return result
+
+    def _write_taps(
+        self, taps: list[tuple[StoredTap, str]]
+    ) -> tuple[list[StoredTap], int, list[Rejection]]:
+        if not taps:
+            return [], 0, []
+        outcomes = self._store.write_taps([tap for tap, _ in taps])
+        stored, conflicts, duplicates = [], [], 0
+        for (tap, topic), outcome in zip(taps, outcomes, strict=True):
+            if outcome is WriteOutcome.STORED:
+                stored.append(tap)
+            elif outcome is WriteOutcome.DUPLICATE:
+                duplicates += 1
+            else:
+                conflicts.append(conflict_rejection(tap, topic))
+        return stored, duplicates, conflicts
+
+    def _log_rejections(self, rejected: list[Rejection]) -> None:
+        # No payload and no UID in the log line: reason, topic and the parser's message.
+        for rejection in rejected:
+            log.warning(
+                "rejected message on %s: %s (%s, %d bytes)",
+                rejection.topic,
+                rejection.reason,
+                rejection.detail,
+                rejection.size,
+            )
+
+    def _notify(self, stored: list[StoredTap]) -> None:
+        if not stored:
+            return
+        for listener in self._listeners:
+            try:
+                listener(stored)
+            except Exception:
+                # The taps are stored: a failing listener must not make us redeliver them.
+                log.exception("listener for stored taps failed")

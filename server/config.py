@@ -37,6 +37,10 @@ class MqttSettings:
     shared_group: str = "ingest"
     session_expiry: int = 3600  # seconds the broker keeps our session while we are away
     keepalive: int = 30
+    # Acknowledge a tap to the broker only once stored. Only the embedded default turns
+    # it off: its in-process broker keeps nothing on disk and shares our process's fate,
+    # and amqtt stalls on late acknowledgements.
+    manual_ack: bool = True
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,11 @@ def _build(kind: type, raw: Mapping[str, Any], where: str, environ: Mapping[str,
 
 def _coerce(value: Any, kind: type, key: str) -> Any:
     """Values from TOML keep their type; values from the environment are strings."""
+    if isinstance(value, str) and kind is bool:
+        lowered = value.strip().lower()
+        if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        value = lowered in {"true", "1", "yes"}
     if isinstance(value, str) and kind is not str:
         try:
             value = float(value) if kind is float else int(value)

@@ -84,7 +84,7 @@ class MqttConsumer:
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
-            manual_ack=True,
+            manual_ack=settings.manual_ack,
         )
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)

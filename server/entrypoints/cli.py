@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list:
-    return []
+    from server.entrypoints import demo_command, ingest_commands
+
+    return [ingest_commands, demo_command]
 
 
 def main(argv: list[str] | None = None) -> int:

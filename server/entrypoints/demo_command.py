@@ -1,0 +1,159 @@
+"""``campus-presence demo``: the whole product on a laptop, nothing to install.
+
+An in-process MQTT broker (amqtt), the SQLite event store, the real ingest, and a
+simulated door playing a morning of taps through the real MQTT contract, with a live
+summary on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import time as clock_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from server.adapters.embedded_broker import EmbeddedBroker, free_loopback_port
+from server.bootstrap import build_ingest, utc_now
+from server.config import CampusSettings, MqttSettings, Settings
+from server.domain.events import StoredTap
+from server.i18n import _
+from server.simulation.door import SimulatedDoor
+from server.simulation.scenario import demo_badges, morning
+
+CAMPUS = "demo"
+DOOR = "porte-1"
+ROOM = "salle-1"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser("demo", help="run everything embedded, with a simulated door")
+    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.add_argument("--port", type=int, default=0, help="MQTT port (default: a free one)")
+    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    demo.add_argument("--students", type=int, default=24)
+    demo.add_argument("--duration", type=float, default=0, help="stop after N seconds (0: never)")
+    demo.set_defaults(handler=demo_command)
+
+
+def demo_settings(data_dir: Path, port: int) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        log_level="WARNING",
+        badge_secret=_demo_secret(data_dir),
+        mqtt=MqttSettings(port=port, protocol=3, client_id="campus-demo-ingest", manual_ack=False),
+        campuses=(CampusSettings(CAMPUS, "Campus connecté (démo)", (DOOR, ROOM)),),
+    )
+
+
+def _demo_secret(data_dir: Path) -> str:
+    """A random badge-hash secret kept in the demo's own folder (never in a real one)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "badge-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class LiveSummary:
+    """Keeps the last tap per reader, fed by the ingest after each stored batch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.last: dict[str, StoredTap] = {}
+
+    def taps_stored(self, taps: Sequence[StoredTap]) -> None:
+        with self._lock:
+            for tap in taps:
+                self.last[tap.reader] = tap
+
+    def lines(self, counters: dict[str, object]) -> list[str]:
+        lines = [
+            _(
+                "Taps stored: {stored} · duplicates ignored: {duplicates} · rejected: {rejected}",
+                stored=counters["stored"],
+                duplicates=counters["duplicates"],
+                rejected=counters["rejected_total"],
+            )
+        ]
+        with self._lock:
+            for reader, tap in sorted(self.last.items()):
+                local = tap.ts.astimezone(PARIS)
+                lines.append(
+                    _(
+                        "  last tap at {reader}: {time} (badge {badge}…)",
+                        reader=reader,
+                        time=f"{local:%H:%M:%S}",
+                        badge=tap.badge[:8],
+                    )
+                )
+        return lines
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    port = args.port or free_loopback_port()
+    settings = demo_settings(args.data_dir, port)
+    summary = LiveSummary()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with EmbeddedBroker(port=port), build_ingest(settings) as ingest:
+        ingest.service.on_taps_stored(summary.taps_stored)
+        ingest.consumer.wait_subscribed(timeout=10)
+        door = _start_door(port, args)
+        _print_intro(settings, port)
+        _run_until_stopped(
+            stop,
+            args.duration,
+            lambda: print("\n".join(summary.lines(ingest.service.counters.snapshot()))),
+        )
+        door.stop()
+        time.sleep(0.5)  # let the last acknowledged taps land before closing
+    print("\n".join(summary.lines(ingest.service.counters.snapshot())))
+    return 0
+
+
+def _start_door(port: int, args: argparse.Namespace) -> SimulatedDoor:
+    today = utc_now().astimezone(PARIS).date()
+    start = datetime.combine(today, clock_time(8, 30), tzinfo=PARIS)
+    events = morning(
+        start, door=DOOR, room=ROOM, students=demo_badges(args.students), unknown_badge="0badcafe"
+    )
+    door = SimulatedDoor(
+        host="127.0.0.1",
+        port=port,
+        campus=CAMPUS,
+        readers=(DOOR, ROOM),
+        events=events,
+        speed=args.speed,
+    )
+    door.start()
+    return door
+
+
+def _print_intro(settings: Settings, port: int) -> None:
+    print(_("Campus connecté — presence demo (everything embedded, nothing to install)"))
+    print(_("  MQTT broker (embedded): 127.0.0.1:{port}", port=port))
+    print(_("  Event store (SQLite): {path}", path=settings.events_sqlite_path))
+    print(_("  A simulated door plays a morning of badge taps; stop with Ctrl+C."))
+    print(_("Next: list the rejected messages with"))
+    print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} campus-presence rejections")
+    print()
+
+
+def _run_until_stopped(stop: threading.Event, duration: float, report) -> None:
+    deadline = time.monotonic() + duration if duration > 0 else None
+    while not stop.wait(2.0):
+        report()
+        print()
+        if deadline is not None and time.monotonic() >= deadline:
+            break

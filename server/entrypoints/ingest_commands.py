@@ -1,0 +1,89 @@
+"""``campus-presence serve`` and ``campus-presence rejections``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from datetime import timedelta
+
+from server.bootstrap import build_event_store, build_ingest, utc_now
+from server.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the server: MQTT ingest and event store")
+    serve.set_defaults(handler=serve_command)
+
+    rejections = subparsers.add_parser("rejections", help="list rejected messages (dead letters)")
+    rejections.add_argument("--hours", type=float, default=24.0, help="look back this many hours")
+    rejections.add_argument("--limit", type=int, default=50)
+    rejections.add_argument("--format", choices=("text", "json"), default="text")
+    rejections.set_defaults(handler=rejections_command)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGINT or SIGTERM (systemd's stop)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    configure_logging(settings)
+    with build_ingest(settings) as ingest:
+        if not ingest.consumer.wait_subscribed(timeout=30):
+            log.warning(
+                "not subscribed yet: is the MQTT broker at %s:%d up?",
+                settings.mqtt.host,
+                settings.mqtt.port,
+            )
+        log.info("ingest running; stop with Ctrl+C")
+        wait_for_stop_signal()
+    log.info("stopped: %s", ingest.service.counters.snapshot())
+    return 0
+
+
+def rejections_command(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, require_secret=False)
+    store = build_event_store(settings)
+    try:
+        since = utc_now() - timedelta(hours=args.hours)
+        rejections = store.rejections(since=since, limit=args.limit)
+    finally:
+        store.close()
+    if args.format == "json":
+        rows = [
+            {
+                "received_at": item.received_at.isoformat(),
+                "reason": item.reason,
+                "topic": item.topic,
+                "detail": item.detail,
+                "size": item.size,
+                "campus": item.campus,
+                "reader": item.reader,
+            }
+            for item in rejections
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rejections:
+        print(f"no rejected message in the last {args.hours:g} h")
+    for item in rejections:
+        print(
+            f"{item.received_at:%Y-%m-%d %H:%M:%S}Z  {item.reason:<16} {item.topic}  {item.detail}"
+        )
+    return 0

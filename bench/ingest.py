@@ -1,0 +1,263 @@
+"""Ingest benchmark: simulated readers -> real Mosquitto -> ingest -> real InfluxDB (v1 API).
+
+Not a test: it prints figures, all measured in the same run on this machine.
+
+1. Raw broker rate: the readers publish T taps, ``mosquitto_sub`` (QoS 1) receives them.
+2. Ingest rate: the readers publish T taps again, the ingest (in its own process, MQTT 5
+   shared subscription, manual acknowledgement after the InfluxDB write) stores them.
+   Ratio = ingest rate / raw rate (target >= 0.6).
+3. Latency at a campus-like load: 100 taps/s for a few seconds; latency is from the
+   tap's own ``ts`` to the moment the InfluxDB write returned (target p99 < 50 ms).
+4. Peak RSS of the ingest process (VmHWM).
+
+Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--rate-seconds 10]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from edge.protocol import Tap, taps_topic  # noqa: E402
+from tests.services import Influxd, Mosquitto  # noqa: E402
+
+CAMPUS = "bench"
+
+
+def reader_ids(count: int) -> list[str]:
+    return [f"door-{index}" for index in range(1, count + 1)]
+
+
+# --------------------------------------------------------------------------- consumer side
+
+
+def consumer_main(mqtt_port: int, influx_url: str, readers: list[str], data_dir: str, conn) -> None:
+    """Runs in a fresh process: the real ingest, plus a listener that timestamps writes."""
+    from server.bootstrap import build_ingest
+    from server.config import CampusSettings, EventSettings, InfluxSettings, MqttSettings, Settings
+
+    settings = Settings(
+        data_dir=Path(data_dir),
+        log_level="WARNING",
+        badge_secret="bench-secret-0123456789",
+        mqtt=MqttSettings(port=mqtt_port, client_id="bench-ingest", protocol=5),
+        events=EventSettings(backend="influxdb"),
+        influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench"),
+        campuses=(CampusSettings(CAMPUS, "", tuple(readers)),),
+    )
+    latencies: list[float] = []
+
+    def record(taps) -> None:
+        now = datetime.now(UTC)
+        latencies.extend((now - tap.ts).total_seconds() * 1000 for tap in taps)
+
+    app = build_ingest(settings)
+    app.service.on_taps_stored(record)
+    app.start()
+    app.consumer.wait_subscribed(10)
+    conn.send("ready")
+    while True:
+        command, value = conn.recv()
+        if command == "wait":  # until `value` taps are stored; answer with the wall time
+            while app.service.counters.snapshot()["stored"] < value:
+                time.sleep(0.002)
+            conn.send(time.time())
+        elif command == "latencies":
+            conn.send(list(latencies))
+            latencies.clear()
+        else:
+            app.close()
+            conn.send({"counters": app.service.counters.snapshot(), "peak_rss_kb": _peak_rss_kb()})
+            return
+
+
+def _peak_rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+# --------------------------------------------------------------------------- reader side
+
+
+class Readers:
+    """One paho client per simulated reader, publishing QoS 1 taps."""
+
+    def __init__(self, port: int, readers: list[str]) -> None:
+        self.clients: dict[str, mqtt.Client] = {}
+        self.seq = dict.fromkeys(readers, 0)
+        for reader in readers:
+            client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{reader}", protocol=mqtt.MQTTv5
+            )
+            client.max_inflight_messages_set(1000)
+            client.connect("127.0.0.1", port)
+            client.loop_start()
+            self.clients[reader] = client
+
+    def publish(self, reader: str) -> mqtt.MQTTMessageInfo:
+        self.seq[reader] += 1
+        tap = Tap(
+            id=uuid.uuid4().hex,
+            uid=f"04{self.seq[reader]:012x}",
+            ts=datetime.now(UTC),
+            seq=self.seq[reader],
+        )
+        return self.clients[reader].publish(taps_topic(CAMPUS, reader), tap.to_json(), qos=1)
+
+    def burst(self, total: int) -> None:
+        """Every reader publishes its share as fast as the broker takes it."""
+        per_reader = total // len(self.clients)
+
+        def run(reader: str) -> None:
+            infos = []
+            for _ in range(per_reader):
+                infos.append(self.publish(reader))
+                if len(infos) >= 500:
+                    infos.pop(0).wait_for_publish(30)
+            for info in infos:
+                info.wait_for_publish(30)
+
+        threads = [threading.Thread(target=run, args=(reader,)) for reader in self.clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def steady(self, rate: float, seconds: float) -> int:
+        """``rate`` taps/s spread over the readers, for ``seconds``; returns taps sent."""
+        readers = list(self.clients)
+        count = int(rate * seconds)
+        start = time.monotonic()
+        infos = []
+        for index in range(count):
+            delay = start + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            infos.append(self.publish(readers[index % len(readers)]))
+        for info in infos:
+            info.wait_for_publish(30)
+        return count
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.disconnect()
+            client.loop_stop()
+
+
+def raw_broker_rate(port: int, readers: list[str], total: int) -> float:
+    subscriber = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-p",
+            str(port),
+            "-q",
+            "1",
+            "-t",
+            f"campus/{CAMPUS}/readers/+/taps",
+            "-C",
+            str(total),
+            "-V",
+            "mqttv5",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # let it subscribe
+    publishers = Readers(port, readers)
+    start = time.time()
+    publishers.burst(total)
+    subscriber.wait(120)
+    elapsed = time.time() - start
+    publishers.close()
+    return total / elapsed
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readers", type=int, default=10)
+    parser.add_argument("--taps", type=int, default=20000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    readers = reader_ids(args.readers)
+    total = args.taps // args.readers * args.readers
+
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Mosquitto(Path(folder) / "mqtt") as broker,
+        Influxd(Path(folder) / "influx") as influxd,
+    ):
+        raw_rate = raw_broker_rate(broker.port, readers, total)
+
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        consumer = ctx.Process(
+            target=consumer_main, args=(broker.port, influxd.url, readers, folder, child)
+        )
+        consumer.start()
+        assert parent.recv() == "ready"
+
+        publishers = Readers(broker.port, readers)
+        start = time.time()
+        publishers.burst(total)
+        parent.send(("wait", total))
+        stored_at = parent.recv()
+        ingest_rate = total / (stored_at - start)
+        parent.send(("latencies", None))
+        burst_latencies = parent.recv()
+
+        sent = publishers.steady(args.rate, args.rate_seconds)
+        parent.send(("wait", total + sent))
+        parent.recv()
+        parent.send(("latencies", None))
+        steady_latencies = parent.recv()
+        publishers.close()
+
+        parent.send(("stop", None))
+        final = parent.recv()
+        consumer.join(30)
+
+    print(f"readers: {args.readers}, taps per phase: {total}, machine cores: {mp.cpu_count()}")
+    print(f"raw broker rate (paho -> mosquitto -> mosquitto_sub, QoS 1): {raw_rate:,.0f} taps/s")
+    print(
+        "ingest stored rate (paho -> mosquitto -> ingest -> influxd 1.6, /write): "
+        f"{ingest_rate:,.0f} taps/s"
+    )
+    print(f"ratio ingest / raw: {ingest_rate / raw_rate:.2f} (target >= 0.6)")
+    print(
+        f"latency ts -> stored under the burst: p50 {statistics.median(burst_latencies):.1f} ms, "
+        f"p99 {percentile(burst_latencies, 0.99):.1f} ms"
+    )
+    print(
+        f"latency ts -> stored at {args.rate:g} taps/s ({len(steady_latencies)} taps): "
+        f"p50 {statistics.median(steady_latencies):.1f} ms, "
+        f"p99 {percentile(steady_latencies, 0.99):.1f} ms (target p99 < 50 ms)"
+    )
+    print(f"ingest process peak RSS: {final['peak_rss_kb'] / 1024:.1f} MB")
+    print(f"ingest counters: {final['counters']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -196,6 +196,9 @@ def _build(kind: type, raw: Mapping[str, Any], where: str, environ: Mapping[str,
     return kind(**values)
 
 
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
 def _coerce(value: Any, kind: type, key: str) -> Any:
     """Values from TOML keep their type; values from the environment are strings."""
     if isinstance(value, str) and kind is bool:
@@ -207,11 +210,11 @@ def _coerce(value: Any, kind: type, key: str) -> Any:
         try:
             value = float(value) if kind is float else int(value)
         except ValueError:
-            raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}") from None
+            raise ConfigError(f"{key} must be {_KIND_NAMES[kind]}, got {value!r}") from None
     if kind is float and type(value) is int:
         value = float(value)
     if type(value) is not kind:
-        raise ConfigError(f"{key} must be a {kind.__name__}, got {type(value).__name__}")
+        raise ConfigError(f"{key} must be {_KIND_NAMES[kind]}, got {value!r}")
     return value
 
 

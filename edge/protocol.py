@@ -33,6 +33,7 @@ TAPS_SUBSCRIPTION = "campus/+/readers/+/taps"
 STATUS_SUBSCRIPTION = "campus/+/readers/+/status"
 MAX_TEXT_CHARS = 64
 MAX_DETAIL_CHARS = 200
+MAX_INT64 = 2**63 - 1
 
 # UID lengths in bytes that real tags have: ISO 14443-A single/double/triple size (4, 7,
 # 10), ISO 14443-B PUPI (4), FeliCa IDm and ISO 15693 (8).
@@ -196,10 +197,9 @@ class Tap:
         if _TAP_ID.fullmatch(self.id) is None:
             raise ProtocolError(Reason.BAD_VALUE, "id must match [A-Za-z0-9_-]{8,64}")
         _check_uid(self.uid)
-        if self.ts.tzinfo is None:
-            raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
-        if self.seq < 0:
-            raise ProtocolError(Reason.BAD_VALUE, "seq must be >= 0")
+        object.__setattr__(self, "uid", self.uid.lower())  # one spelling, one badge hash
+        _check_timestamp(self.ts)
+        _check_count(self.seq, "seq")
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -226,7 +226,7 @@ class Tap:
         clock_synced = _typed(body, "clock_synced", bool) if "clock_synced" in body else True
         return cls(
             id=tap_id,
-            uid=uid.lower(),
+            uid=uid,
             ts=parse_timestamp(body["ts"]),
             seq=seq,
             clock_synced=clock_synced,
@@ -246,10 +246,8 @@ class ReaderStatus:
     heartbeat: int = 60
 
     def __post_init__(self) -> None:
-        if self.ts.tzinfo is None:
-            raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
-        if self.queued < 0:
-            raise ProtocolError(Reason.BAD_VALUE, "queued must be >= 0")
+        _check_timestamp(self.ts)
+        _check_count(self.queued, "queued")
         if len(self.detail) > MAX_DETAIL_CHARS:
             raise ProtocolError(Reason.BAD_VALUE, f"detail is longer than {MAX_DETAIL_CHARS} chars")
         if not 1 <= self.heartbeat <= 3600:
@@ -330,7 +328,10 @@ def _dump(body: dict[str, Any]) -> bytes:
 
 
 def _load(payload: bytes | str) -> dict[str, Any]:
-    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    try:
+        raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    except UnicodeEncodeError:
+        raise ProtocolError(Reason.NOT_UTF8, "payload is not UTF-8") from None
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(
             Reason.TOO_LARGE, f"payload is {len(raw)} bytes, limit {MAX_PAYLOAD_BYTES}"
@@ -343,6 +344,8 @@ def _load(payload: bytes | str) -> dict[str, Any]:
         body = json.loads(text)
     except json.JSONDecodeError as error:
         raise ProtocolError(Reason.MALFORMED_JSON, f"malformed JSON at char {error.pos}") from None
+    except RecursionError:
+        raise ProtocolError(Reason.MALFORMED_JSON, "JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise ProtocolError(Reason.NOT_AN_OBJECT, "payload must be a JSON object")
     version = body.get("v")
@@ -378,6 +381,21 @@ def _enum(body: dict[str, Any], field: str, kind: type[StrEnum]) -> Any:
     except ValueError:
         allowed = "|".join(member.value for member in kind)
         raise ProtocolError(Reason.BAD_VALUE, f"{field} must be one of {allowed}") from None
+
+
+def _check_timestamp(moment: datetime) -> None:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
+    if offset.seconds % 60 or offset.microseconds:
+        # RFC 3339 offsets are whole minutes (zoneinfo gives seconds for dates before 1911).
+        raise ProtocolError(Reason.BAD_TIMESTAMP, "ts offset must be a whole number of minutes")
+
+
+def _check_count(value: int, field: str) -> None:
+    """Counters are stored as signed 64-bit integers (SQLite, InfluxDB)."""
+    if not 0 <= value <= MAX_INT64:
+        raise ProtocolError(Reason.BAD_VALUE, f"{field} must be between 0 and 2**63-1")
 
 
 def _check_uid(uid: str) -> None:

@@ -1,0 +1,533 @@
+"""The InfluxDB :class:`EventStore`: writes line protocol, reads InfluxQL with bound params.
+
+Schema (what Grafana's InfluxQL queries use)::
+
+    taps           tags:   campus, reader
+                   fields: tap_id (string), badge (string: keyed hash of the UID),
+                           seq (integer), received_ms (integer, ms since epoch),
+                           clock_synced (boolean)
+                   time:   tap ts truncated to the ms, in ns, + (seq % 1_000_000) ns
+    reader_status  tags:   campus, reader, state
+                   fields: queued (integer), detail (string), ts_ms (integer: the
+                           reader's own stamp), clock_synced (boolean), heartbeat (integer)
+                   time:   received_at
+    rejections     tags:   reason
+                   fields: topic, detail (strings), size (integer), campus, reader
+                           (strings, absent when unknown)
+                   time:   received_at, made strictly increasing by the adapter
+
+The ``seq`` nanoseconds keep two taps of one reader within one millisecond apart, and
+make a redelivered tap the identical point (an idempotent overwrite). Tap times are kept
+to the ms (the MQTT contract's precision), like the SQLite adapter does.
+
+- Writes: ``api_version = 2`` through influxdb-client's *synchronous* write API
+  (``/api/v2/write``: InfluxDB 1.8+, 2.x, 3.x); ``api_version = 1`` POSTs to ``/write``
+  (InfluxDB 1.x, e.g. Debian's 1.6). Never the client's batching mode: it drops data.
+  One ``write_taps`` call is one HTTP write.
+- Reads: InfluxQL on ``/query`` (2.x answers it through its v1 compatibility API, with
+  the bucket name as ``db`` and a DBRP mapping), values bound through ``params``.
+- Errors: connection failures, timeouts, 5xx, 401/403/404/408/429 raise
+  :class:`EventStoreUnavailable` (nothing stored: do not acknowledge); any other refusal
+  raises :class:`EventStoreError` with the server's message (hashes redacted).
+- Retention: ``setup()`` creates the database and a DEFAULT retention policy (1.x) or the
+  bucket with its retention rule (2.x); :meth:`InfluxEventStore.purge` does nothing.
+
+Duplicates and conflicts: InfluxDB has no unique key, so the adapter keeps an index of
+the ``index_size`` most recent tap ids (with a fingerprint of their content), warmed by
+``setup()`` from the last 48 h. A known id with the same content is a ``DUPLICATE`` and
+is not rewritten; with other content it is a ``CONFLICT`` and is not written. Limits:
+a conflict with a tap older than the index, or written by another worker process, is not
+detected (that tap is stored beside the original); an exact redelivery is always harmless
+because it rewrites the identical point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import urllib3
+from influxdb_client import BucketRetentionRules, InfluxDBClient, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
+from server.config import InfluxSettings
+from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+
+RETENTION_POLICY = "campus_presence"
+INDEX_SIZE = 200_000
+WARM_WINDOW = timedelta(hours=48)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_UNAVAILABLE_STATUSES = frozenset({401, 403, 404, 408, 429})
+_NOT_V2 = (
+    "this InfluxDB has no /api/v2 endpoints (InfluxDB 1.7 or older): "
+    "set api_version = 1 in [events.influxdb]"
+)
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n"})
+_STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": r"\\"})
+_HASH = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+class InfluxEventStore(EventStore):
+    """Events in InfluxDB 1.x (``api_version = 1``) or 1.8+/2.x/3.x (``api_version = 2``)."""
+
+    def __init__(
+        self, settings: InfluxSettings, *, retention: timedelta, index_size: int = INDEX_SIZE
+    ) -> None:
+        if retention < timedelta(hours=1):
+            raise ValueError("InfluxDB retention must be at least one hour")
+        self.settings = settings
+        self.retention = retention
+        self._index = _TapIndex(index_size)
+        self._write_lock = threading.Lock()
+        self._last_rejection_ns = 0
+        self._http = urllib3.PoolManager(
+            maxsize=8,
+            retries=False,
+            timeout=urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
+        )
+        self._client: InfluxDBClient | None = None
+        if settings.api_version == 2:
+            self._client = InfluxDBClient(
+                url=settings.url,
+                # InfluxDB 1.8's v2 API takes "user:password" as a token.
+                token=settings.token
+                or (f"{settings.username}:{settings.password}" if settings.username else None),
+                org=settings.org or None,
+                timeout=int(settings.timeout_s * 1000),
+            )
+            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def __repr__(self) -> str:
+        return (
+            f"InfluxEventStore({self.settings.url!r}, api_version={self.settings.api_version},"
+            f" database={self.settings.database!r})"
+        )
+
+    def __enter__(self) -> InfluxEventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- setup -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        if self.settings.api_version == 1:
+            self._setup_database()
+        else:
+            self._setup_bucket()
+        self._warm_index()
+
+    def _setup_database(self) -> None:
+        database = _identifier(self.settings.database)
+        policy = _identifier(RETENTION_POLICY)
+        self._query(f"CREATE DATABASE {database}")
+        existing = {row["name"] for row in self._query(f"SHOW RETENTION POLICIES ON {database}")}
+        verb = "ALTER" if RETENTION_POLICY in existing else "CREATE"
+        seconds = int(self.retention.total_seconds())
+        self._query(
+            f"{verb} RETENTION POLICY {policy} ON {database} "
+            f"DURATION {seconds}s REPLICATION 1 DEFAULT"
+        )
+
+    def _setup_bucket(self) -> None:
+        assert self._client is not None
+        buckets = self._client.buckets_api()
+        rule = BucketRetentionRules(
+            type="expire", every_seconds=int(self.retention.total_seconds())
+        )
+        try:
+            bucket = buckets.find_bucket_by_name(self.settings.database)
+            if bucket is None:
+                buckets.create_bucket(
+                    bucket_name=self.settings.database,
+                    retention_rules=rule,
+                    org=self.settings.org or None,
+                )
+            elif [r.every_seconds for r in bucket.retention_rules] != [rule.every_seconds]:
+                bucket.retention_rules = [rule]
+                buckets.update_bucket(bucket)
+        except ApiException as error:
+            if error.status == 404:
+                raise EventStoreError(f"InfluxDB at {self.settings.url}: {_NOT_V2}") from None
+            raise _api_error(error, "bucket setup") from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: {error}") from None
+
+    def _warm_index(self) -> None:
+        since = _ns(datetime.now(UTC) - WARM_WINDOW)
+        rows = self._query(
+            "SELECT tap_id, badge, seq, clock_synced, campus, reader FROM taps "
+            "WHERE time >= $since ORDER BY time DESC LIMIT $limit",
+            {"since": since, "limit": self._index.size},
+        )
+        with self._write_lock:
+            for row in reversed(rows):
+                content = (
+                    row["campus"],
+                    row["reader"],
+                    row["badge"],
+                    row["time"] // 1_000_000,
+                    row["seq"],
+                    row["clock_synced"],
+                )
+                self._index.put(row["tap_id"], hash(content))
+
+    # -- writes ------------------------------------------------------------------------
+
+    def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
+        outcomes: list[WriteOutcome] = []
+        lines: list[str] = []
+        fresh: dict[str, int] = {}
+        with self._write_lock:
+            for tap in taps:
+                fingerprint = _fingerprint(tap)
+                known = fresh.get(tap.tap_id)
+                if known is None:
+                    known = self._index.get(tap.tap_id)
+                if known is None:
+                    fresh[tap.tap_id] = fingerprint
+                    lines.append(_tap_line(tap))
+                    outcomes.append(WriteOutcome.STORED)
+                elif known == fingerprint:
+                    outcomes.append(WriteOutcome.DUPLICATE)
+                else:
+                    outcomes.append(WriteOutcome.CONFLICT)
+            if lines:
+                self._write(lines)
+            for tap_id, fingerprint in fresh.items():
+                self._index.put(tap_id, fingerprint)
+        return outcomes
+
+    def write_statuses(self, statuses: Sequence[ReaderStatusRecord]) -> None:
+        if statuses:
+            self._write([_status_line(status) for status in statuses])
+
+    def write_rejection(self, rejection: Rejection) -> None:
+        with self._write_lock:
+            # Two rejections never share a time (they would overwrite each other).
+            time_ns = max(_ns(rejection.received_at), self._last_rejection_ns + 1)
+            self._write([_rejection_line(rejection, time_ns)])
+            self._last_rejection_ns = time_ns
+
+    def _write(self, lines: list[str]) -> None:
+        body = "\n".join(lines)
+        if self.settings.api_version == 1:
+            query = urllib.parse.urlencode({"db": self.settings.database, "precision": "ns"})
+            response = self._post(
+                f"/write?{query}",
+                body=body.encode(),
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+            )
+            if response.status != 204:
+                raise _http_error(response, "write")
+            return
+        try:
+            self._write_api.write(
+                bucket=self.settings.database,
+                org=self.settings.org or None,
+                record=body,
+                write_precision=WritePrecision.NS,
+            )
+        except ApiException as error:
+            raise _api_error(error, "write") from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: {error}") from None
+
+    # -- reads -------------------------------------------------------------------------
+
+    def taps(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[StoredTap]:
+        where, params = _where(_tap_bound(start), _tap_bound(end), campus, reader)
+        rows = self._query(
+            "SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader "
+            f"FROM taps WHERE {where}",
+            params,
+        )
+        return sorted((_tap(row) for row in rows), key=lambda t: (t.ts, t.seq, t.tap_id))
+
+    def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
+        where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
+        rows = self._query(f"SELECT count(tap_id) FROM taps WHERE {where}", params)
+        return rows[0]["count"] if rows else 0
+
+    def statuses(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[ReaderStatusRecord]:
+        where, params = _where(_ns(start), _ns(end), campus, reader)
+        rows = self._query(f"SELECT * FROM reader_status WHERE {where}", params)
+        return sorted(
+            (_status(row) for row in rows),
+            key=lambda s: (s.received_at, s.campus, s.reader, s.state),
+        )
+
+    def latest_statuses(self, *, campus: str | None = None) -> list[ReaderStatusRecord]:
+        where, params = (
+            ("", {}) if campus is None else ("WHERE campus = $campus", {"campus": campus})
+        )
+        rows = self._query(
+            f"SELECT * FROM reader_status {where} "
+            "GROUP BY campus, reader ORDER BY time DESC LIMIT 1",
+            params,
+        )
+        return sorted((_status(row) for row in rows), key=lambda s: (s.campus, s.reader))
+
+    def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
+        rows = self._query(
+            "SELECT * FROM rejections WHERE time >= $since ORDER BY time DESC LIMIT $limit",
+            {"since": _ns(since), "limit": limit},
+        )
+        return [_rejection(row) for row in rows]
+
+    def purge(self, before: datetime) -> int:
+        """Nothing to do: the retention policy (1.x) or bucket retention (2.x) deletes."""
+        return 0
+
+    def close(self) -> None:
+        self._http.clear()
+        if self._client is not None:
+            self._write_api.close()
+            self._client.close()
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        settings = self.settings
+        if settings.token:
+            return {"Authorization": f"Token {settings.token}"}
+        if settings.username:
+            return urllib3.make_headers(basic_auth=f"{settings.username}:{settings.password}")
+        return {}
+
+    def _post(self, path: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+        try:
+            return self._http.request(
+                "POST", self.settings.url.rstrip("/") + path, headers=headers, **kwargs
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: {error}") from None
+
+    def _query(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of one InfluxQL statement, each a dict of columns and group-by tags."""
+        fields = {"q": query, "db": self.settings.database, "epoch": "ns", "chunked": "true"}
+        if params:
+            fields["params"] = json.dumps(params)
+        response = self._post("/query", fields=fields, encode_multipart=False)
+        if response.status != 200:
+            raise _http_error(response, "query")
+        # Chunked answers are one JSON document per chunk; a server may ignore chunking.
+        text, position, rows = response.data.decode(), 0, []
+        decoder = json.JSONDecoder()
+        while position < len(text):
+            if text[position].isspace():
+                position += 1
+                continue
+            chunk, position = decoder.raw_decode(text, position)
+            rows.extend(_chunk_rows(chunk))
+        return rows
+
+
+class _TapIndex:
+    """The ``size`` most recently written tap ids with a fingerprint of their content."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, int] = OrderedDict()
+
+    def get(self, tap_id: str) -> int | None:
+        return self._items.get(tap_id)
+
+    def put(self, tap_id: str, fingerprint: int) -> None:
+        self._items[tap_id] = fingerprint
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    if "error" in chunk:
+        raise EventStoreError(f"InfluxDB query failed: {_redact(chunk['error'])}")
+    for result in chunk.get("results", []):
+        if "error" in result:
+            raise EventStoreError(f"InfluxDB query failed: {_redact(result['error'])}")
+        for series in result.get("series", []):
+            tags = series.get("tags", {})
+            columns = series["columns"]
+            for values in series["values"]:
+                yield {**tags, **dict(zip(columns, values, strict=True))}
+
+
+def _http_error(response: urllib3.BaseHTTPResponse, action: str) -> EventStoreError:
+    try:
+        message = json.loads(response.data).get("error", "")
+    except ValueError:
+        message = response.data.decode(errors="replace")
+    return _status_error(response.status, str(message), action)
+
+
+def _api_error(error: ApiException, action: str) -> EventStoreError:
+    message = getattr(error, "message", None) or error.reason or ""
+    if error.status == 404 and action == "write":
+        message = _NOT_V2
+    return _status_error(error.status or 0, str(message), action)
+
+
+def _status_error(status: int, message: str, action: str) -> EventStoreError:
+    text = f"InfluxDB {action} answered HTTP {status}: {_redact(message.strip())}"
+    if status >= 500 or status in _UNAVAILABLE_STATUSES:
+        return EventStoreUnavailable(text)
+    return EventStoreError(text)
+
+
+def _redact(message: str) -> str:
+    """Keep badge hashes (and long ids) out of error messages and logs."""
+    return _HASH.sub("<redacted>", message)[:500]
+
+
+def _identifier(name: str) -> str:
+    """An InfluxQL quoted identifier (names come from our config, never from users)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ns(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: the event store needs aware")
+    return (moment - _EPOCH) // _US * 1000
+
+
+def _ms(moment: datetime) -> int:
+    return _ns(moment) // 1_000_000
+
+
+def _tap_bound(moment: datetime) -> int:
+    """A tap time bound: taps are kept to the ms, and ``ms >= x`` is ``ms >= ceil(x)``."""
+    return -(-_ns(moment) // 1_000_000) * 1_000_000
+
+
+def _from_ns(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value // 1000)
+
+
+def _from_ms(value: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=value)
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _where(
+    start_ns: int, end_ns: int, campus: str | None, reader: str | None
+) -> tuple[str, dict[str, Any]]:
+    clauses = ["time >= $start", "time < $end"]
+    params: dict[str, Any] = {"start": start_ns, "end": end_ns}
+    if campus is not None:
+        clauses.append("campus = $campus")
+        params["campus"] = campus
+    if reader is not None:
+        clauses.append("reader = $reader")
+        params["reader"] = reader
+    return " AND ".join(clauses), params
+
+
+def _tag(value: str) -> str:
+    return value.translate(_TAG_ESCAPES)
+
+
+def _string(value: str) -> str:
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def _fingerprint(tap: StoredTap) -> int:
+    return hash((tap.campus, tap.reader, tap.badge, _ms(tap.ts), tap.seq, tap.clock_synced))
+
+
+def _tap_line(tap: StoredTap) -> str:
+    time_ns = _ms(tap.ts) * 1_000_000 + tap.seq % 1_000_000
+    return (
+        f"taps,campus={_tag(tap.campus)},reader={_tag(tap.reader)} "
+        f"tap_id={_string(tap.tap_id)},badge={_string(tap.badge)},seq={tap.seq}i,"
+        f"received_ms={_ms(tap.received_at)}i,clock_synced={_boolean(tap.clock_synced)} {time_ns}"
+    )
+
+
+def _status_line(status: ReaderStatusRecord) -> str:
+    return (
+        f"reader_status,campus={_tag(status.campus)},reader={_tag(status.reader)},"
+        f"state={_tag(status.state)} queued={status.queued}i,detail={_string(status.detail)},"
+        f"ts_ms={_ms(status.ts)}i,clock_synced={_boolean(status.clock_synced)},"
+        f"heartbeat={status.heartbeat}i {_ns(status.received_at)}"
+    )
+
+
+def _rejection_line(rejection: Rejection, time_ns: int) -> str:
+    fields = [
+        f"topic={_string(rejection.topic)}",
+        f"detail={_string(rejection.detail)}",
+        f"size={rejection.size}i",
+    ]
+    if rejection.campus is not None:
+        fields.append(f"campus={_string(rejection.campus)}")
+    if rejection.reader is not None:
+        fields.append(f"reader={_string(rejection.reader)}")
+    return f"rejections,reason={_tag(rejection.reason)} {','.join(fields)} {time_ns}"
+
+
+def _tap(row: dict[str, Any]) -> StoredTap:
+    return StoredTap(
+        tap_id=row["tap_id"],
+        campus=row["campus"],
+        reader=row["reader"],
+        badge=row["badge"],
+        ts=_from_ms(row["time"] // 1_000_000),
+        seq=row["seq"],
+        received_at=_from_ms(row["received_ms"]),
+        clock_synced=row["clock_synced"],
+    )
+
+
+def _status(row: dict[str, Any]) -> ReaderStatusRecord:
+    return ReaderStatusRecord(
+        campus=row["campus"],
+        reader=row["reader"],
+        state=row["state"],
+        ts=_from_ms(row["ts_ms"]),
+        received_at=_from_ns(row["time"]),
+        queued=row["queued"],
+        detail=row["detail"],
+        clock_synced=row["clock_synced"],
+        heartbeat=row["heartbeat"],
+    )
+
+
+def _rejection(row: dict[str, Any]) -> Rejection:
+    return Rejection(
+        received_at=_from_ns(row["time"]),
+        reason=row["reason"],
+        topic=row["topic"],
+        detail=row["detail"],
+        size=row["size"],
+        campus=row.get("campus"),
+        reader=row.get("reader"),
+    )

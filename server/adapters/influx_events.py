@@ -37,8 +37,15 @@ the ``index_size`` most recent tap ids (with a fingerprint of their content), wa
 ``setup()`` from the last 48 h. A known id with the same content is a ``DUPLICATE`` and
 is not rewritten; with other content it is a ``CONFLICT`` and is not written. Limits:
 a conflict with a tap older than the index, or written by another worker process, is not
-detected (that tap is stored beside the original); an exact redelivery is always harmless
-because it rewrites the identical point.
+detected: that tap is stored beside the original (or replaces it if it has the same
+campus, reader, ms and seq). An exact redelivery is always harmless: it rewrites the
+identical point. Two different taps of one reader in one ms with seqs 1,000,000 apart
+would also share a point; readers' seqs do not jump like that.
+
+Tag values are written as line protocol allows: commas, spaces and ``=`` are escaped;
+an empty value, a control character or a trailing backslash cannot be expressed and is
+refused with :class:`EventStoreError` (campus and reader ids are ``[a-z0-9-]``). A 400
+"partial write" may have stored the valid lines of the request; retrying them is safe.
 """
 
 from __future__ import annotations
@@ -72,7 +79,8 @@ _NOT_V2 = (
     "this InfluxDB has no /api/v2 endpoints (InfluxDB 1.7 or older): "
     "set api_version = 1 in [events.influxdb]"
 )
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n"})
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": r"\\"})
 _HASH = re.compile(r"[0-9a-fA-F]{32,}")
 
@@ -235,7 +243,7 @@ class InfluxEventStore(EventStore):
         try:
             self._write_api.write(
                 bucket=self.settings.database,
-                org=self.settings.org or None,
+                org=self.settings.org or "-",  # InfluxDB 1.8 ignores it; the client wants one
                 record=body,
                 write_precision=WritePrecision.NS,
             )
@@ -452,6 +460,9 @@ def _where(
 
 
 def _tag(value: str) -> str:
+    """A tag value for line protocol, which cannot express some (ids never hit them)."""
+    if not value or value.endswith("\\") or _CONTROL.search(value):
+        raise EventStoreError(f"InfluxDB cannot store the tag value {value!r}")
     return value.translate(_TAG_ESCAPES)
 
 

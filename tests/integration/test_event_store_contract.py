@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -416,6 +417,24 @@ def test_write_while_unreachable_raises_unavailable_then_succeeds(
     # Nothing was acknowledged, so the redelivered tap is stored, not a duplicate.
     assert store.write_taps([during]) == [WriteOutcome.STORED]
     assert store.taps(base, base + timedelta(seconds=1)) == [before, during]
+
+
+def test_sqlite_store_is_wal_and_synchronous_full(tmp_path: Path) -> None:
+    """A write that returned must survive a power cut; readers must not block on it."""
+    path = tmp_path / "events.sqlite3"
+    with SqliteEventStore(path) as store:
+        store.setup()
+        results: list[int] = []
+        worker = threading.Thread(
+            target=lambda: results.append(
+                store._connection().execute("PRAGMA synchronous").fetchone()[0]
+            )
+        )
+        worker.start()
+        worker.join()
+        assert results == [2]  # FULL, also on a connection opened by another thread
+    with closing(sqlite3.connect(path)) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_sqlite_purge_deletes_old_events(tmp_path: Path, base: datetime) -> None:

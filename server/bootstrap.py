@@ -14,6 +14,7 @@ from server.config import Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
 from server.services.ingest import IngestService
+from server.services.retention import RetentionJob
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ class IngestApp:
     store: EventStore
     service: IngestService
     consumer: MqttConsumer
+    retention: RetentionJob
     _closed: bool = field(default=False, repr=False)
 
     def start(self) -> None:
         self.store.setup()
+        self.retention.start()
         self.consumer.start()
 
     def close(self) -> None:
@@ -66,6 +69,7 @@ class IngestApp:
             return
         self._closed = True
         self.consumer.stop()
+        self.retention.stop()
         self.store.close()
 
     def __enter__(self) -> IngestApp:
@@ -88,4 +92,5 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
         batch_max=settings.ingest.batch_max,
         batch_wait_s=settings.ingest.batch_wait_ms / 1000,
     )
-    return IngestApp(store, service, consumer)
+    retention = RetentionJob(store, timedelta(days=settings.events.retention_days), clock=clock)
+    return IngestApp(store, service, consumer, retention)

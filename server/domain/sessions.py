@@ -1,0 +1,245 @@
+"""Presence sessions of one person from their door taps, and tutors' corrections (pure).
+
+Rules (DOMAIN.md):
+
+- a ``toggle`` reader lets a person in when they are out and out when they are in; an
+  ``in`` or ``out`` reader only does that; a ``room`` reader never makes presence (room
+  occupancy is counted elsewhere, the server does not follow people inside);
+- repeated taps within the debounce window are one tap (the window slides: a burst of
+  taps, each a few seconds after the last, is one tap);
+- a session still open at closing time, or after the maximum duration, is closed there
+  and marked *unverified* until a tutor confirms or corrects it; a tap while the campus is
+  closed, just after such a closing, is the person leaving late: it closes that session;
+  a tap that opens a session while the campus is closed (and not about to open) makes an
+  empty unverified session, for a tutor to amend;
+- a session still open at ``now`` ends at ``now`` (state ``open``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from server.domain.calendar import Schedule
+from server.domain.contracts import DomainError
+
+
+class ReaderMode(StrEnum):
+    TOGGLE = "toggle"
+    IN = "in"
+    OUT = "out"
+    ROOM = "room"
+
+
+class TapEffect(StrEnum):
+    """What a tap did to its person's presence."""
+
+    ENTERED = "entered"
+    LEFT = "left"
+    ROOM = "room"  # room reader: no presence
+    REPEATED = "repeated"  # within the debounce window of the previous tap
+    ALREADY_IN = "already_in"  # an ``in`` reader while inside
+    NOT_IN = "not_in"  # an ``out`` reader while outside
+
+
+class SessionState(StrEnum):
+    CLOSED = "closed"  # badged in and out
+    OPEN = "open"  # still inside at ``now``
+    UNVERIFIED = "unverified"  # closed by the system at closing time or after the maximum
+    CONFIRMED = "confirmed"  # an unverified session that a tutor confirmed
+    MANUAL = "manual"  # entered or amended by a tutor
+
+
+@dataclass(frozen=True, slots=True)
+class DoorTap:
+    """A tap of a known person at a reader of their campus (aware ``ts``)."""
+
+    ts: datetime
+    mode: ReaderMode
+    tap_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Session:
+    start: datetime
+    end: datetime
+    state: SessionState = SessionState.CLOSED
+
+    @property
+    def verified(self) -> bool:
+        return self.state is not SessionState.UNVERIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRules:
+    debounce: timedelta = timedelta(seconds=5)
+    max_duration: timedelta = timedelta(hours=12)
+    early_arrival: timedelta = timedelta(hours=1)  # before opening, a tap still opens
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far before a moment taps must be read to know who is inside then."""
+        return max(2 * self.max_duration, timedelta(days=1))
+
+
+def build_sessions(
+    taps: Sequence[DoorTap], *, rules: SessionRules, schedule: Schedule | None, now: datetime
+) -> tuple[list[Session], list[TapEffect]]:
+    """Sessions from one person's taps (sorted by time, none after ``now``), and the
+    effect of each tap, in the order given."""
+    tracker = _Tracker(rules, schedule)
+    effects = [tracker.feed(tap) for tap in taps]
+    tracker.finish(now)
+    return tracker.sessions, effects
+
+
+class _Tracker:
+    __slots__ = ("at_closing", "deadline", "last_ts", "open_start", "rules", "schedule", "sessions")
+
+    def __init__(self, rules: SessionRules, schedule: Schedule | None) -> None:
+        self.rules = rules
+        self.schedule = schedule
+        self.sessions: list[Session] = []
+        self.open_start: datetime | None = None
+        self.deadline: datetime | None = None
+        self.at_closing = False  # the deadline is a closing time, not the maximum
+        self.last_ts: datetime | None = None
+
+    def feed(self, tap: DoorTap) -> TapEffect:
+        if tap.mode is ReaderMode.ROOM:
+            return TapEffect.ROOM
+        if self.last_ts is not None and tap.ts - self.last_ts <= self.rules.debounce:
+            self.last_ts = tap.ts
+            return TapEffect.REPEATED
+        self.last_ts = tap.ts
+        if self.open_start is not None and self.deadline is not None and tap.ts >= self.deadline:
+            self._close(self.deadline, SessionState.UNVERIFIED)
+        if self.open_start is None:
+            if tap.mode is not ReaderMode.IN and self._late_exit(tap.ts):
+                return TapEffect.LEFT
+            if tap.mode is ReaderMode.OUT:
+                return TapEffect.NOT_IN
+            self._open(tap.ts)
+            return TapEffect.ENTERED
+        if tap.mode is ReaderMode.IN:
+            return TapEffect.ALREADY_IN
+        self._close(tap.ts, SessionState.CLOSED)
+        return TapEffect.LEFT
+
+    def finish(self, now: datetime) -> None:
+        if self.open_start is None or self.deadline is None:
+            return
+        if now >= self.deadline:
+            self._close(self.deadline, SessionState.UNVERIFIED)
+        else:
+            self.sessions.append(
+                Session(self.open_start, max(now, self.open_start), SessionState.OPEN)
+            )
+            self.open_start = None
+
+    def _open(self, moment: datetime) -> None:
+        self.open_start = moment
+        cap = moment + self.rules.max_duration
+        closing = self._closing(moment)
+        self.at_closing = closing is not None and closing <= cap
+        self.deadline = closing if closing is not None and closing <= cap else cap
+
+    def _closing(self, moment: datetime) -> datetime | None:
+        """When a session opened at ``moment`` must end at the latest, by the calendar.
+
+        Opened while closed: a little before opening it runs to that opening's closing
+        time; otherwise it ends at once (unverified: a tutor will say what happened)."""
+        if self.schedule is None:
+            return None
+        closing = self.schedule.closing_after(moment)
+        if closing is not None:
+            return closing
+        opening = self.schedule.opening_after(moment)
+        if opening is not None and opening - moment <= self.rules.early_arrival:
+            return self.schedule.closing_after(opening)
+        return moment
+
+    def _close(self, moment: datetime, state: SessionState) -> None:
+        assert self.open_start is not None
+        self.sessions.append(Session(self.open_start, moment, state))
+        self.open_start = None
+
+    def _late_exit(self, moment: datetime) -> bool:
+        """A tap while closed, right after a session was cut at closing time, is its end."""
+        if not self.sessions or self.schedule is None or not self.at_closing:
+            return False
+        last = self.sessions[-1]
+        if (
+            last.state is not SessionState.UNVERIFIED
+            or moment - last.start > self.rules.max_duration
+        ):
+            return False
+        reopening = self.schedule.opening_after(last.end)
+        if reopening is not None and reopening <= moment:
+            return False
+        self.sessions[-1] = Session(last.start, moment, SessionState.CLOSED)
+        self.at_closing = False
+        return True
+
+
+class CorrectionKind(StrEnum):
+    CONFIRM = "confirm"  # an unverified session is right as it is
+    AMEND = "amend"  # a session gets other times (e.g. when the student really left)
+    ADD = "add"  # presence without taps (forgotten badge, broken reader)
+    REMOVE = "remove"  # a session that did not happen (a lent badge)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A tutor's correction. ``session_start`` names the session it applies to (sessions
+    are identified by their start); ``start``/``end`` are the new times."""
+
+    kind: CorrectionKind
+    session_start: datetime | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not CorrectionKind.ADD and self.session_start is None:
+            raise DomainError("this correction must name the session it corrects")
+        if self.kind in (CorrectionKind.ADD, CorrectionKind.AMEND):
+            if self.start is None or self.end is None:
+                raise DomainError("this correction needs a start and an end")
+            if self.end <= self.start:
+                raise DomainError("a session cannot end before it starts")
+
+    @property
+    def moment(self) -> datetime:
+        """When the corrected presence happened (to find the week it belongs to)."""
+        moment = self.session_start or self.start
+        assert moment is not None
+        return moment
+
+    def new_session(self) -> Session:
+        assert self.start is not None and self.end is not None
+        return Session(self.start, self.end, SessionState.MANUAL)
+
+
+def apply_corrections(
+    sessions: Iterable[Session], corrections: Iterable[Correction]
+) -> list[Session]:
+    """Sessions after the corrections, applied in order. A correction naming a session
+    that does not exist (any more) is skipped."""
+    by_start = {session.start: session for session in sessions}
+    for correction in corrections:
+        if correction.kind is CorrectionKind.ADD:
+            added = correction.new_session()
+            by_start[added.start] = added
+            continue
+        target = by_start.pop(correction.moment, None)
+        if target is None:
+            continue
+        if correction.kind is CorrectionKind.CONFIRM:
+            state = target.state if target.verified else SessionState.CONFIRMED
+            by_start[target.start] = replace(target, state=state)
+        elif correction.kind is CorrectionKind.AMEND:
+            amended = correction.new_session()
+            by_start[amended.start] = amended
+    return sorted(by_start.values())

@@ -1,0 +1,1 @@
+"""The registry: students, badges, contracts, calendars and presence workflow state."""

@@ -1,0 +1,349 @@
+"""What the presence engine reads from and writes to the registry, as domain values.
+
+Reads use Core selects (tuples, not ORM objects): the weekly ledger of a whole network
+reads thousands of students at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
+from server.domain.contracts import Contract, ExcuseCategory, Slot
+from server.domain.ledger import Excuse, WeekLine, WeekStatus
+from server.domain.sessions import Correction, CorrectionKind, ReaderMode
+from server.registry.models import (
+    Badge,
+    Campus,
+    Closure,
+    ContractSlot,
+    ExcusedAbsence,
+    OpeningException,
+    OpeningHours,
+    PresenceCorrection,
+    Reader,
+    SchoolHoliday,
+    Student,
+    UnknownBadge,
+    WeeklyRecord,
+)
+from server.registry.models import Contract as ContractRow
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeHolding:
+    """A student holding a badge (by its hash) from ``active_from`` to ``revoked_at``."""
+
+    badge_hash: str
+    student_pk: int
+    active_from: datetime
+    revoked_at: datetime | None
+
+    def holds_at(self, moment: datetime) -> bool:
+        return self.active_from <= moment and (self.revoked_at is None or moment < self.revoked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class StudentPlan:
+    """A student and the contracts that matter for a span of days."""
+
+    student_pk: int
+    student_id: str
+    campus_id: str
+    contracts: tuple[Contract, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    badge_hash: str
+    campus_id: str
+    reader_id: str
+    ts: datetime
+
+
+class PresenceRepository:
+    def __init__(
+        self, session: Session, *, school_zone: str = "A", timezone: str = "Europe/Paris"
+    ) -> None:
+        self.session = session
+        self.school_zone = school_zone
+        self.timezone = timezone
+
+    # ------------------------------------------------------------------ places
+
+    def campus_ids(self) -> list[str]:
+        return list(self.session.scalars(select(Campus.id).order_by(Campus.id)))
+
+    def reader_modes(self) -> dict[tuple[str, str], ReaderMode]:
+        rows = self.session.execute(select(Reader.campus_id, Reader.reader_id, Reader.mode))
+        return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}
+
+    def calendar(self, campus_id: str) -> CampusCalendar:
+        campus = self.session.get(Campus, campus_id)
+        if campus is None:
+            return CampusCalendar(timezone=self.timezone)
+        return CampusCalendar(
+            timezone=campus.timezone or self.timezone,
+            weekly=self._weekly_hours(campus_id),
+            exceptions=self._exceptions(campus_id),
+            closures=tuple(
+                Period(row.start, row.end, row.label)
+                for row in self.session.scalars(
+                    select(Closure).where(Closure.campus_id == campus_id)
+                )
+            ),
+            school_holidays=self._school_holidays(campus.school_zone or self.school_zone),
+            closes_on_school_holidays=campus.closes_on_school_holidays,
+            closes_on_public_holidays=campus.closes_on_public_holidays,
+            holiday_subdivision=campus.holiday_subdivision,
+        )
+
+    def _weekly_hours(self, campus_id: str) -> dict[int, tuple[Hours, ...]] | None:
+        rows = self.session.execute(
+            select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+            .where(OpeningHours.campus_id == campus_id)
+            .order_by(OpeningHours.weekday, OpeningHours.opens)
+        ).all()
+        if not rows:
+            return None  # no hours configured: open at any time
+        weekly: dict[int, list[Hours]] = defaultdict(list)
+        for weekday, opens, closes in rows:
+            weekly[weekday].append(Hours(opens, closes))
+        return {weekday: tuple(hours) for weekday, hours in weekly.items()}
+
+    def _exceptions(self, campus_id: str) -> dict[date, tuple[Hours, ...]]:
+        days: dict[date, list[Hours]] = defaultdict(list)
+        rows = self.session.execute(
+            select(OpeningException.day, OpeningException.opens, OpeningException.closes)
+            .where(OpeningException.campus_id == campus_id)
+            .order_by(OpeningException.day, OpeningException.opens)
+        )
+        for day, opens, closes in rows:
+            hours = days[day]
+            if opens is not None and closes is not None:
+                hours.append(Hours(opens, closes))
+        return {day: tuple(hours) for day, hours in days.items()}
+
+    def _school_holidays(self, zone: str) -> tuple[Period, ...]:
+        rows = self.session.scalars(select(SchoolHoliday).where(SchoolHoliday.zone == zone))
+        return tuple(Period(row.start, row.end, row.label) for row in rows)
+
+    # ------------------------------------------------------------------ badges
+
+    def holdings_for_hashes(self, hashes: Collection[str]) -> list[BadgeHolding]:
+        """Holdings of these hashes, and every other badge of the students holding them
+        (a student may badge in with one card and out with another)."""
+        if not hashes:
+            return []
+        holders = select(Badge.student_pk).where(Badge.badge_hash.in_(list(hashes)))
+        return self._holdings(Badge.student_pk.in_(holders))
+
+    def holdings_for_campus(self, campus_id: str) -> list[BadgeHolding]:
+        students = select(Student.id).where(Student.campus_id == campus_id)
+        return self._holdings(Badge.student_pk.in_(students))
+
+    def _holdings(self, condition: ColumnElement[bool]) -> list[BadgeHolding]:
+        rows = self.session.execute(
+            select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
+            .where(condition)
+            .order_by(Badge.active_from)
+        )
+        return [BadgeHolding(*row) for row in rows]
+
+    def note_unknown(self, sightings: Iterable[Sighting]) -> None:
+        """Keep unknown badges seen, one open row per hash, for an admin to attach."""
+        latest: dict[str, list[Sighting]] = defaultdict(list)
+        for sighting in sightings:
+            latest[sighting.badge_hash].append(sighting)
+        if not latest:
+            return
+        open_rows = {
+            row.badge_hash: row
+            for row in self.session.scalars(
+                select(UnknownBadge).where(
+                    UnknownBadge.badge_hash.in_(list(latest)), UnknownBadge.attached_at.is_(None)
+                )
+            )
+        }
+        for badge_hash, seen in latest.items():
+            first = min(seen, key=lambda item: item.ts)
+            last = max(seen, key=lambda item: item.ts)
+            row = open_rows.get(badge_hash)
+            if row is None:
+                row = UnknownBadge(
+                    badge_hash=badge_hash,
+                    campus_id=first.campus_id,
+                    reader_id=first.reader_id,
+                    first_seen=first.ts,
+                    last_seen=last.ts,
+                    seen_count=0,
+                )
+                self.session.add(row)
+            row.first_seen = min(row.first_seen, first.ts)
+            row.last_seen = max(row.last_seen, last.ts)
+            row.campus_id, row.reader_id = last.campus_id, last.reader_id
+            row.seen_count += len(seen)
+
+    # ------------------------------------------------------------------ ledger inputs
+
+    def plans(self, campus_id: str | None, first: date, last: date) -> list[StudentPlan]:
+        """Students with a contract (not replaced) overlapping ``first``..``last``."""
+        query = (
+            select(
+                Student.id,
+                Student.student_id,
+                Student.campus_id,
+                ContractRow.id,
+                ContractRow.weekly_minutes,
+                ContractRow.valid_from,
+                ContractRow.valid_to,
+            )
+            .join(ContractRow, ContractRow.student_pk == Student.id)
+            .where(
+                ContractRow.replaced_at.is_(None),
+                ContractRow.valid_from <= last,
+                or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= first),
+            )
+            .order_by(Student.student_id, ContractRow.valid_from)
+        )
+        if campus_id is not None:
+            query = query.where(Student.campus_id == campus_id)
+        rows = self.session.execute(query).all()
+        slots = self._slots([row[3] for row in rows])
+        plans: dict[int, StudentPlan] = {}
+        for pk, student_id, campus, contract_id, minutes, start, end in rows:
+            contract = Contract(minutes, slots.get(contract_id, ()), start, end)
+            known = plans.get(pk)
+            contracts = (*known.contracts, contract) if known else (contract,)
+            plans[pk] = StudentPlan(pk, student_id, campus, contracts)
+        return list(plans.values())
+
+    def _slots(self, contract_ids: list[int]) -> dict[int, tuple[Slot, ...]]:
+        found: dict[int, list[Slot]] = defaultdict(list)
+        for chunk in _chunks(contract_ids):
+            rows = self.session.execute(
+                select(
+                    ContractSlot.contract_id,
+                    ContractSlot.weekday,
+                    ContractSlot.start,
+                    ContractSlot.end,
+                ).where(ContractSlot.contract_id.in_(chunk))
+            )
+            for contract_id, weekday, start, end in rows:
+                found[contract_id].append(Slot(weekday, start, end))
+        return {key: tuple(value) for key, value in found.items()}
+
+    def excuses(
+        self, student_pks: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[Excuse]]:
+        found: dict[int, list[Excuse]] = defaultdict(list)
+        for chunk in _chunks(list(student_pks)):
+            rows = self.session.execute(
+                select(
+                    ExcusedAbsence.student_pk,
+                    ExcusedAbsence.start,
+                    ExcusedAbsence.end,
+                    ExcusedAbsence.category,
+                ).where(
+                    ExcusedAbsence.student_pk.in_(chunk),
+                    ExcusedAbsence.start < end,
+                    ExcusedAbsence.end > start,
+                )
+            )
+            for pk, begin, finish, category in rows:
+                found[pk].append(Excuse(begin, finish, ExcuseCategory(category)))
+        return found
+
+    def corrections(
+        self, student_pks: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[Correction]]:
+        """Corrections about presence between ``start`` and ``end``, oldest first."""
+        found: dict[int, list[Correction]] = defaultdict(list)
+        for chunk in _chunks(list(student_pks)):
+            rows = self.session.execute(
+                select(
+                    PresenceCorrection.student_pk,
+                    PresenceCorrection.kind,
+                    PresenceCorrection.session_start,
+                    PresenceCorrection.start,
+                    PresenceCorrection.end,
+                )
+                .where(
+                    PresenceCorrection.student_pk.in_(chunk),
+                    PresenceCorrection.moment >= start,
+                    PresenceCorrection.moment < end,
+                )
+                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+            )
+            for pk, kind, session_start, begin, finish in rows:
+                found[pk].append(Correction(CorrectionKind(kind), session_start, begin, finish))
+        return found
+
+    # ------------------------------------------------------------------ frozen weeks
+
+    def frozen(
+        self, weeks: Collection[IsoWeek], campus_id: str | None
+    ) -> dict[tuple[int, str], WeekLine]:
+        query = (
+            select(WeeklyRecord, Student.student_id)
+            .join(Student, Student.id == WeeklyRecord.student_pk)
+            .where(WeeklyRecord.week.in_([str(week) for week in weeks]))
+        )
+        if campus_id is not None:
+            query = query.where(Student.campus_id == campus_id)
+        found = {}
+        for record, student_id in self.session.execute(query):
+            line = WeekLine(
+                student_id,
+                IsoWeek.parse(record.week),
+                record.expected_s,
+                record.attended_s,
+                record.unverified_s,
+                record.missed_slots,
+                record.late_arrivals,
+                WeekStatus(record.status),
+            )
+            found[(record.student_pk, record.week)] = line
+        return found
+
+    def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
+        count = 0
+        for student_pk, line in lines:
+            self.session.add(
+                WeeklyRecord(
+                    student_pk=student_pk,
+                    week=str(line.week),
+                    expected_s=line.expected_s,
+                    attended_s=line.attended_s,
+                    unverified_s=line.unverified_s,
+                    missed_slots=line.missed_slots,
+                    late_arrivals=line.late_arrivals,
+                    status=line.status.value,
+                    frozen_at=frozen_at,
+                )
+            )
+            count += 1
+        return count
+
+    def unfreeze(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
+        """Remove the frozen record of a week (a correction re-opens it); returns it."""
+        record = self.session.scalar(
+            select(WeeklyRecord).where(
+                and_(WeeklyRecord.student_pk == student_pk, WeeklyRecord.week == str(week))
+            )
+        )
+        if record is not None:
+            self.session.execute(delete(WeeklyRecord).where(WeeklyRecord.id == record.id))
+        return record
+
+
+def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
+    """``IN`` lists in pieces: SQLite and some drivers limit bound parameters."""
+    for index in range(0, len(values), size):
+        yield values[index : index + size]

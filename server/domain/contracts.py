@@ -7,9 +7,9 @@ Slots are written the way coordinators type them in a spreadsheet, in French or 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -150,3 +150,27 @@ class Contract:
 
     def overlaps(self, first: date, last: date) -> bool:
         return self.valid_from <= last and (self.valid_to is None or first <= self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractChange:
+    """How to record a new version of a student's contract without losing history:
+    ``replaced`` versions are superseded (same or later start: a correction), ``ended``
+    ones are cut short the day before the new one starts (a renewal or a change)."""
+
+    unchanged: bool
+    replaced: tuple[int, ...] = ()
+    ended: tuple[tuple[int, date], ...] = ()
+
+
+def plan_contract_change(current: Mapping[int, Contract], new: Contract) -> ContractChange:
+    """``current``: the versions in force (by id); ``new``: the contract as it is now."""
+    if any(contract == new for contract in current.values()):
+        return ContractChange(unchanged=True)
+    replaced, ended = [], []
+    for key, contract in sorted(current.items()):
+        if contract.valid_from >= new.valid_from:
+            replaced.append(key)
+        elif contract.valid_to is None or contract.valid_to >= new.valid_from:
+            ended.append((key, new.valid_from - timedelta(days=1)))
+    return ContractChange(False, tuple(replaced), tuple(ended))

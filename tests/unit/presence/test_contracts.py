@@ -1,0 +1,85 @@
+from datetime import date, time
+
+import pytest
+
+from server.domain.contracts import (
+    Contract,
+    DomainError,
+    Slot,
+    format_slots,
+    parse_slots,
+    plan_contract_change,
+)
+
+
+def test_slots_in_french_and_english_and_several_spellings() -> None:
+    slots = parse_slots("lun 09:00-12:00; Mardi 14h-18h, thu 9h30-13h; VEN. 8:00 - 10:00")
+    assert slots == (
+        Slot(0, time(9), time(12)),
+        Slot(1, time(14), time(18)),
+        Slot(3, time(9, 30), time(13)),
+        Slot(4, time(8), time(10)),
+    )
+    assert (
+        format_slots(slots) == "mon 09:00-12:00; tue 14:00-18:00; thu 09:30-13:00; fri 08:00-10:00"
+    )
+    assert parse_slots(format_slots(slots)) == slots
+
+
+def test_overlapping_slots_of_a_day_become_one() -> None:
+    slots = parse_slots("lun 09:00-12:00; lun 11:00-13:00; lun 13:00-14:00")
+    assert slots == (Slot(0, time(9), time(13)), Slot(0, time(13), time(14)))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "no time slot"),
+        ("lun", "cannot read"),
+        ("lun 12:00-09:00", "ends before"),
+        ("xyz 09:00-12:00", "unknown day"),
+        ("lun 25:00-26:00", "impossible time"),
+        ("lun 09:00-12:00; foo", "cannot read"),
+    ],
+)
+def test_bad_slots_are_refused_with_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(DomainError, match=reason):
+        parse_slots(text)
+
+
+def test_a_contract_covers_its_validity_days_only() -> None:
+    contract = Contract(720, parse_slots("lun 09:00-12:00"), date(2026, 9, 2), date(2027, 6, 30))
+    assert not contract.covers(date(2026, 9, 1))
+    assert contract.covers(date(2026, 9, 2)) and contract.covers(date(2027, 6, 30))
+    assert contract.slots_on(date(2026, 9, 7)) == (Slot(0, time(9), time(12)),)
+    assert contract.slots_on(date(2026, 8, 31)) == ()
+    assert contract.slot_minutes == 180
+
+
+def test_a_contract_needs_hours_and_dates_in_order() -> None:
+    with pytest.raises(DomainError):
+        Contract(0, (), date(2026, 9, 1))
+    with pytest.raises(DomainError):
+        Contract(720, (), date(2026, 9, 1), date(2026, 8, 1))
+
+
+def _contract(start: date, end: date | None = None, minutes: int = 720) -> Contract:
+    return Contract(minutes, parse_slots("lun 09:00-12:00"), start, end)
+
+
+def test_same_contract_again_changes_nothing() -> None:
+    current = {1: _contract(date(2026, 9, 1))}
+    assert plan_contract_change(current, _contract(date(2026, 9, 1))).unchanged
+
+
+def test_a_corrected_contract_replaces_the_version_with_the_same_start() -> None:
+    current = {1: _contract(date(2026, 9, 1))}
+    change = plan_contract_change(current, _contract(date(2026, 9, 1), minutes=900))
+    assert (change.unchanged, change.replaced, change.ended) == (False, (1,), ())
+
+
+def test_a_renewal_ends_the_previous_contract_the_day_before() -> None:
+    current = {1: _contract(date(2025, 9, 1)), 2: _contract(date(2024, 9, 1), date(2025, 6, 30))}
+    change = plan_contract_change(current, _contract(date(2026, 9, 1), minutes=900))
+    assert change.ended == ((1, date(2026, 8, 31)),)
+    assert change.replaced == ()

@@ -8,28 +8,35 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url``; SQLite files get foreign keys on and a busy timeout, so
-    the ingest and the web app can share one file."""
+    """An engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout (so the
+    ingest and the web app can share one file), and real transactions: pysqlite's own
+    implicit BEGIN would commit on a savepoint's release, so we emit BEGIN ourselves."""
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 15})
         engine = create_engine(url, **options)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def _sqlite_connect(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None  # no implicit transactions: see _sqlite_begin
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -48,3 +55,14 @@ def migrate(url: str | Engine) -> None:
     finally:
         if isinstance(url, str):
             engine.dispose()
+
+
+def open_registry(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """Engine and session factory of a migrated registry (a SQLite file's folder is
+    created if missing). The caller disposes of the engine."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, session_factory(engine)

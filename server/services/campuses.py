@@ -1,0 +1,47 @@
+"""Use case: keep the registry's campuses and readers in line with the configuration.
+
+The configuration lists campuses and their reader ids (the ingest refuses other
+readers); the registry holds what the admin adds to them (reader modes, rooms, opening
+hours, closures). New campuses and readers get sensible defaults; nothing is removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import orm, select
+
+from server.config import Settings
+from server.registry.models import Campus, Reader
+
+log = logging.getLogger(__name__)
+
+
+def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> int:
+    """Add the configured campuses and readers missing from the registry; returns how
+    many rows were added. New readers are ``toggle`` doors until an admin says otherwise."""
+    added = 0
+    with registry() as session, session.begin():
+        for campus in settings.campuses:
+            if session.get(Campus, campus.id) is None:
+                session.add(
+                    Campus(
+                        id=campus.id,
+                        name=campus.name,
+                        timezone=settings.presence.timezone,
+                        school_zone=settings.presence.school_zone,
+                    )
+                )
+                session.flush()
+                added += 1
+            known = set(
+                session.scalars(select(Reader.reader_id).where(Reader.campus_id == campus.id))
+            )
+            for reader in campus.readers:
+                if reader not in known:
+                    session.add(Reader(campus_id=campus.id, reader_id=reader, mode="toggle"))
+                    added += 1
+    if added:
+        log.info("registry: %d campus/reader rows added from the configuration", added)
+    return added

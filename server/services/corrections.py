@@ -1,0 +1,182 @@
+"""Use cases: a tutor corrects presence or records an excused absence.
+
+Every change is kept (who, when, why) with an audit entry. A change touching a frozen
+week re-opens it (its stored record is dropped, with an audit entry holding what it
+said) so the next report recomputes it; a week whose raw taps were already purged cannot
+be recomputed, so it cannot be corrected any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import orm
+
+from server.config import PresenceSettings
+from server.domain.calendar import IsoWeek
+from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.sessions import Correction
+from server.registry import audit
+from server.registry.models import ExcusedAbsence, PresenceCorrection, Student
+from server.registry.student_repository import Actor, StudentRepository
+from server.services.ledger import repository
+
+MAX_MANUAL_SESSION = timedelta(hours=24)
+
+
+class CorrectionService:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        settings: PresenceSettings,
+        *,
+        retention_days: int,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.retention = timedelta(days=retention_days)
+        self.tz = ZoneInfo(settings.timezone)
+
+    def correct(self, student_id: str, correction: Correction, *, reason: str, actor: Actor) -> int:
+        """Record a correction of ``student_id``'s presence; returns its id."""
+        if not reason.strip():
+            raise DomainError("a correction needs a reason")
+        if (
+            correction.start
+            and correction.end
+            and correction.end - correction.start > MAX_MANUAL_SESSION
+        ):
+            raise DomainError("a corrected session cannot last more than 24 hours")
+        moments = [m for m in (correction.session_start, correction.start, correction.end) if m]
+        with self.registry() as session, session.begin():
+            student = self._student(session, student_id)
+            weeks = self._weeks(moments, actor)
+            row = PresenceCorrection(
+                student_pk=student.id,
+                kind=correction.kind.value,
+                session_start=correction.session_start,
+                start=correction.start,
+                end=correction.end,
+                moment=correction.moment,
+                reason=reason.strip(),
+                author=actor.name,
+                created_at=actor.at,
+            )
+            session.add(row)
+            session.flush()
+            after = {
+                "student_id": student_id,
+                "kind": correction.kind.value,
+                "session_start": correction.session_start,
+                "start": correction.start,
+                "end": correction.end,
+                "reason": reason.strip(),
+            }
+            audit.record(
+                session,
+                at=actor.at,
+                actor=actor.name,
+                action="presence_corrected",
+                entity="correction",
+                entity_id=row.id,
+                after=after,
+            )
+            self._reopen(session, student, weeks, actor)
+            return row.id
+
+    def excuse(
+        self,
+        student_id: str,
+        start: datetime,
+        end: datetime,
+        category: ExcuseCategory,
+        *,
+        note: str = "",
+        actor: Actor,
+    ) -> int:
+        """Record an excused absence (illness, exam, competition, job interview…)."""
+        if end <= start:
+            raise DomainError("an absence cannot end before it starts")
+        with self.registry() as session, session.begin():
+            student = self._student(session, student_id)
+            weeks = self._weeks(_week_moments(start, end), actor)
+            row = ExcusedAbsence(
+                student_pk=student.id,
+                start=start,
+                end=end,
+                category=category.value,
+                note=note,
+                created_by=actor.name,
+                created_at=actor.at,
+            )
+            session.add(row)
+            session.flush()
+            after = {
+                "student_id": student_id,
+                "start": start,
+                "end": end,
+                "category": category.value,
+            }
+            audit.record(
+                session,
+                at=actor.at,
+                actor=actor.name,
+                action="absence_excused",
+                entity="excused_absence",
+                entity_id=row.id,
+                after=after,
+            )
+            self._reopen(session, student, weeks, actor)
+            return row.id
+
+    def _student(self, session: orm.Session, student_id: str) -> Student:
+        student = StudentRepository(session).student(student_id)
+        if student is None:
+            raise DomainError("unknown student {student_id}", student_id=student_id)
+        return student
+
+    def _weeks(self, moments: Iterable[datetime], actor: Actor) -> set[IsoWeek]:
+        weeks = {IsoWeek.of(moment.astimezone(self.tz).date()) for moment in moments}
+        for week in weeks:
+            if week.bounds(self.tz)[0] < actor.at - self.retention:
+                raise DomainError(
+                    "the taps of week {week} are already purged: it can no longer be corrected",
+                    week=str(week),
+                )
+        return weeks
+
+    def _reopen(
+        self, session: orm.Session, student: Student, weeks: set[IsoWeek], actor: Actor
+    ) -> None:
+        repo = repository(session, self.settings)
+        for week in sorted(weeks):
+            record = repo.unfreeze(student.id, week)
+            if record is None:
+                continue
+            before = {
+                "student_id": student.student_id,
+                "week": str(week),
+                "status": record.status,
+                "attended_s": record.attended_s,
+                "expected_s": record.expected_s,
+            }
+            audit.record(
+                session,
+                at=actor.at,
+                actor=actor.name,
+                action="week_reopened",
+                entity="weekly_record",
+                entity_id=f"{student.student_id}/{week}",
+                before=before,
+            )
+
+
+def _week_moments(start: datetime, end: datetime) -> list[datetime]:
+    """A moment in each week from ``start`` to ``end``."""
+    moments, cursor = [], start
+    while cursor < end:
+        moments.append(cursor)
+        cursor += timedelta(days=7)
+    return [*moments, end - timedelta(microseconds=1)]

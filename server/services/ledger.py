@@ -1,0 +1,252 @@
+"""Use case: the weekly ledger of students, from the registry and the stored taps.
+
+A week is computed from raw taps until it is *frozen*: once it is over plus the
+correction window, its lines are stored as weekly records, which survive the purge of
+the raw taps. A later correction re-opens the week (``services.corrections``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import orm
+from sqlalchemy.exc import IntegrityError
+
+from server.adapters.event_store import EventStore
+from server.config import PresenceSettings
+from server.domain.calendar import IsoWeek, Schedule
+from server.domain.events import StoredTap
+from server.domain.ledger import WeekFrame, WeekLine, week_line
+from server.domain.sessions import (
+    DoorTap,
+    ReaderMode,
+    Session,
+    SessionRules,
+    apply_corrections,
+    build_sessions,
+)
+from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
+
+log = logging.getLogger(__name__)
+
+
+def session_rules(settings: PresenceSettings) -> SessionRules:
+    return SessionRules(
+        debounce=timedelta(seconds=settings.debounce_s),
+        max_duration=timedelta(hours=settings.max_session_hours),
+    )
+
+
+def repository(session: orm.Session, settings: PresenceSettings) -> PresenceRepository:
+    return PresenceRepository(session, school_zone=settings.school_zone, timezone=settings.timezone)
+
+
+def holder_of(
+    holdings: dict[str, list[BadgeHolding]], badge: str, moment: datetime
+) -> BadgeHolding | None:
+    """Who held ``badge`` at ``moment``, if anyone."""
+    for holding in holdings.get(badge, ()):
+        if holding.holds_at(moment):
+            return holding
+    return None
+
+
+def index_holdings(holdings: Sequence[BadgeHolding]) -> dict[str, list[BadgeHolding]]:
+    by_hash: dict[str, list[BadgeHolding]] = defaultdict(list)
+    for holding in holdings:
+        by_hash[holding.badge_hash].append(holding)
+    return by_hash
+
+
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """The days a computation covers, and the instants of taps it must read."""
+
+    weeks: tuple[IsoWeek, ...]
+    start: datetime  # first week's start minus the lookback
+    end: datetime  # last week's end, or ``now`` if earlier
+
+
+class LedgerService:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        events: EventStore,
+        settings: PresenceSettings,
+    ) -> None:
+        self.registry = registry
+        self.events = events
+        self.settings = settings
+        self.rules = session_rules(settings)
+        self.window = timedelta(days=settings.correction_window_days)
+
+    def campus_ids(self) -> list[str]:
+        with self.registry() as session:
+            return repository(session, self.settings).campus_ids()
+
+    def weekly(self, week: IsoWeek, now: datetime, *, campus: str | None = None) -> list[WeekLine]:
+        return self.weeks([week], now, campus=campus)[week]
+
+    def weeks(
+        self, weeks: Sequence[IsoWeek], now: datetime, *, campus: str | None = None
+    ) -> dict[IsoWeek, list[WeekLine]]:
+        """Lines of every student with a contract in each week, frozen ones as stored;
+        weeks past their correction window get frozen on the way."""
+        result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
+        to_freeze: list[tuple[int, WeekLine]] = []
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            frozen = repo.frozen(result, campus)
+            for campus_id in [campus] if campus else repo.campus_ids():
+                lines = self._campus_lines(repo, campus_id, tuple(result), frozen, now)
+                for pk, line, freezable in lines:
+                    result[line.week].append(line)
+                    if freezable:
+                        to_freeze.append((pk, line))
+        if to_freeze:
+            self._freeze(to_freeze, now)
+        for lines in result.values():
+            lines.sort(key=lambda line: line.student_id)
+        return result
+
+    def freeze_due(self, now: datetime, *, weeks_back: int = 8) -> int:
+        """Freeze the weeks whose correction window has closed (a periodic job)."""
+        last = IsoWeek.of((now - self.window).date()).shifted(-1)
+        weeks = [last.shifted(-offset) for offset in range(weeks_back)]
+        before = self._frozen_count(weeks)
+        self.weeks(weeks, now)
+        return self._frozen_count(weeks) - before
+
+    def _frozen_count(self, weeks: Sequence[IsoWeek]) -> int:
+        with self.registry() as session:
+            return len(repository(session, self.settings).frozen(weeks, None))
+
+    def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> None:
+        try:
+            with self.registry() as session, session.begin():
+                count = repository(session, self.settings).freeze(lines, now)
+            log.info("froze %d weekly records", count)
+        except IntegrityError:
+            log.info("weekly records were frozen by another worker meanwhile")
+
+    def _campus_lines(
+        self,
+        repo: PresenceRepository,
+        campus_id: str,
+        weeks: tuple[IsoWeek, ...],
+        frozen: dict[tuple[int, str], WeekLine],
+        now: datetime,
+    ) -> list[tuple[int, WeekLine, bool]]:
+        """(student, line, to be frozen now) for the campus's students and weeks."""
+        first, last = min(weeks), max(weeks)
+        plans = repo.plans(campus_id, first.monday, last.monday + timedelta(days=6))
+        lines = [
+            (plan.student_pk, frozen[(plan.student_pk, str(week))], False)
+            for week in weeks
+            for plan in plans
+            if (plan.student_pk, str(week)) in frozen
+        ]
+        pending = [(week, plan) for week in weeks for plan in plans if _due(plan, week, frozen)]
+        if not pending:
+            return lines
+        calendar = repo.calendar(campus_id)
+        tz = calendar.tz
+        span = _Span(
+            weeks,
+            first.bounds(tz)[0] - self.rules.lookback,
+            min(last.bounds(tz)[1], now + timedelta(microseconds=1)),
+        )
+        schedule = calendar.schedule(span.start.astimezone(tz).date(), last.monday + timedelta(6))
+        sessions = self._sessions(repo, campus_id, span, schedule, plans, now)
+        excuses = repo.excuses([plan.student_pk for plan in plans], span.start, span.end)
+        frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
+        grace = timedelta(minutes=self.settings.grace_minutes)
+        for week, plan in pending:
+            frame = frames[week]
+            line = week_line(
+                plan.student_id,
+                frame,
+                contracts=[
+                    c for c in plan.contracts if c.overlaps(week.monday, week.monday + timedelta(6))
+                ],
+                sessions=sessions[plan.student_pk].near(frame, self.rules.lookback),
+                excuses=excuses.get(plan.student_pk, ()),
+                grace=grace,
+                now=now,
+            )
+            lines.append((plan.student_pk, line, frame.end + self.window <= now))
+        return lines
+
+    def _sessions(
+        self,
+        repo: PresenceRepository,
+        campus_id: str,
+        span: _Span,
+        schedule: Schedule,
+        plans: Sequence[StudentPlan],
+        now: datetime,
+    ) -> dict[int, _Sessions]:
+        """Each student's sessions over the span, corrections applied."""
+        taps = self.events.taps(span.start, span.end, campus=campus_id)
+        door = door_taps_by_student(
+            taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+        )
+        corrections = repo.corrections([plan.student_pk for plan in plans], span.start, span.end)
+        result = {}
+        for plan in plans:
+            built, _ = build_sessions(
+                door.get(plan.student_pk, []), rules=self.rules, schedule=schedule, now=now
+            )
+            fixes = corrections.get(plan.student_pk)
+            result[plan.student_pk] = _Sessions(apply_corrections(built, fixes) if fixes else built)
+        return result
+
+
+def door_taps_by_student(
+    taps: Sequence[StoredTap],
+    holdings: dict[str, list[BadgeHolding]],
+    modes: dict[tuple[str, str], ReaderMode],
+) -> dict[int, list[DoorTap]]:
+    """Door taps of known badges grouped by student, in time order. Readers missing
+    from the registry count as ``toggle`` doors; room readers make no presence."""
+    grouped: dict[int, list[DoorTap]] = defaultdict(list)
+    for tap in taps:
+        mode = modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE)
+        if mode is ReaderMode.ROOM:
+            continue
+        holder = holder_of(holdings, tap.badge, tap.ts)
+        if holder is not None:
+            grouped[holder.student_pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
+    return grouped
+
+
+def _due(plan: StudentPlan, week: IsoWeek, frozen: dict[tuple[int, str], WeekLine]) -> bool:
+    monday = week.monday
+    return (plan.student_pk, str(week)) not in frozen and any(
+        contract.overlaps(monday, monday + timedelta(days=6)) for contract in plan.contracts
+    )
+
+
+class _Sessions:
+    """One student's sessions sorted by start, sliced by week with a binary search."""
+
+    __slots__ = ("sessions", "starts")
+
+    def __init__(self, sessions: list[Session]) -> None:
+        self.sessions = sessions
+        self.starts = [session.start for session in sessions]
+
+    def near(self, frame: WeekFrame, margin: timedelta) -> list[Session]:
+        """The sessions that may overlap the week."""
+        low = bisect.bisect_left(self.starts, frame.start - margin)
+        high = bisect.bisect_left(self.starts, frame.end)
+        return self.sessions[low:high]

@@ -5,8 +5,9 @@ Every rejection reason the module decides is reached from a payload (see
 that valid messages survive a round trip and that parsing arbitrary input only ever
 raises :class:`ProtocolError`.
 
-Known defects of the module are pinned by ``xfail(strict=True)`` tests at the end: when
-one is fixed, its test starts passing and pytest asks for the marker to be removed.
+The last section keeps, as regression tests, the defects these tests found in the module
+(hostile payloads that escaped ProtocolError, values that passed the contract but could
+not be written back or stored).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from edge import protocol
 from edge.protocol import (
     MAX_DETAIL_CHARS,
+    MAX_INT64,
     MAX_PAYLOAD_BYTES,
     MAX_TEXT_CHARS,
     STATUS_SUBSCRIPTION,
@@ -413,6 +415,8 @@ REJECTED_PAYLOADS: list[tuple[str, bytes | str, Reason]] = [
     ("tap", encode(tap_body(id="abc.defgh")), Reason.BAD_VALUE),
     ("tap", encode(tap_body(id="abcdéfgh")), Reason.BAD_VALUE),
     ("tap", encode(tap_body(seq=-1)), Reason.BAD_VALUE),
+    ("tap", encode(tap_body(seq=2**63)), Reason.BAD_VALUE),
+    ("status", encode(status_body(queued=2**64)), Reason.BAD_VALUE),
     ("status", encode(status_body(state="ONLINE")), Reason.BAD_VALUE),
     ("status", encode(status_body(state="rebooting")), Reason.BAD_VALUE),
     ("status", encode(status_body(queued=-1)), Reason.BAD_VALUE),
@@ -570,7 +574,7 @@ def test_messages_are_frozen() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-# Whole-minute offsets: RFC 3339 has no seconds in offsets (see the xfail test below).
+# Whole-minute offsets: RFC 3339 has no seconds in offsets (others are refused).
 offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
@@ -586,7 +590,7 @@ taps = st.builds(
     id=tap_ids,
     uid=uids,
     ts=aware_datetimes,
-    seq=st.integers(min_value=0, max_value=2**63 - 1),
+    seq=st.integers(min_value=0, max_value=MAX_INT64),
     clock_synced=st.booleans(),
 )
 
@@ -655,7 +659,7 @@ def test_arbitrary_bytes_raise_only_protocol_errors(parse: Parser, payload: byte
 
 @given(st.sampled_from(list(PARSERS.values())), st.text(max_size=200))
 def test_arbitrary_text_raises_only_protocol_errors(parse: Parser, payload: str) -> None:
-    _only_protocol_errors(parse, payload)  # st.text() has no lone surrogates: see xfail
+    _only_protocol_errors(parse, payload)  # lone surrogates: tested below
 
 
 json_values = st.recursive(
@@ -714,89 +718,69 @@ def test_any_valid_topic_round_trips(campus: str, reader: str, kind: TopicKind) 
     )
 
 
-# --------------------------------------------------------------------------- known defects
+# --------------------------------------------------------------------------- hostile input
+# Each of these was a defect these tests found (first pinned as strict xfails, then fixed
+# in edge/protocol.py): they stay as regression tests.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason=(
-        "BUG edge/protocol.py _load: json.loads raises RecursionError (not JSONDecodeError) "
-        "on ~1000+ nested arrays/objects, which fit in the 4096-byte limit; a reader can "
-        "publish a payload that escapes ProtocolError (poison message for the ingest)"
-    ),
-)
 @pytest.mark.parametrize("parse", list(PARSERS.values()), ids=list(PARSERS))
-def test_deeply_nested_json_is_malformed_not_a_crash(parse: Parser) -> None:
-    depth = MAX_PAYLOAD_BYTES // 2
-    payload = b"[" * depth + b"]" * depth
-    assert len(payload) <= MAX_PAYLOAD_BYTES
-    assert reason_of(parse, payload) in {Reason.MALFORMED_JSON, Reason.NOT_AN_OBJECT}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason=(
-        "BUG edge/protocol.py _load: a str payload holding a lone surrogate makes "
-        "payload.encode() raise UnicodeEncodeError instead of ProtocolError(NOT_UTF8)"
-    ),
+@pytest.mark.parametrize(
+    ("prefix", "suffix"), [(b"", b""), (b'{"v":1,"id":', b"}")], ids=["bare", "in-a-field"]
 )
+def test_deeply_nested_json_is_malformed_not_a_crash(
+    parse: Parser, prefix: bytes, suffix: bytes
+) -> None:
+    """json.loads raises RecursionError past ~1000 levels, which fit in 4096 bytes: it
+    escaped ProtocolError and made the ingest retry one payload forever."""
+    depth = (MAX_PAYLOAD_BYTES - len(prefix) - len(suffix)) // 2
+    payload = prefix + b"[" * depth + b"]" * depth + suffix
+    assert len(payload) <= MAX_PAYLOAD_BYTES
+    assert reason_of(parse, payload) is Reason.MALFORMED_JSON
+
+
 def test_str_payload_with_a_lone_surrogate_is_not_utf8() -> None:
     assert reason_of(Tap.from_json, '{"v":1,"id":"\ud800"}') is Reason.NOT_UTF8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG edge/protocol.py format_timestamp: an offset with seconds (zoneinfo gives "
-        "them for old dates, e.g. Europe/Paris LMT +00:09:21 before 1911) is written as "
-        "+00:09:21, which parse_timestamp refuses: Tap accepts a ts it cannot round-trip"
-    ),
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(minutes=9, seconds=21), timedelta(hours=-1, microseconds=1)],
+    ids=["paris-lmt", "microseconds"],
 )
-def test_offsets_with_seconds_round_trip_or_are_refused_on_construction() -> None:
-    lmt = timezone(timedelta(minutes=9, seconds=21))
-    try:
-        tap = Tap(id=TAP_ID, uid=UID, ts=datetime(1900, 1, 1, tzinfo=lmt), seq=1)
-    except ProtocolError:
-        return  # refusing such a timestamp up front would be a fix too
-    assert Tap.from_json(tap.to_json()).ts == tap.ts
+def test_offsets_that_rfc3339_cannot_write_are_refused_on_construction(
+    offset: timedelta,
+) -> None:
+    """zoneinfo gives offsets with seconds for old dates (Europe/Paris before 1911):
+    format_timestamp wrote them as +00:09:21, which parse_timestamp refuses."""
+    moment = datetime(1900, 1, 1, tzinfo=timezone(offset))
+    for build in (
+        lambda: Tap(id=TAP_ID, uid=UID, ts=moment, seq=1),
+        lambda: ReaderStatus(state=ReaderState.ONLINE, ts=moment),
+    ):
+        with pytest.raises(ProtocolError) as caught:
+            build()
+        assert caught.value.reason is Reason.BAD_TIMESTAMP
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "INCONSISTENCY edge/protocol.py Tap: the docstring says uid is lowercase hex and "
-        "from_json lowercases it, but the constructor keeps an uppercase uid, so "
-        "Tap(uid='04A1…') != Tap.from_json(tap.to_json()) and a hash of tap.uid differs "
-        "between a Tap built in process and the same Tap received over MQTT"
-    ),
-)
-def test_uppercase_uid_is_normalised_or_refused_by_the_constructor() -> None:
-    try:
-        tap = Tap(id=TAP_ID, uid=UID.upper(), ts=TS, seq=1)
-    except ProtocolError as error:
-        assert error.reason is Reason.BAD_UID
-        return
+def test_uppercase_uid_is_normalised_by_the_constructor() -> None:
+    """One spelling per badge, so its keyed hash is the same whichever way the Tap was
+    made (built in process, or received over MQTT)."""
+    tap = Tap(id=TAP_ID, uid=UID.upper(), ts=TS, seq=1)
     assert tap.uid == UID
     assert Tap.from_json(tap.to_json()) == tap
+    assert tap == Tap(id=TAP_ID, uid=UID, ts=TS, seq=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GAP edge/protocol.py: seq and queued have no upper bound, so a value above "
-        "2**63-1 passes the contract but cannot be stored as an InfluxDB or SQLite "
-        "integer (int64): the store write fails after validation succeeded"
-    ),
-)
 @pytest.mark.parametrize(
-    ("kind", "body"),
-    [("tap", tap_body(seq=2**63)), ("status", status_body(queued=2**63))],
-    ids=["seq", "queued"],
+    ("kind", "field"), [("tap", "seq"), ("status", "queued")], ids=["seq", "queued"]
 )
-def test_integers_beyond_int64_are_refused(kind: str, body: dict[str, Any]) -> None:
-    assert reason_of(PARSERS[kind], encode(body)) is Reason.BAD_VALUE
+def test_counters_are_signed_64_bit_integers(kind: str, field: str) -> None:
+    """InfluxDB and SQLite store them as int64: a larger value passed the contract and
+    then failed the store write."""
+    largest = PARSERS[kind](encode(BODIES[kind](**{field: MAX_INT64})))
+    assert getattr(largest, field) == MAX_INT64
+    too_large = encode(BODIES[kind](**{field: MAX_INT64 + 1}))
+    assert reason_of(PARSERS[kind], too_large) is Reason.BAD_VALUE
 
 
 def test_module_imports_only_the_standard_library() -> None:

@@ -25,6 +25,7 @@ import pytest
 
 from edge.protocol import (
     MAX_DETAIL_CHARS,
+    MAX_INT64,
     MAX_PAYLOAD_BYTES,
     MAX_TEXT_CHARS,
     STATUS_SUBSCRIPTION,
@@ -228,6 +229,7 @@ def test_limits_quoted_in_the_text_are_the_module_constants() -> None:
         f"at most {MAX_TEXT_CHARS} characters",
         f"longer than {MAX_TEXT_CHARS} characters",
         f"at most {MAX_DETAIL_CHARS} characters",
+        f"0 to {MAX_INT64} (signed 64-bit)",
         uid_sizes,
         f"`{TAPS_SHARED_SUBSCRIPTION}`",
         f"`$share/ingest/{STATUS_SUBSCRIPTION}`",

@@ -1,0 +1,206 @@
+"""Presence commands of ``campus-presence``: student import, weekly report, badges.
+
+Each handler loads the settings, opens the registry (migrated at start) and, when it
+needs taps, the event store; ``--now`` (hidden) replays a command at another instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import orm
+
+from edge.protocol import is_valid_id
+from server.adapters.event_store import EventStore
+from server.bootstrap import build_event_store
+from server.config import Settings, load_settings
+from server.domain.calendar import IsoWeek
+from server.domain.contracts import DomainError
+from server.i18n import _
+from server.registry.database import open_registry
+from server.registry.student_repository import Actor
+from server.services import enrolment, reports
+from server.services.campuses import sync_campuses
+from server.services.ledger import LedgerService, repository
+from server.services.student_import import ImportReport, import_students
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import-students", help="import the coordinator's student spreadsheet (CSV)"
+    )
+    parser.add_argument("file", type=Path, help="CSV file (separator ; or ,)")
+    parser.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
+    parser.add_argument("--campus", help="campus id (default: the only configured campus)")
+    _now_option(parser)
+    parser.set_defaults(handler=import_students_command)
+
+    report = subparsers.add_parser("report", help="presence reports")
+    kinds = report.add_subparsers(dest="report", required=True)
+    weekly = kinds.add_parser("weekly", help="hours attended against hours committed, per student")
+    weekly.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
+    weekly.add_argument("--format", choices=reports.FORMATS, default="json")
+    weekly.add_argument("--campus", help="one campus only")
+    _now_option(weekly)
+    weekly.set_defaults(handler=weekly_report_command)
+
+    badges = subparsers.add_parser("badges", help="unknown badges and enrolment")
+    actions = badges.add_subparsers(dest="badges", required=True)
+    unknown = actions.add_parser("unknown", help="list badges seen that no student holds")
+    unknown.add_argument("--campus")
+    unknown.set_defaults(handler=unknown_badges_command)
+    attach = actions.add_parser("attach", help="give an unknown badge to a student")
+    attach.add_argument("sighting", type=int, help="number shown by 'badges unknown'")
+    attach.add_argument("student_id")
+    _now_option(attach)
+    attach.set_defaults(handler=attach_badge_command)
+
+
+def _now_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", type=_instant, default=None, help=argparse.SUPPRESS)
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-12-01T09:00+01:00")
+    return moment
+
+
+@dataclass
+class Presence:
+    """What a presence command works with; closed at the end of the command."""
+
+    settings: Settings
+    registry: orm.sessionmaker[orm.Session]
+    events: EventStore | None = None
+
+    def event_store(self) -> EventStore:
+        if self.events is None:
+            self.events = build_event_store(self.settings)
+            self.events.setup()
+        return self.events
+
+
+@contextmanager
+def presence(args: argparse.Namespace) -> Iterator[Presence]:
+    settings = load_settings(args.config)
+    engine, registry = open_registry(settings.registry_database_url)
+    context = Presence(settings, registry)
+    try:
+        sync_campuses(registry, settings)
+        yield context
+    finally:
+        if context.events is not None:
+            context.events.close()
+        engine.dispose()
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    return getattr(args, "now", None) or datetime.now(UTC)
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return Actor(f"cli:{getpass.getuser()}", _now(args))
+
+
+def import_students_command(args: argparse.Namespace) -> int:
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        print(
+            _("cannot read {path}: {reason}", path=args.file, reason=error.strerror),
+            file=sys.stderr,
+        )
+        return 2
+    with presence(args) as context:
+        campus = args.campus or _only_campus(context)
+        if campus is None:
+            print(_("several campuses: say which one with --campus"), file=sys.stderr)
+            return 2
+        report = import_students(
+            context.registry,
+            data,
+            campus_id=campus,
+            secret=context.settings.badge_secret.encode(),
+            timezone=context.settings.presence.timezone,
+            actor=_actor(args),
+            dry_run=args.dry_run,
+        )
+    _print_import(report)
+    return 0 if report.ok else 1
+
+
+def _only_campus(context: Presence) -> str | None:
+    configured = [campus.id for campus in context.settings.campuses]
+    if len(configured) == 1:
+        return configured[0]
+    with context.registry() as session:
+        known = repository(session, context.settings.presence).campus_ids()
+    return known[0] if len(known) == 1 else None
+
+
+def _print_import(report: ImportReport) -> None:
+    for problem in report.errors:
+        print(
+            _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr
+        )
+    for problem in report.warnings:
+        print(
+            _("line {line}: warning: {reason}", line=problem.line, reason=problem.message),
+            file=sys.stderr,
+        )
+    summary = _(
+        "{created} created, {updated} updated, {unchanged} unchanged, {rejected} rejected",
+        created=len(report.created),
+        updated=len(report.updated),
+        unchanged=len(report.unchanged),
+        rejected=len(report.errors),
+    )
+    print(_("dry run, nothing saved: {summary}", summary=summary) if report.dry_run else summary)
+
+
+def weekly_report_command(args: argparse.Namespace) -> int:
+    try:
+        week = IsoWeek.parse(args.week)
+    except ValueError:
+        print(_("--week must be an ISO week like 2026-W48"), file=sys.stderr)
+        return 2
+    if args.campus is not None and not is_valid_id(args.campus):
+        print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
+        return 2
+    with presence(args) as context:
+        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        report = reports.weekly_report(ledger, week, _now(args), campus=args.campus)
+    sys.stdout.write(reports.render(report, args.format))
+    return 0
+
+
+def unknown_badges_command(args: argparse.Namespace) -> int:
+    with presence(args) as context:
+        seen = enrolment.unknown_badges(context.registry, campus=args.campus)
+    for item in seen:
+        seen_at = f"{item.first_seen:%Y-%m-%d %H:%M}Z\t{item.last_seen:%Y-%m-%d %H:%M}Z"
+        where = f"{item.campus_id}/{item.reader_id}"
+        print(f"{item.id}\t{where}\t{item.short_hash}\t{seen_at}\t×{item.seen_count}")
+    return 0
+
+
+def attach_badge_command(args: argparse.Namespace) -> int:
+    with presence(args) as context:
+        try:
+            enrolment.attach_unknown_badge(
+                context.registry, args.sighting, args.student_id, actor=_actor(args)
+            )
+        except DomainError as error:
+            print(_(error.message, **error.values), file=sys.stderr)
+            return 1
+    print(_("badge attached to {student_id}", student_id=args.student_id))
+    return 0

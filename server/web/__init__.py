@@ -1,0 +1,1 @@
+"""The web app (Flask): JSON API for integrations; pages come with accounts later."""

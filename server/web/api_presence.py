@@ -1,0 +1,36 @@
+"""``/api/v1/presence``: weekly presence per student, for integrations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from edge.protocol import is_valid_id
+from server.domain.calendar import IsoWeek
+from server.i18n import _
+from server.services import reports
+from server.web.errors import error
+
+blueprint = Blueprint("api_presence", __name__, url_prefix="/api/v1/presence")
+
+
+@blueprint.get("/weekly")
+def weekly() -> Response:
+    """``?week=2026-W48[&campus=id][&format=json|csv]``"""
+    services = current_app.extensions["campus"]
+    try:
+        week = IsoWeek.parse(request.args.get("week", ""))
+    except ValueError:
+        return error(400, "bad_week", _("week must be an ISO week like 2026-W48."))
+    campus = request.args.get("campus")
+    if campus is not None and not is_valid_id(campus):
+        return error(400, "bad_campus", _("campus must be a campus id like saint-marcellin."))
+    fmt = request.args.get("format", "json")
+    if fmt not in reports.FORMATS:
+        return error(400, "bad_format", _("format must be json or csv."))
+    ledger = services["ledger"]
+    if campus is not None and campus not in ledger.campus_ids():
+        return error(404, "unknown_campus", _("There is no such campus."))
+    report = reports.weekly_report(ledger, week, services["clock"](), campus=campus)
+    if fmt == "csv":
+        return Response(reports.render(report, "csv"), mimetype="text/csv")
+    return jsonify(report)

@@ -1,0 +1,191 @@
+"""The weekly report through the command line and the JSON API (Flask test client)."""
+
+import argparse
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from server.adapters.sqlite_events import SqliteEventStore
+from server.config import load_settings
+from server.entrypoints import presence_commands
+from server.registry.database import open_registry
+from server.services.ledger import LedgerService
+from server.web.app import create_app
+from tests.integration.registry.conftest import (
+    ROW_E001,
+    ROW_E002,
+    SECRET,
+    TOKEN,
+    UID_E001,
+    TapWriter,
+    csv_bytes,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+MON = date(2026, 11, 23)
+NOW = "2026-12-01T12:00:00+01:00"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="campus-presence")
+    parser.add_argument("--config", type=Path, default=None)
+    presence_commands.add_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run(config: Path, *argv: str) -> int:
+    args = _parser().parse_args(["--config", str(config), *argv])
+    return args.handler(args)
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CAMPUS_BADGES_HASH_SECRET", SECRET)
+    monkeypatch.setenv("CAMPUS_SERVER_API_TOKEN", TOKEN)
+    path = tmp_path / "campus.toml"
+    path.write_text(
+        f'[server]\ndata_dir = "{tmp_path / "var"}"\n\n'
+        '[[campus]]\nid = "campus-a"\nname = "Campus A"\nreaders = ["door-1"]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def imported(config, tmp_path, capsys) -> Path:
+    sheet = tmp_path / "students.csv"
+    sheet.write_bytes(csv_bytes(ROW_E001, ROW_E002))
+    assert _run(config, "import-students", str(sheet), "--now", "2026-09-10T10:00:00+02:00") == 0
+    capsys.readouterr()
+    settings = load_settings(config)
+    store = SqliteEventStore(settings.events_sqlite_path)
+    store.setup()
+    writer = TapWriter(store)
+    for hour in (9, 12):
+        writer.tap(UID_E001, datetime.combine(MON, time(hour), tzinfo=PARIS))
+    store.close()
+    return config
+
+
+def test_import_command_dry_run_and_bad_rows(config, tmp_path, capsys) -> None:
+    sheet = tmp_path / "students.csv"
+    sheet.write_bytes(csv_bytes(ROW_E001, ROW_E002.replace("E002", "")))
+    assert _run(config, "import-students", str(sheet), "--dry-run") == 1
+    out, err = capsys.readouterr()
+    assert "essai à blanc" in out and "1 créé(s)" in out
+    assert "ligne 3 : student_id manque" in err
+    assert _run(config, "import-students", str(sheet)) == 1
+    assert "1 créé(s)" in capsys.readouterr().out
+    assert _run(config, "import-students", str(tmp_path / "missing.csv")) == 2
+
+
+def test_weekly_report_command_in_json_and_csv(imported, capsys) -> None:
+    assert _run(imported, "report", "weekly", "--week", "2026-W48", "--now", NOW) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["week"] == "2026-W48"
+    assert report["students"][0] == {
+        "student_id": "E001",
+        "expected_hours": 12.0,
+        "attended_hours": 3.0,
+        "unverified_hours": 0.0,
+        "missed_slots": 3,
+        "late_arrivals": 0,
+        "status": "short",
+    }
+    assert (
+        _run(imported, "report", "weekly", "--week", "2026-W48", "--format", "csv", "--now", NOW)
+        == 0
+    )
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["student_id"] for row in rows] == ["E001", "E002"]
+    assert rows[0]["attended_hours"] == "3.0" and rows[1]["status"] == "short"
+
+
+def test_weekly_report_command_refuses_a_bad_week(imported, capsys) -> None:
+    assert _run(imported, "report", "weekly", "--week", "2026-48") == 2
+    assert "semaine ISO" in capsys.readouterr().err
+
+
+@pytest.fixture
+def client(imported):
+    settings = load_settings(imported)
+    engine, registry = open_registry(settings.registry_database_url)
+    store = SqliteEventStore(settings.events_sqlite_path)
+    ledger = LedgerService(registry, store, settings.presence)
+    app = create_app(
+        settings, ledger=ledger, clock=lambda: datetime.fromisoformat(NOW).astimezone(UTC)
+    )
+    app.testing = True
+    yield app.test_client()
+    store.close()
+    engine.dispose()
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_api_weekly_report_for_an_authorised_client(client) -> None:
+    answer = client.get("/api/v1/presence/weekly?week=2026-W48", headers=AUTH)
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert [s["student_id"] for s in body["students"]] == ["E001", "E002"]
+    assert body["students"][0]["attended_hours"] == 3.0
+    as_csv = client.get(
+        "/api/v1/presence/weekly?week=2026-W48&format=csv&campus=campus-a", headers=AUTH
+    )
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert as_csv.get_data(as_text=True).splitlines()[0].startswith("student_id,expected_hours")
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "unauthorised"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 401, "unauthorised"),
+        ({"Authorization": "Bearer wrong-token"}, 403, "forbidden"),
+        ({"Authorization": f"Bearer {TOKEN}x"}, 403, "forbidden"),
+    ],
+)
+def test_api_refuses_clients_without_the_token(client, headers, status, code) -> None:
+    answer = client.get("/api/v1/presence/weekly?week=2026-W48", headers=headers)
+    assert answer.status_code == status
+    assert answer.get_json()["error"]["code"] == code
+    assert "students" not in answer.get_json()
+    assert client.get("/anything/else", headers=headers).status_code == status
+
+
+def test_api_refuses_everyone_when_no_token_is_configured(imported, monkeypatch) -> None:
+    monkeypatch.setenv("CAMPUS_SERVER_API_TOKEN", "")
+    settings = load_settings(imported)
+    engine, registry = open_registry(settings.registry_database_url)
+    store = SqliteEventStore(settings.events_sqlite_path)
+    app = create_app(settings, ledger=LedgerService(registry, store, settings.presence))
+    answer = app.test_client().get(
+        "/api/v1/presence/weekly?week=2026-W48", headers={"Authorization": "Bearer "}
+    )
+    assert (answer.status_code, answer.get_json()["error"]["code"]) == (403, "api_disabled")
+    store.close()
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("", 400, "bad_week"),
+        ("week=2026-48", 400, "bad_week"),
+        ("week=2026-W99", 400, "bad_week"),
+        ("week=2026-W48&format=xml", 400, "bad_format"),
+        ("week=2026-W48&campus=Campus%20A", 400, "bad_campus"),
+        ("week=2026-W48&campus=campus-z", 404, "unknown_campus"),
+    ],
+)
+def test_api_bad_parameters_get_a_clear_json_error(client, query, status, code) -> None:
+    answer = client.get(f"/api/v1/presence/weekly?{query}", headers=AUTH)
+    assert answer.status_code == status
+    error = answer.get_json()["error"]
+    assert error["code"] == code and error["message"]

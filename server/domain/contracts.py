@@ -127,6 +127,7 @@ class Contract:
     valid_from: date
     valid_to: date | None = None
     _by_day: tuple[tuple[Slot, ...], ...] = field(init=False, repr=False, compare=False)
+    _minutes: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.weekly_minutes <= 0:
@@ -137,6 +138,7 @@ class Contract:
         object.__setattr__(self, "slots", slots)
         by_day = tuple(tuple(s for s in slots if s.weekday == day) for day in range(7))
         object.__setattr__(self, "_by_day", by_day)
+        object.__setattr__(self, "_minutes", sum(slot.minutes for slot in slots))
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -146,7 +148,7 @@ class Contract:
 
     @property
     def slot_minutes(self) -> int:
-        return sum(slot.minutes for slot in self.slots)
+        return self._minutes
 
     def overlaps(self, first: date, last: date) -> bool:
         return self.valid_from <= last and (self.valid_to is None or first <= self.valid_to)

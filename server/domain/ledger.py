@@ -23,9 +23,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +39,7 @@ from server.domain.calendar import (
     subtract,
 )
 from server.domain.contracts import Contract, ExcuseCategory
-from server.domain.sessions import Session
+from server.domain.sessions import Session, SessionState
 
 
 class WeekStatus(StrEnum):
@@ -98,11 +97,12 @@ class WeekFrame:
     start: datetime
     end: datetime
     schedule: Schedule
+    days: tuple[date, ...]
 
     @classmethod
     def build(cls, week: IsoWeek, tz: ZoneInfo, schedule: Schedule) -> WeekFrame:
         start, end = week.bounds(tz)
-        return cls(week, tz, start, end, schedule)
+        return cls(week, tz, start, end, schedule, week.days())
 
 
 DueSlot = tuple[Interval, ...]  # the due parts of one slot occurrence, sorted
@@ -121,20 +121,19 @@ def week_line(
     """The ledger line of one student for one week, as known at ``now``.
 
     ``sessions`` are the student's sessions sorted by start (others are ignored)."""
-    excused = merge((excuse.start, excuse.end) for excuse in excuses)
-    expected = Fraction(0)
+    excused = merge((excuse.start, excuse.end) for excuse in excuses) if excuses else ()
     due_slots: list[DueSlot] = []
+    numerator, denominator = 0, 1  # expected seconds, as an exact fraction
     for contract in contracts:
-        slots, due_s = _due_slots(contract, frame, excused)
-        expected += _expected_share(contract, frame, due_s)
-        due_slots.extend(slots)
-    expected_s = int(expected / 60 + Fraction(1, 2)) * 60  # to the minute
-    inside = [s for s in sessions if s.start < frame.end and s.end > frame.start]
-    attended = merge(_clip(session, frame) for session in inside)
-    verified = merge(_clip(session, frame) for session in inside if session.verified)
-    attended_s, verified_s = seconds(attended), seconds(verified)
+        share, share_of = _expected_share(
+            contract, frame, _due_slots(contract, frame, excused, due_slots)
+        )
+        numerator, denominator = numerator * share_of + share * denominator, denominator * share_of
+    expected_s = (2 * numerator + 60 * denominator) // (120 * denominator) * 60  # to the minute
+    attended, verified = _presence(sessions, frame)
+    attended_s = seconds(attended)
+    verified_s = attended_s if verified is None else seconds(verified)
     missed, late = _slot_attendance(due_slots, attended, grace, now)
-    remaining = sum(seconds(_after(parts, now)) for parts in due_slots)
     return WeekLine(
         student_id,
         frame.week,
@@ -143,12 +142,32 @@ def week_line(
         attended_s - verified_s,
         missed,
         late,
-        _status(expected_s, verified_s, remaining, frame, now),
+        _status(expected_s, verified_s, due_slots, frame, now),
     )
 
 
+def _presence(
+    sessions: Sequence[Session], frame: WeekFrame
+) -> tuple[tuple[Interval, ...], tuple[Interval, ...] | None]:
+    """The union of the sessions within the week, and of the verified ones (None when
+    all of them are verified: the same union)."""
+    low, high = frame.start, frame.end
+    parts: list[Interval] = []
+    verified: list[Interval] = []
+    unverified = False
+    for session in sessions:
+        if session.start < high and session.end > low:
+            part = (max(session.start, low), min(session.end, high))
+            parts.append(part)
+            if session.state is SessionState.UNVERIFIED:
+                unverified = True
+            else:
+                verified.append(part)
+    return merge(parts), merge(verified) if unverified else None
+
+
 def _status(
-    expected_s: int, verified_s: int, remaining_s: int, frame: WeekFrame, now: datetime
+    expected_s: int, verified_s: int, due_slots: Sequence[DueSlot], frame: WeekFrame, now: datetime
 ) -> WeekStatus:
     if expected_s == 0:
         return WeekStatus.EXCUSED
@@ -156,47 +175,48 @@ def _status(
         return WeekStatus.MET
     if now >= frame.end:
         return WeekStatus.SHORT
+    remaining_s = sum(seconds(_after(parts, now)) for parts in due_slots)
     if verified_s + remaining_s < expected_s:
         return WeekStatus.AT_RISK
     return WeekStatus.ON_TRACK
 
 
 def _due_slots(
-    contract: Contract, frame: WeekFrame, excused: tuple[Interval, ...]
-) -> tuple[list[DueSlot], int]:
-    """The contract's slot occurrences in the week with their due parts, and the total
-    due time in seconds."""
-    slots: list[DueSlot] = []
+    contract: Contract, frame: WeekFrame, excused: tuple[Interval, ...], found: list[DueSlot]
+) -> int:
+    """Add the contract's slot occurrences in the week (their due parts) to ``found``;
+    returns the total due time in seconds."""
     total = 0
-    for day in frame.week.days():
-        for slot in contract.slots_on(day):
-            occurrence = _occurrence(day, slot.start, slot.end, frame.tz)
-            parts = frame.schedule.restrict(day, occurrence)
-            if excused:
-                parts = subtract(parts, excused)
-            if parts:
-                slots.append(parts)
-                total += seconds(parts)
-    return slots, total
+    restrict, tz, days = frame.schedule.restrict, frame.tz, frame.days
+    for slot in contract.slots:
+        day = days[slot.weekday]
+        if not contract.covers(day):
+            continue
+        parts = restrict(day, _occurrence(day, slot.start, slot.end, tz))
+        if excused:
+            parts = subtract(parts, excused)
+        if parts:
+            found.append(parts)
+            total += seconds(parts)
+    return total
 
 
 @lru_cache(maxsize=65536)
-def _occurrence(day: date, start: Any, end: Any, tz: ZoneInfo) -> Interval:
+def _occurrence(day: date, start: time, end: time, tz: ZoneInfo) -> Interval:
     return local_instant(day, start, tz), local_instant(day, end, tz)
 
 
-def _expected_share(contract: Contract, frame: WeekFrame, due_s: int) -> Fraction:
+def _expected_share(contract: Contract, frame: WeekFrame, due_s: int) -> tuple[int, int]:
+    """The contract's expected seconds this week as (numerator, denominator)."""
     weekly_s = contract.weekly_minutes * 60
     slot_s = contract.slot_minutes * 60
     if slot_s:
-        return Fraction(weekly_s * due_s, slot_s)
+        return weekly_s * due_s, slot_s
     # No slots agreed: pro rata on the contract's open days in the week.
     days = sum(
-        1
-        for day in frame.week.days()
-        if contract.covers(day) and frame.schedule.limits.get(day) != ()
+        1 for day in frame.days if contract.covers(day) and frame.schedule.limits.get(day) != ()
     )
-    return Fraction(weekly_s * days, 7)
+    return weekly_s * days, 7
 
 
 def _slot_attendance(
@@ -225,10 +245,6 @@ def _first_presence(
         if end > first:
             return max(start, first)
     return None
-
-
-def _clip(session: Session, frame: WeekFrame) -> Interval:
-    return max(session.start, frame.start), min(session.end, frame.end)
 
 
 def _after(parts: tuple[Interval, ...], now: datetime) -> tuple[Interval, ...]:

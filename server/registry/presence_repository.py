@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
@@ -236,7 +237,7 @@ class PresenceRepository:
                 ).where(ContractSlot.contract_id.in_(chunk))
             )
             for contract_id, weekday, start, end in rows:
-                found[contract_id].append(Slot(weekday, start, end))
+                found[contract_id].append(_slot(weekday, start, end))
         return {key: tuple(value) for key, value in found.items()}
 
     def excuses(
@@ -290,46 +291,48 @@ class PresenceRepository:
     def frozen(
         self, weeks: Collection[IsoWeek], campus_id: str | None
     ) -> dict[tuple[int, str], WeekLine]:
+        by_label = {str(week): week for week in weeks}
         query = (
-            select(WeeklyRecord, Student.student_id)
+            select(
+                WeeklyRecord.student_pk,
+                Student.student_id,
+                WeeklyRecord.week,
+                WeeklyRecord.expected_s,
+                WeeklyRecord.attended_s,
+                WeeklyRecord.unverified_s,
+                WeeklyRecord.missed_slots,
+                WeeklyRecord.late_arrivals,
+                WeeklyRecord.status,
+            )
             .join(Student, Student.id == WeeklyRecord.student_pk)
-            .where(WeeklyRecord.week.in_([str(week) for week in weeks]))
+            .where(WeeklyRecord.week.in_(list(by_label)))
         )
         if campus_id is not None:
             query = query.where(Student.campus_id == campus_id)
-        found = {}
-        for record, student_id in self.session.execute(query):
-            line = WeekLine(
-                student_id,
-                IsoWeek.parse(record.week),
-                record.expected_s,
-                record.attended_s,
-                record.unverified_s,
-                record.missed_slots,
-                record.late_arrivals,
-                WeekStatus(record.status),
-            )
-            found[(record.student_pk, record.week)] = line
-        return found
+        statuses = {status.value: status for status in WeekStatus}
+        return {
+            (pk, week): WeekLine(student_id, by_label[week], *figures, statuses[status])
+            for pk, student_id, week, *figures, status in self.session.execute(query)
+        }
 
     def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
-        count = 0
-        for student_pk, line in lines:
-            self.session.add(
-                WeeklyRecord(
-                    student_pk=student_pk,
-                    week=str(line.week),
-                    expected_s=line.expected_s,
-                    attended_s=line.attended_s,
-                    unverified_s=line.unverified_s,
-                    missed_slots=line.missed_slots,
-                    late_arrivals=line.late_arrivals,
-                    status=line.status.value,
-                    frozen_at=frozen_at,
-                )
-            )
-            count += 1
-        return count
+        rows = [
+            {
+                "student_pk": student_pk,
+                "week": str(line.week),
+                "expected_s": line.expected_s,
+                "attended_s": line.attended_s,
+                "unverified_s": line.unverified_s,
+                "missed_slots": line.missed_slots,
+                "late_arrivals": line.late_arrivals,
+                "status": line.status.value,
+                "frozen_at": frozen_at,
+            }
+            for student_pk, line in lines
+        ]
+        if rows:
+            self.session.execute(insert(WeeklyRecord), rows)
+        return len(rows)
 
     def unfreeze(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
         """Remove the frozen record of a week (a correction re-opens it); returns it."""
@@ -341,6 +344,12 @@ class PresenceRepository:
         if record is not None:
             self.session.execute(delete(WeeklyRecord).where(WeeklyRecord.id == record.id))
         return record
+
+
+@lru_cache(maxsize=4096)
+def _slot(weekday: int, start: time, end: time) -> Slot:
+    """Slots repeat across students: build each one once."""
+    return Slot(weekday, start, end)
 
 
 def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:

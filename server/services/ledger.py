@@ -11,8 +11,7 @@ import bisect
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek, Schedule
+from server.domain.contracts import Contract
 from server.domain.events import StoredTap
 from server.domain.ledger import WeekFrame, WeekLine, week_line
 from server.domain.sessions import (
@@ -65,15 +65,6 @@ def index_holdings(holdings: Sequence[BadgeHolding]) -> dict[str, list[BadgeHold
 
 def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class _Span:
-    """The days a computation covers, and the instants of taps it must read."""
-
-    weeks: tuple[IsoWeek, ...]
-    start: datetime  # first week's start minus the lookback
-    end: datetime  # last week's end, or ``now`` if earlier
 
 
 class LedgerService:
@@ -147,60 +138,73 @@ class LedgerService:
         now: datetime,
     ) -> list[tuple[int, WeekLine, bool]]:
         """(student, line, to be frozen now) for the campus's students and weeks."""
-        first, last = min(weeks), max(weeks)
-        plans = repo.plans(campus_id, first.monday, last.monday + timedelta(days=6))
-        lines = [
-            (plan.student_pk, frozen[(plan.student_pk, str(week))], False)
-            for week in weeks
-            for plan in plans
-            if (plan.student_pk, str(week)) in frozen
-        ]
-        pending = [(week, plan) for week in weeks for plan in plans if _due(plan, week, frozen)]
-        if not pending:
-            return lines
+        plans = repo.plans(campus_id, min(weeks).monday, _sunday(max(weeks)))
+        lines: list[tuple[int, WeekLine, bool]] = []
+        pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]] = []
+        for week in weeks:
+            label, monday, sunday = str(week), week.monday, _sunday(week)
+            for plan in plans:
+                stored = frozen.get((plan.student_pk, label))
+                if stored is not None:
+                    lines.append((plan.student_pk, stored, False))
+                    continue
+                contracts = [c for c in plan.contracts if c.overlaps(monday, sunday)]
+                if contracts:
+                    pending.append((week, plan, contracts))
+        if pending:
+            lines.extend(self._compute(repo, campus_id, pending, plans, now))
+        return lines
+
+    def _compute(
+        self,
+        repo: PresenceRepository,
+        campus_id: str,
+        pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]],
+        plans: Sequence[StudentPlan],
+        now: datetime,
+    ) -> list[tuple[int, WeekLine, bool]]:
+        """Lines computed from the raw taps, for the weeks that are not frozen."""
+        weeks = sorted({week for week, _, _ in pending})
         calendar = repo.calendar(campus_id)
         tz = calendar.tz
-        span = _Span(
-            weeks,
-            first.bounds(tz)[0] - self.rules.lookback,
-            min(last.bounds(tz)[1], now + timedelta(microseconds=1)),
-        )
-        schedule = calendar.schedule(span.start.astimezone(tz).date(), last.monday + timedelta(6))
-        sessions = self._sessions(repo, campus_id, span, schedule, plans, now)
-        excuses = repo.excuses([plan.student_pk for plan in plans], span.start, span.end)
+        start = weeks[0].bounds(tz)[0] - self.rules.lookback
+        end = min(weeks[-1].bounds(tz)[1], now + timedelta(microseconds=1))
+        schedule = calendar.schedule(start.astimezone(tz).date(), _sunday(weeks[-1]))
+        sessions = self._sessions(repo, campus_id, (start, end), schedule, plans, now)
+        excuses = repo.excuses([plan.student_pk for plan in plans], start, end)
         frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
+        to_freeze = {week: frame.end + self.window <= now for week, frame in frames.items()}
         grace = timedelta(minutes=self.settings.grace_minutes)
-        for week, plan in pending:
+        lines = []
+        for week, plan, contracts in pending:
             frame = frames[week]
             line = week_line(
                 plan.student_id,
                 frame,
-                contracts=[
-                    c for c in plan.contracts if c.overlaps(week.monday, week.monday + timedelta(6))
-                ],
+                contracts=contracts,
                 sessions=sessions[plan.student_pk].near(frame, self.rules.lookback),
                 excuses=excuses.get(plan.student_pk, ()),
                 grace=grace,
                 now=now,
             )
-            lines.append((plan.student_pk, line, frame.end + self.window <= now))
+            lines.append((plan.student_pk, line, to_freeze[week]))
         return lines
 
     def _sessions(
         self,
         repo: PresenceRepository,
         campus_id: str,
-        span: _Span,
+        span: tuple[datetime, datetime],
         schedule: Schedule,
         plans: Sequence[StudentPlan],
         now: datetime,
     ) -> dict[int, _Sessions]:
         """Each student's sessions over the span, corrections applied."""
-        taps = self.events.taps(span.start, span.end, campus=campus_id)
+        taps = self.events.taps(*span, campus=campus_id)
         door = door_taps_by_student(
             taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
         )
-        corrections = repo.corrections([plan.student_pk for plan in plans], span.start, span.end)
+        corrections = repo.corrections([plan.student_pk for plan in plans], *span)
         result = {}
         for plan in plans:
             built, _ = build_sessions(
@@ -219,21 +223,27 @@ def door_taps_by_student(
     """Door taps of known badges grouped by student, in time order. Readers missing
     from the registry count as ``toggle`` doors; room readers make no presence."""
     grouped: dict[int, list[DoorTap]] = defaultdict(list)
+    # Most badges have had one holder, never revoked: skip the search for those.
+    sole = {
+        badge: held[0]
+        for badge, held in holdings.items()
+        if len(held) == 1 and held[0].revoked_at is None
+    }
     for tap in taps:
         mode = modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE)
         if mode is ReaderMode.ROOM:
             continue
-        holder = holder_of(holdings, tap.badge, tap.ts)
-        if holder is not None:
-            grouped[holder.student_pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
+        holder = sole.get(tap.badge)
+        if holder is None or tap.ts < holder.active_from:
+            holder = holder_of(holdings, tap.badge, tap.ts)
+            if holder is None:
+                continue
+        grouped[holder.student_pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
     return grouped
 
 
-def _due(plan: StudentPlan, week: IsoWeek, frozen: dict[tuple[int, str], WeekLine]) -> bool:
-    monday = week.monday
-    return (plan.student_pk, str(week)) not in frozen and any(
-        contract.overlaps(monday, monday + timedelta(days=6)) for contract in plan.contracts
-    )
+def _sunday(week: IsoWeek) -> date:
+    return week.monday + timedelta(days=6)
 
 
 class _Sessions:

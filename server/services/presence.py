@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import orm
 
+from edge.protocol import Feedback, FeedbackResult, feedback_topic
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import Schedule
@@ -202,3 +203,38 @@ class PresenceService:
 
 def _verdict(tap: StoredTap, result: Verdict, message: str) -> TapVerdict:
     return TapVerdict(tap.tap_id, tap.campus, tap.reader, result, _(message)[:64])
+
+
+# The MQTT contract v1 has no feedback result for a room pass or an ignored tap: the
+# reader's own immediate feedback stands for those, so nothing is sent.
+_FEEDBACK = {
+    Verdict.IN: FeedbackResult.IN,
+    Verdict.OUT: FeedbackResult.OUT,
+    Verdict.UNKNOWN_BADGE: FeedbackResult.UNKNOWN_BADGE,
+}
+
+
+def to_feedback(verdict: TapVerdict) -> tuple[str, bytes] | None:
+    """The reader's feedback message for a verdict, as (topic, payload), or None."""
+    result = _FEEDBACK.get(verdict.result)
+    if result is None:
+        return None
+    message = Feedback(verdict.tap_id, result, verdict.text)
+    return feedback_topic(verdict.campus, verdict.reader), message.to_json()
+
+
+def feedback_listener(
+    presence: PresenceService,
+    publish: Callable[[str, bytes], None],
+    clock: Callable[[], datetime],
+) -> Callable[[Sequence[StoredTap]], None]:
+    """What the composition root hands to ``IngestService.on_taps_stored``: judge each
+    stored batch and publish the readers' feedback."""
+
+    def listener(taps: Sequence[StoredTap]) -> None:
+        for verdict in presence.taps_stored(taps, clock()):
+            message = to_feedback(verdict)
+            if message is not None:
+                publish(*message)
+
+    return listener

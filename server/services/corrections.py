@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
@@ -41,50 +42,24 @@ class CorrectionService:
 
     def correct(self, student_id: str, correction: Correction, *, reason: str, actor: Actor) -> int:
         """Record a correction of ``student_id``'s presence; returns its id."""
-        if not reason.strip():
+        reason = reason.strip()
+        if not reason:
             raise DomainError("a correction needs a reason")
-        if (
-            correction.start
-            and correction.end
-            and correction.end - correction.start > MAX_MANUAL_SESSION
-        ):
+        start, end = correction.start, correction.end
+        if start and end and end - start > MAX_MANUAL_SESSION:
             raise DomainError("a corrected session cannot last more than 24 hours")
-        moments = [m for m in (correction.session_start, correction.start, correction.end) if m]
-        with self.registry() as session, session.begin():
-            student = self._student(session, student_id)
-            weeks = self._weeks(moments, actor)
-            row = PresenceCorrection(
-                student_pk=student.id,
-                kind=correction.kind.value,
-                session_start=correction.session_start,
-                start=correction.start,
-                end=correction.end,
-                moment=correction.moment,
-                reason=reason.strip(),
-                author=actor.name,
-                created_at=actor.at,
-            )
-            session.add(row)
-            session.flush()
-            after = {
-                "student_id": student_id,
-                "kind": correction.kind.value,
-                "session_start": correction.session_start,
-                "start": correction.start,
-                "end": correction.end,
-                "reason": reason.strip(),
-            }
-            audit.record(
-                session,
-                at=actor.at,
-                actor=actor.name,
-                action="presence_corrected",
-                entity="correction",
-                entity_id=row.id,
-                after=after,
-            )
-            self._reopen(session, student, weeks, actor)
-            return row.id
+        moments = [m for m in (correction.session_start, start, end) if m]
+        values = {"session_start": correction.session_start, "start": start, "end": end}
+        row = PresenceCorrection(
+            kind=correction.kind.value,
+            moment=correction.moment,
+            reason=reason,
+            author=actor.name,
+            created_at=actor.at,
+            **values,
+        )
+        after = {"kind": correction.kind.value, "reason": reason, **values}
+        return self._record(student_id, row, moments, "presence_corrected", after, actor)
 
     def excuse(
         self,
@@ -99,34 +74,42 @@ class CorrectionService:
         """Record an excused absence (illness, exam, competition, job interview…)."""
         if end <= start:
             raise DomainError("an absence cannot end before it starts")
+        row = ExcusedAbsence(
+            start=start,
+            end=end,
+            category=category.value,
+            note=note,
+            created_by=actor.name,
+            created_at=actor.at,
+        )
+        after = {"start": start, "end": end, "category": category.value}
+        moments = _week_moments(start, end)
+        return self._record(student_id, row, moments, "absence_excused", after, actor)
+
+    def _record(
+        self,
+        student_id: str,
+        row: PresenceCorrection | ExcusedAbsence,
+        moments: list[datetime],
+        action: str,
+        after: dict[str, Any],
+        actor: Actor,
+    ) -> int:
+        """Save ``row`` for the student with its audit entry, re-opening frozen weeks."""
         with self.registry() as session, session.begin():
             student = self._student(session, student_id)
-            weeks = self._weeks(_week_moments(start, end), actor)
-            row = ExcusedAbsence(
-                student_pk=student.id,
-                start=start,
-                end=end,
-                category=category.value,
-                note=note,
-                created_by=actor.name,
-                created_at=actor.at,
-            )
+            weeks = self._weeks(moments, actor)
+            row.student_pk = student.id
             session.add(row)
             session.flush()
-            after = {
-                "student_id": student_id,
-                "start": start,
-                "end": end,
-                "category": category.value,
-            }
             audit.record(
                 session,
                 at=actor.at,
                 actor=actor.name,
-                action="absence_excused",
-                entity="excused_absence",
+                action=action,
+                entity=row.__tablename__,
                 entity_id=row.id,
-                after=after,
+                after={"student_id": student_id, **after},
             )
             self._reopen(session, student, weeks, actor)
             return row.id

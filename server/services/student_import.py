@@ -57,6 +57,15 @@ COLUMNS = (
     "institution",
     "institution_type",
 )
+STUDENT_FIELDS = (
+    "last_name",
+    "first_name",
+    "email",
+    "phone",
+    "programme",
+    "institution",
+    "institution_type",
+)
 REQUIRED = ("student_id", "last_name", "first_name", "weekly_hours", "slots", "contract_start")
 _STUDENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EMAIL = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+")
@@ -158,34 +167,27 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
     if end is not None and end < start:
         raise RowError("contract_end is before contract_start")
     contract = Contract(minutes, parse_slots(values.get("slots", "")), start, end)
-    warnings = []
-    if minutes < MINIMUM_WEEKLY_MINUTES:
-        warnings.append(_("weekly_hours is below the national minimum of 12 h a week"))
-    if contract.slot_minutes < minutes:
-        warnings.append(
-            _(
-                "the slots cover {slots} h a week, less than weekly_hours",
-                slots=f"{contract.slot_minutes / 60:g}",
-            )
-        )
-    fields = (
-        "last_name",
-        "first_name",
-        "email",
-        "phone",
-        "programme",
-        "institution",
-        "institution_type",
-    )
     return StudentRow(
         line,
         student_id,
-        {name: values.get(name, "")[:200] for name in fields},
+        {name: values.get(name, "")[:200] for name in STUDENT_FIELDS},
         values.get("tutor_email", "").lower(),
         hash_uid(values.get("badge_uid", ""), secret),
         contract,
-        tuple(warnings),
+        _warnings(contract),
     )
+
+
+def _warnings(contract: Contract) -> tuple[str, ...]:
+    """What is accepted but worth a look: below the national minimum, or more hours
+    than the slots hold."""
+    warnings = []
+    if contract.weekly_minutes < MINIMUM_WEEKLY_MINUTES:
+        warnings.append(_("weekly_hours is below the national minimum of 12 h a week"))
+    if contract.slot_minutes < contract.weekly_minutes:
+        hours = f"{contract.slot_minutes / 60:g}"
+        warnings.append(_("the slots cover {slots} h a week, less than weekly_hours", slots=hours))
+    return tuple(warnings)
 
 
 def weekly_minutes(text: str) -> int:

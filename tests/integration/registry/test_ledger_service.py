@@ -205,3 +205,14 @@ def test_many_weeks_at_once_equal_one_week_at_a_time(ledger, writer) -> None:
         assert together[week] == ledger.weekly(week, now)
     noe_next_week = _line(together[W48.shifted(1)], "E002")
     assert (noe_next_week.unverified_s, noe_next_week.status) == (10 * 3600, WeekStatus.SHORT)
+
+
+def test_the_periodic_job_freezes_the_weeks_whose_window_closed(ledger, writer, registry) -> None:
+    _attend_full_week(writer)
+    # 13 December: W48's window is still open, W47's closed (two students each).
+    assert ledger.freeze_due(datetime(2026, 12, 13, tzinfo=UTC), weeks_back=1) == 2
+    assert ledger.freeze_due(datetime(2026, 12, 16, tzinfo=UTC), weeks_back=2) == 2  # W48 now
+    assert ledger.freeze_due(datetime(2026, 12, 16, tzinfo=UTC), weeks_back=2) == 0
+    with registry() as session:
+        weeks = sorted(set(session.scalars(select(WeeklyRecord.week))))
+    assert weeks == ["2026-W47", "2026-W48"]

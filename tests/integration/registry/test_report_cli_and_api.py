@@ -15,6 +15,7 @@ from server.config import load_settings
 from server.entrypoints import presence_commands
 from server.registry.database import open_registry
 from server.services.ledger import LedgerService
+from server.services.presence import PresenceService
 from server.web.app import create_app
 from tests.integration.registry.conftest import (
     ROW_E001,
@@ -189,3 +190,20 @@ def test_api_bad_parameters_get_a_clear_json_error(client, query, status, code) 
     assert answer.status_code == status
     error = answer.get_json()["error"]
     assert error["code"] == code and error["message"]
+
+
+def test_badge_commands_list_and_attach_an_unknown_badge(imported, capsys) -> None:
+    settings = load_settings(imported)
+    engine, registry = open_registry(settings.registry_database_url)
+    store = SqliteEventStore(settings.events_sqlite_path)
+    tap = TapWriter(store).tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
+    PresenceService(registry, store, settings.presence).taps_stored([tap], tap.ts)
+    store.close()
+    engine.dispose()
+    assert _run(imported, "badges", "unknown") == 0
+    listed = capsys.readouterr().out.split("\t")
+    assert listed[1] == "campus-a/door-1" and listed[-1].strip() == "×1"
+    assert _run(imported, "badges", "attach", listed[0], "E002", "--now", NOW) == 0
+    assert "E002" in capsys.readouterr().out
+    assert _run(imported, "badges", "attach", listed[0], "E002") == 1
+    assert "aucun badge inconnu" in capsys.readouterr().err

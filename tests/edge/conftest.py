@@ -60,17 +60,17 @@ def pins() -> Iterator[MockFactory]:
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A throw-away CA and a server certificate for 127.0.0.1, made with openssl."""
     folder = tmp_path_factory.mktemp("tls")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
     steps = [
-        ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]
-        + ["-subj", "/CN=campus-test-ca"],
-        ["req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
-        ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key"]
-        + ["-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.cnf"],
+        "req -x509 {ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=campus-test-ca",
+        "req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
+        " -days 2 -extfile san.cnf",
     ]
     (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     for step in steps:
-        subprocess.run(["openssl", *step], cwd=folder, check=True, capture_output=True, timeout=30)
+        command = ["openssl", *step.format(ec=ec).split()]
+        subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=30)
     return {"ca": folder / "ca.crt", "cert": folder / "server.crt", "key": folder / "server.key"}
 
 

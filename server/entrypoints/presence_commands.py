@@ -26,10 +26,10 @@ from server.domain.contracts import DomainError
 from server.i18n import _
 from server.registry.database import open_registry
 from server.registry.student_repository import Actor
-from server.services import enrolment, reports
+from server.services import calendar_admin, enrolment, reports
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService, repository
-from server.services.student_import import ImportReport, import_students
+from server.services.student_import import ImportReport, import_students, parse_date
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +61,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     attach.add_argument("student_id")
     _now_option(attach)
     attach.set_defaults(handler=attach_badge_command)
+    _calendar_commands(subparsers)
+
+
+def _calendar_commands(subparsers: argparse._SubParsersAction) -> None:
+    calendar = subparsers.add_parser("calendar", help="opening hours, closures, school holidays")
+    actions = calendar.add_subparsers(dest="calendar", required=True)
+    hours = actions.add_parser("hours", help="set a campus's weekly opening hours")
+    hours.add_argument("campus")
+    hours.add_argument("hours", help='e.g. "lun 08:00-19:00; mar 08:00-19:00; sam 09:00-12:00"')
+    close = actions.add_parser("close", help="close a campus on whole days")
+    close.add_argument("campus")
+    close.add_argument("start", help="first day closed, 2026-12-24 or 24/12/2026")
+    close.add_argument("end", help="last day closed")
+    close.add_argument("--label", default="")
+    holidays = actions.add_parser(
+        "school-holidays", help="load school holidays (zone;start;end;label)"
+    )
+    holidays.add_argument("file", type=Path)
+    follow = actions.add_parser("closes-on-school-holidays", help="does the campus close then?")
+    follow.add_argument("campus")
+    follow.add_argument("answer", choices=("yes", "no"))
+    for parser in (hours, close, holidays, follow):
+        _now_option(parser)
+        parser.set_defaults(handler=calendar_command)
 
 
 def _now_option(parser: argparse.ArgumentParser) -> None:
@@ -204,3 +228,43 @@ def attach_badge_command(args: argparse.Namespace) -> int:
             return 1
     print(_("badge attached to {student_id}", student_id=args.student_id))
     return 0
+
+
+def calendar_command(args: argparse.Namespace) -> int:
+    with presence(args) as context:
+        registry, actor = context.registry, _actor(args)
+        try:
+            if args.calendar == "hours":
+                calendar_admin.set_opening_hours(registry, args.campus, args.hours, actor=actor)
+            elif args.calendar == "close":
+                start = parse_date(args.start, "start")
+                end = parse_date(args.end, "end")
+                calendar_admin.add_closure(
+                    registry, args.campus, start, end, label=args.label, actor=actor
+                )
+            elif args.calendar == "closes-on-school-holidays":
+                closes = args.answer == "yes"
+                calendar_admin.set_closes_on_school_holidays(
+                    registry, args.campus, closes, actor=actor
+                )
+            else:
+                return _load_school_holidays(registry, args.file, actor)
+        except DomainError as error:
+            print(_(error.message, **error.values), file=sys.stderr)
+            return 1
+    return 0
+
+
+def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, actor: Actor) -> int:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(_("cannot read {path}: {reason}", path=path, reason=error.strerror), file=sys.stderr)
+        return 2
+    saved, problems = calendar_admin.load_school_holidays(registry, data, actor=actor)
+    for problem in problems:
+        print(
+            _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr
+        )
+    print(_("{count} school holiday period(s) saved", count=saved))
+    return 1 if problems else 0

@@ -207,3 +207,45 @@ def test_badge_commands_list_and_attach_an_unknown_badge(imported, capsys) -> No
     assert "E002" in capsys.readouterr().out
     assert _run(imported, "badges", "attach", listed[0], "E002") == 1
     assert "aucun badge inconnu" in capsys.readouterr().err
+
+
+def _expected(config: Path, week: str, capsys) -> float:
+    assert _run(config, "report", "weekly", "--week", week, "--now", NOW) == 0
+    return json.loads(capsys.readouterr().out)["students"][0]["expected_hours"]
+
+
+def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) -> None:
+    assert _expected(imported, "2026-W48", capsys) == 12.0
+    weekdays = "lun 10:00-19:00; mar 08:00-19:00; mer 8h-19h; jeu 8h-19h; ven 8h-19h"
+    assert _run(imported, "calendar", "hours", "campus-a", weekdays) == 0
+    assert (
+        _run(
+            imported,
+            "calendar",
+            "close",
+            "campus-a",
+            "26/11/2026",
+            "2026-11-27",
+            "--label",
+            "travaux",
+        )
+        == 0
+    )
+    # E001's slots: Mon 9-12, Tue 14-18, Thu 9-13, Fri 9-10; Thursday and Friday closed.
+    assert _expected(imported, "2026-W48", capsys) == 7.0
+    assert _run(imported, "calendar", "hours", "campus-a", "lun 10:00-19:00; mar 08:00-19:00") == 0
+    assert _expected(imported, "2026-W49", capsys) == 7.0  # no hours on Thursday, Friday
+    assert _run(imported, "calendar", "hours", "campus-a", weekdays) == 0
+    holidays = tmp_path / "vacances.csv"
+    holidays.write_bytes(
+        "zone;start;end;label\nA;2026-12-19;2027-01-03;Noël\nB;2026-12-19;;Noël\n".encode("cp1252")
+    )
+    assert _run(imported, "calendar", "school-holidays", str(holidays)) == 1
+    out, err = capsys.readouterr()
+    assert "1 période(s)" in out and "ligne 3 : end n'est pas une date" in err
+    assert _expected(imported, "2026-W52", capsys) == 11.0  # Christmas: the Friday slot
+    assert _run(imported, "calendar", "closes-on-school-holidays", "campus-a", "yes") == 0
+    capsys.readouterr()
+    assert _expected(imported, "2026-W52", capsys) == 0.0
+    assert _run(imported, "calendar", "close", "campus-z", "2026-11-26", "2026-11-27") == 1
+    assert "campus inconnu" in capsys.readouterr().err

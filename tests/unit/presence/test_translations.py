@@ -17,6 +17,7 @@ MODULES = [
     "server/services/student_import.py",
     "server/services/corrections.py",
     "server/services/enrolment.py",
+    "server/services/calendar_admin.py",
     "server/entrypoints/presence_commands.py",
     "server/web/app.py",
     "server/web/api_presence.py",

@@ -1,24 +1,7 @@
 """The InfluxDB :class:`EventStore`: writes line protocol, reads InfluxQL with bound params.
 
-Schema (what Grafana's InfluxQL queries use)::
-
-    taps           tags:   campus, reader
-                   fields: tap_id (string), badge (string: keyed hash of the UID),
-                           seq (integer), received_ms (integer, ms since epoch),
-                           clock_synced (boolean)
-                   time:   tap ts truncated to the ms, in ns, + (seq % 1_000_000) ns
-    reader_status  tags:   campus, reader, state
-                   fields: queued (integer), detail (string), ts_ms (integer: the
-                           reader's own stamp), clock_synced (boolean), heartbeat (integer)
-                   time:   received_at
-    rejections     tags:   reason
-                   fields: topic, detail (strings), size (integer), campus, reader
-                           (strings, absent when unknown)
-                   time:   received_at, made strictly increasing by the adapter
-
-The ``seq`` nanoseconds keep two taps of one reader within one millisecond apart, and
-make a redelivered tap the identical point (an idempotent overwrite). Tap times are kept
-to the ms (the MQTT contract's precision), like the SQLite adapter does.
+Schema, line protocol and the reading of ``/query`` answers: see
+:mod:`server.adapters.influx_lines`.
 
 - Writes: ``api_version = 2`` through influxdb-client's *synchronous* write API
   (``/api/v2/write``: InfluxDB 1.8+, 2.x, 3.x); ``api_version = 1`` POSTs to ``/write``
@@ -42,20 +25,17 @@ campus, reader, ms and seq). An exact redelivery is always harmless: it rewrites
 identical point. Two different taps of one reader in one ms with seqs 1,000,000 apart
 would also share a point; readers' seqs do not jump like that.
 
-Tag values are written as line protocol allows: commas, spaces and ``=`` are escaped;
-an empty value, a control character or a trailing backslash cannot be expressed and is
-refused with :class:`EventStoreError` (campus and reader ids are ``[a-z0-9-]``). A 400
-"partial write" may have stored the valid lines of the request; retrying them is safe.
+A 400 "partial write" may have stored the valid lines of the request; retrying them is
+safe.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +45,18 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
+from server.adapters.event_times import to_ms
+from server.adapters.influx_lines import (
+    query_rows,
+    redact,
+    rejection_from_row,
+    rejection_line,
+    status_from_row,
+    status_line,
+    tap_from_row,
+    tap_line,
+    to_ns,
+)
 from server.config import InfluxSettings
 from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
 
@@ -72,17 +64,11 @@ RETENTION_POLICY = "campus_presence"
 INDEX_SIZE = 200_000
 WARM_WINDOW = timedelta(hours=48)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 _UNAVAILABLE_STATUSES = frozenset({401, 403, 404, 408, 429})
 _NOT_V2 = (
     "this InfluxDB has no /api/v2 endpoints (InfluxDB 1.7 or older): "
     "set api_version = 1 in [events.influxdb]"
 )
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": r"\\"})
-_HASH = re.compile(r"[0-9a-fA-F]{32,}")
 
 
 class InfluxEventStore(EventStore):
@@ -173,7 +159,7 @@ class InfluxEventStore(EventStore):
             raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: {error}") from None
 
     def _warm_index(self) -> None:
-        since = _ns(datetime.now(UTC) - WARM_WINDOW)
+        since = to_ns(datetime.now(UTC) - WARM_WINDOW)
         rows = self._query(
             "SELECT tap_id, badge, seq, clock_synced, campus, reader FROM taps "
             "WHERE time >= $since ORDER BY time DESC LIMIT $limit",
@@ -205,7 +191,7 @@ class InfluxEventStore(EventStore):
                     known = self._index.get(tap.tap_id)
                 if known is None:
                     fresh[tap.tap_id] = fingerprint
-                    lines.append(_tap_line(tap))
+                    lines.append(tap_line(tap))
                     outcomes.append(WriteOutcome.STORED)
                 elif known == fingerprint:
                     outcomes.append(WriteOutcome.DUPLICATE)
@@ -219,13 +205,13 @@ class InfluxEventStore(EventStore):
 
     def write_statuses(self, statuses: Sequence[ReaderStatusRecord]) -> None:
         if statuses:
-            self._write([_status_line(status) for status in statuses])
+            self._write([status_line(status) for status in statuses])
 
     def write_rejection(self, rejection: Rejection) -> None:
         with self._write_lock:
             # Two rejections never share a time (they would overwrite each other).
-            time_ns = max(_ns(rejection.received_at), self._last_rejection_ns + 1)
-            self._write([_rejection_line(rejection, time_ns)])
+            time_ns = max(to_ns(rejection.received_at), self._last_rejection_ns + 1)
+            self._write([rejection_line(rejection, time_ns)])
             self._last_rejection_ns = time_ns
 
     def _write(self, lines: list[str]) -> None:
@@ -268,7 +254,7 @@ class InfluxEventStore(EventStore):
             f"FROM taps WHERE {where}",
             params,
         )
-        return sorted((_tap(row) for row in rows), key=lambda t: (t.ts, t.seq, t.tap_id))
+        return sorted((tap_from_row(row) for row in rows), key=lambda t: (t.ts, t.seq, t.tap_id))
 
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
@@ -283,10 +269,10 @@ class InfluxEventStore(EventStore):
         campus: str | None = None,
         reader: str | None = None,
     ) -> list[ReaderStatusRecord]:
-        where, params = _where(_ns(start), _ns(end), campus, reader)
+        where, params = _where(to_ns(start), to_ns(end), campus, reader)
         rows = self._query(f"SELECT * FROM reader_status WHERE {where}", params)
         return sorted(
-            (_status(row) for row in rows),
+            (status_from_row(row) for row in rows),
             key=lambda s: (s.received_at, s.campus, s.reader, s.state),
         )
 
@@ -299,14 +285,14 @@ class InfluxEventStore(EventStore):
             "GROUP BY campus, reader ORDER BY time DESC LIMIT 1",
             params,
         )
-        return sorted((_status(row) for row in rows), key=lambda s: (s.campus, s.reader))
+        return sorted((status_from_row(row) for row in rows), key=lambda s: (s.campus, s.reader))
 
     def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
         rows = self._query(
             "SELECT * FROM rejections WHERE time >= $since ORDER BY time DESC LIMIT $limit",
-            {"since": _ns(since), "limit": limit},
+            {"since": to_ns(since), "limit": limit},
         )
-        return [_rejection(row) for row in rows]
+        return [rejection_from_row(row) for row in rows]
 
     def purge(self, before: datetime) -> int:
         """Nothing to do: the retention policy (1.x) or bucket retention (2.x) deletes."""
@@ -345,16 +331,7 @@ class InfluxEventStore(EventStore):
         response = self._post("/query", fields=fields, encode_multipart=False)
         if response.status != 200:
             raise _http_error(response, "query")
-        # Chunked answers are one JSON document per chunk; a server may ignore chunking.
-        text, position, rows = response.data.decode(), 0, []
-        decoder = json.JSONDecoder()
-        while position < len(text):
-            if text[position].isspace():
-                position += 1
-                continue
-            chunk, position = decoder.raw_decode(text, position)
-            rows.extend(_chunk_rows(chunk))
-        return rows
+        return query_rows(response.data.decode())
 
 
 class _TapIndex:
@@ -373,19 +350,6 @@ class _TapIndex:
             self._items.popitem(last=False)
 
 
-def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    if "error" in chunk:
-        raise EventStoreError(f"InfluxDB query failed: {_redact(chunk['error'])}")
-    for result in chunk.get("results", []):
-        if "error" in result:
-            raise EventStoreError(f"InfluxDB query failed: {_redact(result['error'])}")
-        for series in result.get("series", []):
-            tags = series.get("tags", {})
-            columns = series["columns"]
-            for values in series["values"]:
-                yield {**tags, **dict(zip(columns, values, strict=True))}
-
-
 def _http_error(response: urllib3.BaseHTTPResponse, action: str) -> EventStoreError:
     try:
         message = json.loads(response.data).get("error", "")
@@ -402,15 +366,10 @@ def _api_error(error: ApiException, action: str) -> EventStoreError:
 
 
 def _status_error(status: int, message: str, action: str) -> EventStoreError:
-    text = f"InfluxDB {action} answered HTTP {status}: {_redact(message.strip())}"
+    text = f"InfluxDB {action} answered HTTP {status}: {redact(message.strip())}"
     if status >= 500 or status in _UNAVAILABLE_STATUSES:
         return EventStoreUnavailable(text)
     return EventStoreError(text)
-
-
-def _redact(message: str) -> str:
-    """Keep badge hashes (and long ids) out of error messages and logs."""
-    return _HASH.sub("<redacted>", message)[:500]
 
 
 def _identifier(name: str) -> str:
@@ -418,31 +377,9 @@ def _identifier(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ns(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the event store needs aware")
-    return (moment - _EPOCH) // _US * 1000
-
-
-def _ms(moment: datetime) -> int:
-    return _ns(moment) // 1_000_000
-
-
 def _tap_bound(moment: datetime) -> int:
     """A tap time bound: taps are kept to the ms, and ``ms >= x`` is ``ms >= ceil(x)``."""
-    return -(-_ns(moment) // 1_000_000) * 1_000_000
-
-
-def _from_ns(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value // 1000)
-
-
-def _from_ms(value: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=value)
-
-
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
+    return -(-to_ns(moment) // 1_000_000) * 1_000_000
 
 
 def _where(
@@ -459,86 +396,5 @@ def _where(
     return " AND ".join(clauses), params
 
 
-def _tag(value: str) -> str:
-    """A tag value for line protocol, which cannot express some (ids never hit them)."""
-    if not value or value.endswith("\\") or _CONTROL.search(value):
-        raise EventStoreError(f"InfluxDB cannot store the tag value {value!r}")
-    return value.translate(_TAG_ESCAPES)
-
-
-def _string(value: str) -> str:
-    return '"' + value.translate(_STRING_ESCAPES) + '"'
-
-
 def _fingerprint(tap: StoredTap) -> int:
-    return hash((tap.campus, tap.reader, tap.badge, _ms(tap.ts), tap.seq, tap.clock_synced))
-
-
-def _tap_line(tap: StoredTap) -> str:
-    time_ns = _ms(tap.ts) * 1_000_000 + tap.seq % 1_000_000
-    return (
-        f"taps,campus={_tag(tap.campus)},reader={_tag(tap.reader)} "
-        f"tap_id={_string(tap.tap_id)},badge={_string(tap.badge)},seq={tap.seq}i,"
-        f"received_ms={_ms(tap.received_at)}i,clock_synced={_boolean(tap.clock_synced)} {time_ns}"
-    )
-
-
-def _status_line(status: ReaderStatusRecord) -> str:
-    return (
-        f"reader_status,campus={_tag(status.campus)},reader={_tag(status.reader)},"
-        f"state={_tag(status.state)} queued={status.queued}i,detail={_string(status.detail)},"
-        f"ts_ms={_ms(status.ts)}i,clock_synced={_boolean(status.clock_synced)},"
-        f"heartbeat={status.heartbeat}i {_ns(status.received_at)}"
-    )
-
-
-def _rejection_line(rejection: Rejection, time_ns: int) -> str:
-    fields = [
-        f"topic={_string(rejection.topic)}",
-        f"detail={_string(rejection.detail)}",
-        f"size={rejection.size}i",
-    ]
-    if rejection.campus is not None:
-        fields.append(f"campus={_string(rejection.campus)}")
-    if rejection.reader is not None:
-        fields.append(f"reader={_string(rejection.reader)}")
-    return f"rejections,reason={_tag(rejection.reason)} {','.join(fields)} {time_ns}"
-
-
-def _tap(row: dict[str, Any]) -> StoredTap:
-    return StoredTap(
-        tap_id=row["tap_id"],
-        campus=row["campus"],
-        reader=row["reader"],
-        badge=row["badge"],
-        ts=_from_ms(row["time"] // 1_000_000),
-        seq=row["seq"],
-        received_at=_from_ms(row["received_ms"]),
-        clock_synced=row["clock_synced"],
-    )
-
-
-def _status(row: dict[str, Any]) -> ReaderStatusRecord:
-    return ReaderStatusRecord(
-        campus=row["campus"],
-        reader=row["reader"],
-        state=row["state"],
-        ts=_from_ms(row["ts_ms"]),
-        received_at=_from_ns(row["time"]),
-        queued=row["queued"],
-        detail=row["detail"],
-        clock_synced=row["clock_synced"],
-        heartbeat=row["heartbeat"],
-    )
-
-
-def _rejection(row: dict[str, Any]) -> Rejection:
-    return Rejection(
-        received_at=_from_ns(row["time"]),
-        reason=row["reason"],
-        topic=row["topic"],
-        detail=row["detail"],
-        size=row["size"],
-        campus=row.get("campus"),
-        reader=row.get("reader"),
-    )
+    return hash((tap.campus, tap.reader, tap.badge, to_ms(tap.ts), tap.seq, tap.clock_synced))

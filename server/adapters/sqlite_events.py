@@ -17,15 +17,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
+from server.adapters.event_times import from_us, to_ms, to_us
 from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS taps (
@@ -89,20 +87,9 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
-def _to_us(moment: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime (exact integer arithmetic)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the event store needs aware")
-    return (moment - _EPOCH) // _US
-
-
 def _to_ms_us(moment: datetime) -> int:
-    """Like :func:`_to_us`, truncated to the millisecond."""
-    return _to_us(moment) // 1000 * 1000
-
-
-def _from_us(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    """Microseconds since the epoch, truncated to the millisecond."""
+    return to_ms(moment) * 1000
 
 
 class SqliteEventStore(EventStore):
@@ -221,7 +208,7 @@ class SqliteEventStore(EventStore):
                 status.reader,
                 status.state,
                 _to_ms_us(status.ts),
-                _to_us(status.received_at),
+                to_us(status.received_at),
                 status.queued,
                 status.detail,
                 int(status.clock_synced),
@@ -237,7 +224,7 @@ class SqliteEventStore(EventStore):
 
     def write_rejection(self, rejection: Rejection) -> None:
         row = (
-            _to_us(rejection.received_at),
+            to_us(rejection.received_at),
             rejection.reason,
             rejection.topic,
             rejection.detail,
@@ -299,12 +286,12 @@ class SqliteEventStore(EventStore):
         rows = self._select(
             f"SELECT {_REJECTION_COLUMNS} FROM rejections WHERE received_us >= ? "
             "ORDER BY received_us DESC, id DESC LIMIT ?",
-            (_to_us(since), limit),
+            (to_us(since), limit),
         )
         return [_rejection(row) for row in rows]
 
     def purge(self, before: datetime) -> int:
-        limit = _to_us(before)
+        limit = to_us(before)
         with self._transaction() as connection:
             return sum(
                 connection.execute(f"DELETE FROM {table} WHERE {column} < ?", (limit,)).rowcount
@@ -329,7 +316,7 @@ def _filters(
     column: str, start: datetime, end: datetime, campus: str | None, reader: str | None
 ) -> tuple[str, list[Any]]:
     clauses = [f"{column} >= ?", f"{column} < ?"]
-    params: list[Any] = [_to_us(start), _to_us(end)]
+    params: list[Any] = [to_us(start), to_us(end)]
     if campus is not None:
         clauses.append("campus = ?")
         params.append(campus)
@@ -359,9 +346,9 @@ def _tap(row: Sequence[Any]) -> StoredTap:
         campus=campus,
         reader=reader,
         badge=badge,
-        ts=_from_us(ts_us),
+        ts=from_us(ts_us),
         seq=seq,
-        received_at=_from_us(received_us),
+        received_at=from_us(received_us),
         clock_synced=bool(clock_synced),
     )
 
@@ -372,8 +359,8 @@ def _status(row: Sequence[Any]) -> ReaderStatusRecord:
         campus=campus,
         reader=reader,
         state=state,
-        ts=_from_us(ts_us),
-        received_at=_from_us(received_us),
+        ts=from_us(ts_us),
+        received_at=from_us(received_us),
         queued=queued,
         detail=detail,
         clock_synced=bool(clock_synced),
@@ -384,7 +371,7 @@ def _status(row: Sequence[Any]) -> ReaderStatusRecord:
 def _rejection(row: Sequence[Any]) -> Rejection:
     received_us, reason, topic, detail, size, campus, reader = row
     return Rejection(
-        received_at=_from_us(received_us),
+        received_at=from_us(received_us),
         reason=reason,
         topic=topic,
         detail=detail,

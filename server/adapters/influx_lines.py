@@ -1,0 +1,179 @@
+"""The InfluxDB schema: events as line protocol, and InfluxQL ``/query`` answers as events.
+
+Schema (what Grafana's InfluxQL queries use)::
+
+    taps           tags:   campus, reader
+                   fields: tap_id (string), badge (string: keyed hash of the UID),
+                           seq (integer), received_ms (integer, ms since epoch),
+                           clock_synced (boolean)
+                   time:   tap ts truncated to the ms, in ns, + (seq % 1_000_000) ns
+    reader_status  tags:   campus, reader, state
+                   fields: queued (integer), detail (string), ts_ms (integer: the
+                           reader's own stamp), clock_synced (boolean), heartbeat (integer)
+                   time:   received_at
+    rejections     tags:   reason
+                   fields: topic, detail (strings), size (integer), campus, reader
+                           (strings, absent when unknown)
+                   time:   received_at, made strictly increasing by the adapter
+
+The ``seq`` nanoseconds keep two taps of one reader within one millisecond apart, and
+make a redelivered tap the identical point (an idempotent overwrite). Tap times are kept
+to the ms (the MQTT contract's precision), like the SQLite adapter does.
+
+Tag values are written as line protocol allows: commas, spaces and ``=`` are escaped;
+an empty value, a control character or a trailing backslash cannot be expressed and is
+refused with :class:`EventStoreError` (campus and reader ids are ``[a-z0-9-]``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from server.adapters.event_store import EventStoreError
+from server.adapters.event_times import from_ms, from_us, to_ms, to_us
+from server.domain.events import ReaderStatusRecord, Rejection, StoredTap
+
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": r"\\"})
+_HASH = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def to_ns(moment: datetime) -> int:
+    """Nanoseconds since the epoch (the write and query precision); the last 3 digits are 0."""
+    return to_us(moment) * 1000
+
+
+def from_ns(value: int) -> datetime:
+    return from_us(value // 1000)
+
+
+def redact(message: str) -> str:
+    """Keep badge hashes (and long ids) out of error messages and logs."""
+    return _HASH.sub("<redacted>", message)[:500]
+
+
+# -- line protocol ---------------------------------------------------------------------
+
+
+def _tag(value: str) -> str:
+    """A tag value for line protocol, which cannot express some (ids never hit them)."""
+    if not value or value.endswith("\\") or _CONTROL.search(value):
+        raise EventStoreError(f"InfluxDB cannot store the tag value {value!r}")
+    return value.translate(_TAG_ESCAPES)
+
+
+def _string(value: str) -> str:
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def tap_line(tap: StoredTap) -> str:
+    time_ns = to_ms(tap.ts) * 1_000_000 + tap.seq % 1_000_000
+    return (
+        f"taps,campus={_tag(tap.campus)},reader={_tag(tap.reader)} "
+        f"tap_id={_string(tap.tap_id)},badge={_string(tap.badge)},seq={tap.seq}i,"
+        f"received_ms={to_ms(tap.received_at)}i,clock_synced={_boolean(tap.clock_synced)}"
+        f" {time_ns}"
+    )
+
+
+def status_line(status: ReaderStatusRecord) -> str:
+    return (
+        f"reader_status,campus={_tag(status.campus)},reader={_tag(status.reader)},"
+        f"state={_tag(status.state)} queued={status.queued}i,detail={_string(status.detail)},"
+        f"ts_ms={to_ms(status.ts)}i,clock_synced={_boolean(status.clock_synced)},"
+        f"heartbeat={status.heartbeat}i {to_ns(status.received_at)}"
+    )
+
+
+def rejection_line(rejection: Rejection, time_ns: int) -> str:
+    """``time_ns`` is chosen by the caller: two rejections must never share a time."""
+    fields = [
+        f"topic={_string(rejection.topic)}",
+        f"detail={_string(rejection.detail)}",
+        f"size={rejection.size}i",
+    ]
+    if rejection.campus is not None:
+        fields.append(f"campus={_string(rejection.campus)}")
+    if rejection.reader is not None:
+        fields.append(f"reader={_string(rejection.reader)}")
+    return f"rejections,reason={_tag(rejection.reason)} {','.join(fields)} {time_ns}"
+
+
+# -- /query answers --------------------------------------------------------------------
+
+
+def query_rows(text: str) -> list[dict[str, Any]]:
+    """The rows of a ``/query`` answer (``epoch=ns``), each a dict of columns and tags.
+
+    Chunked answers are one JSON document per chunk; a server may ignore chunking.
+    """
+    position, rows = 0, []
+    decoder = json.JSONDecoder()
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        chunk, position = decoder.raw_decode(text, position)
+        rows.extend(_chunk_rows(chunk))
+    return rows
+
+
+def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    if "error" in chunk:
+        raise EventStoreError(f"InfluxDB query failed: {redact(chunk['error'])}")
+    for result in chunk.get("results", []):
+        if "error" in result:
+            raise EventStoreError(f"InfluxDB query failed: {redact(result['error'])}")
+        for series in result.get("series", []):
+            tags = series.get("tags", {})
+            columns = series["columns"]
+            for values in series["values"]:
+                yield {**tags, **dict(zip(columns, values, strict=True))}
+
+
+def tap_from_row(row: dict[str, Any]) -> StoredTap:
+    return StoredTap(
+        tap_id=row["tap_id"],
+        campus=row["campus"],
+        reader=row["reader"],
+        badge=row["badge"],
+        ts=from_ms(row["time"] // 1_000_000),
+        seq=row["seq"],
+        received_at=from_ms(row["received_ms"]),
+        clock_synced=row["clock_synced"],
+    )
+
+
+def status_from_row(row: dict[str, Any]) -> ReaderStatusRecord:
+    return ReaderStatusRecord(
+        campus=row["campus"],
+        reader=row["reader"],
+        state=row["state"],
+        ts=from_ms(row["ts_ms"]),
+        received_at=from_ns(row["time"]),
+        queued=row["queued"],
+        detail=row["detail"],
+        clock_synced=row["clock_synced"],
+        heartbeat=row["heartbeat"],
+    )
+
+
+def rejection_from_row(row: dict[str, Any]) -> Rejection:
+    return Rejection(
+        received_at=from_ns(row["time"]),
+        reason=row["reason"],
+        topic=row["topic"],
+        detail=row["detail"],
+        size=row["size"],
+        campus=row.get("campus"),
+        reader=row.get("reader"),
+    )

@@ -15,13 +15,16 @@ class Debouncer:
         self._max_badges = max_badges
         self._last_seen: dict[str, float] = {}
 
-    def seen(self, uid: str, now: float) -> bool:
-        """Record a sighting at monotonic time ``now``; True when it is a new tap."""
+    def seen(self, uid: str, now: float, *, arriving: bool = True) -> bool:
+        """Record a sighting at monotonic time ``now``; True when it is a new tap.
+
+        A sighting of a tag that stayed on the reader (``arriving=False``) only slides
+        the window: however long it was held, it was one tap."""
         last = self._last_seen.pop(uid, None)
         self._last_seen[uid] = now  # most recent last, for the pruning below
         if len(self._last_seen) > self._max_badges:
             self._forget_before(now - self.window_s)
-        return last is None or now - last >= self.window_s
+        return arriving and (last is None or now - last >= self.window_s)
 
     def _forget_before(self, limit: float) -> None:
         for uid in [uid for uid, at in self._last_seen.items() if at < limit]:

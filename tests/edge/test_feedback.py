@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -30,7 +31,7 @@ def lasted(pins: MockFactory, number: int) -> list[tuple[bool, float]]:
     """Each state after the initial one, with how long it lasted (a mock pin's time stamp
     is the time since the previous change)."""
     history = pins.pin(number).states
-    return [(a.state, b.timestamp) for a, b in zip(history[1:], history[2:], strict=False)]
+    return [(a.state, b.timestamp) for a, b in itertools.pairwise(history[1:])]
 
 
 @pytest.mark.parametrize(

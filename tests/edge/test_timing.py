@@ -22,6 +22,14 @@ def test_a_badge_held_on_the_reader_is_one_tap() -> None:
     assert taps == [100.0]
 
 
+def test_a_held_badge_leaving_after_a_slow_presence_check_is_not_a_new_tap() -> None:
+    debouncer = Debouncer(window_s=0.5)
+    assert debouncer.seen("aabbccdd", 1.0)
+    assert not debouncer.seen("aabbccdd", 1.3, arriving=False)
+    assert not debouncer.seen("aabbccdd", 2.0, arriving=False)  # 0.7 s later, leaving
+    assert debouncer.seen("aabbccdd", 2.6)
+
+
 def test_a_badge_tapped_again_within_the_window_counts_once() -> None:
     debouncer = Debouncer(window_s=5.0)
     assert debouncer.seen("aabbccdd", 10.0)

@@ -73,7 +73,9 @@ class Outbox:
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
+        # Transactions are explicit. Built on one thread, used by the agent's: one thread
+        # at a time, never concurrently.
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise sqlite3.OperationalError(f"journal mode is {mode}, WAL needed")

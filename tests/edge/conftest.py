@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from gpiozero.pins.mock import MockFactory
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.config import (
     ClockConfig,
@@ -25,7 +29,7 @@ from edge.config import (
     NfcConfig,
     OutboxConfig,
 )
-from tests.services import free_port
+from tests.services import Mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GREEN, RED, AMBER, BUZZER = 17, 27, 22, 23
@@ -45,6 +49,27 @@ def make_config(tmp_path: Path, *, port: int = 1883, **sections: Any) -> Config:
     )
     changes = {name: replace(getattr(base, name), **fields) for name, fields in sections.items()}
     return replace(base, **changes)
+
+
+@pytest.fixture
+def broker_dir() -> Iterator[Path]:
+    """A folder Mosquitto can use after dropping root for user ``mosquitto``.
+
+    pytest's ``tmp_path`` lives under ``/tmp/pytest-of-root`` (mode 0700): started as
+    root, Mosquitto then cannot read a password, ACL or certificate file there, nor save
+    its persistence file ("Error: Permission denied" in its log)."""
+    folder = Path(tempfile.mkdtemp(prefix="campus-edge-broker-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def mosquitto(broker_dir: Path) -> Iterator[Mosquitto]:
+    """Overrides the shared fixture for edge tests: same broker, in ``broker_dir``, so
+    that its persistence works across the stop/start of outage tests."""
+    with Mosquitto(broker_dir / "mosquitto") as broker:
+        yield broker
 
 
 @pytest.fixture
@@ -112,17 +137,35 @@ def tag_emulator(udp_port: int) -> Iterator[Callable[..., subprocess.Popen]]:
 class Subscriber:
     """A real paho client recording what the reader publishes (MQTT 5, QoS 1)."""
 
-    def __init__(self, port: int, topic: str = "campus/#") -> None:
+    def __init__(
+        self,
+        port: int,
+        topic: str = "campus/#",
+        *,
+        client_id: str = "test-subscriber",
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        """A persistent session (MQTT 5, SessionExpiryInterval 1 h): what is published
+        while the subscriber or the broker is away still reaches it afterwards."""
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Condition()
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="test-subscriber", protocol=mqtt.MQTTv5
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
+        if username:
+            self.client.username_pw_set(username, password)
+        if ca_file:
+            self.client.tls_set(ca_certs=str(ca_file))
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect("127.0.0.1", port)
+        self.client.reconnect_delay_set(1, 1)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, clean_start=False, properties=properties)
         self.client.loop_start()
         if not subscribed.wait(5):
             raise RuntimeError("test subscriber could not subscribe")
@@ -155,8 +198,8 @@ class Subscriber:
 def subscriber_factory() -> Iterator[Callable[[int], Subscriber]]:
     made: list[Subscriber] = []
 
-    def make(port: int, topic: str = "campus/#") -> Subscriber:
-        subscriber = Subscriber(port, topic)
+    def make(port: int, topic: str = "campus/#", **options: Any) -> Subscriber:
+        subscriber = Subscriber(port, topic, **options)
         made.append(subscriber)
         return subscriber
 

@@ -122,24 +122,46 @@ def test_delivery_hands_taps_in_order_within_its_window(tmp_path: Path) -> None:
         assert [t for _, t in broker.handed] == taps[:6]
 
 
-def test_a_refused_tap_stays_in_the_outbox_and_is_retried(tmp_path: Path) -> None:
+def test_a_refused_tap_pauses_delivery_until_a_probe_is_accepted(tmp_path: Path) -> None:
     with Outbox(tmp_path / "o.sqlite3") as outbox:
-        tap = outbox.add(uid(1), T0)
+        taps = [outbox.add(uid(i), T0) for i in range(3)]
         broker = Broker()
-        delivery = Delivery(outbox, broker.send, window=10, retry_s=60)
-        delivery.pump()
+        delivery = Delivery(outbox, broker.send, window=2, retry_s=60)
+        assert delivery.pump() == 2
 
         outcome = delivery.acked(1, failed=True, reason="Not authorized", now=100.0)
         assert outcome is not None and not outcome.delivered
+        assert delivery.refused == 1 and delivery.paused
+        assert delivery.pump() == 0  # paused although the window has room
+        assert delivery.acked(2, failed=True, reason="Not authorized", now=100.5)
         delivery.flush()
-        assert outbox.pending() == [tap] and delivery.refused == 1
-        assert not delivery.retry_due(159.0) and delivery.retry_due(160.0)
+        assert outbox.pending() == taps and delivery.probe_due_at == 160.5
 
-        assert delivery.retry_refused() == 1
-        assert broker.handed[-1] == (2, tap) and delivery.refused == 0
-        delivery.acked(2, failed=False, reason="No matching subscribers", now=161.0)
+        assert not delivery.tick(160.0)
+        assert delivery.tick(160.5)  # the oldest refused tap goes alone
+        assert broker.handed[-1] == (3, taps[0]) and delivery.probe_due_at is None
+        assert not delivery.tick(200.0)  # one probe at a time
+
+        delivery.acked(3, failed=False, reason="No matching subscribers", now=161.0)
+        assert not delivery.paused and delivery.refused == 0
+        assert broker.handed[-1] == (4, taps[1])  # the other refused tap follows
+        delivery.acked(4, failed=False, reason="Success", now=161.1)
+        assert delivery.pump() == 1
+        assert [t.seq for _, t in broker.handed] == [0, 1, 0, 1, 2]
+        delivery.acked(5, failed=False, reason="Success", now=161.2)
         delivery.flush()
         assert outbox.count == 0
+
+
+def test_a_refused_probe_pauses_again(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        outbox.add(uid(1), T0)
+        delivery = Delivery(outbox, Broker().send, window=5, retry_s=60)
+        delivery.pump()
+        delivery.acked(1, failed=True, reason="Not authorized", now=0.0)
+        assert delivery.tick(60.0)
+        delivery.acked(2, failed=True, reason="Not authorized", now=60.1)
+        assert delivery.paused and delivery.probe_due_at == 120.1 and outbox.count == 1
 
 
 def test_delivery_stops_when_the_client_is_full_and_resumes(tmp_path: Path) -> None:

@@ -1,0 +1,278 @@
+"""The agent against a real Mosquitto: PUBACKs, outages, refusals, TLS, feedback.
+
+The door runs in-process with ``nfc=False`` (the test hands ``BadgeSeen`` events over
+as the NFC thread would) and gpiozero's MockFactory pins.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge.bootstrap import Door
+from edge.config import Config
+from edge.events import BadgeSeen
+from edge.patterns import Signal
+from edge.protocol import Feedback, FeedbackResult, Tap, feedback_topic
+from tests.edge.conftest import BUZZER, RED, Subscriber, make_config
+from tests.services import Mosquitto
+
+FAST = {"server_wait_s": 0.3}
+
+
+@contextmanager
+def running(config: Config, pins: MockFactory, **options: Any) -> Iterator[Door]:
+    door = Door(config, pin_factory=pins, nfc=False, **options)
+    thread = threading.Thread(target=door.run, name="door-under-test")
+    thread.start()
+    try:
+        yield door
+    finally:
+        door.stop()
+        thread.join(10)
+        door.close()
+        assert not thread.is_alive()
+
+
+def tap(door: Door, number: int) -> str:
+    uid = f"04{number:012x}"
+    door.events.put(BadgeSeen(uid, time.monotonic()))
+    return uid
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def stored_taps(config: Config) -> list[Tap]:
+    """The outbox's content, read through a connection of the test's own."""
+    with sqlite3.connect(config.outbox.path) as db:
+        rows = db.execute("SELECT id, uid, ts, seq, clock_synced FROM taps ORDER BY seq")
+        return [
+            Tap.from_json(
+                f'{{"v":1,"id":"{i}","uid":"{u}","ts":"{t}","seq":{s}'
+                + ("" if c else ',"clock_synced":false')
+                + "}"
+            )
+            for i, u, t, s, c in rows
+        ]
+
+
+@pytest.mark.broker
+def test_a_tap_is_published_acknowledged_and_removed_from_the_outbox(
+    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory
+) -> None:
+    subscriber: Subscriber = subscriber_factory(mosquitto.port)
+    config = make_config(tmp_path, port=mosquitto.port, feedback=FAST)
+
+    with running(config, pins, sync_check=lambda: False) as door:
+        assert wait(lambda: door.link.connected)
+        uid = tap(door, 1)
+        assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) == 1)
+        assert wait(lambda: door.outbox.count == 0)
+        assert wait(lambda: Signal.STORED in door.feedback.played)  # no server answered
+
+    (published,) = subscriber.payloads("/taps")
+    assert published["uid"] == uid and published["seq"] == 0 and published["v"] == 1
+    assert published["clock_synced"] is False
+    assert published["ts"].endswith(("+01:00", "+02:00"))
+    statuses = subscriber.payloads("/status")
+    assert statuses[0]["state"] == "online" and statuses[0]["clock_synced"] is False
+    assert statuses[-1]["state"] == "offline" and statuses[-1]["detail"] == "stopped"
+    assert list(door.feedback.played)[:2] == [Signal.READ, Signal.STORED]
+    assert stored_taps(config) == []
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize(
+    ("result", "signal"),
+    [(FeedbackResult.IN, Signal.IN), (FeedbackResult.UNKNOWN_BADGE, Signal.UNKNOWN_BADGE)],
+)
+def test_the_server_answer_refines_the_immediate_feedback(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    pins: MockFactory,
+    result: FeedbackResult,
+    signal: Signal,
+) -> None:
+    config = make_config(tmp_path, port=mosquitto.port)
+    server = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fake-server")
+
+    def answer(client, userdata, message) -> None:
+        tap = Tap.from_json(message.payload)
+        reply = Feedback(id=tap.id, result=result, text="Bonjour Camille")
+        client.publish(feedback_topic("c1", "door-1"), reply.to_json(), qos=1)
+
+    server.on_message = answer
+    server.connect("127.0.0.1", mosquitto.port)
+    server.subscribe("campus/c1/readers/+/taps", qos=1)
+    server.loop_start()
+    lines: list[str] = []
+    try:
+        with running(config, pins, display=lines.append) as door:
+            assert wait(lambda: door.link.connected)
+            tap(door, 7)
+            assert wait(lambda: signal in door.feedback.played, timeout=2)
+            assert door.feedback.wait_idle(5)
+            played = list(door.feedback.played)
+    finally:
+        server.loop_stop()
+        server.disconnect()
+
+    assert played == [Signal.READ, signal]  # within 1 s: no "stored" fallback
+    assert lines == ["Bonjour Camille"]
+    if signal is Signal.UNKNOWN_BADGE:
+        assert [s.state for s in pins.pin(RED).states] == [False, True, False]
+        # the read beep, then the long beep of the unknown badge
+        assert [s.state for s in pins.pin(BUZZER).states] == [False, True, False, True, False]
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_taps_during_a_broker_outage_are_queued_then_delivered_once_in_order(
+    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory
+) -> None:
+    subscriber: Subscriber = subscriber_factory(mosquitto.port)
+    config = make_config(tmp_path, port=mosquitto.port, mqtt={"max_unacked": 5}, feedback=FAST)
+
+    with running(config, pins) as door:
+        assert wait(lambda: door.link.connected)
+        tap(door, 0)
+        assert wait(lambda: door.outbox.count == 0)
+        assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) == 1)
+        time.sleep(0.2)  # the subscriber's own PUBACK reaches the broker
+        mosquitto.stop()
+        assert wait(lambda: not door.link.connected)
+
+        for number in range(1, 21):
+            tap(door, number)
+        assert wait(lambda: door.outbox.count == 20)
+        assert door.agent.delivery.in_flight == 5  # the rest waits on disk, not in paho
+        assert wait(lambda: door.feedback.played.count(Signal.QUEUED) >= 1)
+        before = stored_taps(config)
+
+        mosquitto.start()
+        assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) >= 21, timeout=15)
+        assert wait(lambda: door.outbox.count == 0)
+        time.sleep(0.3)  # a duplicate would arrive now
+
+    delivered = subscriber.payloads("/taps")
+    assert [t["seq"] for t in delivered] == list(range(21))  # once each, in order
+    assert [Tap.from_json(json.dumps(t)) for t in delivered[1:]] == before  # original ts
+    queued = [s["queued"] for s in subscriber.payloads("/status")]
+    assert 20 in queued  # the status after the reconnect said how many were waiting
+
+
+ACL = """user door-1
+topic write campus/c1/readers/door-1/status
+topic read campus/c1/readers/door-1/feedback
+{extra}
+user watcher
+topic read campus/#
+"""
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_a_forbidden_publish_stays_in_the_outbox_is_reported_and_retried(
+    tmp_path: Path, broker_dir: Path, pins: MockFactory, subscriber_factory
+) -> None:
+    passwords = {"door-1": "door-secret", "watcher": "watch-secret"}
+    with Mosquitto(broker_dir / "acl", passwords=passwords, acl=ACL.format(extra="")) as broker:
+        watcher: Subscriber = subscriber_factory(
+            broker.port, username="watcher", password="watch-secret"
+        )
+        mqtt_options = {"username": "door-1", "password": "door-secret", "refused_retry_s": 1.0}
+        config = make_config(tmp_path, port=broker.port, mqtt=mqtt_options)
+        with running(config, pins) as door:
+            assert wait(lambda: door.link.connected)
+            tap(door, 3)
+            assert watcher.wait_for(
+                lambda s: any(p["state"] == "degraded" for p in s.payloads("/status"))
+            )
+            tap(door, 4)
+            assert wait(lambda: door.outbox.count == 2)
+            assert door.agent.delivery.paused and door.agent.delivery.in_flight == 0
+            assert len(stored_taps(config)) == 2
+
+            # the operator fixes the ACL; the next probe gets through, then the rest
+            (broker.folder / "acl").write_text(ACL.format(extra=TAPS_RULE))
+            broker.process.send_signal(signal.SIGHUP)
+            assert watcher.wait_for(lambda s: len(s.payloads("/taps")) == 2, timeout=10)
+            assert wait(lambda: door.outbox.count == 0)
+            assert watcher.wait_for(lambda s: s.payloads("/status")[-1]["state"] == "online")
+
+    degraded = next(p for p in watcher.payloads("/status") if p["state"] == "degraded")
+    assert degraded["detail"] == "broker refuses taps (Not authorized): kept in the outbox"
+    assert degraded["queued"] >= 1
+    assert [t["seq"] for t in watcher.payloads("/taps")] == [0, 1]
+
+
+TAPS_RULE = "topic write campus/c1/readers/door-1/taps"
+
+
+@pytest.mark.broker
+def test_a_full_outbox_refuses_the_newest_tap_and_says_so(
+    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory
+) -> None:
+    subscriber: Subscriber = subscriber_factory(mosquitto.port)
+    config = make_config(tmp_path, port=mosquitto.port, outbox={"max_taps": 2}, feedback=FAST)
+    mosquitto.stop()
+    with running(config, pins) as door:
+        for number in range(3):
+            tap(door, number)
+        assert wait(lambda: Signal.REFUSED in door.feedback.played)
+        assert door.outbox.count == 2
+        mosquitto.start()
+        assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) == 2, timeout=15)
+        assert subscriber.wait_for(
+            lambda s: (
+                s.payloads("/status")[-1:] != [] and s.payloads("/status")[-1]["state"] == "online"
+            )
+        )
+
+    states = [(p["state"], p["detail"]) for p in subscriber.payloads("/status")]
+    assert states[0] == ("degraded", "outbox full (2 taps waiting): tap refused")
+    assert [t["uid"] for t in subscriber.payloads("/taps")] == ["04000000000000", "04000000000001"]
+
+
+@pytest.mark.broker
+def test_the_link_uses_tls_with_the_configured_ca(
+    tmp_path: Path,
+    broker_dir: Path,
+    pins: MockFactory,
+    tls_files: dict[str, Path],
+    subscriber_factory,
+) -> None:
+    folder = broker_dir / "tls"
+    folder.mkdir()
+    for name in ("ca", "cert", "key"):
+        shutil.copy(tls_files[name], folder / tls_files[name].name)
+    extra = f"cafile {folder}/ca.crt\ncertfile {folder}/server.crt\nkeyfile {folder}/server.key\n"
+    with Mosquitto(folder, extra=extra) as broker:
+        subscriber: Subscriber = subscriber_factory(broker.port, ca_file=tls_files["ca"])
+        config = make_config(
+            tmp_path, port=broker.port, mqtt={"tls": True, "ca_file": str(tls_files["ca"])}
+        )
+        with running(config, pins) as door:
+            assert wait(lambda: door.link.connected)
+            tap(door, 5)
+            assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) == 1)
+            assert wait(lambda: door.outbox.count == 0)

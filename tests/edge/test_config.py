@@ -14,6 +14,7 @@ from tests.edge.conftest import ROOT
 
 EXAMPLE = ROOT / "firmware_config" / "edge.example.toml"
 
+
 def write(tmp_path: Path, text: str, name: str = "edge.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)

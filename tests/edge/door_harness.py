@@ -28,11 +28,12 @@ def main() -> None:
     parser.add_argument("--taps", type=int, default=0)
     parser.add_argument("--first", type=int, default=0, help="number of the first badge")
     parser.add_argument("--interval", type=float, default=0.002)
+    parser.add_argument("--nfc", action="store_true", help="also poll the configured device")
     args = parser.parse_args()
-    door = Door(load_config(args.config), pin_factory=MockFactory(), nfc=False)
+    door = Door(load_config(args.config), pin_factory=MockFactory(), nfc=args.nfc)
     signal.signal(signal.SIGTERM, lambda *_: door.stop())
     thread = threading.Thread(target=door.run, name="door")
-    thread.start()
+    thread.start()  # Door.run() also starts the NFC thread when there is one
     print("started", flush=True)
     for number in range(args.first, args.first + args.taps):
         door.events.put(BadgeSeen(f"04{number:012x}", time.monotonic()))

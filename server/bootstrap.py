@@ -8,13 +8,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
+from server.adapters.web_server import WebServer
 from server.config import Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
+from server.registry.database import open_registry
+from server.services.campuses import sync_campuses
 from server.services.ingest import IngestService
-from server.services.retention import RetentionJob
+from server.services.ledger import LedgerService
+from server.services.periodic import PeriodicJob, purge_expired
+from server.services.presence import PresenceService, feedback_listener
+from server.web.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +66,7 @@ class IngestApp:
     store: EventStore
     service: IngestService
     consumer: MqttConsumer
-    retention: RetentionJob
+    retention: PeriodicJob
     _closed: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -92,5 +102,66 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
         batch_max=settings.ingest.batch_max,
         batch_wait_s=settings.ingest.batch_wait_ms / 1000,
     )
-    retention = RetentionJob(store, timedelta(days=settings.events.retention_days), clock=clock)
+    keep = timedelta(days=settings.events.retention_days)
+    retention = PeriodicJob(
+        "retention",
+        partial(purge_expired, store, retention=keep),
+        clock=clock,
+        every=timedelta(hours=1),
+    )
     return IngestApp(store, service, consumer, retention)
+
+
+@dataclass
+class ServerApp:
+    """``campus-presence serve``: ingest, presence engine, periodic jobs and the web app
+    in one process (right for one campus; see docs/scaling.md beyond)."""
+
+    settings: Settings
+    ingest: IngestApp
+    engine: Engine
+    registry: sessionmaker[Session]
+    presence: PresenceService
+    ledger: LedgerService
+    web: Flask
+    jobs: list[PeriodicJob]
+    _http: WebServer | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.ingest.start()
+        for job in self.jobs:
+            job.start()
+        self._http = WebServer(self.web, self.settings.web)
+        self._http.start()
+
+    @property
+    def web_url(self) -> str:
+        assert self._http is not None
+        return self._http.url
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+        for job in self.jobs:
+            job.stop()
+        self.ingest.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> ServerApp:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
+    engine, registry = open_registry(settings.registry_database_url)
+    sync_campuses(registry, settings)
+    ingest = build_ingest(settings, clock=clock)
+    presence = PresenceService(registry, ingest.store, settings.presence)
+    ingest.service.on_taps_stored(feedback_listener(presence, ingest.consumer.publish, clock))
+    ledger = LedgerService(registry, ingest.store, settings.presence)
+    freeze = PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))
+    web = create_app(settings, ledger=ledger, clock=clock)
+    return ServerApp(settings, ingest, engine, registry, presence, ledger, web, [freeze])

@@ -35,7 +35,9 @@ class MqttSettings:
     client_id: str = "campus-ingest-1"
     protocol: int = 5  # 5, or 3 for MQTT 3.1.1 brokers (plain subscription, no $share)
     shared_group: str = "ingest"
-    session_expiry: int = 3600  # seconds the broker keeps our session while we are away
+    # Seconds the broker keeps our session, and the taps queued for it, while the server
+    # is away: a week, so a server down over a long weekend loses nothing.
+    session_expiry: int = 7 * 24 * 3600
     keepalive: int = 30
     # Acknowledge a tap to the broker only once stored. Only the embedded default turns
     # it off: its in-process broker keeps nothing on disk and shares our process's fate,
@@ -70,6 +72,13 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+
+
+@dataclass(frozen=True)
 class PresenceSettings:
     timezone: str = "Europe/Paris"
     debounce_s: int = 5  # repeated taps of one badge within this window are one
@@ -98,6 +107,7 @@ class Settings:
     influxdb: InfluxSettings = field(default_factory=InfluxSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     presence: PresenceSettings = field(default_factory=PresenceSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     campuses: tuple[CampusSettings, ...] = ()
 
     @property

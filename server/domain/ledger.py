@@ -7,8 +7,8 @@ its real hours. Figures are whole seconds; expected hours are rounded to the min
   slots falling on a closed day (closure, public holiday, school holidays when the campus
   closes, a weekday without opening hours), outside a day's exceptional hours, under an
   excused absence, or outside the contract's validity are not due. Regular hours do not
-  trim a slot (a 08:30 opening leaves a 08:00 slot whole: the contract says so). Two contracts in one week (a renewal) each count for
-  their own days.
+  trim a slot (a 08:30 opening leaves a 08:00 slot whole: the contract says so). Two
+  contracts in one week (a renewal) each count for their own days.
 - *attended*: the union of the week's sessions (hours outside the slots count too), of
   which *unverified* is the part only known from sessions the system closed.
   Unverified hours do not count towards ``met`` until a tutor confirms them.

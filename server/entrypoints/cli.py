@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list:
-    from server.entrypoints import demo_command, ingest_commands
+    from server.entrypoints import demo_command, ingest_commands, presence_commands
 
-    return [ingest_commands, demo_command]
+    return [ingest_commands, demo_command, presence_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

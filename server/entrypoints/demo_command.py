@@ -20,11 +20,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server.adapters.embedded_broker import EmbeddedBroker, free_loopback_port
-from server.bootstrap import build_ingest, utc_now
-from server.config import CampusSettings, MqttSettings, Settings
+from server.bootstrap import ServerApp, build_server, utc_now
+from server.config import CampusSettings, MqttSettings, Settings, WebSettings
+from server.domain.calendar import IsoWeek
 from server.domain.events import StoredTap
 from server.i18n import _
+from server.registry.student_repository import Actor
+from server.services.campuses import set_reader_mode
+from server.services.student_import import import_students
 from server.simulation.door import SimulatedDoor
+from server.simulation.roster import academic_year, demo_sheet
 from server.simulation.scenario import demo_badges, morning
 
 CAMPUS = "demo"
@@ -47,16 +52,19 @@ def demo_settings(data_dir: Path, port: int) -> Settings:
     return Settings(
         data_dir=data_dir,
         log_level="WARNING",
-        badge_secret=_demo_secret(data_dir),
+        badge_secret=_demo_secret(data_dir, "badge-secret"),
+        api_token=_demo_secret(data_dir, "api-token"),
+        web=WebSettings(port=free_loopback_port()),
         mqtt=MqttSettings(port=port, protocol=3, client_id="campus-demo-ingest", manual_ack=False),
         campuses=(CampusSettings(CAMPUS, "Campus connecté (démo)", (DOOR, ROOM)),),
     )
 
 
-def _demo_secret(data_dir: Path) -> str:
-    """A random badge-hash secret kept in the demo's own folder (never in a real one)."""
+def _demo_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in the demo's own folder (a real server takes its secrets
+    from the environment)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "badge-secret"
+    path = data_dir / name
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
@@ -102,15 +110,18 @@ def demo_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     port = args.port or free_loopback_port()
     settings = demo_settings(args.data_dir, port)
+    badges = demo_badges(args.students)
     summary = LiveSummary()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with EmbeddedBroker(port=port), build_ingest(settings) as ingest:
+    with EmbeddedBroker(port=port), build_server(settings) as server:
+        _enrol_demo_students(server, settings, badges)
+        ingest = server.ingest
         ingest.service.on_taps_stored(summary.taps_stored)
         ingest.consumer.wait_subscribed(timeout=10)
-        door = _start_door(port, args)
-        _print_intro(settings, port)
+        door = _start_door(port, args, badges)
+        _print_intro(settings, port, server.web_url)
         _run_until_stopped(
             stop,
             args.duration,
@@ -122,12 +133,26 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_door(port: int, args: argparse.Namespace) -> SimulatedDoor:
+def _enrol_demo_students(server: ServerApp, settings: Settings, badges: list[str]) -> None:
+    """The room reader counts occupancy only; the demo students get 12 h contracts."""
+    set_reader_mode(server.registry, CAMPUS, ROOM, "room")
+    start, end = academic_year(utc_now().astimezone(PARIS).date())
+    report = import_students(
+        server.registry,
+        demo_sheet(badges, contract_start=start, contract_end=end),
+        campus_id=CAMPUS,
+        secret=settings.badge_secret.encode(),
+        timezone=settings.presence.timezone,
+        actor=Actor("demo", utc_now()),
+    )
+    if report.errors:
+        raise RuntimeError(f"demo roster refused: {report.errors}")
+
+
+def _start_door(port: int, args: argparse.Namespace, badges: list[str]) -> SimulatedDoor:
     today = utc_now().astimezone(PARIS).date()
     start = datetime.combine(today, clock_time(8, 30), tzinfo=PARIS)
-    events = morning(
-        start, door=DOOR, room=ROOM, students=demo_badges(args.students), unknown_badge="0badcafe"
-    )
+    events = morning(start, door=DOOR, room=ROOM, students=badges, unknown_badge="0badcafe")
     door = SimulatedDoor(
         host="127.0.0.1",
         port=port,
@@ -140,12 +165,18 @@ def _start_door(port: int, args: argparse.Namespace) -> SimulatedDoor:
     return door
 
 
-def _print_intro(settings: Settings, port: int) -> None:
+def _print_intro(settings: Settings, port: int, web_url: str) -> None:
+    week = IsoWeek.of(utc_now().astimezone(PARIS).date())
     print(_("Campus connecté — presence demo (everything embedded, nothing to install)"))
     print(_("  MQTT broker (embedded): 127.0.0.1:{port}", port=port))
     print(_("  Event store (SQLite): {path}", path=settings.events_sqlite_path))
     print(_("  A simulated door plays a morning of badge taps; stop with Ctrl+C."))
-    print(_("Next: list the rejected messages with"))
+    print(_("Next, in another terminal: this week's presence report (JSON API)"))
+    print(
+        f'  curl -H "Authorization: Bearer {settings.api_token}" '
+        f'"{web_url}/api/v1/presence/weekly?week={week}"'
+    )
+    print(_("and the rejected messages:"))
     print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} campus-presence rejections")
     print()
 

@@ -9,14 +9,16 @@ import signal
 import threading
 from datetime import timedelta
 
-from server.bootstrap import build_event_store, build_ingest, utc_now
+from server.bootstrap import build_event_store, build_server, utc_now
 from server.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    serve = subparsers.add_parser("serve", help="run the server: MQTT ingest and event store")
+    serve = subparsers.add_parser(
+        "serve", help="run the server: MQTT ingest, presence engine, periodic jobs, web API"
+    )
     serve.set_defaults(handler=serve_command)
 
     rejections = subparsers.add_parser("rejections", help="list rejected messages (dead letters)")
@@ -44,16 +46,16 @@ def wait_for_stop_signal() -> None:
 def serve_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings)
-    with build_ingest(settings) as ingest:
-        if not ingest.consumer.wait_subscribed(timeout=30):
+    with build_server(settings) as server:
+        if not server.ingest.consumer.wait_subscribed(timeout=30):
             log.warning(
                 "not subscribed yet: is the MQTT broker at %s:%d up?",
                 settings.mqtt.host,
                 settings.mqtt.port,
             )
-        log.info("ingest running; stop with Ctrl+C")
+        log.info("server running, web API on %s; stop with Ctrl+C", server.web_url)
         wait_for_stop_signal()
-    log.info("stopped: %s", ingest.service.counters.snapshot())
+    log.info("stopped: %s", server.ingest.service.counters.snapshot())
     return 0
 
 

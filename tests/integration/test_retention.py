@@ -7,7 +7,7 @@ from pathlib import Path
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.domain.events import StoredTap
-from server.services.retention import purge_expired
+from server.services.periodic import purge_expired
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -1,7 +1,8 @@
-"""Retention: events older than the configured period are deleted.
+"""Jobs that run every so often inside ``campus-presence serve``.
 
-InfluxDB does it itself (retention policy or bucket retention, set up by the adapter);
-the SQLite store needs this job. It runs at start and then every ``every``.
+- retention: events older than the configured period are deleted (InfluxDB does it
+  itself through its retention policy or bucket retention; the SQLite store needs this);
+- freezing: weeks past their correction window become stored weekly records.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from server.adapters.event_store import EventStore, EventStoreError
+from server.adapters.event_store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -23,32 +24,35 @@ def purge_expired(store: EventStore, now: datetime, retention: timedelta) -> int
     return deleted
 
 
-class RetentionJob:
+class PeriodicJob:
+    """Runs ``action(now)`` at start and then every ``every``, in a daemon thread; a
+    failure is logged and retried at the next turn, never fatal."""
+
     def __init__(
         self,
-        store: EventStore,
-        retention: timedelta,
+        name: str,
+        action: Callable[[datetime], object],
         *,
         clock: Callable[[], datetime],
-        every: timedelta = timedelta(hours=1),
+        every: timedelta,
     ) -> None:
-        self._store = store
-        self._retention = retention
+        self.name = name
+        self._action = action
         self._clock = clock
         self._every = every
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
             try:
-                purge_expired(self._store, self._clock(), self._retention)
-            except EventStoreError as error:
-                log.warning("retention purge failed, will retry: %s", error)
+                self._action(self._clock())
+            except Exception:
+                log.exception("periodic job %s failed; next try in %s", self.name, self._every)
             if self._stop.wait(self._every.total_seconds()):
                 return
 

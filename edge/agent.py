@@ -68,15 +68,10 @@ class Agent:
         health: Health | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
-        self.events = events
-        self.outbox = outbox
-        self.link = link
-        self.feedback = feedback
-        self.clock = clock
-        self.sync_check = sync_check
+        self.config, self.events, self.outbox = config, events, outbox
+        self.link, self.feedback, self.clock = link, feedback, clock
+        self.sync_check, self.monotonic = sync_check, monotonic
         self.health = health or Health()
-        self.monotonic = monotonic
         self.debouncer = Debouncer(window_s=config.nfc.debounce_s)
         self.delivery = Delivery(
             outbox,

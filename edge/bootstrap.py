@@ -46,13 +46,7 @@ class Door:
         self.outbox = Outbox(config.outbox.path, max_taps=config.outbox.max_taps)
         self.clock = WallClock(config.clock.timezone)
         self.sync_check = CachedSyncCheck(sync_check or make_sync_check(config.clock.sync_check))
-        health = Health()
-        try:
-            self.feedback = self._feedback(config, pin_factory, display, enabled=True)
-        except FeedbackError as error:
-            log.error("%s: running without lights and buzzer", error)
-            health = Health(feedback_detail=str(error)[:120])
-            self.feedback = self._feedback(config, pin_factory, display, enabled=False)
+        self.feedback, health = self._feedback_or_none(config, pin_factory, display)
         self.link = MqttLink(
             config.mqtt,
             client_id=config.reader,
@@ -73,6 +67,19 @@ class Door:
         )
         self.nfc = self._nfc(config) if nfc else None
         self._closed = False
+
+    @classmethod
+    def _feedback_or_none(
+        cls, config: Config, factory: Any, display: Any
+    ) -> tuple[FeedbackPlayer, Health]:
+        """Broken pins must not stop the door from recording taps: run without them,
+        and say so in the status."""
+        try:
+            return cls._feedback(config, factory, display, enabled=True), Health()
+        except FeedbackError as error:
+            log.error("%s: running without lights and buzzer", error)
+            player = cls._feedback(config, factory, display, enabled=False)
+            return player, Health(feedback_detail=str(error)[:120])
 
     @staticmethod
     def _feedback(config: Config, factory: Any, display: Any, *, enabled: bool) -> FeedbackPlayer:

@@ -19,6 +19,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from gpiozero import LED
 from gpiozero.pins.mock import MockFactory
 
 from edge.bootstrap import Door
@@ -276,3 +277,37 @@ def test_the_link_uses_tls_with_the_configured_ca(
             tap(door, 5)
             assert subscriber.wait_for(lambda s: len(s.payloads("/taps")) == 1)
             assert wait(lambda: door.outbox.count == 0)
+
+
+@pytest.mark.broker
+@pytest.mark.nfc
+def test_a_missing_nfc_device_is_reported_as_degraded_and_shown_as_a_fault(
+    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory
+) -> None:
+    subscriber: Subscriber = subscriber_factory(mosquitto.port)
+    config = make_config(tmp_path, port=mosquitto.port, nfc={"device": "tty:USB9"})
+    door = Door(config, pin_factory=pins)
+    thread = threading.Thread(target=door.run)
+    thread.start()
+    try:
+        assert subscriber.wait_for(
+            lambda s: any(p["state"] == "degraded" for p in s.payloads("/status"))
+        )
+        assert wait(lambda: Signal.FAULT in door.feedback.played)
+    finally:
+        door.stop()
+        thread.join(10)
+        door.close()
+    degraded = next(p for p in subscriber.payloads("/status") if p["state"] == "degraded")
+    assert degraded["detail"] == "NFC device tty:USB9: No such device"
+
+
+def test_broken_feedback_pins_do_not_stop_the_door(tmp_path: Path, pins: MockFactory) -> None:
+    config = make_config(tmp_path)
+    with (
+        LED(config.feedback.red, pin_factory=pins),
+        Door(config, pin_factory=pins, nfc=False) as door,
+    ):
+        state, detail = door.agent.health.state()
+    assert state == "degraded"
+    assert detail.startswith("cannot drive feedback pins:")

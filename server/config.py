@@ -128,6 +128,19 @@ class Settings:
         )
 
 
+_SECTIONS = {
+    "server",
+    "badges",
+    "registry",
+    "mqtt",
+    "events",
+    "ingest",
+    "presence",
+    "web",
+    "campus",
+}
+
+
 def load_settings(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -154,6 +167,7 @@ def load_settings(
         "registry_url": _env(environ, "REGISTRY", "URL", registry.get("url", "")),
         "api_token": _env(environ, "SERVER", "API_TOKEN", server.get("api_token", "")),
     }
+    _no_unknown_keys(raw, _SECTIONS, "the top level")
     _no_unknown_keys(server, {"data_dir", "log_level", "api_token"}, "server")
     _no_unknown_keys(badges, {"hash_secret"}, "badges")
     _no_unknown_keys(registry, {"url"}, "registry")
@@ -173,6 +187,7 @@ def load_settings(
         presence=_build(
             PresenceSettings, _section(raw, "presence"), "presence", environ, "PRESENCE"
         ),
+        web=_build(WebSettings, _section(raw, "web"), "web", environ, "WEB"),
         campuses=_campuses(raw.get("campus", [])),
     )
     _validate(settings, require_secret=require_secret)

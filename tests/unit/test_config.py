@@ -77,6 +77,7 @@ def test_secrets_never_appear_in_repr() -> None:
         ("[[campus]]\nid = 'Saint Marcellin'", {}, "id must match"),
         ("[[campus]]\nid = 'c1'\nreaders = ['Door 1']", {}, "readers must be ids"),
         ("[mqtt\nport = 1", {}, "not valid TOML"),
+        ("[wbe]\nport = 1", {}, "unknown key(s) in [the top level]: wbe"),
         ("", {"CAMPUS_MQTT_PORT": "x"}, "mqtt.port must be an integer"),
         ("", {"CAMPUS_MQTT_MANUAL_ACK": "maybe"}, "must be true or false"),
     ],

@@ -1,0 +1,102 @@
+"""``campus-presence serve`` as an operator runs it: a TOML file, secrets in the
+environment, a real Mosquitto; the reader gets its feedback, the API answers, SIGTERM
+stops it cleanly, and the logs never show a badge UID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from edge.protocol import feedback_topic
+from tests.e2e.helpers import CAMPUS, DOOR, Reader, make_tap, wait_until
+from tests.services import Mosquitto, free_port
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+TOKEN = "serve-test-token-0123"
+UID = "04deadbeef0042"
+
+
+def api_status(url: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def test_serve_answers_readers_and_the_api_then_stops_on_sigterm(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    web_port = free_port()
+    config = tmp_path / "campus.toml"
+    config.write_text(
+        f"""
+[server]
+data_dir = "{tmp_path / "data"}"
+[mqtt]
+port = {mosquitto.port}
+client_id = "serve-test"
+[web]
+port = {web_port}
+[[campus]]
+id = "{CAMPUS}"
+readers = ["{DOOR}"]
+"""
+    )
+    environ = {
+        **os.environ,
+        "CAMPUS_BADGES_HASH_SECRET": "s" * 32,
+        "CAMPUS_SERVER_API_TOKEN": TOKEN,
+    }
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.entrypoints.cli", "--config", str(config), "serve"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+    feedback: list[dict] = []
+    lock = threading.Lock()
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+
+    def received(_client, _userdata, message) -> None:
+        with lock:
+            feedback.append(json.loads(message.payload))
+
+    listener.on_message = received
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.subscribe(feedback_topic(CAMPUS, DOOR), qos=1)
+    listener.loop_start()
+    reader = Reader(mosquitto.port)
+    try:
+        url = f"http://127.0.0.1:{web_port}/api/v1/presence/weekly?week=2026-W48"
+        wait_until(lambda: api_status(url) == 200, timeout=30, what="the web API")
+        tap = make_tap(1, uid=UID)
+        reader.publish(tap.to_json())
+        wait_until(lambda: bool(feedback), what="the reader's feedback")
+        assert feedback[0]["id"] == tap.id
+        assert feedback[0]["result"] == "unknown_badge"
+        assert api_status(url.replace("W48", "W99")) == 400
+    finally:
+        reader.close()
+        listener.disconnect()
+        listener.loop_stop()
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(20)
+    assert code == 0, log.read_text()
+    assert UID not in log.read_text().lower()

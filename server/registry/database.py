@@ -51,7 +51,7 @@ def migrate(url: str | Engine) -> None:
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")  # parallel branches (one per feature) are fine
     finally:
         if isinstance(url, str):
             engine.dispose()

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from server.config import Settings
 from server.i18n import _
@@ -29,15 +29,26 @@ def create_app(
     ledger: LedgerService,
     clock: Clock = _utc_now,
     test_config: Mapping[str, Any] | None = None,
+    services: Mapping[str, object] | None = None,
+    blueprints: Sequence[Blueprint] = (),
 ) -> Flask:
-    """The app, wired to services built by the composition root."""
+    """The app, wired to services built by the composition root. Views find them in
+    ``current_app.extensions["campus"]`` under their name (``ledger``, plus ``services``);
+    each feature brings its own blueprint."""
     app = Flask(__name__)
     app.config.update(JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)
-    app.extensions["campus"] = {"settings": settings, "ledger": ledger, "clock": clock}
+    app.extensions["campus"] = {
+        "settings": settings,
+        "ledger": ledger,
+        "clock": clock,
+        **(services or {}),
+    }
     app.before_request(_require_token)
     app.register_blueprint(api_presence.blueprint)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     return app
 
 

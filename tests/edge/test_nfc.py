@@ -47,7 +47,7 @@ def taps(events: list[Event], window_s: float) -> list[str]:
 def test_an_ntag_held_then_tapped_again_reads_its_7_byte_uid(
     tag_emulator: Callable[..., subprocess.Popen], udp_port: int
 ) -> None:
-    emulator = tag_emulator(kind="type2", uid="04a1b2c3d4e5f6", present=1.5, gap=0.8, taps=2)
+    emulator = tag_emulator(kind="type2", uid="04a1b2c3d4e5f6", present=1.5, gap=1.4, taps=2)
 
     events = read_while(emulator, udp_port, ("106A",))
 
@@ -55,10 +55,11 @@ def test_an_ntag_held_then_tapped_again_reads_its_7_byte_uid(
     seen = [e for e in events if isinstance(e, BadgeSeen)]
     assert {e.uid for e in seen} == {"04a1b2c3d4e5f6"}
     assert len(seen) >= 4  # reported while held, and as it leaves
-    assert [e.arriving for e in seen].count(True) == 2
-    # held 1.5 s, back after 0.8 s: one tap with a 5 s window, two with 0.5 s
-    assert taps(events, window_s=5.0) == ["04a1b2c3d4e5f6"]
-    assert taps(events, window_s=0.5) == ["04a1b2c3d4e5f6"] * 2
+    assert [e.arriving for e in seen].count(False) >= 2
+    # held 1.5 s, back after 1.4 s: one tap with a 5 s window, two with 0.6 s (the
+    # departure is noticed up to ~0.3 s late: the presence check's timeout and retries)
+    assert taps(events, window_s=5.0) == ["04a1b2c3d4e5f6"], seen
+    assert taps(events, window_s=0.6) == ["04a1b2c3d4e5f6"] * 2, seen
 
 
 @pytest.mark.nfc

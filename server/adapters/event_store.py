@@ -10,7 +10,13 @@ import abc
 from collections.abc import Sequence
 from datetime import datetime
 
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.events import (
+    OccupancySample,
+    ReaderStatusRecord,
+    Rejection,
+    StoredTap,
+    WriteOutcome,
+)
 
 
 class EventStoreError(RuntimeError):
@@ -72,6 +78,22 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
         """Dead letters received since ``since``, newest first."""
+
+    @abc.abstractmethod
+    def write_occupancy(self, samples: Sequence[OccupancySample]) -> None:
+        """Store occupancy samples (counts of people, never who) in one write."""
+
+    @abc.abstractmethod
+    def occupancy(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        room: str | None = None,
+    ) -> list[OccupancySample]:
+        """Samples with ``start <= at < end``, ordered by (at, campus, room). ``room``
+        None gives every series; ``CAMPUS_WIDE`` ("") only the whole-campus ones."""
 
     @abc.abstractmethod
     def purge(self, before: datetime) -> int:

@@ -47,6 +47,8 @@ from influxdb_client.rest import ApiException
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
 from server.adapters.event_times import to_ms
 from server.adapters.influx_lines import (
+    occupancy_from_row,
+    occupancy_line,
     query_rows,
     redact,
     rejection_from_row,
@@ -58,7 +60,13 @@ from server.adapters.influx_lines import (
     to_ns,
 )
 from server.config import InfluxSettings
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.events import (
+    OccupancySample,
+    ReaderStatusRecord,
+    Rejection,
+    StoredTap,
+    WriteOutcome,
+)
 
 RETENTION_POLICY = "campus_presence"
 INDEX_SIZE = 200_000
@@ -293,6 +301,30 @@ class InfluxEventStore(EventStore):
             {"since": to_ns(since), "limit": limit},
         )
         return [rejection_from_row(row) for row in rows]
+
+    def write_occupancy(self, samples: Sequence[OccupancySample]) -> None:
+        if samples:
+            self._write([occupancy_line(sample) for sample in samples])
+
+    def occupancy(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        room: str | None = None,
+    ) -> list[OccupancySample]:
+        where, params = _where(to_ns(start), to_ns(end), campus, None)
+        if room is not None:
+            where += " AND room = $room"  # "" matches the points without a room tag
+            params["room"] = room
+        rows = self._query(
+            f'SELECT "count", capacity, campus, room FROM occupancy WHERE {where}', params
+        )
+        return sorted(
+            (occupancy_from_row(row) for row in rows),
+            key=lambda s: (s.at, s.campus, s.room or ""),
+        )
 
     def purge(self, before: datetime) -> int:
         """Nothing to do: the retention policy (1.x) or bucket retention (2.x) deletes."""

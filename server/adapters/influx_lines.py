@@ -15,6 +15,9 @@ Schema (what Grafana's InfluxQL queries use)::
                    fields: topic, detail (strings), size (integer), campus, reader
                            (strings, absent when unknown)
                    time:   received_at, made strictly increasing by the adapter
+    occupancy      tags:   campus, room (absent for the whole campus)
+                   fields: count (integer), capacity (integer, absent when none)
+                   time:   when the count was computed
 
 The ``seq`` nanoseconds keep two taps of one reader within one millisecond apart, and
 make a redelivered tap the identical point (an idempotent overwrite). Tap times are kept
@@ -35,7 +38,7 @@ from typing import Any
 
 from server.adapters.event_store import EventStoreError
 from server.adapters.event_times import from_ms, from_us, to_ms, to_us
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap
+from server.domain.events import OccupancySample, ReaderStatusRecord, Rejection, StoredTap
 
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -108,6 +111,15 @@ def rejection_line(rejection: Rejection, time_ns: int) -> str:
     return f"rejections,reason={_tag(rejection.reason)} {','.join(fields)} {time_ns}"
 
 
+def occupancy_line(sample: OccupancySample) -> str:
+    room = f",room={_tag(sample.room)}" if sample.room else ""
+    capacity = f",capacity={sample.capacity}i" if sample.capacity is not None else ""
+    return (
+        f"occupancy,campus={_tag(sample.campus)}{room} count={sample.count}i{capacity}"
+        f" {to_ns(sample.at)}"
+    )
+
+
 # -- /query answers --------------------------------------------------------------------
 
 
@@ -176,4 +188,14 @@ def rejection_from_row(row: dict[str, Any]) -> Rejection:
         size=row["size"],
         campus=row.get("campus"),
         reader=row.get("reader"),
+    )
+
+
+def occupancy_from_row(row: dict[str, Any]) -> OccupancySample:
+    return OccupancySample(
+        campus=row["campus"],
+        room=row.get("room") or None,
+        at=from_ns(row["time"]),
+        count=row["count"],
+        capacity=row.get("capacity"),
     )

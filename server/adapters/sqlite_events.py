@@ -23,7 +23,14 @@ from typing import Any
 
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
 from server.adapters.event_times import from_us, to_ms, to_us
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.events import (
+    CAMPUS_WIDE,
+    OccupancySample,
+    ReaderStatusRecord,
+    Rejection,
+    StoredTap,
+    WriteOutcome,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS taps (
@@ -64,6 +71,16 @@ CREATE TABLE IF NOT EXISTS rejections (
     reader TEXT
 );
 CREATE INDEX IF NOT EXISTS rejections_by_time ON rejections (received_us);
+CREATE TABLE IF NOT EXISTS occupancy (
+    id INTEGER PRIMARY KEY,
+    campus TEXT NOT NULL,
+    room TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    capacity INTEGER
+);
+CREATE INDEX IF NOT EXISTS occupancy_by_time ON occupancy (campus, room, at_us);
+CREATE INDEX IF NOT EXISTS occupancy_by_instant ON occupancy (at_us);
 """
 
 _TAP_COLUMNS = "tap_id, campus, reader, badge, ts_us, seq, received_us, clock_synced"
@@ -290,6 +307,41 @@ class SqliteEventStore(EventStore):
         )
         return [_rejection(row) for row in rows]
 
+    def write_occupancy(self, samples: Sequence[OccupancySample]) -> None:
+        if not samples:
+            return
+        rows = [
+            (s.campus, s.room or CAMPUS_WIDE, to_us(s.at), s.count, s.capacity) for s in samples
+        ]
+        with self._transaction() as connection:
+            connection.executemany(
+                "INSERT INTO occupancy (campus, room, at_us, count, capacity) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def occupancy(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        room: str | None = None,
+    ) -> list[OccupancySample]:
+        where, params = _filters("at_us", start, end, campus, None)
+        if room is not None:
+            where += " AND room = ?"
+            params.append(room)
+        rows = self._select(
+            "SELECT campus, room, at_us, count, capacity FROM occupancy "
+            f"WHERE {where} ORDER BY at_us, campus, room, id",
+            params,
+        )
+        return [
+            OccupancySample(campus, room or None, from_us(at_us), count, capacity)
+            for campus, room, at_us, count, capacity in rows
+        ]
+
     def purge(self, before: datetime) -> int:
         limit = to_us(before)
         with self._transaction() as connection:
@@ -299,6 +351,7 @@ class SqliteEventStore(EventStore):
                     ("taps", "ts_us"),
                     ("statuses", "received_us"),
                     ("rejections", "received_us"),
+                    ("occupancy", "at_us"),
                 )
             )
 

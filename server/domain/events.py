@@ -65,3 +65,18 @@ class Rejection:
     size: int
     campus: str | None = None
     reader: str | None = None
+
+
+CAMPUS_WIDE = ""  # the ``room`` filter that selects the whole campus's series
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancySample:
+    """How many people were present at ``at``: in a room, or in the whole campus
+    (``room`` None). A count, never who: the server keeps no person's moves."""
+
+    campus: str
+    room: str | None
+    at: datetime  # when the count was computed (aware)
+    count: int
+    capacity: int | None = None

@@ -23,7 +23,14 @@ from server.adapters.event_store import EventStore, EventStoreUnavailable
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import InfluxSettings
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.events import (
+    CAMPUS_WIDE,
+    OccupancySample,
+    ReaderStatusRecord,
+    Rejection,
+    StoredTap,
+    WriteOutcome,
+)
 
 RETENTION = timedelta(days=30)
 MS = timedelta(milliseconds=1)
@@ -462,3 +469,45 @@ def test_influx_purge_leaves_it_to_retention(influxd, base: datetime) -> None:
         assert store.count_taps(base, base + MS) == 1
     finally:
         store.close()
+
+
+# -- occupancy -------------------------------------------------------------------------
+
+
+def _sample(
+    room: str | None, at: datetime, count: int, capacity: int | None = 18, *, campus: str = "c1"
+) -> OccupancySample:
+    return OccupancySample(campus, room, at, count, capacity)
+
+
+def test_occupancy_round_trip_and_filters(store: EventStore, base: datetime) -> None:
+    written = [
+        _sample(None, base + timedelta(seconds=1), 3, 40),
+        _sample("salle-2", base + timedelta(seconds=1, microseconds=500), 2),
+        _sample("salle-2", base + timedelta(seconds=2), 1),
+        _sample("salle-3", base + timedelta(seconds=3), 0, None),
+        _sample(None, base + timedelta(seconds=4), 5, 40, campus="c2"),
+    ]
+    store.write_occupancy(written)
+    store.write_occupancy([])
+    window = (base, base + timedelta(minutes=1))
+    assert store.occupancy(*window) == written
+    assert store.occupancy(*window, campus="c1", room="salle-2") == written[1:3]
+    assert store.occupancy(*window, campus="c1", room=CAMPUS_WIDE) == written[:1]
+    assert store.occupancy(*window, room=CAMPUS_WIDE) == [written[0], written[4]]
+    assert store.occupancy(base + timedelta(seconds=2), base + timedelta(seconds=3)) == [written[2]]
+
+
+def test_occupancy_survives_reopen(backend: Backend, base: datetime) -> None:
+    backend.open().write_occupancy([_sample("salle-2", base, 7)])
+    assert backend.open().occupancy(base, base + timedelta(seconds=1)) == [
+        _sample("salle-2", base, 7)
+    ]
+
+
+def test_sqlite_purge_deletes_old_occupancy(tmp_path: Path, base: datetime) -> None:
+    with SqliteEventStore(tmp_path / "events.sqlite3") as store:
+        store.setup()
+        store.write_occupancy([_sample(None, base - timedelta(days=40), 1), _sample(None, base, 2)])
+        assert store.purge(base - timedelta(days=30)) == 1
+        assert [s.count for s in store.occupancy(base - timedelta(days=50), base + MS)] == [2]

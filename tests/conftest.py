@@ -6,6 +6,8 @@ never skip, when the service cannot start, so a missing package is seen in CI.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,23 @@ from tests.services import Influxd, Mosquitto
 
 
 @pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A fresh broker for one test (persistence on, anonymous access)."""
-    with Mosquitto(tmp_path / "mosquitto") as broker:
+def broker_dir() -> Iterator[Path]:
+    """A folder Mosquitto can use after dropping root for user ``mosquitto``.
+
+    pytest's ``tmp_path`` lives under ``/tmp/pytest-of-root`` (mode 0700): started as
+    root, Mosquitto then cannot read a password, ACL or certificate file there, nor save
+    its persistence file ("Error: Permission denied" in its log)."""
+    folder = Path(tempfile.mkdtemp(prefix="campus-broker-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def mosquitto(broker_dir: Path) -> Iterator[Mosquitto]:
+    """A fresh broker for one test (persistence on, anonymous access); its persistence
+    survives a stop/start within the test."""
+    with Mosquitto(broker_dir / "mosquitto") as broker:
         yield broker
 
 

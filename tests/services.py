@@ -130,7 +130,9 @@ class Mosquitto(_Process):
             f"listener {self.port} 127.0.0.1",
             "persistence true",
             f"persistence_location {folder}/",
-            "max_queued_messages 0",
+            # 0 (no limit) makes Mosquitto 2.0.11 drop a client right after refusing its
+            # publish; a large bound keeps everything a test can queue.
+            "max_queued_messages 1000000",
             "max_inflight_messages 0",
             "log_dest stdout",
             "log_type error",

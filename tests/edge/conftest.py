@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +27,7 @@ from edge.config import (
     NfcConfig,
     OutboxConfig,
 )
-from tests.services import Mosquitto, free_port
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GREEN, RED, AMBER, BUZZER = 17, 27, 22, 23
@@ -49,27 +47,6 @@ def make_config(tmp_path: Path, *, port: int = 1883, **sections: Any) -> Config:
     )
     changes = {name: replace(getattr(base, name), **fields) for name, fields in sections.items()}
     return replace(base, **changes)
-
-
-@pytest.fixture
-def broker_dir() -> Iterator[Path]:
-    """A folder Mosquitto can use after dropping root for user ``mosquitto``.
-
-    pytest's ``tmp_path`` lives under ``/tmp/pytest-of-root`` (mode 0700): started as
-    root, Mosquitto then cannot read a password, ACL or certificate file there, nor save
-    its persistence file ("Error: Permission denied" in its log)."""
-    folder = Path(tempfile.mkdtemp(prefix="campus-edge-broker-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def mosquitto(broker_dir: Path) -> Iterator[Mosquitto]:
-    """Overrides the shared fixture for edge tests: same broker, in ``broker_dir``, so
-    that its persistence works across the stop/start of outage tests."""
-    with Mosquitto(broker_dir / "mosquitto") as broker:
-        yield broker
 
 
 @pytest.fixture

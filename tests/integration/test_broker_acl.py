@@ -19,12 +19,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 import tomllib
@@ -234,25 +232,12 @@ def drop_uncleanly(port: int, username: str, password: str, will: tuple[str, byt
 
 
 @pytest.fixture
-def traversable_folder() -> Iterator[Path]:
-    """A folder user ``mosquitto`` can reach (pytest's tmp_path parents are 0700, and
-    Mosquitto started as root opens its files after switching to that user)."""
-    folder = Path(tempfile.mkdtemp(prefix="campus-broker-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def broker(traversable_folder: Path) -> Iterator[Mosquitto]:
+def broker(broker_dir: Path) -> Iterator[Mosquitto]:
     """Mosquitto with one account per reader, the server's account, and the ACL template
     rendered for CAMPUS. ``max_queued_messages`` is campus.conf's: the fixture default of
     0 makes Mosquitto 2.0.11 disconnect a client right after refusing its publish."""
     extra = f"max_queued_messages {campus_conf_option('max_queued_messages')}\n"
-    with Mosquitto(
-        traversable_folder, passwords=PASSWORDS, acl=render_acl(CAMPUS), extra=extra
-    ) as server:
+    with Mosquitto(broker_dir, passwords=PASSWORDS, acl=render_acl(CAMPUS), extra=extra) as server:
         yield server
 
 
@@ -450,8 +435,8 @@ def test_campus_conf_has_no_dangerous_settings() -> None:
     assert campus_conf_option("password_file") and campus_conf_option("acl_file")
 
 
-def test_campus_conf_with_tls_ca_and_a_provisioned_reader(traversable_folder: Path) -> None:
-    etc = traversable_folder
+def test_campus_conf_with_tls_ca_and_a_provisioned_reader(broker_dir: Path) -> None:
+    etc = broker_dir
     made = run_script("make-ca.sh", "-d", str(etc), "localhost", "127.0.0.1")
     assert made.returncode == 0, made.stderr
     config_file = etc / "reader.toml"
@@ -517,9 +502,9 @@ def test_campus_conf_with_tls_ca_and_a_provisioned_reader(traversable_folder: Pa
 
 
 def test_provisioning_is_idempotent_and_rotation_takes_effect_on_reload(
-    traversable_folder: Path,
+    broker_dir: Path,
 ) -> None:
-    etc = traversable_folder
+    etc = broker_dir
     assert run_script("make-ca.sh", "-d", str(etc), "127.0.0.1").returncode == 0
     first = run_script("provision-reader.sh", "-d", str(etc), CAMPUS, "door-1")
     assert first.returncode == 0, first.stderr

@@ -327,3 +327,4 @@ class UnknownBadge(Base):
     seen_count: Mapped[int] = mapped_column(Integer, default=1)
     attached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     student_pk: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
+from server.registry import alert_models as alert_models  # noqa: E402  (issue 5)

@@ -1,0 +1,213 @@
+"""What occupancy reads from and writes to the registry: the place (campus and rooms with
+their limits), which reader is in which room, and the audited manual corrections."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.capacity import Limits
+from server.registry import audit
+from server.registry.models import AuditEntry, Campus, Reader, Room
+from server.registry.occupancy_models import CampusCapacity, RoomProfile
+
+CORRECTION_ACTION = "occupancy_correction"
+CORRECTION_ENTITY = "occupancy"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    code: str  # public id: MQTT events, API
+    name: str
+    kind: str
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A campus with its capacity and rooms."""
+
+    campus: str
+    limits: Limits
+    rooms: tuple[RoomInfo, ...]
+
+    def room(self, code: str) -> RoomInfo | None:
+        return next((room for room in self.rooms if room.code == code), None)
+
+    def limits_of(self, zone: str | None) -> Limits:
+        if zone is None:
+            return self.limits
+        room = self.room(zone)
+        return room.limits if room is not None else Limits()
+
+
+class OccupancyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def places(self) -> dict[str, Place]:
+        capacities = {row.campus_id: row for row in self.session.scalars(select(CampusCapacity))}
+        rooms: dict[str, list[RoomInfo]] = {}
+        query = select(Room, RoomProfile).outerjoin(RoomProfile, RoomProfile.room_id == Room.id)
+        for room, profile in self.session.execute(query.order_by(Room.campus_id, Room.name)):
+            rooms.setdefault(room.campus_id, []).append(_room_info(room, profile))
+        result = {}
+        for campus in self.session.scalars(select(Campus.id)):
+            row = capacities.get(campus)
+            limits = (
+                Limits(row.capacity, row.soft_limit, row.hard_limit, row.area_m2)
+                if row is not None
+                else Limits()
+            )
+            result[campus] = Place(campus, limits, tuple(rooms.get(campus, ())))
+        return result
+
+    def room_readers(self) -> dict[tuple[str, str], str]:
+        """(campus, reader) → room code, for the readers linked to a room."""
+        query = (
+            select(Reader.campus_id, Reader.reader_id, Room.id, Room.name, RoomProfile.code)
+            .join(Room, Room.id == Reader.room_id)
+            .outerjoin(RoomProfile, RoomProfile.room_id == Room.id)
+        )
+        return {
+            (campus, reader): code or _default_code(room_id)
+            for campus, reader, room_id, _name, code in self.session.execute(query)
+        }
+
+    def add_room(
+        self,
+        campus: str,
+        room: RoomInfo,
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        row = Room(
+            campus_id=campus,
+            name=room.name,
+            capacity=room.limits.capacity,
+            area_m2=room.limits.area_m2,
+        )
+        self.session.add(row)
+        self.session.flush()
+        self.session.add(
+            RoomProfile(
+                room_id=row.id,
+                campus_id=campus,
+                code=room.code,
+                kind=room.kind,
+                soft_limit=room.limits.soft,
+                hard_limit=room.limits.hard,
+            )
+        )
+        audit.record(
+            self.session,
+            at=at,
+            actor=actor,
+            action="room_added",
+            entity="room",
+            entity_id=f"{campus}/{room.code}",
+            after=_limits_summary(room.limits) | {"name": room.name, "kind": room.kind},
+        )
+
+    def set_campus_limits(self, campus: str, limits: Limits, *, actor: str, at: datetime) -> None:
+        row = self.session.get(CampusCapacity, campus)
+        before = None
+        if row is None:
+            row = CampusCapacity(campus_id=campus)
+            self.session.add(row)
+        else:
+            before = {"capacity": row.capacity, "soft": row.soft_limit, "hard": row.hard_limit}
+        row.capacity, row.area_m2 = limits.capacity, limits.area_m2
+        row.soft_limit, row.hard_limit = limits.soft, limits.hard
+        audit.record(
+            self.session,
+            at=at,
+            actor=actor,
+            action="campus_capacity_set",
+            entity="campus",
+            entity_id=campus,
+            before=before,
+            after=_limits_summary(limits),
+        )
+
+    def link_reader(self, campus: str, reader: str, room_code: str) -> None:
+        """Make ``reader`` the room reader of ``room_code`` (mode ``room``)."""
+        room_id = self.session.scalar(
+            select(RoomProfile.room_id).where(
+                RoomProfile.campus_id == campus, RoomProfile.code == room_code
+            )
+        )
+        if room_id is None:
+            raise LookupError(f"no room {room_code!r} in campus {campus!r}")
+        row = self.session.scalars(
+            select(Reader).where(Reader.campus_id == campus, Reader.reader_id == reader)
+        ).one()
+        row.mode, row.room_id = "room", room_id
+
+    def record_correction(
+        self,
+        campus: str,
+        room: str | None,
+        *,
+        count: int,
+        computed: int,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        audit.record(
+            self.session,
+            at=at,
+            actor=actor,
+            action=CORRECTION_ACTION,
+            entity=CORRECTION_ENTITY,
+            entity_id=f"{campus}/{room or ''}",
+            before={"count": computed},
+            after={"count": count, "adjustment": count - computed, "reason": reason},
+        )
+
+    def corrections_since(self, campus: str, since: datetime) -> list[tuple[str | None, int]]:
+        """(room, adjustment) of the campus's corrections since ``since``, oldest first."""
+        rows = self.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.action == CORRECTION_ACTION,
+                AuditEntry.entity_id.startswith(f"{campus}/"),
+                AuditEntry.at >= since,
+            )
+            .order_by(AuditEntry.at, AuditEntry.id)
+        )
+        result = []
+        for row in rows:
+            room = row.entity_id.split("/", 1)[1] or None
+            result.append((room, int(json.loads(row.after)["adjustment"])))
+        return result
+
+
+def _default_code(room_id: int) -> str:
+    return f"room-{room_id}"
+
+
+def _room_info(room: Room, profile: RoomProfile | None) -> RoomInfo:
+    soft = profile.soft_limit if profile is not None else None
+    hard = profile.hard_limit if profile is not None else None
+    return RoomInfo(
+        code=profile.code if profile is not None else _default_code(room.id),
+        name=room.name,
+        kind=profile.kind if profile is not None else "other",
+        limits=Limits(room.capacity, soft, hard, room.area_m2),
+    )
+
+
+def _limits_summary(limits: Limits) -> dict[str, object]:
+    return {
+        "capacity": limits.capacity,
+        "soft": limits.soft,
+        "hard": limits.hard,
+        "area_m2": limits.area_m2,
+    }

@@ -1,0 +1,277 @@
+"""Alert channels: e-mail over SMTP, a JSON webhook for an SMS gateway, MQTT events.
+
+Each implements :class:`server.services.notifications.Channel`. Passwords and secrets are
+read from the environment variables the campus's settings name, never stored or logged.
+Errors are reported without personal data (addresses and phone numbers stay out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from edge.protocol import events_topic, format_timestamp
+from server.domain.alerts import AlertKind
+from server.services import alert_texts
+from server.services.notifications import (
+    Channel,
+    ChannelUnavailable,
+    DeliveryFailed,
+    Notice,
+    NoticeKind,
+)
+
+SIGNATURE_HEADER = "X-Campus-Signature"
+_SENT_BY_MAIL = {NoticeKind.RAISED, NoticeKind.ESCALATED, NoticeKind.ARRIVED}
+
+
+def _mail_worthy(notice: Notice) -> bool:
+    if notice.kind is AlertKind.READER_DOWN:
+        return notice.notice in (NoticeKind.RAISED, NoticeKind.RESOLVED)
+    return notice.notice in _SENT_BY_MAIL
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    from_address: str = ""
+    timeout_s: float = 10.0
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def handles(self, notice: Notice) -> bool:
+        return _mail_worthy(notice) and bool(notice.emails)
+
+    def send(self, notice: Notice) -> None:
+        message = EmailMessage()
+        message["Subject"] = alert_texts.subject(notice)
+        message["From"] = self.settings.from_address
+        message["To"] = ", ".join(notice.emails)
+        message.set_content(alert_texts.body(notice))
+        message.add_alternative(alert_texts.html_body(notice), subtype="html")
+        try:
+            with self._connect() as client:
+                if self.settings.username:
+                    client.login(self.settings.username, self.settings.password)
+                client.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP: {type(error).__name__}: {_first_line(error)}") from None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.security == "ssl":
+            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
+        client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        if s.security == "starttls":
+            client.starttls(context=context)
+        return client
+
+
+def _first_line(error: BaseException) -> str:
+    # SMTP errors may quote a recipient address back: keep the code and the first words.
+    if isinstance(error, smtplib.SMTPResponseException):
+        return str(error.smtp_code)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "recipients refused"
+    return str(error).splitlines()[0][:120] if str(error) else ""
+
+
+class WebhookChannel(Channel):
+    """POSTs a JSON notice, signed with HMAC-SHA256 of the body in ``X-Campus-Signature:
+    sha256=<hex>``, retrying a few times with a growing pause; later retries are the
+    delivery job's."""
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        attempts: int = 3,
+        pause_s: float = 0.5,
+        timeout_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("a webhook URL must start with http:// or https://")
+        self.url = url
+        self._secret = secret.encode()
+        self.attempts = attempts
+        self.pause_s = pause_s
+        self.timeout_s = timeout_s
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel(url={self.url!r})"
+
+    def handles(self, notice: Notice) -> bool:
+        return _mail_worthy(notice)
+
+    def send(self, notice: Notice) -> None:
+        body = json.dumps(webhook_payload(notice), ensure_ascii=False).encode()
+        signature = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 (http/https checked at build)
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: f"sha256={signature}"},
+        )
+        problem = ""
+        for attempt in range(self.attempts):
+            if attempt:
+                self._sleep(self.pause_s * 2 ** (attempt - 1))
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
+                    if 200 <= answer.status < 300:
+                        return
+                    problem = f"HTTP {answer.status}"
+            except urllib.error.HTTPError as error:
+                problem = f"HTTP {error.code}"
+            except OSError as error:
+                problem = f"{type(error).__name__}"
+        raise DeliveryFailed(f"webhook: {problem} after {self.attempts} attempts")
+
+
+def webhook_payload(notice: Notice) -> dict[str, object]:
+    """What the SMS gateway receives: whom to text (the tutor, or coordinators), the
+    text, and the alert's identity."""
+    tutor = notice.tutor
+    to_tutor = (
+        notice.notice is not NoticeKind.ESCALATED and notice.kind is not AlertKind.READER_DOWN
+    )
+    return {
+        "v": 1,
+        "alert": notice.alert_id,
+        "kind": notice.kind.value,
+        "notice": notice.notice.value,
+        "campus": notice.campus,
+        "to": tutor.phone if to_tutor and tutor and tutor.phone else None,
+        "to_email": list(notice.emails),
+        "text": alert_texts.sms(notice),
+        "url": notice.url or None,
+    }
+
+
+class MqttChannel(Channel):
+    """``campus/{campus}/events/alerts`` as ``docs/protocol.md`` describes: no names, no
+    phone numbers; ``student`` is the opaque registry id."""
+
+    name = "mqtt"
+
+    def __init__(self, publish: Callable[[str, bytes], None] | None) -> None:
+        self._publish = publish
+
+    def handles(self, notice: Notice) -> bool:
+        return notice.notice is not NoticeKind.ESCALATED
+
+    def send(self, notice: Notice) -> None:
+        if self._publish is None:
+            raise ChannelUnavailable("no MQTT client in this process")
+        payload = json.dumps(mqtt_event(notice), separators=(", ", ": ")).encode()
+        try:
+            self._publish(events_topic(notice.campus, "alerts"), payload)
+        except Exception as error:
+            raise DeliveryFailed(f"MQTT: {type(error).__name__}") from None
+
+
+def mqtt_event(notice: Notice) -> dict[str, object]:
+    tz = ZoneInfo(notice.timezone)
+
+    def stamp(moment):  # type: ignore[no-untyped-def]
+        return format_timestamp(moment.astimezone(tz)) if moment is not None else None
+
+    kind = AlertKind.SHORTFALL if notice.kind is AlertKind.EARLY_WARNING else notice.kind
+    event: dict[str, object] = {
+        "v": 1,
+        "kind": kind.value,
+        "id": notice.alert_id,
+        "ts": stamp(notice.ts),
+        "campus": notice.campus,
+        "state": "raised" if notice.notice is NoticeKind.RAISED else "resolved",
+    }
+    if kind is AlertKind.ABSENCE:
+        event.update(
+            student=notice.student_id,
+            slot_start=stamp(notice.slot_start),
+            slot_end=stamp(notice.slot_end),
+        )
+    elif kind is AlertKind.SHORTFALL:
+        event.update(
+            student=notice.student_id,
+            week=notice.week,
+            expected_minutes=notice.expected_minutes,
+            recorded_minutes=notice.recorded_minutes,
+        )
+        if notice.kind is AlertKind.EARLY_WARNING:
+            event["early"] = True
+    elif kind is AlertKind.READER_DOWN:
+        event.update(reader=notice.reader, reader_state=notice.reader_state)
+        if notice.reader_last_seen is not None:
+            event["last_seen"] = stamp(notice.reader_last_seen)
+    if notice.url:
+        event["url"] = notice.url
+    return event
+
+
+@dataclass(frozen=True)
+class CampusChannelConfig:
+    """A campus's channel settings as stored in the registry (no secrets)."""
+
+    email_enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password_env: str = "CAMPUS_SMTP_PASSWORD"  # noqa: S105 (a variable's name)
+    from_address: str = ""
+    webhook_enabled: bool = False
+    webhook_url: str = ""
+    webhook_secret_env: str = "CAMPUS_WEBHOOK_SECRET"  # noqa: S105 (a variable's name)
+    mqtt_enabled: bool = True
+
+
+def build_channels(
+    config: CampusChannelConfig,
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str],
+) -> dict[str, Channel]:
+    """The enabled channels of one campus, secrets taken from ``environ``."""
+    channels: dict[str, Channel] = {}
+    if config.email_enabled and config.smtp_host:
+        smtp = SmtpSettings(
+            host=config.smtp_host,
+            port=config.smtp_port,
+            security=config.smtp_security,
+            username=config.smtp_username,
+            password=environ.get(config.smtp_password_env, ""),
+            from_address=config.from_address,
+        )
+        channels["email"] = EmailChannel(smtp)
+    if config.webhook_enabled and config.webhook_url:
+        secret = environ.get(config.webhook_secret_env, "")
+        channels["webhook"] = WebhookChannel(config.webhook_url, secret)
+    if config.mqtt_enabled:
+        channels["mqtt"] = MqttChannel(publish)
+    return channels

@@ -1,0 +1,211 @@
+"""What the alert services read from and write to the registry, as domain values."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
+from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
+from server.registry.models import Campus, Student, Tutor
+from server.services.notifications import Notice, NoticeKind, Person
+
+
+def new_public_id() -> str:
+    return f"alert-{secrets.token_hex(8)}"
+
+
+def state_of(row: Alert) -> AlertState:
+    return AlertState(
+        status=AlertStatus(row.status),
+        noticed_at=row.noticed_at,
+        acknowledged_at=row.acknowledged_at,
+        called_at=row.called_at,
+        arrived_at=row.arrived_at,
+        escalated_at=row.escalated_at,
+        closed_at=row.closed_at,
+        resolution=Resolution(row.resolution) if row.resolution else None,
+    )
+
+
+def apply_state(row: Alert, state: AlertState) -> None:
+    row.status = state.status.value
+    row.acknowledged_at = state.acknowledged_at
+    row.called_at = state.called_at
+    row.arrived_at = state.arrived_at
+    row.escalated_at = state.escalated_at
+    row.closed_at = state.closed_at
+    row.resolution = state.resolution.value if state.resolution else None
+
+
+class AlertRepository:
+    def __init__(self, session: Session, *, timezone: str = "Europe/Paris") -> None:
+        self.session = session
+        self.timezone = timezone
+
+    def by_public_id(self, public_id: str) -> Alert | None:
+        return self.session.scalar(select(Alert).where(Alert.public_id == public_id))
+
+    def by_key(self, dedupe_key: str) -> Alert | None:
+        return self.session.scalar(select(Alert).where(Alert.dedupe_key == dedupe_key))
+
+    def add(self, kind: AlertKind, key: str, campus: str, now: datetime, **values: Any) -> Alert:
+        row = Alert(
+            public_id=new_public_id(),
+            dedupe_key=key,
+            kind=kind.value,
+            campus_id=campus,
+            status=AlertStatus.OPEN.value,
+            noticed_at=now,
+            acknowledged_by="",
+            **values,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def tutor_of(self, student_pk: int) -> int | None:
+        return self.session.scalar(select(Student.tutor_id).where(Student.id == student_pk))
+
+    def unresolved_absences(self, student_pks: Collection[int]) -> list[Alert]:
+        """Absence alerts of these students still waiting for a call or an arrival
+        (closed ones too while the arrival is unknown: a late arrival is recorded)."""
+        if not student_pks:
+            return []
+        return list(
+            self.session.scalars(
+                select(Alert).where(
+                    Alert.kind == AlertKind.ABSENCE.value,
+                    Alert.student_pk.in_(list(student_pks)),
+                    Alert.arrived_at.is_(None),
+                )
+            )
+        )
+
+    def open_alerts(self) -> list[Alert]:
+        return list(self.session.scalars(select(Alert).where(Alert.status == "open")))
+
+    def open_reader_down(self, campus: str, reader: str) -> Alert | None:
+        return self.session.scalar(
+            select(Alert).where(
+                Alert.kind == AlertKind.READER_DOWN.value,
+                Alert.campus_id == campus,
+                Alert.reader_id == reader,
+                Alert.status != "closed",
+            )
+        )
+
+    def listing(self, *, open_only: bool, since: datetime | None) -> list[Alert]:
+        query = select(Alert).order_by(Alert.noticed_at.desc(), Alert.id.desc())
+        if open_only:
+            query = query.where(Alert.status != "closed")
+        if since is not None:
+            query = query.where(Alert.noticed_at >= since)
+        return list(self.session.scalars(query))
+
+    def calls(self, alert_pk: int) -> list[AlertCall]:
+        return list(
+            self.session.scalars(
+                select(AlertCall).where(AlertCall.alert_pk == alert_pk).order_by(AlertCall.id)
+            )
+        )
+
+    def deliveries(self, alert_pk: int) -> list[AlertDelivery]:
+        return list(
+            self.session.scalars(
+                select(AlertDelivery)
+                .where(AlertDelivery.alert_pk == alert_pk)
+                .order_by(AlertDelivery.id)
+            )
+        )
+
+    def channel_settings(self, campus: str) -> AlertChannelSettings | None:
+        return self.session.get(AlertChannelSettings, campus)
+
+    def campus_timezone(self, campus: str) -> str:
+        row = self.session.get(Campus, campus)
+        return (row.timezone if row else "") or self.timezone
+
+    def facts(self, start: datetime, end: datetime) -> list[AlertFact]:
+        """Absence alerts noticed in ``[start, end)``, for the evidence report."""
+        rows = self.session.execute(
+            select(Alert, Tutor.email)
+            .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
+            .where(
+                Alert.kind == AlertKind.ABSENCE.value,
+                Alert.noticed_at >= start,
+                Alert.noticed_at < end,
+            )
+        ).all()
+        return [
+            AlertFact(
+                tutor=email or "",
+                noticed_at=row.noticed_at,
+                acknowledged_at=row.acknowledged_at,
+                called_at=row.called_at,
+                arrived_first=row.resolution == Resolution.ARRIVED.value,
+            )
+            for row, email in rows
+        ]
+
+    def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
+        """The notice of one step of an alert, with the people it is about."""
+        row = self.session.get(Alert, alert_pk)
+        if row is None:
+            raise LookupError(f"no alert {alert_pk}")
+        channel = self.channel_settings(row.campus_id)
+        base_url = channel.base_url.rstrip("/") if channel and channel.base_url else ""
+        built = Notice(
+            alert_id=row.public_id,
+            kind=AlertKind(row.kind),
+            notice=notice,
+            campus=row.campus_id,
+            ts=_step_time(row, notice),
+            timezone=self.campus_timezone(row.campus_id),
+            url=f"{base_url}/alerts/{row.public_id}" if base_url else "",
+            coordinators=_emails(channel.coordinator_emails if channel else ""),
+            slot_start=row.slot_start,
+            slot_end=row.slot_end,
+            week=row.week,
+            expected_minutes=row.expected_minutes,
+            recorded_minutes=row.recorded_minutes,
+            reader=row.reader_id,
+            reader_state=row.reader_state,
+            reader_last_seen=row.reader_last_seen,
+            escalation_minutes=channel.escalation_minutes if channel else 30,
+        )
+        return self._with_people(built, row)
+
+    def _with_people(self, notice: Notice, row: Alert) -> Notice:
+        tutor = self.session.get(Tutor, row.tutor_id) if row.tutor_id else None
+        student = self.session.get(Student, row.student_pk) if row.student_pk else None
+        return replace(
+            notice,
+            tutor=Person(tutor.name, tutor.email, tutor.phone) if tutor else None,
+            student_id=student.student_id if student else None,
+            student=(
+                Person(f"{student.first_name} {student.last_name}", student.email, student.phone)
+                if student
+                else None
+            ),
+        )
+
+
+def _step_time(row: Alert, notice: NoticeKind) -> datetime:
+    if notice is NoticeKind.ESCALATED and row.escalated_at:
+        return row.escalated_at
+    if notice is NoticeKind.ARRIVED and row.arrived_at:
+        return row.arrived_at
+    if notice is NoticeKind.RESOLVED and row.closed_at:
+        return row.closed_at
+    return row.noticed_at
+
+
+def _emails(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.replace(";", ",").split(",") if item.strip())

@@ -1,0 +1,301 @@
+"""Use cases of alerts: acknowledge, log a call (and excuse the absence), close an
+absence when the student arrives before the call, escalate unacknowledged alerts, list
+them and report on the call-on-absence obligation. Every change is audited."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import orm
+
+from server.config import PresenceSettings
+from server.domain import alerts as rules
+from server.domain.alerts import AlertKind, CallLog
+from server.domain.calendar import local_midnight
+from server.domain.contracts import DomainError
+from server.domain.events import StoredTap
+from server.domain.sessions import ReaderMode
+from server.registry import audit
+from server.registry.alert_models import Alert, AlertCall
+from server.registry.alert_repository import AlertRepository, apply_state, state_of
+from server.registry.models import Student
+from server.registry.student_repository import Actor
+from server.services.corrections import CorrectionService
+from server.services.ledger import holder_of, index_holdings, repository
+from server.services.notifications import NoticeKind, NotificationService
+
+log = logging.getLogger(__name__)
+
+
+class AlertNotFound(DomainError):
+    def __init__(self) -> None:
+        super().__init__("there is no such alert")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A change to an alert that people must hear about."""
+
+    alert_pk: int
+    notice: NoticeKind
+
+
+class AlertService:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        notifications: NotificationService,
+        corrections: CorrectionService,
+        settings: PresenceSettings,
+    ) -> None:
+        self.registry = registry
+        self.notifications = notifications
+        self.corrections = corrections
+        self.settings = settings
+        self.tz = ZoneInfo(settings.timezone)
+
+    def _repo(self, session: orm.Session) -> AlertRepository:
+        return AlertRepository(session, timezone=self.settings.timezone)
+
+    def announce(self, steps: Sequence[Step], now: datetime, *, send_now: bool = True) -> None:
+        for step in steps:
+            try:
+                self.notifications.notify(step.alert_pk, step.notice, now, send_now=send_now)
+            except Exception:
+                log.exception(
+                    "notice %s of alert %d could not be recorded", step.notice, step.alert_pk
+                )
+
+    # ------------------------------------------------------------------ tutor's actions
+
+    def acknowledge(self, public_id: str, actor: Actor) -> dict[str, Any]:
+        with self.registry() as session, session.begin():
+            row = self._alert(session, public_id)
+            before = row.status
+            apply_state(row, rules.acknowledge(state_of(row), actor.at))
+            if not row.acknowledged_by:
+                row.acknowledged_by = actor.name
+            self._audit(session, row, actor, "alert_acknowledged", before)
+            return self.describe(session, row)
+
+    def log_call(self, public_id: str, call: CallLog, actor: Actor) -> dict[str, Any]:
+        """Record a call; it closes the alert. An excused absence is recorded through
+        the corrections service, over the slot (or the week for a shortfall)."""
+        with self.registry() as session:
+            row = self._alert(session, public_id)
+            rules.log_call(state_of(row), call, actor.at)  # validate before writing
+            span = self._excusable(session, row) if call.excused else None
+        excuse_id = None
+        if span is not None and call.category is not None:
+            student_id, start, end = span
+            excuse_id = self.corrections.excuse(
+                student_id, start, end, call.category.excuse, note=call.reason, actor=actor
+            )
+        with self.registry() as session, session.begin():
+            row = self._alert(session, public_id)
+            before = row.status
+            was_closed = row.status == "closed"
+            apply_state(row, rules.log_call(state_of(row), call, actor.at))
+            session.add(_call_row(row, call, excuse_id, actor))
+            self._audit(session, row, actor, "alert_call_logged", before, outcome=call.outcome)
+            described = self.describe(session, row)
+            pk = row.id
+        if not was_closed:
+            self.announce([Step(pk, NoticeKind.RESOLVED)], actor.at)
+        return described
+
+    def _excusable(self, session: orm.Session, row: Alert) -> tuple[str, datetime, datetime]:
+        student = session.get(Student, row.student_pk) if row.student_pk else None
+        if student is None:
+            raise DomainError("only an alert about a student can be excused")
+        if row.slot_start is not None and row.slot_end is not None:
+            return student.student_id, row.slot_start, row.slot_end
+        raise DomainError("only an absence from a slot can be excused here")
+
+    # ------------------------------------------------------------------ automatic steps
+
+    def taps_stored(self, taps: Sequence[StoredTap], now: datetime) -> list[Step]:
+        """A student with an absence alert taps in: before any call the alert closes
+        and the tutor is told; after it, the late arrival is recorded on the alert."""
+        steps: list[Step] = []
+        with self.registry() as session, session.begin():
+            repo = repository(session, self.settings)
+            modes = repo.reader_modes()
+            door_taps = [
+                tap
+                for tap in taps
+                if modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE) is not ReaderMode.ROOM
+            ]
+            holdings = index_holdings(repo.holdings_for_hashes({tap.badge for tap in door_taps}))
+            arrivals: dict[int, datetime] = {}
+            for tap in door_taps:
+                holder = holder_of(holdings, tap.badge, tap.ts)
+                if holder is not None:
+                    first = arrivals.get(holder.student_pk)
+                    arrivals[holder.student_pk] = min(first, tap.ts) if first else tap.ts
+            for row in self._repo(session).unresolved_absences(arrivals):
+                arrived = arrivals[row.student_pk]  # type: ignore[index]
+                if row.slot_start is None or row.slot_end is None:
+                    continue
+                if not row.slot_start <= arrived < row.slot_end:
+                    continue
+                state, tell = rules.student_arrived(state_of(row), arrived, now)
+                before = row.status
+                apply_state(row, state)
+                self._audit(session, row, Actor("system", now), "alert_student_arrived", before)
+                if tell:
+                    steps.append(Step(row.id, NoticeKind.ARRIVED))
+        return steps
+
+    def escalate_due(self, now: datetime) -> int:
+        """Tell the coordinator about alerts still open after the campus's delay."""
+        steps: list[Step] = []
+        with self.registry() as session, session.begin():
+            repo = self._repo(session)
+            for row in repo.open_alerts():
+                if row.kind == AlertKind.READER_DOWN.value:
+                    continue
+                channel = repo.channel_settings(row.campus_id)
+                delay = timedelta(minutes=channel.escalation_minutes if channel else 30)
+                state = state_of(row)
+                if rules.escalation_due(state, now, delay):
+                    row.escalated_at = now
+                    self._audit(session, row, Actor("system", now), "alert_escalated", row.status)
+                    steps.append(Step(row.id, NoticeKind.ESCALATED))
+        self.announce(steps, now)
+        return len(steps)
+
+    # ------------------------------------------------------------------ reading
+
+    def listing(self, *, open_only: bool, since: datetime | None) -> list[dict[str, Any]]:
+        with self.registry() as session:
+            rows = self._repo(session).listing(open_only=open_only, since=since)
+            return [self.describe(session, row) for row in rows]
+
+    def get(self, public_id: str) -> dict[str, Any]:
+        with self.registry() as session:
+            return self.describe(session, self._alert(session, public_id))
+
+    def evidence(self, first: date, last: date) -> dict[str, Any]:
+        """The call-on-absence evidence from ``first`` to ``last`` (local days)."""
+        start = local_midnight(first, self.tz)
+        end = local_midnight(last + timedelta(days=1), self.tz)
+        with self.registry() as session:
+            facts = self._repo(session).facts(start, end)
+        lines = rules.evidence(facts, self.tz)
+        return {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "tutors": [line.as_dict() for line in lines[:-1]],
+            "total": lines[-1].as_dict(),
+        }
+
+    def describe(self, session: orm.Session, row: Alert) -> dict[str, Any]:
+        """The API's view of an alert: for staff, so with the student's phone."""
+        notice = self._repo(session).notice(row.id, NoticeKind.RAISED)
+        student = notice.student
+        return {
+            "id": row.public_id,
+            "kind": row.kind,
+            "campus": row.campus_id,
+            "status": row.status,
+            "resolution": row.resolution,
+            "student_id": notice.student_id,
+            "student_name": student.name if student else None,
+            "student_phone": student.phone if student else None,
+            "tutor": notice.tutor.email if notice.tutor else None,
+            "slot_start": _iso(row.slot_start),
+            "slot_end": _iso(row.slot_end),
+            "week": row.week,
+            "reader": row.reader_id,
+            "noticed_at": _iso(row.noticed_at),
+            "acknowledged_at": _iso(row.acknowledged_at),
+            "called_at": _iso(row.called_at),
+            "arrived_at": _iso(row.arrived_at),
+            "escalated_at": _iso(row.escalated_at),
+            "closed_at": _iso(row.closed_at),
+            "url": notice.url or None,
+            "calls": [_call_dict(call) for call in self._repo(session).calls(row.id)],
+            "deliveries": [
+                {
+                    "notice": item.notice,
+                    "channel": item.channel,
+                    "status": item.status,
+                    "attempts": item.attempts,
+                    "error": item.last_error or None,
+                    "sent_at": _iso(item.sent_at),
+                }
+                for item in self._repo(session).deliveries(row.id)
+            ],
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _alert(self, session: orm.Session, public_id: str) -> Alert:
+        row = self._repo(session).by_public_id(public_id)
+        if row is None:
+            raise AlertNotFound()
+        return row
+
+    @staticmethod
+    def _audit(
+        session: orm.Session, row: Alert, actor: Actor, action: str, before: str, **extra: Any
+    ) -> None:
+        audit.record(
+            session,
+            at=actor.at,
+            actor=actor.name,
+            action=action,
+            entity="alert",
+            entity_id=row.public_id,
+            before={"status": before},
+            after={"status": row.status, "resolution": row.resolution, **extra},
+        )
+
+
+def _call_row(row: Alert, call: CallLog, excuse_id: int | None, actor: Actor) -> AlertCall:
+    return AlertCall(
+        alert_pk=row.id,
+        called_at=call.called_at,
+        outcome=call.outcome.value,
+        reason_category=call.category.value if call.category else None,
+        reason=call.reason,
+        excused=call.excused,
+        excused_absence_id=excuse_id,
+        author=actor.name,
+        created_at=actor.at,
+    )
+
+
+def _call_dict(call: AlertCall) -> dict[str, Any]:
+    return {
+        "called_at": _iso(call.called_at),
+        "outcome": call.outcome,
+        "reason_category": call.reason_category,
+        "reason": call.reason,
+        "excused": call.excused,
+        "by": call.author,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def arrival_listener(
+    alerts: AlertService, clock: Callable[[], datetime]
+) -> Callable[[Sequence[StoredTap]], None]:
+    """What the composition root hands to ``IngestService.on_taps_stored``. Runs in the
+    ingest worker: it only writes the registry; the notices are sent by the delivery
+    job (``NotificationService.retry_due``), within its period."""
+
+    def listener(taps: Sequence[StoredTap]) -> None:
+        now = clock()
+        alerts.announce(alerts.taps_stored(taps, now), now, send_now=False)
+
+    return listener

@@ -1,0 +1,86 @@
+"""Use cases reading occupancy back: history, statistics of a period, next week's
+forecast from the contracts. Counts only: nothing here knows who was where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from server.domain.calendar import IsoWeek
+from server.domain.events import CAMPUS_WIDE, OccupancySample
+from server.domain.occupancy_forecast import HourForecast, forecast_week
+from server.domain.occupancy_stats import OccupancyStats, Period, period_bounds, stats
+from server.services.ledger import repository
+from server.services.occupancy import OccupancyService, capacity_of
+
+MAX_HISTORY = timedelta(days=62)
+INITIAL_LOOKBACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    campus: str
+    room: str | None  # None: the whole campus
+
+
+def history(
+    service: OccupancyService,
+    zone: Zone,
+    start: datetime,
+    end: datetime,
+    *,
+    step: timedelta | None = None,
+) -> list[OccupancySample]:
+    """Samples of one zone; with ``step``, the last sample of each step (a chart)."""
+    room = zone.room if zone.room is not None else CAMPUS_WIDE
+    samples = service.events.occupancy(start, end, campus=zone.campus, room=room)
+    if step is None:
+        return samples
+    buckets: dict[int, OccupancySample] = {}
+    for sample in samples:
+        buckets[int((sample.at - start) / step)] = sample
+    return [buckets[key] for key in sorted(buckets)]
+
+
+def period_stats(
+    service: OccupancyService, zone: Zone, period: Period, day: date, now: datetime
+) -> OccupancyStats:
+    with service.registry() as session:
+        calendar = repository(session, service.settings).calendar(zone.campus)
+    start, end = period_bounds(period, day, calendar.tz)
+    end = min(end, max(now, start))
+    schedule = calendar.schedule(start.astimezone(calendar.tz).date(), day + timedelta(days=31))
+    place = service.places(now).get(zone.campus)
+    limits = place.limits_of(zone.room) if place is not None else None
+    before = history(service, zone, start - INITIAL_LOOKBACK, start)
+    return stats(
+        history(service, zone, start, end),
+        start,
+        end,
+        open_intervals=schedule.intervals,
+        tz=calendar.tz,
+        capacity=capacity_of(limits) if limits is not None else None,
+        area_m2=limits.area_m2 if limits is not None else None,
+        initial=before[-1].count if before else 0,
+    )
+
+
+def forecast(
+    service: OccupancyService, campus: str, week: IsoWeek, now: datetime
+) -> list[HourForecast]:
+    """Students expected by their slots in each hour of ``week`` vs the campus capacity."""
+    sunday = week.monday + timedelta(days=6)
+    with service.registry() as session:
+        repo = repository(session, service.settings)
+        calendar = repo.calendar(campus)
+        plans = repo.plans(campus, week.monday, sunday)
+    schedule = calendar.schedule(week.monday, sunday)
+    place = service.places(now).get(campus)
+    capacity = capacity_of(place.limits) if place is not None else None
+    return forecast_week(
+        week,
+        [plan.contracts for plan in plans],
+        tz=calendar.tz,
+        schedule=schedule,
+        capacity=capacity,
+    )

@@ -1,0 +1,267 @@
+"""``/api/v1/occupancy`` and ``/api/v1/readers``: counts now, history, statistics,
+forecast, manual corrections, and reader health. Counts only, never who.
+
+Services (``current_app.extensions["campus"]``): ``occupancy`` (OccupancyService),
+``reader_health`` (ReaderHealthService), optionally ``reader_watch`` (ReaderWatch).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from edge.protocol import format_timestamp, is_valid_id
+from server.domain.calendar import IsoWeek
+from server.domain.occupancy_stats import Period
+from server.i18n import _
+from server.services import occupancy_reports as reports
+from server.services.occupancy import OccupancyService, ZoneReading
+from server.web.errors import error
+
+blueprint = Blueprint("api_occupancy", __name__, url_prefix="/api/v1")
+
+_STEP = re.compile(r"(\d{1,6})([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class BadParam(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@blueprint.errorhandler(BadParam)
+def _bad_param(exc: BadParam) -> Response:
+    return error(400, exc.code, exc.message)
+
+
+def _services() -> tuple[OccupancyService, datetime]:
+    extensions = current_app.extensions["campus"]
+    return extensions["occupancy"], extensions["clock"]()
+
+
+def _campus(service: OccupancyService, now: datetime, *, required: bool = True) -> str | None:
+    campus = request.args.get("campus")
+    known = sorted(service.places(now))
+    if campus is None:
+        if len(known) == 1 or not required:
+            return known[0] if len(known) == 1 else None
+        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    if not is_valid_id(campus) or campus not in known:
+        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    return campus
+
+
+def _room(service: OccupancyService, campus: str, now: datetime) -> str | None:
+    room = request.args.get("room")
+    if room is None:
+        return None
+    if service.places(now)[campus].room(room) is None:
+        raise BadParam("bad_room", _("room must be the id of a room of this campus."))
+    return room
+
+
+def _instant(name: str, default: datetime) -> datetime:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadParam(f"bad_{name}", _("from and to must be dates or RFC 3339 times.")) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _step() -> timedelta | None:
+    text = request.args.get("step")
+    if text is None:
+        return None
+    match = _STEP.fullmatch(text)
+    if match is None or int(match.group(1)) == 0:
+        raise BadParam("bad_step", _("step must be a duration like 300, 5m or 1h."))
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _reading(item: ZoneReading, names: dict[str | None, tuple[str, str]]) -> dict[str, Any]:
+    name, kind = names.get(item.room, ("", ""))
+    body: dict[str, Any] = {"room": item.room} if item.room is not None else {}
+    if item.room is not None:
+        body.update(name=name, kind=kind)
+    body.update(
+        count=item.count.count,
+        capacity=item.limits.capacity,
+        soft_limit=item.limits.soft_limit,
+        hard_limit=item.limits.hard_limit,
+        ratio=item.ratio,
+        level=item.level.value,
+        adjustment=item.count.adjustment,
+    )
+    return body
+
+
+@blueprint.get("/occupancy")
+def now() -> Response:
+    service, moment = _services()
+    campus = _campus(service, moment, required=False)
+    result = []
+    places = service.places(moment)
+    readings = service.current(moment, campus=campus)
+    for campus_id in sorted({item.campus for item in readings}):
+        names = {room.code: (room.name, room.kind) for room in places[campus_id].rooms}
+        mine = [item for item in readings if item.campus == campus_id]
+        (whole,) = [item for item in mine if item.room is None]
+        entry = {"campus": campus_id, **_reading(whole, names)}
+        entry["rooms"] = [_reading(item, names) for item in mine if item.room is not None]
+        result.append(entry)
+    return jsonify({"at": format_timestamp(moment), "campuses": result})
+
+
+@blueprint.get("/occupancy/history")
+def history() -> Response:
+    """``?campus=&room=&from=&to=&step=`` (default: the last 24 hours, every sample)."""
+    service, moment = _services()
+    campus = _campus(service, moment)
+    assert campus is not None
+    room = _room(service, campus, moment)
+    end = _instant("to", moment)
+    start = _instant("from", end - timedelta(days=1))
+    if not start < end or end - start > reports.MAX_HISTORY:
+        raise BadParam("bad_range", _("from must be before to, at most 62 days apart."))
+    samples = reports.history(service, reports.Zone(campus, room), start, end, step=_step())
+    points = [
+        {"at": format_timestamp(s.at), "count": s.count, "capacity": s.capacity} for s in samples
+    ]
+    return jsonify({"campus": campus, "room": room, "points": points})
+
+
+@blueprint.get("/occupancy/stats")
+def statistics() -> Response:
+    """``?period=day|week|month[&date=YYYY-MM-DD][&campus=][&room=]``"""
+    service, moment = _services()
+    try:
+        period = Period(request.args.get("period", "day"))
+        day = date.fromisoformat(request.args.get("date", moment.date().isoformat()))
+    except ValueError:
+        raise BadParam(
+            "bad_period", _("period must be day, week or month, and date a YYYY-MM-DD date.")
+        ) from None
+    campus = _campus(service, moment)
+    assert campus is not None
+    room = _room(service, campus, moment)
+    result = reports.period_stats(service, reports.Zone(campus, room), period, day, moment)
+    heatmap = [
+        {"weekday": weekday, "hour": hour, "average": value}
+        for (weekday, hour), value in result.heatmap.items()
+    ]
+    return jsonify(
+        {
+            "campus": campus,
+            "room": room,
+            "period": period.value,
+            "start": format_timestamp(result.start),
+            "end": format_timestamp(result.end),
+            "peak": result.peak,
+            "peak_at": format_timestamp(result.peak_at) if result.peak_at else None,
+            "average": result.average,
+            "open_hours": result.open_hours,
+            "occupied_share": result.occupied_share,
+            "capacity": result.capacity,
+            "utilisation": result.utilisation,
+            "peak_utilisation": result.peak_utilisation,
+            "band": result.band.value if result.band else None,
+            "m2_per_person_at_peak": result.m2_per_person_at_peak,
+            "heatmap": heatmap,
+        }
+    )
+
+
+@blueprint.get("/occupancy/forecast")
+def forecast() -> Response:
+    """``?week=2026-W48[&campus=]`` (default: next week)."""
+    service, moment = _services()
+    text = request.args.get("week")
+    try:
+        week = IsoWeek.parse(text) if text else IsoWeek.of(moment.date()).shifted(1)
+    except ValueError:
+        raise BadParam("bad_week", _("week must be an ISO week like 2026-W48.")) from None
+    campus = _campus(service, moment)
+    assert campus is not None
+    hours = reports.forecast(service, campus, week, moment)
+    return jsonify(
+        {
+            "campus": campus,
+            "week": str(week),
+            "hours": [
+                {
+                    "start": format_timestamp(item.start),
+                    "expected": item.expected,
+                    "capacity": item.capacity,
+                    "over": item.over,
+                }
+                for item in hours
+            ],
+            "over_capacity": [format_timestamp(item.start) for item in hours if item.over],
+        }
+    )
+
+
+@blueprint.post("/occupancy/corrections")
+def correct() -> Response:
+    """``{"campus": …, "room": null|id, "count": n, "reason": "…"}``: set a count by hand."""
+    service, moment = _services()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadParam("bad_body", _("The body must be a JSON object."))
+    campus, room, count = body.get("campus"), body.get("room"), body.get("count")
+    reason = body.get("reason")
+    if not isinstance(campus, str) or campus not in service.places(moment):
+        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    if type(count) is not int or count < 0:
+        raise BadParam("bad_count", _("count must be a whole number, zero or more."))
+    if not isinstance(reason, str) or not reason.strip():
+        raise BadParam("bad_reason", _("A correction needs a reason."))
+    try:
+        result = service.correct(
+            campus, room, count, reason=reason.strip(), actor="api", now=moment
+        )
+    except LookupError:
+        raise BadParam("bad_room", _("room must be the id of a room of this campus.")) from None
+    return jsonify(
+        {"campus": campus, "room": room, "count": result.count, "computed": result.computed}
+    )
+
+
+@blueprint.get("/readers")
+def readers() -> Response:
+    """Each reader's health now: online/offline/degraded/unknown, last status, queue."""
+    extensions = current_app.extensions["campus"]
+    moment = extensions["clock"]()
+    campus = request.args.get("campus")
+    if campus is not None and not is_valid_id(campus):
+        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    known = extensions["settings"].known_readers()
+    watch = extensions.get("reader_watch")
+    down = watch.current(moment) if watch is not None else {}
+    items = extensions["reader_health"].current(moment, known=known, campus=campus)
+    return jsonify(
+        {
+            "at": format_timestamp(moment),
+            "readers": [
+                {
+                    "campus": item.campus,
+                    "reader": item.reader,
+                    "state": item.health.value,
+                    "last_seen": format_timestamp(item.last_seen) if item.last_seen else None,
+                    "queued": item.queued,
+                    "detail": item.detail,
+                    "clock_synced": item.clock_synced,
+                    "alerted": (item.campus, item.reader) in down,
+                }
+                for item in items
+            ],
+        }
+    )

@@ -1,0 +1,111 @@
+"""Wiring of the alerts feature (issue 5), for the composition root to call: it builds
+the notification channels, services, watchers, periodic jobs and the taps listener.
+No I/O happens here until the jobs start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import orm
+
+from server.adapters.alert_channels import CampusChannelConfig, build_channels
+from server.adapters.event_store import EventStore
+from server.config import Settings
+from server.domain.events import StoredTap
+from server.registry.alert_repository import AlertRepository
+from server.services.absence_watcher import AbsenceWatcher
+from server.services.alerts import AlertService, arrival_listener
+from server.services.corrections import CorrectionService
+from server.services.ledger import LedgerService
+from server.services.notifications import Channel, NotificationService
+from server.services.periodic import PeriodicJob
+from server.services.reader_health import ReaderHealthService
+from server.services.shortfalls import ShortfallWatcher
+
+Clock = Callable[[], datetime]
+_CONFIG_FIELDS = [item.name for item in fields(CampusChannelConfig)]
+
+
+def campus_channels(
+    registry: Callable[[], orm.Session],
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str],
+) -> Callable[[str], dict[str, Channel]]:
+    """Channels of a campus from its settings in the registry (read on each use, so an
+    admin's change applies at once); secrets from ``environ``."""
+
+    def channels(campus: str) -> dict[str, Channel]:
+        with registry() as session:
+            row = AlertRepository(session).channel_settings(campus)
+            config = (
+                CampusChannelConfig(**{name: getattr(row, name) for name in _CONFIG_FIELDS})
+                if row is not None
+                else CampusChannelConfig()
+            )
+        return build_channels(config, publish=publish, environ=environ)
+
+    return channels
+
+
+@dataclass
+class Alerting:
+    notifications: NotificationService
+    alerts: AlertService
+    watcher: AbsenceWatcher
+    shortfalls: ShortfallWatcher
+
+    def jobs(self, clock: Clock) -> list[PeriodicJob]:
+        return [
+            PeriodicJob(
+                "absence-watcher", self.watcher.run, clock=clock, every=timedelta(seconds=15)
+            ),
+            PeriodicJob(
+                "alert-deliveries",
+                self.notifications.retry_due,
+                clock=clock,
+                every=timedelta(seconds=10),
+            ),
+            PeriodicJob(
+                "alert-escalation",
+                self.alerts.escalate_due,
+                clock=clock,
+                every=timedelta(minutes=1),
+            ),
+            PeriodicJob("shortfalls", self.shortfalls.run, clock=clock, every=timedelta(hours=1)),
+        ]
+
+    def taps_listener(self, clock: Clock) -> Callable[[list[StoredTap]], None]:
+        return arrival_listener(self.alerts, clock)  # type: ignore[return-value]
+
+
+def build_alerting(
+    settings: Settings,
+    registry: Callable[[], orm.Session],
+    events: EventStore,
+    ledger: LedgerService,
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str] | None = None,
+) -> Alerting:
+    channels = campus_channels(
+        registry, publish=publish, environ=os.environ if environ is None else environ
+    )
+
+    def load_notice(session, alert_pk, notice):  # type: ignore[no-untyped-def]
+        return AlertRepository(session, timezone=settings.presence.timezone).notice(
+            alert_pk, notice
+        )
+
+    notifications = NotificationService(registry, channels, load_notice)
+    corrections = CorrectionService(
+        registry, settings.presence, retention_days=settings.events.retention_days
+    )
+    alerts = AlertService(registry, notifications, corrections, settings.presence)
+    watcher = AbsenceWatcher(
+        registry, events, ReaderHealthService(events), alerts, settings.presence
+    )
+    return Alerting(notifications, alerts, watcher, ShortfallWatcher(registry, ledger, alerts))

@@ -1,0 +1,175 @@
+"""``/api/v1/alerts``: absence and shortfall alerts, the call log, the evidence report.
+
+Views find :class:`~server.services.alerts.AlertService` under ``alerts`` in
+``current_app.extensions["campus"]``. Bodies are validated here, at the boundary: a bad
+field is answered 400 with the field's name and what it must be.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from server.domain.alerts import MAX_REASON_CHARS, CallLog, CallOutcome, ReasonCategory
+from server.domain.contracts import DomainError
+from server.i18n import _
+from server.registry.student_repository import Actor
+from server.services.alerts import AlertNotFound, AlertService
+from server.web.errors import error
+
+blueprint = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts")
+
+
+class BadField(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _service() -> AlertService:
+    return current_app.extensions["campus"]["alerts"]
+
+
+def _now() -> datetime:
+    return current_app.extensions["campus"]["clock"]()
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    name = body.get("by", "api")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 254:
+        raise BadField(
+            "by", _("by must be the name or e-mail of who acts (254 characters at most).")
+        )
+    return Actor(f"api:{name.strip()}", _now())
+
+
+def _bad(failure: BadField) -> Response:
+    return error(400, f"bad_{failure.field}", str(failure))
+
+
+def _domain(failure: DomainError) -> Response:
+    if isinstance(failure, AlertNotFound):
+        return error(404, "unknown_alert", _("There is no such alert."))
+    return error(400, "refused", _(failure.message, **failure.values))
+
+
+@blueprint.get("")
+def listing() -> Response:
+    """``?status=open|all&since=<RFC 3339>``"""
+    status = request.args.get("status", "open")
+    if status not in ("open", "all"):
+        return error(400, "bad_status", _("status must be open or all."))
+    since = None
+    if "since" in request.args:
+        try:
+            since = _instant(request.args["since"], "since")
+        except BadField as failure:
+            return _bad(failure)
+    alerts = _service().listing(open_only=status == "open", since=since)
+    return jsonify({"alerts": alerts})
+
+
+@blueprint.post("/<alert_id>/ack")
+def acknowledge(alert_id: str) -> Response:
+    try:
+        body = _body(optional=True)
+        return jsonify(_service().acknowledge(alert_id, _actor(body)))
+    except BadField as failure:
+        return _bad(failure)
+    except DomainError as failure:
+        return _domain(failure)
+
+
+@blueprint.post("/<alert_id>/calls")
+def log_call(alert_id: str) -> Response:
+    """``{"called_at", "outcome", "reason_category", "reason", "excused", "by"}``"""
+    try:
+        body = _body()
+        call = _call(body)
+        answer = _service().log_call(alert_id, call, _actor(body))
+    except BadField as failure:
+        return _bad(failure)
+    except DomainError as failure:
+        return _domain(failure)
+    response = jsonify(answer)
+    response.status_code = 201
+    return response
+
+
+@blueprint.get("/evidence")
+def evidence() -> Response:
+    """``?from=2026-11-01&to=2026-11-30`` (local days, both included)"""
+    try:
+        first = _day(request.args.get("from", ""), "from")
+        last = _day(request.args.get("to", ""), "to")
+    except BadField as failure:
+        return _bad(failure)
+    if last < first:
+        return error(400, "bad_to", _("to cannot be before from."))
+    return jsonify(_service().evidence(first, last))
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _body(*, optional: bool = False) -> dict[str, Any]:
+    if optional and not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadField("body", _("The body must be a JSON object."))
+    return body
+
+
+def _call(body: dict[str, Any]) -> CallLog:
+    called_at = body.get("called_at")
+    if called_at is None:
+        moment = _now()
+    elif isinstance(called_at, str):
+        moment = _instant(called_at, "called_at")
+    else:
+        raise BadField(
+            "called_at", _("{field} must be a date and time with an offset.", field="called_at")
+        )
+    outcome = _choice(body.get("outcome"), CallOutcome, "outcome", required=True)
+    category = _choice(body.get("reason_category"), ReasonCategory, "reason_category")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
+        raise BadField("reason", _("reason must be a text of 2000 characters at most."))
+    excused = body.get("excused", False)
+    if not isinstance(excused, bool):
+        raise BadField("excused", _("excused must be true or false."))
+    if excused and category is None:
+        raise BadField("reason_category", _("an excused absence needs a reason_category."))
+    return CallLog(moment, outcome, category, reason.strip(), excused)  # type: ignore[arg-type]
+
+
+def _choice(value: Any, kind: type, field: str, *, required: bool = False) -> Any:
+    if value is None and not required:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(item.value for item in kind)  # type: ignore[attr-defined]
+        raise BadField(
+            field, _("{field} must be one of: {allowed}.", field=field, allowed=allowed)
+        ) from None
+
+
+def _instant(text: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadField(field, _("{field} must be a date and time with an offset.", field=field))
+    return moment
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadField(field, _("{field} must be a date like 2026-11-23.", field=field)) from None

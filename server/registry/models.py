@@ -328,3 +328,4 @@ class UnknownBadge(Base):
     attached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     student_pk: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
 from server.registry import alert_models as alert_models  # noqa: E402  (issue 5)
+from server.registry import occupancy_models as occupancy_models  # noqa: E402,F401  (issue 6: occupancy tables)

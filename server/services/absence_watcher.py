@@ -34,7 +34,7 @@ from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import door_taps_by_student, index_holdings, repository, session_rules
 from server.services.notifications import NoticeKind
-from server.services.reader_health import ReaderHealthService
+from server.services.reader_health import LOOKBACK, ReaderHealthService
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,11 @@ class AbsenceWatcher:
                 r for (c, r), mode in modes.items() if c == campus and mode is not ReaderMode.ROOM
             )
             sessions = self._sessions(repo, campus, schedule, plans, todo, now) if todo else {}
-        statuses = {s.reader: s for s in self.events.latest_statuses(campus=campus)}
+        # The last status of each reader received by ``now`` (a replay may be in the past).
+        recent = self.events.statuses(
+            now - LOOKBACK, now + timedelta(microseconds=1), campus=campus
+        )
+        statuses = {status.reader: status for status in recent}
         place = _Campus(campus, doors, statuses, now)
         for item in todo:
             held = done.get(_key(item)) is Verdict.INDETERMINATE

@@ -327,5 +327,8 @@ class UnknownBadge(Base):
     seen_count: Mapped[int] = mapped_column(Integer, default=1)
     attached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     student_pk: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
-from server.registry import alert_models as alert_models  # noqa: E402  (issue 5)
-from server.registry import occupancy_models as occupancy_models  # noqa: E402,F401  (issue 6: occupancy tables)
+
+
+# Feature tables live in their own modules; importing them here registers them on Base.
+from server.registry import alert_models as alert_models  # noqa: E402
+from server.registry import occupancy_models as occupancy_models  # noqa: E402

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from flask import Flask
+from flask import Blueprint, Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,8 +22,13 @@ from server.registry.database import open_registry
 from server.services.campuses import sync_campuses
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
+from server.services.occupancy import OccupancyService, occupancy_listener
+from server.services.occupancy_feedback import feedback_with_capacity_listener
 from server.services.periodic import PeriodicJob, purge_expired
-from server.services.presence import PresenceService, feedback_listener
+from server.services.presence import PresenceService
+from server.services.reader_health import ReaderHealthService
+from server.services.reader_watch import ReaderWatch
+from server.web import api_occupancy
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -155,13 +160,63 @@ class ServerApp:
         self.close()
 
 
+@dataclass
+class Features:
+    """What each feature adds to the web app and the periodic jobs."""
+
+    services: dict[str, object] = field(default_factory=dict)
+    blueprints: list[Blueprint] = field(default_factory=list)
+    jobs: list[PeriodicJob] = field(default_factory=list)
+
+
 def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     engine, registry = open_registry(settings.registry_database_url)
     sync_campuses(registry, settings)
     ingest = build_ingest(settings, clock=clock)
     presence = PresenceService(registry, ingest.store, settings.presence)
-    ingest.service.on_taps_stored(feedback_listener(presence, ingest.consumer.publish, clock))
     ledger = LedgerService(registry, ingest.store, settings.presence)
-    freeze = PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))
-    web = create_app(settings, ledger=ledger, clock=clock)
-    return ServerApp(settings, ingest, engine, registry, presence, ledger, web, [freeze])
+    features = Features(
+        jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
+    )
+    _add_occupancy(features, settings, registry, ingest, presence, clock)
+    web = create_app(
+        settings,
+        ledger=ledger,
+        clock=clock,
+        services=features.services,
+        blueprints=features.blueprints,
+    )
+    return ServerApp(settings, ingest, engine, registry, presence, ledger, web, features.jobs)
+
+
+def _add_occupancy(
+    features: Features,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    ingest: IngestApp,
+    presence: PresenceService,
+    clock: Clock,
+) -> None:
+    """Live counts first (the readers' feedback line says when capacity is reached),
+    then the feedback; reader health and the watch for readers gone silent."""
+    occupancy = OccupancyService(
+        registry,
+        ingest.store,
+        settings.presence,
+        publish=lambda topic, payload: ingest.consumer.publish(topic, payload, retain=True),
+        notifier=None,
+    )
+    ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
+    ingest.service.on_taps_stored(
+        feedback_with_capacity_listener(presence, occupancy, ingest.consumer.publish, clock)
+    )
+    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=None)
+    minute = timedelta(minutes=1)
+    features.jobs += [
+        PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),
+        PeriodicJob("reader-watch", watch.check, clock=clock, every=minute),
+    ]
+    features.services.update(
+        occupancy=occupancy, reader_health=ReaderHealthService(ingest.store), reader_watch=watch
+    )
+    features.blueprints.append(api_occupancy.blueprint)

@@ -176,6 +176,8 @@ def _print_intro(settings: Settings, port: int, web_url: str) -> None:
         f'  curl -H "Authorization: Bearer {settings.api_token}" '
         f'"{web_url}/api/v1/presence/weekly?week={week}"'
     )
+    print(_("the occupancy of the place, now:"))
+    print(f'  curl -H "Authorization: Bearer {settings.api_token}" "{web_url}/api/v1/occupancy"')
     print(_("and the rejected messages:"))
     print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} campus-presence rejections")
     print()

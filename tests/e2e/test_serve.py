@@ -92,6 +92,9 @@ readers = ["{DOOR}"]
         assert feedback[0]["id"] == tap.id
         assert feedback[0]["result"] == "unknown_badge"
         assert api_status(url.replace("W48", "W99")) == 400
+        base = f"http://127.0.0.1:{web_port}/api/v1"
+        assert api_status(f"{base}/occupancy") == 200
+        assert api_status(f"{base}/readers") == 200
     finally:
         reader.close()
         listener.disconnect()

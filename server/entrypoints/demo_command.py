@@ -20,13 +20,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server.adapters.embedded_broker import EmbeddedBroker, free_loopback_port
-from server.bootstrap import ServerApp, build_server, utc_now
+from server.bootstrap import build_server, utc_now
 from server.config import CampusSettings, MqttSettings, Settings, WebSettings
 from server.domain.calendar import IsoWeek
+from server.domain.capacity import Limits
 from server.domain.events import StoredTap
 from server.i18n import _
+from server.registry.database import open_registry
+from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
 from server.registry.student_repository import Actor
-from server.services.campuses import set_reader_mode
+from server.services.calendar_admin import set_opening_hours
+from server.services.campuses import sync_campuses
 from server.services.student_import import import_students
 from server.simulation.door import SimulatedDoor
 from server.simulation.roster import academic_year, demo_sheet
@@ -115,8 +119,8 @@ def demo_command(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    _furnish_demo_campus(settings, badges)
     with EmbeddedBroker(port=port), build_server(settings) as server:
-        _enrol_demo_students(server, settings, badges)
         ingest = server.ingest
         ingest.service.on_taps_stored(summary.taps_stored)
         ingest.consumer.wait_subscribed(timeout=10)
@@ -133,20 +137,40 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _enrol_demo_students(server: ServerApp, settings: Settings, badges: list[str]) -> None:
-    """The room reader counts occupancy only; the demo students get 12 h contracts."""
-    set_reader_mode(server.registry, CAMPUS, ROOM, "room")
-    start, end = academic_year(utc_now().astimezone(PARIS).date())
-    report = import_students(
-        server.registry,
-        demo_sheet(badges, contract_start=start, contract_end=end),
-        campus_id=CAMPUS,
-        secret=settings.badge_secret.encode(),
-        timezone=settings.presence.timezone,
-        actor=Actor("demo", utc_now()),
-    )
-    if report.errors:
-        raise RuntimeError(f"demo roster refused: {report.errors}")
+def _furnish_demo_campus(settings: Settings, badges: list[str]) -> None:
+    """Open every day 07:00-22:00, a campus of 30 places with a 12-place room behind the
+    room reader, and the demo students on 12 h contracts (all idempotent)."""
+    engine, registry = open_registry(settings.registry_database_url)
+    try:
+        sync_campuses(registry, settings)
+        now = utc_now()
+        actor = Actor("demo", now)
+        days = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+        set_opening_hours(
+            registry, CAMPUS, "; ".join(f"{day} 07:00-22:00" for day in days), actor=actor
+        )
+        with registry() as session, session.begin():
+            places = OccupancyRepository(session)
+            places.set_campus_limits(CAMPUS, Limits(capacity=30, area_m2=180), actor="demo", at=now)
+            if places.places()[CAMPUS].room(ROOM) is None:
+                room = RoomInfo(
+                    ROOM, "Salle de travail", "individual", Limits(capacity=12, area_m2=60)
+                )
+                places.add_room(CAMPUS, room, actor="demo", at=now)
+            places.link_reader(CAMPUS, ROOM, ROOM)
+        start, end = academic_year(now.astimezone(PARIS).date())
+        report = import_students(
+            registry,
+            demo_sheet(badges, contract_start=start, contract_end=end),
+            campus_id=CAMPUS,
+            secret=settings.badge_secret.encode(),
+            timezone=settings.presence.timezone,
+            actor=actor,
+        )
+        if report.errors:
+            raise RuntimeError(f"demo roster refused: {report.errors}")
+    finally:
+        engine.dispose()
 
 
 def _start_door(port: int, args: argparse.Namespace, badges: list[str]) -> SimulatedDoor:

@@ -29,7 +29,7 @@ from server.domain.events import ReaderStatusRecord
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session, apply_corrections, build_sessions
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, retry_locked
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import door_taps_by_student, index_holdings, repository, session_rules
@@ -233,20 +233,26 @@ class AbsenceWatcher:
         verdict = judge(item, sessions, doors_reliable=not down)
         if held and verdict is Verdict.INDETERMINATE:
             return  # still held: nothing new to store
-        try:
+
+        def write() -> None:
             with self.registry() as session, session.begin():
                 self._store(session, place.id, item, verdict, place.now)
                 if verdict is Verdict.ABSENT:
-                    self._raise(session, place, item, report)
+                    self._raise(session, place, item, found)
                 elif verdict is Verdict.INDETERMINATE:
-                    report.held.append(
-                        AbsenceHeld(place.id, item.student_id, item.start, tuple(down))
-                    )
                     for reader in down:
-                        self._reader_down(session, place, reader, report)
+                        self._reader_down(session, place, reader, found)
+
+        found = WatchReport()
+        try:
+            retry_locked(write)
         except IntegrityError:
             log.info("slot already evaluated by another worker")
             return
+        if verdict is Verdict.INDETERMINATE:
+            report.held.append(AbsenceHeld(place.id, item.student_id, item.start, tuple(down)))
+        report.noticed.extend(found.noticed)
+        report.steps.extend(found.steps)
         report.evaluated += 1
 
     @staticmethod

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from server.domain.alerts import AlertKind, ShortfallNoticed, shortfall_kind
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekLine
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, retry_locked
 from server.registry.models import Student
 from server.services.alerts import AlertService, Step
 from server.services.ledger import LedgerService
@@ -57,16 +57,15 @@ class ShortfallWatcher:
         steps: list[Step],
     ) -> None:
         key = f"{kind.value}:{line.student_id}:{line.week}"
-        try:
+
+        def write() -> tuple[int, str, str] | None:
             with self.registry() as session, session.begin():
                 repo = AlertRepository(session)
-                if repo.by_key(key) is not None:
-                    return
                 student = session.scalar(
                     select(Student).where(Student.student_id == line.student_id)
                 )
-                if student is None:
-                    return
+                if repo.by_key(key) is not None or student is None:
+                    return None
                 row = repo.add(
                     kind,
                     key,
@@ -78,9 +77,15 @@ class ShortfallWatcher:
                     expected_minutes=line.expected_s // 60,
                     recorded_minutes=(line.attended_s - line.unverified_s) // 60,
                 )
-                pk, public_id, campus = row.id, row.public_id, row.campus_id
+                return row.id, row.public_id, row.campus_id
+
+        try:
+            raised = retry_locked(write)
         except IntegrityError:
             return  # raised meanwhile by another worker
+        if raised is None:
+            return
+        pk, public_id, campus = raised
         early = kind is AlertKind.EARLY_WARNING
         noticed.append(ShortfallNoticed(public_id, campus, line.student_id, str(line.week), early))
         steps.append(Step(pk, NoticeKind.RAISED))

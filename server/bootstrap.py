@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
+from server.alerting import build_alerting
 from server.config import Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
@@ -28,7 +29,7 @@ from server.services.periodic import PeriodicJob, purge_expired
 from server.services.presence import PresenceService
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderWatch
-from server.web import api_occupancy
+from server.web import api_alerts, api_occupancy
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )
     _add_occupancy(features, settings, registry, ingest, presence, clock)
+    _add_alerts(features, settings, registry, ingest, ledger, clock)
     web = create_app(
         settings,
         ledger=ledger,
@@ -220,3 +222,22 @@ def _add_occupancy(
         occupancy=occupancy, reader_health=ReaderHealthService(ingest.store), reader_watch=watch
     )
     features.blueprints.append(api_occupancy.blueprint)
+
+
+def _add_alerts(
+    features: Features,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    ingest: IngestApp,
+    ledger: LedgerService,
+    clock: Clock,
+) -> None:
+    """Absence watcher, shortfalls, escalation and deliveries; a late arrival closes its
+    alert (listener after the readers' feedback)."""
+    alerting = build_alerting(
+        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
+    )
+    ingest.service.on_taps_stored(alerting.taps_listener(clock))
+    features.jobs += alerting.jobs(clock)
+    features.services["alerts"] = alerting.alerts
+    features.blueprints.append(api_alerts.blueprint)

@@ -23,9 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list:
-    from server.entrypoints import demo_command, ingest_commands, presence_commands
+    from server.entrypoints import (
+        alert_commands,
+        demo_command,
+        ingest_commands,
+        presence_commands,
+    )
 
-    return [ingest_commands, demo_command, presence_commands]
+    return [ingest_commands, demo_command, presence_commands, alert_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

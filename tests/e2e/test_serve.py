@@ -95,6 +95,7 @@ readers = ["{DOOR}"]
         base = f"http://127.0.0.1:{web_port}/api/v1"
         assert api_status(f"{base}/occupancy") == 200
         assert api_status(f"{base}/readers") == 200
+        assert api_status(f"{base}/alerts?status=open") == 200
     finally:
         reader.close()
         listener.disconnect()

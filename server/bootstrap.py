@@ -21,6 +21,7 @@ from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
 from server.registry.database import open_registry
 from server.services.campuses import sync_campuses
+from server.services.incident_events import IncidentEvents
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
 from server.services.occupancy import OccupancyService, occupancy_listener
@@ -200,19 +201,21 @@ def _add_occupancy(
     clock: Clock,
 ) -> None:
     """Live counts first (the readers' feedback line says when capacity is reached),
-    then the feedback; reader health and the watch for readers gone silent."""
+    then the feedback; reader health and the watch for readers gone silent. Capacity and
+    reader incidents go to the log and to ``events/alerts``."""
+    incidents = IncidentEvents(ingest.consumer.publish)
     occupancy = OccupancyService(
         registry,
         ingest.store,
         settings.presence,
         publish=lambda topic, payload: ingest.consumer.publish(topic, payload, retain=True),
-        notifier=None,
+        notifier=incidents,
     )
     ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
     ingest.service.on_taps_stored(
         feedback_with_capacity_listener(presence, occupancy, ingest.consumer.publish, clock)
     )
-    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=None)
+    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=incidents)
     minute = timedelta(minutes=1)
     features.jobs += [
         PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),

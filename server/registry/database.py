@@ -36,7 +36,10 @@ def _sqlite_connect(connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at the start, waiting up to the busy timeout. A plain
+    # (deferred) BEGIN that reads and then writes fails at once with "database is
+    # locked" when another connection wrote meanwhile: the timeout cannot help it.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

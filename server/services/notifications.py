@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import orm, select
+from sqlalchemy import orm, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain.alerts import AlertKind
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 WEB = "web"
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
+SEND_LEASE = timedelta(minutes=5)  # longer than any channel takes to send (SMTP, webhook)
 LONGEST_RETRY = timedelta(hours=1)
 
 
@@ -185,10 +186,11 @@ class NotificationService:
         return sent
 
     def _attempt_one(self, delivery_id: int, now: datetime) -> bool:
+        if not self._claim(delivery_id, now):
+            return False  # sent already, or another thread is sending it right now
         with self.registry() as session:
             row = session.get(AlertDelivery, delivery_id)
-            if row is None or row.status == "sent":
-                return False
+            assert row is not None
             notice = self.load_notice(session, row.alert_pk, NoticeKind(row.notice))
         channel = self.channels(notice.campus).get(row.channel)
         error, counted = "", True
@@ -209,6 +211,22 @@ class NotificationService:
                 "alert %s: %s by %s failed: %s", notice.alert_id, row.notice, row.channel, error
             )
         return not error
+
+    def _claim(self, delivery_id: int, now: datetime) -> bool:
+        """Take the delivery for one attempt: its next attempt moves a lease ahead, so the
+        inline send and the retry job never both send it (and a process that dies while
+        sending leaves it to the retry job once the lease is over)."""
+        with self.registry() as session, session.begin():
+            claimed = session.execute(
+                update(AlertDelivery)
+                .where(
+                    AlertDelivery.id == delivery_id,
+                    AlertDelivery.status.in_(("pending", "failed")),
+                    AlertDelivery.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + SEND_LEASE)
+            )
+        return claimed.rowcount == 1
 
     def _store_outcome(self, delivery_id: int, error: str, counted: bool, now: datetime) -> None:
         with self.registry() as session, session.begin():

@@ -15,21 +15,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
-from server.alerting import build_alerting
+from server.alerting import Alerting, build_alerting
 from server.config import Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
 from server.registry.database import open_registry
 from server.services.campuses import sync_campuses
-from server.services.incident_events import IncidentEvents
+from server.services.capacity_events import CapacityEvents
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
 from server.services.occupancy import OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import feedback_with_capacity_listener
 from server.services.periodic import PeriodicJob, purge_expired
 from server.services.presence import PresenceService
+from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
-from server.services.reader_watch import ReaderWatch
+from server.services.reader_watch import ReaderNotifier, ReaderWatch
 from server.web import api_alerts, api_occupancy
 from server.web.app import create_app
 
@@ -180,8 +181,12 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     features = Features(
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )
-    _add_occupancy(features, settings, registry, ingest, presence, clock)
-    _add_alerts(features, settings, registry, ingest, ledger, clock)
+    alerting = build_alerting(
+        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
+    )
+    readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    _add_occupancy(features, settings, registry, ingest, presence, readers_down, clock)
+    _add_alerts(features, alerting, ingest, clock)
     web = create_app(
         settings,
         ledger=ledger,
@@ -198,12 +203,13 @@ def _add_occupancy(
     registry: sessionmaker[Session],
     ingest: IngestApp,
     presence: PresenceService,
+    readers_down: ReaderNotifier,
     clock: Clock,
 ) -> None:
     """Live counts first (the readers' feedback line says when capacity is reached),
-    then the feedback; reader health and the watch for readers gone silent. Capacity and
-    reader incidents go to the log and to ``events/alerts``."""
-    incidents = IncidentEvents(ingest.consumer.publish)
+    then the feedback; reader health and the watch for readers gone silent (stored
+    ``reader_down`` alerts). Capacity incidents go to the log and ``events/alerts``."""
+    incidents = CapacityEvents(ingest.consumer.publish)
     occupancy = OccupancyService(
         registry,
         ingest.store,
@@ -215,7 +221,7 @@ def _add_occupancy(
     ingest.service.on_taps_stored(
         feedback_with_capacity_listener(presence, occupancy, ingest.consumer.publish, clock)
     )
-    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=incidents)
+    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=readers_down)
     minute = timedelta(minutes=1)
     features.jobs += [
         PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),
@@ -227,19 +233,9 @@ def _add_occupancy(
     features.blueprints.append(api_occupancy.blueprint)
 
 
-def _add_alerts(
-    features: Features,
-    settings: Settings,
-    registry: sessionmaker[Session],
-    ingest: IngestApp,
-    ledger: LedgerService,
-    clock: Clock,
-) -> None:
+def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock: Clock) -> None:
     """Absence watcher, shortfalls, escalation and deliveries; a late arrival closes its
     alert (listener after the readers' feedback)."""
-    alerting = build_alerting(
-        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
-    )
     ingest.service.on_taps_stored(alerting.taps_listener(clock))
     features.jobs += alerting.jobs(clock)
     features.services["alerts"] = alerting.alerts

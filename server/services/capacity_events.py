@@ -1,9 +1,10 @@
-"""Capacity and reader incidents announced to integrations on ``events/alerts``.
+"""Capacity incidents announced to integrations on ``events/alerts``.
 
-The occupancy service and the reader watch each call a notifier; this one keeps their
-warning line in the log and publishes the ``capacity`` (hard limit reached) and
-``reader_down`` alert events of ``docs/protocol.md``, with one id per incident, the same
-when it is raised and resolved. No personal data is involved: counts and reader ids.
+The occupancy service calls its notifier on every level change; this one keeps the
+warning line in the log and publishes the ``capacity`` alert event of
+``docs/protocol.md`` when the hard limit is reached, with one id per incident, the same
+when it is raised and resolved. No personal data: counts and room ids. (Reader incidents
+are stored alerts: ``reader_alerts``.)
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ from datetime import datetime
 from edge.protocol import events_topic, format_timestamp
 from server.domain.capacity import CapacityChanged, CapacityLevel
 from server.services.occupancy import LoggingCapacityNotifier
-from server.services.reader_watch import LoggingReaderNotifier, ReaderDown
 
 Publish = Callable[[str, bytes], None]
 
 
-class IncidentEvents:
+class CapacityEvents:
     def __init__(self, publish: Publish) -> None:
         self._publish = publish
         self._open: dict[tuple[str, str, str | None], str] = {}
         self._lock = threading.Lock()
         self._capacity_log = LoggingCapacityNotifier()
-        self._reader_log = LoggingReaderNotifier()
 
     def capacity_changed(self, event: CapacityChanged) -> None:
         self._capacity_log.capacity_changed(event)
@@ -37,15 +36,6 @@ class IncidentEvents:
             return  # the coordinator is alerted at the hard limit only, once
         fields = {"room": event.room, "count": event.count, "capacity": event.limit}
         self._announce("capacity", event.campus, event.room, event.at, resolved=not full, **fields)
-
-    def reader_down(self, event: ReaderDown) -> None:
-        self._reader_log.reader_down(event)
-        fields: dict[str, object] = {"reader": event.reader, "reader_state": event.reader_state}
-        if event.last_seen is not None:
-            fields["last_seen"] = format_timestamp(event.last_seen)
-        self._announce(
-            "reader_down", event.campus, event.reader, event.at, resolved=event.resolved, **fields
-        )
 
     def _announce(
         self, kind: str, campus: str, subject: str | None, at: datetime, *, resolved: bool, **fields

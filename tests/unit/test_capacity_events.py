@@ -1,4 +1,4 @@
-"""Capacity and reader incidents become ``events/alerts`` messages, one id per incident."""
+"""Capacity incidents become ``events/alerts`` messages, one id per incident."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from server.domain.capacity import CapacityChanged, CapacityLevel
-from server.services.incident_events import IncidentEvents
-from server.services.reader_watch import ReaderDown
+from server.services.capacity_events import CapacityEvents
 
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
-def recorder() -> tuple[IncidentEvents, list[tuple[str, dict]]]:
+def recorder() -> tuple[CapacityEvents, list[tuple[str, dict]]]:
     sent: list[tuple[str, dict]] = []
-    return IncidentEvents(lambda topic, payload: sent.append((topic, json.loads(payload)))), sent
+    return CapacityEvents(lambda topic, payload: sent.append((topic, json.loads(payload)))), sent
 
 
 def change(
@@ -50,20 +49,3 @@ def test_a_new_incident_gets_a_new_id() -> None:
         events.capacity_changed(change(CapacityLevel.NORMAL, CapacityLevel.FULL, 3, minutes + 5))
     ids = [body["id"] for _, body in sent]
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
-
-
-def test_reader_down_and_back() -> None:
-    events, sent = recorder()
-    events.reader_down(ReaderDown("c1", "door-1", T0, T0 - timedelta(minutes=3), "silent"))
-    events.reader_down(
-        ReaderDown("c1", "door-1", T0 + timedelta(minutes=8), T0, "online", resolved=True)
-    )
-    (_, raised), (_, resolved) = sent
-    assert (raised["kind"], raised["reader"], raised["reader_state"]) == (
-        "reader_down",
-        "door-1",
-        "silent",
-    )
-    assert (
-        "last_seen" in raised and resolved["id"] == raised["id"] and resolved["state"] == "resolved"
-    )

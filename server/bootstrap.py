@@ -21,10 +21,10 @@ from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
 from server.registry.database import open_registry
 from server.services.campuses import sync_campuses
-from server.services.capacity_events import CapacityEvents
+from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
-from server.services.occupancy import OccupancyService, occupancy_listener
+from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import feedback_with_capacity_listener
 from server.services.periodic import PeriodicJob, purge_expired
 from server.services.presence import PresenceService
@@ -185,7 +185,8 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
     )
     readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
-    _add_occupancy(features, settings, registry, ingest, presence, readers_down, clock)
+    capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    _add_occupancy(features, settings, registry, ingest, presence, capacity, readers_down, clock)
     _add_alerts(features, alerting, ingest, clock)
     web = create_app(
         settings,
@@ -203,19 +204,20 @@ def _add_occupancy(
     registry: sessionmaker[Session],
     ingest: IngestApp,
     presence: PresenceService,
+    capacity: CapacityNotifier,
     readers_down: ReaderNotifier,
     clock: Clock,
 ) -> None:
     """Live counts first (the readers' feedback line says when capacity is reached),
     then the feedback; reader health and the watch for readers gone silent (stored
-    ``reader_down`` alerts). Capacity incidents go to the log and ``events/alerts``."""
-    incidents = CapacityEvents(ingest.consumer.publish)
+    ``reader_down`` alerts). Capacity incidents are stored ``capacity`` alerts (and
+    logged), sent to the coordinators by the alert channels."""
     occupancy = OccupancyService(
         registry,
         ingest.store,
         settings.presence,
         publish=lambda topic, payload: ingest.consumer.publish(topic, payload, retain=True),
-        notifier=incidents,
+        notifier=capacity,
     )
     ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
     ingest.service.on_taps_stored(

@@ -24,6 +24,8 @@ from edge.protocol import events_topic, format_timestamp
 from server.domain.alerts import AlertKind
 from server.services import alert_texts
 from server.services.notifications import (
+    RAISED_AND_RESOLVED,
+    TO_COORDINATORS,
     Channel,
     ChannelUnavailable,
     DeliveryFailed,
@@ -36,7 +38,7 @@ _SENT_BY_MAIL = {NoticeKind.RAISED, NoticeKind.ESCALATED, NoticeKind.ARRIVED}
 
 
 def _mail_worthy(notice: Notice) -> bool:
-    if notice.kind is AlertKind.READER_DOWN:
+    if notice.kind in RAISED_AND_RESOLVED:
         return notice.notice in (NoticeKind.RAISED, NoticeKind.RESOLVED)
     return notice.notice in _SENT_BY_MAIL
 
@@ -157,9 +159,7 @@ def webhook_payload(notice: Notice) -> dict[str, object]:
     """What the SMS gateway receives: whom to text (the tutor, or coordinators), the
     text, and the alert's identity."""
     tutor = notice.tutor
-    to_tutor = (
-        notice.notice is not NoticeKind.ESCALATED and notice.kind is not AlertKind.READER_DOWN
-    )
+    to_tutor = notice.notice is not NoticeKind.ESCALATED and notice.kind not in TO_COORDINATORS
     return {
         "v": 1,
         "alert": notice.alert_id,
@@ -229,6 +229,8 @@ def mqtt_event(notice: Notice) -> dict[str, object]:
         event.update(reader=notice.reader, reader_state=notice.reader_state)
         if notice.reader_last_seen is not None:
             event["last_seen"] = stamp(notice.reader_last_seen)
+    elif kind is AlertKind.CAPACITY:
+        event.update(room=notice.room, count=notice.count, capacity=notice.capacity)
     if notice.url:
         event["url"] = notice.url
     return event

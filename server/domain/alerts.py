@@ -27,6 +27,7 @@ class AlertKind(StrEnum):
     SHORTFALL = "shortfall"  # the week ended short of the committed hours
     EARLY_WARNING = "early_warning"  # mid-week: the hours can no longer be made
     READER_DOWN = "reader_down"  # absences are held while a door reader is down
+    CAPACITY = "capacity"  # a room (or the campus) reached its hard (fire-safety) limit
 
 
 class AlertStatus(StrEnum):
@@ -39,6 +40,7 @@ class Resolution(StrEnum):
     CALLED = "called"  # closed by a call log entry
     ARRIVED = "arrived"  # the student arrived before the tutor called
     READER_BACK = "reader_back"  # a reader_down alert: the reader works again
+    CAPACITY_BACK = "under_limit"  # a capacity alert: the count fell back under the limit
 
 
 class CallOutcome(StrEnum):

@@ -1,7 +1,8 @@
 """Registry tables of alerts (issue 5): alerts, the call log, deliveries per channel,
 absence evaluations (so a restart neither forgets nor repeats a check) and each
 campus's channel settings. Secrets are never stored: only the name of the environment
-variable that holds them. Migration: ``versions/0003_alerts.py``."""
+variable that holds them. Migrations: ``versions/0003_alerts.py``, then
+``versions/0004_capacity_alerts.py`` (the ``capacity`` kind and its columns)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.registry.models import Base, UtcDateTime
 
-ALERT_KINDS = ("absence", "shortfall", "early_warning", "reader_down")
+ALERT_KINDS = ("absence", "shortfall", "early_warning", "reader_down", "capacity")
 ALERT_STATUSES = ("open", "acknowledged", "closed")
 VERDICTS = ("present", "late", "absent", "indeterminate")
 DELIVERY_STATUSES = ("pending", "sent", "failed")
@@ -33,7 +34,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 class Alert(Base):
     """One alert. ``dedupe_key`` makes a second alert for the same thing impossible
-    (one per student per slot, per student per week and kind, per reader outage)."""
+    (one per student per slot, per student per week and kind, per reader outage, per
+    capacity incident)."""
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -61,6 +63,9 @@ class Alert(Base):
     reader_id: Mapped[str | None] = mapped_column(String(64))
     reader_state: Mapped[str | None] = mapped_column(String(10))
     reader_last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    room_id: Mapped[str | None] = mapped_column(String(64))  # capacity: None = whole campus
+    occupancy_count: Mapped[int | None] = mapped_column(Integer)
+    occupancy_capacity: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="open")
     resolution: Mapped[str | None] = mapped_column(String(12))
     noticed_at: Mapped[datetime] = mapped_column(UtcDateTime)

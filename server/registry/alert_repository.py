@@ -119,6 +119,18 @@ class AlertRepository:
             )
         )
 
+    def open_capacity(self, campus: str, room: str | None) -> Alert | None:
+        """The open capacity alert of a room (``None``: the whole campus)."""
+        place = Alert.room_id.is_(None) if room is None else Alert.room_id == room
+        return self.session.scalar(
+            select(Alert).where(
+                Alert.kind == AlertKind.CAPACITY.value,
+                Alert.campus_id == campus,
+                place,
+                Alert.status != "closed",
+            )
+        )
+
     def listing(self, *, open_only: bool, since: datetime | None) -> list[Alert]:
         query = select(Alert).order_by(Alert.noticed_at.desc(), Alert.id.desc())
         if open_only:
@@ -196,6 +208,9 @@ class AlertRepository:
             reader=row.reader_id,
             reader_state=row.reader_state,
             reader_last_seen=row.reader_last_seen,
+            room=row.room_id,
+            count=row.occupancy_count,
+            capacity=row.occupancy_capacity,
             escalation_minutes=channel.escalation_minutes if channel else 30,
         )
         return self._with_people(built, row)

@@ -48,6 +48,9 @@ def _values(notice: Notice, *, tel: bool = True) -> dict[str, str]:
         "time": _local(notice.ts, notice, "%H:%M"),
         "minutes": str(notice.escalation_minutes),
         "tutor": notice.tutor.email if notice.tutor else _("no tutor"),
+        "place": _("room {room}", room=notice.room) if notice.room else _("the whole campus"),
+        "count": "" if notice.count is None else str(notice.count),
+        "capacity": "" if notice.capacity is None else str(notice.capacity),
     }
 
 
@@ -67,6 +70,8 @@ _SUBJECTS = {
     (AlertKind.EARLY_WARNING, NoticeKind.ESCALATED): "Early warning not acknowledged: {name}",
     (AlertKind.READER_DOWN, NoticeKind.RAISED): "Door reader down: {reader}",
     (AlertKind.READER_DOWN, NoticeKind.RESOLVED): "Door reader back: {reader}",
+    (AlertKind.CAPACITY, NoticeKind.RAISED): "Capacity reached: {place} ({count}/{capacity})",
+    (AlertKind.CAPACITY, NoticeKind.RESOLVED): "Back under capacity: {place}",
 }
 _BODIES = {
     (AlertKind.ABSENCE, NoticeKind.RAISED): (
@@ -98,6 +103,15 @@ _BODIES = {
     (AlertKind.READER_DOWN, NoticeKind.RESOLVED): (
         "The door reader {reader} of campus {campus} works again: the absences held "
         "meanwhile are being checked.\n{url}"
+    ),
+    (AlertKind.CAPACITY, NoticeKind.RAISED): (
+        "Capacity reached at {time} on campus {campus}, {place}: {count} people present "
+        "for a maximum of {capacity} (fire safety). The readers tell newcomers that it is "
+        "full; please see that nobody else comes in until people leave.\n{url}"
+    ),
+    (AlertKind.CAPACITY, NoticeKind.RESOLVED): (
+        "Campus {campus}, {place}: the count is back under the maximum of {capacity} "
+        "people (at {time}).\n{url}"
     ),
 }
 _ESCALATED_BODY = (

@@ -158,8 +158,8 @@ class AlertService:
         with self.registry() as session, session.begin():
             repo = self._repo(session)
             for row in repo.open_alerts():
-                if row.kind == AlertKind.READER_DOWN.value:
-                    continue
+                if row.kind in (AlertKind.READER_DOWN.value, AlertKind.CAPACITY.value):
+                    continue  # incidents go to the coordinators already
                 channel = repo.channel_settings(row.campus_id)
                 delay = timedelta(minutes=channel.escalation_minutes if channel else 30)
                 state = state_of(row)
@@ -213,6 +213,9 @@ class AlertService:
             "slot_end": _iso(row.slot_end),
             "week": row.week,
             "reader": row.reader_id,
+            "room": row.room_id,
+            "count": row.occupancy_count,
+            "capacity": row.occupancy_capacity,
             "noticed_at": _iso(row.noticed_at),
             "acknowledged_at": _iso(row.acknowledged_at),
             "called_at": _iso(row.called_at),

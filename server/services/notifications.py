@@ -32,11 +32,15 @@ SEND_LEASE = timedelta(minutes=5)  # longer than any channel takes to send (SMTP
 LONGEST_RETRY = timedelta(hours=1)
 
 
+TO_COORDINATORS = frozenset({AlertKind.READER_DOWN, AlertKind.CAPACITY})  # about the place
+RAISED_AND_RESOLVED = TO_COORDINATORS  # incidents: told when raised and when over
+
+
 class NoticeKind(StrEnum):
     RAISED = "raised"
     ESCALATED = "escalated"  # still open after the delay: the coordinator is told
     ARRIVED = "arrived"  # the student came in before the call: the alert closed
-    RESOLVED = "resolved"  # closed by a call, or a reader is back
+    RESOLVED = "resolved"  # closed by a call, a reader is back, a room under its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +74,17 @@ class Notice:
     reader: str | None = None
     reader_state: str | None = None
     reader_last_seen: datetime | None = None
+    room: str | None = None  # capacity: the room, None for the whole campus
+    count: int | None = None  # capacity: people present when the limit was reached
+    capacity: int | None = None  # capacity: the hard (fire-safety) limit
     escalation_minutes: int = 30
 
     @property
     def emails(self) -> tuple[str, ...]:
         """Who is written to: the tutor, or the coordinators for escalations, reader
-        outages and students without a tutor."""
+        outages, capacity incidents and students without a tutor."""
         tutor = self.tutor.email if self.tutor and self.tutor.email else None
-        to_coordinators = self.notice is NoticeKind.ESCALATED or self.kind is AlertKind.READER_DOWN
+        to_coordinators = self.notice is NoticeKind.ESCALATED or self.kind in TO_COORDINATORS
         if to_coordinators or tutor is None:
             return self.coordinators
         return (tutor,)

@@ -1,0 +1,150 @@
+"""Occupancy's capacity incidents become stored capacity alerts sent to the coordinators
+by the campus's channels: once when the hard limit is reached, once when the count is
+back under it; the soft limit sends nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import orm
+
+from edge.protocol import events_topic
+from server.adapters.alert_channels import MqttChannel, webhook_payload
+from server.alerting import Alerting
+from server.config import Settings
+from server.domain.alerts import AlertKind
+from server.domain.capacity import CapacityChanged, CapacityLevel
+from server.services.capacity_alerts import CapacityAlerts
+from server.services.notifications import Notice, NoticeKind
+from tests.e2e.helpers import wait_until
+from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris
+from tests.services import Mosquitto
+
+NORMAL, WARNING, FULL = CapacityLevel.NORMAL, CapacityLevel.WARNING, CapacityLevel.FULL
+
+
+def change(
+    level: CapacityLevel, previous: CapacityLevel, count: int, at: datetime, room: str | None
+) -> CapacityChanged:
+    limit = 18 if FULL in (level, previous) and level is not WARNING else 16
+    return CapacityChanged(CAMPUS, room, at, level, previous, count, limit)
+
+
+def test_the_hard_limit_is_one_alert_raised_then_resolved(
+    alerting: Alerting,
+    channel: RecordingChannel,
+    registry: orm.sessionmaker[orm.Session],
+    settings: Settings,
+) -> None:
+    bridge = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+
+    def deliver(at: datetime) -> None:
+        alerting.notifications.retry_due(at)  # the delivery job of the server
+
+    bridge.capacity_changed(change(WARNING, NORMAL, 16, paris(14, 0), "salle-2"))
+    deliver(paris(14, 0))
+    assert channel.sent == []
+    assert alerting.alerts.listing(open_only=False, since=None) == []
+
+    bridge.capacity_changed(change(FULL, WARNING, 18, paris(14, 5), "salle-2"))
+    bridge.capacity_changed(change(FULL, WARNING, 19, paris(14, 6), "salle-2"))  # a repeat
+    deliver(paris(14, 6))
+    open_alerts = alerting.alerts.listing(open_only=True, since=None)
+    assert [
+        (a["kind"], a["status"], a["room"], a["count"], a["capacity"]) for a in open_alerts
+    ] == [("capacity", "open", "salle-2", 18, 18)]
+    assert [(notice.kind, notice.notice) for notice in channel.sent] == [
+        (AlertKind.CAPACITY, NoticeKind.RAISED)
+    ]
+    raised = channel.sent[0]
+    assert (raised.room, raised.count, raised.capacity) == ("salle-2", 18, 18)
+    assert raised.student is None and raised.tutor is None
+
+    bridge.capacity_changed(change(WARNING, FULL, 16, paris(14, 30), "salle-2"))
+    bridge.capacity_changed(change(NORMAL, WARNING, 10, paris(14, 40), "salle-2"))
+    bridge.capacity_changed(change(NORMAL, FULL, 10, paris(14, 41), "salle-2"))  # a repeat
+    deliver(paris(14, 41))
+    assert alerting.alerts.listing(open_only=True, since=None) == []
+    [closed] = alerting.alerts.listing(open_only=False, since=None)
+    assert (closed["status"], closed["resolution"]) == ("closed", "under_limit")
+    assert [notice.notice for notice in channel.sent] == [NoticeKind.RAISED, NoticeKind.RESOLVED]
+    assert {notice.alert_id for notice in channel.sent} == {open_alerts[0]["id"]}
+
+    bridge.capacity_changed(change(FULL, NORMAL, 18, paris(16, 0), "salle-2"))  # again
+    bridge.capacity_changed(change(FULL, NORMAL, 40, paris(16, 1), None))  # the campus
+    deliver(paris(16, 1))
+    second = alerting.alerts.listing(open_only=True, since=None)
+    assert sorted((a["room"] or "", a["count"]) for a in second) == [("", 40), ("salle-2", 18)]
+    assert open_alerts[0]["id"] not in {a["id"] for a in second}
+    assert [notice.notice for notice in channel.sent] == [
+        NoticeKind.RAISED,
+        NoticeKind.RESOLVED,
+    ] + [NoticeKind.RAISED] * 2
+
+
+CAPACITY_NOTICE = Notice(
+    alert_id="alert-0123456789abcdef",
+    kind=AlertKind.CAPACITY,
+    notice=NoticeKind.RAISED,
+    campus="campus-a",
+    ts=datetime(2026, 11, 23, 13, 5, 12, tzinfo=UTC),
+    timezone="Europe/Paris",
+    url="https://presence.example.org/alerts/alert-0123456789abcdef",
+    coordinators=("coord@campus.fr",),
+    room="salle-2",
+    count=19,
+    capacity=18,
+)
+
+
+def test_capacity_notices_go_to_the_coordinators_in_french() -> None:
+    from server.services import alert_texts
+
+    assert CAPACITY_NOTICE.emails == ("coord@campus.fr",)
+    payload = webhook_payload(CAPACITY_NOTICE)
+    assert payload["to"] is None and payload["to_email"] == ["coord@campus.fr"]
+    assert alert_texts.subject(CAPACITY_NOTICE) == "Capacité atteinte : salle salle-2 (19/18)"
+    assert "19 personnes présentes pour un maximum de 18" in alert_texts.body(CAPACITY_NOTICE)
+    campus_wide = replace(CAPACITY_NOTICE, room=None)
+    assert "tout le campus" in alert_texts.subject(campus_wide)
+
+
+@pytest.mark.broker
+def test_mqtt_capacity_event_has_the_documented_fields(mosquitto: Mosquitto) -> None:
+    received: list[bytes] = []
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    subscriber.on_message = lambda client, userdata, message: received.append(message.payload)
+    subscriber.connect("127.0.0.1", mosquitto.port)
+    subscriber.subscribe(events_topic("campus-a", "alerts"), qos=1)
+    subscriber.loop_start()
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", mosquitto.port)
+    publisher.loop_start()
+    try:
+        wait_until(lambda: subscriber.is_connected(), what="subscriber")
+        time.sleep(0.2)  # let the SUBACK land before publishing
+        channel = MqttChannel(lambda topic, payload: publisher.publish(topic, payload, qos=1))
+        assert channel.handles(CAPACITY_NOTICE)
+        channel.send(CAPACITY_NOTICE)
+        wait_until(lambda: received, what="the alert event")
+    finally:
+        for client in (subscriber, publisher):
+            client.disconnect()
+            client.loop_stop()
+    assert json.loads(received[0]) == {
+        "v": 1,
+        "kind": "capacity",
+        "id": "alert-0123456789abcdef",
+        "ts": "2026-11-23T14:05:12.000+01:00",
+        "campus": "campus-a",
+        "state": "raised",
+        "room": "salle-2",
+        "count": 19,
+        "capacity": 18,
+        "url": CAPACITY_NOTICE.url,
+    }

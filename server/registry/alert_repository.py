@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Campus, Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
-
-T = TypeVar("T")
-
-
-def retry_locked(write: Callable[[], T], *, attempts: int = 5, pause_s: float = 0.05) -> T:
-    """Run a write transaction again when SQLite refused it as locked: two deferred
-    transactions that both read then write make one of them fail at once (no busy
-    wait), and periodic jobs starting together do exactly that."""
-    for attempt in range(attempts):
-        try:
-            return write()
-        except OperationalError as error:
-            if "locked" not in str(error) or attempt == attempts - 1:
-                raise
-            time.sleep(pause_s * (attempt + 1))
-    raise AssertionError("unreachable")
 
 
 def new_public_id() -> str:

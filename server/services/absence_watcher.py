@@ -29,7 +29,7 @@ from server.domain.events import ReaderStatusRecord
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session, apply_corrections, build_sessions
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
-from server.registry.alert_repository import AlertRepository, retry_locked
+from server.registry.alert_repository import AlertRepository
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import door_taps_by_student, index_holdings, repository, session_rules
@@ -245,7 +245,7 @@ class AbsenceWatcher:
 
         found = WatchReport()
         try:
-            retry_locked(write)
+            write()
         except IntegrityError:
             log.info("slot already evaluated by another worker")
             return

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from server.domain.alerts import AlertKind, ShortfallNoticed, shortfall_kind
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekLine
-from server.registry.alert_repository import AlertRepository, retry_locked
+from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student
 from server.services.alerts import AlertService, Step
 from server.services.ledger import LedgerService
@@ -80,7 +80,7 @@ class ShortfallWatcher:
                 return row.id, row.public_id, row.campus_id
 
         try:
-            raised = retry_locked(write)
+            raised = write()
         except IntegrityError:
             return  # raised meanwhile by another worker
         if raised is None:

@@ -25,9 +25,9 @@ from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
-from server.services.occupancy_feedback import feedback_with_capacity_listener
+from server.services.occupancy_feedback import with_capacity
 from server.services.periodic import PeriodicJob, purge_expired
-from server.services.presence import PresenceService
+from server.services.presence import PresenceService, feedback_listener
 from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderNotifier, ReaderWatch
@@ -221,7 +221,12 @@ def _add_occupancy(
     )
     ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
     ingest.service.on_taps_stored(
-        feedback_with_capacity_listener(presence, occupancy, ingest.consumer.publish, clock)
+        feedback_listener(
+            presence,
+            ingest.consumer.publish,
+            clock,
+            refine=partial(with_capacity, occupancy=occupancy),
+        )
     )
     watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=readers_down)
     minute = timedelta(minutes=1)

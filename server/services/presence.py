@@ -227,13 +227,16 @@ def feedback_listener(
     presence: PresenceService,
     publish: Callable[[str, bytes], None],
     clock: Callable[[], datetime],
+    *,
+    refine: Callable[[TapVerdict], TapVerdict] | None = None,
 ) -> Callable[[Sequence[StoredTap]], None]:
     """What the composition root hands to ``IngestService.on_taps_stored``: judge each
-    stored batch and publish the readers' feedback."""
+    stored batch and publish the readers' feedback. ``refine`` lets another feature
+    change a verdict's display line (occupancy: *Capacité atteinte*)."""
 
     def listener(taps: Sequence[StoredTap]) -> None:
         for verdict in presence.taps_stored(taps, clock()):
-            message = to_feedback(verdict)
+            message = to_feedback(refine(verdict) if refine else verdict)
             if message is not None:
                 publish(*message)
 

@@ -3,12 +3,16 @@ and a recording channel (a fake of our own notification port)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import orm, update
 
+from edge.protocol import events_topic
+from server.adapters.alert_channels import MqttChannel
 from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import Alerting, build_alerting
 from server.config import Settings
@@ -17,6 +21,7 @@ from server.registry.models import Campus
 from server.services.campuses import set_reader_mode
 from server.services.ledger import LedgerService
 from server.services.notifications import Channel, Notice
+from tests.e2e.helpers import wait_until
 from tests.integration.registry.conftest import (  # noqa: F401 (fixtures)
     CAMPUS,
     ROW_E001,
@@ -102,3 +107,29 @@ def statuses(
 
 def paris(hour: int, minute: int = 0, second: int = 0, day: date = MONDAY) -> datetime:
     return at(day, hour, minute, second).astimezone(UTC)
+
+
+def mqtt_event_of(port: int, notice: Notice) -> bytes:
+    """Send ``notice`` by the MQTT channel through a real broker; the payload a
+    subscriber of ``events/alerts`` receives."""
+    received: list[bytes] = []
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    subscriber.on_message = lambda client, userdata, message: received.append(message.payload)
+    subscriber.connect("127.0.0.1", port)
+    subscriber.subscribe(events_topic(notice.campus, "alerts"), qos=1)
+    subscriber.loop_start()
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
+    try:
+        wait_until(lambda: subscriber.is_connected(), what="subscriber")
+        time.sleep(0.2)  # let the SUBACK land before publishing
+        channel = MqttChannel(lambda topic, payload: publisher.publish(topic, payload, qos=1))
+        assert channel.handles(notice)
+        channel.send(notice)
+        wait_until(lambda: received, what="the alert event")
+    finally:
+        for client in (subscriber, publisher):
+            client.disconnect()
+            client.loop_stop()
+    return received[0]

@@ -5,24 +5,20 @@ back under it; the soft limit sends nothing."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import orm
 
-from edge.protocol import events_topic
-from server.adapters.alert_channels import MqttChannel, webhook_payload
+from server.adapters.alert_channels import webhook_payload
 from server.alerting import Alerting
 from server.config import Settings
 from server.domain.alerts import AlertKind
 from server.domain.capacity import CapacityChanged, CapacityLevel
 from server.services.capacity_alerts import CapacityAlerts
 from server.services.notifications import Notice, NoticeKind
-from tests.e2e.helpers import wait_until
-from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris
+from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, mqtt_event_of, paris
 from tests.services import Mosquitto
 
 NORMAL, WARNING, FULL = CapacityLevel.NORMAL, CapacityLevel.WARNING, CapacityLevel.FULL
@@ -116,27 +112,8 @@ def test_capacity_notices_go_to_the_coordinators_in_french() -> None:
 
 @pytest.mark.broker
 def test_mqtt_capacity_event_has_the_documented_fields(mosquitto: Mosquitto) -> None:
-    received: list[bytes] = []
-    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    subscriber.on_message = lambda client, userdata, message: received.append(message.payload)
-    subscriber.connect("127.0.0.1", mosquitto.port)
-    subscriber.subscribe(events_topic("campus-a", "alerts"), qos=1)
-    subscriber.loop_start()
-    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    publisher.connect("127.0.0.1", mosquitto.port)
-    publisher.loop_start()
-    try:
-        wait_until(lambda: subscriber.is_connected(), what="subscriber")
-        time.sleep(0.2)  # let the SUBACK land before publishing
-        channel = MqttChannel(lambda topic, payload: publisher.publish(topic, payload, qos=1))
-        assert channel.handles(CAPACITY_NOTICE)
-        channel.send(CAPACITY_NOTICE)
-        wait_until(lambda: received, what="the alert event")
-    finally:
-        for client in (subscriber, publisher):
-            client.disconnect()
-            client.loop_stop()
-    assert json.loads(received[0]) == {
+    received = mqtt_event_of(mosquitto.port, CAPACITY_NOTICE)
+    assert json.loads(received) == {
         "v": 1,
         "kind": "capacity",
         "id": "alert-0123456789abcdef",

@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import paho.mqtt.client as mqtt
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from edge.protocol import events_topic
 from server.adapters.alert_channels import (
     SIGNATURE_HEADER,
     EmailChannel,
@@ -27,7 +25,7 @@ from server.adapters.alert_channels import (
 )
 from server.domain.alerts import AlertKind
 from server.services.notifications import DeliveryFailed, Notice, NoticeKind, Person
-from tests.e2e.helpers import wait_until
+from tests.integration.alerts.conftest import mqtt_event_of
 from tests.services import Mosquitto, free_port
 
 NOTICE = Notice(
@@ -161,28 +159,8 @@ def test_webhook_that_keeps_failing_raises() -> None:
 
 @pytest.mark.broker
 def test_mqtt_event_has_the_documented_shape_and_no_personal_data(mosquitto: Mosquitto) -> None:
-    received: list[bytes] = []
-    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    subscriber.on_message = lambda client, userdata, message: received.append(message.payload)
-    subscriber.connect("127.0.0.1", mosquitto.port)
-    subscriber.subscribe(events_topic("campus-a", "alerts"), qos=1)
-    subscriber.loop_start()
-    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    publisher.connect("127.0.0.1", mosquitto.port)
-    publisher.loop_start()
-    try:
-        wait_until(lambda: subscriber.is_connected(), what="subscriber")
-        import time
-
-        time.sleep(0.2)  # let the SUBACK land before publishing
-        channel = MqttChannel(lambda topic, payload: publisher.publish(topic, payload, qos=1))
-        channel.send(NOTICE)
-        wait_until(lambda: received, what="the alert event")
-    finally:
-        for client in (subscriber, publisher):
-            client.disconnect()
-            client.loop_stop()
-    event = json.loads(received[0])
+    received = mqtt_event_of(mosquitto.port, NOTICE)
+    event = json.loads(received)
     assert event == {
         "v": 1,
         "kind": "absence",
@@ -195,7 +173,7 @@ def test_mqtt_event_has_the_documented_shape_and_no_personal_data(mosquitto: Mos
         "slot_end": "2026-11-23T12:00:00.000+01:00",
         "url": NOTICE.url,
     }
-    assert b"Durand" not in received[0] and b"06 12" not in received[0]
+    assert b"Durand" not in received and b"06 12" not in received
 
 
 def test_mqtt_without_a_client_is_unavailable_not_failed() -> None:

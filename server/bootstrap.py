@@ -20,6 +20,8 @@ from server.config import Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
 from server.registry.database import open_registry
+from server.services.access_log import AccessLog
+from server.services.accounts import AccountService
 from server.services.campuses import sync_campuses
 from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
@@ -188,6 +190,13 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
     _add_occupancy(features, settings, registry, ingest, presence, capacity, readers_down, clock)
     _add_alerts(features, alerting, ingest, clock)
+    features.services.update(
+        registry=registry,
+        store=ingest.store,
+        presence=presence,
+        accounts=AccountService(registry),
+        access_log=AccessLog(registry),
+    )
     web = create_app(
         settings,
         ledger=ledger,

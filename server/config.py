@@ -76,6 +76,13 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
+    # Signs the session cookies; from CAMPUS_WEB_SECRET_KEY. Empty: a random key kept in
+    # <data_dir>/web-secret-key (0600), so sessions survive a restart.
+    secret_key: str = field(default="", repr=False)
+    # Session cookies only over HTTPS. Turn off only for plain HTTP on loopback (demo).
+    secure_cookies: bool = True
+    session_hours: int = 12
+    login_attempts_per_ip: int = 20  # failed logins per address in 15 minutes
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Translation catalogues for every user-facing text (French by default, English too).
 
 Messages are written in English in the code (``_("Entry recorded")``) and translated from
-``server/locale/<lang>/LC_MESSAGES/messages.po``. The catalogues are read with Babel's PO
+``server/locale/<lang>/LC_MESSAGES/*.po``. The catalogues are read with Babel's PO
 reader, so no compilation step is needed; a missing translation falls back to English.
 """
 
@@ -21,16 +21,22 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("language", defau
 
 @cache
 def _catalogue(language: str) -> dict[str, str]:
-    path = _LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy and isinstance(message.id, str)
-    }
+    """Every ``*.po`` file of the language, merged: each area of the product keeps its
+    own file (``messages.po``, ``web.po``, ``web_tutor.po``…)."""
+    merged: dict[str, str] = {}
+    for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        merged.update(
+            (str(message.id), str(message.string))
+            for message in catalog
+            if message.id and message.string and not message.fuzzy and isinstance(message.id, str)
+        )
+    return merged
+
+
+def current_language() -> str:
+    return _current.get()
 
 
 def set_language(language: str) -> None:

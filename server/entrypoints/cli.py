@@ -24,13 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> list:
     from server.entrypoints import (
+        account_commands,
         alert_commands,
         demo_command,
         ingest_commands,
         presence_commands,
     )
 
-    return [ingest_commands, demo_command, presence_commands, alert_commands]
+    return [ingest_commands, demo_command, presence_commands, alert_commands, account_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

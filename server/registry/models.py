@@ -330,5 +330,6 @@ class UnknownBadge(Base):
 
 
 # Feature tables live in their own modules; importing them here registers them on Base.
+from server.registry import account_models as account_models  # noqa: E402
 from server.registry import alert_models as alert_models  # noqa: E402
 from server.registry import occupancy_models as occupancy_models  # noqa: E402

@@ -56,6 +56,10 @@ class PeriodicJob:
             if self._stop.wait(self._every.total_seconds()):
                 return
 
+    def run_once(self) -> object:
+        """One turn now, in the caller's thread (tests, a replay); failures propagate."""
+        return self._action(self._clock())
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -1,22 +1,38 @@
-"""Flask application factory. Every route requires ``Authorization: Bearer <api_token>``
-(compared in constant time); with no token configured, every request is refused."""
+"""Flask application factory: the pages of each role (session login, CSRF-protected
+forms) and the JSON API under ``/api/`` (bearer tokens). Services are built by the
+composition root and found by views in ``current_app.extensions["campus"]``."""
 
 from __future__ import annotations
 
-import hmac
+import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from server.config import Settings
 from server.i18n import _
 from server.services.ledger import LedgerService
-from server.web import api_presence
+from server.web import api_auth, api_presence, auth, csrf, formatting, navigation
+from server.web.admin import blueprint as admin_pages
+from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
+from server.web.guards import principal
+from server.web.openapi import blueprint as openapi
+from server.web.rate_limit import FailureWindow
+from server.web.student import blueprint as student_pages
+from server.web.tutor import blueprint as tutor_pages
 
 Clock = Callable[[], datetime]
+PAGES = (auth.blueprint, tutor_pages, coordinator_pages, admin_pages, student_pages)
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 
 
 def _utc_now() -> datetime:
@@ -32,35 +48,95 @@ def create_app(
     services: Mapping[str, object] | None = None,
     blueprints: Sequence[Blueprint] = (),
 ) -> Flask:
-    """The app, wired to services built by the composition root. Views find them in
-    ``current_app.extensions["campus"]`` under their name (``ledger``, plus ``services``);
-    each feature brings its own blueprint."""
+    """The app, wired to services built by the composition root (``ledger``, plus
+    ``services`` such as ``accounts``, ``registry``, ``alerts``, ``occupancy``); each API
+    feature brings its own blueprint."""
     app = Flask(__name__)
-    app.config.update(JSON_SORT_KEYS=False)
+    app.config.update(
+        JSON_SORT_KEYS=False,
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_NAME="campus_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.web.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.web.session_hours),
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,  # a CSV import of a few thousand rows
+    )
     if test_config:
         app.config.update(test_config)
     app.extensions["campus"] = {
         "settings": settings,
         "ledger": ledger,
         "clock": clock,
+        "login_limiter": FailureWindow(
+            limit=settings.web.login_attempts_per_ip, window=timedelta(minutes=15), clock=clock
+        ),
         **(services or {}),
     }
-    app.before_request(_require_token)
+    app.before_request(_authenticate)
+    app.before_request(csrf.protect)
+    formatting.install(app)
+    app.jinja_env.globals.update(csrf_token=csrf.token, menu=navigation.menu, principal=principal)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    for page in PAGES:
+        app.register_blueprint(page)
+    app.register_blueprint(openapi)
     app.register_blueprint(api_presence.blueprint)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app
 
 
-def _require_token() -> Response | None:
-    expected = current_app.extensions["campus"]["settings"].api_token
-    if not expected:
-        return error(403, "api_disabled", _("The API is disabled: no API token is configured."))
-    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        response = error(401, "unauthorised", _("A bearer token is required."))
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        return error(403, "forbidden", _("This token is not allowed."))
+def _secret_key(settings: Settings) -> str:
+    """``web.secret_key``, else a random key kept in the data folder (0600)."""
+    if settings.web.secret_key:
+        return settings.web.secret_key
+    path = Path(settings.data_dir) / "web-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _authenticate() -> Response | None:
+    if request.path.startswith("/api/"):
+        return api_auth.authenticate()
+    if request.endpoint != "static":
+        auth.load_principal()
     return None
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages hold personal data: never kept by a shared computer's cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+_MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please log in.",
+    403: "You are not allowed to see this page.",
+    404: "This page does not exist.",
+    405: "This action is not allowed here.",
+    413: "The file is too large.",
+    429: "Too many requests. Try again in a moment.",
+}
+
+
+def _http_error(failure: HTTPException) -> Response | tuple[str, int]:
+    status = failure.code or 500
+    if request.path.startswith("/api/"):
+        message = _MESSAGES.get(status, "The request failed.")
+        return error(status, (failure.name or "error").lower().replace(" ", "_"), _(message))
+    if failure.description == "csrf":
+        message = _("This form has expired. Reload the page and try again.")
+    else:
+        message = _(_MESSAGES.get(status, "The request failed."))
+    return render_template("error.html", status=status, message=message), status

@@ -1,0 +1,377 @@
+"""Use cases of accounts and API tokens: create, log in (with lock-out), change a
+password, resolve a session or a bearer token to a :class:`Principal`.
+
+Passwords are hashed with scrypt (Werkzeug's default); API tokens are random 256-bit
+secrets shown once and stored as SHA-256 digests (they are not guessable, so a fast
+digest is enough and lets a token be found by its digest)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+
+from sqlalchemy import func, orm, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.domain.accounts import LockoutPolicy, Principal, Role, password_problems
+from server.domain.contracts import DomainError
+from server.registry import audit
+from server.registry.account_models import Account, ApiToken
+from server.registry.models import Campus, Student, Tutor
+from server.registry.student_repository import Actor
+
+TOKEN_PREFIX = "cp_"  # noqa: S105 - a marker that tells our tokens apart, not a secret
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the login is unknown, so a wrong login costs as long as a
+    wrong password and does not tell which logins exist."""
+    return generate_password_hash("not a real password, only for timing")
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    outcome: LoginOutcome
+    principal: Principal | None = None
+    session_version: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    id: int
+    login: str
+    display_name: str
+    role: Role
+    campus_id: str
+    tutor_id: int | None
+    student_pk: int | None
+    active: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    id: int
+    name: str
+    prefix: str
+    role: Role
+    campus_id: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _principal(account: Account) -> Principal:
+    return Principal(
+        name=account.login,
+        role=Role(account.role),
+        campus_id=account.campus_id,
+        tutor_id=account.tutor_id,
+        student_pk=account.student_pk,
+        account_id=account.id,
+    )
+
+
+def _view(account: Account) -> AccountView:
+    return AccountView(
+        account.id,
+        account.login,
+        account.display_name,
+        Role(account.role),
+        account.campus_id,
+        account.tutor_id,
+        account.student_pk,
+        account.active,
+        account.locked_until,
+        account.last_login_at,
+    )
+
+
+def _token_view(row: ApiToken) -> TokenView:
+    return TokenView(
+        row.id,
+        row.name,
+        row.prefix,
+        Role(row.role),
+        row.campus_id,
+        row.created_by,
+        row.created_at,
+        row.revoked_at,
+        row.last_used_at,
+    )
+
+
+class AccountService:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        *,
+        lockout: LockoutPolicy | None = None,
+    ) -> None:
+        self.registry = registry
+        self.lockout = lockout or LockoutPolicy()
+
+    # --- accounts -------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        login: str,
+        password: str,
+        role: Role,
+        actor: Actor,
+        display_name: str = "",
+        campus_id: str = "",
+        tutor_id: int | None = None,
+        student_pk: int | None = None,
+    ) -> AccountView:
+        """A new account; raises :class:`DomainError` naming what is wrong."""
+        login = login.strip().lower()
+        if not 3 <= len(login) <= 254 or any(char.isspace() for char in login):
+            raise DomainError("A login has 3 to 254 characters and no spaces.")
+        for problem in password_problems(password, login=login):
+            raise DomainError(problem)
+        with self.registry() as session, session.begin():
+            self._check_links(session, role, campus_id, tutor_id, student_pk)
+            if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+                raise DomainError("The login {login} is already taken.", login=login)
+            account = Account(
+                login=login,
+                display_name=display_name.strip(),
+                role=role.value,
+                campus_id=campus_id,
+                tutor_id=tutor_id if role is Role.TUTOR else None,
+                student_pk=student_pk if role is Role.STUDENT else None,
+                password_hash=generate_password_hash(password),
+                active=True,
+                failed_logins=0,
+                session_version=1,
+                created_at=actor.at,
+            )
+            session.add(account)
+            session.flush()
+            self._audit(session, actor, "account_created", account, after=_view(account))
+            return _view(account)
+
+    @staticmethod
+    def _check_links(
+        session: orm.Session,
+        role: Role,
+        campus_id: str,
+        tutor_id: int | None,
+        student_pk: int | None,
+    ) -> None:
+        if campus_id and session.get(Campus, campus_id) is None:
+            raise DomainError("There is no campus {campus}.", campus=campus_id)
+        if role is Role.TUTOR and (tutor_id is None or session.get(Tutor, tutor_id) is None):
+            raise DomainError("A tutor account must be linked to a tutor.")
+        if role is Role.STUDENT:
+            student = session.get(Student, student_pk) if student_pk is not None else None
+            if student is None:
+                raise DomainError("A student account must be linked to a student.")
+            if campus_id != student.campus_id:
+                raise DomainError("A student account belongs to the student's campus.")
+
+    def accounts(self) -> list[AccountView]:
+        with self.registry() as session:
+            rows = session.scalars(select(Account).order_by(Account.role, Account.login))
+            return [_view(row) for row in rows]
+
+    def count(self) -> int:
+        with self.registry() as session:
+            return session.scalar(select(func.count(Account.id))) or 0
+
+    def authenticate(self, login: str, password: str, now: datetime) -> LoginResult:
+        login = login.strip().lower()
+        with self.registry() as session, session.begin():
+            account = session.scalar(select(Account).where(Account.login == login))
+            if account is None or not account.active:
+                check_password_hash(_dummy_hash(), password)
+                return LoginResult(LoginOutcome.WRONG)
+            if account.locked_until is not None and account.locked_until > now:
+                return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+            if not check_password_hash(account.password_hash, password):
+                account.failed_logins += 1
+                account.locked_until = self.lockout.locked_until(account.failed_logins, now)
+                if account.locked_until is not None:
+                    account.failed_logins = 0
+                    actor = Actor("system", now)
+                    self._audit(session, actor, "account_locked", account)
+                    return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+                return LoginResult(LoginOutcome.WRONG)
+            account.failed_logins = 0
+            account.locked_until = None
+            account.last_login_at = now
+            return LoginResult(LoginOutcome.OK, _principal(account), account.session_version)
+
+    def principal(self, account_id: int, session_version: int) -> Principal | None:
+        """The principal of a logged-in session, or None when the account was disabled
+        or its password changed since the session began."""
+        with self.registry() as session:
+            account = session.get(Account, account_id)
+            if account is None or not account.active:
+                return None
+            if account.session_version != session_version:
+                return None
+            return _principal(account)
+
+    def session_version(self, account_id: int) -> int:
+        with self.registry() as session:
+            account = session.get(Account, account_id)
+            return account.session_version if account is not None else 0
+
+    def change_password(self, account_id: int, current: str, new: str, now: datetime) -> int:
+        """Change one's own password; returns the new session version (other sessions of
+        the account end)."""
+        with self.registry() as session, session.begin():
+            account = session.get(Account, account_id)
+            if account is None or not check_password_hash(account.password_hash, current):
+                raise DomainError("The current password is wrong.")
+            return self._set_password(session, account, new, Actor(account.login, now))
+
+    def reset_password(self, account_id: int, new: str, actor: Actor) -> None:
+        """An admin sets someone's password (and unlocks the account)."""
+        with self.registry() as session, session.begin():
+            account = session.get(Account, account_id)
+            if account is None:
+                raise DomainError("There is no such account.")
+            self._set_password(session, account, new, actor)
+
+    def _set_password(self, session: orm.Session, account: Account, new: str, actor: Actor) -> int:
+        for problem in password_problems(new, login=account.login):
+            raise DomainError(problem)
+        account.password_hash = generate_password_hash(new)
+        account.session_version += 1
+        account.failed_logins = 0
+        account.locked_until = None
+        self._audit(session, actor, "password_changed", account)
+        return account.session_version
+
+    def set_active(self, account_id: int, active: bool, actor: Actor) -> None:
+        with self.registry() as session, session.begin():
+            account = session.get(Account, account_id)
+            if account is None:
+                raise DomainError("There is no such account.")
+            before = _view(account)
+            account.active = active
+            account.session_version += 1
+            self._audit(session, actor, "account_updated", account, before, _view(account))
+
+    # --- API tokens -----------------------------------------------------------------
+
+    def create_token(
+        self, *, name: str, role: Role, actor: Actor, campus_id: str = ""
+    ) -> tuple[str, TokenView]:
+        """A new token: returns its secret (shown once, never stored) and its view."""
+        name = name.strip()
+        if not 0 < len(name) <= 200:
+            raise DomainError("A token needs a name of 1 to 200 characters.")
+        if role is Role.STUDENT or role is Role.TUTOR:
+            raise DomainError("An API token is for a coordinator or an admin.")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.registry() as session, session.begin():
+            if campus_id and session.get(Campus, campus_id) is None:
+                raise DomainError("There is no campus {campus}.", campus=campus_id)
+            row = ApiToken(
+                name=name,
+                digest=_digest(secret),
+                prefix=secret[:8],
+                role=role.value,
+                campus_id=campus_id,
+                created_by=actor.name,
+                created_at=actor.at,
+            )
+            session.add(row)
+            session.flush()
+            audit.record(
+                session,
+                at=actor.at,
+                actor=actor.name,
+                action="token_created",
+                entity="api_token",
+                entity_id=row.id,
+                after={"name": name, "role": role.value, "campus": campus_id},
+            )
+            return secret, _token_view(row)
+
+    def revoke_token(self, token_id: int, actor: Actor) -> None:
+        with self.registry() as session, session.begin():
+            row = session.get(ApiToken, token_id)
+            if row is None:
+                raise DomainError("There is no such token.")
+            if row.revoked_at is None:
+                row.revoked_at = actor.at
+                audit.record(
+                    session,
+                    at=actor.at,
+                    actor=actor.name,
+                    action="token_revoked",
+                    entity="api_token",
+                    entity_id=row.id,
+                )
+
+    def tokens(self) -> list[TokenView]:
+        with self.registry() as session:
+            rows = session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()))
+            return [_token_view(row) for row in rows]
+
+    def token_principal(self, token: str, now: datetime) -> Principal | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        with self.registry() as session, session.begin():
+            row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+            if row is None or row.revoked_at is not None:
+                return None
+            row.last_used_at = now
+            return Principal(name=f"token:{row.name}", role=Role(row.role), campus_id=row.campus_id)
+
+    # --- audit ----------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(
+        session: orm.Session,
+        actor: Actor,
+        action: str,
+        account: Account,
+        before: AccountView | None = None,
+        after: AccountView | None = None,
+    ) -> None:
+        def summary(view: AccountView | None) -> dict[str, object] | None:
+            if view is None:
+                return None
+            return {
+                "login": view.login,
+                "role": view.role.value,
+                "campus": view.campus_id,
+                "active": view.active,
+            }
+
+        audit.record(
+            session,
+            at=actor.at,
+            actor=actor.name,
+            action=action,
+            entity="account",
+            entity_id=account.id,
+            before=summary(before),
+            after=summary(after),
+        )

@@ -1,0 +1,142 @@
+"""Log in, log out, change one's password; who the session belongs to.
+
+A wrong password counts against the account (lock-out after 5 in a row, for 15 minutes)
+and against the client's address (sliding window); both answer with the same calm
+message so a visitor cannot tell whether a login exists."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from server.domain.accounts import Principal, Role
+from server.domain.contracts import DomainError
+from server.i18n import _
+from server.services.accounts import AccountService, LoginOutcome
+from server.web import formatting
+from server.web.guards import current, principal, roles
+from server.web.navigation import home_endpoint
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("auth", __name__)
+ALL_ROLES = tuple(Role)
+counters = {"login_ok": 0, "login_failed": 0, "login_locked": 0, "login_throttled": 0}
+
+
+def _accounts() -> AccountService:
+    return current_app.extensions["campus"]["accounts"]
+
+
+def _now():
+    return current_app.extensions["campus"]["clock"]()
+
+
+def load_principal() -> None:
+    """``before_request`` of pages: the principal of the session, if still valid."""
+    g.principal = None
+    account_id, version = session.get("account"), session.get("version")
+    if isinstance(account_id, int) and isinstance(version, int):
+        g.principal = _accounts().principal(account_id, version)
+        if g.principal is None:
+            session.clear()
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site (no scheme, no host, no ``//``): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and "\\" not in target else None
+
+
+@blueprint.get("/")
+def home() -> Response:
+    who = principal()
+    if who is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(home_endpoint(who.role)))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        if principal() is not None:
+            return redirect(url_for("auth.home"))
+        return render_template("login.html", next=_safe_next(request.args.get("next")))
+    limiter = current_app.extensions["campus"]["login_limiter"]
+    address = request.remote_addr or "?"
+    login_name = request.form.get("login", "").strip()[:254]
+    password = request.form.get("password", "")[:1024]
+    target = _safe_next(request.form.get("next"))
+    blocked = limiter.blocked_until(address)
+    if blocked is not None:
+        counters["login_throttled"] += 1
+        log.warning("login throttled: too many failures from one address")
+        message = _("Too many attempts. Try again after {time}.", time=formatting.hour(blocked))
+        return render_template("login.html", error=message, next=target), 429
+    result = _accounts().authenticate(login_name, password, _now())
+    if result.outcome is LoginOutcome.OK and result.principal is not None:
+        return _start_session(result.principal, result.session_version, target)
+    limiter.failed(address)
+    if result.outcome is LoginOutcome.LOCKED:
+        counters["login_locked"] += 1
+        log.warning("login refused: account locked")
+        message = _(
+            "This account is locked after too many failed attempts. Try again after {time} "
+            "or ask an administrator.",
+            time=formatting.hour(result.locked_until),
+        )
+        return render_template("login.html", error=message, next=target), 403
+    counters["login_failed"] += 1
+    log.info("login failed")
+    message = _("Wrong login or password.")
+    return render_template("login.html", error=message, next=target), 401
+
+
+def _start_session(who: Principal, version: int, target: str | None) -> Response:
+    counters["login_ok"] += 1
+    session.clear()  # a new session id: no fixation
+    session.permanent = True
+    session["account"] = who.account_id
+    session["version"] = version
+    log.info("login of account %s (%s)", who.account_id, who.role.value)
+    return redirect(target or url_for(home_endpoint(who.role)))
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@roles(*ALL_ROLES)
+def password() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("password.html")
+    new, again = request.form.get("new", ""), request.form.get("again", "")
+    if new != again:
+        return render_template("password.html", error=_("The two new passwords differ.")), 400
+    who = current()
+    assert who.account_id is not None
+    try:
+        version = _accounts().change_password(
+            who.account_id, request.form.get("current", ""), new, _now()
+        )
+    except DomainError as failure:
+        return render_template("password.html", error=_(failure.message, **failure.values)), 400
+    session["version"] = version
+    return render_template("password.html", done=True)

@@ -1,0 +1,7 @@
+"""Pages of the coordinator role."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("coordinator", __name__, url_prefix="/coordinator")

@@ -1,0 +1,97 @@
+"""Language of each request, and dates, times and numbers in that language (French by
+default: ``lundi 23 novembre 2026``, ``09:15``, ``12,5 h``), for the templates.
+
+Times are shown in the campus's time zone (``presence.timezone``, Europe/Paris)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal, format_percent
+from flask import Flask, Response, current_app, request
+
+from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, gettext, set_language
+
+COOKIE = "lang"
+
+
+def choose_language() -> None:
+    """``?lang=en`` (remembered in a cookie), the cookie, the browser's preference,
+    French."""
+    wanted = request.args.get("lang") or request.cookies.get(COOKIE)
+    if wanted not in LANGUAGES:
+        wanted = request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    set_language(wanted)
+
+
+def remember_language(response: Response) -> Response:
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        response.set_cookie(COOKIE, wanted, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.extensions["campus"]["settings"].presence.timezone)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(_zone())
+
+
+def when(moment: datetime | None, style: str = "medium") -> str:
+    """Date and time: ``23 nov. 2026, 09:15``."""
+    if moment is None:
+        return ""
+    pattern = "d MMM y, HH:mm" if style == "medium" else "EEEE d MMMM y, HH:mm"
+    return format_datetime(local(moment), pattern, locale=current_language())
+
+
+def hour(moment: datetime | None) -> str:
+    return "" if moment is None else format_time(local(moment), "HH:mm", locale=current_language())
+
+
+def day(value: date | datetime | None, style: str = "full") -> str:
+    """``lundi 23 novembre 2026`` (full), ``23 nov. 2026`` (medium), ``23/11/2026`` (short)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return format_date(value, style, locale=current_language())
+
+
+def number(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, pattern, locale=current_language())
+
+
+def hours(value: float | None) -> str:
+    """Hours as a decimal number: ``12,5 h``."""
+    return "" if value is None else gettext("{hours} h", hours=number(value))
+
+
+def minutes_as_hours(value: int | None) -> str:
+    return "" if value is None else hours(value / 60)
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else format_percent(value, "#,##0 %", locale=current_language())
+
+
+def install(app: Flask) -> None:
+    app.before_request(choose_language)
+    app.after_request(remember_language)
+    app.jinja_env.globals.update(_=gettext, current_language=current_language)
+    app.jinja_env.filters.update(
+        when=when,
+        hour=hour,
+        day=day,
+        number=number,
+        hours=hours,
+        minutes_as_hours=minutes_as_hours,
+        percent=percent,
+    )

@@ -1,0 +1,180 @@
+"""Logging in and out, lock-out and throttling, CSRF, password change, security headers,
+API tokens: through the Flask test client on the real composition."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+from server.domain.accounts import Role
+from server.registry.student_repository import Actor
+from tests.web.conftest import PASSWORD, csrf_of, log_in, post_form
+
+
+def test_a_visitor_is_sent_to_the_login_page_and_back_after_logging_in(world) -> None:
+    client = world.app.test_client()
+    answer = client.get("/account/password")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login?next=/account/password")
+    page = client.get("/login?next=/account/password").get_data(as_text=True)
+    assert 'lang="fr"' in page and "Se connecter" in page and "Aller au contenu" in page
+    answer = client.post(
+        "/login",
+        data={
+            "login": "alice",
+            "password": PASSWORD,
+            "next": "/account/password",
+            "csrf_token": csrf_of(client),
+        },
+    )
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/account/password")
+
+
+def test_next_never_leaves_the_site(world) -> None:
+    client = world.app.test_client()
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        answer = client.post(
+            "/login",
+            data={
+                "login": "alice",
+                "password": PASSWORD,
+                "next": target,
+                "csrf_token": csrf_of(client),
+            },
+        )
+        assert answer.status_code == 302
+        assert "evil" not in answer.headers["Location"]
+        client.post("/logout", data={"csrf_token": csrf_of(client, "/account/password")})
+
+
+def test_a_wrong_password_is_refused_without_saying_whether_the_login_exists(world) -> None:
+    client = world.app.test_client()
+    wrong_password = log_in(client, "alice", "not the right one at all")
+    unknown_login = log_in(client, "nobody-here", "not the right one at all")
+    assert wrong_password.status_code == unknown_login.status_code == 401
+    assert "Identifiant ou mot de passe incorrect." in wrong_password.get_data(as_text=True)
+    assert wrong_password.get_data() == unknown_login.get_data()
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(world) -> None:
+    client = world.app.test_client()
+    for _attempt in range(4):
+        assert log_in(client, "bruno", "wrong password number x").status_code == 401
+    locked = log_in(client, "bruno", "wrong password number x")
+    assert locked.status_code == 403
+    assert "verrouillé" in locked.get_data(as_text=True)
+    assert log_in(client, "bruno").status_code == 403  # even the right password
+    world.clock.advance(minutes=16)
+    assert log_in(client, "bruno").status_code == 302
+
+
+def test_many_failures_from_one_address_are_throttled(world) -> None:
+    limit = world.settings.web.login_attempts_per_ip
+    client = world.app.test_client()
+    for attempt in range(limit):
+        assert log_in(client, f"someone-{attempt}", "wrong password, long").status_code == 401
+    throttled = log_in(client, "alice")
+    assert throttled.status_code == 429
+    assert "Trop d'essais" in html.unescape(throttled.get_data(as_text=True))
+    world.clock.advance(minutes=15, seconds=1)
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(world, client_as) -> None:
+    client = client_as("alice")
+    answer = client.post("/account/password", data={"current": PASSWORD, "new": "x" * 20})
+    assert answer.status_code == 400
+    assert "Ce formulaire a expiré" in answer.get_data(as_text=True)
+    forged = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "y" * 20, "again": "y" * 20, "csrf_token": "forged"},
+    )
+    assert forged.status_code == 400
+    assert log_in(world.app.test_client(), "alice").status_code == 302  # unchanged
+
+
+def test_the_login_form_itself_needs_its_csrf_token(world) -> None:
+    client = world.app.test_client()
+    answer = client.post("/login", data={"login": "alice", "password": PASSWORD})
+    assert answer.status_code == 400
+
+
+def test_changing_ones_password_ends_the_other_sessions(world, client_as) -> None:
+    phone, laptop = client_as("alice"), client_as("alice")
+    new = "a brand new sentence for alice"
+    answer = post_form(laptop, "/account/password", {"current": PASSWORD, "new": new, "again": new})
+    assert answer.status_code == 200 and "mot de passe est changé" in answer.get_data(True)
+    assert laptop.get("/account/password").status_code == 200
+    assert phone.get("/account/password").status_code == 302  # back to the login page
+    assert log_in(world.app.test_client(), "alice", new).status_code == 302
+
+
+def test_a_weak_new_password_is_refused_with_the_rule(client_as) -> None:
+    client = client_as("alice")
+    answer = post_form(
+        client, "/account/password", {"current": PASSWORD, "new": "short", "again": "short"}
+    )
+    assert answer.status_code == 400
+    assert "au moins 12 caractères" in answer.get_data(as_text=True)
+
+
+def test_logout_ends_the_session(client_as) -> None:
+    client = client_as("coord")
+    answer = client.post("/logout", data={"csrf_token": csrf_of(client, "/account/password")})
+    assert answer.status_code == 302
+    assert client.get("/account/password").status_code == 302
+
+
+def test_pages_carry_security_headers_and_are_not_cached(client_as) -> None:
+    answer = client_as("alice").get("/account/password")
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Cache-Control"] == "no-store"
+    cookie = client_as("alice").get("/login")  # a fresh session cookie is HttpOnly
+    assert cookie.status_code in (200, 302)
+
+
+def test_the_session_cookie_is_httponly_and_samesite(world) -> None:
+    client = world.app.test_client()
+    answer = client.post(
+        "/login", data={"login": "alice", "password": PASSWORD, "csrf_token": csrf_of(client)}
+    )
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_english_is_available_and_remembered(world) -> None:
+    client = world.app.test_client()
+    page = client.get("/login?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in page and "Log in" in page
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_api_tokens_made_by_an_admin_work_until_revoked(world) -> None:
+    accounts = world.app.extensions["campus"]["accounts"]
+    actor = Actor("admin", world.clock())
+    secret, token = accounts.create_token(
+        name="tableau de bord", role=Role.COORDINATOR, campus_id="test-campus", actor=actor
+    )
+    client = world.app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/presence/weekly?week=2026-W48", headers=headers).status_code == 200
+    assert accounts.tokens()[0].last_used_at == world.clock()
+    world.clock.advance(hours=1)
+    accounts.revoke_token(token.id, actor)
+    refused = client.get("/api/v1/presence/weekly?week=2026-W48", headers=headers)
+    assert refused.status_code == 403
+
+
+def test_a_session_cookie_does_not_open_the_api(client_as) -> None:
+    client = client_as("coord")
+    assert client.get("/api/v1/presence/weekly?week=2026-W48").status_code == 401
+
+
+def test_a_disabled_account_loses_its_session(world, client_as) -> None:
+    client = client_as("bruno")
+    accounts = world.app.extensions["campus"]["accounts"]
+    bruno = next(account for account in accounts.accounts() if account.login == "bruno")
+    accounts.set_active(bruno.id, False, Actor("admin", world.clock() + timedelta(seconds=1)))
+    assert client.get("/account/password").status_code == 302
+    assert log_in(world.app.test_client(), "bruno").status_code == 401

@@ -17,7 +17,7 @@ from server.web.navigation import MENUS
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "server" / "web"
 SERVICES = ["server/services/accounts.py", "server/entrypoints/account_commands.py"]
-TRANSLATED_CALLS = {"_", "gettext", "DomainError", "flash_error", "flash_success"}
+TRANSLATED_CALLS = {"_", "gettext", "DomainError", "FieldError", "flash_error", "flash_success"}
 TEMPLATE_CALL = re.compile(r"""_\(\s*(["'])(.+?)(?<!\\)\1\s*[,)]""", re.DOTALL)
 
 
@@ -27,7 +27,7 @@ def _python_messages(path: Path) -> set[str]:
         if not isinstance(node, ast.Call) or not node.args:
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
-        first = node.args[0]
+        first = node.args[1] if name == "FieldError" and len(node.args) > 1 else node.args[0]
         literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
         if name in TRANSLATED_CALLS and literal:
             found.add(first.value)

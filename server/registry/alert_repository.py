@@ -113,8 +113,12 @@ class AlertRepository:
             )
         )
 
-    def listing(self, *, open_only: bool, since: datetime | None) -> list[Alert]:
+    def listing(
+        self, *, open_only: bool, since: datetime | None, campus: str | None = None
+    ) -> list[Alert]:
         query = select(Alert).order_by(Alert.noticed_at.desc(), Alert.id.desc())
+        if campus is not None:
+            query = query.where(Alert.campus_id == campus)
         if open_only:
             query = query.where(Alert.status != "closed")
         if since is not None:
@@ -144,9 +148,10 @@ class AlertRepository:
         row = self.session.get(Campus, campus)
         return (row.timezone if row else "") or self.timezone
 
-    def facts(self, start: datetime, end: datetime) -> list[AlertFact]:
-        """Absence alerts noticed in ``[start, end)``, for the evidence report."""
-        rows = self.session.execute(
+    def facts(self, start: datetime, end: datetime, campus: str | None = None) -> list[AlertFact]:
+        """Absence alerts noticed in ``[start, end)`` (of one campus, or all), for the
+        evidence report."""
+        query = (
             select(Alert, Tutor.email)
             .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
             .where(
@@ -154,7 +159,10 @@ class AlertRepository:
                 Alert.noticed_at >= start,
                 Alert.noticed_at < end,
             )
-        ).all()
+        )
+        if campus is not None:
+            query = query.where(Alert.campus_id == campus)
+        rows = self.session.execute(query).all()
         return [
             AlertFact(
                 tutor=email or "",

@@ -172,21 +172,24 @@ class AlertService:
 
     # ------------------------------------------------------------------ reading
 
-    def listing(self, *, open_only: bool, since: datetime | None) -> list[dict[str, Any]]:
+    def listing(
+        self, *, open_only: bool, since: datetime | None, campus: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.registry() as session:
-            rows = self._repo(session).listing(open_only=open_only, since=since)
+            rows = self._repo(session).listing(open_only=open_only, since=since, campus=campus)
             return [self.describe(session, row) for row in rows]
 
     def get(self, public_id: str) -> dict[str, Any]:
         with self.registry() as session:
             return self.describe(session, self._alert(session, public_id))
 
-    def evidence(self, first: date, last: date) -> dict[str, Any]:
-        """The call-on-absence evidence from ``first`` to ``last`` (local days)."""
+    def evidence(self, first: date, last: date, *, campus: str | None = None) -> dict[str, Any]:
+        """The call-on-absence evidence from ``first`` to ``last`` (local days), of one
+        campus or of all."""
         start = local_midnight(first, self.tz)
         end = local_midnight(last + timedelta(days=1), self.tz)
         with self.registry() as session:
-            facts = self._repo(session).facts(start, end)
+            facts = self._repo(session).facts(start, end, campus)
         lines = rules.evidence(facts, self.tz)
         return {
             "from": first.isoformat(),

@@ -2,7 +2,9 @@
 
 Views find :class:`~server.services.alerts.AlertService` under ``alerts`` in
 ``current_app.extensions["campus"]``. Bodies are validated here, at the boundary: a bad
-field is answered 400 with the field's name and what it must be.
+field is answered 400 with the field's name and what it must be. A token of one campus
+sees and acts on the alerts of that campus only (an alert's campus is its student's or
+its reader's).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from server.domain.accounts import Role
 from server.domain.alerts import MAX_REASON_CHARS, CallLog, CallOutcome, ReasonCategory
 from server.domain.contracts import DomainError
 from server.i18n import _
 from server.registry.student_repository import Actor
 from server.services.alerts import AlertNotFound, AlertService
+from server.web.api_auth import campus_scope
 from server.web.errors import error
+from server.web.guards import current, roles
 
 blueprint = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts")
 
@@ -45,6 +50,13 @@ def _actor(body: dict[str, Any]) -> Actor:
     return Actor(f"api:{name.strip()}", _now())
 
 
+def _check_alert(alert_id: str) -> None:
+    """Raise :class:`AlertNotFound` for an alert the token may not see: a token of
+    another campus learns nothing about it."""
+    if not current().sees_campus(_service().get(alert_id)["campus"]):
+        raise AlertNotFound()
+
+
 def _bad(failure: BadField) -> Response:
     return error(400, f"bad_{failure.field}", str(failure))
 
@@ -56,8 +68,12 @@ def _domain(failure: DomainError) -> Response:
 
 
 @blueprint.get("")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def listing() -> Response:
-    """``?status=open|all&since=<RFC 3339>``"""
+    """``?status=open|all&since=<RFC 3339>[&campus=id]``"""
+    campus, refused = campus_scope(request.args.get("campus"))
+    if refused is not None:
+        return refused
     status = request.args.get("status", "open")
     if status not in ("open", "all"):
         return error(400, "bad_status", _("status must be open or all."))
@@ -67,13 +83,15 @@ def listing() -> Response:
             since = _instant(request.args["since"], "since")
         except BadField as failure:
             return _bad(failure)
-    alerts = _service().listing(open_only=status == "open", since=since)
+    alerts = _service().listing(open_only=status == "open", since=since, campus=campus)
     return jsonify({"alerts": alerts})
 
 
 @blueprint.post("/<alert_id>/ack")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def acknowledge(alert_id: str) -> Response:
     try:
+        _check_alert(alert_id)
         body = _body(optional=True)
         return jsonify(_service().acknowledge(alert_id, _actor(body)))
     except BadField as failure:
@@ -83,9 +101,11 @@ def acknowledge(alert_id: str) -> Response:
 
 
 @blueprint.post("/<alert_id>/calls")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def log_call(alert_id: str) -> Response:
     """``{"called_at", "outcome", "reason_category", "reason", "excused", "by"}``"""
     try:
+        _check_alert(alert_id)
         body = _body()
         call = _call(body)
         answer = _service().log_call(alert_id, call, _actor(body))
@@ -99,8 +119,12 @@ def log_call(alert_id: str) -> Response:
 
 
 @blueprint.get("/evidence")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def evidence() -> Response:
-    """``?from=2026-11-01&to=2026-11-30`` (local days, both included)"""
+    """``?from=2026-11-01&to=2026-11-30[&campus=id]`` (local days, both included)"""
+    campus, refused = campus_scope(request.args.get("campus"))
+    if refused is not None:
+        return refused
     try:
         first = _day(request.args.get("from", ""), "from")
         last = _day(request.args.get("to", ""), "to")
@@ -108,7 +132,7 @@ def evidence() -> Response:
         return _bad(failure)
     if last < first:
         return error(400, "bad_to", _("to cannot be before from."))
-    return jsonify(_service().evidence(first, last))
+    return jsonify(_service().evidence(first, last, campus=campus))
 
 
 # --------------------------------------------------------------------------- parsing

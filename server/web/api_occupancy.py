@@ -3,6 +3,7 @@ forecast, manual corrections, and reader health. Counts only, never who.
 
 Services (``current_app.extensions["campus"]``): ``occupancy`` (OccupancyService),
 ``reader_health`` (ReaderHealthService), optionally ``reader_watch`` (ReaderWatch).
+A token of one campus reads and corrects only that campus.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from edge.protocol import format_timestamp, is_valid_id
+from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.domain.occupancy_stats import Period
 from server.i18n import _
 from server.services import occupancy_reports as reports
 from server.services.occupancy import OccupancyService, ZoneReading
+from server.web.api_auth import campus_scope
 from server.web.errors import error
+from server.web.guards import roles
 
 blueprint = Blueprint("api_occupancy", __name__, url_prefix="/api/v1")
 
@@ -34,9 +38,30 @@ class BadParam(ValueError):
         self.message = message
 
 
+class OutOfScope(Exception):
+    """The token may not read the campus asked for: answered with ``response`` (403)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("campus out of the token's scope")
+        self.response = response
+
+
 @blueprint.errorhandler(BadParam)
 def _bad_param(exc: BadParam) -> Response:
     return error(400, exc.code, exc.message)
+
+
+@blueprint.errorhandler(OutOfScope)
+def _out_of_scope(exc: OutOfScope) -> Response:
+    return exc.response
+
+
+def _scoped(requested: str | None) -> str | None:
+    """The campus the token may read (see :func:`campus_scope`), else 403."""
+    campus, refused = campus_scope(requested)
+    if refused is not None:
+        raise OutOfScope(refused)
+    return campus
 
 
 def _services() -> tuple[OccupancyService, datetime]:
@@ -46,6 +71,9 @@ def _services() -> tuple[OccupancyService, datetime]:
 
 def _campus(service: OccupancyService, now: datetime, *, required: bool = True) -> str | None:
     campus = request.args.get("campus")
+    if campus is not None and not is_valid_id(campus):
+        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    campus = _scoped(campus)
     known = sorted(service.places(now))
     if campus is None:
         if len(known) == 1 or not required:
@@ -104,6 +132,7 @@ def _reading(item: ZoneReading, names: dict[str | None, tuple[str, str]]) -> dic
 
 
 @blueprint.get("/occupancy")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def now() -> Response:
     service, moment = _services()
     campus = _campus(service, moment, required=False)
@@ -121,6 +150,7 @@ def now() -> Response:
 
 
 @blueprint.get("/occupancy/history")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def history() -> Response:
     """``?campus=&room=&from=&to=&step=`` (default: the last 24 hours, every sample)."""
     service, moment = _services()
@@ -139,6 +169,7 @@ def history() -> Response:
 
 
 @blueprint.get("/occupancy/stats")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def statistics() -> Response:
     """``?period=day|week|month[&date=YYYY-MM-DD][&campus=][&room=]``"""
     service, moment = _services()
@@ -180,6 +211,7 @@ def statistics() -> Response:
 
 
 @blueprint.get("/occupancy/forecast")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def forecast() -> Response:
     """``?week=2026-W48[&campus=]`` (default: next week)."""
     service, moment = _services()
@@ -210,6 +242,7 @@ def forecast() -> Response:
 
 
 @blueprint.post("/occupancy/corrections")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def correct() -> Response:
     """``{"campus": …, "room": null|id, "count": n, "reason": "…"}``: set a count by hand."""
     service, moment = _services()
@@ -220,6 +253,7 @@ def correct() -> Response:
     reason = body.get("reason")
     if not isinstance(campus, str) or campus not in service.places(moment):
         raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    _scoped(campus)
     if type(count) is not int or count < 0:
         raise BadParam("bad_count", _("count must be a whole number, zero or more."))
     if not isinstance(reason, str) or not reason.strip():
@@ -236,6 +270,7 @@ def correct() -> Response:
 
 
 @blueprint.get("/readers")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def readers() -> Response:
     """Each reader's health now: online/offline/degraded/unknown, last status, queue."""
     extensions = current_app.extensions["campus"]
@@ -243,6 +278,7 @@ def readers() -> Response:
     campus = request.args.get("campus")
     if campus is not None and not is_valid_id(campus):
         raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
+    campus = _scoped(campus)
     known = extensions["settings"].known_readers()
     watch = extensions.get("reader_watch")
     down = watch.current(moment) if watch is not None else {}

@@ -5,17 +5,22 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from edge.protocol import is_valid_id
+from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.services import reports
+from server.web.api_auth import campus_scope
 from server.web.errors import error
+from server.web.guards import roles
 
 blueprint = Blueprint("api_presence", __name__, url_prefix="/api/v1/presence")
 
 
 @blueprint.get("/weekly")
+@roles(Role.COORDINATOR, Role.ADMIN)
 def weekly() -> Response:
-    """``?week=2026-W48[&campus=id][&format=json|csv]``"""
+    """``?week=2026-W48[&campus=id][&format=json|csv]``; a token of one campus reads
+    only that campus (its own when none is asked)."""
     services = current_app.extensions["campus"]
     try:
         week = IsoWeek.parse(request.args.get("week", ""))
@@ -24,6 +29,9 @@ def weekly() -> Response:
     campus = request.args.get("campus")
     if campus is not None and not is_valid_id(campus):
         return error(400, "bad_campus", _("campus must be a campus id like saint-marcellin."))
+    campus, refused = campus_scope(campus)
+    if refused is not None:
+        return refused
     fmt = request.args.get("format", "json")
     if fmt not in reports.FORMATS:
         return error(400, "bad_format", _("format must be json or csv."))

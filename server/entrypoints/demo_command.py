@@ -1,8 +1,10 @@
 """``campus-presence demo``: the whole product on a laptop, nothing to install.
 
-An in-process MQTT broker (amqtt), the SQLite event store, the real ingest, and a
-simulated door playing a morning of taps through the real MQTT contract, with a live
-summary on the terminal.
+An in-process MQTT broker (amqtt), the SQLite event store, the real ingest, the web app
+with one demo account per role, and a simulated door playing a morning of taps through
+the real MQTT contract. The server and the door share a simulated clock that starts at
+08:30 this morning and runs ``--speed`` times faster, so a newcomer logged in as a tutor
+sees the morning unfold: arrivals, late arrivals, absences noticed and alerted.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 from server.adapters.embedded_broker import EmbeddedBroker, free_loopback_port
 from server.bootstrap import build_server, utc_now
 from server.config import CampusSettings, MqttSettings, Settings, WebSettings
+from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.domain.capacity import Limits
 from server.domain.events import StoredTap
@@ -32,6 +35,8 @@ from server.registry.student_repository import Actor
 from server.services.calendar_admin import set_opening_hours
 from server.services.campuses import sync_campuses
 from server.services.student_import import import_students
+from server.simulation.clock import SimulatedClock
+from server.simulation.demo_people import furnish_people
 from server.simulation.door import SimulatedDoor
 from server.simulation.roster import academic_year, demo_sheet
 from server.simulation.scenario import demo_badges, morning
@@ -46,19 +51,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser("demo", help="run everything embedded, with a simulated door")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     demo.add_argument("--port", type=int, default=0, help="MQTT port (default: a free one)")
-    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    demo.add_argument("--speed", type=float, default=20.0, help="simulated seconds per second")
+    demo.add_argument("--web-port", type=int, default=0, help="web app port (default: free)")
     demo.add_argument("--students", type=int, default=24)
     demo.add_argument("--duration", type=float, default=0, help="stop after N seconds (0: never)")
     demo.set_defaults(handler=demo_command)
 
 
-def demo_settings(data_dir: Path, port: int) -> Settings:
+def demo_settings(data_dir: Path, port: int, web_port: int = 0) -> Settings:
     return Settings(
         data_dir=data_dir,
         log_level="WARNING",
         badge_secret=_demo_secret(data_dir, "badge-secret"),
         api_token=_demo_secret(data_dir, "api-token"),
-        web=WebSettings(port=free_loopback_port()),
+        # Plain HTTP on loopback: the session cookie cannot be "Secure" here.
+        web=WebSettings(port=web_port or free_loopback_port(), secure_cookies=False),
         mqtt=MqttSettings(port=port, protocol=3, client_id="campus-demo-ingest", manual_ack=False),
         campuses=(CampusSettings(CAMPUS, "Campus connecté (démo)", (DOOR, ROOM)),),
     )
@@ -113,19 +120,26 @@ class LiveSummary:
 def demo_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     port = args.port or free_loopback_port()
-    settings = demo_settings(args.data_dir, port)
+    settings = demo_settings(args.data_dir, port, args.web_port)
     badges = demo_badges(args.students)
     summary = LiveSummary()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    _furnish_demo_campus(settings, badges)
-    with EmbeddedBroker(port=port), build_server(settings) as server:
+    today = utc_now().astimezone(PARIS).date()
+    clock = SimulatedClock(
+        datetime.combine(today, clock_time(8, 30), tzinfo=PARIS), speed=args.speed
+    )
+    password = _demo_secret(settings.data_dir, "demo-password")[:16]
+    accounts = _furnish_demo_campus(settings, badges, password, clock())
+    clock.start()
+    with EmbeddedBroker(port=port), build_server(settings, clock=clock) as server:
         ingest = server.ingest
         ingest.service.on_taps_stored(summary.taps_stored)
         ingest.consumer.wait_subscribed(timeout=10)
-        door = _start_door(port, args, badges)
-        _print_intro(settings, port, server.web_url)
+        door = _start_door(port, clock, args.speed, badges)
+        _print_intro(settings, port, server.web_url, args.speed)
+        _print_accounts(server.web_url, accounts, password)
         _run_until_stopped(
             stop,
             args.duration,
@@ -137,13 +151,15 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _furnish_demo_campus(settings: Settings, badges: list[str]) -> None:
+def _furnish_demo_campus(
+    settings: Settings, badges: list[str], password: str, now: datetime
+) -> list[tuple[str, Role]]:
     """Open every day 07:00-22:00, a campus of 30 places with a 12-place room behind the
-    room reader, and the demo students on 12 h contracts (all idempotent)."""
+    room reader, the demo students on 12 h contracts shared by two tutors, and one
+    account per role (all idempotent)."""
     engine, registry = open_registry(settings.registry_database_url)
     try:
         sync_campuses(registry, settings)
-        now = utc_now()
         actor = Actor("demo", now)
         days = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
         set_opening_hours(
@@ -158,7 +174,9 @@ def _furnish_demo_campus(settings: Settings, badges: list[str]) -> None:
                 )
                 places.add_room(CAMPUS, room, actor="demo", at=now)
             places.link_reader(CAMPUS, ROOM, ROOM)
-        start, end = academic_year(now.astimezone(PARIS).date())
+        # Contracts start this Monday: past weeks hold no taps, and would all be shortfalls.
+        today = now.astimezone(PARIS).date()
+        start, end = today - timedelta(days=today.weekday()), academic_year(today)[1]
         report = import_students(
             registry,
             demo_sheet(badges, contract_start=start, contract_end=end),
@@ -169,32 +187,38 @@ def _furnish_demo_campus(settings: Settings, badges: list[str]) -> None:
         )
         if report.errors:
             raise RuntimeError(f"demo roster refused: {report.errors}")
+        return furnish_people(registry, CAMPUS, password, now)
     finally:
         engine.dispose()
 
 
-def _start_door(port: int, args: argparse.Namespace, badges: list[str]) -> SimulatedDoor:
-    today = utc_now().astimezone(PARIS).date()
-    start = datetime.combine(today, clock_time(8, 30), tzinfo=PARIS)
-    events = morning(start, door=DOOR, room=ROOM, students=badges, unknown_badge="0badcafe")
+def _start_door(port: int, clock: SimulatedClock, speed: float, badges: list[str]) -> SimulatedDoor:
+    events = morning(clock.origin, door=DOOR, room=ROOM, students=badges, unknown_badge="0badcafe")
     door = SimulatedDoor(
         host="127.0.0.1",
         port=port,
         campus=CAMPUS,
         readers=(DOOR, ROOM),
         events=events,
-        speed=args.speed,
+        clock=clock,
+        speed=speed,
     )
     door.start()
     return door
 
 
-def _print_intro(settings: Settings, port: int, web_url: str) -> None:
+def _print_intro(settings: Settings, port: int, web_url: str, speed: float) -> None:
     week = IsoWeek.of(utc_now().astimezone(PARIS).date())
     print(_("Campus connecté — presence demo (everything embedded, nothing to install)"))
     print(_("  MQTT broker (embedded): 127.0.0.1:{port}", port=port))
     print(_("  Event store (SQLite): {path}", path=settings.events_sqlite_path))
-    print(_("  A simulated door plays a morning of badge taps; stop with Ctrl+C."))
+    print(
+        _(
+            "  A simulated door plays a morning of badge taps from 08:30, {speed} times "
+            "faster than real time; stop with Ctrl+C.",
+            speed=f"{speed:g}",
+        )
+    )
     print(_("Next, in another terminal: this week's presence report (JSON API)"))
     print(
         f'  curl -H "Authorization: Bearer {settings.api_token}" '
@@ -205,6 +229,22 @@ def _print_intro(settings: Settings, port: int, web_url: str) -> None:
     print(_("and the rejected messages:"))
     print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} campus-presence rejections")
     print()
+
+
+def _print_accounts(web_url: str, accounts: list[tuple[str, Role]], password: str) -> None:
+    print(_("Web application: {url}", url=web_url))
+    print(_("  Demo accounts (password for all: {password})", password=password))
+    for login, role in accounts:
+        print(f"    {login:<14} {_(_ROLE_NAMES[role])}")
+    print()
+
+
+_ROLE_NAMES = {
+    Role.TUTOR: "tutor: the Now page, absences to call",
+    Role.COORDINATOR: "coordinator: occupancy, weekly report",
+    Role.ADMIN: "administrator: students, badges, accounts",
+    Role.STUDENT: "student: my week",
+}
 
 
 def _run_until_stopped(stop: threading.Event, duration: float, report) -> None:

@@ -1,18 +1,20 @@
 """A simulated door: plays a scenario through the real MQTT contract, as readers would.
 
 Each reader is its own paho client (client id = reader id) with a retained ``online``
-status and an ``offline`` last will. Simulated time runs ``speed`` times faster than the
-wall clock from the scenario's start, and taps carry the simulated time as ``ts``.
+status re-sent as a heartbeat and an ``offline`` last will. Time is the demo's
+simulated clock (shared with the server): an event is published when the clock reaches
+it, and taps carry that simulated time as ``ts``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
-import time
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 import paho.mqtt.client as mqtt
 
@@ -20,6 +22,8 @@ from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_top
 from server.simulation.scenario import SimulatedEvent, SimulatedGarbage
 
 log = logging.getLogger(__name__)
+
+_TICK_S = 0.05  # how often (wall clock) the door looks at the simulated clock
 
 
 class SimulatedDoor:
@@ -31,57 +35,59 @@ class SimulatedDoor:
         campus: str,
         readers: Sequence[str],
         events: Sequence[SimulatedEvent],
-        speed: float = 60.0,
+        clock: Callable[[], datetime],
+        speed: float,
         protocol: int = mqtt.MQTTv311,
     ) -> None:
         self._campus = campus
         self._events = list(events)
-        self._speed = speed
+        self._clock = clock
+        # A heartbeat every 60 simulated seconds, but never more than 4 a wall second.
+        self._heartbeat_s = max(60, math.ceil(speed / 4))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seq = dict.fromkeys(readers, 0)
         self.published = 0
+        self._left = len(self._events)
         self._clients = {reader: self._client(reader, host, port, protocol) for reader in readers}
 
     def _client(self, reader: str, host: str, port: int, protocol: int) -> mqtt.Client:
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{reader}", protocol=protocol
         )
-        will = self._status(
-            reader, ReaderState.OFFLINE, self._events[0].at if self._events else None
-        )
+        will = self._status(ReaderState.OFFLINE, self._clock())
         client.will_set(status_topic(self._campus, reader), will, qos=1, retain=True)
         client.connect(host, port)
         client.loop_start()
         return client
 
-    def _status(self, reader: str, state: ReaderState, at: datetime | None) -> bytes:
-        assert at is not None
-        return ReaderStatus(state=state, ts=at, detail="simulated reader").to_json()
+    def _status(self, state: ReaderState, at: datetime) -> bytes:
+        return ReaderStatus(
+            state=state, ts=at, detail="simulated reader", heartbeat=self._heartbeat_s
+        ).to_json()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._play, name="simulated-door", daemon=True)
         self._thread.start()
 
     def _play(self) -> None:
-        if not self._events:
-            return
-        begin = self._events[0].at
-        wall_begin = time.monotonic()
-        for reader, client in self._clients.items():
-            client.publish(
-                status_topic(self._campus, reader),
-                self._status(reader, ReaderState.ONLINE, begin),
-                qos=1,
-                retain=True,
-            )
-        for event in self._events:
-            wait = (event.at - begin).total_seconds() / self._speed - (
-                time.monotonic() - wall_begin
-            )
-            if wait > 0 and self._stop.wait(wait):
+        pending = deque(self._events)
+        heartbeat_due = self._clock()
+        while True:
+            now = self._clock()
+            if now >= heartbeat_due:
+                self._heartbeat(now)
+                heartbeat_due = now + timedelta(seconds=self._heartbeat_s)
+            while pending and pending[0].at <= now:
+                self._publish(pending.popleft())
+                self._left = len(pending)
+            if self._stop.wait(_TICK_S):
                 return
-            self._publish(event)
+
+    def _heartbeat(self, now: datetime) -> None:
+        for reader, client in self._clients.items():
+            payload = self._status(ReaderState.ONLINE, now)
+            client.publish(status_topic(self._campus, reader), payload, qos=1, retain=True)
 
     def _publish(self, event: SimulatedEvent) -> None:
         client = self._clients[event.reader]
@@ -96,7 +102,8 @@ class SimulatedDoor:
 
     @property
     def finished(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
+        """Every event of the scenario was published (heartbeats go on)."""
+        return self._left == 0
 
     def stop(self) -> None:
         self._stop.set()

@@ -6,6 +6,10 @@ from datetime import date
 
 FIRST_NAMES = ["Émilie", "Lucas", "Inès", "Karim", "Chloé", "Hugo", "Léa", "Yanis", "Manon", "Théo"]
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Garcia", "Roux", "Fournier"]
+TUTORS = [
+    ("claire.tutrice@demo.campus", "Claire Moulin", "04 76 00 00 01"),
+    ("marc.tuteur@demo.campus", "Marc Lefèvre", "04 76 00 00 02"),
+]
 SLOTS = [
     "lun 09:00-12:00; mar 09:00-12:00; jeu 09:00-12:00; ven 09:00-12:00",
     "lun 10:00-13:00; mer 10:00-13:00; jeu 14:00-17:00; ven 10:00-13:00",
@@ -13,8 +17,9 @@ SLOTS = [
 
 
 def demo_sheet(badges: list[str], *, contract_start: date, contract_end: date) -> bytes:
-    """A CSV with one contract of 12 h a week per badge, ``;``-separated like French Excel."""
-    columns = "student_id last_name first_name phone badge_uid weekly_hours slots"
+    """A CSV with one contract of 12 h a week per badge, ``;``-separated like French Excel;
+    the students are shared between the two demo tutors."""
+    columns = "student_id last_name first_name email phone tutor_email badge_uid weekly_hours slots"
     rows = [";".join([*columns.split(), "contract_start", "contract_end"])]
     for index, uid in enumerate(badges):
         rows.append(
@@ -23,7 +28,9 @@ def demo_sheet(badges: list[str], *, contract_start: date, contract_end: date) -
                     f"D{index + 1:03d}",
                     LAST_NAMES[index % len(LAST_NAMES)],
                     FIRST_NAMES[index % len(FIRST_NAMES)],
+                    f"d{index + 1:03d}@etudiant.demo",
                     f"06 00 00 {index // 100:02d} {index % 100:02d}",
+                    TUTORS[index % 2][0],
                     uid,
                     "12",
                     f'"{SLOTS[index % 3 == 0]}"',

@@ -1,8 +1,9 @@
 """A realistic morning at a campus door, as a list of timed events (pure, seeded).
 
-Students arrive around their slot start (some early, some late, one forgets to badge
-out), a few re-tap by reflex within seconds (the debounce must merge them), one visitor
-taps an unknown card, and a broken message or two shows how rejections look.
+Students arrive around their slot start (some early, some late, one in eight stays
+home, one in seven forgets to badge out), a few re-tap by reflex within seconds (the
+debounce must merge them), one visitor taps an unknown card, and a broken message or
+two shows how rejections look.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def morning(
     rng = random.Random(seed)
     events: list[SimulatedEvent] = []
     for index, uid in enumerate(students):
+        if index % 8 == 5:  # stays home: the tutor gets an absence alert
+            continue
         slot_start = start + timedelta(minutes=30 if index % 3 else 90)
         arrival = slot_start + timedelta(minutes=rng.gauss(-4, 9))
         events.append(SimulatedTap(arrival, door, uid))

@@ -83,6 +83,9 @@ class WebSettings:
     secure_cookies: bool = True
     session_hours: int = 12
     login_attempts_per_ip: int = 20  # failed logins per address in 15 minutes
+    # Reverse proxies in front (nginx, Caddy) whose X-Forwarded-For/-Proto are trusted,
+    # so throttling sees the client's address and HTTPS is known. 0: none.
+    proxy_hops: int = 0
 
 
 @dataclass(frozen=True)

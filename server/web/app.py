@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
 from server.i18n import _
@@ -64,6 +65,9 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
+    if settings.web.proxy_hops:
+        hops = settings.web.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["campus"] = {
         "settings": settings,
         "ledger": ledger,

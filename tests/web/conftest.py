@@ -14,6 +14,7 @@ The world, on Monday 23 November 2026 at 09:20 (Paris):
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -186,15 +187,30 @@ def clock() -> MovableClock:
     return MovableClock(MONDAY_0920)
 
 
+@pytest.fixture(scope="session")
+def furnished_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The furnished world's data folder, built once (password hashing is slow on
+    purpose); each test works on its own copy."""
+    data = tmp_path_factory.mktemp("web-world") / "data"
+    clock = MovableClock(MONDAY_0920)
+    settings = _settings(data)
+    server = build_server(settings, clock=clock)
+    try:
+        server.ingest.store.setup()
+        _furnish(World(server, clock, settings))
+    finally:
+        server.close()
+    return data
+
+
 @pytest.fixture
-def world(tmp_path: Path, clock: MovableClock) -> Iterator[World]:
+def world(tmp_path: Path, clock: MovableClock, furnished_data: Path) -> Iterator[World]:
     settings = _settings(tmp_path / "data")
+    shutil.copytree(furnished_data, settings.data_dir)
     server = build_server(settings, clock=clock)
     server.ingest.store.setup()
-    world = World(server, clock, settings)
     try:
-        _furnish(world)
-        yield world
+        yield World(server, clock, settings)
     finally:
         server.close()
 

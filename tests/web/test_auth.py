@@ -178,3 +178,29 @@ def test_a_disabled_account_loses_its_session(world, client_as) -> None:
     accounts.set_active(bruno.id, False, Actor("admin", world.clock() + timedelta(seconds=1)))
     assert client.get("/account/password").status_code == 302
     assert log_in(world.app.test_client(), "bruno").status_code == 401
+
+
+def test_behind_a_trusted_proxy_throttling_sees_each_client_address(world) -> None:
+    from dataclasses import replace
+
+    from server.web.app import create_app
+
+    settings = replace(
+        world.settings, web=replace(world.settings.web, proxy_hops=1, login_attempts_per_ip=2)
+    )
+    shared = world.app.extensions["campus"]
+    services = {
+        key: value
+        for key, value in shared.items()
+        if key not in ("settings", "ledger", "clock", "login_limiter")
+    }
+    app = create_app(settings, ledger=shared["ledger"], clock=world.clock, services=services)
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        client.environ_base["REMOTE_ADDR"] = "10.0.0.1"  # the proxy
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.10"
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.20"
+    for _attempt in range(2):
+        assert log_in(first, "alice", "wrong password, long one").status_code == 401
+    assert log_in(first, "alice").status_code == 429
+    assert log_in(second, "alice").status_code == 302

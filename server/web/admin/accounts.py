@@ -1,0 +1,144 @@
+"""Accounts: the list, a new account (its initial password typed or generated and
+shown once), disable/enable, reset a password. Everything goes through
+:class:`AccountService`, which keeps its own rules (password strength, links)."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server.domain.accounts import Role
+from server.domain.contracts import DomainError
+from server.i18n import _
+from server.services.accounts import AccountService
+from server.services.admin_accounts import generate_password
+from server.services.admin_badges import student_ref
+from server.services.admin_students import tutors
+from server.web.admin import blueprint, fields
+from server.web.admin.common import (
+    actor,
+    admin_only,
+    flash_success,
+    service,
+    visible_campuses,
+)
+from server.web.forms import FieldError, choice, integer, refused, text
+from server.web.guards import check_campus, current
+
+_ROLES = tuple(role.value for role in Role)
+
+
+def _accounts() -> AccountService:
+    return service("accounts")
+
+
+def _page(status: int = 200, **extra: object) -> tuple[str, int]:
+    values = {"error": None, "error_field": None, "error_form": None, "secret": None, "form": {}}
+    page = render_template(
+        "admin/accounts.html",
+        accounts=_accounts().accounts(),
+        campuses=visible_campuses(),
+        tutors=tutors(service("registry")),
+        roles=_ROLES,
+        **(values | extra),
+    )
+    return page, status
+
+
+def _refused(failure: FieldError | DomainError, form: str, **extra: object) -> tuple[str, int]:
+    if isinstance(failure, FieldError):
+        message = refused(failure, f"admin_{form}")
+        return _page(400, error=message, error_field=failure.field, error_form=form, **extra)
+    return _page(400, error=_(failure.message, **failure.values), error_form=form, **extra)
+
+
+@blueprint.get("/accounts")
+@admin_only
+def accounts() -> tuple[str, int]:
+    return _page()
+
+
+def _links(form: dict[str, str], role: Role, campus: str) -> tuple[str, int | None, int | None]:
+    """(campus, tutor row, student row) of a new account, from the fields of its role."""
+    if role is Role.TUTOR:
+        tutor_id = integer(form, "tutor_id", minimum=1, maximum=2**31)
+        return campus, tutor_id, None
+    if role is Role.STUDENT:
+        student_id = text(form, "student_id", max_chars=64)
+        student = student_ref(service("registry"), student_id)
+        if student is None:
+            raise FieldError(
+                "student_id", "There is no student {student_id}.", student_id=student_id
+            )
+        check_campus(student.campus_id)
+        return student.campus_id, None, student.pk
+    return campus, None, None
+
+
+@blueprint.post("/accounts")
+@admin_only
+def create_account() -> tuple[str, int]:
+    form = request.form
+    try:
+        login = text(form, "login", max_chars=254)
+        role = Role(choice(form, "role", _ROLES))
+        campus = choice(form, "campus", ["", *(c.id for c in visible_campuses())])
+        if not campus and current().campus_id:
+            raise FieldError("campus", "Choose one of the proposed values.")
+        campus, tutor_id, student_pk = _links(dict(form), role, campus)
+        password = form.get("password", "") or generate_password()
+        created = _accounts().create(
+            login=login,
+            password=password,
+            role=role,
+            actor=actor(),
+            display_name=text(form, "display_name", required=False),
+            campus_id=campus,
+            tutor_id=tutor_id,
+            student_pk=student_pk,
+        )
+    except (FieldError, DomainError) as failure:
+        return _refused(failure, "create", form={**form, "password": ""})
+    shown = password if not form.get("password") else None
+    message = _("Account {login} created.", login=created.login)
+    return _page(secret={"login": created.login, "password": shown, "message": message})
+
+
+def _account_id() -> int:
+    account_id = integer(request.form, "account_id", minimum=1, maximum=2**31)
+    if not any(account.id == account_id for account in _accounts().accounts()):
+        abort(404)
+    return account_id
+
+
+@blueprint.post("/accounts/active")
+@admin_only
+def set_active() -> Response | tuple[str, int]:
+    try:
+        account_id = _account_id()
+        active = fields.checkbox(request.form, "active")
+        if not active and account_id == current().account_id:
+            raise FieldError("active", "You cannot disable your own account.")
+        _accounts().set_active(account_id, active, actor())
+    except (FieldError, DomainError) as failure:
+        return _refused(failure, "active")
+    if active:
+        flash_success("The account is enabled.")
+    else:
+        flash_success("The account is disabled: its sessions are closed.")
+    return redirect(url_for("admin.accounts"))
+
+
+@blueprint.post("/accounts/password")
+@admin_only
+def reset_password() -> tuple[str, int]:
+    try:
+        account_id = _account_id()
+        password = request.form.get("password", "") or generate_password()
+        _accounts().reset_password(account_id, password, actor())
+    except (FieldError, DomainError) as failure:
+        return _refused(failure, f"password-{request.form.get('account_id', '')}")
+    login = next(item.login for item in _accounts().accounts() if item.id == account_id)
+    shown = password if not request.form.get("password") else None
+    message = _("The password of {login} is changed; the account is unlocked.", login=login)
+    return _page(secret={"login": login, "password": shown, "message": message})

@@ -1,0 +1,79 @@
+"""Badges: unknown badges seen at the readers, attached to a student; a student's
+badges revoked (lost card, end of contract)."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server.domain.contracts import DomainError
+from server.i18n import _
+from server.services import admin_badges
+from server.services.enrolment import revoke_badges as revoke_all
+from server.services.enrolment import unknown_badges
+from server.web.admin import blueprint
+from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, service
+from server.web.forms import FieldError, integer, refused, text
+from server.web.guards import check_campus
+
+
+def _page(status: int = 200, **extra: object) -> tuple[str, int]:
+    campus, campuses = chosen_campus()
+    sightings = unknown_badges(service("registry"), campus=campus.id)
+    values = {"error": None, "error_field": None, "form": {}, **extra}
+    page = render_template(
+        "admin/badges.html", campus=campus, campuses=campuses, sightings=sightings, **values
+    )
+    return page, status
+
+
+@blueprint.get("/badges")
+@admin_only
+def badges() -> tuple[str, int]:
+    return _page()
+
+
+def _student_of_this_campus(student_id: str) -> admin_badges.StudentRef:
+    student = admin_badges.student_ref(service("registry"), student_id)
+    if student is None:
+        raise FieldError("student_id", "There is no student {student_id}.", student_id=student_id)
+    check_campus(student.campus_id)
+    return student
+
+
+@blueprint.post("/badges/attach")
+@admin_only
+def attach_badge() -> Response | tuple[str, int]:
+    form = request.form
+    try:
+        sighting = integer(form, "sighting", minimum=1, maximum=2**31)
+        student_id = text(form, "student_id", max_chars=64)
+        campus = admin_badges.sighting_campus(service("registry"), sighting)
+        if campus is None:
+            abort(404)
+        check_campus(campus)
+        _student_of_this_campus(student_id)
+        admin_badges.attach(service("registry"), sighting, student_id, actor=actor())
+    except FieldError as failure:
+        message = refused(failure, "admin_attach_badge")
+        return _page(400, error=message, error_field=failure.field, form=dict(form))
+    except DomainError as failure:
+        return _page(400, error=_(failure.message, **failure.values), form=dict(form))
+    flash_success("The badge now belongs to {student_id}.", student_id=student_id)
+    return redirect(url_for("admin.badges", campus=campus))
+
+
+@blueprint.post("/badges/revoke")
+@admin_only
+def revoke_badges() -> Response | tuple[str, int]:
+    form = request.form
+    try:
+        student_id = text(form, "student_id", max_chars=64)
+        reason = text(form, "reason", max_chars=200)
+        student = _student_of_this_campus(student_id)
+        count = revoke_all(service("registry"), student_id, reason=reason, actor=actor())
+    except FieldError as failure:
+        message = refused(failure, "admin_revoke_badges")
+        return _page(400, error=message, error_field=failure.field, form=dict(form))
+    flash_success("{count} badge(s) of {student_id} revoked.", count=count, student_id=student_id)
+    return redirect(url_for("admin.badges", campus=student.campus_id))

@@ -1,0 +1,80 @@
+"""Alert channels of a campus: e-mail (SMTP, recipients), webhook (address and the NAME
+of the environment variable holding its secret), MQTT events, escalation delay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server.services.admin_channels import (
+    SMTP_SECURITY,
+    ChannelSettings,
+    channel_settings,
+    save_channel_settings,
+)
+from server.web.admin import blueprint, fields
+from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, service
+from server.web.forms import FieldError, choice, integer, refused, text
+
+
+def read_settings(form: Mapping[str, str]) -> ChannelSettings:
+    """The settings typed in the form; a channel switched on needs what it sends with."""
+    email_on = fields.checkbox(form, "email_enabled")
+    webhook_on = fields.checkbox(form, "webhook_enabled")
+    return ChannelSettings(
+        base_url=fields.web_address(form, "base_url"),
+        coordinator_emails=fields.emails(form, "coordinator_emails", required=email_on),
+        escalation_minutes=integer(form, "escalation_minutes", minimum=1, maximum=1440),
+        email_enabled=email_on,
+        smtp_host=text(form, "smtp_host", required=email_on),
+        smtp_port=integer(form, "smtp_port", minimum=1, maximum=65535),
+        smtp_security=choice(form, "smtp_security", SMTP_SECURITY),
+        smtp_username=text(form, "smtp_username", required=False),
+        smtp_password_env=fields.env_name(form, "smtp_password_env"),
+        from_address=fields.email(form, "from_address", required=email_on),
+        webhook_enabled=webhook_on,
+        webhook_url=fields.web_address(form, "webhook_url", required=webhook_on),
+        webhook_secret_env=fields.env_name(form, "webhook_secret_env"),
+        mqtt_enabled=fields.checkbox(form, "mqtt_enabled"),
+    )
+
+
+def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extra: object) -> str:
+    campus, campuses = chosen_campus()
+    shown = settings if settings is not None else channel_settings(service("registry"), campus.id)
+    values = {"error": None, "error_field": None, **extra}
+    return render_template(
+        "admin/channels.html",
+        campus=campus,
+        campuses=campuses,
+        settings=shown,
+        securities=SMTP_SECURITY,
+        **values,
+    )
+
+
+@blueprint.get("/channels")
+@admin_only
+def channels() -> str:
+    return _page()
+
+
+@blueprint.post("/channels")
+@admin_only
+def save_channels() -> Response | tuple[str, int]:
+    campus, _campuses = chosen_campus()
+    form = request.form
+    try:
+        settings = read_settings(form)
+    except FieldError as failure:
+        message = refused(failure, "admin_channels")
+        typed = {name: form.get(name, "") for name in form} | {
+            name: fields.checkbox(form, name)
+            for name in ("email_enabled", "webhook_enabled", "mqtt_enabled")
+        }
+        return _page(typed, error=message, error_field=failure.field), 400
+    save_channel_settings(service("registry"), campus.id, settings, actor())
+    flash_success("The alert channels of {campus} are saved.", campus=campus.name)
+    return redirect(url_for("admin.channels", campus=campus.id))

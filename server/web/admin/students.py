@@ -1,0 +1,194 @@
+"""Students: the list per campus, the CSV import with its row-by-row report, and one
+student's contract editor (weekly hours, slots, validity) and tutor."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import date
+from typing import cast
+
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from server.domain.contracts import DomainError, Slot, format_slots
+from server.i18n import _, current_language
+from server.services import admin_students
+from server.services.student_import import import_students as run_import
+from server.web.admin import blueprint, fields
+from server.web.admin.common import (
+    actor,
+    admin_only,
+    chosen_campus,
+    flash_success,
+    now,
+    service,
+)
+from server.web.formatting import local
+from server.web.forms import FieldError, day, refused
+from server.web.guards import check_campus, current
+
+_FRENCH_DAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+
+
+def slots_text(slots: Iterable[Slot]) -> str:
+    """Slots as the form shows them, with the day names of the page's language."""
+    if current_language() != "fr":
+        return format_slots(slots)
+    return "; ".join(
+        f"{_FRENCH_DAYS[slot.weekday]} {slot.start:%H:%M}-{slot.end:%H:%M}" for slot in slots
+    )
+
+
+@blueprint.get("/students")
+@admin_only
+def students() -> str:
+    campus, campuses = chosen_campus()
+    search = request.args.get("q", "").strip()[:100]
+    rows = admin_students.list_students(service("registry"), [campus.id], search)
+    service("access_log").viewed(
+        current(), entity="campus", entity_id=campus.id, what="admin_student_list", at=now()
+    )
+    return render_template(
+        "admin/students.html",
+        campus=campus,
+        campuses=campuses,
+        search=search,
+        rows=rows,
+        limit=admin_students.MAX_LISTED,
+    )
+
+
+@blueprint.route("/students/import", methods=["GET", "POST"])
+@admin_only
+def import_students() -> str | tuple[str, int]:
+    campus, campuses = chosen_campus()
+    page = {"campus": campus, "campuses": campuses, "report": None, "error": None}
+    if request.method == "GET":
+        return render_template("admin/import.html", **page, dry_run=True)
+    dry_run = fields.checkbox(request.form, "dry_run")
+    settings = service("settings")
+    try:
+        data = fields.csv_file(request.files, "file")
+        report = run_import(
+            service("registry"),
+            data,
+            campus_id=campus.id,
+            secret=settings.badge_secret.encode(),
+            timezone=settings.presence.timezone,
+            actor=actor(),
+            dry_run=dry_run,
+        )
+    except FieldError as failure:
+        page["error"] = refused(failure, "admin_import")
+        return render_template("admin/import.html", **page, dry_run=dry_run), 400
+    except csv.Error:
+        failure = FieldError("file", "The file cannot be read as CSV. Save it as CSV again.")
+        page["error"] = refused(failure, "admin_import")
+        return render_template("admin/import.html", **page, dry_run=dry_run), 400
+    if report.ok and not dry_run:
+        flash_success(
+            "Import done: {created} created, {updated} updated, {unchanged} unchanged.",
+            created=len(report.created),
+            updated=len(report.updated),
+            unchanged=len(report.unchanged),
+        )
+    page["report"] = report
+    return render_template("admin/import.html", **page, dry_run=dry_run)
+
+
+def _student_or_404(student_id: str) -> admin_students.StudentFile:
+    found = admin_students.student_file(service("registry"), student_id, local(now()).date())
+    if found is None:
+        abort(404)
+    check_campus(found.campus_id)
+    return found
+
+
+def _contract_form(found: admin_students.StudentFile) -> dict[str, str]:
+    contract = found.contract
+    if contract is None:
+        return {"weekly_hours": "12", "slots": "", "valid_from": "", "valid_to": ""}
+    hours = f"{contract.weekly_minutes / 60:g}"
+    return {
+        "weekly_hours": hours.replace(".", ",") if current_language() == "fr" else hours,
+        "slots": slots_text(contract.slots),
+        "valid_from": contract.valid_from.isoformat(),
+        "valid_to": contract.valid_to.isoformat() if contract.valid_to else "",
+    }
+
+
+def _student_page(found: admin_students.StudentFile, **extra: object) -> str:
+    service("access_log").viewed(
+        current(), entity="student", entity_id=found.student_id, what="admin_student", at=now()
+    )
+    values = {
+        "student": found,
+        "form": _contract_form(found),
+        "tutors": admin_students.tutors(service("registry")),
+        "slots_text": slots_text,
+        "error": None,
+        "error_field": None,
+        **extra,
+    }
+    return render_template("admin/student.html", **values)
+
+
+@blueprint.get("/students/<student_id>")
+@admin_only
+def student(student_id: str) -> str:
+    return _student_page(_student_or_404(student_id))
+
+
+@blueprint.post("/students/<student_id>/contract")
+@admin_only
+def change_contract(student_id: str) -> Response | tuple[str, int]:
+    found = _student_or_404(student_id)
+    form = request.form
+    try:
+        weekly = fields.hours(form, "weekly_hours")
+        slots = fields.slots(form, "slots")
+        valid_from = cast(date, day(form, "valid_from"))
+        valid_to = day(form, "valid_to", required=False)
+        if valid_to is not None and valid_to < valid_from:
+            raise FieldError("valid_to", "The end date is before the start date.")
+        changed = admin_students.change_contract(
+            service("registry"),
+            student_id,
+            weekly_minutes=weekly,
+            slots=slots,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            actor=actor(),
+        )
+    except FieldError as failure:
+        message = refused(failure, "admin_contract")
+        page = _student_page(found, form=dict(form), error=message, error_field=failure.field)
+        return page, 400
+    except DomainError as failure:
+        message = _(failure.message, **failure.values)
+        return _student_page(found, form=dict(form), error=message), 400
+    if changed:
+        flash_success("The contract of {student_id} is saved.", student_id=student_id)
+    else:
+        flash_success("The contract of {student_id} was already so.", student_id=student_id)
+    return redirect(url_for("admin.student", student_id=student_id))
+
+
+@blueprint.post("/students/<student_id>/tutor")
+@admin_only
+def assign_tutor(student_id: str) -> Response | tuple[str, int]:
+    found = _student_or_404(student_id)
+    tutors = admin_students.tutors(service("registry"))
+    try:
+        chosen = request.form.get("tutor_id", "")
+        if chosen and chosen not in {str(tutor.id) for tutor in tutors}:
+            raise FieldError("tutor_id", "Choose one of the proposed values.")
+        admin_students.assign_tutor(
+            service("registry"), student_id, int(chosen) if chosen else None, actor()
+        )
+    except FieldError as failure:
+        message = refused(failure, "admin_tutor")
+        return _student_page(found, error=message, error_field=failure.field), 400
+    flash_success("The tutor of {student_id} is saved.", student_id=student_id)
+    return redirect(url_for("admin.student", student_id=student_id))

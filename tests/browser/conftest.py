@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from server.adapters.web_server import WebServer
 from server.config import WebSettings
-from tests.web.conftest import PASSWORD, World, clock, world  # noqa: F401
+from tests.web.conftest import PASSWORD, World, clock, furnished_data, world  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]

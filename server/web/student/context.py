@@ -1,0 +1,56 @@
+"""What the student pages share: the services (built from the composition root's
+registry, event store, ledger and settings), the clock, and who the student is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import abort, current_app
+
+from server.services.student_data import StudentData
+from server.services.student_space import Me, NotAStudent, StudentSpace
+from server.web.guards import check_student, current
+
+
+def _campus() -> dict[str, Any]:
+    return current_app.extensions["campus"]
+
+
+def now() -> datetime:
+    return _campus()["clock"]()
+
+
+def space() -> StudentSpace:
+    services = _campus()
+    return StudentSpace(
+        services["registry"], services["store"], services["ledger"], services["settings"].presence
+    )
+
+
+def data() -> StudentData:
+    return StudentData(_campus()["registry"], space(), retention_days=retention_days())
+
+
+def retention_days() -> int:
+    return int(_campus()["settings"].events.retention_days)
+
+
+def me() -> Me:
+    """The logged-in student's own record (403 for an account linked to none)."""
+    student_pk = current().student_pk
+    if student_pk is None:
+        abort(403)
+    try:
+        found = space().me(student_pk)
+    except NotAStudent:
+        abort(403)
+    check_student(campus_id=found.campus_id, tutor_id=found.tutor_id, student_pk=found.student_pk)
+    return found
+
+
+def downloaded(student_id: str, what: str) -> None:
+    """Record the download of a copy of the student's data (GDPR accountability)."""
+    _campus()["access_log"].viewed(
+        current(), entity="student", entity_id=student_id, what=what, at=now()
+    )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from server.domain.absences import ExpectedSlot, Verdict
-from server.domain.sessions import Session
+from server.domain.sessions import Session, SessionState
 
 
 class RosterState(StrEnum):
@@ -46,11 +46,13 @@ def on_roster(slot: ExpectedSlot, now: datetime, ahead: timedelta) -> bool:
 
 
 def arrival(slot: ExpectedSlot, sessions: Sequence[Session]) -> datetime | None:
-    """When the student was first inside during the slot (its start if already in)."""
+    """When the student came in for the slot: the start of their first session during
+    it, or of the session they are still in when it has not begun yet (came early)."""
     found = [
-        max(session.start, slot.start)
+        session.start
         for session in sessions
-        if session.start < slot.end and session.end > slot.start
+        if session.start < slot.end
+        and (session.end > slot.start or session.state is SessionState.OPEN)
     ]
     return min(found) if found else None
 

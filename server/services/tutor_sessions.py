@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
-from server.domain.sessions import Session, apply_corrections, build_sessions
+from server.domain.sessions import Session, SessionState, apply_corrections, build_sessions
 from server.registry.presence_repository import PresenceRepository
 from server.services.ledger import door_taps_by_student, index_holdings, session_rules
 
@@ -26,7 +26,8 @@ class SessionReader:
         span: tuple[datetime, datetime],
         now: datetime,
     ) -> dict[int, list[Session]]:
-        """Each student's sessions overlapping ``span``, as known at ``now``."""
+        """Each student's sessions overlapping ``span`` (and the ones still open), as
+        known at ``now``."""
         wanted = list(student_pks)
         if not wanted:
             return {}
@@ -51,5 +52,10 @@ class SessionReader:
             )
             fixes = corrections.get(pk)
             sessions = apply_corrections(built, fixes) if fixes else built
-            result[pk] = [s for s in sessions if s.start < last and s.end > first]
+            result[pk] = [s for s in sessions if s.start < last and _reaches(s, first)]
         return result
+
+
+def _reaches(session: Session, moment: datetime) -> bool:
+    """Ends after ``moment``, or is still going on (someone already inside)."""
+    return session.end > moment or session.state is SessionState.OPEN

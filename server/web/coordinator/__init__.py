@@ -5,3 +5,5 @@ from __future__ import annotations
 from flask import Blueprint
 
 blueprint = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+
+from server.web.coordinator import calendar, occupancy, reports  # noqa: E402, F401  (routes)

@@ -1,0 +1,119 @@
+"""What the coordinator's reports add to the ledger and to the occupancy statistics
+(pure, no I/O).
+
+- *remaining*: verified hours still needed to meet the week's commitment (never below
+  zero; unverified hours do not count until a tutor confirms them, as in the ledger);
+- *shortfall*: the hours missing once the week is over (status ``short``), else zero;
+- *at risk*: the ledger's early warning (the remaining slots can no longer make it up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from server.domain.ledger import WeekLine, WeekStatus, hours
+from server.domain.occupancy_stats import Segment
+
+
+@dataclass(frozen=True, slots=True)
+class StudentInfo:
+    """Who a ledger line is about, as the report shows it."""
+
+    student_pk: int
+    student_id: str
+    last_name: str
+    first_name: str
+    programme: str
+    tutor_id: int | None
+    tutor: str  # the tutor's name, else e-mail; "" without a tutor
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    student: StudentInfo
+    expected: float
+    attended: float
+    unverified: float
+    remaining: float
+    shortfall: float
+    missed_slots: int
+    late_arrivals: int
+    status: WeekStatus
+
+    @property
+    def at_risk(self) -> bool:
+        return self.status is WeekStatus.AT_RISK
+
+
+def report_line(line: WeekLine, student: StudentInfo) -> ReportLine:
+    verified_s = line.attended_s - line.unverified_s
+    remaining_s = max(0, line.expected_s - verified_s)
+    return ReportLine(
+        student=student,
+        expected=hours(line.expected_s),
+        attended=hours(line.attended_s),
+        unverified=hours(line.unverified_s),
+        remaining=hours(remaining_s),
+        shortfall=hours(remaining_s) if line.status is WeekStatus.SHORT else 0.0,
+        missed_slots=line.missed_slots,
+        late_arrivals=line.late_arrivals,
+        status=line.status,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    students: int
+    expected: float
+    attended: float
+    remaining: float
+    at_risk: int
+    short: int
+
+
+def totals(lines: Sequence[ReportLine]) -> Totals:
+    return Totals(
+        students=len(lines),
+        expected=round(sum(line.expected for line in lines), 2),
+        attended=round(sum(line.attended for line in lines), 2),
+        remaining=round(sum(line.remaining for line in lines), 2),
+        at_risk=sum(1 for line in lines if line.at_risk),
+        short=sum(1 for line in lines if line.status is WeekStatus.SHORT),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HourPeak:
+    """The most people present at once during one local hour, and the mean."""
+
+    start: datetime  # UTC
+    peak: int
+    average: float
+
+
+def hourly_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
+    """Per local hour covered by the segments (a step function), its peak and its mean;
+    the hours where nobody came are left out (the table stays short)."""
+    peaks: dict[datetime, int] = {}
+    weighted: dict[datetime, float] = {}
+    covered: dict[datetime, float] = {}
+    for start, end, count in segs:
+        moment = start
+        while moment < end:
+            local = moment.astimezone(tz)
+            hour = local.replace(minute=0, second=0, microsecond=0)
+            cut = min(end, (hour + timedelta(hours=1)).astimezone(start.tzinfo))
+            key = hour.astimezone(start.tzinfo)
+            peaks[key] = max(peaks.get(key, 0), count)
+            length = (cut - moment).total_seconds()
+            weighted[key] = weighted.get(key, 0.0) + count * length
+            covered[key] = covered.get(key, 0.0) + length
+            moment = cut
+    return [
+        HourPeak(key, peaks[key], round(weighted[key] / covered[key], 2))
+        for key in sorted(peaks)
+        if peaks[key] > 0
+    ]

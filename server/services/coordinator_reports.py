@@ -1,0 +1,154 @@
+"""Use cases of the coordinator's reports for one campus: the weekly presence of every
+student (with names, tutors and programmes, filtered), and the call-on-absence evidence.
+
+The figures come from the ledger (``LedgerService.weekly``) and from the alerts'
+evidence rules (``domain.alerts.evidence``); this module only adds who is who and keeps
+to one campus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import orm, select
+
+from server.domain import alerts as alert_rules
+from server.domain.alerts import AlertFact, AlertKind, EvidenceLine, Resolution
+from server.domain.calendar import IsoWeek, local_midnight
+from server.domain.coordinator_reports import (
+    ReportLine,
+    StudentInfo,
+    Totals,
+    report_line,
+    totals,
+)
+from server.registry.alert_models import Alert, AlertCall
+from server.registry.models import Student, Tutor
+from server.services.ledger import LedgerService
+
+Registry = Callable[[], orm.Session]
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyReport:
+    campus: str
+    week: IsoWeek
+    lines: list[ReportLine]
+    totals: Totals
+    tutors: list[tuple[int, str]]  # (tutor id, label): the tutor filter's choices
+    programmes: list[str]
+
+
+def students_of(registry: Registry, campus: str) -> dict[str, StudentInfo]:
+    """The campus's students by student id, with their tutor's name (else e-mail)."""
+    query = (
+        select(Student, Tutor)
+        .outerjoin(Tutor, Tutor.id == Student.tutor_id)
+        .where(Student.campus_id == campus)
+    )
+    with registry() as session:
+        return {
+            student.student_id: StudentInfo(
+                student_pk=student.id,
+                student_id=student.student_id,
+                last_name=student.last_name,
+                first_name=student.first_name,
+                programme=student.programme,
+                tutor_id=student.tutor_id,
+                tutor=(tutor.name or tutor.email) if tutor is not None else "",
+            )
+            for student, tutor in session.execute(query)
+        }
+
+
+def weekly_report(
+    ledger: LedgerService,
+    campus: str,
+    week: IsoWeek,
+    now: datetime,
+    *,
+    tutor_id: int | None = None,
+    programme: str = "",
+) -> WeeklyReport:
+    """Every student of the campus with a contract that week, sorted by name."""
+    directory = students_of(ledger.registry, campus)
+    lines = [
+        report_line(line, directory[line.student_id])
+        for line in ledger.weekly(week, now, campus=campus)
+        if line.student_id in directory
+    ]
+    tutors = sorted(
+        {(line.student.tutor_id, line.student.tutor) for line in lines if line.student.tutor_id},
+        key=lambda item: item[1].lower(),
+    )
+    programmes = sorted({line.student.programme for line in lines if line.student.programme})
+    chosen = [
+        line
+        for line in lines
+        if (tutor_id is None or line.student.tutor_id == tutor_id)
+        and (not programme or line.student.programme == programme)
+    ]
+    chosen.sort(key=lambda line: (line.student.last_name.lower(), line.student.first_name.lower()))
+    return WeeklyReport(
+        campus=campus,
+        week=week,
+        lines=chosen,
+        totals=totals(chosen),
+        tutors=[(pk, label) for pk, label in tutors if pk is not None],
+        programmes=programmes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    line: EvidenceLine
+    excused: int  # absences a call excused (illness, exam…)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReport:
+    campus: str
+    first: date
+    last: date
+    tutors: list[EvidenceRow]
+    total: EvidenceRow
+
+
+def evidence(
+    registry: Registry, campus: str, first: date, last: date, *, tz: ZoneInfo
+) -> EvidenceReport:
+    """The call-on-absence evidence of one campus from ``first`` to ``last`` (local days,
+    included): per tutor, then the total."""
+    start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+    excused_alerts = select(AlertCall.alert_pk).where(AlertCall.excused.is_(True))
+    query = (
+        select(Alert, Tutor.email, Alert.id.in_(excused_alerts))
+        .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
+        .where(
+            Alert.kind == AlertKind.ABSENCE.value,
+            Alert.campus_id == campus,
+            Alert.noticed_at >= start,
+            Alert.noticed_at < end,
+        )
+    )
+    facts: list[AlertFact] = []
+    excused: dict[str, int] = {}
+    with registry() as session:
+        for row, email, was_excused in session.execute(query):
+            tutor = email or ""
+            facts.append(
+                AlertFact(
+                    tutor=tutor,
+                    noticed_at=row.noticed_at,
+                    acknowledged_at=row.acknowledged_at,
+                    called_at=row.called_at,
+                    arrived_first=row.resolution == Resolution.ARRIVED.value,
+                )
+            )
+            excused[tutor] = excused.get(tutor, 0) + int(bool(was_excused))
+    lines = alert_rules.evidence(facts, tz)
+    rows = [EvidenceRow(line, excused.get(line.tutor, 0)) for line in lines[:-1]]
+    total = EvidenceRow(lines[-1], sum(excused.values()))
+    return EvidenceReport(campus, first, last, rows, total)

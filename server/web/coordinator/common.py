@@ -1,0 +1,107 @@
+"""What every coordinator page shares: the services, the clock, the campus shown (a
+coordinator's own; a selector ``?campus=`` for admins and all-campus coordinators),
+query parameters read at the boundary, and the download of an export."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, render_template, request
+
+from server.adapters import spreadsheets
+from server.adapters.spreadsheets import Cell, Column
+from server.domain.accounts import Role
+from server.domain.calendar import IsoWeek
+from server.web import forms
+from server.web.forms import FieldError
+from server.web.guards import check_campus, current
+
+MANAGERS = (Role.COORDINATOR, Role.ADMIN)
+FORMATS = ("csv", "xlsx")
+
+
+def services() -> dict[str, Any]:
+    return current_app.extensions["campus"]
+
+
+def now() -> datetime:
+    return services()["clock"]()
+
+
+def timezone() -> ZoneInfo:
+    return ZoneInfo(services()["settings"].presence.timezone)
+
+
+def today() -> date:
+    return now().astimezone(timezone()).date()
+
+
+def campus_names() -> dict[str, str]:
+    """The campuses the principal sees, id → name, sorted by id."""
+    configured = {campus.id: campus.name for campus in services()["settings"].campuses}
+    known = services()["ledger"].campus_ids()
+    who = current()
+    return {
+        campus: configured.get(campus) or campus
+        for campus in sorted(known)
+        if who.sees_campus(campus)
+    }
+
+
+def chosen_campus(source: Mapping[str, str] | None = None) -> str:
+    """``?campus=`` (or the ``campus`` field of ``source``): one the principal sees (403
+    otherwise), else their own campus, else the first one."""
+    wanted = (request.args if source is None else source).get("campus", "").strip()
+    choices = campus_names()
+    if wanted:
+        check_campus(wanted)
+        if wanted not in choices:
+            abort(404)
+        return wanted
+    own = current().campus_id
+    if own:
+        return own
+    if not choices:
+        abort(404)
+    return next(iter(choices))
+
+
+def week_param(name: str = "week") -> IsoWeek:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return IsoWeek.of(today())
+    try:
+        return IsoWeek.parse(text)
+    except ValueError:
+        raise FieldError(name, "A week is expected, like 2026-W48.") from None
+
+
+def day_param(name: str, default: date) -> date:
+    value = forms.day(request.args, name, required=False)
+    return default if value is None else value
+
+
+def format_param() -> str:
+    return forms.choice(request.args, "format", FORMATS)
+
+
+def invalid(title: str, message: str) -> tuple[str, int]:
+    """A report asked with a wrong parameter: the message, status 400."""
+    return render_template("coordinator/invalid.html", title=title, message=message), 400
+
+
+def download(
+    fmt: str, name: str, sheet: str, columns: list[Column], rows: list[list[Cell]]
+) -> Response:
+    if fmt == "xlsx":
+        data = spreadsheets.xlsx_bytes(sheet, columns, rows)
+        mimetype = spreadsheets.XLSX_TYPE
+    else:
+        data = spreadsheets.csv_bytes(columns, rows)
+        mimetype = spreadsheets.CSV_TYPE
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

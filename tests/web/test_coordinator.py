@@ -1,0 +1,277 @@
+"""Coordinator pages: who may see them (role and campus), the weekly presence report
+with its filters, the alert evidence, and the closures calendar with its form."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
+from server.domain.events import ReaderStatusRecord
+from server.registry.models import AuditEntry, Closure
+from server.registry.student_repository import Actor
+from tests.web.conftest import CAMPUS, DOOR, OTHER, OTHER_DOOR, PARIS, ROOM, post_form
+
+PAGES = [
+    "/coordinator/occupancy",
+    "/coordinator/occupancy/live",
+    "/coordinator/occupancy/history",
+    "/coordinator/presence",
+    "/coordinator/presence/export?format=csv",
+    "/coordinator/alerts",
+    "/coordinator/alerts/export?format=xlsx",
+    "/coordinator/calendar",
+]
+
+
+def at(hour: int, minute: int = 0, day: int = 23) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=PARIS)
+
+
+def with_campus(path: str, campus: str) -> str:
+    return f"{path}{'&' if '?' in path else '?'}campus={campus}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("login", ["coord", "admin"])
+def test_managers_see_every_page(client_as, path: str, login: str) -> None:
+    assert client_as(login).get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("login", ["alice", "bruno", "emilie"])
+def test_tutors_and_students_are_refused(client_as, path: str, login: str) -> None:
+    assert client_as(login).get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_visitors_are_sent_to_the_login_page(world, path: str) -> None:
+    answer = world.app.test_client().get(path)
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_coordinator_cannot_see_another_campus(client_as, path: str) -> None:
+    assert client_as("coord-other").get(with_campus(path, CAMPUS)).status_code == 403
+    assert client_as("coord").get(with_campus(path, OTHER)).status_code == 403
+    assert client_as("coord").get(with_campus(path, CAMPUS)).status_code == 200
+
+
+def test_admin_chooses_the_campus(client_as) -> None:
+    admin = client_as("admin")
+    here = admin.get(f"/coordinator/presence?campus={CAMPUS}").get_data(as_text=True)
+    there = admin.get(f"/coordinator/presence?campus={OTHER}").get_data(as_text=True)
+    assert 'id="campus-picker"' in here
+    assert "E001" in here and "E004" in here and "E005" not in here
+    assert "E005" in there and "E001" not in there
+    assert admin.get("/coordinator/presence?campus=nowhere").status_code == 404
+
+
+def test_each_coordinator_sees_only_their_students(client_as) -> None:
+    mine = client_as("coord").get("/coordinator/presence").get_data(as_text=True)
+    theirs = client_as("coord-other").get("/coordinator/presence").get_data(as_text=True)
+    assert [sid in mine for sid in ("E001", "E002", "E003", "E004", "E005")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert "E005" in theirs and "E001" not in theirs
+    assert 'id="campus-picker"' not in mine  # one campus: no selector
+
+
+def _attended_cell(page: str, student_id: str) -> str:
+    row = page.split(f'id="student-{student_id}"', 1)[1].split("</tr>", 1)[0]
+    return row.split('data-label="Heures effectuées"', 1)[1].split("</td>", 1)[0]
+
+
+def test_weekly_report_shows_the_ledger_figures(world, client_as) -> None:
+    world.tap("E001", at(9, 5))
+    world.tap("E001", at(11, 5))
+    world.clock.set(at(11, 30))
+    page = client_as("coord").get("/coordinator/presence?week=2026-W48").get_data(as_text=True)
+    assert "2 h" in _attended_cell(page, "E001")
+    assert "0 h" in _attended_cell(page, "E002")
+    assert "Durand Émilie" in page
+    assert "Semaine 2026-W48, du lundi 23 novembre 2026 au dimanche 29 novembre 2026" in page
+    # 12 h expected, 2 h done: 10 h remaining, not short before the week ends
+    row = page.split('id="student-E001"', 1)[1].split("</tr>", 1)[0]
+    assert ">12 h<" in row and ">10 h<" in row
+
+
+def test_weekly_report_filters_by_tutor_and_programme(world, client_as) -> None:
+    coord = client_as("coord")
+    bruno = world.tutor_id("bruno@campus.test")
+    page = coord.get(f"/coordinator/presence?tutor={bruno}").get_data(as_text=True)
+    assert "E004" in page and "E001" not in page
+    everyone = coord.get("/coordinator/presence?programme=Licence+psychologie").get_data(
+        as_text=True
+    )
+    assert all(sid in everyone for sid in ("E001", "E002", "E003", "E004"))
+    nobody = coord.get("/coordinator/presence?programme=BTS").get_data(as_text=True)
+    assert "E001" not in nobody and "Aucun·e étudiant·e" in nobody
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("week=2026-48", "Une semaine est attendue"),
+        ("week=2026-W60", "Une semaine est attendue"),
+        ("tutor=alice", "Choisissez une des valeurs proposées"),
+    ],
+)
+def test_weekly_report_refuses_bad_parameters(client_as, query: str, message: str) -> None:
+    answer = client_as("coord").get(f"/coordinator/presence?{query}")
+    assert answer.status_code == 400
+    assert message in answer.get_data(as_text=True)
+
+
+def test_viewing_the_weekly_report_is_recorded(world, client_as) -> None:
+    client_as("coord").get("/coordinator/presence")
+    with world.registry() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "viewed", AuditEntry.actor == "coord")
+        ).all()
+    assert [(entry.entity, entry.entity_id) for entry in entries] == [("campus", CAMPUS)]
+    assert "weekly_report" in entries[0].after
+
+
+def cells(row: str) -> list[str]:
+    return [cell.strip() for cell in re.findall(r"<td[^>]*>([^<]*)</td>", row)]
+
+
+def heartbeats(world, until: datetime) -> None:
+    """Every reader online, one status a minute from 08:00: absences can be trusted."""
+    moment, records = at(8, 0), []
+    while moment <= until:
+        for campus, reader in [(CAMPUS, DOOR), (CAMPUS, ROOM), (OTHER, OTHER_DOOR)]:
+            records.append(ReaderStatusRecord(campus, reader, "online", moment, moment))
+        moment += timedelta(minutes=1)
+    world.server.ingest.store.write_statuses(records)
+
+
+def test_evidence_counts_the_campus_absences_and_calls(world, client_as) -> None:
+    heartbeats(world, at(9, 30))
+    world.clock.set(at(9, 10))
+    world.check_absences()
+    world.clock.set(at(9, 20))
+    world.tap("E001", at(9, 5))
+    world.check_absences()  # E002, E003 (Alice), E004 (Bruno) here; E005 elsewhere
+    alerts = world.app.extensions["campus"]["alerts"]
+    listing = [
+        item for item in alerts.listing(open_only=True, since=None) if item["kind"] == "absence"
+    ]
+    by_student = {item["student_id"]: item["id"] for item in listing}
+    assert set(by_student) == {"E002", "E003", "E004", "E005"}
+    call = CallLog(
+        called_at=at(9, 30),
+        outcome=CallOutcome.REACHED,
+        category=ReasonCategory.ILLNESS,
+        excused=True,
+    )
+    alerts.log_call(by_student["E002"], call, Actor("alice", at(9, 30)))
+    world.clock.set(at(10, 0))
+    page = client_as("coord").get("/coordinator/alerts?from=2026-11-23&to=2026-11-23")
+    text = page.get_data(as_text=True)
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', text, re.DOTALL))
+    assert set(rows) == {"alice@campus.test", "bruno@campus.test", "Toutes et tous"}
+    # noticed, acknowledged, called, same day, arrived first, excused, median
+    assert cells(rows["alice@campus.test"])[:6] == ["2", "1", "1", "1", "0", "1"]
+    assert cells(rows["bruno@campus.test"])[:6] == ["1", "0", "0", "0", "0", "0"]
+    assert cells(rows["Toutes et tous"])[:3] == ["3", "1", "1"]
+    assert "10 min" in rows["alice@campus.test"]
+    other = client_as("coord-other").get("/coordinator/alerts?from=2026-11-23&to=2026-11-23")
+    assert "bruno@campus.test" in other.get_data(as_text=True)
+    assert "alice@campus.test" not in other.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query", ["from=2026-11-24&to=2026-11-23", "from=23/11/2026", "from=2025-01-01&to=2026-11-23"]
+)
+def test_evidence_refuses_bad_days(client_as, query: str) -> None:
+    answer = client_as("coord").get(f"/coordinator/alerts?{query}")
+    assert answer.status_code == 400
+    assert 'role="alert"' in answer.get_data(as_text=True)
+
+
+def test_calendar_lists_public_holidays_and_closures(world, client_as) -> None:
+    page = client_as("coord").get("/coordinator/calendar").get_data(as_text=True)
+    assert "Noël" in page and "vendredi 25 décembre 2026" in page
+    assert "Jour de l&#39;an" in page or "Jour de l'an" in page
+    assert "Aucune fermeture prévue." in page
+
+
+def _closure(start: str, end: str, label: str = "Travaux") -> dict[str, str]:
+    return {"campus": CAMPUS, "start": start, "end": end, "label": label}
+
+
+def test_adding_a_closure_lowers_the_expected_hours(world, client_as) -> None:
+    coord = client_as("coord")
+    before = coord.get("/coordinator/presence").get_data(as_text=True)
+    assert ">12 h<" in before.split('id="student-E001"', 1)[1].split("</tr>", 1)[0]
+    answer = post_form(
+        coord,
+        "/coordinator/calendar/closures",
+        _closure("2026-11-26", "2026-11-26"),
+        page="/coordinator/calendar",
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/coordinator/calendar?campus={CAMPUS}")
+    with world.registry() as session:
+        rows = session.scalars(select(Closure)).all()
+    assert [(r.campus_id, r.start, r.end, r.label) for r in rows] == [
+        (CAMPUS, date(2026, 11, 26), date(2026, 11, 26), "Travaux")
+    ]
+    page = coord.get("/coordinator/calendar").get_data(as_text=True)
+    assert "jeudi 26 novembre 2026 — Travaux" in page
+    assert "Fermeture ajoutée" in page
+    after = coord.get("/coordinator/presence").get_data(as_text=True)
+    # Thursday 09:00-13:00 is 4 h of the 12 h of slots: 8 h are due
+    assert ">8 h<" in after.split('id="student-E001"', 1)[1].split("</tr>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_closure("2026-11-27", "2026-11-26"), "La date de fin ne peut pas précéder"),
+        (_closure("2026-11-26", "2026-11-26", label=""), "Ce champ est obligatoire"),
+        (_closure("26/11/2026", "2026-11-26"), "Une date est attendue"),
+        (_closure("2026-01-01", "2027-06-30"), "Au plus 366 jours"),
+    ],
+)
+def test_a_bad_closure_is_refused(world, client_as, data, message: str) -> None:
+    answer = post_form(
+        client_as("coord"), "/coordinator/calendar/closures", data, page="/coordinator/calendar"
+    )
+    assert answer.status_code == 400
+    assert message in answer.get_data(as_text=True)
+    with world.registry() as session:
+        assert session.scalars(select(Closure)).all() == []
+
+
+def test_adding_a_closure_needs_the_csrf_token(world, client_as) -> None:
+    answer = client_as("coord").post(
+        "/coordinator/calendar/closures", data=_closure("2026-11-26", "2026-11-26")
+    )
+    assert answer.status_code == 400
+    with world.registry() as session:
+        assert session.scalars(select(Closure)).all() == []
+
+
+@pytest.mark.parametrize("login", ["coord-other", "alice", "emilie"])
+def test_others_cannot_close_this_campus(world, client_as, login: str) -> None:
+    client = client_as(login)
+    answer = post_form(
+        client,
+        "/coordinator/calendar/closures",
+        _closure("2026-11-26", "2026-11-26"),
+        page="/password",
+    )
+    assert answer.status_code == 403
+    with world.registry() as session:
+        assert session.scalars(select(Closure)).all() == []

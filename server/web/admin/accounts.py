@@ -45,11 +45,12 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     return page, status
 
 
-def _refused(failure: FieldError | DomainError, form: str, **extra: object) -> tuple[str, int]:
+def _refused(failure: FieldError | DomainError, which: str, **extra: object) -> tuple[str, int]:
+    """The page again with the message, next to the form ``which`` that was refused."""
     if isinstance(failure, FieldError):
-        message = refused(failure, f"admin_{form}")
-        return _page(400, error=message, error_field=failure.field, error_form=form, **extra)
-    return _page(400, error=_(failure.message, **failure.values), error_form=form, **extra)
+        message = refused(failure, f"admin_{which}")
+        return _page(400, error=message, error_field=failure.field, error_form=which, **extra)
+    return _page(400, error=_(failure.message, **failure.values), error_form=which, **extra)
 
 
 @blueprint.get("/accounts")

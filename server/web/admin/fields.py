@@ -85,7 +85,9 @@ def emails(form: Mapping[str, str], name: str, *, required: bool = False) -> str
 
 def email(form: Mapping[str, str], name: str, *, required: bool = False) -> str:
     value = form.get(name, "").strip()
-    if not value and not required:
+    if not value:
+        if required:
+            raise FieldError(name, "This field is required.")
         return ""
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise FieldError(name, "An e-mail address is expected.")
@@ -95,7 +97,9 @@ def email(form: Mapping[str, str], name: str, *, required: bool = False) -> str:
 def web_address(form: Mapping[str, str], name: str, *, required: bool = False) -> str:
     """An ``https://`` (or ``http://``) address with a host."""
     value = form.get(name, "").strip()
-    if not value and not required:
+    if not value:
+        if required:
+            raise FieldError(name, "This field is required.")
         return ""
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname or len(value) > 500:

@@ -27,7 +27,9 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
             now(), known=service("settings").known_readers(), campus=campus.id
         )
     }
-    values = {"error": None, "error_field": None, "error_form": None, **extra}
+    forms = ["capacity", "new-room", *(f"room-{room.id}" for room in sheet.rooms)]
+    forms += [f"reader-{reader.reader_id}" for reader in sheet.readers]
+    values = {"error": None, "error_field": None, "error_form": None, "forms": forms, **extra}
     page = render_template(
         "admin/places.html",
         campus=campus,

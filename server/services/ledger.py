@@ -171,7 +171,9 @@ class LedgerService:
         end = min(weeks[-1].bounds(tz)[1], now + timedelta(microseconds=1))
         schedule = calendar.schedule(start.astimezone(tz).date(), _sunday(weeks[-1]))
         sessions = self._sessions(repo, campus_id, (start, end), schedule, plans, now)
-        excuses = repo.excuses([plan.student_pk for plan in plans], start, end)
+        # Excuses up to the week's end, not now: a slot excused ahead is not due.
+        week_end = weeks[-1].bounds(tz)[1]
+        excuses = repo.excuses([plan.student_pk for plan in plans], start, week_end)
         frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
         to_freeze = {week: frame.end + self.window <= now for week, frame in frames.items()}
         grace = timedelta(minutes=self.settings.grace_minutes)

@@ -6,9 +6,9 @@ WSGI server on a free loopback port.
   install``: Playwright never downloads a browser here);
 - ``site``: the world's app served by :class:`WebServer`, its base URL;
 - ``page_as("alice", viewport=PHONE)``: a page logged in through the real login form;
-  ``axe=True`` opens it in a context that bypasses the CSP, the only way to inject
-  axe-core (``add_script_tag`` inlines the script) — every other page runs under the real
-  CSP, so ``live.js`` is tested as it ships;
+  ``axe=True`` adds axe-core to every document of its context as an init script (run by
+  the browser before the page's own scripts, not subject to the page's CSP, and parsed
+  without a round trip per page), so the audited pages run under the real CSP too;
 - ``axe_check(page)``: axe-core's WCAG 2.1 A/AA rules on the page, violations returned.
 
 Like the other service fixtures (``tests/conftest.py``), they fail loudly, never skip,
@@ -101,7 +101,7 @@ def site(world: World) -> Iterator[str]:  # noqa: F811
 
 
 @pytest.fixture
-def new_page(browser: Browser, site: str) -> Iterator[PageFactory]:
+def new_page(browser: Browser, site: str, axe_js: Path) -> Iterator[PageFactory]:
     """``new_page(viewport=PHONE, axe=False)``: an anonymous page in a fresh context (French,
     Paris time). Contexts are closed at the end of the test."""
     contexts: list[BrowserContext] = []
@@ -112,10 +112,11 @@ def new_page(browser: Browser, site: str) -> Iterator[PageFactory]:
             viewport=viewport,
             locale="fr-FR",
             timezone_id="Europe/Paris",
-            bypass_csp=axe,
             accept_downloads=True,
         )
         context.set_default_timeout(10_000)
+        if axe:
+            context.add_init_script(path=axe_js)
         contexts.append(context)
         return context.new_page()
 
@@ -147,12 +148,12 @@ def page_as(new_page: PageFactory) -> PageFactory:
 
 
 @pytest.fixture
-def axe_check(axe_js: Path) -> Callable[[Page], list[dict[str, Any]]]:
+def axe_check() -> Callable[[Page], list[dict[str, Any]]]:
     """axe-core's WCAG 2.1 A/AA violations of the page as it is now (needs ``axe=True``)."""
 
     def check(page: Page) -> list[dict[str, Any]]:
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-            page.add_script_tag(path=str(axe_js))
+            pytest.fail("axe-core is not in the page: open it with axe=True")
         return page.evaluate(AXE_RUN, WCAG_TAGS)["violations"]
 
     return check

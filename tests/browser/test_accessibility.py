@@ -12,7 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from tests.browser.conftest import PHONE, PageFactory, describe
-from tests.browser.crawl import Frontier, local_path
+from tests.browser.crawl import Frontier, local_path, shape
 
 pytestmark = pytest.mark.browser
 
@@ -54,15 +54,19 @@ def audit(page: Page, axe_check: Axe) -> list[str]:
     return problems
 
 
-def crawl(page: Page, axe_check: Axe) -> tuple[list[str], dict[str, list[str]]]:
-    """Visit the pages reachable from the current one; the visited paths and the problems
-    of each page."""
+def crawl(page: Page, axe_check: Axe, done: set[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Visit the pages reachable from the current one, but for the shapes in ``done``; the
+    visited paths and the problems of each page."""
     origin = page.evaluate("() => location.origin")
     start = local_path(page.url, origin) or "/"
-    frontier = Frontier(start, cap=PAGES_PER_ROLE)
+    frontier = Frontier(start, cap=PAGES_PER_ROLE, done=done)
     problems: dict[str, list[str]] = {}
     audited: set[str] = set()
+    errors: list[str] = []  # the console's: CSP refusals, script errors, failed loads
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda failure: errors.append(str(failure)))
     while (path := frontier.next()) is not None:
+        errors.clear()
         try:
             answer = page.goto(path)
         except PlaywrightError as failure:  # a download the link patterns did not foresee
@@ -78,6 +82,7 @@ def crawl(page: Page, axe_check: Axe) -> tuple[list[str], dict[str, list[str]]]:
             continue
         audited.add(landed)
         found += audit(page, axe_check)
+        found += [f"  console error: {text[:200]}" for text in errors]
         if found:
             problems[path] = found
         for href in page.eval_on_selector_all("a[href]", "links => links.map((a) => a.href)"):
@@ -94,12 +99,14 @@ def test_every_page_of_every_role_passes_axe(page_as: PageFactory, axe_check: Ax
     """One served world for the four roles (the suite's time budget); every problem of
     every role is reported at once."""
     problems: dict[str, list[str]] = {}
+    done: set[str] = set()
     for login in ("alice", "coord", "admin", "emilie"):
         page = page_as(login, axe=True)
         menu = page.locator("nav a").count()
-        visited, found = crawl(page, axe_check)
+        visited, found = crawl(page, axe_check, done)
         print(f"{login}: {len(visited)} pages: {' '.join(visited)}")
-        assert len(visited) > menu, f"{login} reached only {visited}"
+        assert len(visited) >= menu, f"{login} reached only {visited}"
+        done.update(shape(path) for path in visited)
         problems.update({f"{path} ({login})": lines for path, lines in found.items()})
         page.context.close()
     assert not problems, f"{len(problems)} pages with problems:\n" + report(problems)

@@ -14,6 +14,7 @@ from datetime import datetime
 from markupsafe import Markup, escape
 
 INK = "#161616"
+BLACK = "#000000"  # heatmap text: mid-blue cells need pure black to reach 4.5:1
 GREY = "#555555"
 LINE = "#c8c8c8"
 BLUE = "#000091"
@@ -191,5 +192,6 @@ def contrast(first: str, second: str) -> float:
 
 
 def text_colour(background: str) -> str:
-    """Dark ink or white, whichever reads best on ``background`` (WCAG contrast)."""
-    return INK if contrast(INK, background) >= contrast("#ffffff", background) else "#ffffff"
+    """Black or white, whichever reads best on ``background``: at least 4.5:1 (WCAG AA)
+    on every shade of the scale."""
+    return BLACK if contrast(BLACK, background) >= contrast("#ffffff", background) else "#ffffff"

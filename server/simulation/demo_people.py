@@ -20,7 +20,7 @@ ACCOUNTS = (
     ("tuteur", Role.TUTOR, "Marc Lefèvre (tuteur)", TUTORS[1][0]),
     ("coordination", Role.COORDINATOR, "Sophie Girard (coordinatrice)", ""),
     ("admin", Role.ADMIN, "Administrateur", ""),
-    ("etudiante", Role.STUDENT, "Chloé Laurent (étudiante)", "D005"),
+    ("etudiante", Role.STUDENT, "Inès Dubois (étudiante)", "D003"),
 )
 
 

@@ -1,6 +1,6 @@
 """A realistic morning at a campus door, as a list of timed events (pure, seeded).
 
-Students arrive around their slot start (some early, some late, one in eight stays
+Students arrive around their slot start (some early, some late, one in seven stays
 home, one in seven forgets to badge out), a few re-tap by reflex within seconds (the
 debounce must merge them), one visitor taps an unknown card, and a broken message or
 two shows how rejections look.
@@ -51,7 +51,7 @@ def morning(
     rng = random.Random(seed)
     events: list[SimulatedEvent] = []
     for index, uid in enumerate(students):
-        if index % 8 == 5:  # stays home: the tutor gets an absence alert
+        if index % 7 == 4:  # stays home: the tutor gets an absence alert
             continue
         slot_start = start + timedelta(minutes=30 if index % 3 else 90)
         arrival = slot_start + timedelta(minutes=rng.gauss(-4, 9))

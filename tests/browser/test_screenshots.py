@@ -34,14 +34,24 @@ def at(hour: int, minute: int, second: int = 0) -> datetime:
     return datetime(2026, 11, 23, hour, minute, second, tzinfo=PARIS)
 
 
+def run_job(world: World, name: str, moment: datetime) -> None:
+    """One turn of a periodic job of ``serve`` at that moment."""
+    world.clock.set(moment)
+    jobs = {job.name: job for job in world.server.jobs}
+    jobs[name].run_once()
+
+
 def monday_morning(world: World) -> None:
-    """Two students in, Noé missing from the 09:00 slot: an open alert for Alice."""
+    """Two students in, Noé missing from the 09:00 slot: an open alert for Alice; the
+    occupancy job has recorded the morning (every minute in ``serve``)."""
     readers_online(world, at(8, 55))
+    run_job(world, "occupancy", at(8, 56))
     world.tap("E001", at(9, 5))
+    run_job(world, "occupancy", at(9, 6))
     world.tap("E003", at(9, 10))
-    world.clock.set(at(9, 15, 30))
-    world.check_absences()
-    world.clock.set(at(9, 20))
+    run_job(world, "occupancy", at(9, 11))
+    run_job(world, "absence-watcher", at(9, 15, 30))
+    run_job(world, "occupancy", at(9, 20))
 
 
 def png_size(path: Path) -> tuple[int, int]:

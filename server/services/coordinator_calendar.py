@@ -4,14 +4,14 @@ Adding a closure is ``calendar_admin.add_closure``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import orm
 
 from server.config import PresenceSettings
-from server.domain.calendar import ClosureKind, french_public_holidays
+from server.domain.calendar import ClosureKind, Period, french_public_holidays
 from server.services.ledger import repository
 
 HORIZON = timedelta(days=183)  # about six months
@@ -51,7 +51,9 @@ def upcoming(
     with registry() as session:
         calendar = repository(session, settings).calendar(campus)
 
-    def overlapping(periods, kind: ClosureKind, closes: bool) -> list[CalendarEntry]:
+    def overlapping(
+        periods: Iterable[Period], kind: ClosureKind, closes: bool
+    ) -> list[CalendarEntry]:
         return sorted(
             (
                 CalendarEntry(kind, period.start, period.end, period.label, closes)

@@ -99,7 +99,7 @@ def test_readers_health(world, client_as) -> None:
     rows = dict(re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', page, re.DOTALL))
     assert set(rows) == {DOOR, ROOM}
     assert "En ligne" in rows[DOOR] and "23 nov. 2026, 09:19" in rows[DOOR]
-    assert "Jamais entendu" in rows[ROOM] and "jamais" in rows[ROOM]
+    assert "Aucun signal reçu" in rows[ROOM] and "jamais" in rows[ROOM]
 
 
 def test_history_chart_heatmap_and_tables(world, client_as) -> None:

@@ -4,7 +4,8 @@ hours drop and no absence is noticed on it."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
@@ -49,7 +50,7 @@ def calendar() -> str:
     return _page(chosen_campus())
 
 
-def _closure_form(form: Any) -> tuple[Any, Any, str]:
+def _closure_form(form: Mapping[str, str]) -> tuple[date, date, str]:
     start = forms.day(form, "start")
     end = forms.day(form, "end")
     label = forms.text(form, "label", max_chars=200)

@@ -121,12 +121,23 @@ def test_login_and_error_pages_pass_axe(new_page: PageFactory, page_as: PageFact
         if found := audit(anonymous, axe_check):
             problems[f"{path} (anonymous)"] = found
     tutor = page_as("alice", axe=True)
-    answer = tutor.goto("/no-such-page")
-    assert answer is not None and answer.status == 404
-    assert tutor.get_by_role("heading", level=1).inner_text() == "Erreur 404"
-    if found := audit(tutor, axe_check):
-        problems["/no-such-page (alice)"] = found
+    for path, status in (("/no-such-page", 404), ("/admin/accounts", 403)):
+        answer = tutor.goto(path)
+        assert answer is not None and answer.status == status
+        assert tutor.get_by_role("heading", level=1).inner_text() == f"Erreur {status}"
+        if found := audit(tutor, axe_check):
+            problems[f"{path} (alice)"] = found
     assert not problems, report(problems)
+
+
+def test_axe_reports_what_it_finds(new_page: PageFactory, axe_check):
+    """The harness can fail: a field without its label is a WCAG violation."""
+    page = new_page(axe=True)
+    page.goto("/login")
+    page.evaluate("() => document.querySelector('label[for=login]').remove()")
+    violations = axe_check(page)
+    assert [item["id"] for item in violations] == ["label"]
+    assert describe(violations).splitlines()[1].strip().startswith("#login:")
 
 
 def test_the_skip_link_shows_when_focused_and_leads_to_the_content(new_page: PageFactory):

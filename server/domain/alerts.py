@@ -204,6 +204,7 @@ class AlertFact:
     acknowledged_at: datetime | None
     called_at: datetime | None
     arrived_first: bool  # closed because the student came in before any call
+    excused: bool = False  # a call recorded an excuse (illness, exam…)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,7 @@ class EvidenceLine:
     called_same_day: int
     arrived_before_call: int
     median_minutes_to_call: float | None
+    excused: int = 0
 
     def as_dict(self) -> dict[str, object]:
         def share(count: int) -> float | None:
@@ -230,6 +232,7 @@ class EvidenceLine:
             "called_same_day_share": share(self.called_same_day),
             "arrived_before_call": self.arrived_before_call,
             "median_minutes_to_call": self.median_minutes_to_call,
+            "excused": self.excused,
         }
 
 
@@ -261,4 +264,5 @@ def _line(tutor: str, facts: list[AlertFact], tz: ZoneInfo) -> EvidenceLine:
         called_same_day=same_day,
         arrived_before_call=sum(1 for fact in facts if fact.arrived_first),
         median_minutes_to_call=round(statistics.median(delays), 1) if delays else None,
+        excused=sum(1 for fact in facts if fact.excused),
     )

@@ -162,6 +162,9 @@ class AlertRepository:
         )
         if campus is not None:
             query = query.where(Alert.campus_id == campus)
+        excused = set(
+            self.session.scalars(select(AlertCall.alert_pk).where(AlertCall.excused.is_(True)))
+        )
         rows = self.session.execute(query).all()
         return [
             AlertFact(
@@ -170,6 +173,7 @@ class AlertRepository:
                 acknowledged_at=row.acknowledged_at,
                 called_at=row.called_at,
                 arrived_first=row.resolution == Resolution.ARRIVED.value,
+                excused=row.id in excused,
             )
             for row, email in rows
         ]

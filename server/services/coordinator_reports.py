@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import orm, select
 
 from server.domain import alerts as alert_rules
-from server.domain.alerts import AlertFact, AlertKind, EvidenceLine, Resolution
+from server.domain.alerts import EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
 from server.domain.coordinator_reports import (
     ReportLine,
@@ -24,7 +24,7 @@ from server.domain.coordinator_reports import (
     report_line,
     totals,
 )
-from server.registry.alert_models import Alert, AlertCall
+from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student, Tutor
 from server.services.ledger import LedgerService
 
@@ -122,33 +122,9 @@ def evidence(
     """The call-on-absence evidence of one campus from ``first`` to ``last`` (local days,
     included): per tutor, then the total."""
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
-    excused_alerts = select(AlertCall.alert_pk).where(AlertCall.excused.is_(True))
-    query = (
-        select(Alert, Tutor.email, Alert.id.in_(excused_alerts))
-        .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
-        .where(
-            Alert.kind == AlertKind.ABSENCE.value,
-            Alert.campus_id == campus,
-            Alert.noticed_at >= start,
-            Alert.noticed_at < end,
-        )
-    )
-    facts: list[AlertFact] = []
-    excused: dict[str, int] = {}
     with registry() as session:
-        for row, email, was_excused in session.execute(query):
-            tutor = email or ""
-            facts.append(
-                AlertFact(
-                    tutor=tutor,
-                    noticed_at=row.noticed_at,
-                    acknowledged_at=row.acknowledged_at,
-                    called_at=row.called_at,
-                    arrived_first=row.resolution == Resolution.ARRIVED.value,
-                )
-            )
-            excused[tutor] = excused.get(tutor, 0) + int(bool(was_excused))
+        facts = AlertRepository(session, timezone=str(tz)).facts(start, end, campus)
     lines = alert_rules.evidence(facts, tz)
-    rows = [EvidenceRow(line, excused.get(line.tutor, 0)) for line in lines[:-1]]
-    total = EvidenceRow(lines[-1], sum(excused.values()))
+    rows = [EvidenceRow(line, line.excused) for line in lines[:-1]]
+    total = EvidenceRow(lines[-1], lines[-1].excused)
     return EvidenceReport(campus, first, last, rows, total)

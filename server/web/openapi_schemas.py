@@ -56,6 +56,7 @@ _EVIDENCE_LINE = _obj(
         "called_same_day_share": N_NUM,
         "arrived_before_call": INT,
         "median_minutes_to_call": N_NUM,
+        "excused": {**INT, "description": "Absences a call excused (illness, exam…)."},
     }
 )
 

@@ -124,8 +124,11 @@ class OccupancyService:
         with self._lock:
             self._load(now)
             for campus in sorted({tap.campus for tap in taps}):
+                fresh = not self._is_current(campus, now)
                 live = self._ensure(campus, now)
-                before = live.occupancy.values()
+                # A state rebuilt now already holds these taps (they are stored): compare
+                # with the empty room, so the day's first tap leaves a history sample.
+                before = {} if fresh else live.occupancy.values()
                 for tap in taps:
                     if tap.campus == campus:
                         self._feed(live, tap, now)
@@ -215,9 +218,13 @@ class OccupancyService:
     def _places_known(self, now: datetime) -> set[str]:
         return set(self._holdings) | set(self._live)
 
+    def _is_current(self, campus: str, now: datetime) -> bool:
+        live = self._live.get(campus)
+        return live is not None and now.astimezone(live.calendar.tz).date() == live.day
+
     def _ensure(self, campus: str, now: datetime) -> _Live:
         live = self._live.get(campus)
-        if live is not None and now.astimezone(live.calendar.tz).date() == live.day:
+        if live is not None and self._is_current(campus, now):
             return live
         live = self._rebuild(campus, now)
         self._live[campus] = live

@@ -31,7 +31,9 @@ CSP_BREAKERS = """() => [
 
 
 def skip_link_first(page: Page) -> str | None:
-    """None when the first Tab focuses the skip link, else what it focused."""
+    """None when the first Tab focuses the skip link, else what it focused. Two frames
+    first: the browser applies ``autofocus`` when it renders, not at the load event."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "() => { const e = document.activeElement;"

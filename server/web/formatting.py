@@ -6,6 +6,7 @@ Times are shown in the campus's time zone (``presence.timezone``, Europe/Paris).
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
@@ -63,10 +64,12 @@ def day(value: date | datetime | None, style: str = "full") -> str:
 
 
 def number(value: float | int | None, digits: int = 1) -> str:
+    """Rounded half up, as people round (0,25 h shows 0,3 h, not Babel's even 0,2 h)."""
     if value is None:
         return ""
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, pattern, locale=current_language())
+    return format_decimal(rounded, pattern, locale=current_language())
 
 
 def hours(value: float | None) -> str:

@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.adapters.web_server import WebServer
 from server.config import WebSettings
-from server.services.ingest import InboundMessage
 from tests.web.conftest import PASSWORD, World, clock, furnished_data, world  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,22 +41,6 @@ AXE_RUN = (
 )
 
 PageFactory = Callable[..., Page]
-
-
-def readers_online(world: World, since: datetime) -> None:  # noqa: F811
-    """Every reader of the world says at ``since`` that it is online, with the longest
-    heartbeat (1 h), through the real ingest: the absence watcher holds absences back
-    unless the door readers were online throughout the slot."""
-    messages = [
-        InboundMessage(
-            status_topic(campus.id, reader),
-            ReaderStatus(state=ReaderState.ONLINE, ts=since, heartbeat=3600).to_json(),
-            since,
-        )
-        for campus in world.settings.campuses
-        for reader in campus.readers
-    ]
-    world.server.ingest.service.handle_batch(messages)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, PageFactory, readers_online
+from tests.browser.conftest import DESKTOP, PHONE, PageFactory
 from tests.web.conftest import PARIS, World
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,7 @@ def run_job(world: World, name: str, moment: datetime) -> None:
 def monday_morning(world: World) -> None:
     """Two students in, Noé missing from the 09:00 slot: an open alert for Alice; the
     occupancy job has recorded the morning (every minute in ``serve``)."""
-    readers_online(world, at(8, 55))
+    world.readers_online(at(8, 55))
     run_job(world, "occupancy", at(8, 56))
     world.tap("E001", at(9, 5))
     run_job(world, "occupancy", at(9, 6))

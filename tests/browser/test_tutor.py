@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, PageFactory, readers_online
+from tests.browser.conftest import PHONE, PageFactory
 from tests.web.conftest import PARIS, World
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ def roster_row(page: Page, name: str):
 
 
 def test_the_tutor_calls_the_absent_student_and_records_the_call(world: World, page_as):
-    readers_online(world, at(8, 55))
+    world.readers_online(at(8, 55))
     world.tap("E001", at(9, 5))
     world.tap("E003", at(9, 10))
     # The watcher runs every 15 s in ``serve``: at 09:15:30 E002 is missing from the 09:00

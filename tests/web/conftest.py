@@ -27,7 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from edge.protocol import Tap, taps_topic
+from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import ServerApp, build_server
 from server.config import CampusSettings, Settings, WebSettings
 from server.domain.accounts import Role
@@ -113,8 +113,24 @@ class World:
         result = self.server.ingest.service.handle_batch([message])
         assert result.stored, result.rejected
 
+    def readers_online(self, since: datetime) -> None:
+        """Every reader says at ``since`` that it is online, with the longest heartbeat
+        (1 h), through the real ingest. The absence watcher holds absences back unless
+        the door readers were online throughout the slot: call this first."""
+        messages = [
+            InboundMessage(
+                status_topic(campus.id, reader),
+                ReaderStatus(state=ReaderState.ONLINE, ts=since, heartbeat=3600).to_json(),
+                since,
+            )
+            for campus in self.settings.campuses
+            for reader in campus.readers
+        ]
+        self.server.ingest.service.handle_batch(messages)
+
     def check_absences(self) -> None:
-        """Run the absence watcher now (as the 15 s job of ``serve`` would)."""
+        """Run the absence watcher now (as the 15 s job of ``serve`` would). Its first
+        run looks back 5 minutes only: run it once before the checks you expect."""
         for job in self.server.jobs:
             if job.name == "absence-watcher":
                 job.run_once()

@@ -4,16 +4,15 @@ with its filters, the alert evidence, and the closures calendar with its form.""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
-from server.domain.events import ReaderStatusRecord
 from server.registry.models import AuditEntry, Closure
 from server.registry.student_repository import Actor
-from tests.web.conftest import CAMPUS, DOOR, OTHER, OTHER_DOOR, PARIS, ROOM, post_form
+from tests.web.conftest import CAMPUS, OTHER, PARIS, post_form
 
 PAGES = [
     "/coordinator/occupancy",
@@ -145,18 +144,8 @@ def cells(row: str) -> list[str]:
     return [cell.strip() for cell in re.findall(r"<td[^>]*>([^<]*)</td>", row)]
 
 
-def heartbeats(world, until: datetime) -> None:
-    """Every reader online, one status a minute from 08:00: absences can be trusted."""
-    moment, records = at(8, 0), []
-    while moment <= until:
-        for campus, reader in [(CAMPUS, DOOR), (CAMPUS, ROOM), (OTHER, OTHER_DOOR)]:
-            records.append(ReaderStatusRecord(campus, reader, "online", moment, moment))
-        moment += timedelta(minutes=1)
-    world.server.ingest.store.write_statuses(records)
-
-
 def test_evidence_counts_the_campus_absences_and_calls(world, client_as) -> None:
-    heartbeats(world, at(9, 30))
+    world.readers_online(at(8, 0))
     world.clock.set(at(9, 10))
     world.check_absences()
     world.clock.set(at(9, 20))

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import Alert
 from server.registry.models import AuditEntry, ExcusedAbsence, Student
-from tests.web.conftest import CAMPUS, DOOR, OTHER, OTHER_DOOR, PARIS, ROOM, World, post_form
+from tests.web.conftest import PARIS, World, post_form
 
 ROW = re.compile(
     r'href="/tutor/students/(E\d+)">[^<]*</a></td>\s*<td[^>]*>([^<]*)</td>\s*'
@@ -26,19 +25,9 @@ def at(hour: int, minute: int, day: int = 23) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=PARIS)
 
 
-def heartbeats(world: World, until: datetime) -> None:
-    """Every reader online, one status a minute from 08:00: absences can be trusted."""
-    moment, records = at(8, 0), []
-    while moment <= until:
-        for campus, reader in [(CAMPUS, DOOR), (CAMPUS, ROOM), (OTHER, OTHER_DOOR)]:
-            records.append(ReaderStatusRecord(campus, reader, "online", moment, moment))
-        moment += timedelta(minutes=1)
-    world.server.ingest.store.write_statuses(records)
-
-
 def morning(world: World) -> None:
     """The watcher ran since 09:10; at 09:20 E001 and E003 are in, E002 and E004 not."""
-    heartbeats(world, at(9, 30))
+    world.readers_online(at(8, 0))
     world.clock.set(at(9, 10))
     world.check_absences()
     world.clock.set(at(9, 20))

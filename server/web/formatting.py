@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
@@ -32,6 +33,12 @@ def remember_language(response: Response) -> Response:
     if wanted in LANGUAGES:
         response.set_cookie(COOKIE, wanted, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+def language_url(language: str) -> str:
+    """This page in another language, keeping its query (the week, the filters…)."""
+    query = {key: value for key, value in request.args.items(multi=True) if key != "lang"}
+    return request.path + "?" + urlencode([*query.items(), ("lang", language)])
 
 
 def _zone() -> ZoneInfo:
@@ -88,7 +95,9 @@ def percent(value: float | None) -> str:
 def install(app: Flask) -> None:
     app.before_request(choose_language)
     app.after_request(remember_language)
-    app.jinja_env.globals.update(_=gettext, current_language=current_language)
+    app.jinja_env.globals.update(
+        _=gettext, current_language=current_language, language_url=language_url
+    )
     app.jinja_env.filters.update(
         when=when,
         hour=hour,

@@ -204,3 +204,11 @@ def test_behind_a_trusted_proxy_throttling_sees_each_client_address(world) -> No
         assert log_in(first, "alice", "wrong password, long one").status_code == 401
     assert log_in(first, "alice").status_code == 429
     assert log_in(second, "alice").status_code == 302
+
+
+def test_the_language_link_keeps_the_page_and_its_query(client_as) -> None:
+    client = client_as("coord")
+    page = client.get("/account/password?x=1&y=%C3%A9").get_data(as_text=True)
+    assert 'href="/account/password?x=1&amp;y=%C3%A9&amp;lang=en"' in page
+    english = client.get("/account/password?x=1&lang=en").get_data(as_text=True)
+    assert 'href="/account/password?x=1&amp;lang=fr"' in english

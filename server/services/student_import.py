@@ -154,13 +154,10 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
     if not _STUDENT_ID.fullmatch(student_id):
         raise RowError("student_id is missing or has characters other than letters, digits, . _ -")
     for name in ("last_name", "first_name"):
-        if not values.get(name) or len(values[name]) > 200:
-            raise RowError("{column} is missing or too long", column=name)
+        check_name(values.get(name, ""), name)
     for name in ("email", "tutor_email"):
-        if values.get(name) and not _EMAIL.fullmatch(values[name]):
-            raise RowError("{column} is not a valid e-mail address", column=name)
-    if values.get("phone") and not _PHONE.fullmatch(values["phone"]):
-        raise RowError("phone is not a valid phone number")
+        check_email(values.get(name, ""), name)
+    check_phone(values.get("phone", ""))
     minutes = weekly_minutes(values.get("weekly_hours", ""))
     start = parse_date(values.get("contract_start", ""), "contract_start")
     end = parse_date(values["contract_end"], "contract_end") if values.get("contract_end") else None
@@ -176,6 +173,24 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
         contract,
         _warnings(contract),
     )
+
+
+def check_name(value: str, column: str) -> None:
+    """A name is required and at most 200 characters (import and admin form alike)."""
+    if not value or len(value) > 200:
+        raise RowError("{column} is missing or too long", column=column)
+
+
+def check_email(value: str, column: str) -> None:
+    """An e-mail address, or nothing."""
+    if value and not _EMAIL.fullmatch(value):
+        raise RowError("{column} is not a valid e-mail address", column=column)
+
+
+def check_phone(value: str) -> None:
+    """A phone number (digits, spaces, + ( ) . -), or nothing."""
+    if value and not _PHONE.fullmatch(value):
+        raise RowError("phone is not a valid phone number")
 
 
 def _warnings(contract: Contract) -> tuple[str, ...]:

@@ -89,6 +89,7 @@ def campus_now(
 @dataclass(frozen=True, slots=True)
 class OccupancyHistory:
     campus: str
+    room: str | None  # None: the whole campus
     first: date
     last: date
     start: datetime
@@ -99,21 +100,28 @@ class OccupancyHistory:
 
 
 def campus_history(
-    occupancy: OccupancyService, campus: str, first: date, last: date, now: datetime
+    occupancy: OccupancyService,
+    campus: str,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    room: str | None = None,
 ) -> OccupancyHistory:
-    """The campus's count from ``first`` to ``last`` (local days, included), its
-    statistics over the opening hours and the heatmap."""
+    """The count of the campus (or of one of its rooms) from ``first`` to ``last`` (local
+    days, included), its statistics over the opening hours against that zone's capacity,
+    and the heatmap. ``room`` must be a room of the campus (see ``room_names``)."""
     with occupancy.registry() as session:
         calendar = repository(session, occupancy.settings).calendar(campus)
     tz = calendar.tz
     start = local_midnight(first, tz)
     end = max(start, min(local_midnight(last + timedelta(days=1), tz), now))
-    zone = reports.Zone(campus, None)
+    zone = reports.Zone(campus, room)
     before = reports.history(occupancy, zone, start - reports.INITIAL_LOOKBACK, start)
     initial = before[-1].count if before else 0
     samples = reports.history(occupancy, zone, start, end)
     place = occupancy.places(now).get(campus)
-    limits = place.limits if place is not None else None
+    limits = place.limits_of(room) if place is not None else None
     result = stats(
         samples,
         start,
@@ -125,4 +133,12 @@ def campus_history(
         initial=initial,
     )
     segs = segments(samples, start, end, initial=initial) if end > start else []
-    return OccupancyHistory(campus, first, last, start, end, segs, hourly_peaks(segs, tz), result)
+    hours = hourly_peaks(segs, tz)
+    return OccupancyHistory(campus, room, first, last, start, end, segs, hours, result)
+
+
+def room_names(occupancy: OccupancyService, campus: str, now: datetime) -> dict[str, str]:
+    """The campus's rooms, code → name, in the order of their names."""
+    place = occupancy.places(now).get(campus)
+    rooms = sorted(place.rooms, key=lambda room: room.name) if place is not None else []
+    return {room.code: room.name for room in rooms}

@@ -6,4 +6,9 @@ from flask import Blueprint
 
 blueprint = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
-from server.web.coordinator import calendar, occupancy, reports  # noqa: E402, F401  (routes)
+from server.web.coordinator import (  # noqa: E402, F401  (routes)
+    calendar,
+    corrections,
+    occupancy,
+    reports,
+)

@@ -3,14 +3,16 @@ span of days with its chart and hour × weekday heatmap. Counts only: no names h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
-from flask import render_template
+from flask import render_template, request
 
 from server.domain.calendar import local_instant
 from server.i18n import _, current_language
-from server.services import coordinator_occupancy
+from server.services import coordinator_corrections, coordinator_occupancy
+from server.services.coordinator_corrections import MAX_COUNT, REASON_CHARS
 from server.services.coordinator_occupancy import MAX_DAYS, OccupancyHistory
 from server.web import charts, formatting
 from server.web.coordinator import blueprint
@@ -43,17 +45,29 @@ def _now_view(campus: str) -> coordinator_occupancy.OccupancyNow:
     )
 
 
-@blueprint.get("/occupancy")
-@roles(*MANAGERS)
-def occupancy() -> str:
-    campus = chosen_campus()
+def occupancy_page(campus: str, *, error: str = "", values: Mapping[str, str] | None = None) -> str:
+    """The live page with its correction form (``error`` and ``values``: a refused one)."""
+    extensions = services()
     return render_template(
         "coordinator/occupancy.html",
         campus=campus,
         campuses=campus_names(),
         live=_now_view(campus),
         refresh=REFRESH_SECONDS,
+        rooms=coordinator_occupancy.room_names(extensions["occupancy"], campus, now()),
+        corrections=coordinator_corrections.corrections_today(
+            extensions["occupancy"], campus, now(), timezone()
+        ),
+        limits=(MAX_COUNT, *REASON_CHARS),
+        error=error,
+        values=values or {},
     )
+
+
+@blueprint.get("/occupancy")
+@roles(*MANAGERS)
+def occupancy() -> str:
+    return occupancy_page(chosen_campus())
 
 
 @blueprint.get("/occupancy/live")
@@ -63,28 +77,41 @@ def occupancy_live() -> str:
     return render_template("coordinator/_occupancy_live.html", live=_now_view(chosen_campus()))
 
 
+def _history_params(rooms: Mapping[str, str]) -> tuple[date, date, str | None]:
+    """``?from=&to=&room=`` (default: today, the whole campus)."""
+    first = day_param("from", today())
+    last = day_param("to", first)
+    if last < first:
+        raise FieldError("to", "The end date cannot be before the start date.")
+    if (last - first).days >= MAX_DAYS:
+        raise FieldError("to", "At most {count} days at once.", count=MAX_DAYS)
+    room = request.args.get("room", "").strip() or None
+    if room is not None and room not in rooms:
+        raise FieldError("room", "This room is not one of the campus's rooms.")
+    return first, last, room
+
+
 @blueprint.get("/occupancy/history")
 @roles(*MANAGERS)
 def history() -> str | tuple[str, int]:
     campus = chosen_campus()
+    service = services()["occupancy"]
+    rooms = coordinator_occupancy.room_names(service, campus, now())
     try:
-        first = day_param("from", today())
-        last = day_param("to", first)
-        if last < first:
-            raise FieldError("to", "The end date cannot be before the start date.")
-        if (last - first).days >= MAX_DAYS:
-            raise FieldError("to", "At most {count} days at once.", count=MAX_DAYS)
+        first, last, room = _history_params(rooms)
     except FieldError as failure:
         return invalid(_("Occupancy history"), refused(failure, "occupancy_history"))
-    result = coordinator_occupancy.campus_history(
-        services()["occupancy"], campus, first, last, now()
-    )
+    result = coordinator_occupancy.campus_history(service, campus, first, last, now(), room=room)
+    zone_name = rooms[room] if room is not None else ""
     return render_template(
         "coordinator/history.html",
         campus=campus,
         campuses=campus_names(),
+        rooms=rooms,
+        room=room,
+        zone_name=zone_name,
         result=result,
-        chart=_chart(result),
+        chart=_chart(result, zone_name),
         heatmap=_heatmap(result),
         weekdays=_weekday_names(),
         heat_hours=_heat_hours(result),
@@ -94,7 +121,7 @@ def history() -> str | tuple[str, int]:
     )
 
 
-def _chart(result: OccupancyHistory) -> str:
+def _chart(result: OccupancyHistory, zone_name: str) -> str:
     days = (result.last - result.first).days + 1
     tz = timezone()
     ticks: list[tuple[datetime, str]] = []
@@ -111,21 +138,34 @@ def _chart(result: OccupancyHistory) -> str:
             day = result.first + timedelta(days=offset)
             ticks.append((local_instant(day, time(0), tz), _weekday(day)))
     end = local_instant(result.last + timedelta(days=1), time(0), tz)
-    label = _(
-        "Occupancy of the campus from {first} to {last}: peak {peak}, capacity {capacity}.",
-        first=formatting.day(result.first),
-        last=formatting.day(result.last),
-        peak=result.stats.peak,
-        capacity=result.stats.capacity if result.stats.capacity else _("not set"),
-    )
     return charts.step_chart(
         result.segments,
         start=result.start,
         end=end,
         ticks=ticks,
         capacity=result.stats.capacity,
-        label=label,
+        label=_chart_label(result, zone_name),
         capacity_label=_("capacity"),
+    )
+
+
+def _chart_label(result: OccupancyHistory, zone_name: str) -> str:
+    values = {
+        "first": formatting.day(result.first),
+        "last": formatting.day(result.last),
+        "peak": result.stats.peak,
+        "capacity": result.stats.capacity if result.stats.capacity else _("not set"),
+    }
+    if result.room is not None:
+        return _(
+            "Occupancy of the room {name} from {first} to {last}: peak {peak}, "
+            "capacity {capacity}.",
+            name=zone_name,
+            **values,
+        )
+    return _(
+        "Occupancy of the campus from {first} to {last}: peak {peak}, capacity {capacity}.",
+        **values,
     )
 
 

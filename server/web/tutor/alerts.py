@@ -1,10 +1,14 @@
 """One alert on one screen: who, which slot, since when, the number to call, and the
-call-log form (outcome, reason, note, excused); an *acknowledge* button."""
+call-log form (time of the call, outcome, reason, note, excused); an *acknowledge* button.
+
+The time of the call is a local time of today (a tutor who called from the corridor logs
+it later); the alert rules refuse a call in the future or before the alert."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -18,6 +22,7 @@ from server.web import forms
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
 from server.web.tutor import blueprint
+from server.web.formatting import local
 from server.web.tutor.context import STAFF, actor, board, viewed
 
 FORM = "tutor_call"
@@ -36,6 +41,10 @@ def _visible_alert(public_id: str) -> AlertCard:
     return card
 
 
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.extensions["campus"]["settings"].presence.timezone)
+
+
 def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     viewed("student", card.student.student_id, "alert_page")
     page = render_template(
@@ -44,12 +53,29 @@ def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tu
         error=error,
         form=request.form if request.method == "POST" else {},
         max_reason=MAX_REASON_CHARS,
+        call_time=local(actor().at).strftime("%H:%M"),
     )
     return page, status
 
 
-def read_call(form: Mapping[str, str], at: datetime) -> CallLog:
-    """The call-log form as a :class:`CallLog` made now; FieldError names a bad field."""
+def called_at(form: Mapping[str, str], now: datetime, zone: ZoneInfo) -> datetime:
+    """The ``called_at`` field (``HH:MM``, a ``time`` input) as today's local time; empty:
+    ``now``."""
+    raw = form.get("called_at", "").strip()
+    if not raw:
+        return now
+    try:
+        clock = time.fromisoformat(raw)
+    except ValueError:
+        raise FieldError("called_at", "A time is expected (hours:minutes).") from None
+    if clock.tzinfo is not None:
+        raise FieldError("called_at", "A time is expected (hours:minutes).")
+    return datetime.combine(now.astimezone(zone).date(), clock, tzinfo=zone)
+
+
+def read_call(form: Mapping[str, str], now: datetime, zone: ZoneInfo) -> CallLog:
+    """The call-log form as a :class:`CallLog`; FieldError names a bad field."""
+    at = called_at(form, now, zone)
     outcome = CallOutcome(forms.choice(form, "outcome", [item.value for item in CallOutcome]))
     category = None
     if form.get("reason_category", ""):
@@ -71,7 +97,7 @@ def alert(public_id: str) -> Response | tuple[str, int]:
         return _page(card)
     who = actor()
     try:
-        _alerts().log_call(public_id, read_call(request.form, who.at), who)
+        _alerts().log_call(public_id, read_call(request.form, who.at, _zone()), who)
     except FieldError as failure:
         return _page(card, error=refused(failure, FORM), status=400)
     except DomainError as failure:

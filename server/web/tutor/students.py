@@ -13,6 +13,7 @@ from server.web import forms
 from server.web.forms import FieldError, refused
 from server.web.guards import current, roles
 from server.web.tutor import blueprint, context
+from server.web.tutor.charts import history_chart
 from server.web.tutor.context import STAFF, actor, scope, students, viewed, visible_student
 
 
@@ -36,6 +37,7 @@ def render_student(
     body = render_template(
         "tutor/student.html",
         page=page,
+        chart=history_chart(page.history) if page.history else "",
         error=error,
         error_form=form_name,
         form=request.form if request.method == "POST" else {},

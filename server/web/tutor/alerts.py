@@ -19,10 +19,10 @@ from server.i18n import _
 from server.services.alerts import AlertService
 from server.services.tutor_board import AlertCard
 from server.web import forms
+from server.web.formatting import local
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
 from server.web.tutor import blueprint
-from server.web.formatting import local
 from server.web.tutor.context import STAFF, actor, board, viewed
 
 FORM = "tutor_call"

@@ -18,7 +18,7 @@ from tests.web.conftest import PARIS, World, post_form
 ROW = re.compile(
     r'href="/tutor/students/(E\d+)">[^<]*</a></td>\s*'
     r'(?:<td data-label="Tuteur">[^<]*</td>\s*)?'  # coordinators and admins see the tutor
-    r'<td[^>]*>([^<]*)</td>\s*'
+    r"<td[^>]*>([^<]*)</td>\s*"
     r'<td[^>]*>\s*<span class="status [^"]+">([^<]+)</span>'
 )
 

@@ -4,7 +4,7 @@ follows them. Every write goes through :class:`StudentRepository` (audited)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +14,7 @@ from server.domain.contracts import Contract, DomainError, Slot
 from server.registry.models import Badge, Campus, Student, Tutor
 from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import Actor, StudentRepository, as_contract
+from server.services.erasure import is_erased
 
 Registry = Callable[[], orm.Session]
 MAX_LISTED = 500
@@ -66,6 +67,9 @@ class StudentFile:
     contract: Contract | None  # the version in force (or the latest one)
     history: tuple[Contract, ...]  # every version not replaced, oldest first
     badges: int
+    institution_type: str = ""
+    has_phone: bool = False  # the number itself is not shown to the admin
+    erased: bool = False
 
 
 def campuses(registry: Registry) -> list[CampusRef]:
@@ -149,6 +153,9 @@ def student_file(registry: Registry, student_id: str, today: date) -> StudentFil
             _in_force(versions, today),
             history,
             held,
+            row.institution_type,
+            bool(row.phone),
+            is_erased(row),
         )
 
 
@@ -192,4 +199,35 @@ def assign_tutor(registry: Registry, student_id: str, tutor_id: int | None, acto
         if tutor_id is not None and session.get(Tutor, tutor_id) is None:
             raise DomainError("There is no such tutor.")
         _row, outcome = students.save_student(student_id, {"tutor_id": tutor_id}, actor)
+        return outcome == "updated"
+
+
+IDENTITY_FIELDS = (
+    "last_name",
+    "first_name",
+    "email",
+    "phone",
+    "programme",
+    "institution",
+    "institution_type",
+)
+
+
+def change_identity(
+    registry: Registry, student_id: str, values: Mapping[str, str], actor: Actor
+) -> bool:
+    """Save the student's identity and contact fields in ``values`` (checked by the
+    caller); False if unchanged. Audited, the phone left out of the summary. An erased
+    student cannot be given a name again."""
+    unknown = set(values) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValueError(f"not identity fields: {sorted(unknown)}")
+    with registry() as session, session.begin():
+        students = StudentRepository(session)
+        student = students.student(student_id)
+        if student is None:
+            raise DomainError("unknown student {student_id}", student_id=student_id)
+        if is_erased(student):
+            raise DomainError("This student was erased: their identity cannot be set again.")
+        _row, outcome = students.save_student(student_id, dict(values), actor)
         return outcome == "updated"

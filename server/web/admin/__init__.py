@@ -11,6 +11,7 @@ from server.web.admin import (  # noqa: E402, F401
     accounts,
     badges,
     channels,
+    erasure,
     overview,
     places,
     students,

@@ -11,8 +11,14 @@ from werkzeug.datastructures import FileStorage
 
 from server.domain.capacity import Limits
 from server.domain.contracts import DomainError, Slot, parse_slots
-from server.services.student_import import RowError, weekly_minutes
-from server.web.forms import FieldError
+from server.services.student_import import (
+    RowError,
+    check_email,
+    check_name,
+    check_phone,
+    weekly_minutes,
+)
+from server.web.forms import FieldError, text
 
 _EMAIL = re.compile(r"[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
@@ -135,3 +141,32 @@ def csv_file(files: Mapping[str, FileStorage], name: str) -> bytes:
     if b"\x00" in data:
         raise FieldError(name, "The file is not text in UTF-8 or Windows-1252. Save it as CSV.")
     return data
+
+
+def identity(form: Mapping[str, str]) -> dict[str, str]:
+    """The student's identity and contact, checked by the rules of the CSV import. The
+    admin does not see the phone number on file: an empty ``phone`` keeps it, the
+    ``phone_clear`` box removes it."""
+    values = {}
+    for name in ("last_name", "first_name"):
+        values[name] = text(form, name)
+        try:
+            check_name(values[name], name)
+        except RowError:
+            raise FieldError(name, "At most {count} characters.", count=200) from None
+    values["email"] = text(form, "email", required=False, max_chars=254)
+    try:
+        check_email(values["email"], "email")
+    except RowError:
+        raise FieldError("email", "An e-mail address is expected.") from None
+    phone = text(form, "phone", required=False, max_chars=40)
+    try:
+        check_phone(phone)
+    except RowError:
+        raise FieldError("phone", "A phone number is expected, like 06 12 34 56 78.") from None
+    if phone or checkbox(form, "phone_clear"):
+        values["phone"] = phone
+    values["programme"] = text(form, "programme", required=False)
+    values["institution"] = text(form, "institution", required=False)
+    values["institution_type"] = text(form, "institution_type", required=False, max_chars=50)
+    return values

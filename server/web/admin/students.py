@@ -1,5 +1,6 @@
 """Students: the list per campus, the CSV import with its row-by-row report, and one
-student's contract editor (weekly hours, slots, validity) and tutor."""
+student's page: identity and contact, contract editor (weekly hours, slots, validity)
+and tutor. The erasure is in :mod:`server.web.admin.erasure`."""
 
 from __future__ import annotations
 
@@ -118,6 +119,12 @@ def _contract_form(found: admin_students.StudentFile) -> dict[str, str]:
     }
 
 
+def _identity_form(found: admin_students.StudentFile) -> dict[str, str]:
+    """The identity fields as the form shows them (never the phone number)."""
+    names = [name for name in admin_students.IDENTITY_FIELDS if name != "phone"]
+    return {name: getattr(found, name) for name in names}
+
+
 def _student_page(found: admin_students.StudentFile, **extra: object) -> str:
     service("access_log").viewed(
         current(), entity="student", entity_id=found.student_id, what="admin_student", at=now()
@@ -125,6 +132,7 @@ def _student_page(found: admin_students.StudentFile, **extra: object) -> str:
     values = {
         "student": found,
         "form": _contract_form(found),
+        "identity": _identity_form(found),
         "tutors": admin_students.tutors(service("registry")),
         "slots_text": slots_text,
         "error": None,
@@ -191,4 +199,26 @@ def assign_tutor(student_id: str) -> Response | tuple[str, int]:
         message = refused(failure, "admin_tutor")
         return _student_page(found, error=message, error_field=failure.field), 400
     flash_success("The tutor of {student_id} is saved.", student_id=student_id)
+    return redirect(url_for("admin.student", student_id=student_id))
+
+
+@blueprint.post("/students/<student_id>/identity")
+@admin_only
+def edit_student(student_id: str) -> Response | tuple[str, int]:
+    found = _student_or_404(student_id)
+    form = request.form
+    try:
+        values = fields.identity(form)
+        changed = admin_students.change_identity(service("registry"), student_id, values, actor())
+    except FieldError as failure:
+        message = refused(failure, "admin_identity")
+        identity = {name: form.get(name, "") for name in admin_students.IDENTITY_FIELDS}
+        page = _student_page(found, identity=identity, error=message, error_field=failure.field)
+        return page, 400
+    except DomainError as failure:
+        return _student_page(found, error=_(failure.message, **failure.values)), 400
+    if changed:
+        flash_success("The identity of {student_id} is saved.", student_id=student_id)
+    else:
+        flash_success("The identity of {student_id} was already so.", student_id=student_id)
     return redirect(url_for("admin.student", student_id=student_id))

@@ -2,7 +2,7 @@
 
 One transaction. The student's row stays, so that the weekly records and the alerts
 still count, but it no longer says who it was: the student id becomes a keyed hash
-(``erased-…``), the names become "Étudiant effacé" and that hash's prefix, and the
+(``erased-…``), the first name "Étudiant effacé" and the last name that hash, and the
 e-mail, phone, programme and institution are cleared. Deleted: tutors' notes, the
 student's accounts, the badge holdings (the taps in the event store hold only a keyed
 hash of the UID and now link to nobody; they leave with the retention period) and the
@@ -121,7 +121,7 @@ def pseudonym(student_id: str, secret: bytes) -> str:
 
 
 def is_erased(student: Student) -> bool:
-    return student.student_id.startswith(ERASED_PREFIX) and student.last_name == ERASED_NAME
+    return student.student_id.startswith(ERASED_PREFIX) and student.first_name == ERASED_NAME
 
 
 def preview(
@@ -297,8 +297,8 @@ def _close_open_alerts(session: orm.Session, pk: int, actor: Actor) -> None:
 
 def _anonymise(student: Student, new_id: str, actor: Actor) -> None:
     student.student_id = new_id
-    student.last_name = ERASED_NAME
-    student.first_name = new_id.removeprefix(ERASED_PREFIX)
+    student.first_name = ERASED_NAME  # pages say "Étudiant effacé 1e7ac781783c"
+    student.last_name = new_id.removeprefix(ERASED_PREFIX)
     student.email = student.phone = student.programme = student.institution = ""
     student.tutor_id = None
     student.updated_at = actor.at

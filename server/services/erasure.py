@@ -315,7 +315,10 @@ def _scrub_audit(
     quoted = json.dumps(old_id)
     about = or_(
         and_(AuditEntry.entity == "student", AuditEntry.entity_id == old_id),
-        AuditEntry.entity_id.startswith(f"{old_id}/", autoescape=True),
+        and_(
+            AuditEntry.entity == "weekly_record",
+            AuditEntry.entity_id.startswith(f"{old_id}/", autoescape=True),
+        ),
         AuditEntry.actor.in_(logins),
         AuditEntry.before.contains(quoted, autoescape=True),
         AuditEntry.after.contains(quoted, autoescape=True),
@@ -325,7 +328,7 @@ def _scrub_audit(
     for entry in entries:
         if entry.entity_id == old_id:
             entry.entity_id = new_id
-        elif entry.entity_id.startswith(f"{old_id}/"):
+        elif entry.entity == "weekly_record" and entry.entity_id.startswith(f"{old_id}/"):
             entry.entity_id = new_id + entry.entity_id[len(old_id) :]
         if entry.actor in logins:
             entry.actor = new_id

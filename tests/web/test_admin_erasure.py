@@ -53,9 +53,9 @@ PERSONAL = [trace for trace in TRACES if trace != "Licence psychologie"]
 
 
 def _follow_up(world: World, client_as) -> FlaskClient:
-    """E001 missed Monday 09:00: alert, call with a reason (excused), a note, a
-    correction with a reason, a frozen week; then E001 came at 09:40 and looked at her
-    data. Returns Émilie's logged-in client."""
+    """E001 missed Monday 09:00: alert, call with a reason (excused), a note, two frozen
+    weeks and a correction with a reason that re-opens the second; then E001 came at
+    09:40 and downloaded her data. Returns Émilie's logged-in client."""
     world.readers_online(at(8, 0))
     world.clock.set(at(9, 10))
     world.check_absences()
@@ -68,6 +68,11 @@ def _follow_up(world: World, client_as) -> FlaskClient:
     assert answer.status_code == 302
     note = {"body": "Entretien : sa fille Zoé est malade."}
     assert post_form(alice, "/tutor/students/E001/notes", note).status_code == 302
+    with world.registry() as session, session.begin():  # W47 is re-opened by the correction
+        pk = world.student_pk("E001")
+        session.add_all(
+            [_week(pk, "2026-W46", world.clock()), _week(pk, "2026-W47", world.clock())]
+        )
     correction = {
         "action": "session",
         "session_start": "",
@@ -76,18 +81,16 @@ def _follow_up(world: World, client_as) -> FlaskClient:
         "reason": "Badge oublié chez sa mère",
     }
     assert post_form(alice, "/tutor/students/E001/corrections", correction).status_code == 302
-    with world.registry() as session, session.begin():
-        session.add(_week(world.student_pk("E001"), world.clock()))
     world.tap("E001", at(9, 40))
     emilie = client_as("emilie")
     assert emilie.get("/me/data.json").status_code == 200  # recorded: she downloaded
     return emilie
 
 
-def _week(student_pk: int, frozen_at: datetime) -> WeeklyRecord:
+def _week(student_pk: int, week: str, frozen_at: datetime) -> WeeklyRecord:
     return WeeklyRecord(
         student_pk=student_pk,
-        week="2026-W46",
+        week=week,
         expected_s=12 * 3600,
         attended_s=10 * 3600,
         unverified_s=0,
@@ -210,6 +213,8 @@ def test_the_erasure_is_audited_and_the_audit_log_keeps_no_trace(world, client_a
     assert summary["audit_entries"] > 5
     created = [e for e in entries if e.action == "student_created" and e.entity_id == erased_id]
     assert len(created) == 1 and '"last_name": ""' in created[0].after
+    reopened = [e.entity_id for e in entries if e.action == "week_reopened"]
+    assert reopened == [f"{erased_id}/2026-W47"]
     everything = " ".join(
         f"{entry.actor} {entry.entity_id} {entry.before} {entry.after}" for entry in entries
     )

@@ -53,7 +53,12 @@ def serve_command(args: argparse.Namespace) -> int:
                 settings.mqtt.host,
                 settings.mqtt.port,
             )
-        log.info("server running, web API on %s; stop with Ctrl+C", server.web_url)
+        log.info("server running, web app on %s; stop with Ctrl+C", server.web_url)
+        if server.web.extensions["campus"]["accounts"].count() == 0:
+            log.warning(
+                "no account yet: create the first one with "
+                "`campus-presence create-admin --login <e-mail>`"
+            )
         wait_for_stop_signal()
     log.info("stopped: %s", server.ingest.service.counters.snapshot())
     return 0

@@ -96,6 +96,9 @@ readers = ["{DOOR}"]
         assert api_status(f"{base}/occupancy") == 200
         assert api_status(f"{base}/readers") == 200
         assert api_status(f"{base}/alerts?status=open") == 200
+        login_page = f"http://127.0.0.1:{web_port}/login"
+        with urllib.request.urlopen(login_page, timeout=2) as page:
+            assert 'name="csrf_token"' in page.read().decode()  # the web app, served
     finally:
         reader.close()
         listener.disconnect()
@@ -104,3 +107,4 @@ readers = ["{DOOR}"]
         code = server.wait(20)
     assert code == 0, log.read_text()
     assert UID not in log.read_text().lower()
+    assert "campus-presence create-admin" in log.read_text()  # how to get a first account

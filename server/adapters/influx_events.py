@@ -15,15 +15,8 @@ Schema, line protocol and the reading of ``/query`` answers: see
 - Retention: ``setup()`` creates the database and a DEFAULT retention policy (1.x) or the
   bucket with its retention rule (2.x); :meth:`InfluxEventStore.purge` does nothing.
 
-Duplicates and conflicts: InfluxDB has no unique key, so the adapter keeps an index of
-the ``index_size`` most recent tap ids (with a fingerprint of their content), warmed by
-``setup()`` from the last 48 h. A known id with the same content is a ``DUPLICATE`` and
-is not rewritten; with other content it is a ``CONFLICT`` and is not written. Limits:
-a conflict with a tap older than the index, or written by another worker process, is not
-detected: that tap is stored beside the original (or replaces it if it has the same
-campus, reader, ms and seq). An exact redelivery is always harmless: it rewrites the
-identical point. Two different taps of one reader in one ms with seqs 1,000,000 apart
-would also share a point; readers' seqs do not jump like that.
+Duplicates and conflicts (InfluxDB has no unique key): an index of the recent tap ids,
+see :mod:`server.adapters.influx_tap_index`.
 
 A 400 "partial write" may have stored the valid lines of the request; retrying them is
 safe.
@@ -34,7 +27,6 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +37,6 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
-from server.adapters.event_times import to_ms
 from server.adapters.influx_lines import (
     occupancy_from_row,
     occupancy_line,
@@ -59,6 +50,7 @@ from server.adapters.influx_lines import (
     tap_line,
     to_ns,
 )
+from server.adapters.influx_tap_index import TapIndex, row_fingerprint, tap_fingerprint
 from server.config import InfluxSettings
 from server.domain.events import (
     OccupancySample,
@@ -89,7 +81,7 @@ class InfluxEventStore(EventStore):
             raise ValueError("InfluxDB retention must be at least one hour")
         self.settings = settings
         self.retention = retention
-        self._index = _TapIndex(index_size)
+        self._index = TapIndex(index_size)
         self._write_lock = threading.Lock()
         self._last_rejection_ns = 0
         self._http = urllib3.PoolManager(
@@ -175,15 +167,7 @@ class InfluxEventStore(EventStore):
         )
         with self._write_lock:
             for row in reversed(rows):
-                content = (
-                    row["campus"],
-                    row["reader"],
-                    row["badge"],
-                    row["time"] // 1_000_000,
-                    row["seq"],
-                    row["clock_synced"],
-                )
-                self._index.put(row["tap_id"], hash(content))
+                self._index.put(row["tap_id"], row_fingerprint(row))
 
     # -- writes ------------------------------------------------------------------------
 
@@ -193,7 +177,7 @@ class InfluxEventStore(EventStore):
         fresh: dict[str, int] = {}
         with self._write_lock:
             for tap in taps:
-                fingerprint = _fingerprint(tap)
+                fingerprint = tap_fingerprint(tap)
                 known = fresh.get(tap.tap_id)
                 if known is None:
                     known = self._index.get(tap.tap_id)
@@ -366,22 +350,6 @@ class InfluxEventStore(EventStore):
         return query_rows(response.data.decode())
 
 
-class _TapIndex:
-    """The ``size`` most recently written tap ids with a fingerprint of their content."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, int] = OrderedDict()
-
-    def get(self, tap_id: str) -> int | None:
-        return self._items.get(tap_id)
-
-    def put(self, tap_id: str, fingerprint: int) -> None:
-        self._items[tap_id] = fingerprint
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
 def _http_error(response: urllib3.BaseHTTPResponse, action: str) -> EventStoreError:
     try:
         message = json.loads(response.data).get("error", "")
@@ -426,7 +394,3 @@ def _where(
         clauses.append("reader = $reader")
         params["reader"] = reader
     return " AND ".join(clauses), params
-
-
-def _fingerprint(tap: StoredTap) -> int:
-    return hash((tap.campus, tap.reader, tap.badge, to_ms(tap.ts), tap.seq, tap.clock_synced))

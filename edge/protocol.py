@@ -25,6 +25,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from . import protocol_checks as _checks
+
+# The checks live in edge/protocol_checks.py; these names are part of this module's API.
+Reason = _checks.Reason
+ProtocolError = _checks.ProtocolError
+MAX_INT64 = _checks.MAX_INT64
+UID_BYTE_LENGTHS = _checks.UID_BYTE_LENGTHS
+
 VERSION = 1
 MAX_PAYLOAD_BYTES = 4096
 TOPIC_ROOT = "campus"
@@ -33,46 +41,10 @@ TAPS_SUBSCRIPTION = "campus/+/readers/+/taps"
 STATUS_SUBSCRIPTION = "campus/+/readers/+/status"
 MAX_TEXT_CHARS = 64
 MAX_DETAIL_CHARS = 200
-MAX_INT64 = 2**63 - 1
-
-# UID lengths in bytes that real tags have: ISO 14443-A single/double/triple size (4, 7,
-# 10), ISO 14443-B PUPI (4), FeliCa IDm and ISO 15693 (8).
-UID_BYTE_LENGTHS = frozenset({4, 7, 8, 10})
 
 _ID = re.compile(r"[a-z0-9-]{1,64}")
 _TAP_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_HEX = re.compile(r"[0-9a-fA-F]+")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
-
-
-class Reason(StrEnum):
-    """Why a message was rejected: stable codes for counters and dead letters."""
-
-    TOO_LARGE = "too_large"
-    NOT_UTF8 = "not_utf8"
-    MALFORMED_JSON = "malformed_json"
-    NOT_AN_OBJECT = "not_an_object"
-    UNKNOWN_VERSION = "unknown_version"
-    MISSING_FIELD = "missing_field"
-    EXTRA_FIELD = "extra_field"
-    WRONG_TYPE = "wrong_type"
-    BAD_VALUE = "bad_value"
-    BAD_UID = "bad_uid"
-    BAD_TIMESTAMP = "bad_timestamp"
-    BAD_TOPIC = "bad_topic"
-    # Decided by the server, not by this module, but part of the same vocabulary.
-    TS_IN_FUTURE = "ts_in_future"
-    TS_TOO_OLD = "ts_too_old"
-    UNKNOWN_READER = "unknown_reader"
-    ID_CONFLICT = "id_conflict"
-
-
-class ProtocolError(ValueError):
-    """A message that does not follow the contract. ``reason`` is a :class:`Reason`."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 class TopicKind(StrEnum):
@@ -196,10 +168,10 @@ class Tap:
     def __post_init__(self) -> None:
         if _TAP_ID.fullmatch(self.id) is None:
             raise ProtocolError(Reason.BAD_VALUE, "id must match [A-Za-z0-9_-]{8,64}")
-        _check_uid(self.uid)
+        _checks.check_uid(self.uid)
         object.__setattr__(self, "uid", self.uid.lower())  # one spelling, one badge hash
-        _check_timestamp(self.ts)
-        _check_count(self.seq, "seq")
+        _checks.check_timestamp(self.ts)
+        _checks.check_count(self.seq, "seq")
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -219,11 +191,11 @@ class Tap:
     @classmethod
     def from_json(cls, payload: bytes | str) -> Tap:
         body = _load(payload)
-        _check_fields(body, required={"id", "uid", "ts", "seq"}, optional={"clock_synced"})
-        tap_id = _typed(body, "id", str)
-        uid = _typed(body, "uid", str)
-        seq = _typed(body, "seq", int)
-        clock_synced = _typed(body, "clock_synced", bool) if "clock_synced" in body else True
+        _checks.check_fields(body, required={"id", "uid", "ts", "seq"}, optional={"clock_synced"})
+        tap_id = _checks.typed(body, "id", str)
+        uid = _checks.typed(body, "uid", str)
+        seq = _checks.typed(body, "seq", int)
+        clock_synced = _checks.typed(body, "clock_synced", bool) if "clock_synced" in body else True
         return cls(
             id=tap_id,
             uid=uid,
@@ -246,8 +218,8 @@ class ReaderStatus:
     heartbeat: int = 60
 
     def __post_init__(self) -> None:
-        _check_timestamp(self.ts)
-        _check_count(self.queued, "queued")
+        _checks.check_timestamp(self.ts)
+        _checks.check_count(self.queued, "queued")
         if len(self.detail) > MAX_DETAIL_CHARS:
             raise ProtocolError(Reason.BAD_VALUE, f"detail is longer than {MAX_DETAIL_CHARS} chars")
         if not 1 <= self.heartbeat <= 3600:
@@ -273,19 +245,21 @@ class ReaderStatus:
     @classmethod
     def from_json(cls, payload: bytes | str) -> ReaderStatus:
         body = _load(payload)
-        _check_fields(
+        _checks.check_fields(
             body,
             required={"state", "ts", "queued", "detail"},
             optional={"clock_synced", "heartbeat"},
         )
-        state = _enum(body, "state", ReaderState)
+        state = _checks.enum_member(body, "state", ReaderState)
         return cls(
             state=state,
             ts=parse_timestamp(body["ts"]),
-            queued=_typed(body, "queued", int),
-            detail=_typed(body, "detail", str),
-            clock_synced=_typed(body, "clock_synced", bool) if "clock_synced" in body else True,
-            heartbeat=_typed(body, "heartbeat", int) if "heartbeat" in body else 60,
+            queued=_checks.typed(body, "queued", int),
+            detail=_checks.typed(body, "detail", str),
+            clock_synced=_checks.typed(body, "clock_synced", bool)
+            if "clock_synced" in body
+            else True,
+            heartbeat=_checks.typed(body, "heartbeat", int) if "heartbeat" in body else 60,
         )
 
 
@@ -312,11 +286,11 @@ class Feedback:
     @classmethod
     def from_json(cls, payload: bytes | str) -> Feedback:
         body = _load(payload)
-        _check_fields(body, required={"id", "result", "text"}, optional=set())
+        _checks.check_fields(body, required={"id", "result", "text"}, optional=set())
         return cls(
-            id=_typed(body, "id", str),
-            result=_enum(body, "result", FeedbackResult),
-            text=_typed(body, "text", str),
+            id=_checks.typed(body, "id", str),
+            result=_checks.enum_member(body, "result", FeedbackResult),
+            text=_checks.typed(body, "text", str),
         )
 
 
@@ -354,52 +328,3 @@ def _load(payload: bytes | str) -> dict[str, Any]:
     if type(version) is not int or version != VERSION:
         raise ProtocolError(Reason.UNKNOWN_VERSION, f"unsupported version {str(version)[:10]!r}")
     return body
-
-
-def _check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]) -> None:
-    missing = sorted(required - body.keys())
-    if missing:
-        raise ProtocolError(Reason.MISSING_FIELD, f"missing field(s) {', '.join(missing)}")
-    extra = sorted(body.keys() - required - optional - {"v"})
-    if extra:
-        names = ", ".join(name[:20] for name in extra[:5])
-        raise ProtocolError(Reason.EXTRA_FIELD, f"unexpected field(s) {names}")
-
-
-def _typed(body: dict[str, Any], field: str, kind: type) -> Any:
-    value = body[field]
-    # bool is a subclass of int in Python; JSON true is not a number.
-    if type(value) is not kind:
-        raise ProtocolError(Reason.WRONG_TYPE, f"{field} must be {kind.__name__}")
-    return value
-
-
-def _enum(body: dict[str, Any], field: str, kind: type[StrEnum]) -> Any:
-    value = _typed(body, field, str)
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = "|".join(member.value for member in kind)
-        raise ProtocolError(Reason.BAD_VALUE, f"{field} must be one of {allowed}") from None
-
-
-def _check_timestamp(moment: datetime) -> None:
-    offset = moment.utcoffset()
-    if offset is None:
-        raise ProtocolError(Reason.BAD_TIMESTAMP, "ts must be timezone-aware")
-    if offset.seconds % 60 or offset.microseconds:
-        # RFC 3339 offsets are whole minutes (zoneinfo gives seconds for dates before 1911).
-        raise ProtocolError(Reason.BAD_TIMESTAMP, "ts offset must be a whole number of minutes")
-
-
-def _check_count(value: int, field: str) -> None:
-    """Counters are stored as signed 64-bit integers (SQLite, InfluxDB)."""
-    if not 0 <= value <= MAX_INT64:
-        raise ProtocolError(Reason.BAD_VALUE, f"{field} must be between 0 and 2**63-1")
-
-
-def _check_uid(uid: str) -> None:
-    if not isinstance(uid, str) or _HEX.fullmatch(uid) is None or len(uid) % 2:
-        raise ProtocolError(Reason.BAD_UID, "uid must be an even number of hex digits")
-    if len(uid) // 2 not in UID_BYTE_LENGTHS:
-        raise ProtocolError(Reason.BAD_UID, f"uid length {len(uid) // 2} bytes is not a real tag's")

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from . import protocol_checks as _checks
+from edge import protocol_checks as _checks
 
 # The checks live in edge/protocol_checks.py; these names are part of this module's API.
 Reason = _checks.Reason

@@ -202,19 +202,38 @@ class LedgerService:
         now: datetime,
     ) -> dict[int, _Sessions]:
         """Each student's sessions over the span, corrections applied."""
-        taps = self.events.taps(*span, campus=campus_id)
-        door = door_taps_by_student(
-            taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+        pks = [plan.student_pk for plan in plans]
+        found = corrected_sessions(
+            self.events, repo, self.rules, campus_id, pks, span, schedule, now
         )
-        corrections = repo.corrections([plan.student_pk for plan in plans], *span)
-        result = {}
-        for plan in plans:
-            built, _ = build_sessions(
-                door.get(plan.student_pk, []), rules=self.rules, schedule=schedule, now=now
-            )
-            fixes = corrections.get(plan.student_pk)
-            result[plan.student_pk] = _Sessions(apply_corrections(built, fixes) if fixes else built)
-        return result
+        return {pk: _Sessions(sessions) for pk, sessions in found.items()}
+
+
+def corrected_sessions(
+    events: EventStore,
+    repo: PresenceRepository,
+    rules: SessionRules,
+    campus_id: str,
+    student_pks: Sequence[int],
+    span: tuple[datetime, datetime],
+    schedule: Schedule,
+    now: datetime,
+) -> dict[int, list[Session]]:
+    """Each student's sessions from the door taps stored in ``span``, as known at
+    ``now``, corrections applied: the one way the ledger, the tutors' and the students'
+    pages see presence."""
+    start, end = span
+    taps = events.taps(start, end, campus=campus_id) if start < end else []
+    door = door_taps_by_student(
+        taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+    )
+    corrections = repo.corrections(student_pks, start, end)
+    result = {}
+    for pk in student_pks:
+        built, _ = build_sessions(door.get(pk, []), rules=rules, schedule=schedule, now=now)
+        fixes = corrections.get(pk)
+        result[pk] = apply_corrections(built, fixes) if fixes else built
+    return result
 
 
 def door_taps_by_student(

@@ -19,7 +19,7 @@ from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, IsoWeek
 from server.domain.contracts import Contract
 from server.domain.ledger import WeekLine, WeekStatus
-from server.domain.sessions import Session, apply_corrections, build_sessions
+from server.domain.sessions import Session
 from server.domain.student_progress import (
     Progress,
     SlotVisit,
@@ -30,13 +30,7 @@ from server.domain.student_progress import (
 )
 from server.registry.models import Student
 from server.registry.presence_repository import PresenceRepository
-from server.services.ledger import (
-    LedgerService,
-    door_taps_by_student,
-    index_holdings,
-    repository,
-    session_rules,
-)
+from server.services.ledger import LedgerService, corrected_sessions, repository, session_rules
 
 
 class NotAStudent(LookupError):
@@ -140,16 +134,18 @@ class StudentSpace:
         start, end = span[0] - self.rules.lookback, span[1]
         if end <= start:
             return []
-        taps = self.events.taps(start, end, campus=me.campus_id)
-        holdings = index_holdings(
-            [h for h in repo.holdings_for_campus(me.campus_id) if h.student_pk == me.student_pk]
-        )
-        door = door_taps_by_student(taps, holdings, repo.reader_modes()).get(me.student_pk, [])
         tz = calendar.tz
         schedule = calendar.schedule(start.astimezone(tz).date(), end.astimezone(tz).date())
-        built, _effects = build_sessions(door, rules=self.rules, schedule=schedule, now=now)
-        fixes = repo.corrections([me.student_pk], start, end).get(me.student_pk)
-        sessions = apply_corrections(built, fixes) if fixes else built
+        sessions = corrected_sessions(
+            self.events,
+            repo,
+            self.rules,
+            me.campus_id,
+            [me.student_pk],
+            (start, end),
+            schedule,
+            now,
+        )[me.student_pk]
         return [s for s in sessions if s.end > span[0] and s.start < span[1]]
 
     def _line(self, me: Me, week: IsoWeek, now: datetime) -> WeekLine:

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
-from server.domain.sessions import Session, SessionState, apply_corrections, build_sessions
+from server.domain.sessions import Session, SessionState
 from server.registry.presence_repository import PresenceRepository
-from server.services.ledger import door_taps_by_student, index_holdings, session_rules
+from server.services.ledger import corrected_sessions, session_rules
 
 
 class SessionReader:
@@ -40,20 +40,13 @@ class SessionReader:
         schedule = calendar.schedule(
             start.astimezone(tz).date(), end.astimezone(tz).date() + timedelta(days=1)
         )
-        taps = self.events.taps(start, end, campus=campus_id) if start < end else []
-        door = door_taps_by_student(
-            taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+        found = corrected_sessions(
+            self.events, repo, self.rules, campus_id, wanted, (start, end), schedule, now
         )
-        corrections = repo.corrections(wanted, start, last)
-        result: dict[int, list[Session]] = {}
-        for pk in wanted:
-            built, _ = build_sessions(
-                door.get(pk, []), rules=self.rules, schedule=schedule, now=now
-            )
-            fixes = corrections.get(pk)
-            sessions = apply_corrections(built, fixes) if fixes else built
-            result[pk] = [s for s in sessions if s.start < last and _reaches(s, first)]
-        return result
+        return {
+            pk: [s for s in sessions if s.start < last and _reaches(s, first)]
+            for pk, sessions in found.items()
+        }
 
 
 def _reaches(session: Session, moment: datetime) -> bool:

@@ -11,19 +11,13 @@ from datetime import date
 from sqlalchemy import func, or_, orm, select
 
 from server.domain.contracts import Contract, DomainError, Slot
-from server.registry.models import Badge, Campus, Student, Tutor
+from server.registry.models import Badge, Student, Tutor
 from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import Actor, StudentRepository, as_contract
 from server.services.erasure import is_erased
 
 Registry = Callable[[], orm.Session]
 MAX_LISTED = 500
-
-
-@dataclass(frozen=True, slots=True)
-class CampusRef:
-    id: str
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +64,6 @@ class StudentFile:
     institution_type: str = ""
     has_phone: bool = False  # the number itself is not shown to the admin
     erased: bool = False
-
-
-def campuses(registry: Registry) -> list[CampusRef]:
-    with registry() as session:
-        rows = session.execute(select(Campus.id, Campus.name).order_by(Campus.id))
-        return [CampusRef(campus_id, name or campus_id) for campus_id, name in rows]
 
 
 def tutors(registry: Registry) -> list[TutorRef]:

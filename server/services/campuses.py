@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import orm, select
 
@@ -16,6 +17,19 @@ from server.config import Settings
 from server.registry.models import Campus, Reader
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CampusRef:
+    id: str
+    name: str
+
+
+def campus_list(registry: Callable[[], orm.Session]) -> list[CampusRef]:
+    """Every campus of the registry (named as configured), by id."""
+    with registry() as session:
+        rows = session.execute(select(Campus.id, Campus.name).order_by(Campus.id))
+        return [CampusRef(campus_id, name or campus_id) for campus_id, name in rows]
 
 
 def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> int:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, flash, request
+from flask import current_app, flash, request
 
 from server.domain.accounts import Role
 from server.i18n import _
 from server.registry.student_repository import Actor
-from server.services.admin_students import CampusRef, campuses
+from server.services.campuses import CampusRef
+from server.web import campus_choice
+from server.web.campus_choice import visible_campuses
 from server.web.guards import current, roles
 
 admin_only = roles(Role.ADMIN)
@@ -29,25 +31,10 @@ def actor() -> Actor:
     return Actor(current().name, now())
 
 
-def visible_campuses() -> list[CampusRef]:
-    """The campuses this admin runs (every campus for an admin without one)."""
-    who = current()
-    return [campus for campus in campuses(service("registry")) if who.sees_campus(campus.id)]
-
-
 def chosen_campus(source: str | None = None) -> tuple[CampusRef, list[CampusRef]]:
-    """The campus picked in ``?campus=`` (or the form), else the first one; 403 for a
-    campus this admin does not run, 404 when there is none."""
-    choices = visible_campuses()
+    """The campus picked in ``?campus=`` (or the form) and the admin's choices."""
     wanted = source if source is not None else request.values.get("campus", "")
-    if not choices:
-        abort(404)
-    if not wanted:
-        return choices[0], choices
-    for campus in choices:
-        if campus.id == wanted:
-            return campus, choices
-    abort(403)
+    return campus_choice.chosen_campus(wanted), visible_campuses()
 
 
 def flash_success(message: str, **values: object) -> None:

@@ -9,15 +9,15 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, current_app, render_template, request
 
 from server.adapters import spreadsheets
 from server.adapters.spreadsheets import Cell, Column
 from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
-from server.web import forms
+from server.web import campus_choice, forms
+from server.web.campus_choice import visible_campuses
 from server.web.forms import FieldError
-from server.web.guards import check_campus, current
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 FORMATS = ("csv", "xlsx")
@@ -41,32 +41,14 @@ def today() -> date:
 
 def campus_names() -> dict[str, str]:
     """The campuses the principal sees, id → name, sorted by id."""
-    configured = {campus.id: campus.name for campus in services()["settings"].campuses}
-    known = services()["ledger"].campus_ids()
-    who = current()
-    return {
-        campus: configured.get(campus) or campus
-        for campus in sorted(known)
-        if who.sees_campus(campus)
-    }
+    return {campus.id: campus.name for campus in visible_campuses()}
 
 
 def chosen_campus(source: Mapping[str, str] | None = None) -> str:
-    """``?campus=`` (or the ``campus`` field of ``source``): one the principal sees (403
-    otherwise), else their own campus, else the first one."""
-    wanted = (request.args if source is None else source).get("campus", "").strip()
-    choices = campus_names()
-    if wanted:
-        check_campus(wanted)
-        if wanted not in choices:
-            abort(404)
-        return wanted
-    own = current().campus_id
-    if own:
-        return own
-    if not choices:
-        abort(404)
-    return next(iter(choices))
+    """``?campus=`` (or the ``campus`` field of ``source``), see ``campus_choice``."""
+    return campus_choice.chosen_campus(
+        (request.args if source is None else source).get("campus", "")
+    ).id
 
 
 def week_param(name: str = "week") -> IsoWeek:

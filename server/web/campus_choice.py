@@ -1,0 +1,34 @@
+"""Which campus a page shows: the ones the principal sees (every campus for an account
+without one), the one asked in ``?campus=`` (403 if not theirs, 404 if unknown), else
+their own, else the first by id. Shared by the coordinator and admin pages."""
+
+from __future__ import annotations
+
+from flask import abort, current_app
+
+from server.services.campuses import CampusRef, campus_list
+from server.web.guards import check_campus, current
+
+
+def visible_campuses() -> list[CampusRef]:
+    who = current()
+    registry = current_app.extensions["campus"]["registry"]
+    return [campus for campus in campus_list(registry) if who.sees_campus(campus.id)]
+
+
+def chosen_campus(wanted: str) -> CampusRef:
+    choices = visible_campuses()
+    wanted = wanted.strip()
+    if wanted:
+        check_campus(wanted)
+        for campus in choices:
+            if campus.id == wanted:
+                return campus
+        abort(404)
+    own = current().campus_id
+    for campus in choices:
+        if campus.id == own:
+            return campus
+    if not choices:
+        abort(404)
+    return choices[0]

@@ -49,8 +49,7 @@ class ReportLine:
 
 
 def report_line(line: WeekLine, student: StudentInfo) -> ReportLine:
-    verified_s = line.attended_s - line.unverified_s
-    remaining_s = max(0, line.expected_s - verified_s)
+    remaining_s = line.remaining_s
     return ReportLine(
         student=student,
         expected=hours(line.expected_s),

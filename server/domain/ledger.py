@@ -71,6 +71,12 @@ class WeekLine:
     late_arrivals: int
     status: WeekStatus
 
+    @property
+    def remaining_s(self) -> int:
+        """Verified time still needed to meet the week's commitment (never below zero:
+        unverified time counts once a tutor confirms it)."""
+        return max(0, self.expected_s - (self.attended_s - self.unverified_s))
+
     def as_dict(self) -> dict[str, Any]:
         """The public shape of a line (reports, API): hours with two decimals."""
         return {

@@ -105,8 +105,7 @@ def _attendance(slot: Interval, presence: Sequence[Interval], now: datetime) -> 
 
 def progress(line: WeekLine, visits: Sequence[SlotVisit], now: datetime) -> Progress:
     """What is left to do this week."""
-    verified_s = line.attended_s - line.unverified_s
-    to_go_s = max(line.expected_s - verified_s, 0)
+    to_go_s = line.remaining_s
     left = sum(1 for visit in visits if visit.due and visit.end > now)
     return Progress(line, to_go_s, left if to_go_s else 0)
 

@@ -52,13 +52,12 @@ class LedgerRow:
 
     @classmethod
     def of(cls, line: WeekLine) -> LedgerRow:
-        verified_s = line.attended_s - line.unverified_s
         return cls(
             week=str(line.week),
             expected=hours(line.expected_s),
             attended=hours(line.attended_s),
             unverified=hours(line.unverified_s),
-            remaining=hours(max(0, line.expected_s - verified_s)),
+            remaining=hours(line.remaining_s),
             missed_slots=line.missed_slots,
             late_arrivals=line.late_arrivals,
             status=line.status,

@@ -3,32 +3,25 @@ admin may pick from, and French flash messages."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import current_app, flash, request
+from flask import flash, request
 
 from server.domain.accounts import Role
 from server.i18n import _
-from server.registry.student_repository import Actor
 from server.services.campuses import CampusRef
 from server.web import campus_choice
 from server.web.campus_choice import visible_campuses
-from server.web.guards import current, roles
+from server.web.context import actor as actor
+from server.web.context import now as now
+from server.web.context import services as services
+from server.web.guards import roles
 
 admin_only = roles(Role.ADMIN)
 
 
 def service(name: str) -> Any:
-    return current_app.extensions["campus"][name]
-
-
-def now() -> datetime:
-    return service("clock")()
-
-
-def actor() -> Actor:
-    return Actor(current().name, now())
+    return services()[name]
 
 
 def chosen_campus(source: str | None = None) -> tuple[CampusRef, list[CampusRef]]:

@@ -5,11 +5,10 @@ query parameters read at the boundary, and the download of an export."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template, request
+from flask import Response, render_template, request
 
 from server.adapters import spreadsheets
 from server.adapters.spreadsheets import Cell, Column
@@ -17,18 +16,13 @@ from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.web import campus_choice, forms
 from server.web.campus_choice import visible_campuses
+from server.web.context import actor as actor
+from server.web.context import now as now
+from server.web.context import services as services
 from server.web.forms import FieldError
 
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 FORMATS = ("csv", "xlsx")
-
-
-def services() -> dict[str, Any]:
-    return current_app.extensions["campus"]
-
-
-def now() -> datetime:
-    return services()["clock"]()
 
 
 def timezone() -> ZoneInfo:

@@ -3,37 +3,29 @@ registry, event store, ledger and settings), the clock, and who the student is."
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from flask import abort, current_app
+from flask import abort
 
 from server.services.student_data import StudentData
 from server.services.student_space import Me, NotAStudent, StudentSpace
+from server.web.context import actor as actor
+from server.web.context import now as now
+from server.web.context import services as services
 from server.web.guards import check_student, current
 
 
-def _campus() -> dict[str, Any]:
-    return current_app.extensions["campus"]
-
-
-def now() -> datetime:
-    return _campus()["clock"]()
-
-
 def space() -> StudentSpace:
-    services = _campus()
+    found = services()
     return StudentSpace(
-        services["registry"], services["store"], services["ledger"], services["settings"].presence
+        found["registry"], found["store"], found["ledger"], found["settings"].presence
     )
 
 
 def data() -> StudentData:
-    return StudentData(_campus()["registry"], space(), retention_days=retention_days())
+    return StudentData(services()["registry"], space(), retention_days=retention_days())
 
 
 def retention_days() -> int:
-    return int(_campus()["settings"].events.retention_days)
+    return int(services()["settings"].events.retention_days)
 
 
 def me() -> Me:
@@ -51,6 +43,6 @@ def me() -> Me:
 
 def downloaded(student_id: str, what: str) -> None:
     """Record the download of a copy of the student's data (GDPR accountability)."""
-    _campus()["access_log"].viewed(
+    services()["access_log"].viewed(
         current(), entity="student", entity_id=student_id, what=what, at=now()
     )

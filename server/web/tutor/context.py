@@ -3,48 +3,39 @@ registry, event store and settings), the clock, who acts, and the access checks.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from flask import abort, current_app
+from flask import abort
 
 from server.domain.accounts import Role
-from server.registry.student_repository import Actor
 from server.services.tutor_board import TutorBoard
 from server.services.tutor_corrections import TutorCorrections
 from server.services.tutor_scope import Scope, StudentRef
 from server.services.tutor_students import TutorStudents
+from server.web.context import actor as actor
+from server.web.context import now as now
+from server.web.context import services as services
 from server.web.guards import check_student, current
 
 STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
 
 
-def _campus() -> dict[str, Any]:
-    return current_app.extensions["campus"]
-
-
-def now() -> datetime:
-    return _campus()["clock"]()
-
-
 def board() -> TutorBoard:
-    services = _campus()
-    return TutorBoard(services["registry"], services["store"], services["settings"].presence)
+    found = services()
+    return TutorBoard(found["registry"], found["store"], found["settings"].presence)
 
 
 def students() -> TutorStudents:
-    services = _campus()
+    found = services()
     return TutorStudents(
-        services["registry"], services["ledger"], services["store"], services["settings"].presence
+        found["registry"], found["ledger"], found["store"], found["settings"].presence
     )
 
 
 def corrections() -> TutorCorrections:
-    services = _campus()
-    settings = services["settings"]
+    found = services()
+    settings = found["settings"]
     return TutorCorrections(
-        services["registry"],
-        services["store"],
+        found["registry"],
+        found["store"],
         settings.presence,
         retention_days=settings.events.retention_days,
     )
@@ -52,10 +43,6 @@ def corrections() -> TutorCorrections:
 
 def scope() -> Scope:
     return Scope.of(current())
-
-
-def actor() -> Actor:
-    return Actor(current().name, now())
 
 
 def visible_student(student_id: str) -> StudentRef:
@@ -69,6 +56,6 @@ def visible_student(student_id: str) -> StudentRef:
 
 def viewed(entity: str, entity_id: str, what: str) -> None:
     """Record that the principal saw a named student's personal data."""
-    _campus()["access_log"].viewed(
+    services()["access_log"].viewed(
         current(), entity=entity, entity_id=entity_id, what=what, at=now()
     )

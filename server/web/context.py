@@ -1,0 +1,24 @@
+"""What every view reaches for: the services built by the composition root, the clock,
+and who acts now (for the audit log)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from server.registry.student_repository import Actor
+from server.web.guards import current
+
+
+def services() -> dict[str, Any]:
+    return current_app.extensions["campus"]
+
+
+def now() -> datetime:
+    return services()["clock"]()
+
+
+def actor() -> Actor:
+    return Actor(current().name, now())

@@ -4,10 +4,13 @@
         --present 1.5 --gap 0.5 --taps 2
 
 ``type2``: an ISO 14443-A Type 2 tag (NTAG213 when the UID starts with 04, NXP's
-manufacturer code; MIFARE Ultralight-like otherwise), answered command by command:
-nfcpy's own ``nfc.tag.emulate`` only knows Type 3, but the UDP driver's ``listen_tta``
-does the anticollision and hands over the first command. ``felica``: a Type 3 tag
-through nfcpy's card emulation (``connect(card=…)``).
+manufacturer code; MIFARE Ultralight-like otherwise), answered frame by frame on nfcpy's
+UDP wire format (``"106A <hex>"`` datagrams, ``"RFOFF"`` when the reader's field goes
+off). It keeps one bound socket for the whole presence: nfcpy's own ``listen_tta``
+closes and re-binds its socket after each ``RFOFF``, and a frame the reader sends in
+that gap is lost, so on a loaded machine the reader's re-selection (after nfcpy probes
+a command the tag does not know) went unanswered. ``felica``: a Type 3 tag through
+nfcpy's card emulation (``connect(card=…)``).
 
 The tag is "on the reader" for ``--present`` seconds, away for ``--gap`` seconds,
 ``--taps`` times; it prints ``present`` / ``away`` lines so a test can follow.
@@ -16,6 +19,8 @@ The tag is "on the reader" for ``--present`` seconds, away for ``--gap`` seconds
 from __future__ import annotations
 
 import argparse
+import select
+import socket
 import time
 
 import nfc
@@ -69,24 +74,21 @@ def _bcc(data: bytes) -> bytes:
     return bytes([value])
 
 
-def present_type2(clf: nfc.ContactlessFrontend, uid: bytes, until: float) -> None:
+def present_type2(port: int, uid: bytes, until: float) -> None:
+    """Answer the reader's frames until ``until``, from whichever socket it sends them."""
     responder = Type2Responder(uid)
-    while time.monotonic() < until:
-        target = nfc.clf.LocalTarget("106A")
-        target.sens_res = bytearray.fromhex("4400")
-        target.sdd_res = bytearray(uid)
-        target.sel_res = bytearray(b"\x00")
-        activated = clf.listen(target, max(0.05, until - time.monotonic()))
-        if activated is None:
-            continue
-        cmd = activated.tt2_cmd
-        while time.monotonic() < until:
-            try:
-                cmd = clf.exchange(responder.answer(bytes(cmd)) if cmd else None, 0.1)
-            except nfc.clf.TimeoutError:
-                cmd = None
-            except nfc.clf.CommunicationError:
-                break  # RFOFF: the reader closed its field; listen again
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        while (left := until - time.monotonic()) > 0:
+            if not select.select([sock], [], [], left)[0]:
+                break
+            frame, reader = sock.recvfrom(1024)
+            brty, _, payload = frame.partition(b" ")
+            if not payload:
+                continue  # RFOFF: the field went off, and a Type 2 tag keeps no state
+            answer = responder.answer(bytes.fromhex(payload.decode("ascii")))
+            if answer is not None:
+                sock.sendto(brty + b" " + answer.hex().encode("ascii"), reader)
 
 
 def present_felica(clf: nfc.ContactlessFrontend, idm: bytes, until: float) -> None:
@@ -120,12 +122,15 @@ def main() -> None:
     parser.add_argument("--taps", type=int, default=1)
     args = parser.parse_args()
     uid = bytes.fromhex(args.uid)
-    present = present_type2 if args.kind == "type2" else present_felica
     assert nfc.tag.tt3  # imported for card emulation
     for tap in range(args.taps):
         print(f"present {tap}", flush=True)
-        with nfc.ContactlessFrontend(f"udp:127.0.0.1:{args.port}") as clf:
-            present(clf, uid, time.monotonic() + args.present)
+        until = time.monotonic() + args.present
+        if args.kind == "type2":
+            present_type2(args.port, uid, until)
+        else:
+            with nfc.ContactlessFrontend(f"udp:127.0.0.1:{args.port}") as clf:
+                present_felica(clf, uid, until)
         print(f"away {tap}", flush=True)
         if tap < args.taps - 1:
             time.sleep(args.gap)

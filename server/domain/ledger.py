@@ -153,6 +153,21 @@ def week_line(
     )
 
 
+def weeks_to_recompute(
+    first_day: date, now: datetime, tz: ZoneInfo, retention: timedelta
+) -> list[IsoWeek]:
+    """The weeks a change in force from ``first_day`` (a contract's new terms) alters and
+    the ledger can still recompute: from the week holding ``first_day`` to this week,
+    without those whose raw taps are already purged (their stored record stays)."""
+    last = IsoWeek.of(now.astimezone(tz).date())
+    weeks, week = [], IsoWeek.of(first_day)
+    while week <= last:
+        if week.bounds(tz)[0] >= now - retention:
+            weeks.append(week)
+        week = week.shifted(1)
+    return weeks
+
+
 def _presence(
     sessions: Sequence[Session], frame: WeekFrame
 ) -> tuple[tuple[Interval, ...], tuple[Interval, ...] | None]:

@@ -183,6 +183,7 @@ def _furnish_demo_campus(
             campus_id=CAMPUS,
             secret=settings.badge_secret.encode(),
             timezone=settings.presence.timezone,
+            retention_days=settings.events.retention_days,
             actor=actor,
         )
         if report.errors:

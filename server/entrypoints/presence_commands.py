@@ -155,6 +155,7 @@ def import_students_command(args: argparse.Namespace) -> int:
             campus_id=campus,
             secret=context.settings.badge_secret.encode(),
             timezone=context.settings.presence.timezone,
+            retention_days=context.settings.events.retention_days,
             actor=_actor(args),
             dry_run=args.dry_run,
         )

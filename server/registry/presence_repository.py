@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
@@ -333,17 +333,6 @@ class PresenceRepository:
         if rows:
             self.session.execute(insert(WeeklyRecord), rows)
         return len(rows)
-
-    def unfreeze(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
-        """Remove the frozen record of a week (a correction re-opens it); returns it."""
-        record = self.session.scalar(
-            select(WeeklyRecord).where(
-                and_(WeeklyRecord.student_pk == student_pk, WeeklyRecord.week == str(week))
-            )
-        )
-        if record is not None:
-            self.session.execute(delete(WeeklyRecord).where(WeeklyRecord.id == record.id))
-        return record
 
 
 @lru_cache(maxsize=4096)

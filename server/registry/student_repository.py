@@ -3,17 +3,26 @@ one audited (who, what, when, before/after without phone numbers)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, DomainError, Slot, plan_contract_change
 from server.registry import audit
-from server.registry.models import Badge, Campus, ContractSlot, Student, Tutor, UnknownBadge
+from server.registry.models import (
+    Badge,
+    Campus,
+    ContractSlot,
+    Student,
+    Tutor,
+    UnknownBadge,
+    WeeklyRecord,
+)
 from server.registry.models import Contract as ContractRow
 
 
@@ -141,6 +150,36 @@ class StudentRepository:
         badge.revoked_at, badge.revoked_reason = actor.at, reason[:200]
         after = {"revoked_at": actor.at, "reason": reason[:200]}
         self._audit(actor, "badge_revoked", "badge", badge.id, None, after)
+
+    def reopen_weeks(
+        self, student: Student, weeks: Iterable[IsoWeek], actor: Actor, *, cause: str
+    ) -> list[IsoWeek]:
+        """Drop the frozen records of ``weeks`` so the next report recomputes them from the
+        taps; each one dropped leaves an audit entry with what it said. Returns those."""
+        labels = {str(week): week for week in weeks}
+        if not labels:
+            return []
+        records = self.session.scalars(
+            select(WeeklyRecord)
+            .where(WeeklyRecord.student_pk == student.id, WeeklyRecord.week.in_(list(labels)))
+            .order_by(WeeklyRecord.week)
+        ).all()
+        for record in records:
+            before = {
+                "student_id": student.student_id,
+                "week": record.week,
+                "status": record.status,
+                "attended_s": record.attended_s,
+                "expected_s": record.expected_s,
+            }
+            entity_id = f"{student.student_id}/{record.week}"
+            after = {"cause": cause}
+            self._audit(actor, "week_reopened", "weekly_record", entity_id, before, after)
+        if records:
+            self.session.execute(
+                delete(WeeklyRecord).where(WeeklyRecord.id.in_([r.id for r in records]))
+            )
+        return [labels[record.week] for record in records]
 
     def _audit(
         self,

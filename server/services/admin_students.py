@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, orm, select
 
@@ -14,6 +15,7 @@ from server.domain.contracts import Contract, DomainError, Slot
 from server.registry.models import Badge, Student, Tutor
 from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import Actor, StudentRepository, as_contract
+from server.services.contract_changes import record_contract
 from server.services.erasure import is_erased
 
 Registry = Callable[[], orm.Session]
@@ -165,16 +167,26 @@ def change_contract(
     valid_from: date,
     valid_to: date | None,
     actor: Actor,
+    timezone: str,
+    retention_days: int,
 ) -> bool:
-    """Record a new version of the contract (history kept, audited); False when it is
-    already in force as it is. Raises :class:`DomainError` on broken terms."""
+    """Record a new version of the contract (history kept, audited, the frozen weeks it
+    alters re-opened); False when it is already in force as it is. Raises
+    :class:`DomainError` on broken terms."""
     contract = Contract(weekly_minutes, slots, valid_from, valid_to)
     with registry() as session, session.begin():
         students = StudentRepository(session)
         student = students.student(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
-        return students.apply_contract(student, contract, actor)
+        return record_contract(
+            students,
+            student,
+            contract,
+            actor,
+            timezone=ZoneInfo(timezone),
+            retention=timedelta(days=retention_days),
+        )
 
 
 def assign_tutor(registry: Registry, student_id: str, tutor_id: int | None, actor: Actor) -> bool:

@@ -22,7 +22,6 @@ from server.domain.sessions import Correction
 from server.registry import audit
 from server.registry.models import ExcusedAbsence, PresenceCorrection, Student
 from server.registry.student_repository import Actor, StudentRepository
-from server.services.ledger import repository
 
 MAX_MANUAL_SESSION = timedelta(hours=24)
 
@@ -111,7 +110,7 @@ class CorrectionService:
                 entity_id=row.id,
                 after={"student_id": student_id, **after},
             )
-            self._reopen(session, student, weeks, actor)
+            StudentRepository(session).reopen_weeks(student, weeks, actor, cause=action)
             return row.id
 
     def _student(self, session: orm.Session, student_id: str) -> Student:
@@ -129,31 +128,6 @@ class CorrectionService:
                     week=str(week),
                 )
         return weeks
-
-    def _reopen(
-        self, session: orm.Session, student: Student, weeks: set[IsoWeek], actor: Actor
-    ) -> None:
-        repo = repository(session, self.settings)
-        for week in sorted(weeks):
-            record = repo.unfreeze(student.id, week)
-            if record is None:
-                continue
-            before = {
-                "student_id": student.student_id,
-                "week": str(week),
-                "status": record.status,
-                "attended_s": record.attended_s,
-                "expected_s": record.expected_s,
-            }
-            audit.record(
-                session,
-                at=actor.at,
-                actor=actor.name,
-                action="week_reopened",
-                entity="weekly_record",
-                entity_id=f"{student.student_id}/{week}",
-                before=before,
-            )
 
 
 def _week_moments(start: datetime, end: datetime) -> list[datetime]:

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from server.domain.contracts import (
 )
 from server.i18n import _
 from server.registry.student_repository import Actor, StudentRepository
+from server.services.contract_changes import record_contract
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,7 @@ def import_students(
     campus_id: str,
     secret: bytes,
     timezone: str,
+    retention_days: int,
     actor: Actor,
     dry_run: bool = False,
 ) -> ImportReport:
@@ -277,7 +279,15 @@ def import_students(
         names = ", ".join(unknown)
         report.warnings.append(RowProblem(1, _("column(s) ignored: {names}", names=names)))
     with registry() as session:
-        importer = _Importer(StudentRepository(session), report, campus_id, secret, timezone, actor)
+        importer = _Importer(
+            StudentRepository(session),
+            report,
+            campus_id,
+            secret,
+            ZoneInfo(timezone),
+            timedelta(days=retention_days),
+            actor,
+        )
         if not importer.students.campus_exists(campus_id):
             report.errors.append(RowProblem(1, _("unknown campus {campus}", campus=campus_id)))
             return report
@@ -315,7 +325,8 @@ class _Importer:
     report: ImportReport
     campus_id: str
     secret: bytes
-    timezone: str
+    timezone: ZoneInfo
+    retention: timedelta
     actor: Actor
     seen: set[str] = field(default_factory=set)
 
@@ -345,9 +356,16 @@ class _Importer:
         if row.tutor_email:
             values["tutor_id"] = students.tutor(row.tutor_email, actor).id
         student, outcome = students.save_student(row.student_id, values, actor)
-        changed = students.apply_contract(student, row.contract, actor)
+        changed = record_contract(
+            students,
+            student,
+            row.contract,
+            actor,
+            timezone=self.timezone,
+            retention=self.retention,
+        )
         if row.badge:
-            since = local_instant(row.contract.valid_from, time(0), ZoneInfo(self.timezone))
+            since = local_instant(row.contract.valid_from, time(0), self.timezone)
             changed = (
                 students.give_badge(student, row.badge, min(since, actor.at), actor) or changed
             )

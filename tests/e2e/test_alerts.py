@@ -73,6 +73,7 @@ def _enrol(settings, registry, smtp_port: int) -> None:
         campus_id=CAMPUS,
         secret=SECRET.encode(),
         timezone="Europe/Paris",
+        retention_days=400,
         actor=Actor("coordinator", NOW - timedelta(days=30)),
     )
     assert report.created == ["E001"], report.errors

@@ -113,6 +113,7 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
         campus_id=CAMPUS,
         secret=SECRET.encode(),
         timezone=settings.presence.timezone,
+        retention_days=settings.events.retention_days,
         actor=Actor("coordinator", now),
     )
     assert len(report.created) == 3, report.errors

@@ -99,6 +99,7 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
         campus_id=CAMPUS,
         secret=SECRET.encode(),
         timezone=settings.presence.timezone,
+        retention_days=settings.events.retention_days,
         actor=Actor("coordinator", datetime.now(UTC)),
     )
     assert report.created == ["E001"], report.errors

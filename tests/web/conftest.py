@@ -173,6 +173,7 @@ def _furnish(world: World) -> None:
             campus_id=campus,
             secret=SECRET.encode(),
             timezone="Europe/Paris",
+            retention_days=400,
             actor=actor,
         )
         assert not report.errors, report.errors

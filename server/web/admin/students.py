@@ -77,6 +77,7 @@ def import_students() -> str | tuple[str, int]:
             campus_id=campus.id,
             secret=settings.badge_secret.encode(),
             timezone=settings.presence.timezone,
+            retention_days=settings.events.retention_days,
             actor=actor(),
             dry_run=dry_run,
         )
@@ -168,6 +169,8 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
             valid_from=valid_from,
             valid_to=valid_to,
             actor=actor(),
+            timezone=service("settings").presence.timezone,
+            retention_days=service("settings").events.retention_days,
         )
     except FieldError as failure:
         message = refused(failure, "admin_contract")

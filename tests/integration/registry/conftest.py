@@ -84,6 +84,7 @@ def run_import(
         campus_id=CAMPUS,
         secret=SECRET.encode(),
         timezone="Europe/Paris",
+        retention_days=400,
         actor=Actor("test", now or datetime(2026, 8, 25, 10, tzinfo=UTC)),
         dry_run=dry_run,
     )

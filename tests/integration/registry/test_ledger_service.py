@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select, update
 
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import DomainError, ExcuseCategory, parse_slots
 from server.domain.ledger import WeekStatus
 from server.domain.sessions import Correction, CorrectionKind
 from server.registry.models import (
@@ -17,11 +17,13 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.student_repository import Actor
+from server.services import admin_students
 from server.services.corrections import CorrectionService
 from server.services.ledger import LedgerService
 from tests.integration.registry.conftest import (
     ROW_E001,
     ROW_E002,
+    SLOTS_12H,
     UID_E001,
     UID_E002,
     csv_bytes,
@@ -216,3 +218,74 @@ def test_the_periodic_job_freezes_the_weeks_whose_window_closed(ledger, writer, 
     with registry() as session:
         weeks = sorted(set(session.scalars(select(WeeklyRecord.week))))
     assert weeks == ["2026-W47", "2026-W48"]
+
+
+SLOTS_15H = parse_slots(
+    "lun 09:00-12:00; mar 14:00-18:00; mer 09:00-12:00; jeu 09:00-13:00; ven 09:00-10:00"
+)
+
+
+def _freeze_w48_with_a_full_week(ledger, writer) -> datetime:
+    _attend_full_week(writer)
+    frozen_at = datetime(2026, 12, 20, tzinfo=UTC)
+    frozen = _line(ledger.weekly(W48, frozen_at), "E001")
+    assert (frozen.expected_s, frozen.status) == (12 * 3600, WeekStatus.MET)
+    return frozen_at
+
+
+def _change_e001_to_15_hours(registry, settings, when: datetime, *, retention_days: int) -> None:
+    changed = admin_students.change_contract(
+        registry,
+        "E001",
+        weekly_minutes=15 * 60,
+        slots=SLOTS_15H,
+        valid_from=date(2026, 11, 1),
+        valid_to=None,
+        actor=Actor("admin", when),
+        timezone=settings.presence.timezone,
+        retention_days=retention_days,
+    )
+    assert changed
+
+
+def test_a_contract_changed_from_a_past_day_reopens_the_frozen_weeks_it_alters(
+    ledger, writer, registry, settings
+) -> None:
+    frozen_at = _freeze_w48_with_a_full_week(ledger, writer)
+    _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=400)
+
+    with registry() as session:
+        reopened = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "week_reopened")
+        ).one()
+        assert session.scalars(select(WeeklyRecord)).all() == [_frozen(session, "E002")]
+    assert reopened.entity_id == "E001/2026-W48"
+    assert '"contract_changed"' in reopened.after and '"status": "met"' in reopened.before
+    recomputed = _line(ledger.weekly(W48, frozen_at), "E001")
+    assert (recomputed.expected_s, recomputed.attended_s, recomputed.status) == (
+        15 * 3600,
+        12 * 3600,
+        WeekStatus.SHORT,
+    )
+
+
+def test_a_contract_change_leaves_the_weeks_whose_taps_are_purged_as_stored(
+    ledger, writer, registry, settings
+) -> None:
+    frozen_at = _freeze_w48_with_a_full_week(ledger, writer)
+    _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=20)  # W48 purged
+    with registry() as session:
+        assert len(session.scalars(select(WeeklyRecord)).all()) == 2
+    assert _line(ledger.weekly(W48, frozen_at), "E001").expected_s == 12 * 3600
+
+
+def test_a_reimported_row_with_new_hours_reopens_the_frozen_weeks(ledger, writer, registry) -> None:
+    frozen_at = _freeze_w48_with_a_full_week(ledger, writer)
+    row = ROW_E001.replace(";12;", ";15;").replace(
+        SLOTS_12H,
+        '"lun 09:00-12:00; mar 14:00-18:00; mer 09:00-12:00; jeu 09:00-13:00; ven 09:00-10:00"',
+    )
+    report = run_import(registry, csv_bytes(row, ROW_E002), now=frozen_at)
+    assert report.updated == ["E001"] and report.errors == []
+    assert _line(ledger.weekly(W48, frozen_at), "E001").expected_s == 15 * 3600
+    assert _line(ledger.weekly(W48, frozen_at), "E002").expected_s == 15 * 3600  # untouched

@@ -1,8 +1,9 @@
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from server.domain.calendar import CampusCalendar, Hours, Period
 from server.domain.contracts import Contract, ExcuseCategory, parse_slots
-from server.domain.ledger import Excuse, WeekStatus, week_line
+from server.domain.ledger import Excuse, WeekStatus, week_line, weeks_to_recompute
 from server.domain.sessions import Session, SessionState
 from tests.unit.presence.helpers import at, calendar, frame, hours
 
@@ -168,3 +169,19 @@ def test_mid_week_met_as_soon_as_the_hours_are_there() -> None:
 def test_a_slot_in_progress_is_neither_missed_nor_late_yet() -> None:
     line = _line([], now=at(MON, 9, 10))
     assert (line.missed_slots, line.late_arrivals) == (0, 0)
+
+
+def test_a_change_from_a_past_day_recomputes_its_weeks_up_to_this_one() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 11, 25, 10, tzinfo=UTC)  # Wednesday of W48
+    weeks = weeks_to_recompute(date(2026, 11, 12), now, paris, timedelta(days=400))
+    assert [str(week) for week in weeks] == ["2026-W46", "2026-W47", "2026-W48"]
+    assert weeks_to_recompute(date(2026, 12, 1), now, paris, timedelta(days=400)) == []
+
+
+def test_weeks_whose_taps_are_purged_are_not_recomputed() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    # 16 days kept: from Monday 9 November 11:00 (Paris); W46 starts that day at 00:00.
+    weeks = weeks_to_recompute(date(2026, 9, 1), now, paris, timedelta(days=16))
+    assert [str(week) for week in weeks] == ["2026-W47", "2026-W48"]

@@ -1,0 +1,33 @@
+"""Use case: a contract's terms change, maybe from a day in the past.
+
+Weeks already frozen were computed with the old terms. Every week from the day the new
+terms apply to this week is re-opened, so the next report recomputes it with the new
+terms. Weeks whose raw taps are already purged keep their stored record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from server.domain.contracts import Contract
+from server.domain.ledger import weeks_to_recompute
+from server.registry.models import Student
+from server.registry.student_repository import Actor, StudentRepository
+
+
+def record_contract(
+    students: StudentRepository,
+    student: Student,
+    contract: Contract,
+    actor: Actor,
+    *,
+    timezone: ZoneInfo,
+    retention: timedelta,
+) -> bool:
+    """Record ``contract`` (history kept, audited); False when already in force as it is."""
+    if not students.apply_contract(student, contract, actor):
+        return False
+    weeks = weeks_to_recompute(contract.valid_from, actor.at, timezone, retention)
+    students.reopen_weeks(student, weeks, actor, cause="contract_changed")
+    return True

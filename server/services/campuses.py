@@ -59,14 +59,3 @@ def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> in
     if added:
         log.info("registry: %d campus/reader rows added from the configuration", added)
     return added
-
-
-def set_reader_mode(
-    registry: Callable[[], orm.Session], campus_id: str, reader_id: str, mode: str
-) -> None:
-    """``toggle`` | ``in`` | ``out`` doors, or a ``room`` reader (occupancy only)."""
-    with registry() as session, session.begin():
-        reader = session.scalars(
-            select(Reader).where(Reader.campus_id == campus_id, Reader.reader_id == reader_id)
-        ).one()
-        reader.mode = mode

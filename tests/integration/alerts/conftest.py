@@ -17,8 +17,7 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import Alerting, build_alerting
 from server.config import Settings
 from server.domain.events import ReaderStatusRecord
-from server.registry.models import Campus
-from server.services.campuses import set_reader_mode
+from server.registry.models import Campus, Reader
 from server.services.ledger import LedgerService
 from server.services.notifications import Channel, Notice
 from tests.e2e.helpers import wait_until
@@ -66,8 +65,8 @@ def channel() -> RecordingChannel:
 def enrolled(registry: orm.sessionmaker[orm.Session], settings: Settings) -> None:  # noqa: F811
     report = run_import(registry, csv_bytes(ROW_E001))
     assert report.ok, report.errors
-    set_reader_mode(registry, CAMPUS, "room-1", "room")
     with registry() as session, session.begin():
+        session.execute(update(Reader).where(Reader.reader_id == "room-1").values(mode="room"))
         session.execute(update(Campus).values(closes_on_public_holidays=True))
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, orm, select
 
+from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, DomainError, Slot
 from server.registry.models import Badge, Student, Tutor
 from server.registry.models import Contract as ContractRow
@@ -169,9 +170,9 @@ def change_contract(
     actor: Actor,
     timezone: str,
     retention_days: int,
-) -> bool:
-    """Record a new version of the contract (history kept, audited, the frozen weeks it
-    alters re-opened); False when it is already in force as it is. Raises
+) -> tuple[IsoWeek, ...] | None:
+    """Record a new version of the contract (history kept, audited); returns the frozen
+    weeks it re-opened, or None when it is already in force as it is. Raises
     :class:`DomainError` on broken terms."""
     contract = Contract(weekly_minutes, slots, valid_from, valid_to)
     with registry() as session, session.begin():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract
 from server.domain.ledger import weeks_to_recompute
 from server.registry.models import Student
@@ -24,10 +25,10 @@ def record_contract(
     *,
     timezone: ZoneInfo,
     retention: timedelta,
-) -> bool:
-    """Record ``contract`` (history kept, audited); False when already in force as it is."""
+) -> tuple[IsoWeek, ...] | None:
+    """Record ``contract`` (history kept, audited); returns the frozen weeks re-opened,
+    or None when the contract was already in force as it is."""
     if not students.apply_contract(student, contract, actor):
-        return False
+        return None
     weeks = weeks_to_recompute(contract.valid_from, actor.at, timezone, retention)
-    students.reopen_weeks(student, weeks, actor, cause="contract_changed")
-    return True
+    return tuple(students.reopen_weeks(student, weeks, actor, cause="contract_changed"))

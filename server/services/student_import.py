@@ -356,7 +356,7 @@ class _Importer:
         if row.tutor_email:
             values["tutor_id"] = students.tutor(row.tutor_email, actor).id
         student, outcome = students.save_student(row.student_id, values, actor)
-        changed = record_contract(
+        recorded = record_contract(
             students,
             student,
             row.contract,
@@ -364,6 +364,7 @@ class _Importer:
             timezone=self.timezone,
             retention=self.retention,
         )
+        changed = recorded is not None
         if row.badge:
             since = local_instant(row.contract.valid_from, time(0), self.timezone)
             changed = (

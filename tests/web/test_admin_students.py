@@ -5,12 +5,14 @@ their effects checked in the registry and the audit log."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from sqlalchemy import select
 
+from server.domain.calendar import IsoWeek
 from server.registry.models import AuditEntry, Student
 from server.registry.models import Contract as ContractRow
-from tests.web.conftest import HEADER, SLOTS, csrf_of, post_form
+from tests.web.conftest import HEADER, PARIS, SLOTS, csrf_of, post_form
 
 NEW_ROW = (
     f"E006;Bernard;Lou;e006@example.org;07 00 00 00 06;alice@campus.test;04a1b2c8;14;{SLOTS};"
@@ -201,3 +203,35 @@ def test_the_tutor_of_a_student_is_changed_and_audited(world, client_as) -> None
 
 def test_an_unknown_student_is_not_found(world, client_as) -> None:
     assert client_as("admin").get("/admin/students/E999").status_code == 404
+
+
+def test_a_contract_changed_from_a_past_day_says_which_closed_weeks_are_recomputed(
+    world, client_as
+) -> None:
+    world.clock.set(datetime(2026, 12, 21, 10, tzinfo=PARIS))
+    for day in (23, 24, 26, 27):  # in and out on four days of week 48
+        world.tap("E001", datetime(2026, 11, day, 9, tzinfo=PARIS))
+        world.tap("E001", datetime(2026, 11, day, 13, tzinfo=PARIS))
+    ledger = world.app.extensions["campus"]["ledger"]
+    for week in ("2026-W47", "2026-W48"):
+        ledger.weekly(IsoWeek.parse(week), world.clock())  # past the window: frozen
+    client = client_as("admin")
+    slots = "lun 09:00-13:00; mar 09:00-13:00; jeu 09:00-13:00; ven 09:00-13:00"
+    answer = post_form(
+        client,
+        "/admin/students/E001/contract",
+        {"weekly_hours": "16", "slots": slots, "valid_from": "2026-11-16", "valid_to": ""},
+        page="/admin/students/E001",
+    )
+    assert answer.status_code == 302
+    page = client.get("/admin/students/E001").get_data(as_text=True)
+    assert (
+        "Le contrat de E001 est enregistré. Les semaines déjà closes, de celle du "
+        "16 novembre 2026 à celle du 23 novembre 2026, seront recalculées avec lui."
+    ) in page
+    week = next(
+        line
+        for line in ledger.weekly(IsoWeek.parse("2026-W48"), world.clock())
+        if line.student_id == "E001"
+    )
+    assert (week.expected_s, week.attended_s) == (16 * 3600, 16 * 3600)

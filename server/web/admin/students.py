@@ -25,6 +25,7 @@ from server.web.admin.common import (
     now,
     service,
 )
+from server.web.formatting import day as format_day
 from server.web.formatting import local
 from server.web.forms import FieldError, day, refused
 from server.web.guards import check_campus, current
@@ -161,7 +162,7 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
         valid_to = day(form, "valid_to", required=False)
         if valid_to is not None and valid_to < valid_from:
             raise FieldError("valid_to", "The end date is before the start date.")
-        changed = admin_students.change_contract(
+        reopened = admin_students.change_contract(
             service("registry"),
             student_id,
             weekly_minutes=weekly,
@@ -179,10 +180,25 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
     except DomainError as failure:
         message = _(failure.message, **failure.values)
         return _student_page(found, form=dict(form), error=message), 400
-    if changed:
-        flash_success("The contract of {student_id} is saved.", student_id=student_id)
-    else:
+    if reopened is None:
         flash_success("The contract of {student_id} was already so.", student_id=student_id)
+    elif len(reopened) == 1:
+        flash_success(
+            "The contract of {student_id} is saved. The closed week of {first} will be"
+            " recomputed with it.",
+            student_id=student_id,
+            first=format_day(reopened[0].monday, "long"),
+        )
+    elif reopened:
+        flash_success(
+            "The contract of {student_id} is saved. The closed weeks from the one of {first}"
+            " to the one of {last} will be recomputed with it.",
+            student_id=student_id,
+            first=format_day(reopened[0].monday, "long"),
+            last=format_day(reopened[-1].monday, "long"),
+        )
+    else:
+        flash_success("The contract of {student_id} is saved.", student_id=student_id)
     return redirect(url_for("admin.student", student_id=student_id))
 
 

@@ -233,8 +233,10 @@ def _freeze_w48_with_a_full_week(ledger, writer) -> datetime:
     return frozen_at
 
 
-def _change_e001_to_15_hours(registry, settings, when: datetime, *, retention_days: int) -> None:
-    changed = admin_students.change_contract(
+def _change_e001_to_15_hours(
+    registry, settings, when: datetime, *, retention_days: int
+) -> tuple[IsoWeek, ...]:
+    reopened = admin_students.change_contract(
         registry,
         "E001",
         weekly_minutes=15 * 60,
@@ -245,14 +247,15 @@ def _change_e001_to_15_hours(registry, settings, when: datetime, *, retention_da
         timezone=settings.presence.timezone,
         retention_days=retention_days,
     )
-    assert changed
+    assert reopened is not None
+    return reopened
 
 
 def test_a_contract_changed_from_a_past_day_reopens_the_frozen_weeks_it_alters(
     ledger, writer, registry, settings
 ) -> None:
     frozen_at = _freeze_w48_with_a_full_week(ledger, writer)
-    _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=400)
+    assert _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=400) == (W48,)
 
     with registry() as session:
         reopened = session.scalars(
@@ -273,7 +276,8 @@ def test_a_contract_change_leaves_the_weeks_whose_taps_are_purged_as_stored(
     ledger, writer, registry, settings
 ) -> None:
     frozen_at = _freeze_w48_with_a_full_week(ledger, writer)
-    _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=20)  # W48 purged
+    # 20 days of taps kept: W48 is purged
+    assert _change_e001_to_15_hours(registry, settings, frozen_at, retention_days=20) == ()
     with registry() as session:
         assert len(session.scalars(select(WeeklyRecord)).all()) == 2
     assert _line(ledger.weekly(W48, frozen_at), "E001").expected_s == 12 * 3600

@@ -1,5 +1,6 @@
-"""The time of the call on the call-log form: today's local time, "now" by default; a
-call logged later keeps its real time (and the evidence report its real delay); a call
+"""The time of the call on the call-log form: today's local time (yesterday's for an
+older alert when it has not come yet today), "now" by default; a call logged later keeps
+its real time (and the evidence report its real delay); a call
 in the future, before the alert, or a time that is not one is refused and nothing is
 saved."""
 
@@ -119,3 +120,22 @@ def test_the_call_form_needs_its_csrf_token(world, client_as) -> None:
     )
     assert answer.status_code == 400
     assert _calls_and_excuses(world) == (0, 0)
+
+
+def test_a_call_before_midnight_logged_after_it_keeps_yesterday_as_its_day(
+    world, client_as
+) -> None:
+    morning(world)  # E002's absence noticed on Monday at 09:20
+    alert_id = alert_of(world, "E002")
+    world.clock.set(at(0, 10, day=24))  # Tuesday, 00:10
+    client = client_as("alice")
+    too_early = {"called_at": "09:00", "outcome": "voicemail"}  # Monday 09:00: before it
+    answer = post_form(client, f"/tutor/alerts/{alert_id}", too_early)
+    assert answer.status_code == 400
+    assert "un appel ne peut pas précéder l'alerte" in html.unescape(answer.get_data(as_text=True))
+    answer = post_form(
+        client, f"/tutor/alerts/{alert_id}", {"called_at": "23:50", "outcome": "reached"}
+    )
+    assert answer.status_code == 302
+    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    assert recorded["called_at"] == at(23, 50).astimezone(UTC).isoformat()

@@ -2,12 +2,14 @@
 call-log form (time of the call, outcome, reason, note, excused); an *acknowledge* button.
 
 The time of the call is a local time of today (a tutor who called from the corridor logs
-it later); the alert rules refuse a call in the future or before the alert."""
+it later), or of yesterday for an alert older than today when that time has not come yet
+today (a call at 23:50 logged at 00:10); the alert rules refuse a call in the future or
+before the alert."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -58,9 +60,12 @@ def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tu
     return page, status
 
 
-def called_at(form: Mapping[str, str], now: datetime, zone: ZoneInfo) -> datetime:
-    """The ``called_at`` field (``HH:MM``, a ``time`` input) as today's local time; empty:
-    ``now``."""
+def called_at(
+    form: Mapping[str, str], now: datetime, zone: ZoneInfo, noticed_at: datetime
+) -> datetime:
+    """The ``called_at`` field (``HH:MM``, a ``time`` input) as a local time of today, or
+    of yesterday when it has not come yet today and the alert was noticed before today;
+    empty: ``now``."""
     raw = form.get("called_at", "").strip()
     if not raw:
         return now
@@ -70,12 +75,18 @@ def called_at(form: Mapping[str, str], now: datetime, zone: ZoneInfo) -> datetim
         raise FieldError("called_at", "A time is expected (hours:minutes).") from None
     if clock.tzinfo is not None:
         raise FieldError("called_at", "A time is expected (hours:minutes).")
-    return datetime.combine(now.astimezone(zone).date(), clock, tzinfo=zone)
+    today = now.astimezone(zone).date()
+    moment = datetime.combine(today, clock, tzinfo=zone)
+    if moment > now and noticed_at.astimezone(zone).date() < today:
+        moment = datetime.combine(today - timedelta(days=1), clock, tzinfo=zone)
+    return moment
 
 
-def read_call(form: Mapping[str, str], now: datetime, zone: ZoneInfo) -> CallLog:
+def read_call(
+    form: Mapping[str, str], now: datetime, zone: ZoneInfo, noticed_at: datetime
+) -> CallLog:
     """The call-log form as a :class:`CallLog`; FieldError names a bad field."""
-    at = called_at(form, now, zone)
+    at = called_at(form, now, zone, noticed_at)
     outcome = CallOutcome(forms.choice(form, "outcome", [item.value for item in CallOutcome]))
     category = None
     if form.get("reason_category", ""):
@@ -97,7 +108,8 @@ def alert(public_id: str) -> Response | tuple[str, int]:
         return _page(card)
     who = actor()
     try:
-        _alerts().log_call(public_id, read_call(request.form, who.at, _zone()), who)
+        call = read_call(request.form, who.at, _zone(), card.noticed_at)
+        _alerts().log_call(public_id, call, who)
     except FieldError as failure:
         return _page(card, error=refused(failure, FORM), status=400)
     except DomainError as failure:

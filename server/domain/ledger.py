@@ -162,10 +162,15 @@ def weeks_to_recompute(
     last = IsoWeek.of(now.astimezone(tz).date())
     weeks, week = [], IsoWeek.of(first_day)
     while week <= last:
-        if week.bounds(tz)[0] >= now - retention:
+        if not taps_purged(week, now, tz, retention):
             weeks.append(week)
         week = week.shifted(1)
     return weeks
+
+
+def taps_purged(week: IsoWeek, now: datetime, tz: ZoneInfo, retention: timedelta) -> bool:
+    """Whether some raw taps of ``week`` are already gone: it can no longer be recomputed."""
+    return week.bounds(tz)[0] < now - retention
 
 
 def _presence(

@@ -18,6 +18,7 @@ from sqlalchemy import orm
 from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.ledger import taps_purged
 from server.domain.sessions import Correction
 from server.registry import audit
 from server.registry.models import ExcusedAbsence, PresenceCorrection, Student
@@ -122,7 +123,7 @@ class CorrectionService:
     def _weeks(self, moments: Iterable[datetime], actor: Actor) -> set[IsoWeek]:
         weeks = {IsoWeek.of(moment.astimezone(self.tz).date()) for moment in moments}
         for week in weeks:
-            if week.bounds(self.tz)[0] < actor.at - self.retention:
+            if taps_purged(week, actor.at, self.tz, self.retention):
                 raise DomainError(
                     "the taps of week {week} are already purged: it can no longer be corrected",
                     week=str(week),

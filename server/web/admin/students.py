@@ -154,7 +154,7 @@ def student(student_id: str) -> str:
 @admin_only
 def change_contract(student_id: str) -> Response | tuple[str, int]:
     found = _student_or_404(student_id)
-    form = request.form
+    form, settings = request.form, service("settings")
     try:
         weekly = fields.hours(form, "weekly_hours")
         slots = fields.slots(form, "slots")
@@ -170,8 +170,8 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
             valid_from=valid_from,
             valid_to=valid_to,
             actor=actor(),
-            timezone=service("settings").presence.timezone,
-            retention_days=service("settings").events.retention_days,
+            timezone=settings.presence.timezone,
+            retention_days=settings.events.retention_days,
         )
     except FieldError as failure:
         message = refused(failure, "admin_contract")

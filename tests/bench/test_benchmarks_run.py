@@ -1,0 +1,45 @@
+"""Every benchmark in ``bench/`` still runs.
+
+A benchmark that no longer runs is a broken build: each script is run here as a user
+runs it (``python bench/NAME.py``), with arguments small enough for CI, and must exit 0
+and print its figures. A new script in ``bench/`` needs its small arguments below.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+
+SMALL = {
+    "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],
+    "ingest.py": ["--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"],
+    "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
+    "occupancy.py": ["--students", "5", "--days", "5"],
+    "web.py": ["--students", "3", "--weeks", "1", "--repeat", "3"],
+}
+
+
+def test_every_benchmark_has_small_arguments() -> None:
+    scripts = sorted(path.name for path in BENCH.glob("*.py"))
+    assert scripts, "bench/ has no scripts"
+    assert sorted(SMALL) == scripts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SMALL))
+def test_benchmark_runs(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *SMALL[script]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), "the benchmark printed no figures"

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.domain.alert_links import alert_link, recipient_role
 from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Campus, Student, Tutor
@@ -179,20 +180,21 @@ class AlertRepository:
         ]
 
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
-        """The notice of one step of an alert, with the people it is about."""
+        """The notice of one step of an alert, with the people it is about and the
+        link its recipient opens (:mod:`server.domain.alert_links`)."""
         row = self.session.get(Alert, alert_pk)
         if row is None:
             raise LookupError(f"no alert {alert_pk}")
         channel = self.channel_settings(row.campus_id)
-        base_url = channel.base_url.rstrip("/") if channel and channel.base_url else ""
+        kind = AlertKind(row.kind)
         built = Notice(
             alert_id=row.public_id,
-            kind=AlertKind(row.kind),
+            kind=kind,
             notice=notice,
             campus=row.campus_id,
             ts=_step_time(row, notice),
             timezone=self.campus_timezone(row.campus_id),
-            url=f"{base_url}/alerts/{row.public_id}" if base_url else "",
+            url="",
             coordinators=_emails(channel.coordinator_emails if channel else ""),
             slot_start=row.slot_start,
             slot_end=row.slot_end,
@@ -207,7 +209,14 @@ class AlertRepository:
             capacity=row.occupancy_capacity,
             escalation_minutes=channel.escalation_minutes if channel else 30,
         )
-        return self._with_people(built, row)
+        built = self._with_people(built, row)
+        role = recipient_role(
+            kind,
+            escalated=notice is NoticeKind.ESCALATED,
+            has_tutor=bool(built.tutor and built.tutor.email),
+        )
+        base_url = channel.base_url if channel else ""
+        return replace(built, url=alert_link(base_url, kind, row.public_id, row.campus_id, role))
 
     def _with_people(self, notice: Notice, row: Alert) -> Notice:
         tutor = self.session.get(Tutor, row.tutor_id) if row.tutor_id else None

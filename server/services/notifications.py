@@ -73,6 +73,7 @@ class Notice:
     url: str
     tutor: Person | None = None
     coordinators: tuple[str, ...] = ()
+    coordinator_phones: tuple[str, ...] = ()  # as typed in their accounts, for SMS
     student_id: str | None = None
     student: Person | None = None
     slot_start: datetime | None = None

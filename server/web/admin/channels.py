@@ -3,11 +3,13 @@ of the environment variable holding its secret), MQTT events, escalation delay."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from server.adapters.alert_channels import MIN_SECRET_CHARS, webhook_secret_problem
 from server.services.admin_channels import (
     SMTP_SECURITY,
     ChannelSettings,
@@ -19,11 +21,15 @@ from server.web.admin.common import actor, admin_only, chosen_campus, flash_succ
 from server.web.forms import FieldError, choice, integer, refused, text
 
 
-def read_settings(form: Mapping[str, str]) -> ChannelSettings:
-    """The settings typed in the form; a channel switched on needs what it sends with."""
+def read_settings(
+    form: Mapping[str, str], environ: Mapping[str, str] = os.environ
+) -> ChannelSettings:
+    """The settings typed in the form; a channel switched on needs what it sends with
+    (a webhook, a secret of at least 16 characters in the variable it names, in the
+    server's ``environ``: the server would refuse to start otherwise)."""
     email_on = fields.checkbox(form, "email_enabled")
     webhook_on = fields.checkbox(form, "webhook_enabled")
-    return ChannelSettings(
+    settings = ChannelSettings(
         base_url=fields.web_address(form, "base_url"),
         coordinator_emails=fields.emails(form, "coordinator_emails", required=email_on),
         escalation_minutes=integer(form, "escalation_minutes", minimum=1, maximum=1440),
@@ -39,6 +45,16 @@ def read_settings(form: Mapping[str, str]) -> ChannelSettings:
         webhook_secret_env=fields.env_name(form, "webhook_secret_env"),
         mqtt_enabled=fields.checkbox(form, "mqtt_enabled"),
     )
+    secret_env = settings.webhook_secret_env
+    if webhook_on and webhook_secret_problem(environ.get(secret_env, "")):
+        raise FieldError(
+            "webhook_secret_env",
+            "The webhook cannot be switched on: the server's environment variable {name} "
+            "must hold a secret of at least {count} characters (it is not set or too short).",
+            name=secret_env,
+            count=MIN_SECRET_CHARS,
+        )
+    return settings
 
 
 def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extra: object) -> str:

@@ -36,7 +36,7 @@ from server.services.presence import PresenceService, feedback_listener
 from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.web import api_alerts, api_occupancy
+from server.web import api_alerts, api_occupancy, health
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -276,4 +276,5 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     ingest.service.on_taps_stored(alerting.taps_listener(clock))
     features.jobs += alerting.jobs(clock)
     features.services["alerts"] = alerting.alerts
-    features.blueprints.append(api_alerts.blueprint)
+    features.services["alert_channels"] = alerting.channels  # the admin's test button
+    features.blueprints += [api_alerts.blueprint, health.blueprint]

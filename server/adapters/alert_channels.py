@@ -36,6 +36,7 @@ from server.services.notifications import (
     DeliveryFailed,
     Notice,
     NoticeKind,
+    TestMessage,
 )
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,23 @@ class EmailChannel(Channel):
                 if self.settings.username:
                     client.login(self.settings.username, self.settings.password)
                 client.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP: {type(error).__name__}: {_first_line(error)}") from None
+
+    def send_test(self, message: TestMessage) -> None:
+        """A test e-mail to the campus's coordinators (issue 18)."""
+        if not message.coordinators:
+            raise DeliveryFailed("SMTP: no coordinator address to send the test to")
+        mail = EmailMessage()
+        mail["Subject"] = message.subject
+        mail["From"] = self.settings.from_address
+        mail["To"] = ", ".join(message.coordinators)
+        mail.set_content(message.text)
+        try:
+            with self._connect() as client:
+                if self.settings.username:
+                    client.login(self.settings.username, self.settings.password)
+                client.send_message(mail)
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {type(error).__name__}: {_first_line(error)}") from None
 
@@ -195,6 +213,35 @@ class WebhookChannel(Channel):
                 problem = f"{type(error).__name__}"
         raise DeliveryFailed(f"webhook: {problem} after {self.attempts} attempts")
 
+    def send_test(self, message: TestMessage) -> None:
+        """One signed POST of a test message (``"kind": "test"``, nobody to text), no
+        retry: the admin sees the answer at once (issue 18)."""
+        payload = {
+            "v": WEBHOOK_VERSION,
+            "id": message.id,
+            "ts": format_timestamp(self._clock().astimezone(UTC)),
+            "kind": "test",
+            "campus": message.campus,
+            "to": [],
+            "text": message.text,
+        }
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        signature = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 (http/https checked at build)
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: f"sha256={signature}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
+                if not 200 <= answer.status < 300:
+                    raise DeliveryFailed(f"webhook: HTTP {answer.status}")
+        except urllib.error.HTTPError as error:
+            raise DeliveryFailed(f"webhook: HTTP {error.code}") from None
+        except OSError as error:
+            raise DeliveryFailed(f"webhook: {type(error).__name__}") from None
+
 
 class RefusedChannel(Channel):
     """A configured channel that cannot work (a webhook without a valid secret): it
@@ -210,6 +257,9 @@ class RefusedChannel(Channel):
         return self._handles(notice)
 
     def send(self, notice: Notice) -> None:
+        raise DeliveryFailed(f"{self.name}: {self.reason}")
+
+    def send_test(self, message: TestMessage) -> None:
         raise DeliveryFailed(f"{self.name}: {self.reason}")
 
 
@@ -290,6 +340,16 @@ class MqttChannel(Channel):
         payload = json.dumps(mqtt_event(notice), separators=(", ", ": ")).encode()
         try:
             self._publish(events_topic(notice.campus, "alerts"), payload)
+        except Exception as error:
+            raise DeliveryFailed(f"MQTT: {type(error).__name__}") from None
+
+    def send_test(self, message: TestMessage) -> None:
+        """A test event on ``campus/{campus}/events/test`` (issue 18)."""
+        if self._publish is None:
+            raise DeliveryFailed("MQTT: no MQTT client in this process")
+        event = {"v": 1, "kind": "test", "id": message.id, "campus": message.campus}
+        try:
+            self._publish(events_topic(message.campus, "test"), json.dumps(event).encode())
         except Exception as error:
             raise DeliveryFailed(f"MQTT: {type(error).__name__}") from None
 

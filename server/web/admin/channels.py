@@ -1,5 +1,7 @@
 """Alert channels of a campus: e-mail (SMTP, recipients), webhook (address and the NAME
-of the environment variable holding its secret), MQTT events, escalation delay."""
+of the environment variable holding its secret), MQTT events, escalation delay; the
+state of each channel (failing since when, last error) and a button that sends a test
+message through it now."""
 
 from __future__ import annotations
 
@@ -10,15 +12,28 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.adapters.alert_channels import MIN_SECRET_CHARS, webhook_secret_problem
+from server.i18n import _
 from server.services.admin_channels import (
     SMTP_SECURITY,
+    TESTABLE,
     ChannelSettings,
     channel_settings,
     save_channel_settings,
+    send_test,
 )
+from server.services.delivery_health import campus_channels
 from server.web.admin import blueprint, fields
-from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, service
+from server.web.admin.common import (
+    actor,
+    admin_only,
+    chosen_campus,
+    flash_error,
+    flash_success,
+    service,
+)
 from server.web.forms import FieldError, choice, integer, refused, text
+
+CHANNEL_LABELS = {"email": "E-mail", "webhook": "Webhook (SMS gateway)", "mqtt": "MQTT"}
 
 
 def read_settings(
@@ -61,12 +76,15 @@ def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extr
     campus, campuses = chosen_campus()
     shown = settings if settings is not None else channel_settings(service("registry"), campus.id)
     values = {"error": None, "error_field": None, **extra}
+    enabled = channel_settings(service("registry"), campus.id)
     return render_template(
         "admin/channels.html",
         campus=campus,
         campuses=campuses,
         settings=shown,
         securities=SMTP_SECURITY,
+        health=campus_channels(service("registry"), campus.id),
+        testable=[name for name in TESTABLE if getattr(enabled, f"{name}_enabled")],
         **values,
     )
 
@@ -93,4 +111,26 @@ def save_channels() -> Response | tuple[str, int]:
         return _page(typed, error=message, error_field=failure.field), 400
     save_channel_settings(service("registry"), campus.id, settings, actor())
     flash_success("The alert channels of {campus} are saved.", campus=campus.name)
+    return redirect(url_for("admin.channels", campus=campus.id))
+
+
+@blueprint.post("/channels/test")
+@admin_only
+def test_channel() -> Response:
+    """Send a test message through one channel now; the result comes back as a notice."""
+    campus, _campuses = chosen_campus()
+    name = request.form.get("channel", "")
+    if name not in TESTABLE:
+        flash_error("There is no such channel.")
+        return redirect(url_for("admin.channels", campus=campus.id))
+    result = send_test(service("registry"), service("alert_channels"), campus.id, name, actor())
+    label = _(CHANNEL_LABELS[name])
+    if result.ok:
+        flash_success("The test message was sent by {channel}.", channel=label)
+    else:
+        flash_error(
+            "The test message could not be sent by {channel}: {error}",
+            channel=label,
+            error=result.error,
+        )
     return redirect(url_for("admin.channels", campus=campus.id))

@@ -192,6 +192,7 @@ def test_bad_channel_fields_are_refused(world, client_as, monkeypatch) -> None:
         ({"from_address": "alertes"}, "Une adresse e-mail est attendue."),
         ({"webhook_secret_env": "SHORT_SECRET"}, no_secret.format(name="SHORT_SECRET")),
         ({"webhook_secret_env": "UNSET_SECRET"}, no_secret.format(name="UNSET_SECRET")),
+        ({"base_url": ""}, "Ce champ est obligatoire."),  # the alerts' links need it
     ]
     for change, message in cases:
         answer = post_form(client, "/admin/channels", CHANNELS | change, page=page)

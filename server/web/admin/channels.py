@@ -45,7 +45,7 @@ def read_settings(
     email_on = fields.checkbox(form, "email_enabled")
     webhook_on = fields.checkbox(form, "webhook_enabled")
     settings = ChannelSettings(
-        base_url=fields.web_address(form, "base_url"),
+        base_url=fields.web_address(form, "base_url", required=email_on or webhook_on),
         coordinator_emails=fields.emails(form, "coordinator_emails", required=email_on),
         escalation_minutes=integer(form, "escalation_minutes", minimum=1, maximum=1440),
         email_enabled=email_on,

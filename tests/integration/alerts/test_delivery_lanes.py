@@ -6,6 +6,7 @@ survives a restart; a channel that keeps failing is reported, then cleared."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -223,3 +224,38 @@ def _closed_port() -> int:
 def _point_email_at(registry, port: int) -> None:
     with registry() as session, session.begin():
         session.get(AlertChannelSettings, CAMPUS).smtp_port = port
+
+
+def test_two_server_processes_send_each_delivery_once(
+    settings: Settings,
+    registry: orm.sessionmaker[orm.Session],
+    events: SqliteEventStore,
+    webhook: WebhookReceiver,
+) -> None:
+    absent_students(
+        registry,
+        CAMPUS,
+        ABSENT,
+        secret=SECRET.encode(),
+        smtp_port=1,
+        webhook_url=webhook.url,
+        email=False,
+    )
+    doors_online(events, CAMPUS, READERS, NOTICED)
+    one, two = _alerting(settings, registry, events), _alerting(settings, registry, events)
+    assert one.notifications.owner != two.notifications.owner
+    clock = Clock(NOTICED)
+    assert len(one.watcher.check(clock()).noticed) == ABSENT  # recorded, not sent yet
+    lanes = [one.delivery_workers(clock), two.delivery_workers(clock)]
+    for workers in lanes:  # both scan at start and race for the same due deliveries
+        workers.start()
+    try:
+        for workers in lanes:
+            workers.wait_idle(5)
+        wait_until(lambda: len(webhook.received) >= ABSENT, timeout=5, what="the webhooks")
+        time.sleep(0.3)  # a second copy would arrive now
+    finally:
+        for workers in lanes:
+            workers.stop()
+    ids = [json.loads(body)["id"] for _, body in webhook.received]
+    assert len(ids) == ABSENT and len(set(ids)) == ABSENT

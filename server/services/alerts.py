@@ -301,7 +301,7 @@ def arrival_listener(
 ) -> Callable[[Sequence[StoredTap]], None]:
     """What the composition root hands to ``IngestService.on_taps_stored``. Runs in the
     ingest worker: it only writes the registry; the notices are sent by the delivery
-    job (``NotificationService.retry_due``), within its period."""
+    lanes at their next scan (``server.services.delivery_workers``, every 10 s)."""
 
     def listener(taps: Sequence[StoredTap]) -> None:
         now = clock()

@@ -268,3 +268,19 @@ def test_mqtt_without_a_client_is_unavailable_not_failed() -> None:
 
     with pytest.raises(ChannelUnavailable):
         MqttChannel(None).send(NOTICE)
+
+
+def test_a_test_message_by_webhook_says_test_and_texts_nobody() -> None:
+    from server.services.notifications import TestMessage
+    from tests.alert_receivers import WEBHOOK_SECRET, WebhookReceiver
+
+    receiver = WebhookReceiver()
+    try:
+        message = TestMessage("campus-a", NOTICE.ts, "Test", "Ceci est un test.", id="test-1")
+        WebhookChannel(receiver.url, WEBHOOK_SECRET).send_test(message)
+    finally:
+        receiver.close()
+    ((_, body),) = receiver.received
+    payload = json.loads(body)
+    assert (payload["kind"], payload["id"], payload["to"]) == ("test", "test-1", [])
+    assert payload["text"] == "Ceci est un test." and "@" not in body.decode()

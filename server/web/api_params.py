@@ -12,7 +12,7 @@ read in the campus's own time zone (its local midnight), never as UTC midnight.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,6 @@ from server.domain.calendar import (
     FIRST_YEAR,
     LAST_YEAR,
     IsoWeek,
-    local_midnight,
     parse_day,
     supported_day,
 )
@@ -135,17 +134,20 @@ def instant_of(text: Any, name: str, *, zone: ZoneInfo | None = None) -> datetim
     """An RFC 3339 time with its offset; with ``zone``, also a day alone (its local
     midnight there) or a time without offset (a wall-clock time there)."""
     moment: datetime | None = None
+    local = False  # read in ``zone``: a day alone, or a time without offset
     if isinstance(text, str) and len(text) <= 40:
         try:
             if zone is not None and len(text.strip()) == 10:
-                moment = local_midnight(date.fromisoformat(text), zone)
+                moment, local = datetime.combine(date.fromisoformat(text), time(0)), True
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             moment = None
     if moment is not None and moment.tzinfo is None and zone is not None:
-        moment = moment.replace(tzinfo=zone)
-    if moment is None or moment.tzinfo is None or not supported_day(moment):
+        local = True
+    # The wall-clock day is checked before any conversion: 0001-01-01 in Paris, or
+    # 9999-12-31 at -12:00, is no instant in UTC.
+    if moment is None or not supported_day(moment) or (moment.tzinfo is None and not local):
         raise BadParam(
             f"bad_{name}",
             _(
@@ -154,6 +156,8 @@ def instant_of(text: Any, name: str, *, zone: ZoneInfo | None = None) -> datetim
                 **_range(),
             ),
         )
+    if local:  # its wall-clock time in the campus's zone, as a UTC instant
+        return moment.replace(tzinfo=zone).astimezone(UTC)
     return moment
 
 

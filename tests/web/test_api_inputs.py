@@ -145,6 +145,20 @@ def test_a_200_kb_deeply_nested_body_is_refused_not_a_recursion_error(
     assert world.app.extensions["campus"]["alerts"].get(alert)["status"] == "open"
 
 
+def test_history_from_a_day_at_the_ends_of_the_calendar_is_a_400(api, admin) -> None:
+    """Found by tests/web/test_api_fuzz.py: 0001-01-01 at Paris midnight is no UTC instant."""
+    for query, code in [
+        ("from=0001-01-01&to=2026-11-23", "bad_from"),
+        ("from=2026-11-23&to=9999-12-31", "bad_to"),
+        ("from=1999-12-31&to=2000-01-01", "bad_from"),
+    ]:
+        answer = api.get(f"/api/v1/occupancy/history?campus={CAMPUS}&{query}", headers=admin)
+        _refused(answer, 400, code)
+    # The first day of the supported years is before 2000 in UTC: still a supported day.
+    first = f"/api/v1/occupancy/history?campus={CAMPUS}&from=2000-01-01&to=2000-01-02"
+    assert api.get(first, headers=admin).status_code == 200
+
+
 # ----------------------------------------------------------------- bodies
 
 

@@ -78,6 +78,8 @@ def test_a_failing_channel_shows_on_the_admin_and_coordinator_pages(world, clien
     coordinator = _text(client_as("coord").get("/coordinator/occupancy"))
     assert "1 canal d’alerte échoue sans cesse" in coordinator
     assert "ConnectionRefusedError" in coordinator
+    calls = _text(client_as("coord").get("/coordinator/alerts"))
+    assert "1 canal d’alerte échoue sans cesse" in calls
     # The coordinator of another campus is not told about this one.
     other = _text(client_as("coord-other").get("/coordinator/occupancy"))
     assert "échoue sans cesse" not in other

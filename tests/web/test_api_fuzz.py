@@ -325,3 +325,25 @@ def test_a_body_sent_without_a_length_is_cut_at_the_api_limit(world, served, bea
     assert answer.getheader("Content-Length") is not None
     assert payload["error"]["code"] == "request_too_large"
     assert "requête" in payload["error"]["message"]
+
+
+def test_every_method_a_described_path_does_not_take_is_a_405_with_allow(
+    world, served, bearer
+) -> None:
+    """Each path of the served description, asked with each method it does not declare:
+    405, JSON error, and an ``Allow`` header naming the methods it does declare."""
+    paths = requests.get(f"{served}/api/v1/openapi.json", timeout=10).json()["paths"]
+    alert = _open_absence(world)
+    asked = 0
+    with requests.Session() as http:
+        for path, operations in paths.items():
+            declared = {method.upper() for method in operations}
+            url = served + path.replace("{alert_id}", alert)
+            for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - declared:
+                answer = http.request(method, url, headers=bearer, timeout=10)
+                assert answer.status_code == 405, (method, path)
+                assert answer.json()["error"]["code"] == "method_not_allowed"
+                allowed = {item.strip() for item in answer.headers["Allow"].split(",")}
+                assert declared <= allowed, (method, path, allowed)
+                asked += 1
+    assert asked == 4 * len(paths)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import orm
@@ -19,6 +19,7 @@ from server.registry.alert_repository import AlertRepository
 from server.services.absence_watcher import AbsenceWatcher
 from server.services.alerts import AlertService, arrival_listener
 from server.services.corrections import CorrectionService
+from server.services.delivery_workers import DeliveryWorkers
 from server.services.ledger import LedgerService
 from server.services.notifications import Channel, NotificationService
 from server.services.periodic import PeriodicJob
@@ -57,18 +58,21 @@ class Alerting:
     alerts: AlertService
     watcher: AbsenceWatcher
     shortfalls: ShortfallWatcher
+    channels: Callable[[str], dict[str, Channel]] = field(repr=False, default=lambda _c: {})
+    deliveries: DeliveryWorkers | None = None
+
+    def delivery_workers(self, clock: Clock) -> DeliveryWorkers:
+        """The lanes that send the deliveries (made once; started with the jobs)."""
+        if self.deliveries is None:
+            self.deliveries = DeliveryWorkers(self.notifications, clock=clock)
+        return self.deliveries
 
     def jobs(self, clock: Clock) -> list[PeriodicJob]:
         return [
             PeriodicJob(
                 "absence-watcher", self.watcher.run, clock=clock, every=timedelta(seconds=15)
             ),
-            PeriodicJob(
-                "alert-deliveries",
-                self.notifications.retry_due,
-                clock=clock,
-                every=timedelta(seconds=10),
-            ),
+            self.delivery_workers(clock),
             PeriodicJob(
                 "alert-escalation",
                 self.alerts.escalate_due,
@@ -108,4 +112,6 @@ def build_alerting(
     watcher = AbsenceWatcher(
         registry, events, ReaderHealthService(events), alerts, settings.presence
     )
-    return Alerting(notifications, alerts, watcher, ShortfallWatcher(registry, ledger, alerts))
+    return Alerting(
+        notifications, alerts, watcher, ShortfallWatcher(registry, ledger, alerts), channels
+    )

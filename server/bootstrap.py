@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -12,13 +13,15 @@ from flask import Blueprint, Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.adapters.alert_channels import WebhookSecretError, check_webhook_secrets
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
 from server.alerting import Alerting, build_alerting
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
+from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.access_log import AccessLog
 from server.services.accounts import AccountService
@@ -33,7 +36,7 @@ from server.services.presence import PresenceService, feedback_listener
 from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.web import api_alerts, api_occupancy
+from server.web import api_alerts, api_occupancy, health
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -174,9 +177,27 @@ class Features:
     jobs: list[PeriodicJob] = field(default_factory=list)
 
 
+def refuse_weak_webhook_secrets(
+    registry: Callable[[], Session], environ: Mapping[str, str]
+) -> None:
+    """The server does not start while a campus's webhook channel is on without a
+    secret of at least 16 characters in its variable (``ConfigError``)."""
+    with registry() as session:
+        webhooks = AlertRepository(session).enabled_webhooks()
+    try:
+        check_webhook_secrets(webhooks, environ)
+    except WebhookSecretError as error:
+        raise ConfigError(str(error)) from None
+
+
 def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     engine, registry = open_registry(settings.registry_database_url)
     sync_campuses(registry, settings)
+    try:
+        refuse_weak_webhook_secrets(registry, os.environ)
+    except ConfigError:
+        engine.dispose()
+        raise
     ingest = build_ingest(settings, clock=clock)
     presence = PresenceService(registry, ingest.store, settings.presence)
     ledger = LedgerService(registry, ingest.store, settings.presence)
@@ -255,4 +276,5 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     ingest.service.on_taps_stored(alerting.taps_listener(clock))
     features.jobs += alerting.jobs(clock)
     features.services["alerts"] = alerting.alerts
-    features.blueprints.append(api_alerts.blueprint)
+    features.services["alert_channels"] = alerting.channels  # the admin's test button
+    features.blueprints += [api_alerts.blueprint, health.blueprint]

@@ -11,6 +11,7 @@ import contextvars
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 DEFAULT_LANGUAGE = "fr"
@@ -35,6 +36,19 @@ def _catalogue(language: str) -> dict[str, str]:
     return merged
 
 
+@cache
+def _plurals(language: str) -> dict[str, tuple[str, ...]]:
+    """Entries with plural forms (``msgid_plural``), by their singular id."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            if isinstance(message.id, tuple) and not message.fuzzy and all(message.string):
+                merged[str(message.id[0])] = tuple(str(form) for form in message.string)
+    return merged
+
+
 def current_language() -> str:
     return _current.get()
 
@@ -47,6 +61,18 @@ def set_language(language: str) -> None:
 def gettext(message: str, language: str | None = None, **values: object) -> str:
     text = _catalogue(language or _current.get()).get(message, message)
     return text.format(**values) if values else text
+
+
+def ngettext(
+    singular: str, plural: str, count: int, language: str | None = None, **values: object
+) -> str:
+    """The form of a message for ``count`` (French: 0 and 1 are singular), with
+    ``{count}`` and ``values`` filled in; English ids when no translation exists."""
+    language = language or _current.get()
+    one = Locale.parse(language).plural_form(abs(count)) == "one"
+    forms = _plurals(language).get(singular)
+    text = (forms[0] if one else forms[-1]) if forms else (singular if one else plural)
+    return text.format(count=count, **values)
 
 
 _ = gettext

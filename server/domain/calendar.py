@@ -25,6 +25,25 @@ Interval = tuple[datetime, datetime]  # [start, end) in aware UTC
 
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})")
 
+# The days a user may name (API parameters, pages, commands): years 2000 to 2100. Far
+# enough for any contract or report, and a day, week or month around them stays a valid
+# date in every time zone (``date.max`` plus an offset overflows).
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
+
+def supported_day(day: date) -> bool:
+    """``day`` (or the day of an instant, in its own offset) is in the supported years."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
+
+
+def parse_day(text: str) -> date:
+    """A ``YYYY-MM-DD`` day of the supported years; ``ValueError`` otherwise."""
+    day = date.fromisoformat(text) if isinstance(text, str) else None
+    if day is None or not supported_day(day):
+        raise ValueError(f"not a day of {FIRST_YEAR}-{LAST_YEAR}: {str(text)[:20]!r}")
+    return day
+
 
 class ClosureKind(StrEnum):
     CLOSURE = "closure"  # the campus decided to close (works, staff away…)
@@ -45,8 +64,8 @@ class IsoWeek:
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
         match = _WEEK.fullmatch(text.strip()) if isinstance(text, str) else None
-        if match is None:
-            raise ValueError(f"not an ISO week like 2026-W48: {str(text)[:20]!r}")
+        if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise ValueError(f"not an ISO week like 2026-W48 of {FIRST_YEAR}-{LAST_YEAR}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

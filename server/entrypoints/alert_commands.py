@@ -1,7 +1,9 @@
 """Alert commands of ``campus-presence``: ``check-absences --at`` evaluates the absence
 rules at any instant (a replay after an outage, tests), ``alerts evidence`` reports on
 the call-on-absence obligation. No MQTT client here: MQTT events stay pending for the
-server's delivery job; e-mail and webhook notices are sent at once."""
+server's delivery job; e-mail and webhook notices are sent at once, each channel on its
+own (the command waits for them at most ``SEND_WAIT_S``, then leaves the rest to the
+server)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from server.alerting import build_alerting
 from server.entrypoints.presence_commands import presence
 from server.i18n import _
 from server.services.ledger import LedgerService
+
+SEND_WAIT_S = 30.0
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +49,13 @@ def check_absences_command(args: argparse.Namespace) -> int:
         events = context.event_store()
         ledger = LedgerService(context.registry, events, context.settings.presence)
         alerting = build_alerting(context.settings, context.registry, events, ledger, publish=None)
-        report = alerting.watcher.check(at)
+        deliveries = alerting.delivery_workers(lambda: datetime.now(UTC))
+        deliveries.start()
+        try:
+            report = alerting.watcher.check(at)
+            deliveries.wait_idle(SEND_WAIT_S)
+        finally:
+            deliveries.stop()
     for noticed in report.noticed:
         print(
             _(

@@ -1,7 +1,7 @@
 """Registry tables of the web application (issue 7): staff and student accounts, API
 tokens for integrations, and tutors' notes on a student. Passwords are stored only as
 slow salted hashes and API tokens only as SHA-256 digests. Migration:
-``versions/0005_accounts.py``."""
+``versions/0005_accounts.py`` (and ``0006_account_phone.py``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class Account(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # E.164; a coordinator's is the number an escalated alert is texted to (SMS webhook).
+    phone: Mapped[str] = mapped_column(String(20), default="")
     role: Mapped[str] = mapped_column(String(20))
     campus_id: Mapped[str] = mapped_column(String(64), default="")
     tutor_id: Mapped[int | None] = mapped_column(ForeignKey("tutors.id"))

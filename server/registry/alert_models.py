@@ -2,7 +2,8 @@
 absence evaluations (so a restart neither forgets nor repeats a check) and each
 campus's channel settings. Secrets are never stored: only the name of the environment
 variable that holds them. Migrations: ``versions/0003_alerts.py``, then
-``versions/0004_capacity_alerts.py`` (the ``capacity`` kind and its columns)."""
+``versions/0004_capacity_alerts.py`` (the ``capacity`` kind and its columns), then
+``versions/0007_alert_delivery_claims.py`` (claims of deliveries, channels' health)."""
 
 from __future__ import annotations
 
@@ -114,6 +115,26 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Who is sending it right now (a process's worker) and until when the claim holds:
+    # another process takes it only once the claim has run out (a crash mid-send).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AlertChannelState(Base):
+    """The health of one channel of a campus (``server.domain.deliveries``): consecutive
+    failures, since when, the last error (no personal data), the last success."""
+
+    __tablename__ = "alert_channel_states"
+
+    campus_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AbsenceEvaluation(Base):

@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.domain.accounts import Role
+from server.domain.alert_links import alert_link, recipient_role
 from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
+from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Campus, Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
@@ -144,6 +147,14 @@ class AlertRepository:
     def channel_settings(self, campus: str) -> AlertChannelSettings | None:
         return self.session.get(AlertChannelSettings, campus)
 
+    def enabled_webhooks(self) -> dict[str, str]:
+        """Campus -> the NAME of the variable holding its webhook secret, for every
+        campus whose webhook channel is on."""
+        rows = self.session.scalars(
+            select(AlertChannelSettings).where(AlertChannelSettings.webhook_enabled.is_(True))
+        )
+        return {row.campus_id: row.webhook_secret_env for row in rows}
+
     def campus_timezone(self, campus: str) -> str:
         row = self.session.get(Campus, campus)
         return (row.timezone if row else "") or self.timezone
@@ -178,22 +189,40 @@ class AlertRepository:
             for row, email in rows
         ]
 
+    def coordinator_phones(self, campus: str) -> tuple[str, ...]:
+        """The phones of the campus's active coordinator accounts (E.164), in login
+        order: whom an escalated alert is texted to."""
+        return tuple(
+            self.session.scalars(
+                select(Account.phone)
+                .where(
+                    Account.role == Role.COORDINATOR.value,
+                    Account.campus_id == campus,
+                    Account.active.is_(True),
+                    Account.phone != "",
+                )
+                .order_by(Account.login)
+            )
+        )
+
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
-        """The notice of one step of an alert, with the people it is about."""
+        """The notice of one step of an alert, with the people it is about and the
+        link its recipient opens (:mod:`server.domain.alert_links`)."""
         row = self.session.get(Alert, alert_pk)
         if row is None:
             raise LookupError(f"no alert {alert_pk}")
         channel = self.channel_settings(row.campus_id)
-        base_url = channel.base_url.rstrip("/") if channel and channel.base_url else ""
+        kind = AlertKind(row.kind)
         built = Notice(
             alert_id=row.public_id,
-            kind=AlertKind(row.kind),
+            kind=kind,
             notice=notice,
             campus=row.campus_id,
             ts=_step_time(row, notice),
             timezone=self.campus_timezone(row.campus_id),
-            url=f"{base_url}/alerts/{row.public_id}" if base_url else "",
+            url="",
             coordinators=_emails(channel.coordinator_emails if channel else ""),
+            coordinator_phones=self.coordinator_phones(row.campus_id),
             slot_start=row.slot_start,
             slot_end=row.slot_end,
             week=row.week,
@@ -207,14 +236,38 @@ class AlertRepository:
             capacity=row.occupancy_capacity,
             escalation_minutes=channel.escalation_minutes if channel else 30,
         )
-        return self._with_people(built, row)
+        built = self._with_people(built, row)
+        role = recipient_role(
+            kind,
+            escalated=notice is NoticeKind.ESCALATED,
+            has_tutor=bool(built.tutor and built.tutor.email),
+        )
+        base_url = channel.base_url if channel else ""
+        return replace(built, url=alert_link(base_url, kind, row.public_id, row.campus_id, role))
+
+    def _account_phone(self, tutor_id: int) -> str:
+        """The phone of the tutor's active account (admin page *Comptes*), when the
+        tutor row (students' import) has none."""
+        return (
+            self.session.scalar(
+                select(Account.phone)
+                .where(Account.tutor_id == tutor_id, Account.active.is_(True), Account.phone != "")
+                .order_by(Account.id)
+                .limit(1)
+            )
+            or ""
+        )
 
     def _with_people(self, notice: Notice, row: Alert) -> Notice:
         tutor = self.session.get(Tutor, row.tutor_id) if row.tutor_id else None
         student = self.session.get(Student, row.student_pk) if row.student_pk else None
         return replace(
             notice,
-            tutor=Person(tutor.name, tutor.email, tutor.phone) if tutor else None,
+            tutor=(
+                Person(tutor.name, tutor.email, tutor.phone or self._account_phone(tutor.id))
+                if tutor
+                else None
+            ),
             student_id=student.student_id if student else None,
             student=(
                 Person(f"{student.first_name} {student.last_name}", student.email, student.phone)

@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.domain.accounts import LockoutPolicy, Principal, Role, password_problems
 from server.domain.contracts import DomainError
+from server.domain.phones import InvalidPhone, e164
 from server.registry import audit
 from server.registry.account_models import Account, ApiToken
 from server.registry.models import Campus, Student, Tutor
@@ -61,6 +62,7 @@ class AccountView:
     active: bool
     locked_until: datetime | None
     last_login_at: datetime | None
+    phone: str = ""  # E.164
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ def _view(account: Account) -> AccountView:
         account.active,
         account.locked_until,
         account.last_login_at,
+        account.phone,
     )
 
 
@@ -143,9 +146,11 @@ class AccountService:
         campus_id: str = "",
         tutor_id: int | None = None,
         student_pk: int | None = None,
+        phone: str = "",
     ) -> AccountView:
         """A new account; raises :class:`DomainError` naming what is wrong."""
         login = login.strip().lower()
+        phone = _phone(phone)
         if not 3 <= len(login) <= 254 or any(char.isspace() for char in login):
             raise DomainError("A login has 3 to 254 characters and no spaces.")
         for problem in password_problems(password, login=login):
@@ -157,6 +162,7 @@ class AccountService:
             account = Account(
                 login=login,
                 display_name=display_name.strip(),
+                phone=phone,
                 role=role.value,
                 campus_id=campus_id,
                 tutor_id=tutor_id if role is Role.TUTOR else None,
@@ -276,6 +282,28 @@ class AccountService:
             account.session_version += 1
             self._audit(session, actor, "account_updated", account, before, _view(account))
 
+    def set_phone(self, account_id: int, phone: str, actor: Actor) -> str:
+        """Store the account's phone (E.164; empty removes it); returns it. The audit
+        entry says whether a number was set, never the number."""
+        number = _phone(phone)
+        with self.registry() as session, session.begin():
+            account = session.get(Account, account_id)
+            if account is None:
+                raise DomainError("There is no such account.")
+            before = bool(account.phone)
+            account.phone = number
+            audit.record(
+                session,
+                at=actor.at,
+                actor=actor.name,
+                action="account_phone_set",
+                entity="account",
+                entity_id=account.id,
+                before={"phone": before},
+                after={"phone": bool(number)},
+            )
+        return number
+
     # --- API tokens -----------------------------------------------------------------
 
     def create_token(
@@ -375,3 +403,15 @@ class AccountService:
             before=summary(before),
             after=summary(after),
         )
+
+
+def _phone(typed: str) -> str:
+    """A typed phone number as E.164 (``""`` stays empty); DomainError otherwise."""
+    if not typed.strip():
+        return ""
+    try:
+        return e164(typed)
+    except InvalidPhone:
+        raise DomainError(
+            "This phone number is not valid: write it like 04 76 00 00 01 or +33 4 76 00 00 01."
+        ) from None

@@ -1,17 +1,22 @@
 """Use case: a campus's alert channel settings (e-mail, webhook, MQTT, escalation), as
 the alert channels read them on each use (``server.alerting.campus_channels``). Secrets
-are never stored: only the NAME of the environment variable that holds each one."""
+are never stored: only the NAME of the environment variable that holds each one. A test
+message checks a channel now (``send_test``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import orm
 
-from server.registry import audit
+from server.domain.deliveries import scrub
+from server.i18n import _
+from server.registry import audit, channel_health
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.student_repository import Actor
+from server.services.notifications import Channel, DeliveryFailed, TestMessage
 
 Registry = Callable[[], orm.Session]
 SMTP_SECURITY = ("starttls", "ssl", "none")
@@ -80,3 +85,63 @@ def save_channel_settings(
             after=changed,
         )
         return True
+
+
+TESTABLE = ("email", "webhook", "mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    channel: str
+    error: str = ""  # empty: sent (scrubbed of addresses and numbers otherwise)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def send_test(
+    registry: Registry,
+    channels: Callable[[str], Mapping[str, Channel]],
+    campus: str,
+    name: str,
+    actor: Actor,
+) -> TestResult:
+    """Send a test message through one of the campus's channels now (in the caller's
+    thread, with the channel's own timeout); the outcome counts for the channel's health
+    and is audited."""
+    channel = channels(campus).get(name)
+    if channel is None:
+        return TestResult(name, _("This channel is not switched on for this campus."))
+    settings = channel_settings(registry, campus)
+    message = TestMessage(
+        campus=campus,
+        ts=actor.at,
+        subject=_("Test message from Campus connecté"),
+        text=_(
+            "This is a test of the alert channel, sent from the administration page. Nothing to do."
+        ),
+        coordinators=_emails(settings.coordinator_emails),
+        id=f"test-{secrets.token_hex(8)}",
+    )
+    error = ""
+    try:
+        channel.send_test(message)
+    except DeliveryFailed as failure:
+        error = scrub(str(failure) or "failed")
+    with registry() as session, session.begin():
+        channel_health.record_outcome(session, campus, name, error, actor.at)
+        audit.record(
+            session,
+            at=actor.at,
+            actor=actor.name,
+            action="alert_channel_tested",
+            entity="campus",
+            entity_id=campus,
+            after={"channel": name, "ok": not error, "error": error},
+        )
+    return TestResult(name, error)
+
+
+def _emails(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.replace(";", ",").split(",") if item.strip())

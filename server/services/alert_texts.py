@@ -1,7 +1,8 @@
 """What an alert says to people, in French by default (msgids in English, translated
 through ``server.i18n``): an e-mail subject and body, its HTML twin with a ``tel:``
-link, and a one-line SMS text. Only e-mail and SMS, sent to staff, carry names and
-phone numbers; nothing here is logged."""
+link, and a one-line SMS text; each carries the link of the alert's page for its
+recipient (built once, by ``server.domain.alert_links``). Only e-mail and SMS, sent to
+staff, carry names and phone numbers; nothing here is logged."""
 
 from __future__ import annotations
 
@@ -145,5 +146,11 @@ def html_body(notice: Notice) -> str:
 
 
 def sms(notice: Notice) -> str:
-    """One line for an SMS gateway."""
-    return subject(notice) + (f" - {_values(notice)['phone']}" if notice.student else "")
+    """One line for an SMS gateway: the subject, the student's phone to call, and the
+    link to the alert's page (where the call is recorded)."""
+    parts = [subject(notice)]
+    if notice.student:
+        parts.append(_values(notice)["phone"])
+    if notice.url:
+        parts.append(notice.url)
+    return " - ".join(parts)

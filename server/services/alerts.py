@@ -183,14 +183,17 @@ class AlertService:
         with self.registry() as session:
             return self.describe(session, self._alert(session, public_id))
 
-    def evidence(self, first: date, last: date, *, campus: str | None = None) -> dict[str, Any]:
-        """The call-on-absence evidence from ``first`` to ``last`` (local days), of one
-        campus or of all."""
-        start = local_midnight(first, self.tz)
-        end = local_midnight(last + timedelta(days=1), self.tz)
+    def evidence(
+        self, first: date, last: date, *, campus: str | None = None, tz: ZoneInfo | None = None
+    ) -> dict[str, Any]:
+        """The call-on-absence evidence from ``first`` to ``last`` (local days in ``tz``,
+        the campus's time zone; the deployment's by default), of one campus or of all."""
+        tz = tz or self.tz
+        start = local_midnight(first, tz)
+        end = local_midnight(last + timedelta(days=1), tz)
         with self.registry() as session:
             facts = self._repo(session).facts(start, end, campus)
-        lines = rules.evidence(facts, self.tz)
+        lines = rules.evidence(facts, tz)
         return {
             "from": first.isoformat(),
             "to": last.isoformat(),
@@ -298,7 +301,7 @@ def arrival_listener(
 ) -> Callable[[Sequence[StoredTap]], None]:
     """What the composition root hands to ``IngestService.on_taps_stored``. Runs in the
     ingest worker: it only writes the registry; the notices are sent by the delivery
-    job (``NotificationService.retry_due``), within its period."""
+    lanes at their next scan (``server.services.delivery_workers``, every 10 s)."""
 
     def listener(taps: Sequence[StoredTap]) -> None:
         now = clock()

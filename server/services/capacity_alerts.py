@@ -24,8 +24,9 @@ class CapacityAlerts:
     """The occupancy service's :class:`~server.services.occupancy.CapacityNotifier`.
 
     Occupancy calls it in the ingest worker, with its lock held: by default the notices
-    are only recorded, and sent by the delivery job (``NotificationService.retry_due``)
-    within its period, so a slow SMTP server never holds taps back."""
+    are only recorded, and sent by the delivery lanes at their next scan
+    (``server.services.delivery_workers``, every 10 s), so a slow SMTP server never holds
+    taps back."""
 
     def __init__(
         self,

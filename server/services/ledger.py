@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +84,14 @@ class LedgerService:
     def campus_ids(self) -> list[str]:
         with self.registry() as session:
             return repository(session, self.settings).campus_ids()
+
+    def campus_timezone(self, campus_id: str | None) -> ZoneInfo:
+        """The campus's own time zone (the deployment's when the campus has none, or for
+        ``None``: every campus), in which its local days and weeks are read."""
+        if campus_id is None:
+            return ZoneInfo(self.settings.timezone)
+        with self.registry() as session:
+            return repository(session, self.settings).calendar(campus_id).tz
 
     def weekly(self, week: IsoWeek, now: datetime, *, campus: str | None = None) -> list[WeekLine]:
         return self.weeks([week], now, campus=campus)[week]

@@ -2,26 +2,34 @@
 (e-mail, SMS webhook, MQTT event), the :class:`Notice` they all render, and the
 delivery records each notice leaves per channel (stored, retried, never lost).
 
-A failing channel never blocks the others: each delivery is its own record, sent in
-turn; a failure is stored with its error and retried with a growing delay by
-:meth:`NotificationService.retry_due` (a periodic job). The web list is a channel too:
-an alert is on it as soon as it is stored, so its delivery is recorded as sent at once.
+A failing channel never blocks the others, nor another alert: every delivery (alert ×
+channel) is recorded first (the web list is a channel too, recorded as sent at once),
+then claimed in the registry and sent by the lane of its campus and channel
+(``server.services.delivery_workers``), with the channel's own timeout; a failure is
+stored with its error (no personal data) and retried with a growing delay, from the
+registry, so a restart loses nothing and two processes never send one twice. Each
+outcome updates the channel's health (``server.domain.deliveries``).
 """
 
 from __future__ import annotations
 
 import abc
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import orm, select, update
+from sqlalchemy import ColumnElement, func, or_, orm, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain.alerts import AlertKind
-from server.registry.alert_models import AlertDelivery
+from server.domain.deliveries import scrub
+from server.registry import channel_health
+from server.registry.alert_models import Alert, AlertDelivery
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,7 @@ WEB = "web"
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=5)  # longer than any channel takes to send (SMTP, webhook)
+# (SMTP: 10 s a command; webhook: 3 tries of 5 s): a claim left by a crash runs out then
 LONGEST_RETRY = timedelta(hours=1)
 
 
@@ -64,6 +73,7 @@ class Notice:
     url: str
     tutor: Person | None = None
     coordinators: tuple[str, ...] = ()
+    coordinator_phones: tuple[str, ...] = ()  # as typed in their accounts, for SMS
     student_id: str | None = None
     student: Person | None = None
     slot_start: datetime | None = None
@@ -99,6 +109,19 @@ class ChannelUnavailable(DeliveryFailed):
     delivery stays pending for the server's retry job, without counting an attempt."""
 
 
+@dataclass(frozen=True, slots=True)
+class TestMessage:
+    """A message an admin sends through a channel to check it works (no alert, no
+    personal data): to the coordinators by e-mail, to the webhook, on MQTT."""
+
+    campus: str
+    ts: datetime
+    subject: str
+    text: str
+    coordinators: tuple[str, ...] = ()
+    id: str = ""
+
+
 class Channel(abc.ABC):
     name: str
 
@@ -110,9 +133,15 @@ class Channel(abc.ABC):
     def send(self, notice: Notice) -> None:
         """Deliver, or raise :class:`DeliveryFailed`."""
 
+    def send_test(self, message: TestMessage) -> None:
+        """Send a test message now, or raise :class:`DeliveryFailed`."""
+        raise DeliveryFailed(f"{self.name}: no test message for this channel")
+
 
 ChannelFactory = Callable[[str], Mapping[str, Channel]]  # campus id -> enabled channels
 NoticeLoader = Callable[[orm.Session, int, NoticeKind], Notice]
+Clock = Callable[[], datetime]
+Waker = Callable[[str, str], None]  # (campus, channel): a delivery is due on that lane
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,134 +149,227 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
+def process_name() -> str:
+    """Who claims a delivery: this host and process, and a random part (a pid reused
+    after a restart is another claimant)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A delivery to try now: pending or failed but not given up, its time come, and no
+    live claim of any process on it."""
+    return (
+        AlertDelivery.status.in_(("pending", "failed")),
+        AlertDelivery.next_attempt_at.is_not(None),
+        AlertDelivery.next_attempt_at <= now,
+        or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until <= now),
+    )
+
+
 class NotificationService:
+    """Records deliveries and sends claimed ones. Sending is driven from outside: the
+    server's :class:`~server.services.delivery_workers.DeliveryWorkers` (one lane of
+    threads per campus and channel, woken through :attr:`wake`), or :meth:`retry_due`
+    in the caller's thread (one-shot commands, tests)."""
+
     def __init__(
         self,
         registry: Callable[[], orm.Session],
         channels: ChannelFactory,
         load_notice: NoticeLoader,
+        *,
+        owner: str | None = None,
     ) -> None:
         self.registry = registry
         self.channels = channels
         self.load_notice = load_notice
+        self.owner = owner or process_name()
+        self.wake: Waker | None = None
 
     def notify(
         self, alert_pk: int, notice: NoticeKind, now: datetime, *, send_now: bool = True
     ) -> list[int]:
-        """Record one delivery per channel that handles this step (once: a repeated
-        call adds nothing) and, unless ``send_now`` is false, try them at once."""
+        """Record one delivery per channel that handles this step, in one transaction
+        (once: a repeated call adds nothing): "web" as sent, the others pending. Unless
+        ``send_now`` is false, wake their lanes; nothing is sent in the caller's thread,
+        so no channel holds the caller (nor the next alert) back."""
         with self.registry() as session:
             built = self.load_notice(session, alert_pk, notice)
         channels = self.channels(built.campus)
         names = [name for name, channel in channels.items() if channel.handles(built)]
-        created = []
-        for name in [WEB, *names]:
-            delivery = self._record(alert_pk, notice, name, now)
-            if delivery is not None:
-                created.append(delivery)
-        if send_now:
-            self._attempt(created, now)
+        created = self._record(alert_pk, notice, names, now)
+        if send_now and self.wake is not None:
+            for name in names:
+                self.wake(built.campus, name)
         return created
 
-    def _record(self, alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> int | None:
-        web = channel == WEB
-        row = AlertDelivery(
-            alert_pk=alert_pk,
-            notice=notice.value,
-            channel=channel,
-            status="sent" if web else "pending",
-            attempts=1 if web else 0,
-            last_error="",
-            created_at=now,
-            next_attempt_at=None if web else now,
-            sent_at=now if web else None,
-        )
+    def _record(
+        self, alert_pk: int, notice: NoticeKind, names: list[str], now: datetime
+    ) -> list[int]:
         try:
             with self.registry() as session, session.begin():
-                session.add(row)
-        except IntegrityError:
-            return None  # already recorded (a repeated notice)
-        return None if web else row.id
-
-    def retry_due(self, now: datetime) -> int:
-        """Try the deliveries whose next attempt is due (a periodic job); returns how
-        many were sent."""
-        with self.registry() as session:
-            due = list(
-                session.scalars(
-                    select(AlertDelivery.id).where(
-                        AlertDelivery.status.in_(("pending", "failed")),
-                        AlertDelivery.next_attempt_at <= now,
+                known = set(
+                    session.scalars(
+                        select(AlertDelivery.channel).where(
+                            AlertDelivery.alert_pk == alert_pk,
+                            AlertDelivery.notice == notice.value,
+                        )
                     )
                 )
-            )
-        return self._attempt(due, now)
+                rows = [
+                    _delivery(alert_pk, notice, name, now)
+                    for name in [WEB, *names]
+                    if name not in known
+                ]
+                session.add_all(rows)
+                session.flush()
+                return [row.id for row in rows if row.channel != WEB]
+        except IntegrityError:
+            return []  # recorded meanwhile by another process (a repeated notice)
 
-    def _attempt(self, delivery_ids: list[int], now: datetime) -> int:
+    def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
+        """The (campus, channel) lanes with a delivery to try now."""
+        with self.registry() as session:
+            rows = session.execute(
+                select(Alert.campus_id, AlertDelivery.channel)
+                .join(Alert, Alert.id == AlertDelivery.alert_pk)
+                .where(*_due(now))
+                .distinct()
+            )
+            return {(campus, channel) for campus, channel in rows}
+
+    def claim_next(
+        self, now: datetime, campus: str | None = None, channel: str | None = None
+    ) -> int | None:
+        """Take the next due delivery (of a lane, or any) for this process: an UPDATE
+        that only succeeds while it is still due and unclaimed, so two processes (or two
+        threads) never send the same one. The claim holds for :data:`SEND_LEASE`."""
+        query = select(AlertDelivery.id).where(*_due(now))
+        if campus is not None:
+            query = query.join(Alert, Alert.id == AlertDelivery.alert_pk).where(
+                Alert.campus_id == campus
+            )
+        if channel is not None:
+            query = query.where(AlertDelivery.channel == channel)
+        query = query.order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(1)
+        for _ in range(5):  # another claimant won the candidate: take the next one
+            with self.registry() as session, session.begin():
+                candidate = session.scalar(query)
+                if candidate is None:
+                    return None
+                claimed = session.execute(
+                    update(AlertDelivery)
+                    .where(AlertDelivery.id == candidate, *_due(now))
+                    .values(claimed_by=self.owner, claimed_until=now + SEND_LEASE)
+                )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return candidate
+        return None
+
+    def retry_due(self, now: datetime) -> int:
+        """Try every due delivery, one after another in this thread (one-shot commands,
+        tests); returns how many were sent. The server's workers do it per lane."""
         sent = 0
-        for delivery_id in delivery_ids:
-            try:
-                sent += self._attempt_one(delivery_id, now)
-            except Exception:
-                log.exception("delivery %d could not be attempted", delivery_id)
+        with self.registry() as session:
+            limit = session.scalar(
+                select(func.count()).select_from(AlertDelivery).where(*_due(now))
+            )
+        for _ in range(limit or 0):
+            claimed = self.claim_next(now)
+            if claimed is None:
+                break
+            sent += self.send_claimed(claimed, lambda: now)
         return sent
 
-    def _attempt_one(self, delivery_id: int, now: datetime) -> bool:
-        if not self._claim(delivery_id, now):
-            return False  # sent already, or another thread is sending it right now
-        with self.registry() as session:
-            row = session.get(AlertDelivery, delivery_id)
-            assert row is not None
-            notice = self.load_notice(session, row.alert_pk, NoticeKind(row.notice))
-        channel = self.channels(notice.campus).get(row.channel)
-        error, counted = "", True
-        if channel is None:
-            error = "channel disabled for this campus"
-        else:
+    def send_claimed(self, delivery_id: int, clock: Clock) -> bool:
+        """Send a delivery this process claimed and store the outcome (and the channel's
+        health); ``clock`` gives the instant the attempt ended."""
+        try:
+            with self.registry() as session:
+                row = session.get(AlertDelivery, delivery_id)
+                assert row is not None
+                name, step = row.channel, row.notice
+                notice = self.load_notice(session, row.alert_pk, NoticeKind(step))
+            channel = self.channels(notice.campus).get(name)
+            if channel is None:
+                self._store(delivery_id, notice.campus, "", clock(), disabled=True)
+                return False
+            error, counted = "", True
             try:
                 channel.send(notice)
             except ChannelUnavailable as failure:
-                error, counted = str(failure), False
+                error, counted = str(failure) or "unavailable", False
             except DeliveryFailed as failure:
-                error = str(failure)
-        self._store_outcome(delivery_id, error, counted, now)
+                error = str(failure) or "failed"
+            self._store(delivery_id, notice.campus, error, clock(), counted=counted)
+        except Exception:
+            log.exception("delivery %d could not be attempted", delivery_id)
+            self._release(delivery_id)
+            return False
         if not error:
-            log.info("alert %s: %s notice sent by %s", notice.alert_id, row.notice, row.channel)
+            log.info("alert %s: %s notice sent by %s", notice.alert_id, step, name)
         else:
-            log.warning(
-                "alert %s: %s by %s failed: %s", notice.alert_id, row.notice, row.channel, error
-            )
+            log.warning("alert %s: %s by %s failed: %s", notice.alert_id, step, name, error)
         return not error
 
-    def _claim(self, delivery_id: int, now: datetime) -> bool:
-        """Take the delivery for one attempt: its next attempt moves a lease ahead, so the
-        inline send and the retry job never both send it (and a process that dies while
-        sending leaves it to the retry job once the lease is over)."""
-        with self.registry() as session, session.begin():
-            claimed = session.execute(
-                update(AlertDelivery)
-                .where(
-                    AlertDelivery.id == delivery_id,
-                    AlertDelivery.status.in_(("pending", "failed")),
-                    AlertDelivery.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + SEND_LEASE)
-            )
-        return claimed.rowcount == 1
-
-    def _store_outcome(self, delivery_id: int, error: str, counted: bool, now: datetime) -> None:
+    def _store(
+        self,
+        delivery_id: int,
+        campus: str,
+        error: str,
+        now: datetime,
+        *,
+        counted: bool = True,
+        disabled: bool = False,
+    ) -> None:
         with self.registry() as session, session.begin():
             row = session.get(AlertDelivery, delivery_id)
             assert row is not None
-            if counted:
-                row.attempts += 1
+            row.claimed_by, row.claimed_until, row.last_attempt_at = None, None, now
+            if row.status == "sent":
+                return  # sent meanwhile by another claimant whose claim outlived ours
+            if disabled:  # switched off after the notice was recorded: nothing to retry
+                row.status, row.next_attempt_at = "failed", None
+                row.last_error = "channel disabled for this campus"
+                return
+            if not counted:
+                row.last_error, row.next_attempt_at = scrub(error), now + FIRST_RETRY
+                return
+            row.attempts += 1
+            channel_health.record_outcome(session, campus, row.channel, error, now)
             if not error:
                 row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", now, None, ""
                 return
-            row.last_error = error[:500]
-            if not counted:
-                row.next_attempt_at = now + FIRST_RETRY
-            elif row.attempts >= MAX_ATTEMPTS:
+            row.last_error = scrub(error)
+            if row.attempts >= MAX_ATTEMPTS:
                 row.status, row.next_attempt_at = "failed", None  # given up: shown as failed
             else:
                 row.status, row.next_attempt_at = "failed", now + backoff(row.attempts)
+
+    def _release(self, delivery_id: int) -> None:
+        """An attempt that broke before any outcome: free the claim (tried again later)."""
+        try:
+            with self.registry() as session, session.begin():
+                session.execute(
+                    update(AlertDelivery)
+                    .where(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == self.owner)
+                    .values(claimed_by=None, claimed_until=None)
+                )
+        except Exception:
+            log.exception("delivery %d: its claim could not be released", delivery_id)
+
+
+def _delivery(alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> AlertDelivery:
+    web = channel == WEB  # the web list shows the alert as soon as it is stored
+    return AlertDelivery(
+        alert_pk=alert_pk,
+        notice=notice.value,
+        channel=channel,
+        status="sent" if web else "pending",
+        attempts=1 if web else 0,
+        last_error="",
+        created_at=now,
+        next_attempt_at=None if web else now,
+        sent_at=now if web else None,
+        last_attempt_at=now if web else None,
+    )

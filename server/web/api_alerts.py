@@ -9,7 +9,7 @@ its reader's).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -20,17 +20,16 @@ from server.domain.contracts import DomainError
 from server.i18n import _
 from server.registry.student_repository import Actor
 from server.services.alerts import AlertNotFound, AlertService
-from server.web.api_auth import campus_scope
+from server.web import api_params
+from server.web.api_params import BadParam
 from server.web.errors import error
 from server.web.guards import current, roles
 
 blueprint = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts")
 
 
-class BadField(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+def _bad_field(field: str, message: str) -> BadParam:
+    return BadParam(f"bad_{field}", message)
 
 
 def _service() -> AlertService:
@@ -44,7 +43,7 @@ def _now() -> datetime:
 def _actor(body: dict[str, Any]) -> Actor:
     name = body.get("by", "api")
     if not isinstance(name, str) or not 0 < len(name.strip()) <= 254:
-        raise BadField(
+        raise _bad_field(
             "by", _("by must be the name or e-mail of who acts (254 characters at most).")
         )
     return Actor(f"api:{name.strip()}", _now())
@@ -57,10 +56,6 @@ def _check_alert(alert_id: str) -> None:
         raise AlertNotFound()
 
 
-def _bad(failure: BadField) -> Response:
-    return error(400, f"bad_{failure.field}", str(failure))
-
-
 def _domain(failure: DomainError) -> Response:
     if isinstance(failure, AlertNotFound):
         return error(404, "unknown_alert", _("There is no such alert."))
@@ -71,18 +66,11 @@ def _domain(failure: DomainError) -> Response:
 @roles(Role.COORDINATOR, Role.ADMIN)
 def listing() -> Response:
     """``?status=open|all&since=<RFC 3339>[&campus=id]``"""
-    campus, refused = campus_scope(request.args.get("campus"))
-    if refused is not None:
-        return refused
+    campus = api_params.query_campus()
     status = request.args.get("status", "open")
     if status not in ("open", "all"):
         return error(400, "bad_status", _("status must be open or all."))
-    since = None
-    if "since" in request.args:
-        try:
-            since = _instant(request.args["since"], "since")
-        except BadField as failure:
-            return _bad(failure)
+    since = api_params.instant("since")
     alerts = _service().listing(open_only=status == "open", since=since, campus=campus)
     return jsonify({"alerts": alerts})
 
@@ -92,10 +80,8 @@ def listing() -> Response:
 def acknowledge(alert_id: str) -> Response:
     try:
         _check_alert(alert_id)
-        body = _body(optional=True)
+        body = api_params.json_body(optional=True)
         return jsonify(_service().acknowledge(alert_id, _actor(body)))
-    except BadField as failure:
-        return _bad(failure)
     except DomainError as failure:
         return _domain(failure)
 
@@ -106,11 +92,9 @@ def log_call(alert_id: str) -> Response:
     """``{"called_at", "outcome", "reason_category", "reason", "excused", "by"}``"""
     try:
         _check_alert(alert_id)
-        body = _body()
+        body = api_params.json_body()
         call = _call(body)
         answer = _service().log_call(alert_id, call, _actor(body))
-    except BadField as failure:
-        return _bad(failure)
     except DomainError as failure:
         return _domain(failure)
     response = jsonify(answer)
@@ -121,52 +105,33 @@ def log_call(alert_id: str) -> Response:
 @blueprint.get("/evidence")
 @roles(Role.COORDINATOR, Role.ADMIN)
 def evidence() -> Response:
-    """``?from=2026-11-01&to=2026-11-30[&campus=id]`` (local days, both included)"""
-    campus, refused = campus_scope(request.args.get("campus"))
-    if refused is not None:
-        return refused
-    try:
-        first = _day(request.args.get("from", ""), "from")
-        last = _day(request.args.get("to", ""), "to")
-    except BadField as failure:
-        return _bad(failure)
+    """``?from=2026-11-01&to=2026-11-30[&campus=id]`` (local days of the campus, both
+    included)"""
+    campus = api_params.query_campus()
+    first = api_params.day("from")
+    last = api_params.day("to")
     if last < first:
         return error(400, "bad_to", _("to cannot be before from."))
-    return jsonify(_service().evidence(first, last, campus=campus))
+    zone = api_params.campus_zone(campus)
+    return jsonify(_service().evidence(first, last, campus=campus, tz=zone))
 
 
 # --------------------------------------------------------------------------- parsing
 
 
-def _body(*, optional: bool = False) -> dict[str, Any]:
-    if optional and not request.get_data():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadField("body", _("The body must be a JSON object."))
-    return body
-
-
 def _call(body: dict[str, Any]) -> CallLog:
     called_at = body.get("called_at")
-    if called_at is None:
-        moment = _now()
-    elif isinstance(called_at, str):
-        moment = _instant(called_at, "called_at")
-    else:
-        raise BadField(
-            "called_at", _("{field} must be a date and time with an offset.", field="called_at")
-        )
+    moment = _now() if called_at is None else api_params.instant_of(called_at, "called_at")
     outcome = _choice(body.get("outcome"), CallOutcome, "outcome", required=True)
     category = _choice(body.get("reason_category"), ReasonCategory, "reason_category")
     reason = body.get("reason", "")
     if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
-        raise BadField("reason", _("reason must be a text of 2000 characters at most."))
+        raise _bad_field("reason", _("reason must be a text of 2000 characters at most."))
     excused = body.get("excused", False)
     if not isinstance(excused, bool):
-        raise BadField("excused", _("excused must be true or false."))
+        raise _bad_field("excused", _("excused must be true or false."))
     if excused and category is None:
-        raise BadField("reason_category", _("an excused absence needs a reason_category."))
+        raise _bad_field("reason_category", _("an excused absence needs a reason_category."))
     return CallLog(moment, outcome, category, reason.strip(), excused)  # type: ignore[arg-type]
 
 
@@ -175,25 +140,8 @@ def _choice(value: Any, kind: type, field: str, *, required: bool = False) -> An
         return None
     try:
         return kind(value)
-    except ValueError:
+    except (ValueError, TypeError):
         allowed = ", ".join(item.value for item in kind)  # type: ignore[attr-defined]
-        raise BadField(
+        raise _bad_field(
             field, _("{field} must be one of: {allowed}.", field=field, allowed=allowed)
         ) from None
-
-
-def _instant(text: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise BadField(field, _("{field} must be a date and time with an offset.", field=field))
-    return moment
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadField(field, _("{field} must be a date like 2026-11-23.", field=field)) from None

@@ -9,20 +9,20 @@ A token of one campus reads and corrects only that campus.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from edge.protocol import format_timestamp, is_valid_id
+from edge.protocol import format_timestamp
 from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.domain.occupancy_stats import Period
 from server.i18n import _
 from server.services import occupancy_reports as reports
 from server.services.occupancy import OccupancyService, ZoneReading
-from server.web.api_auth import campus_scope
-from server.web.errors import error
+from server.web import api_params
+from server.web.api_params import BadParam
 from server.web.guards import roles
 
 blueprint = Blueprint("api_occupancy", __name__, url_prefix="/api/v1")
@@ -31,55 +31,21 @@ _STEP = re.compile(r"(\d{1,6})([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class BadParam(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class OutOfScope(Exception):
-    """The token may not read the campus asked for: answered with ``response`` (403)."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("campus out of the token's scope")
-        self.response = response
-
-
-@blueprint.errorhandler(BadParam)
-def _bad_param(exc: BadParam) -> Response:
-    return error(400, exc.code, exc.message)
-
-
-@blueprint.errorhandler(OutOfScope)
-def _out_of_scope(exc: OutOfScope) -> Response:
-    return exc.response
-
-
-def _scoped(requested: str | None) -> str | None:
-    """The campus the token may read (see :func:`campus_scope`), else 403."""
-    campus, refused = campus_scope(requested)
-    if refused is not None:
-        raise OutOfScope(refused)
-    return campus
-
-
 def _services() -> tuple[OccupancyService, datetime]:
     extensions = current_app.extensions["campus"]
     return extensions["occupancy"], extensions["clock"]()
 
 
 def _campus(service: OccupancyService, now: datetime, *, required: bool = True) -> str | None:
-    campus = request.args.get("campus")
-    if campus is not None and not is_valid_id(campus):
-        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
-    campus = _scoped(campus)
+    """``?campus=`` (see :func:`api_params.campus`); when left out, the only campus
+    there is (required: 400 when there are several)."""
+    campus = api_params.query_campus()
     known = sorted(service.places(now))
     if campus is None:
         if len(known) == 1 or not required:
             return known[0] if len(known) == 1 else None
         raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
-    if not is_valid_id(campus) or campus not in known:
+    if campus not in known:
         raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
     return campus
 
@@ -91,17 +57,6 @@ def _room(service: OccupancyService, campus: str, now: datetime) -> str | None:
     if service.places(now)[campus].room(room) is None:
         raise BadParam("bad_room", _("room must be the id of a room of this campus."))
     return room
-
-
-def _instant(name: str, default: datetime) -> datetime:
-    text = request.args.get(name)
-    if text is None:
-        return default
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadParam(f"bad_{name}", _("from and to must be dates or RFC 3339 times.")) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _step() -> timedelta | None:
@@ -157,8 +112,9 @@ def history() -> Response:
     campus = _campus(service, moment)
     assert campus is not None
     room = _room(service, campus, moment)
-    end = _instant("to", moment)
-    start = _instant("from", end - timedelta(days=1))
+    zone = api_params.campus_zone(campus)
+    end = api_params.instant("to", zone=zone) or moment
+    start = api_params.instant("from", zone=zone) or end - timedelta(days=1)
     if not start < end or end - start > reports.MAX_HISTORY:
         raise BadParam("bad_range", _("from must be before to, at most 62 days apart."))
     samples = reports.history(service, reports.Zone(campus, room), start, end, step=_step())
@@ -175,13 +131,12 @@ def statistics() -> Response:
     service, moment = _services()
     try:
         period = Period(request.args.get("period", "day"))
-        day = date.fromisoformat(request.args.get("date", moment.date().isoformat()))
     except ValueError:
-        raise BadParam(
-            "bad_period", _("period must be day, week or month, and date a YYYY-MM-DD date.")
-        ) from None
+        raise BadParam("bad_period", _("period must be day, week or month.")) from None
     campus = _campus(service, moment)
     assert campus is not None
+    today = moment.astimezone(api_params.campus_zone(campus)).date()
+    day = api_params.day("date", default=today)
     room = _room(service, campus, moment)
     result = reports.period_stats(service, reports.Zone(campus, room), period, day, moment)
     heatmap = [
@@ -215,13 +170,10 @@ def statistics() -> Response:
 def forecast() -> Response:
     """``?week=2026-W48[&campus=]`` (default: next week)."""
     service, moment = _services()
-    text = request.args.get("week")
-    try:
-        week = IsoWeek.parse(text) if text else IsoWeek.of(moment.date()).shifted(1)
-    except ValueError:
-        raise BadParam("bad_week", _("week must be an ISO week like 2026-W48.")) from None
     campus = _campus(service, moment)
     assert campus is not None
+    today = moment.astimezone(api_params.campus_zone(campus)).date()
+    week = api_params.week(default=IsoWeek.of(today).shifted(1))
     hours = reports.forecast(service, campus, week, moment)
     return jsonify(
         {
@@ -246,14 +198,13 @@ def forecast() -> Response:
 def correct() -> Response:
     """``{"campus": …, "room": null|id, "count": n, "reason": "…"}``: set a count by hand."""
     service, moment = _services()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadParam("bad_body", _("The body must be a JSON object."))
+    body = api_params.json_body()
     campus, room, count = body.get("campus"), body.get("room"), body.get("count")
     reason = body.get("reason")
-    if not isinstance(campus, str) or campus not in service.places(moment):
+    if campus is None or api_params.campus(campus) not in service.places(moment):
         raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
-    _scoped(campus)
+    if room is not None and not isinstance(room, str):
+        raise BadParam("bad_room", _("room must be the id of a room of this campus."))
     if type(count) is not int or count < 0:
         raise BadParam("bad_count", _("count must be a whole number, zero or more."))
     if not isinstance(reason, str) or not reason.strip():
@@ -275,10 +226,7 @@ def readers() -> Response:
     """Each reader's health now: online/offline/degraded/unknown, last status, queue."""
     extensions = current_app.extensions["campus"]
     moment = extensions["clock"]()
-    campus = request.args.get("campus")
-    if campus is not None and not is_valid_id(campus):
-        raise BadParam("bad_campus", _("campus must be a campus id like saint-marcellin."))
-    campus = _scoped(campus)
+    campus = api_params.query_campus()
     known = extensions["settings"].known_readers()
     watch = extensions.get("reader_watch")
     down = watch.current(moment) if watch is not None else {}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from edge.protocol import is_valid_id
 from server.domain.accounts import Role
-from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.services import reports
-from server.web.api_auth import campus_scope
+from server.web import api_params
 from server.web.errors import error
 from server.web.guards import roles
 
@@ -22,23 +20,12 @@ def weekly() -> Response:
     """``?week=2026-W48[&campus=id][&format=json|csv]``; a token of one campus reads
     only that campus (its own when none is asked)."""
     services = current_app.extensions["campus"]
-    try:
-        week = IsoWeek.parse(request.args.get("week", ""))
-    except ValueError:
-        return error(400, "bad_week", _("week must be an ISO week like 2026-W48."))
-    campus = request.args.get("campus")
-    if campus is not None and not is_valid_id(campus):
-        return error(400, "bad_campus", _("campus must be a campus id like saint-marcellin."))
-    campus, refused = campus_scope(campus)
-    if refused is not None:
-        return refused
+    week = api_params.week()
+    campus = api_params.query_campus()
     fmt = request.args.get("format", "json")
     if fmt not in reports.FORMATS:
         return error(400, "bad_format", _("format must be json or csv."))
-    ledger = services["ledger"]
-    if campus is not None and campus not in ledger.campus_ids():
-        return error(404, "unknown_campus", _("There is no such campus."))
-    report = reports.weekly_report(ledger, week, services["clock"](), campus=campus)
+    report = reports.weekly_report(services["ledger"], week, services["clock"](), campus=campus)
     if fmt == "csv":
         return Response(reports.render(report, "csv"), mimetype="text/csv")
     return jsonify(report)

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.config import Settings
 from server.i18n import _
 from server.services.ledger import LedgerService
-from server.web import api_auth, api_presence, auth, csrf, formatting, navigation
+from server.web import api_auth, api_params, api_presence, auth, csrf, formatting, navigation
 from server.web.admin import blueprint as admin_pages
 from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
@@ -77,12 +77,14 @@ def create_app(
         ),
         **(services or {}),
     }
+    app.before_request(_limit_api_body)
     app.before_request(_authenticate)
     app.before_request(csrf.protect)
     formatting.install(app)
     app.jinja_env.globals.update(csrf_token=csrf.token, menu=navigation.menu, principal=principal)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(api_params.BadParam, api_params.answer)
     for page in PAGES:
         app.register_blueprint(page)
     app.register_blueprint(openapi)
@@ -102,6 +104,11 @@ def _secret_key(settings: Settings) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _limit_api_body() -> None:
+    if request.path.startswith("/api/"):
+        api_params.limit_body()
 
 
 def _authenticate() -> Response | None:
@@ -132,15 +139,35 @@ _MESSAGES = {
     413: "The file is too large.",
     429: "Too many requests. Try again in a moment.",
 }
+_API_MESSAGES = {
+    **_MESSAGES,
+    401: "A bearer token is required.",
+    403: "This token is not allowed.",
+    404: "There is no such resource in the API.",
+    405: "This method is not allowed here; the Allow header lists those that are.",
+    413: "The request body is too large.",
+}
 
 
-def _http_error(failure: HTTPException) -> Response | tuple[str, int]:
+def _http_error(failure: HTTPException) -> Response:
     status = failure.code or 500
     if request.path.startswith("/api/"):
-        message = _MESSAGES.get(status, "The request failed.")
-        return error(status, (failure.name or "error").lower().replace(" ", "_"), _(message))
+        message = _API_MESSAGES.get(status, "The request failed.")
+        code = "request_too_large" if status == 413 else failure.name or "error"
+        response = error(status, code.lower().replace(" ", "_"), _(message))
+        _keep_headers(failure, response)
+        return response
     if failure.description == "csrf":
         message = _("This form has expired. Reload the page and try again.")
     else:
         message = _(_MESSAGES.get(status, "The request failed."))
-    return render_template("error.html", status=status, message=message), status
+    response = Response(render_template("error.html", status=status, message=message), status)
+    _keep_headers(failure, response)
+    return response
+
+
+def _keep_headers(failure: HTTPException, response: Response) -> None:
+    """The headers the error itself carries (``Allow`` of a 405, ``Retry-After``…)."""
+    for name, value in failure.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value

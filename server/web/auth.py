@@ -55,11 +55,19 @@ def load_principal() -> None:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path of this site (no scheme, no host, no ``//``): no open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """Where to go after logging in: only a path of this site, as an alert's link leads
+    to the login page with ``?next=/tutor/alerts/…``. Refused (``None``): anything with a
+    scheme or a host, ``//`` or ``/\\`` (browsers read both as another host), control
+    characters, spaces or tabs (browsers drop a tab, so ``/<tab>/evil`` becomes ``//evil``),
+    and anything longer than a path of ours."""
+    if not target or len(target) > 2048 or not target.startswith("/"):
+        return None
+    if any(ord(char) < 0x21 or ord(char) == 0x7F or char == "\\" for char in target):
+        return None
+    if target.startswith("//"):
         return None
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and "\\" not in target else None
+    return target if not parts.scheme and not parts.netloc else None
 
 
 @blueprint.get("/")
@@ -73,9 +81,10 @@ def home() -> Response:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int]:
     if request.method == "GET":
+        target = _safe_next(request.args.get("next"))
         if principal() is not None:
-            return redirect(url_for("auth.home"))
-        return render_template("login.html", next=_safe_next(request.args.get("next")))
+            return redirect(target or url_for("auth.home"))
+        return render_template("login.html", next=target)
     limiter = current_app.extensions["campus"]["login_limiter"]
     address = request.remote_addr or "?"
     login_name = request.form.get("login", "").strip()[:254]

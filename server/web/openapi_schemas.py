@@ -34,6 +34,9 @@ N_STR = {"type": ["string", "null"]}
 N_INT = {"type": ["integer", "null"]}
 N_NUM = {"type": ["number", "null"]}
 N_TIME = {"type": ["string", "null"], "format": "date-time"}
+CAMPUS_ID = {"pattern": "^[a-z0-9-]{1,64}$", "minLength": 1, "maxLength": 64}
+# Who acts: a name or an e-mail, not blank.
+BY = {"type": "string", "minLength": 1, "maxLength": 254, "pattern": r"\S"}
 
 _LIMITS = {
     "count": INT,
@@ -185,10 +188,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "OccupancyCorrection": _obj(
         {
-            "campus": STR,
-            "room": {**N_STR, "description": "null: the whole campus."},
+            "campus": {"type": "string", **CAMPUS_ID},
+            "room": {**N_STR, "minLength": 1, "description": "null: the whole campus."},
             "count": {"type": "integer", "minimum": 0},
-            "reason": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 1, "pattern": r"\S"},
         },
         optional=("room",),
     ),
@@ -218,7 +221,7 @@ SCHEMAS: dict[str, Any] = {
     "Alert": _ALERT,
     "AlertList": _obj({"alerts": _list(_ref("Alert"))}),
     "Actor": _obj(
-        {"by": {"type": "string", "maxLength": 254, "description": "Who acts (default api)."}},
+        {"by": {**BY, "description": "Who acts (default api)."}},
         optional=("by",),
     ),
     "CallLog": _obj(
@@ -228,7 +231,7 @@ SCHEMAS: dict[str, Any] = {
             "reason_category": {"type": "string", "enum": [item.value for item in ReasonCategory]},
             "reason": {"type": "string", "maxLength": 2000},
             "excused": {"type": "boolean", "description": "Needs a reason_category."},
-            "by": {"type": "string", "maxLength": 254},
+            "by": BY,
         },
         optional=("called_at", "reason_category", "reason", "excused", "by"),
     ),

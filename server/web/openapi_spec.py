@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.web.openapi_schemas import SCHEMAS
+from server.domain.calendar import FIRST_YEAR, LAST_YEAR
+from server.web.api_params import MAX_BODY_BYTES, MAX_BODY_DEPTH
+from server.web.openapi_schemas import CAMPUS_ID, SCHEMAS
 
 JSON = "application/json"
+YEARS = f"Years {FIRST_YEAR} to {LAST_YEAR} only (400 otherwise)."
+WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "minLength": 8, "maxLength": 8}
+DAY = {"type": "string", "format": "date"}
+INSTANT = {"type": "string", "format": "date-time"}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -16,28 +22,31 @@ def ref(name: str) -> dict[str, str]:
 
 
 def _param(name: str, description: str, *, required: bool = False, **schema: Any) -> dict:
+    """A query parameter: every one is a string (``type`` first), narrowed by ``schema``."""
     return {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
-        "schema": schema or {"type": "string"},
+        "schema": {"type": "string", **schema},
     }
 
 
 CAMPUS = _param(
     "campus",
-    "Campus id. A token of one campus may only give its own (403 otherwise) and reads its "
-    "own when none is given.",
-    pattern="^[a-z0-9][a-z0-9-]*$",
+    "Campus id (400 bad_campus if there is no such campus). A token of one campus may only "
+    "give its own (403 otherwise) and reads its own when none is given.",
+    **CAMPUS_ID,
 )
-ROOM = _param("room", "Room id of the campus; the whole campus when left out.")
+ROOM = _param(
+    "room", "Room id of the campus; the whole campus when left out.", minLength=1, maxLength=64
+)
 ALERT_ID = {
     "name": "alert_id",
     "in": "path",
     "required": True,
     "description": "The alert's public id (alert-…).",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
 }
 
 
@@ -45,16 +54,38 @@ def _ok(schema: str, description: str, *, status: str = "200") -> dict[str, Any]
     return {status: {"description": description, "content": {JSON: {"schema": ref(schema)}}}}
 
 
+_ERRORS = {
+    400: "A parameter or the body is wrong; ``error.code`` names it (bad_<name>), the "
+    "message says what it must be.",
+    401: "No bearer token (with a `WWW-Authenticate: Bearer` header).",
+    403: "The token is not allowed, or not for this campus (forbidden_campus).",
+    404: "No such alert (or not one of the token's campus).",
+    413: f"The body is larger than {MAX_BODY_BYTES // 1024} KB (request_too_large).",
+    415: "The body is not `application/json` (unsupported_media_type).",
+}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
-    texts = {
-        400: "A parameter or the body is wrong; ``error.code`` names it (bad_<field>).",
-        401: "No bearer token.",
-        403: "The token is not allowed, or not for this campus (forbidden_campus).",
-        404: "No such campus or alert.",
-    }
     return {
-        str(status): {"description": texts[status], "content": {JSON: {"schema": ref("Error")}}}
-        for status in (401, 403, *statuses)
+        str(status): {
+            "description": _ERRORS[status],
+            "content": {JSON: {"schema": ref("Error")}},
+        }
+        for status in (400, 401, 403, *statuses)
+    }
+
+
+def _post(
+    summary: str, params: list[dict], body: dict[str, Any], answer: dict[str, Any], *errors: int
+) -> dict:
+    """A POST: its body can also be too large (413) or not JSON (415)."""
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": params,
+            "requestBody": body,
+            "responses": {**answer, **_errors(*errors, 413, 415)},
+        }
     }
 
 
@@ -76,73 +107,73 @@ def _presence() -> dict[str, Any]:
     weekly = _get(
         "Weekly presence of every student: hours expected and attended, status.",
         [
-            _param("week", "ISO week, e.g. 2026-W48.", required=True, pattern=r"^\d{4}-W\d{2}$"),
+            _param("week", f"ISO week, e.g. 2026-W48. {YEARS}", required=True, **WEEK),
             CAMPUS,
             _param("format", "json (default) or csv.", enum=["json", "csv"]),
         ],
         _ok("WeeklyReport", "The report (text/csv with format=csv)."),
-        400,
-        404,
     )
     weekly["get"]["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     return {"/api/v1/presence/weekly": weekly}
 
 
 def _occupancy() -> dict[str, Any]:
-    instant = "A date or an RFC 3339 time."
+    instant = (
+        "An RFC 3339 time, or a day alone (YYYY-MM-DD: its midnight in the campus's time "
+        f"zone). {YEARS}"
+    )
+    moment = {"anyOf": [DAY, INSTANT]}
     return {
         "/api/v1/occupancy": _get(
             "How many people are in each campus and room now, against capacity.",
             [CAMPUS],
             _ok("OccupancyNow", "Counts now (counts only, never who)."),
-            400,
         ),
         "/api/v1/occupancy/history": _get(
             "Counts over a span (default: the last 24 hours).",
             [
                 CAMPUS,
                 ROOM,
-                _param("from", instant, format="date-time"),
-                _param("to", instant, format="date-time"),
-                _param("step", "Sampling step: 300, 5m, 1h…"),
+                _param("from", f"{instant} Default: 24 hours before to.", **moment),
+                _param("to", f"{instant} Default: now.", **moment),
+                _param(
+                    "step",
+                    "Sampling step in seconds, or with a unit: 300, 5m, 1h, 1d.",
+                    pattern=r"^\d{1,6}[smhd]?$",
+                ),
             ],
             _ok("OccupancyHistory", "Samples in time order."),
-            400,
         ),
         "/api/v1/occupancy/stats": _get(
             "Peak, average, use of capacity and the weekday × hour heatmap of a period.",
             [
                 _param("period", "day (default), week or month.", enum=["day", "week", "month"]),
                 _param(
-                    "date", "A day of the period (YYYY-MM-DD), today by default.", format="date"
+                    "date",
+                    f"A day of the period (YYYY-MM-DD, in the campus's time zone), today by "
+                    f"default. {YEARS}",
+                    **DAY,
                 ),
                 CAMPUS,
                 ROOM,
             ],
             _ok("OccupancyStats", "Statistics of the period."),
-            400,
         ),
         "/api/v1/occupancy/forecast": _get(
             "Expected people hour by hour from the students' slots (default: next week).",
-            [_param("week", "ISO week, e.g. 2026-W49.", pattern=r"^\d{4}-W\d{2}$"), CAMPUS],
+            [_param("week", f"ISO week, e.g. 2026-W49. {YEARS}", **WEEK), CAMPUS],
             _ok("OccupancyForecast", "Hours of the week, those over capacity flagged."),
-            400,
         ),
-        "/api/v1/occupancy/corrections": {
-            "post": {
-                "summary": "Set a count by hand (a reader missed people), with a reason.",
-                "requestBody": _body("OccupancyCorrection"),
-                "responses": {
-                    **_ok("OccupancyCorrected", "The count now, and what the taps said."),
-                    **_errors(400),
-                },
-            }
-        },
+        "/api/v1/occupancy/corrections": _post(
+            "Set a count by hand (a reader missed people), with a reason.",
+            [],
+            _body("OccupancyCorrection"),
+            _ok("OccupancyCorrected", "The count now, and what the taps said."),
+        ),
         "/api/v1/readers": _get(
             "Each badge reader's health: online, offline, degraded or unknown.",
             [CAMPUS],
             _ok("Readers", "Readers of the campus (or of every campus)."),
-            400,
         ),
     }
 
@@ -153,40 +184,38 @@ def _alerts() -> dict[str, Any]:
             "Alerts, newest first: absences, weekly shortfalls, readers down, capacity.",
             [
                 _param("status", "open (default: not closed) or all.", enum=["open", "all"]),
-                _param("since", "Only alerts noticed since (RFC 3339).", format="date-time"),
+                _param(
+                    "since",
+                    f"Only alerts noticed since (RFC 3339, with its offset). {YEARS}",
+                    **INSTANT,
+                ),
                 CAMPUS,
             ],
             _ok("AlertList", "The alerts, with the student's phone number to call."),
-            400,
         ),
-        "/api/v1/alerts/{alert_id}/ack": {
-            "post": {
-                "summary": "Acknowledge an alert (the tutor has seen it).",
-                "parameters": [ALERT_ID],
-                "requestBody": _body("Actor", required=False),
-                "responses": {**_ok("Alert", "The alert."), **_errors(400, 404)},
-            }
-        },
-        "/api/v1/alerts/{alert_id}/calls": {
-            "post": {
-                "summary": "Log a call about an alert: it closes the alert.",
-                "parameters": [ALERT_ID],
-                "requestBody": _body("CallLog"),
-                "responses": {
-                    **_ok("Alert", "The alert, closed.", status="201"),
-                    **_errors(400, 404),
-                },
-            }
-        },
+        "/api/v1/alerts/{alert_id}/ack": _post(
+            "Acknowledge an alert (the tutor has seen it).",
+            [ALERT_ID],
+            _body("Actor", required=False),
+            _ok("Alert", "The alert."),
+            404,
+        ),
+        "/api/v1/alerts/{alert_id}/calls": _post(
+            "Log a call about an alert: it closes the alert.",
+            [ALERT_ID],
+            _body("CallLog"),
+            _ok("Alert", "The alert, closed.", status="201"),
+            404,
+        ),
         "/api/v1/alerts/evidence": _get(
-            "The call-on-absence evidence per tutor between two local days (included).",
+            "The call-on-absence evidence per tutor between two local days (included), "
+            "read in the campus's time zone.",
             [
-                _param("from", "First day (YYYY-MM-DD).", required=True, format="date"),
-                _param("to", "Last day (YYYY-MM-DD).", required=True, format="date"),
+                _param("from", f"First day (YYYY-MM-DD). {YEARS}", required=True, **DAY),
+                _param("to", f"Last day (YYYY-MM-DD). {YEARS}", required=True, **DAY),
                 CAMPUS,
             ],
             _ok("Evidence", "Absences noticed, acknowledged and called, per tutor and in all."),
-            400,
         ),
     }
 
@@ -220,8 +249,15 @@ def spec(version: str = "1") -> dict[str, Any]:
                 "integrations. Every call but this description needs "
                 "`Authorization: Bearer <token>`: an API token made by an admin (a "
                 "coordinator's or an admin's, for one campus or for all) or the "
-                "deployment's configured token. Times are RFC 3339; errors are "
-                '`{"error": {"code", "message"}}`.'
+                "deployment's configured token. Times are RFC 3339; a day alone is read "
+                "in the campus's time zone; days and weeks are those of the years "
+                f"{FIRST_YEAR} to {LAST_YEAR}. Errors are "
+                '`{"error": {"code", "message"}}` with a 4xx status: 400 for a wrong '
+                "parameter or body (its `code` names it), 401 without a token, 403 for a "
+                "token not allowed, 404 for a path or alert that does not exist, 405 (with "
+                "an `Allow` header) for a method a path does not take, 413 for a body over "
+                f"{MAX_BODY_BYTES // 1024} KB, 415 for a body that is not JSON; a body "
+                f"nesting deeper than {MAX_BODY_DEPTH} levels is a 400."
             ),
         },
         "servers": [{"url": "/"}],

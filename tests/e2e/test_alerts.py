@@ -201,7 +201,7 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
     assert mail["Subject"].startswith("Absence constatée : Émilie Durand, créneau 23/11/2026 09:00")
     assert 'href="tel:+33612345678"' in mail.get_body(("html",)).get_content()
     assert (
-        f"https://presence.example.org/alerts/{alert['id']}"
+        f"https://presence.example.org/tutor/alerts/{alert['id']}"
         in mail.get_body(("plain",)).get_content()
     )
     assert (alert["status"], alert["student_id"], alert["slot_start"]) == (

@@ -158,3 +158,56 @@ def test_a_bad_token_form_is_refused(world, client_as) -> None:
     answer = post_form(admin, "/admin/tokens", {"name": "x", "role": "tutor", "campus": ""})
     assert answer.status_code == 400
     assert world.app.extensions["campus"]["accounts"].tokens() == []
+
+
+def test_a_coordinator_phone_is_typed_as_said_stored_in_e164_and_audited_without_it(
+    world, client_as
+) -> None:
+    admin = client_as("admin")
+    form = {
+        "login": "coord-2",
+        "role": "coordinator",
+        "campus": "test-campus",
+        "phone": "04 76 00 00 01",
+        "password": NEW_PASSWORD,
+    }
+    assert post_form(admin, "/admin/accounts", form).status_code == 200
+    assert _account(world, "coord-2").phone == "+33476000001"
+    coord = _account(world, "coord")
+    assert coord.phone == ""
+    answer = post_form(
+        admin,
+        "/admin/accounts/phone",
+        {"account_id": str(coord.id), "phone": "06.12.34.56.78"},
+        page="/admin/accounts",
+    )
+    assert answer.status_code == 302
+    assert _account(world, "coord").phone == "+33612345678"
+    assert "+33612345678" in admin.get("/admin/accounts").get_data(as_text=True)
+    refused = post_form(
+        admin,
+        "/admin/accounts/phone",
+        {"account_id": str(coord.id), "phone": "06 12 34"},
+        page="/admin/accounts",
+    )
+    assert refused.status_code == 400
+    assert "Ce numéro de téléphone n'est pas valide" in html.unescape(
+        refused.get_data(as_text=True)
+    )
+    assert _account(world, "coord").phone == "+33612345678"
+    removed = post_form(
+        admin,
+        "/admin/accounts/phone",
+        {"account_id": str(coord.id), "phone": ""},
+        page="/admin/accounts",
+    )
+    assert removed.status_code == 302 and _account(world, "coord").phone == ""
+    with world.registry() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "account_phone_set")
+        ).all()
+    assert len(entries) == 2
+    assert all("612" not in (entry.before or "") + (entry.after or "") for entry in entries)
+    bad = form | {"login": "coord-3", "phone": "pas un numéro"}
+    assert post_form(admin, "/admin/accounts", bad).status_code == 400
+    assert _account(world, "coord-3") is None

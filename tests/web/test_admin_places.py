@@ -3,6 +3,8 @@ admin pages: effects in the registry, audit entries, and refused fields."""
 
 from __future__ import annotations
 
+import html
+
 from sqlalchemy import select
 
 from server.registry.alert_models import AlertChannelSettings
@@ -151,7 +153,8 @@ CHANNELS = {
 }
 
 
-def test_the_alert_channels_are_saved_and_read_back(world, client_as) -> None:
+def test_the_alert_channels_are_saved_and_read_back(world, client_as, monkeypatch) -> None:
+    monkeypatch.setenv("SMS_HOOK_SECRET", "a-secret-of-16-chars")
     client = client_as("admin")
     page = "/admin/channels?campus=test-campus"
     answer = post_form(client, "/admin/channels", CHANNELS, page=page)
@@ -169,7 +172,14 @@ def test_the_alert_channels_are_saved_and_read_back(world, client_as) -> None:
     assert entry.entity_id == CAMPUS and "SMS_HOOK_SECRET" in entry.after
 
 
-def test_bad_channel_fields_are_refused(world, client_as) -> None:
+def test_bad_channel_fields_are_refused(world, client_as, monkeypatch) -> None:
+    monkeypatch.setenv("SMS_HOOK_SECRET", "a-secret-of-16-chars")
+    monkeypatch.setenv("SHORT_SECRET", "fifteen-chars!!")
+    monkeypatch.delenv("UNSET_SECRET", raising=False)
+    no_secret = (
+        "Le webhook ne peut pas être activé : la variable d'environnement {name} du serveur "
+        "doit contenir un secret d'au moins 16 caractères (elle est absente ou trop courte)."
+    )
     client = client_as("admin")
     page = "/admin/channels?campus=test-campus"
     cases = [
@@ -180,10 +190,13 @@ def test_bad_channel_fields_are_refused(world, client_as) -> None:
         ({"webhook_secret_env": "mon secret"}, "Le nom d’une variable d’environnement"),
         ({"escalation_minutes": "0"}, "Un nombre de 1 à 1440 est attendu."),
         ({"from_address": "alertes"}, "Une adresse e-mail est attendue."),
+        ({"webhook_secret_env": "SHORT_SECRET"}, no_secret.format(name="SHORT_SECRET")),
+        ({"webhook_secret_env": "UNSET_SECRET"}, no_secret.format(name="UNSET_SECRET")),
+        ({"base_url": ""}, "Ce champ est obligatoire."),  # the alerts' links need it
     ]
     for change, message in cases:
         answer = post_form(client, "/admin/channels", CHANNELS | change, page=page)
         assert answer.status_code == 400, change
-        assert message in answer.get_data(as_text=True), change
+        assert message in html.unescape(answer.get_data(as_text=True)), change
     with world.registry() as session:
         assert session.get(AlertChannelSettings, CAMPUS) is None

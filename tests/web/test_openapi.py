@@ -83,6 +83,39 @@ def test_every_reference_resolves_and_every_operation_answers_errors(spec) -> No
                     assert f"{{{parameter['name']}}}" in path
 
 
+def test_every_parameter_is_typed_and_every_possible_error_declared(spec) -> None:
+    schemas = spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                assert schema["type"] == "string", (where, parameter["name"])
+                narrowed = {"pattern", "format", "enum", "anyOf", "minLength"} & set(schema)
+                assert narrowed, (where, parameter["name"], "takes any text")
+            if path.endswith("openapi.json"):
+                continue
+            declared = set(operation["responses"])
+            assert {"400", "401", "403"} <= declared, where
+            if method == "post":
+                assert {"413", "415"} <= declared, where
+            if "{alert_id}" in path:
+                assert "404" in declared, where
+    campuses = [
+        parameter["schema"]
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "campus"
+    ]
+    assert len(campuses) == 8
+    assert all(schema["minLength"] == 1 and schema["pattern"] for schema in campuses)
+    for name in ("Actor", "CallLog"):
+        by = schemas[name]["properties"]["by"]
+        assert (by["minLength"], by["maxLength"]) == (1, 254), name
+    assert "405" in spec["info"]["description"] and "Allow" in spec["info"]["description"]
+
+
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]

@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-PUBLIC = {"auth.home", "auth.login", "auth.logout", "static", "openapi.description"}
+PUBLIC = {
+    "auth.home",
+    "auth.login",
+    "auth.logout",
+    "static",
+    "openapi.description",
+    "health.status",  # /healthz: no personal data
+}
 
 
 def _guarded_rules(app):

@@ -1,5 +1,6 @@
 """Accounts: the list, a new account (its initial password typed or generated and
-shown once), disable/enable, reset a password. Everything goes through
+shown once), disable/enable, reset a password, a phone number (a coordinator's is
+texted when an alert is escalated). Everything goes through
 :class:`AccountService`, which keeps its own rules (password strength, links)."""
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def create_account() -> tuple[str, int]:
             campus_id=campus,
             tutor_id=tutor_id,
             student_pk=student_pk,
+            phone=text(form, "phone", required=False, max_chars=40),
         )
     except (FieldError, DomainError) as failure:
         return _refused(failure, "create", form={**form, "password": ""})
@@ -127,6 +129,23 @@ def set_active() -> Response | tuple[str, int]:
         flash_success("The account is enabled.")
     else:
         flash_success("The account is disabled: its sessions are closed.")
+    return redirect(url_for("admin.accounts"))
+
+
+@blueprint.post("/accounts/phone")
+@admin_only
+def set_phone() -> Response | tuple[str, int]:
+    """The account's phone: a coordinator's receives the escalated alerts by SMS."""
+    try:
+        account_id = _account_id()
+        phone = text(request.form, "phone", required=False, max_chars=40)
+        number = _accounts().set_phone(account_id, phone, actor())
+    except (FieldError, DomainError) as failure:
+        return _refused(failure, f"phone-{request.form.get('account_id', '')}")
+    if number:
+        flash_success("The phone number is saved.")
+    else:
+        flash_success("The phone number is removed.")
     return redirect(url_for("admin.accounts"))
 
 

@@ -1,30 +1,51 @@
 """Alert channels of a campus: e-mail (SMTP, recipients), webhook (address and the NAME
-of the environment variable holding its secret), MQTT events, escalation delay."""
+of the environment variable holding its secret), MQTT events, escalation delay; the
+state of each channel (failing since when, last error) and a button that sends a test
+message through it now."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from server.adapters.alert_channels import MIN_SECRET_CHARS, webhook_secret_problem
+from server.i18n import _
 from server.services.admin_channels import (
     SMTP_SECURITY,
+    TESTABLE,
     ChannelSettings,
     channel_settings,
     save_channel_settings,
+    send_test,
 )
+from server.services.delivery_health import campus_channels
 from server.web.admin import blueprint, fields
-from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, service
+from server.web.admin.common import (
+    actor,
+    admin_only,
+    chosen_campus,
+    flash_error,
+    flash_success,
+    service,
+)
 from server.web.forms import FieldError, choice, integer, refused, text
 
+CHANNEL_LABELS = {"email": "E-mail", "webhook": "Webhook (SMS gateway)", "mqtt": "MQTT"}
 
-def read_settings(form: Mapping[str, str]) -> ChannelSettings:
-    """The settings typed in the form; a channel switched on needs what it sends with."""
+
+def read_settings(
+    form: Mapping[str, str], environ: Mapping[str, str] = os.environ
+) -> ChannelSettings:
+    """The settings typed in the form; a channel switched on needs what it sends with
+    (a webhook, a secret of at least 16 characters in the variable it names, in the
+    server's ``environ``: the server would refuse to start otherwise)."""
     email_on = fields.checkbox(form, "email_enabled")
     webhook_on = fields.checkbox(form, "webhook_enabled")
-    return ChannelSettings(
-        base_url=fields.web_address(form, "base_url"),
+    settings = ChannelSettings(
+        base_url=fields.web_address(form, "base_url", required=email_on or webhook_on),
         coordinator_emails=fields.emails(form, "coordinator_emails", required=email_on),
         escalation_minutes=integer(form, "escalation_minutes", minimum=1, maximum=1440),
         email_enabled=email_on,
@@ -39,18 +60,31 @@ def read_settings(form: Mapping[str, str]) -> ChannelSettings:
         webhook_secret_env=fields.env_name(form, "webhook_secret_env"),
         mqtt_enabled=fields.checkbox(form, "mqtt_enabled"),
     )
+    secret_env = settings.webhook_secret_env
+    if webhook_on and webhook_secret_problem(environ.get(secret_env, "")):
+        raise FieldError(
+            "webhook_secret_env",
+            "The webhook cannot be switched on: the server's environment variable {name} "
+            "must hold a secret of at least {count} characters (it is not set or too short).",
+            name=secret_env,
+            count=MIN_SECRET_CHARS,
+        )
+    return settings
 
 
 def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extra: object) -> str:
     campus, campuses = chosen_campus()
     shown = settings if settings is not None else channel_settings(service("registry"), campus.id)
     values = {"error": None, "error_field": None, **extra}
+    enabled = channel_settings(service("registry"), campus.id)
     return render_template(
         "admin/channels.html",
         campus=campus,
         campuses=campuses,
         settings=shown,
         securities=SMTP_SECURITY,
+        health=campus_channels(service("registry"), campus.id),
+        testable=[name for name in TESTABLE if getattr(enabled, f"{name}_enabled")],
         **values,
     )
 
@@ -77,4 +111,26 @@ def save_channels() -> Response | tuple[str, int]:
         return _page(typed, error=message, error_field=failure.field), 400
     save_channel_settings(service("registry"), campus.id, settings, actor())
     flash_success("The alert channels of {campus} are saved.", campus=campus.name)
+    return redirect(url_for("admin.channels", campus=campus.id))
+
+
+@blueprint.post("/channels/test")
+@admin_only
+def test_channel() -> Response:
+    """Send a test message through one channel now; the result comes back as a notice."""
+    campus, _campuses = chosen_campus()
+    name = request.form.get("channel", "")
+    if name not in TESTABLE:
+        flash_error("There is no such channel.")
+        return redirect(url_for("admin.channels", campus=campus.id))
+    result = send_test(service("registry"), service("alert_channels"), campus.id, name, actor())
+    label = _(CHANNEL_LABELS[name])
+    if result.ok:
+        flash_success("The test message was sent by {channel}.", channel=label)
+    else:
+        flash_error(
+            "The test message could not be sent by {channel}: {error}",
+            channel=label,
+            error=result.error,
+        )
     return redirect(url_for("admin.channels", campus=campus.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from server.services.admin_overview import overview
+from server.services.delivery_health import failing_channels
 from server.web.admin import blueprint
 from server.web.admin.common import admin_only, now, service, visible_campuses
 
@@ -21,4 +22,11 @@ def index() -> str:
         campus_ids=[campus.id for campus in campuses],
         now=now(),
     )
-    return render_template("admin/index.html", counts=counts, campuses=campuses)
+    failing = failing_channels(service("registry"), [campus.id for campus in campuses])
+    return render_template(
+        "admin/index.html",
+        counts=counts,
+        campuses=campuses,
+        failing=failing,
+        campus_names={campus.id: campus.name for campus in campuses},
+    )

@@ -14,6 +14,7 @@ from server.i18n import _, current_language
 from server.services import coordinator_corrections, coordinator_occupancy
 from server.services.coordinator_corrections import MAX_COUNT, REASON_CHARS
 from server.services.coordinator_occupancy import MAX_DAYS, OccupancyHistory
+from server.services.delivery_health import failing_channels
 from server.web import charts, formatting
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
@@ -59,6 +60,7 @@ def occupancy_page(campus: str, *, error: str = "", values: Mapping[str, str] | 
             extensions["occupancy"], campus, now(), timezone()
         ),
         limits=(MAX_COUNT, *REASON_CHARS),
+        failing=failing_channels(extensions["registry"], [campus]),
         error=error,
         values=values or {},
     )

@@ -16,6 +16,7 @@ from server.domain.ledger import WeekStatus
 from server.i18n import _
 from server.services import coordinator_reports
 from server.services.coordinator_reports import EvidenceReport, EvidenceRow, WeeklyReport
+from server.services.delivery_health import failing_channels
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
@@ -171,7 +172,11 @@ def evidence() -> str | tuple[str, int]:
     except FieldError as failure:
         return invalid(_("Absences and calls"), refused(failure, "evidence_report"))
     return render_template(
-        "coordinator/evidence.html", campus=campus, campuses=campus_names(), report=report
+        "coordinator/evidence.html",
+        campus=campus,
+        campuses=campus_names(),
+        report=report,
+        failing=failing_channels(services()["registry"], [campus]),
     )
 
 

@@ -29,6 +29,7 @@ def test_absent_at_the_grace_edge_then_never_twice(alerting, events, registry, c
     assert alerting.watcher.check(paris(9, 14, 59)).noticed == []
     report = alerting.watcher.check(paris(9, 15, 30))
     assert [n.student_id for n in report.noticed] == ["E001"]
+    assert alerting.notifications.retry_due(paris(9, 15, 30)) == 1  # the delivery lanes
     assert alerting.watcher.check(paris(9, 15, 45)).noticed == []
     assert alerting.watcher.check(paris(9, 30)).evaluated == 0
     (alert,) = _absences(registry)
@@ -110,6 +111,7 @@ def test_arrival_before_the_call_closes_and_tells_the_tutor(
 ) -> None:
     statuses(events, paris(8), paris(9, 16))
     alerting.watcher.check(paris(9, 15, 30))
+    assert alerting.notifications.retry_due(paris(9, 15, 30)) == 1  # the raised notice
     tap = writer.tap(E001_UID, paris(9, 25))
     steps = alerting.alerts.taps_stored([tap], paris(9, 25, 1))
     alerting.alerts.announce(steps, paris(9, 25, 1), send_now=False)
@@ -144,6 +146,7 @@ def test_escalation_once_after_the_delay(alerting, events, registry, channel) ->
     assert alerting.alerts.escalate_due(paris(9, 45)) == 0
     assert alerting.alerts.escalate_due(paris(9, 45, 30)) == 1
     assert alerting.alerts.escalate_due(paris(9, 50)) == 0
+    alerting.notifications.retry_due(paris(9, 50))
     assert [n.notice.value for n in channel.sent] == ["raised", "escalated"]
 
 
@@ -166,6 +169,7 @@ def test_a_failing_channel_keeps_the_alert_and_is_retried(
     statuses(events, paris(8), paris(9, 16))
     channel.failing = True
     alerting.watcher.check(paris(9, 15, 30))
+    assert alerting.notifications.retry_due(paris(9, 15, 30)) == 0
     assert len(_absences(registry)) == 1
     with registry() as session:
         row = session.scalars(select(AlertDelivery).where(AlertDelivery.channel == "record")).one()

@@ -90,8 +90,9 @@ CAPACITY_NOTICE = Notice(
     campus="campus-a",
     ts=datetime(2026, 11, 23, 13, 5, 12, tzinfo=UTC),
     timezone="Europe/Paris",
-    url="https://presence.example.org/alerts/alert-0123456789abcdef",
+    url="https://presence.example.org/coordinator/occupancy?campus=campus-a",
     coordinators=("coord@campus.fr",),
+    coordinator_phones=("+33476000001", "04 76 00 00 02"),
     room="salle-2",
     count=19,
     capacity=18,
@@ -102,8 +103,9 @@ def test_capacity_notices_go_to_the_coordinators_in_french() -> None:
     from server.services import alert_texts
 
     assert CAPACITY_NOTICE.emails == ("coord@campus.fr",)
-    payload = webhook_payload(CAPACITY_NOTICE)
-    assert payload["to"] is None and payload["to_email"] == ["coord@campus.fr"]
+    payload = webhook_payload(CAPACITY_NOTICE, at=CAPACITY_NOTICE.ts)
+    assert payload["to"] == ["+33476000001", "+33476000002"]
+    assert "@" not in json.dumps(payload)
     assert alert_texts.subject(CAPACITY_NOTICE) == "Capacité atteinte : salle salle-2 (19/18)"
     assert "19 personnes présentes pour un maximum de 18" in alert_texts.body(CAPACITY_NOTICE)
     campus_wide = replace(CAPACITY_NOTICE, room=None)

@@ -1,13 +1,18 @@
 """Channels against real servers: an SMTP server (aiosmtpd) on a free port, a local
-HTTP server for the webhook (failing, then recovering), and the real Mosquitto."""
+HTTP server for the webhook (failing, then recovering), and the real Mosquitto.
+
+``docs/alerts.md`` describes the webhook's body; ``tests/integration/alerts/
+test_webhook_receiver_doc.py`` runs the receiver the page shows against it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,12 +21,17 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from server.adapters import alert_channels
 from server.adapters.alert_channels import (
     SIGNATURE_HEADER,
+    CampusChannelConfig,
     EmailChannel,
     MqttChannel,
     SmtpSettings,
     WebhookChannel,
+    WebhookSecretError,
+    build_channels,
+    check_webhook_secrets,
 )
 from server.domain.alerts import AlertKind
 from server.services.notifications import DeliveryFailed, Notice, NoticeKind, Person
@@ -35,9 +45,10 @@ NOTICE = Notice(
     campus="campus-a",
     ts=datetime(2026, 11, 23, 8, 15, 30, tzinfo=UTC),
     timezone="Europe/Paris",
-    url="https://presence.example.org/alerts/alert-0123456789abcdef",
+    url="https://presence.example.org/tutor/alerts/alert-0123456789abcdef",
     tutor=Person("Tutrice", "tutrice@campus.fr", "0600000000"),
     coordinators=("coord@campus.fr",),
+    coordinator_phones=("04 76 00 00 01", "+33 4 76 00 00 02"),
     student_id="E001",
     student=Person("Émilie Durand", "emilie@example.org", "06 12 34 56 78"),
     slot_start=datetime(2026, 11, 23, 8, tzinfo=UTC),
@@ -134,27 +145,103 @@ class Gateway:
         self.server.server_close()
 
 
+SECRET = "hook-secret-0123456789"
+SENT_AT = datetime(2026, 11, 23, 8, 15, 31, tzinfo=UTC)
+
+
+def _webhook(url: str, secret: str = SECRET) -> WebhookChannel:
+    return WebhookChannel(url, secret, pause_s=0.01, clock=lambda: SENT_AT)
+
+
 def test_webhook_retries_then_delivers_a_signed_body() -> None:
     gateway = Gateway(failures=2)
     try:
-        WebhookChannel(gateway.url, "hook-secret", pause_s=0.01).send(NOTICE)
+        _webhook(gateway.url).send(NOTICE)
     finally:
         gateway.close()
     assert len(gateway.received) == 3
     body, signature = gateway.received[-1]
-    expected = hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert signature == f"sha256={expected}"
+    assert json.loads(body) == {
+        "v": 2,
+        "id": "alert-0123456789abcdef.raised",
+        "ts": "2026-11-23T08:15:31.000Z",
+        "alert": "alert-0123456789abcdef",
+        "kind": "absence",
+        "notice": "raised",
+        "campus": "campus-a",
+        "to": ["+33600000000"],
+        "text": "Absence constatée : Émilie Durand, créneau 23/11/2026 09:00-12:00 - "
+        "06 12 34 56 78 - https://presence.example.org/tutor/alerts/alert-0123456789abcdef",
+        "url": "https://presence.example.org/tutor/alerts/alert-0123456789abcdef",
+    }
+    assert b"@" not in body, "no e-mail address in what the gateway receives"
+
+
+def test_an_escalation_is_texted_to_the_coordinators_numbers_in_e164() -> None:
+    gateway = Gateway(failures=0)
+    escalated = replace(NOTICE, notice=NoticeKind.ESCALATED)
+    try:
+        _webhook(gateway.url).send(escalated)
+    finally:
+        gateway.close()
+    ((body, _signature),) = gateway.received
     payload = json.loads(body)
-    assert payload["to"] == "0600000000" and "Émilie Durand" in payload["text"]
+    assert payload["to"] == ["+33476000001", "+33476000002"]
+    assert (payload["id"], payload["notice"]) == ("alert-0123456789abcdef.escalated", "escalated")
+    assert payload["url"] == NOTICE.url  # the coordinator may open the same page
+    assert b"@" not in body
+
+
+def test_an_unreadable_number_is_left_out_logged_and_counted_without_the_number(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway = Gateway(failures=0)
+    before = alert_channels.counters["webhook_invalid_phone"]
+    wrong = replace(NOTICE, tutor=Person("Tutrice", "tutrice@campus.fr", "06 00 00 0x 00"))
+    partly = replace(
+        NOTICE, notice=NoticeKind.ESCALATED, coordinator_phones=("04 76", "04 76 00 00 03")
+    )
+    try:
+        with caplog.at_level(logging.INFO), pytest.raises(DeliveryFailed, match="no valid phone"):
+            _webhook(gateway.url).send(wrong)
+        _webhook(gateway.url).send(partly)
+    finally:
+        gateway.close()
+    ((body, _signature),) = gateway.received  # the first was never sent: nobody to text
+    assert json.loads(body)["to"] == ["+33476000003"]
+    assert alert_channels.counters["webhook_invalid_phone"] == before + 2
+    assert "left out" in caplog.text
+    assert "0x" not in caplog.text and "06 00" not in caplog.text
 
 
 def test_webhook_that_keeps_failing_raises() -> None:
     gateway = Gateway(failures=10)
     try:
         with pytest.raises(DeliveryFailed, match="HTTP 500 after 3 attempts"):
-            WebhookChannel(gateway.url, "s", pause_s=0.01).send(NOTICE)
+            _webhook(gateway.url).send(NOTICE)
     finally:
         gateway.close()
+
+
+@pytest.mark.parametrize("secret", ["", "fifteen-chars!!"])
+def test_no_webhook_channel_without_a_secret_of_16_characters(secret: str) -> None:
+    with pytest.raises(WebhookSecretError):
+        WebhookChannel("http://127.0.0.1:9/sms", secret)
+    config = CampusChannelConfig(webhook_enabled=True, webhook_url="http://127.0.0.1:9/sms")
+    before = alert_channels.counters["webhook_secret_refused"]
+    refused = build_channels(config, publish=None, environ={"CAMPUS_WEBHOOK_SECRET": secret})
+    assert alert_channels.counters["webhook_secret_refused"] == before + 1
+    channel = refused["webhook"]
+    assert channel.handles(NOTICE)
+    with pytest.raises(DeliveryFailed, match="CAMPUS_WEBHOOK_SECRET"):
+        channel.send(NOTICE)  # shows with the deliveries, sends nothing unsigned
+    with pytest.raises(WebhookSecretError, match=r"campus campus-a.*CAMPUS_WEBHOOK_SECRET"):
+        check_webhook_secrets({"campus-a": "CAMPUS_WEBHOOK_SECRET"}, {"X": SECRET, "": secret})
+    check_webhook_secrets({"campus-a": "HOOK"}, {"HOOK": "sixteen-chars-ok"})
+    built = build_channels(config, publish=None, environ={"CAMPUS_WEBHOOK_SECRET": SECRET})
+    assert isinstance(built["webhook"], WebhookChannel)
 
 
 @pytest.mark.broker
@@ -181,3 +268,19 @@ def test_mqtt_without_a_client_is_unavailable_not_failed() -> None:
 
     with pytest.raises(ChannelUnavailable):
         MqttChannel(None).send(NOTICE)
+
+
+def test_a_test_message_by_webhook_says_test_and_texts_nobody() -> None:
+    from server.services.notifications import TestMessage
+    from tests.alert_receivers import WEBHOOK_SECRET, WebhookReceiver
+
+    receiver = WebhookReceiver()
+    try:
+        message = TestMessage("campus-a", NOTICE.ts, "Test", "Ceci est un test.", id="test-1")
+        WebhookChannel(receiver.url, WEBHOOK_SECRET).send_test(message)
+    finally:
+        receiver.close()
+    ((_, body),) = receiver.received
+    payload = json.loads(body)
+    assert (payload["kind"], payload["id"], payload["to"]) == ("test", "test-1", [])
+    assert payload["text"] == "Ceci est un test." and "@" not in body.decode()

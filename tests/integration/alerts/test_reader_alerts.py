@@ -28,6 +28,7 @@ def test_a_reader_outage_is_one_alert_raised_then_resolved(
             ReaderDown(CAMPUS, "door-1", down + timedelta(minutes=minutes), down, "silent")
         )
 
+    alerting.notifications.retry_due(down + timedelta(minutes=2))  # the delivery lanes
     open_alerts = alerting.alerts.listing(open_only=True, since=None)
     assert [(item["kind"], item["status"]) for item in open_alerts] == [("reader_down", "open")]
     assert [(notice.kind.value, notice.notice) for notice in channel.sent] == [
@@ -40,6 +41,7 @@ def test_a_reader_outage_is_one_alert_raised_then_resolved(
     bridge.reader_down(
         ReaderDown(CAMPUS, "door-1", paris(10, 41), paris(10, 40), "online", resolved=True)
     )
+    alerting.notifications.retry_due(paris(10, 41))
     assert alerting.alerts.listing(open_only=True, since=None) == []
     assert [notice.notice for notice in channel.sent] == [NoticeKind.RAISED, NoticeKind.RESOLVED]
     assert {notice.alert_id for notice in channel.sent} == {open_alerts[0]["id"]}

@@ -182,7 +182,9 @@ def test_api_refuses_a_token_when_none_is_configured_nor_made(imported, monkeypa
         ("week=2026-W99", 400, "bad_week"),
         ("week=2026-W48&format=xml", 400, "bad_format"),
         ("week=2026-W48&campus=Campus%20A", 400, "bad_campus"),
-        ("week=2026-W48&campus=campus-z", 404, "unknown_campus"),
+        ("week=2026-W48&campus=campus-z", 400, "bad_campus"),
+        ("week=9999-W52", 400, "bad_week"),
+        ("week=1999-W52", 400, "bad_week"),
     ],
 )
 def test_api_bad_parameters_get_a_clear_json_error(client, query, status, code) -> None:

@@ -1,11 +1,14 @@
 import itertools
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from server.domain.calendar import (
+    FIRST_YEAR,
+    LAST_YEAR,
     CampusCalendar,
     ClosureKind,
     Hours,
@@ -13,6 +16,7 @@ from server.domain.calendar import (
     Period,
     intersect,
     merge,
+    parse_day,
     seconds,
     subtract,
 )
@@ -118,3 +122,19 @@ def test_interval_algebra_adds_up(first: list, second: list) -> None:
     assert seconds(merge(first + second)) == union_first + seconds(subtract(second, first))
     merged = merge(first)
     assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
+
+
+@pytest.mark.parametrize("text", ["9999-W52", "1999-W52", "0001-W01", "2101-W01"])
+def test_iso_week_refuses_a_week_outside_the_supported_years(text: str) -> None:
+    with pytest.raises(ValueError):
+        IsoWeek.parse(text)
+
+
+def test_the_supported_years_are_whole_and_their_ends_are_safe_in_any_zone() -> None:
+    assert IsoWeek.parse(f"{FIRST_YEAR}-W01").monday == date(2000, 1, 3)
+    assert IsoWeek.parse(f"{LAST_YEAR}-W52").bounds(ZoneInfo("Pacific/Kiritimati"))
+    assert parse_day(f"{FIRST_YEAR}-01-01") == date(2000, 1, 1)
+    assert parse_day(f"{LAST_YEAR}-12-31") == date(2100, 12, 31)
+    for text in ("1999-12-31", "2101-01-01", "9999-12-31", "0001-01-01", "2026-02-30", ""):
+        with pytest.raises(ValueError):
+            parse_day(text)

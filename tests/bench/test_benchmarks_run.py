@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
 SMALL = {
+    "alerts.py": ["--absences", "4", "--smtp-timeout", "1"],
     "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],
     "ingest.py": ["--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],

@@ -179,7 +179,10 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     sync_campuses(registry, settings)
     ingest = build_ingest(settings, clock=clock)
     presence = PresenceService(registry, ingest.store, settings.presence)
-    ledger = LedgerService(registry, ingest.store, settings.presence)
+    ledger = LedgerService(
+        registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
+    )
+    ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
     features = Features(
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )

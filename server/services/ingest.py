@@ -84,6 +84,13 @@ class IngestService:
         self._intake = intake
         self.counters = IngestCounters()
         self._listeners: list[StoredListener] = []
+        self._before_ack: list[StoredListener] = []
+
+    def before_ack(self, hook: StoredListener) -> None:
+        """Call ``hook`` with every tap written by a batch (newly stored or already
+        stored), after the write and before the batch is acknowledged: a hook that fails
+        fails the batch, which is retried (the ledger re-opens frozen weeks this way)."""
+        self._before_ack.append(hook)
 
     def on_taps_stored(self, listener: StoredListener) -> None:
         """Call ``listener`` with each batch of newly stored taps (after the write)."""
@@ -105,6 +112,8 @@ class IngestService:
                 rejected.append(judged)
         try:
             stored, duplicates, conflicts = self._write_taps(taps)
+            for hook in self._before_ack:
+                hook([tap for tap, _ in taps])
             rejected += conflicts
             if statuses:
                 self._store.write_statuses(statuses)

@@ -26,6 +26,7 @@ from server.services.campuses import sync_campuses
 from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
 from server.services.ledger import LedgerService
+from server.services.leadership import Leadership
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import with_capacity
 from server.services.periodic import PeriodicJob, purge_expired
@@ -207,6 +208,10 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         services=features.services,
         blueprints=features.blueprints,
     )
+    # Several serve processes may share the registry: the one holding the lease runs the jobs.
+    leadership = Leadership(registry)
+    for job in [ingest.retention, *features.jobs]:
+        job.lease = leadership.leads
     return ServerApp(settings, ingest, engine, registry, presence, ledger, web, features.jobs)
 
 

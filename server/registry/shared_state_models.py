@@ -1,6 +1,7 @@
 """What several server processes must agree on and is not derived from stored events:
-which process runs the periodic jobs (a lease, taken atomically in the registry).
-Live occupancy and reader status are derived from the stored events (docs/scaling.md)."""
+which process runs the periodic jobs (a lease, taken atomically in the registry), and
+the reader outages alerted and not resolved yet. Live occupancy and reader status are
+derived from the stored events (docs/scaling.md)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,16 @@ class JobLease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReaderOutage(Base):
+    """A door reader down during opening hours, alerted once and not back yet (the reader
+    watch's memory, shared by every process: the readers page of any web worker shows it)."""
+
+    __tablename__ = "reader_outages"
+
+    campus_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reader_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reader_state: Mapped[str] = mapped_column(String(16))

@@ -1,4 +1,5 @@
-"""Job leases: which server process runs the periodic jobs (several workers).
+"""Shared state of several server processes: job leases (which process runs the
+periodic jobs) and the reader outages alerted and not resolved yet.
 
 Revision ID: 0006_job_leases
 Revises: 0001
@@ -26,7 +27,17 @@ def upgrade() -> None:
         sa.Column("expires_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_leases")),
     )
+    op.create_table(
+        "reader_outages",
+        sa.Column("campus_id", sa.String(length=64), nullable=False),
+        sa.Column("reader_id", sa.String(length=64), nullable=False),
+        sa.Column("noticed_at", _TS, nullable=False),
+        sa.Column("last_seen", _TS, nullable=True),
+        sa.Column("reader_state", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("campus_id", "reader_id", name=op.f("pk_reader_outages")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("reader_outages")
     op.drop_table("job_leases")

@@ -25,8 +25,8 @@ from server.services.accounts import AccountService
 from server.services.campuses import sync_campuses
 from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
-from server.services.ledger import LedgerService
 from server.services.leadership import Leadership
+from server.services.ledger import LedgerService
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import with_capacity
 from server.services.periodic import PeriodicJob, purge_expired

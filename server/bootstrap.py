@@ -113,6 +113,7 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
         batch_max=settings.ingest.batch_max,
         batch_wait_s=settings.ingest.batch_wait_ms / 1000,
     )
+    service.publish_with(consumer.publish)  # confirmations to the doors
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",

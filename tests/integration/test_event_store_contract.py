@@ -277,6 +277,45 @@ def test_statuses_oldest_first_and_latest_per_reader(store: EventStore, base: da
     assert store.latest_statuses(campus="c3") == []
 
 
+def test_status_history_by_the_readers_stamps_whenever_received(
+    store: EventStore, base: datetime
+) -> None:
+    """A replay judges the readers on what they stamped for an instant, even when the
+    server received it later (held by the broker during an outage); a reader whose clock
+    is not synchronised is judged on the reception time."""
+    t = base - timedelta(minutes=30)
+    # Every status of door-1 reached the server in one burst, 30 min later.
+    written = [
+        replace(status("door-1", "online", base), ts=t),
+        replace(status("door-1", "online", base + MS), ts=t + timedelta(minutes=1), queued=2),
+        replace(status("door-1", "online", base + 2 * MS), ts=t + timedelta(minutes=2)),
+        status("door-2", "online", t + timedelta(seconds=30), clock_synced=False),
+        replace(status("door-3", "online", base), ts=t + timedelta(seconds=90), campus="c2"),
+    ]
+    written[3] = replace(written[3], ts=t - timedelta(days=3))  # its clock is wrong
+    store.write_statuses(written)
+
+    assert store.stamped_statuses(t, t + timedelta(minutes=5)) == [
+        written[0],
+        written[3],
+        written[1],
+        written[4],
+        written[2],
+    ]
+    assert (
+        store.stamped_statuses(t, t + timedelta(minutes=2), campus="c1", reader="door-1")
+        == written[:2]
+    )
+    # What was received live at t + 1 min: nothing of door-1; its history: the 2nd status.
+    assert store.statuses(t - timedelta(hours=1), t + timedelta(minutes=1), reader="door-1") == []
+    assert store.reader_status_at("c1", t + timedelta(minutes=1, seconds=30)) == [
+        written[1],
+        written[3],
+    ]
+    assert store.reader_status_at("c1", t - timedelta(seconds=1)) == []
+    assert store.reader_status_at("c1", t + timedelta(hours=3)) == []  # beyond the lookback
+
+
 def test_rejections_newest_first_with_limit(store: EventStore, base: datetime) -> None:
     def rejection(second: int, **kwargs) -> Rejection:
         kwargs.setdefault("reason", "malformed_json")

@@ -257,8 +257,9 @@ sync_check = "assume-synced"
 class DoorProcess:
     """``python -m tests.faults.door`` driven through its stdin (see that module)."""
 
-    def __init__(self, config: Path, plan: Path, log: Path) -> None:
-        self.config, self.plan, self.log = config, plan, log
+    def __init__(self, config: Path, offline_config: Path, plan: Path, log: Path) -> None:
+        self.config, self.offline_config = config, offline_config
+        self.plan, self.log = plan, log
         self.process: subprocess.Popen | None = None
         self.lines: list[str] = []
         self.recorded: dict[int, int] = {}  # planned index -> seq, over every run
@@ -270,11 +271,14 @@ class DoorProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> None:
+    def start(self, *, offline: bool = False) -> None:
+        """``offline``: pointed at a port where no broker listens (a door cut off from
+        the network, keeping its taps)."""
         self.lines = []
+        config = self.offline_config if offline else self.config
         with self.log.open("ab") as errors:
             self.process = subprocess.Popen(
-                [*DOOR, "--config", str(self.config), "--plan", str(self.plan)],
+                [*DOOR, "--config", str(config), "--plan", str(self.plan)],
                 cwd=ROOT,
                 env=environment(),
                 stdin=subprocess.PIPE,

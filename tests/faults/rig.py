@@ -32,7 +32,7 @@ from tests.faults.processes import (
     edge_config,
     wait_for,
 )
-from tests.services import Influxd
+from tests.services import Influxd, free_port
 
 SETTLE_S = 5.0  # nothing left at the door and nothing new stored for this long: drained
 
@@ -95,7 +95,10 @@ class Rig:
         self.serves: list[Serve] = []
         self.outbox = outbox or folder / "outbox.sqlite3"
         config = edge_config(folder / "edge.toml", broker_port=self.broker.port, outbox=self.outbox)
-        self.door = DoorProcess(config, self.plan_file, folder / "door.log")
+        offline = edge_config(
+            folder / "edge-offline.toml", broker_port=free_port(), outbox=self.outbox
+        )
+        self.door = DoorProcess(config, offline, self.plan_file, folder / "door.log")
         self.restored_at: float | None = None  # when the fault ended (drain starts)
 
     # ------------------------------------------------------------------ processes

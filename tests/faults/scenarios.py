@@ -81,11 +81,17 @@ def serve_kill(rig: Rig) -> None:
 
 
 def serve_past_expiry(rig: Rig) -> None:
-    """Session expiry 5 s; serve stopped cleanly for 10 s while taps keep coming."""
+    """Session expiry 5 s; serve stopped cleanly for 10 s while taps keep coming (the
+    middle third, spread over the 10 s)."""
     rig.start(session_expiry=5)
     serve = rig.serves[0]
-    _mid_stream(rig, serve.stop)
-    time.sleep(10)
+    third = max(1, len(rig.plan.taps) // 3)
+    rig.door.feed(third)
+    serve.stop()
+    down_until = time.monotonic() + 10
+    for slice_number in range(10):
+        rig.door.feed(third // 10 + (third % 10 if slice_number == 9 else 0))
+        time.sleep(max(0.0, down_until - (9 - slice_number) - time.monotonic()))
     rig.start_serve(serve)
     _finish(rig)
 
@@ -99,15 +105,14 @@ def influxd_kill(rig: Rig) -> None:
 
 
 def agent_kill(rig: Rig) -> None:
-    """The broker away, the door killed (SIGKILL) with a backlog, then the broker back
-    and the door restarted on the same outbox."""
-    rig.start()
-    rig.broker.stop()
+    """The door cut off from the network with a backlog, killed (SIGKILL) while making
+    taps, then restarted on the same outbox with the network back."""
+    rig.start(door=False)
+    rig.door.start(offline=True)
     half = len(rig.plan.taps) // 2
     rig.door.feed(half, wait=False)
     rig.door.wait_made(half // 2)
     rig.door.kill()
-    rig.broker.start()
     rig.door.start()
     _finish(rig)
 
@@ -133,8 +138,8 @@ def two_workers(rig: Rig) -> None:
 
 
 def late_backlog(rig: Rig) -> None:
-    """Three weeks back: the week is frozen by ``serve``'s job before the door, offline
-    since then, delivers its backlog."""
+    """Three weeks back: the week is frozen by ``serve``'s job before the door, cut off
+    from the network since then, delivers its backlog."""
     rig.start(door=False)
     registry = rig.data_dir / "registry.sqlite3"
     wait_for(
@@ -143,10 +148,10 @@ def late_backlog(rig: Rig) -> None:
         f"the job to freeze {rig.plan.week}",
         0.5,
     )
-    rig.broker.stop()
-    rig.door.start()
+    rig.door.start(offline=True)  # cut off since that week: its taps wait at the door
     rig.door.feed(len(rig.plan.taps))
-    rig.broker.start()
+    rig.door.stop()
+    rig.door.start()  # back on the network
     rig.restored()
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
 from server.adapters.event_times import to_us
 from server.adapters.sqlite_rows import (
+    ADDED_COLUMNS,
     OCCUPANCY_COLUMNS,
     REJECTION_COLUMNS,
     SCHEMA,
@@ -142,6 +143,10 @@ class SqliteEventStore(EventStore):
             if mode.lower() != "wal":
                 raise EventStoreError(f"{self.path}: cannot switch to WAL (journal is {mode})")
             connection.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:  # a file made by an older version
+                names = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                if column not in names:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             connection.execute(  # status history by the readers' own stamps
                 "CREATE INDEX IF NOT EXISTS statuses_by_stamp ON statuses (campus, reader, ts_us)"
             )
@@ -179,7 +184,7 @@ class SqliteEventStore(EventStore):
         rows = [status_row(status) for status in statuses]
         with self._transaction() as connection:
             connection.executemany(
-                f"INSERT INTO statuses ({STATUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO statuses ({STATUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 

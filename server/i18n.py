@@ -11,6 +11,7 @@ import contextvars
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 DEFAULT_LANGUAGE = "fr"
@@ -35,6 +36,27 @@ def _catalogue(language: str) -> dict[str, str]:
     return merged
 
 
+@cache
+def _plurals(language: str) -> dict[str, tuple[str, ...]]:
+    """The plural entries (``msgid_plural``) of the language, by singular English text."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            # Babel pads the forms to CLDR's count (French has a "many"): empty ones go.
+            forms = tuple(str(form) for form in message.string if form)
+            if isinstance(message.id, tuple) and not message.fuzzy and len(forms) >= 2:
+                merged[str(message.id[0])] = forms
+    return merged
+
+
+@cache
+def _is_singular(language: str, count: int) -> bool:
+    """French says 0 and 1 in the singular, English 1 only (CLDR plural rules)."""
+    return Locale.parse(language).plural_form(count) == "one"
+
+
 def current_language() -> str:
     return _current.get()
 
@@ -47,6 +69,20 @@ def set_language(language: str) -> None:
 def gettext(message: str, language: str | None = None, **values: object) -> str:
     text = _catalogue(language or _current.get()).get(message, message)
     return text.format(**values) if values else text
+
+
+def ngettext(
+    singular: str, plural: str, n: int, /, *, language: str | None = None, **values: object
+) -> str:
+    """The form of the message for the number ``n`` in the language (``{count}`` in the
+    text is ``n`` unless ``count`` is given, e.g. formatted); English when untranslated."""
+    language = language or _current.get()
+    forms = _plurals(language).get(singular)
+    if forms:
+        text = forms[0 if _is_singular(language, n) else min(1, len(forms) - 1)]
+    else:
+        text = singular if _is_singular("en", n) else plural
+    return text.format(**{"count": n, **values})
 
 
 _ = gettext

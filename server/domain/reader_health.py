@@ -34,6 +34,7 @@ class ReaderHealth:
     queued: int = 0  # taps the reader holds, not yet delivered
     detail: str = ""
     clock_synced: bool = True
+    oldest: datetime | None = None  # ts of the oldest tap not yet confirmed (protocol v2)
 
     @property
     def reliable(self) -> bool:
@@ -72,7 +73,16 @@ def health_at(
         health = Health.OFFLINE
     else:
         health = Health(last.state)
-    return ReaderHealth(campus, reader, health, seen, last.queued, last.detail, last.clock_synced)
+    return ReaderHealth(
+        campus,
+        reader,
+        health,
+        seen,
+        last.queued,
+        last.detail,
+        last.clock_synced,
+        last.oldest if last.queued else None,
+    )
 
 
 def reliable_throughout(

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
@@ -343,6 +343,21 @@ class PresenceRepository:
                 if (student.id, student.campus_id, week) in wanted:
                     found[student].append(IsoWeek.parse(week))
         return dict(found)
+
+    def unfreeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> None:
+        """Drop the records ``freeze(lines, frozen_at)`` wrote (still unseen by anyone)."""
+        by_week: dict[str, list[int]] = defaultdict(list)
+        for student_pk, line in lines:
+            by_week[str(line.week)].append(student_pk)
+        for week, pks in by_week.items():
+            for chunk in _chunks(pks):
+                self.session.execute(
+                    delete(WeeklyRecord).where(
+                        WeeklyRecord.week == week,
+                        WeeklyRecord.student_pk.in_(chunk),
+                        WeeklyRecord.frozen_at == frozen_at,
+                    )
+                )
 
     def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
         rows = [

@@ -146,6 +146,9 @@ class LedgerService:
                 )
             if not weeks:
                 return 0
+            # Taps the lines are computed from (sessions may start before Monday).
+            span = (weeks[0].bounds(tz)[0] - self.rules.lookback, weeks[-1].bounds(tz)[1])
+            taps_before = self.events.count_taps(*span, campus=campus)
             frozen = repo.frozen(weeks, campus)
             lines = [
                 (pk, line)
@@ -154,7 +157,15 @@ class LedgerService:
                 )
                 if computed
             ]
-        return self._freeze(lines, now) if lines else 0
+        count = self._freeze(lines, now) if lines else 0
+        if count and self.events.count_taps(*span, campus=campus) != taps_before:
+            # A tap for these weeks was stored while they were computed: its ingest found
+            # nothing frozen to re-open. Undo; the next turn freezes them with it.
+            with self.registry() as session, session.begin():
+                repository(session, self.settings).unfreeze(lines, now)
+            log.info("%s: taps stored while freezing; weeks frozen again next turn", campus)
+            return 0
+        return count
 
     def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> int:
         try:

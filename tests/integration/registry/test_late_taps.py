@@ -182,3 +182,37 @@ def test_freezing_waits_for_a_reader_holding_older_unconfirmed_taps(
     store.write_statuses([_status("door-1", 0, None, later)])
     assert ledger.freeze_due(later, weeks_back=2) == 2
     assert {week for _, week, _ in _records(registry)} == {"2026-W48", "2026-W49"}
+
+
+class _TapArrivesMidFreeze(SqliteEventStore):
+    """The real SQLite store, with another worker storing ``late`` right after the
+    freeze job read the week's taps (the ingest then found nothing frozen to re-open)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.late: list = []
+
+    def taps(self, start, end, **kwargs):
+        found = super().taps(start, end, **kwargs)
+        if self.late:
+            self.write_taps([self.late.pop()])
+        return found
+
+
+def test_a_tap_stored_while_the_week_is_computed_is_not_lost(
+    registry, settings, tmp_path, writer
+) -> None:
+    store = _TapArrivesMidFreeze(tmp_path / "racing.sqlite3")
+    store.setup()
+    try:
+        ledger = LedgerService(registry, store, settings.presence)
+        run_import(registry, csv_bytes(ROW_E001, ROW_E002))
+        arrival, departure = writer.tap(UID_E001, at(MON, 9)), writer.tap(UID_E001, at(MON, 12))
+        store.write_taps([arrival])
+        store.late = [departure]
+        assert ledger.freeze_due(FROZEN_AT, weeks_back=1) == 0  # undone: a tap came in
+        assert _records(registry) == []
+        assert ledger.freeze_due(FROZEN_AT, weeks_back=1) == 2
+        assert sorted(attended for _, _, attended in _records(registry)) == [0, 3 * 3600]
+    finally:
+        store.close()

@@ -111,7 +111,8 @@ class Agent:
     @property
     def counters(self) -> Counter[str]:
         """confirmed, resent, no_subscribers, confirm_unknown, confirm_replayed,
-        confirm_malformed, feedback_malformed."""
+        confirm_malformed, feedback_malformed, refused_taps (not recorded: outbox full or
+        disk error)."""
         return self.delivery.counters
 
     # ------------------------------------------------------------------ loop
@@ -179,6 +180,7 @@ class Agent:
             tap = self.outbox.add(uid, self.clock.now(), clock_synced=self.sync_check())
         except OutboxError as error:  # full, or the disk failed: refused, and said so
             log.error("tap refused: %s", error)
+            self.counters["refused_taps"] += 1
             self.feedback.play(Signal.REFUSED)
             detail = str(error) if isinstance(error, OutboxFull) else f"outbox error: {error}"
             self._set_health(outbox_full=True, outbox_detail=detail)

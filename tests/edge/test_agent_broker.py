@@ -356,6 +356,54 @@ def test_a_full_outbox_refuses_the_newest_tap_and_says_so(
 
 
 @pytest.mark.broker
+def test_a_full_disk_refuses_taps_with_the_red_pattern_and_drops_nothing_silently(
+    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory, confirmer_factory
+) -> None:
+    """SQLite's own 'database or disk is full', produced by capping the outbox file where
+    it stands: each tap that cannot be written is refused (red pattern, counted, status
+    degraded); every tap written is kept and, once the disk has room, confirmed."""
+    watcher: Subscriber = subscriber_factory(mosquitto.port, "campus/+/readers/+/status")
+    config = make_config(tmp_path, port=mosquitto.port, feedback=FAST, mqtt=QUICK_RESEND)
+    with running(config, pins) as door:
+        assert wait(lambda: door.link.connected)
+        pages = door.outbox._db.execute("PRAGMA page_count").fetchone()[0]
+        door.outbox._db.execute(f"PRAGMA max_page_count = {pages}")
+        fed = 0
+        while not door.agent.counters["refused_taps"] and fed < 5000:
+            tap(door, fed)
+            fed += 1
+            assert wait(
+                lambda f=fed: door.agent.taps_recorded + door.agent.counters["refused_taps"] == f
+            )
+        # (Fed this fast, the answers to earlier taps may push that signal out of the
+        # player's short queue: the next student, at a door's pace, sees it.)
+        assert door.feedback.wait_idle(15)
+        door.feedback.played.clear()
+        tap(door, fed)
+        fed += 1
+        assert wait(lambda: door.agent.counters["refused_taps"] == 2)
+        assert wait(lambda: Signal.REFUSED in door.feedback.played)
+        assert list(door.feedback.played)[:2] == [Signal.READ, Signal.REFUSED]
+        assert watcher.wait_for(
+            lambda s: any("database or disk is full" in p["detail"] for p in s.payloads("/status"))
+        )
+        recorded = door.agent.taps_recorded
+        assert door.outbox.count == recorded  # written taps are all kept
+
+        door.outbox._db.execute("PRAGMA max_page_count = 1073741823")  # room again
+        tap(door, 10_000)
+        confirmer_factory(mosquitto.port)
+        assert wait(lambda: door.outbox.count == 0, timeout=15)
+        door.agent.publish_status(force=True)
+        assert watcher.wait_for(lambda s: s.payloads("/status")[-1]["state"] == "online")
+
+    assert door.agent.counters["confirmed"] == recorded + 1
+    assert door.agent.counters["refused_taps"] == 2 and fed == recorded + 2
+    degraded = next(p for p in watcher.payloads("/status") if p["state"] == "degraded")
+    assert degraded["detail"].startswith("outbox error: cannot write to outbox")
+
+
+@pytest.mark.broker
 def test_the_link_uses_tls_with_the_configured_ca(
     tmp_path: Path,
     broker_dir: Path,

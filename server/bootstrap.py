@@ -137,6 +137,7 @@ class ServerApp:
     ledger: LedgerService
     web: Flask
     jobs: list[PeriodicJob]
+    leadership: Leadership | None = None  # which serve process runs the jobs
     _http: WebServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -156,6 +157,8 @@ class ServerApp:
             self._http.stop()
         for job in self.jobs:
             job.stop()
+        if self.leadership is not None:
+            self.leadership.release()
         self.ingest.close()
         self.engine.dispose()
 
@@ -213,7 +216,9 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     leadership = Leadership(registry)
     for job in [ingest.retention, *features.jobs]:
         job.lease = leadership.leads
-    return ServerApp(settings, ingest, engine, registry, presence, ledger, web, features.jobs)
+    return ServerApp(
+        settings, ingest, engine, registry, presence, ledger, web, features.jobs, leadership
+    )
 
 
 def _add_occupancy(

@@ -44,6 +44,18 @@ def test_one_holder_at_a_time_and_a_takeover_once_expired(settings, registry) ->
         engine_b.dispose()
 
 
+def test_a_released_lease_or_one_from_a_clock_far_ahead_is_taken_at_once(registry) -> None:
+    a = Leadership(registry, holder="worker-a", ttl=TTL)
+    b = Leadership(registry, holder="worker-b", ttl=TTL)
+    assert a.renew(T0) and not b.renew(T0 + timedelta(seconds=1))
+    a.release()  # a clean shutdown
+    assert b.renew(T0 + timedelta(seconds=2)) and not a.leads(T0 + timedelta(seconds=3))
+    # The demo restarted its simulated clock an hour earlier: b's lease is from the future.
+    assert a.renew(T0 - timedelta(hours=1))
+    # A holder whose clock is a few seconds ahead keeps its lease.
+    assert not b.renew(T0 - timedelta(hours=1, seconds=5))
+
+
 def test_only_the_holder_runs_a_job_even_when_both_race(settings, registry) -> None:
     (engine_a, registry_a), (engine_b, registry_b) = _two_processes(settings)
     runs: list[str] = []

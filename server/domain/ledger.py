@@ -313,6 +313,11 @@ def oldest_unconfirmed(
     return min(ages) if ages else None
 
 
+# A held week is frozen anyway once its first taps are this close to the purge: its
+# figures would be lost otherwise (a tap delivered later would be refused as too old).
+FREEZE_BEFORE_PURGE = timedelta(days=7)
+
+
 def weeks_to_freeze(
     candidates: Iterable[IsoWeek],
     *,
@@ -320,16 +325,20 @@ def weeks_to_freeze(
     now: datetime,
     window: timedelta,
     unconfirmed_since: datetime | None,
+    retention: timedelta | None = None,
 ) -> list[IsoWeek]:
     """The weeks among ``candidates`` the freeze job may freeze at ``now``: over for the
     correction ``window``, and none of whose taps may still sit on a door: a week is held
-    while a reader of its campus reports an unconfirmed tap older than the week's end."""
+    while a reader of its campus reports an unconfirmed tap older than the week's end
+    (a reader gone for good cannot hold a week past ``retention`` less
+    :data:`FREEZE_BEFORE_PURGE`: its raw taps would be purged unrecorded)."""
     frozen = []
     for week in candidates:
-        end = week.bounds(tz)[1]
+        start, end = week.bounds(tz)
         if end + window > now:
             continue
-        if unconfirmed_since is not None and unconfirmed_since < end:
+        purged_soon = retention is not None and start < now - retention + FREEZE_BEFORE_PURGE
+        if unconfirmed_since is not None and unconfirmed_since < end and not purged_soon:
             continue
         frozen.append(week)
     return frozen

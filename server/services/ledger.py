@@ -135,7 +135,12 @@ class LedgerService:
             if weeks_back is not None:
                 candidates = candidates[-weeks_back:] if weeks_back > 0 else []
             weeks = weeks_to_freeze(
-                candidates, tz=tz, now=now, window=self.window, unconfirmed_since=held
+                candidates,
+                tz=tz,
+                now=now,
+                window=self.window,
+                unconfirmed_since=held,
+                retention=self.retention,
             )
             if len(weeks) < len(candidates):
                 log.info(

@@ -65,3 +65,22 @@ def test_a_late_tap_looks_for_a_frozen_week_only_past_the_window() -> None:
     assert late_tap_week(datetime(2026, 12, 1, 10, tzinfo=UTC), PARIS, now, WINDOW) is None
     # Monday 30 Nov 00:30 in Paris is Sunday 23:30 UTC: the campus's week (W49) is open.
     assert late_tap_week(datetime(2026, 11, 29, 23, 30, tzinfo=UTC), PARIS, now, WINDOW) is None
+
+
+def test_a_reader_gone_for_good_does_not_hold_a_week_until_its_taps_are_purged() -> None:
+    late = W48_CLOSES + timedelta(days=7)
+    stuck = datetime(2026, 11, 1, tzinfo=UTC)  # a reader left holding a tap since then
+    held = weeks_to_freeze(
+        (W47, W48, W49), tz=PARIS, now=late, window=WINDOW, unconfirmed_since=stuck
+    )
+    assert held == []
+    # 40 days kept: W47 (from 16 Nov) loses its first taps on 26 Dec: frozen from 19 Dec.
+    near = weeks_to_freeze(
+        (W47, W48, W49),
+        tz=PARIS,
+        now=late,
+        window=WINDOW,
+        unconfirmed_since=stuck,
+        retention=timedelta(days=40),
+    )
+    assert near == [W47]

@@ -16,6 +16,7 @@ Run: ``python bench/faults.py [--taps 3000] [--scenario NAME ...] [--keep]``
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -43,7 +44,8 @@ def main() -> int:
     args = parser.parse_args()
     chosen = [Scenario("no-fault (reference)", no_fault)]
     chosen += [SCENARIOS[name] for name in args.scenario or SCENARIOS]
-    print(f"taps per run: {args.taps}", flush=True)
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"taps per run: {args.taps}; load average at start: {load}", flush=True)
     print(HEADER, flush=True)
     failed = 0
     for scenario in chosen:

@@ -256,8 +256,8 @@ class Agent:
         now = self.monotonic()
         moments = [self._next_heartbeat, now + 1.0]
         moments += [w.deadline for w in self._waiting.values()]
-        if self.delivery.next_due_at is not None:
-            moments.append(self.delivery.next_due_at)
+        if self.delivery.next_due_at is not None and self.link.connected:
+            moments.append(self.delivery.next_due_at)  # offline: woken by LinkConnected
         return max(0.001, min(moments) - now)
 
     def _run_timers(self, now: float) -> None:

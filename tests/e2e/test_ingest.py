@@ -384,6 +384,17 @@ def test_stored_and_already_stored_taps_are_confirmed_refused_ones_are_not(
     assert [Confirmation.from_json(body).ids for body in confirmations] == [(tap.id,), (tap.id,)]
 
 
+def test_a_tap_from_a_reader_of_version_1_is_still_stored(
+    ingest: IngestApp, reader: Reader
+) -> None:
+    tap = make_tap(1)
+    old = dataclasses.replace(tap, version=1).to_json()
+    assert json.loads(old)["v"] == 1
+    reader.publish(old)
+    wait_until(lambda: stored_ids(ingest) == [tap.id], what="the v1 tap stored")
+    assert ingest.service.counters.snapshot()["confirmed"] == 1  # confirmed, unheard
+
+
 def test_a_retained_tap_is_refused_counted_and_cleared_from_the_broker(
     ingest: IngestApp, mosquitto: Mosquitto, reader: Reader
 ) -> None:

@@ -345,6 +345,7 @@ def test_a_broker_restart_restores_the_subscription_and_loses_nothing(
             badge(door, number)
         wait_until(lambda: app.service.counters.snapshot()["stored"] == 30, what="first taps")
         mosquitto.kill()
+        wait_until(lambda: not app.consumer.wait_subscribed(0), what="server disconnected")
         for number in range(30, 60):
             badge(door, number)
             time.sleep(0.01)
@@ -352,9 +353,17 @@ def test_a_broker_restart_restores_the_subscription_and_loses_nothing(
         for number in range(60, 90):  # the server may not be subscribed again yet
             badge(door, number)
             time.sleep(0.01)
+        wait_until(lambda: app.consumer.wait_subscribed(0.1), what="subscribed again")
+        plain = Reader(mosquitto.port)  # publishes once, never re-sends
+        try:
+            single = make_tap(1000)
+            plain.publish(single.to_json())
+            wait_until(lambda: single.id in stored_ids(app), what="the subscription restored")
+        finally:
+            plain.close()
         wait_until(lambda: door.outbox.count == 0, timeout=30, what="every tap confirmed")
         ids = stored_ids(app)
-    assert len(ids) == 90 and len(set(ids)) == 90
+    assert len(ids) == 91 and len(set(ids)) == 91
 
 
 def test_stored_and_already_stored_taps_are_confirmed_refused_ones_are_not(

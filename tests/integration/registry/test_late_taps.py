@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from edge.protocol import Tap, taps_topic
+from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.adapters.event_store import EventStore
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
 from server.bootstrap import build_intake
 from server.config import InfluxSettings
 from server.domain.calendar import IsoWeek
-from server.domain.events import ReaderStatusRecord
 from server.registry.models import AuditEntry, OpeningHours, Reader, WeeklyRecord
 from server.services import reports
 from server.services.ingest import InboundMessage, IngestService
@@ -93,6 +92,16 @@ class Door:
         result = self.service.handle_batch(messages)
         assert len(result.stored) == len(moments), result.rejected
 
+    def status(self, reader: str, *, queued: int, oldest: datetime | None = None) -> None:
+        status = ReaderStatus(
+            state=ReaderState.ONLINE,
+            ts=self.now,
+            queued=queued,
+            oldest=None if oldest is None else oldest.astimezone(UTC),
+        )
+        message = InboundMessage(status_topic(CAMPUS, reader), status.to_json(), self.now)
+        assert self.service.handle_batch([message]).statuses
+
 
 def _reopened(registry) -> list[tuple[str, str]]:
     with registry() as session:
@@ -162,24 +171,20 @@ def test_a_read_never_freezes(ledger, store, settings, registry):
     assert _records(registry) == []
 
 
-def _status(reader: str, queued: int, oldest: datetime | None, now: datetime):
-    return ReaderStatusRecord(
-        CAMPUS, reader, "online", now, now, queued=queued, heartbeat=60, oldest=oldest
-    )
-
-
 def test_freezing_waits_for_a_reader_holding_older_unconfirmed_taps(
     ledger, store, settings, registry
 ):
     now = datetime(2026, 12, 21, 9, tzinfo=UTC)  # W48 and W49 past their window
-    # door-1 still holds a tap from Thursday of W49: W49 waits, W48 may be frozen.
-    store.write_statuses([_status("door-1", 3, at(date(2026, 12, 3), 9), now)])
-    store.write_statuses([_status("door-in", 0, None, now)])
+    door = Door(store, settings, ledger, now)
+    # door-1 says (status v2, through the real ingest) it still holds 3 taps, the oldest
+    # from Thursday of W49: W49 waits, W48 may be frozen.
+    door.status("door-1", queued=3, oldest=at(date(2026, 12, 3), 9))
+    door.status("door-in", queued=0)
     assert ledger.freeze_due(now, weeks_back=2) == 2
     assert {week for _, week, _ in _records(registry)} == {"2026-W48"}
-    # Its backlog delivered (queued 0), the next turn freezes W49.
-    later = now + timedelta(minutes=5)
-    store.write_statuses([_status("door-1", 0, None, later)])
+    # Its backlog confirmed (queued 0), the next turn freezes W49.
+    door.now = later = now + timedelta(minutes=5)
+    door.status("door-1", queued=0)
     assert ledger.freeze_due(later, weeks_back=2) == 2
     assert {week for _, week, _ in _records(registry)} == {"2026-W48", "2026-W49"}
 

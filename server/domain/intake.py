@@ -112,7 +112,7 @@ def _status_record(
         detail=status.detail,
         clock_synced=status.clock_synced,
         heartbeat=status.heartbeat,
-        oldest=getattr(status, "oldest", None),  # status v2 (docs/protocol.md)
+        oldest=status.oldest,  # status v2 (docs/protocol.md)
     )
 
 

@@ -261,10 +261,18 @@ class OccupancyService:
 
     def _sync(self, live: _Live, now: datetime) -> None:
         """Feed the day's taps stored by any worker (by tap time: a late backlog stored
-        by another worker counts too); those already fed are skipped by id."""
+        by another worker counts too; those already fed are skipped by id) and put back
+        the day's corrections recorded by any process (the caller's ``tick`` then
+        applies closing time)."""
+        campus = live.place.campus
         midnight = local_midnight(live.day, live.calendar.tz)
-        for tap in self.events.taps(midnight, now + SYNC_AHEAD, campus=live.place.campus):
+        for tap in self.events.taps(midnight, now + SYNC_AHEAD, campus=campus):
             self._feed(live, tap, now)
+        # And the day's corrections, whichever process's page recorded them.
+        with self.registry() as session:
+            corrections = OccupancyRepository(session).corrections_since(campus, midnight)
+        for room, adjustment in corrections:
+            live.occupancy.restore_adjustment(room, adjustment)
         live.synced_at = now
 
     def _feed(self, live: _Live, tap: StoredTap, now: datetime) -> None:

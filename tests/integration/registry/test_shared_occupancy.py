@@ -79,3 +79,17 @@ def test_two_workers_publish_and_store_the_same_live_count(registry, events, set
     b.tap(UID_E001, NOW + timedelta(minutes=30))
     a.now = b.now
     assert (a.campus_count(), b.campus_count(), b.last_published()) == (2, 2, 2)
+
+
+def test_a_correction_made_on_one_worker_is_the_count_of_both(registry, events, settings) -> None:
+    run_import(registry, csv_bytes(ROW_E001, ROW_E002, ROW_E003))
+    a, b = Worker(registry, events, settings), Worker(registry, events, settings)
+    a.tap(UID_E001, NOW)
+    b.now = a.now
+    assert b.campus_count() == 1
+    # A coordinator counts 4 people (two came in without badging), on a's page.
+    a.occupancy.correct(CAMPUS, None, 4, reason="headcount", actor="coord", now=a.now)
+    assert a.campus_count() == b.campus_count() == 4
+    b.tap(UID_E002, NOW + timedelta(minutes=1))  # one more badges in, through b
+    a.now = b.now
+    assert (a.campus_count(), b.campus_count(), b.last_published()) == (5, 5, 5)

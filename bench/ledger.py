@@ -189,18 +189,21 @@ def main() -> int:
     timed(f"{national}, 40 weeks in one call", lambda: ledger.weeks(weeks, now), total)
     window = (datetime(2026, 8, 1, tzinfo=UTC), datetime(2027, 8, 1, tzinfo=UTC))
     timed("  of which the event store's taps() alone", lambda: store.taps(*window), total)
-    # As in production: weeks older than the correction window (14 days) are frozen.
+    # As in production: the freeze job stores the weeks older than the correction window
+    # (14 days); reads never freeze.
     freezing = LedgerService(registry, store, PresenceSettings())
     old = sum(1 for week in weeks if week.bounds(PARIS)[1] + timedelta(days=14) <= now)
     live = len(weeks) - old
-    timed(f"{national}, 40 weeks computed, {old} frozen", lambda: freezing.weeks(weeks, now), total)
+    timed(
+        f"{national}, the freeze job: {old} weeks frozen", lambda: freezing.freeze_due(now), total
+    )
     timed(
         f"{national}, 40 weeks: {old} read frozen, {live} computed",
         lambda: freezing.weeks(weeks, now),
         total,
     )
     later = now + timedelta(days=30)
-    freezing.weeks(weeks, later)  # freezes the last ones
+    freezing.freeze_due(later)  # freezes the last ones
     timed(f"{national}, 40 weeks: all read frozen", lambda: freezing.weeks(weeks, later), total)
     store.close()
     engine.dispose()

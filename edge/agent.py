@@ -2,8 +2,13 @@
 
 For each new tap: beep at once, write it durably to the outbox, hand it to MQTT, and
 show the server's answer if it comes within ``feedback.server_wait_s`` (else *stored*
-or *queued*). The loop also publishes the retained status (on connect, on change and
-every ``heartbeat_s``), removes acknowledged taps in batches and retries refused ones.
+when the server confirmed it, or *queued*). The loop also publishes the retained status
+(on connect, on change and every ``heartbeat_s``, with the taps awaiting confirmation),
+removes confirmed taps in batches and re-sends unconfirmed or refused ones.
+
+Bad input on the reader's own topics (a malformed confirmation or feedback, a
+confirmation for an id the reader does not hold, a replayed one) is logged, counted in
+:attr:`Agent.counters` and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +27,8 @@ from edge.delivery import Delivery
 from edge.errors import OutboxError, OutboxFull
 from edge.events import (
     BadgeSeen,
+    BadMessage,
+    ConfirmArrived,
     Event,
     FeedbackArrived,
     LinkConnected,
@@ -45,7 +53,7 @@ class _Waiting:
     """A tap whose server answer is awaited until ``deadline`` (monotonic)."""
 
     deadline: float
-    acked: bool = False
+    confirmed: bool = False
 
 
 class Agent:
@@ -78,6 +86,8 @@ class Agent:
             self._send_tap,
             window=config.mqtt.max_unacked,
             retry_s=config.mqtt.refused_retry_s,
+            confirm_timeout_s=config.mqtt.confirm_timeout_s,
+            confirm_retry_max_s=config.mqtt.confirm_retry_max_s,
         )
         self.taps_topic = taps_topic(config.campus, config.reader)
         self.status_topic = status_topic(config.campus, config.reader)
@@ -89,12 +99,21 @@ class Agent:
         self._handlers: dict[type, Callable[[Any], None]] = {
             BadgeSeen: self._on_badge,
             FeedbackArrived: self._on_feedback,
+            ConfirmArrived: self._on_confirm,
+            BadMessage: self._on_bad_message,
             PublishAcked: self._on_acked,
             LinkConnected: self._on_connected,
             LinkLost: self._on_lost,
             NfcHealthChanged: self._on_nfc_health,
             StopRequested: self._on_stop,
         }
+
+    @property
+    def counters(self) -> Counter[str]:
+        """confirmed, resent, no_subscribers, confirm_unknown, confirm_replayed,
+        confirm_malformed, feedback_malformed, refused_taps (not recorded: outbox full or
+        disk error)."""
+        return self.delivery.counters
 
     # ------------------------------------------------------------------ loop
 
@@ -161,6 +180,7 @@ class Agent:
             tap = self.outbox.add(uid, self.clock.now(), clock_synced=self.sync_check())
         except OutboxError as error:  # full, or the disk failed: refused, and said so
             log.error("tap refused: %s", error)
+            self.counters["refused_taps"] += 1
             self.feedback.play(Signal.REFUSED)
             detail = str(error) if isinstance(error, OutboxFull) else f"outbox error: {error}"
             self._set_health(outbox_full=True, outbox_detail=detail)
@@ -181,20 +201,38 @@ class Agent:
 
     def _on_acked(self, event: PublishAcked) -> None:
         outcome = self.delivery.acked(
-            event.mid, failed=event.failed, reason=event.reason, now=self.monotonic()
+            event.mid,
+            failed=event.failed,
+            reason=event.reason,
+            now=self.monotonic(),
+            code=event.code,
         )
         if outcome is None:
             if event.failed:
                 log.warning("broker refused a status message: %s", event.reason)
             return
-        waiting = self._waiting.get(outcome.tap.id)
-        if waiting is not None:
-            waiting.acked = outcome.delivered
-        if outcome.delivered:
-            if self.health.refused and not self.delivery.paused:
-                self._set_health(refused=0, refusal_reason="")
-        else:
+        if outcome.refused:
             self._set_health(refused=self.delivery.refused, refusal_reason=outcome.reason)
+        elif self.health.refused and not self.delivery.paused:
+            self._set_health(refused=0, refusal_reason="")
+
+    def _on_confirm(self, event: ConfirmArrived) -> None:
+        done = self.delivery.confirm(event.ids, self.monotonic())
+        if done.unknown or done.replayed:
+            log.warning(
+                "ignored a confirmation for %d unknown and %d already confirmed tap id(s)",
+                done.unknown,
+                done.replayed,
+            )
+        for tap_id in done.ids:
+            waiting = self._waiting.get(tap_id)
+            if waiting is not None:
+                waiting.confirmed = True
+        if done.ids and self.health.refused and not self.delivery.paused:
+            self._set_health(refused=0, refusal_reason="")
+
+    def _on_bad_message(self, event: BadMessage) -> None:
+        self.counters[f"{event.kind}_malformed"] += 1
 
     def _on_connected(self, event: LinkConnected) -> None:
         log.info("connected to the broker")
@@ -218,8 +256,8 @@ class Agent:
         now = self.monotonic()
         moments = [self._next_heartbeat, now + 1.0]
         moments += [w.deadline for w in self._waiting.values()]
-        if self.delivery.probe_due_at is not None:
-            moments.append(self.delivery.probe_due_at)
+        if self.delivery.next_due_at is not None and self.link.connected:
+            moments.append(self.delivery.next_due_at)  # offline: woken by LinkConnected
         return max(0.001, min(moments) - now)
 
     def _run_timers(self, now: float) -> None:
@@ -227,7 +265,8 @@ class Agent:
             if waiting.deadline <= now:
                 del self._waiting[tap_id]
                 link_up = bool(self.link.connected)
-                self.feedback.play(signal_without_answer(link_up=link_up, acked=waiting.acked))
+                signal = signal_without_answer(link_up=link_up, confirmed=waiting.confirmed)
+                self.feedback.play(signal)
         if self.link.connected:
             self.delivery.tick(now)
         if now >= self._next_heartbeat:
@@ -241,13 +280,17 @@ class Agent:
         self.publish_status()
 
     def status_payload(self, state: ReaderState, detail: str) -> bytes:
+        """``queued``: taps held, not yet confirmed by the server; ``oldest``: the ``ts``
+        of the oldest of them (clock-synchronised ones only)."""
+        queued = self.outbox.count
         status = ReaderStatus(
             state=state,
             ts=self.clock.now(),
-            queued=self.outbox.count,
+            queued=queued,
             detail=detail,
             clock_synced=self.sync_check(),
             heartbeat=self.config.mqtt.heartbeat_s,
+            oldest=self.outbox.oldest_ts() if queued else None,
         )
         return status.to_json()
 

@@ -20,7 +20,13 @@ from edge.health import Health
 from edge.link import MqttLink
 from edge.nfc import NfcReader
 from edge.outbox import Outbox
-from edge.protocol import ReaderState, ReaderStatus, feedback_topic, status_topic
+from edge.protocol import (
+    ReaderState,
+    ReaderStatus,
+    confirm_topic,
+    feedback_topic,
+    status_topic,
+)
 from edge.timing import Backoff
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,7 @@ class Door:
             config.mqtt,
             client_id=config.reader,
             feedback_topic=feedback_topic(config.campus, config.reader),
+            confirm_topic=confirm_topic(config.campus, config.reader),
             will_topic=status_topic(config.campus, config.reader),
             will_payload=self._status(ReaderState.OFFLINE, "connection lost"),
             handoff=self.events.put,
@@ -104,13 +111,15 @@ class Door:
         )
 
     def _status(self, state: ReaderState, detail: str) -> bytes:
+        queued = self.outbox.count
         return ReaderStatus(
             state=state,
             ts=self.clock.now(),
-            queued=self.outbox.count,
+            queued=queued,
             detail=detail,
             clock_synced=self.sync_check(),
             heartbeat=self.config.mqtt.heartbeat_s,
+            oldest=self.outbox.oldest_ts() if queued else None,
         ).to_json()
 
     def run(self) -> None:

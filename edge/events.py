@@ -41,11 +41,31 @@ class LinkLost:
 
 @dataclass(frozen=True, slots=True)
 class PublishAcked:
-    """The broker answered a publish; ``failed`` when its reason code is a failure
-    (MQTT 5: 135 Not authorized, 151 Quota exceeded…; 16 No matching subscribers is not)."""
+    """The broker answered a publish with MQTT 5 reason ``code`` (0 with MQTT 3.1.1).
+
+    ``failed`` when the code is a failure (>= 128: 135 Not authorized, 151 Quota
+    exceeded…). A PUBACK is transport only: even code 0 does not mean the server has the
+    tap, and 16 (No matching subscribers) means nobody received it."""
 
     mid: int
     failed: bool
+    reason: str
+    code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmArrived:
+    """The server says these taps are stored (a v2 confirmation)."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BadMessage:
+    """A message on one of the reader's own topics that does not follow the contract
+    (``kind``: ``confirm`` or ``feedback``; ``reason``: a protocol reason code)."""
+
+    kind: str
     reason: str
 
 
@@ -66,5 +86,7 @@ Event = (
     | LinkLost
     | PublishAcked
     | FeedbackArrived
+    | ConfirmArrived
+    | BadMessage
     | StopRequested
 )

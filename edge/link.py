@@ -2,7 +2,8 @@
 
 paho's network thread runs the callbacks below; each one only turns what happened into
 an :mod:`edge.events` value and hands it to the agent (``handoff``). The feedback topic
-is subscribed in ``on_connect`` so that every reconnect restores it. paho keeps QoS 1
+and confirmation topics are subscribed in ``on_connect`` so that every reconnect
+restores them. paho keeps QoS 1
 messages it was given across reconnects and re-sends them in order, so a tap is handed
 to paho once per process; the agent limits how many are unacknowledged at a time.
 """
@@ -20,8 +21,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.config import MqttConfig
 from edge.errors import EdgeError
-from edge.events import Event, FeedbackArrived, LinkConnected, LinkLost, PublishAcked
-from edge.protocol import Feedback, ProtocolError
+from edge.events import (
+    BadMessage,
+    ConfirmArrived,
+    Event,
+    FeedbackArrived,
+    LinkConnected,
+    LinkLost,
+    PublishAcked,
+)
+from edge.protocol import Confirmation, Feedback, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +50,14 @@ class MqttLink:
         *,
         client_id: str,
         feedback_topic: str,
+        confirm_topic: str,
         will_topic: str,
         will_payload: bytes,
         handoff: Callable[[Event], None],
     ) -> None:
         self.config = config
         self.feedback_topic = feedback_topic
+        self.confirm_topic = confirm_topic
         self.will_topic = will_topic
         self._handoff = handoff
         self._connected = False
@@ -129,7 +140,7 @@ class MqttLink:
             self._handoff(LinkLost(f"broker refused the connection: {reason_code}"))
             return
         self._connected = True
-        client.subscribe(self.feedback_topic, qos=1)
+        client.subscribe([(self.feedback_topic, 1), (self.confirm_topic, 1)])
         self._handoff(LinkConnected())
 
     def _on_connect_fail(self, client, userdata) -> None:
@@ -140,15 +151,22 @@ class MqttLink:
         self._handoff(LinkLost(str(reason_code)))
 
     def _on_publish(self, client, userdata, mid: int, reason_code: ReasonCode, properties) -> None:
-        self._handoff(PublishAcked(mid, reason_code.is_failure, str(reason_code)))
+        code = int(getattr(reason_code, "value", 0))
+        self._handoff(PublishAcked(mid, reason_code.is_failure, str(reason_code), code))
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        """Only the reader's own feedback and confirm topics are subscribed; anything
+        that does not parse is handed over as :class:`BadMessage` (the agent counts it)."""
+        confirm = message.topic == self.confirm_topic
+        kind = "confirm" if confirm else "feedback"
         try:
-            feedback = Feedback.from_json(message.payload)
+            if confirm:
+                self._handoff(ConfirmArrived(Confirmation.from_json(message.payload).ids))
+            else:
+                self._handoff(FeedbackArrived(Feedback.from_json(message.payload)))
         except ProtocolError as error:
-            log.warning("ignored a malformed feedback message (%s)", error.reason)
-            return
-        self._handoff(FeedbackArrived(feedback))
+            log.warning("ignored a malformed %s message (%s)", kind, error.reason)
+            self._handoff(BadMessage(kind, error.reason.value))
 
     # ------------------------------------------------------------------ lifetime
 

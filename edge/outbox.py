@@ -1,8 +1,9 @@
-"""Durable outbox: every tap is on disk before it is published, until the broker acks it.
+"""Durable outbox: every tap is on disk before it is published, until the server has it.
 
 SQLite in WAL mode with ``synchronous=FULL``: when :meth:`Outbox.add` returns, the tap
-survives a power cut. Taps are removed only once the broker's PUBACK for them arrived,
-and come back in ``seq`` order with their original id and timestamp after a restart.
+survives a power cut. Taps are removed only once the server confirmed it stored them
+(protocol v2; a broker's PUBACK is not enough), and come back in ``seq`` order with
+their original id and timestamp after a restart.
 The per-reader ``seq`` counter lives in the same transaction as the tap, so it keeps
 increasing across restarts even when the outbox is empty. One process at a time: a
 lock file keeps a second agent (or a forgotten test run) away from the same outbox.
@@ -44,7 +45,7 @@ def new_tap_id() -> str:
 
 
 class Outbox:
-    """Taps waiting for the broker's acknowledgement, oldest first."""
+    """Taps waiting for the server's confirmation, oldest first."""
 
     def __init__(self, path: str | Path, *, max_taps: int = 100_000) -> None:
         self.path = Path(path)
@@ -87,7 +88,7 @@ class Outbox:
 
     @property
     def count(self) -> int:
-        """Taps not yet acknowledged by the broker."""
+        """Taps not yet confirmed by the server."""
         return self._count
 
     @property
@@ -160,6 +161,18 @@ class Outbox:
             Tap(id=i, uid=u, ts=parse_timestamp(ts), seq=seq, clock_synced=bool(synced))
             for i, u, ts, seq, synced in rows
         ]
+
+    def contains(self, tap_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM taps WHERE id = ?", (tap_id,)).fetchone()
+        return row is not None
+
+    def oldest_ts(self) -> datetime | None:
+        """The ``ts`` of the oldest waiting tap stamped by a synchronised clock (None when
+        there is none: an unsynchronised tap is stored at its reception time anyway)."""
+        row = self._db.execute(
+            "SELECT ts FROM taps WHERE clock_synced = 1 ORDER BY seq LIMIT 1"
+        ).fetchone()
+        return parse_timestamp(row[0]) if row else None
 
     # ------------------------------------------------------------------ lifetime
 

@@ -81,12 +81,13 @@ def signal_for_result(result: FeedbackResult) -> Signal:
     return _RESULTS[result]
 
 
-def signal_without_answer(*, link_up: bool, acked: bool) -> Signal:
+def signal_without_answer(*, link_up: bool, confirmed: bool) -> Signal:
     """What to show when the server's answer did not come in time (or cannot come).
 
-    The tap is safe either way; the student only needs to know whether it has already
-    left the reader (``STORED``) or waits for the network (``QUEUED``)."""
-    return Signal.STORED if link_up and acked else Signal.QUEUED
+    The tap is safe either way (it is on the reader's disk); the student only needs to
+    know whether the server has confirmed storing it (``STORED``) or the reader still
+    holds it (``QUEUED``)."""
+    return Signal.STORED if link_up and confirmed else Signal.QUEUED
 
 
 def physical(on: frozenset[str], *, has_amber: bool) -> frozenset[str]:

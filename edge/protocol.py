@@ -1,4 +1,4 @@
-"""The MQTT contract between door readers and the server, version 1.
+"""The MQTT contract between door readers and the server, version 2 (reads version 1 too).
 
 One dependency-free module (standard library only) imported by both the edge agent and
 the server, so that both sides parse, validate and serialise messages the same way.
@@ -11,6 +11,7 @@ Topics::
     campus/{campus}/readers/{reader}/taps       reader -> server, QoS 1
     campus/{campus}/readers/{reader}/status     reader -> server, QoS 1, retained
     campus/{campus}/readers/{reader}/feedback   server -> reader, QoS 1
+    campus/{campus}/readers/{reader}/confirm    server -> reader, QoS 1 (v2)
     campus/{campus}/events/{kind}               server -> integrations
 
 See ``docs/protocol.md`` for an example of every message.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -33,11 +34,15 @@ ProtocolError = _checks.ProtocolError
 MAX_INT64 = _checks.MAX_INT64
 UID_BYTE_LENGTHS = _checks.UID_BYTE_LENGTHS
 
-VERSION = 1
+VERSION = 2  # what this code publishes (taps, statuses, confirmations)
+FEEDBACK_VERSION = 1  # feedback stays v1: doors of version 1 read it too
+READABLE_VERSIONS = frozenset({1, 2})  # taps and statuses of either version are accepted
+MAX_CONFIRM_IDS = 50  # ids in one confirmation: 50 * 67 bytes stay under 4096
 MAX_PAYLOAD_BYTES = 4096
 TOPIC_ROOT = "campus"
 TAPS_SHARED_SUBSCRIPTION = "$share/ingest/campus/+/readers/+/taps"
 TAPS_SUBSCRIPTION = "campus/+/readers/+/taps"
+CONFIRM_SUBSCRIPTION = "campus/+/readers/+/confirm"
 STATUS_SUBSCRIPTION = "campus/+/readers/+/status"
 MAX_TEXT_CHARS = 64
 MAX_DETAIL_CHARS = 200
@@ -51,6 +56,7 @@ class TopicKind(StrEnum):
     TAPS = "taps"
     STATUS = "status"
     FEEDBACK = "feedback"
+    CONFIRM = "confirm"
 
 
 class ReaderState(StrEnum):
@@ -96,6 +102,10 @@ def status_topic(campus: str, reader: str) -> str:
 
 def feedback_topic(campus: str, reader: str) -> str:
     return reader_topic(campus, reader, TopicKind.FEEDBACK)
+
+
+def confirm_topic(campus: str, reader: str) -> str:
+    return reader_topic(campus, reader, TopicKind.CONFIRM)
 
 
 def events_topic(campus: str, kind: str) -> str:
@@ -164,8 +174,11 @@ class Tap:
     ts: datetime
     seq: int
     clock_synced: bool = True
+    # 2: the reader waits for a confirmation; 1: an old reader. Same tap either way.
+    version: int = field(default=VERSION, compare=False)
 
     def __post_init__(self) -> None:
+        _check_version(self.version, READABLE_VERSIONS)
         if _TAP_ID.fullmatch(self.id) is None:
             raise ProtocolError(Reason.BAD_VALUE, "id must match [A-Za-z0-9_-]{8,64}")
         _checks.check_uid(self.uid)
@@ -175,7 +188,7 @@ class Tap:
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "v": VERSION,
+            "v": self.version,
             "id": self.id,
             "uid": self.uid,
             "ts": format_timestamp(self.ts),
@@ -190,7 +203,7 @@ class Tap:
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> Tap:
-        body = _load(payload)
+        body = _load(payload, READABLE_VERSIONS)
         _checks.check_fields(body, required={"id", "uid", "ts", "seq"}, optional={"clock_synced"})
         tap_id = _checks.typed(body, "id", str)
         uid = _checks.typed(body, "uid", str)
@@ -202,6 +215,7 @@ class Tap:
             ts=parse_timestamp(body["ts"]),
             seq=seq,
             clock_synced=clock_synced,
+            version=body["v"],
         )
 
 
@@ -216,10 +230,20 @@ class ReaderStatus:
     detail: str = ""
     clock_synced: bool = True
     heartbeat: int = 60
+    # v2: the ``ts`` of the oldest tap awaiting the server's confirmation (None: none).
+    oldest: datetime | None = None
+    version: int = field(default=VERSION, compare=False)
 
     def __post_init__(self) -> None:
+        _check_version(self.version, READABLE_VERSIONS)
         _checks.check_timestamp(self.ts)
         _checks.check_count(self.queued, "queued")
+        if self.oldest is not None:
+            if self.version < 2:
+                raise ProtocolError(Reason.EXTRA_FIELD, "unexpected field(s) oldest")
+            _checks.check_timestamp(self.oldest)
+            if self.queued == 0:
+                raise ProtocolError(Reason.BAD_VALUE, "oldest is sent only when queued > 0")
         if len(self.detail) > MAX_DETAIL_CHARS:
             raise ProtocolError(Reason.BAD_VALUE, f"detail is longer than {MAX_DETAIL_CHARS} chars")
         if not 1 <= self.heartbeat <= 3600:
@@ -227,7 +251,7 @@ class ReaderStatus:
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "v": VERSION,
+            "v": self.version,
             "state": self.state.value,
             "ts": format_timestamp(self.ts),
             "queued": self.queued,
@@ -237,6 +261,8 @@ class ReaderStatus:
             body["clock_synced"] = False
         if self.heartbeat != 60:
             body["heartbeat"] = self.heartbeat
+        if self.oldest is not None:
+            body["oldest"] = format_timestamp(self.oldest)
         return body
 
     def to_json(self) -> bytes:
@@ -244,12 +270,9 @@ class ReaderStatus:
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> ReaderStatus:
-        body = _load(payload)
-        _checks.check_fields(
-            body,
-            required={"state", "ts", "queued", "detail"},
-            optional={"clock_synced", "heartbeat"},
-        )
+        body = _load(payload, READABLE_VERSIONS)
+        optional = {"clock_synced", "heartbeat"} | ({"oldest"} if body["v"] >= 2 else set())
+        _checks.check_fields(body, required={"state", "ts", "queued", "detail"}, optional=optional)
         state = _checks.enum_member(body, "state", ReaderState)
         return cls(
             state=state,
@@ -260,6 +283,8 @@ class ReaderStatus:
             if "clock_synced" in body
             else True,
             heartbeat=_checks.typed(body, "heartbeat", int) if "heartbeat" in body else 60,
+            oldest=parse_timestamp(body["oldest"], "oldest") if "oldest" in body else None,
+            version=body["v"],
         )
 
 
@@ -278,14 +303,19 @@ class Feedback:
             raise ProtocolError(Reason.BAD_VALUE, f"text is longer than {MAX_TEXT_CHARS} chars")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"v": VERSION, "id": self.id, "result": self.result.value, "text": self.text}
+        return {
+            "v": FEEDBACK_VERSION,
+            "id": self.id,
+            "result": self.result.value,
+            "text": self.text,
+        }
 
     def to_json(self) -> bytes:
         return _dump(self.to_dict())
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> Feedback:
-        body = _load(payload)
+        body = _load(payload, frozenset({FEEDBACK_VERSION}))
         _checks.check_fields(body, required={"id", "result", "text"}, optional=set())
         return cls(
             id=_checks.typed(body, "id", str),
@@ -294,14 +324,57 @@ class Feedback:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """Server -> reader (v2): these taps are stored (now, or already before). The reader
+    removes them from its outbox; nothing else removes a tap."""
+
+    ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.ids) <= MAX_CONFIRM_IDS:
+            raise ProtocolError(Reason.BAD_VALUE, f"ids must hold 1 to {MAX_CONFIRM_IDS} tap ids")
+        for tap_id in self.ids:
+            if not isinstance(tap_id, str):
+                raise ProtocolError(Reason.WRONG_TYPE, "ids must be strings")
+            if _TAP_ID.fullmatch(tap_id) is None:
+                raise ProtocolError(Reason.BAD_VALUE, "ids must match [A-Za-z0-9_-]{8,64}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": VERSION, "ids": list(self.ids)}
+
+    def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Confirmation:
+        body = _load(payload, frozenset({2}))
+        _checks.check_fields(body, required={"ids"}, optional=set())
+        ids = _checks.typed(body, "ids", list)
+        return cls(ids=tuple(ids))
+
+    @classmethod
+    def batches(cls, ids: list[str]) -> list[Confirmation]:
+        """``ids`` split into messages of at most ``MAX_CONFIRM_IDS``."""
+        return [
+            cls(tuple(ids[start : start + MAX_CONFIRM_IDS]))
+            for start in range(0, len(ids), MAX_CONFIRM_IDS)
+        ]
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_version(version: int, allowed: frozenset[int]) -> None:
+    if type(version) is not int or version not in allowed:
+        raise ProtocolError(Reason.UNKNOWN_VERSION, f"unsupported version {str(version)[:10]!r}")
 
 
 def _dump(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _load(payload: bytes | str) -> dict[str, Any]:
+def _load(payload: bytes | str, versions: frozenset[int]) -> dict[str, Any]:
     try:
         raw = payload.encode() if isinstance(payload, str) else bytes(payload)
     except UnicodeEncodeError:
@@ -325,6 +398,5 @@ def _load(payload: bytes | str) -> dict[str, Any]:
     version = body.get("v")
     if "v" not in body:
         raise ProtocolError(Reason.MISSING_FIELD, "missing field 'v'")
-    if type(version) is not int or version != VERSION:
-        raise ProtocolError(Reason.UNKNOWN_VERSION, f"unsupported version {str(version)[:10]!r}")
+    _check_version(version, versions)
     return body

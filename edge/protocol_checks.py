@@ -42,6 +42,7 @@ class Reason(StrEnum):
     TS_TOO_OLD = "ts_too_old"
     UNKNOWN_READER = "unknown_reader"
     ID_CONFLICT = "id_conflict"
+    RETAINED = "retained"
 
 
 class ProtocolError(ValueError):

@@ -28,6 +28,7 @@ from server.services.accounts import AccountService
 from server.services.campuses import sync_campuses
 from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
+from server.services.leadership import Leadership
 from server.services.ledger import LedgerService
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import with_capacity
@@ -115,6 +116,7 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
         batch_max=settings.ingest.batch_max,
         batch_wait_s=settings.ingest.batch_wait_ms / 1000,
     )
+    service.publish_with(consumer.publish)  # confirmations to the doors
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
@@ -138,6 +140,7 @@ class ServerApp:
     ledger: LedgerService
     web: Flask
     jobs: list[PeriodicJob]
+    leadership: Leadership | None = None  # which serve process runs the jobs
     _http: WebServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -157,6 +160,8 @@ class ServerApp:
             self._http.stop()
         for job in self.jobs:
             job.stop()
+        if self.leadership is not None:
+            self.leadership.release()
         self.ingest.close()
         self.engine.dispose()
 
@@ -200,7 +205,10 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         raise
     ingest = build_ingest(settings, clock=clock)
     presence = PresenceService(registry, ingest.store, settings.presence)
-    ledger = LedgerService(registry, ingest.store, settings.presence)
+    ledger = LedgerService(
+        registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
+    )
+    ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
     features = Features(
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )
@@ -225,7 +233,13 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         services=features.services,
         blueprints=features.blueprints,
     )
-    return ServerApp(settings, ingest, engine, registry, presence, ledger, web, features.jobs)
+    # Several serve processes may share the registry: the one holding the lease runs the jobs.
+    leadership = Leadership(registry)
+    for job in [ingest.retention, *features.jobs]:
+        job.lease = leadership.leads
+    return ServerApp(
+        settings, ingest, engine, registry, presence, ledger, web, features.jobs, leadership
+    )
 
 
 def _add_occupancy(

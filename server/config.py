@@ -36,8 +36,11 @@ class MqttSettings:
     protocol: int = 5  # 5, or 3 for MQTT 3.1.1 brokers (plain subscription, no $share)
     shared_group: str = "ingest"
     # Seconds the broker keeps our session, and the taps queued for it, while the server
-    # is away: a week, so a server down over a long weekend loses nothing.
-    session_expiry: int = 7 * 24 * 3600
+    # is away. Nothing depends on it since the doors keep every tap until the server
+    # confirms it (protocol v2): it only spares the doors a re-send across a quick
+    # restart. Short, so that a dead worker stops holding its share of the taps of the
+    # $share group after a minute (docs/scaling.md).
+    session_expiry: int = 60
     keepalive: int = 30
     # Acknowledge a tap to the broker only once stored. Only the embedded default turns
     # it off: its in-process broker keeps nothing on disk and shares our process's fate,

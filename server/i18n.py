@@ -38,15 +38,23 @@ def _catalogue(language: str) -> dict[str, str]:
 
 @cache
 def _plurals(language: str) -> dict[str, tuple[str, ...]]:
-    """Entries with plural forms (``msgid_plural``), by their singular id."""
+    """The plural entries (``msgid_plural``) of the language, by singular English text."""
     merged: dict[str, tuple[str, ...]] = {}
     for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
         for message in catalog:
-            if isinstance(message.id, tuple) and not message.fuzzy and all(message.string):
-                merged[str(message.id[0])] = tuple(str(form) for form in message.string)
+            # Babel pads the forms to CLDR's count (French has a "many"): empty ones go.
+            forms = tuple(str(form) for form in message.string if form)
+            if isinstance(message.id, tuple) and not message.fuzzy and len(forms) >= 2:
+                merged[str(message.id[0])] = forms
     return merged
+
+
+@cache
+def _is_singular(language: str, count: int) -> bool:
+    """French says 0 and 1 in the singular, English 1 only (CLDR plural rules)."""
+    return Locale.parse(language).plural_form(count) == "one"
 
 
 def current_language() -> str:
@@ -64,15 +72,17 @@ def gettext(message: str, language: str | None = None, **values: object) -> str:
 
 
 def ngettext(
-    singular: str, plural: str, count: int, language: str | None = None, **values: object
+    singular: str, plural: str, n: int, /, *, language: str | None = None, **values: object
 ) -> str:
-    """The form of a message for ``count`` (French: 0 and 1 are singular), with
-    ``{count}`` and ``values`` filled in; English ids when no translation exists."""
+    """The form of the message for the number ``n`` in the language (``{count}`` in the
+    text is ``n`` unless ``count`` is given, e.g. formatted); English when untranslated."""
     language = language or _current.get()
-    one = Locale.parse(language).plural_form(abs(count)) == "one"
     forms = _plurals(language).get(singular)
-    text = (forms[0] if one else forms[-1]) if forms else (singular if one else plural)
-    return text.format(count=count, **values)
+    if forms:
+        text = forms[0 if _is_singular(language, n) else min(1, len(forms) - 1)]
+    else:
+        text = singular if _is_singular("en", n) else plural
+    return text.format(**{"count": n, **values})
 
 
 _ = gettext

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from server.domain.events import (
     OccupancySample,
@@ -17,6 +17,10 @@ from server.domain.events import (
     StoredTap,
     WriteOutcome,
 )
+
+# How far back the status in force at an instant is looked for: longer than any heartbeat
+# period a reader may announce (the contract allows up to an hour).
+STATUS_LOOKBACK = timedelta(hours=2)
 
 
 class EventStoreError(RuntimeError):
@@ -74,6 +78,30 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def latest_statuses(self, *, campus: str | None = None) -> list[ReaderStatusRecord]:
         """The last status received from each reader."""
+
+    @abc.abstractmethod
+    def stamped_statuses(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[ReaderStatusRecord]:
+        """Status messages the readers stamped (``ts``) in ``[start, end)``, whenever they
+        were received (a status queued by the broker while the server was away counts for
+        the instant it describes), ordered by ``(ts, campus, reader)``."""
+
+    def reader_status_at(self, campus: str, instant: datetime) -> list[ReaderStatusRecord]:
+        """The status history stored for ``instant``: each reader's last status stamped at
+        or before it (within :data:`STATUS_LOOKBACK`), by reader. What a replay
+        (``check-absences --at``) judges the doors on, not what was received live."""
+        found: dict[str, ReaderStatusRecord] = {}
+        for status in self.stamped_statuses(
+            instant - STATUS_LOOKBACK, instant + timedelta(microseconds=1), campus=campus
+        ):
+            found[status.reader] = status
+        return [found[reader] for reader in sorted(found)]
 
     @abc.abstractmethod
     def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:

@@ -59,12 +59,15 @@ from server.domain.events import (
     StoredTap,
     WriteOutcome,
 )
+from server.domain.reader_health import stamped_at
 
 RETENTION_POLICY = "campus_presence"
 INDEX_SIZE = 200_000
 WARM_WINDOW = timedelta(hours=48)
 
 _UNAVAILABLE_STATUSES = frozenset({401, 403, 404, 408, 429})
+STAMP_SKEW = timedelta(minutes=10)  # how far ahead of the server a reader's clock may be
+_FAR_FUTURE_NS = 2**62  # "received at any time after" (InfluxDB times end in 2262)
 _NOT_V2 = (
     "this InfluxDB has no /api/v2 endpoints (InfluxDB 1.7 or older): "
     "set api_version = 1 in [events.influxdb]"
@@ -279,6 +282,33 @@ class InfluxEventStore(EventStore):
         )
         return sorted((status_from_row(row) for row in rows), key=lambda s: (s.campus, s.reader))
 
+    def stamped_statuses(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[ReaderStatusRecord]:
+        # The reader's stamp (field ``ts_ms``) when its clock is synchronised: such a
+        # status is received after it is stamped, so its point time (the reception) is at
+        # least ``start`` less the clock skew allowed. Otherwise the reception time.
+        where, params = _where(to_ns(start - STAMP_SKEW), _FAR_FUTURE_NS, campus, reader)
+        params.update(first=_ms_bound(start), last=_ms_bound(end))
+        synced = self._query(
+            f"SELECT * FROM reader_status WHERE {where} AND clock_synced = true "
+            "AND ts_ms >= $first AND ts_ms < $last",
+            params,
+        )
+        where, params = _where(to_ns(start), to_ns(end), campus, reader)
+        unsynced = self._query(
+            f"SELECT * FROM reader_status WHERE {where} AND clock_synced = false", params
+        )
+        return sorted(
+            (status_from_row(row) for row in [*synced, *unsynced]),
+            key=lambda s: (stamped_at(s), s.campus, s.reader, s.received_at),
+        )
+
     def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
         rows = self._query(
             "SELECT * FROM rejections WHERE time >= $since ORDER BY time DESC LIMIT $limit",
@@ -375,6 +405,11 @@ def _status_error(status: int, message: str, action: str) -> EventStoreError:
 def _identifier(name: str) -> str:
     """An InfluxQL quoted identifier (names come from our config, never from users)."""
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ms_bound(moment: datetime) -> int:
+    """A bound on a field kept in whole ms: ``ms >= x`` is ``ms >= ceil(x)``."""
+    return -(-to_ns(moment) // 1_000_000)
 
 
 def _tap_bound(moment: datetime) -> int:

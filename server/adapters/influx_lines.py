@@ -9,7 +9,9 @@ Schema (what Grafana's InfluxQL queries use)::
                    time:   tap ts truncated to the ms, in ns, + (seq % 1_000_000) ns
     reader_status  tags:   campus, reader, state
                    fields: queued (integer), detail (string), ts_ms (integer: the
-                           reader's own stamp), clock_synced (boolean), heartbeat (integer)
+                           reader's own stamp), clock_synced (boolean), heartbeat (integer),
+                           oldest_ms (integer: the oldest unconfirmed tap's ts, protocol
+                           v2; absent when none)
                    time:   received_at
     rejections     tags:   reason
                    fields: topic, detail (strings), size (integer), campus, reader
@@ -89,11 +91,12 @@ def tap_line(tap: StoredTap) -> str:
 
 
 def status_line(status: ReaderStatusRecord) -> str:
+    oldest = "" if status.oldest is None else f",oldest_ms={to_ms(status.oldest)}i"
     return (
         f"reader_status,campus={_tag(status.campus)},reader={_tag(status.reader)},"
         f"state={_tag(status.state)} queued={status.queued}i,detail={_string(status.detail)},"
         f"ts_ms={to_ms(status.ts)}i,clock_synced={_boolean(status.clock_synced)},"
-        f"heartbeat={status.heartbeat}i {to_ns(status.received_at)}"
+        f"heartbeat={status.heartbeat}i{oldest} {to_ns(status.received_at)}"
     )
 
 
@@ -176,6 +179,7 @@ def status_from_row(row: dict[str, Any]) -> ReaderStatusRecord:
         detail=row["detail"],
         clock_synced=row["clock_synced"],
         heartbeat=row["heartbeat"],
+        oldest=None if row.get("oldest_ms") is None else from_ms(row["oldest_ms"]),
     )
 
 

@@ -5,7 +5,13 @@ worker thread gathers what arrived within a few milliseconds into a batch, hands
 the batch handler (the ingest service), and acknowledges the batch's messages only once
 the handler returned. If the handler raises (the event store is down), the same batch is
 retried with backoff and nothing is acknowledged meanwhile; if the process dies, the
-broker redelivers the unacknowledged messages to the persistent session.
+broker redelivers the unacknowledged messages to the persistent session (if it has not
+expired) and the doors re-send every tap the server has not confirmed (protocol v2).
+
+The subscriptions are made again in ``on_connect`` on every connection, whatever the
+broker says of the session: Mosquitto 2.0 does not restore a ``$share`` subscription
+after a restart even when it reports the session present. Reconnection retries every 1
+to 5 s, so a broker back from a restart finds the server subscribed within seconds.
 """
 
 from __future__ import annotations
@@ -22,12 +28,16 @@ from datetime import datetime
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
 from server.config import MqttSettings
 from server.services.ingest import InboundMessage
 
 log = logging.getLogger(__name__)
+
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 5
 
 BatchHandler = Callable[[Sequence[InboundMessage]], object]
 Clock = Callable[[], datetime]
@@ -90,7 +100,7 @@ class MqttConsumer:
             client.username_pw_set(settings.username, settings.password or None)
         if settings.tls_ca_file:
             client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -111,8 +121,16 @@ class MqttConsumer:
             return
         log.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
         # Subscribing here, not once at start, restores the subscriptions after any
-        # reconnect, including to a broker that lost its sessions.
-        client.subscribe([(topic, 1) for topic in subscriptions(self._settings)])
+        # reconnect, including to a broker that lost its sessions or kept the session
+        # without its $share subscriptions (Mosquitto 2.0).
+        client.subscribe([(topic, self._options()) for topic in subscriptions(self._settings)])
+
+    def _options(self) -> SubscribeOptions | int:
+        """QoS 1; on MQTT 5 with *retain as published*, so a tap published retained is
+        seen as such (and refused) even when it arrives live."""
+        if self._settings.protocol != 5:
+            return 1
+        return SubscribeOptions(qos=1, retainAsPublished=True)
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
         failures = [code for code in reason_codes if code.is_failure]
@@ -127,7 +145,9 @@ class MqttConsumer:
             log.warning("disconnected from MQTT broker (%s); reconnecting", reason_code)
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
-        inbound = InboundMessage(message.topic, bytes(message.payload), self._clock())
+        inbound = InboundMessage(
+            message.topic, bytes(message.payload), self._clock(), retained=bool(message.retain)
+        )
         self._inbox.put(_Delivery(inbound, message.mid, message.qos))
 
     # ------------------------------------------------------------------ lifecycle

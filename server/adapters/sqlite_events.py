@@ -26,6 +26,7 @@ from typing import Any
 from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
 from server.adapters.event_times import to_us
 from server.adapters.sqlite_rows import (
+    ADDED_COLUMNS,
     OCCUPANCY_COLUMNS,
     REJECTION_COLUMNS,
     SCHEMA,
@@ -142,6 +143,13 @@ class SqliteEventStore(EventStore):
             if mode.lower() != "wal":
                 raise EventStoreError(f"{self.path}: cannot switch to WAL (journal is {mode})")
             connection.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:  # a file made by an older version
+                names = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                if column not in names:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            connection.execute(  # status history by the readers' own stamps
+                "CREATE INDEX IF NOT EXISTS statuses_by_stamp ON statuses (campus, reader, ts_us)"
+            )
 
     def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
         if not taps:
@@ -176,7 +184,7 @@ class SqliteEventStore(EventStore):
         rows = [status_row(status) for status in statuses]
         with self._transaction() as connection:
             connection.executemany(
-                f"INSERT INTO statuses ({STATUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO statuses ({STATUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -231,6 +239,33 @@ class SqliteEventStore(EventStore):
             params,
         )
         return [status_from_row(row[:-1]) for row in rows]
+
+    def stamped_statuses(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        campus: str | None = None,
+        reader: str | None = None,
+    ) -> list[ReaderStatusRecord]:
+        # The reader's stamp when its clock is synchronised, else the reception time.
+        low, high = to_us(start), to_us(end)
+        clauses = [
+            "((clock_synced = 1 AND ts_us >= ? AND ts_us < ?)"
+            " OR (clock_synced = 0 AND received_us >= ? AND received_us < ?))"
+        ]
+        params: list[Any] = [low, high, low, high]
+        for column, value in (("campus", campus), ("reader", reader)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        rows = self._select(
+            f"SELECT {STATUS_COLUMNS} FROM statuses WHERE {' AND '.join(clauses)} "
+            "ORDER BY CASE WHEN clock_synced = 1 THEN ts_us ELSE received_us END, "
+            "campus, reader, received_us, id",
+            params,
+        )
+        return [status_from_row(row) for row in rows]
 
     def rejections(self, *, since: datetime, limit: int = 100) -> list[Rejection]:
         rows = self._select(

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS statuses (
     queued INTEGER NOT NULL,
     detail TEXT NOT NULL,
     clock_synced INTEGER NOT NULL,
-    heartbeat INTEGER NOT NULL
+    heartbeat INTEGER NOT NULL,
+    oldest_us INTEGER
 );
 CREATE INDEX IF NOT EXISTS statuses_by_time ON statuses (received_us);
 CREATE INDEX IF NOT EXISTS statuses_by_reader ON statuses (campus, reader, received_us);
@@ -75,8 +76,11 @@ CREATE INDEX IF NOT EXISTS occupancy_by_instant ON occupancy (at_us);
 # The columns of each table in the order of its rows below (not the ``id``).
 TAP_COLUMNS = "tap_id, campus, reader, badge, ts_us, seq, received_us, clock_synced"
 STATUS_COLUMNS = (
-    "campus, reader, state, ts_us, received_us, queued, detail, clock_synced, heartbeat"
+    "campus, reader, state, ts_us, received_us, queued, detail, clock_synced, heartbeat, oldest_us"
 )
+# Columns added to a table after its first release: (table, column, SQL type), added by
+# SqliteEventStore.setup() to a file made before them.
+ADDED_COLUMNS = [("statuses", "oldest_us", "INTEGER")]  # protocol v2 (status "oldest")
 REJECTION_COLUMNS = "received_us, reason, topic, detail, size, campus, reader"
 OCCUPANCY_COLUMNS = "campus, room, at_us, count, capacity"
 
@@ -124,11 +128,13 @@ def status_row(status: ReaderStatusRecord) -> tuple:
         status.detail,
         int(status.clock_synced),
         status.heartbeat,
+        None if status.oldest is None else to_ms_us(status.oldest),
     )
 
 
 def status_from_row(row: Sequence[Any]) -> ReaderStatusRecord:
-    campus, reader, state, ts_us, received_us, queued, detail, clock_synced, heartbeat = row
+    campus, reader, state, ts_us, received_us, queued, detail, clock_synced, heartbeat = row[:9]
+    oldest_us = row[9]
     return ReaderStatusRecord(
         campus=campus,
         reader=reader,
@@ -139,6 +145,7 @@ def status_from_row(row: Sequence[Any]) -> ReaderStatusRecord:
         detail=detail,
         clock_synced=bool(clock_synced),
         heartbeat=heartbeat,
+        oldest=None if oldest_us is None else from_us(oldest_us),
     )
 
 

@@ -52,6 +52,7 @@ class ReaderStatusRecord:
     detail: str = ""
     clock_synced: bool = True
     heartbeat: int = 60
+    oldest: datetime | None = None  # the oldest tap awaiting confirmation (when queued)
 
 
 @dataclass(frozen=True, slots=True)

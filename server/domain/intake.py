@@ -43,9 +43,13 @@ class Intake:
 
 
 def judge_message(
-    topic: str, payload: bytes, received_at: datetime, intake: Intake
+    topic: str, payload: bytes, received_at: datetime, intake: Intake, *, retained: bool = False
 ) -> StoredTap | ReaderStatusRecord | Rejection:
-    """Turn one MQTT message into a record to store, or a rejection with its reason."""
+    """Turn one MQTT message into a record to store, or a rejection with its reason.
+
+    ``retained``: the broker delivered it with the RETAIN flag. A reader never publishes
+    a tap retained; a retained tap is a replay kept by the broker (or a foreign message,
+    or the empty message that clears one) and is refused as ``retained``."""
     try:
         where = parse_reader_topic(topic)
     except ProtocolError as error:
@@ -54,11 +58,13 @@ def judge_message(
         error = ProtocolError(Reason.UNKNOWN_READER, "no such campus/reader in the registry")
         return _reject(error, received_at, topic, payload, where)
     try:
+        if where.kind is TopicKind.TAPS and retained:
+            raise ProtocolError(Reason.RETAINED, "a tap published retained is never stored")
         if where.kind is TopicKind.TAPS:
             return _judge_tap(Tap.from_json(payload), where, received_at, intake)
         if where.kind is TopicKind.STATUS:
             return _status_record(ReaderStatus.from_json(payload), where, received_at)
-        raise ProtocolError(Reason.BAD_TOPIC, "the server does not accept feedback messages")
+        raise ProtocolError(Reason.BAD_TOPIC, f"the server does not accept {where.kind} messages")
     except ProtocolError as error:
         return _reject(error, received_at, topic, payload, where)
 
@@ -106,6 +112,7 @@ def _status_record(
         detail=status.detail,
         clock_synced=status.clock_synced,
         heartbeat=status.heartbeat,
+        oldest=status.oldest,  # status v2 (docs/protocol.md)
     )
 
 

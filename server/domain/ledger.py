@@ -22,7 +22,7 @@ its real hours. Figures are whole seconds; expected hours are rounded to the min
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -276,3 +276,76 @@ def _first_presence(
 
 def _after(parts: tuple[Interval, ...], now: datetime) -> tuple[Interval, ...]:
     return tuple((max(start, now), end) for start, end in parts if end > now)
+
+
+# ---------------------------------------------------------------------- freezing a week
+#
+# A week's lines are computed from the raw taps until the freeze job stores them as weekly
+# records (they outlive the purge of the taps). Late data counts: a tap stored later for a
+# frozen week re-opens it (``services.ledger``) and the job freezes it again. The job is
+# the only writer of weekly records: a read never freezes.
+
+
+def freeze_candidates(
+    now: datetime, tz: ZoneInfo, window: timedelta, retention: timedelta
+) -> list[IsoWeek]:
+    """Every week the freeze job looks at, oldest first: those over for ``window`` whose
+    raw taps are all still kept (so a week re-opened by a late tap or a correction gets
+    frozen again, however old, as long as it can be recomputed)."""
+    last = IsoWeek.of((now - window).astimezone(tz).date())
+    while last.bounds(tz)[1] + window > now:
+        last = last.shifted(-1)
+    weeks, week = [], last
+    while not taps_purged(week, now, tz, retention):
+        weeks.append(week)
+        week = week.shifted(-1)
+    return weeks[::-1]
+
+
+def oldest_unconfirmed(
+    reports: Iterable[tuple[int, datetime | None]],
+) -> datetime | None:
+    """The oldest tap still awaiting the server's confirmation on any reader, from each
+    reader's last status as ``(queued, oldest)``; None when none is waiting. A reader
+    holding taps without saying how old (an agent older than protocol 1.1) holds nothing:
+    its age is unknown, and holding every week for ever would stop the freezing."""
+    ages = [oldest for queued, oldest in reports if queued > 0 and oldest is not None]
+    return min(ages) if ages else None
+
+
+# A held week is frozen anyway once its first taps are this close to the purge: its
+# figures would be lost otherwise (a tap delivered later would be refused as too old).
+FREEZE_BEFORE_PURGE = timedelta(days=7)
+
+
+def weeks_to_freeze(
+    candidates: Iterable[IsoWeek],
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    window: timedelta,
+    unconfirmed_since: datetime | None,
+    retention: timedelta | None = None,
+) -> list[IsoWeek]:
+    """The weeks among ``candidates`` the freeze job may freeze at ``now``: over for the
+    correction ``window``, and none of whose taps may still sit on a door: a week is held
+    while a reader of its campus reports an unconfirmed tap older than the week's end
+    (a reader gone for good cannot hold a week past ``retention`` less
+    :data:`FREEZE_BEFORE_PURGE`: its raw taps would be purged unrecorded)."""
+    frozen = []
+    for week in candidates:
+        start, end = week.bounds(tz)
+        if end + window > now:
+            continue
+        purged_soon = retention is not None and start < now - retention + FREEZE_BEFORE_PURGE
+        if unconfirmed_since is not None and unconfirmed_since < end and not purged_soon:
+            continue
+        frozen.append(week)
+    return frozen
+
+
+def late_tap_week(ts: datetime, tz: ZoneInfo, now: datetime, window: timedelta) -> IsoWeek | None:
+    """The week (in the campus's time zone) of a tap stored at ``now`` if that week may be
+    frozen already (over for the correction window), else None: no need to look."""
+    week = IsoWeek.of(ts.astimezone(tz).date())
+    return week if week.bounds(tz)[1] + window <= now else None

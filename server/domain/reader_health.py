@@ -34,6 +34,7 @@ class ReaderHealth:
     queued: int = 0  # taps the reader holds, not yet delivered
     detail: str = ""
     clock_synced: bool = True
+    oldest: datetime | None = None  # ts of the oldest tap not yet confirmed (protocol v2)
 
     @property
     def reliable(self) -> bool:
@@ -41,45 +42,78 @@ class ReaderHealth:
         return self.health is Health.ONLINE
 
 
+def stamped_at(status: ReaderStatusRecord) -> datetime:
+    """When a status describes the reader: its own stamp when its clock is synchronised
+    (a status the broker held while the server was away still tells how the reader was
+    then), else when the server received it."""
+    return status.ts if status.clock_synced else status.received_at
+
+
 def silence_limit(status: ReaderStatusRecord) -> timedelta:
     return timedelta(seconds=status.heartbeat * MISSED_HEARTBEATS)
 
 
 def health_at(
-    campus: str, reader: str, last: ReaderStatusRecord | None, at: datetime
+    campus: str,
+    reader: str,
+    last: ReaderStatusRecord | None,
+    at: datetime,
+    *,
+    stamped: bool = False,
 ) -> ReaderHealth:
-    """The reader's health at ``at``, given the last status received at or before it."""
+    """The reader's health at ``at``, given the last status received at or before it (or,
+    ``stamped``, the last one describing the reader at or before it: the stored history,
+    see :func:`stamped_at`)."""
     if last is None:
         return ReaderHealth(campus, reader, Health.UNKNOWN, None)
-    if last.received_at > at:
-        raise ValueError("the status must have been received at or before the instant judged")
-    if last.state == Health.OFFLINE or at - last.received_at > silence_limit(last):
+    seen = stamped_at(last) if stamped else last.received_at
+    if seen > at:
+        raise ValueError("the status must be from at or before the instant judged")
+    if last.state == Health.OFFLINE or at - seen > silence_limit(last):
         health = Health.OFFLINE
     else:
         health = Health(last.state)
     return ReaderHealth(
-        campus, reader, health, last.received_at, last.queued, last.detail, last.clock_synced
+        campus,
+        reader,
+        health,
+        seen,
+        last.queued,
+        last.detail,
+        last.clock_synced,
+        last.oldest if last.queued else None,
     )
 
 
 def reliable_throughout(
-    statuses: Sequence[ReaderStatusRecord], start: datetime, end: datetime
+    statuses: Sequence[ReaderStatusRecord],
+    start: datetime,
+    end: datetime,
+    *,
+    stamped: bool = False,
 ) -> bool:
     """Was the reader online during the whole of ``[start, end]``? ``statuses`` are one
-    reader's status records, oldest first, including the last one received before
-    ``start``. Any offline/degraded report or any silence longer than the limit in the
-    interval makes it unreliable."""
-    before = [status for status in statuses if status.received_at <= start]
-    during = [status for status in statuses if start < status.received_at <= end]
+    reader's status records, oldest first, including the last one before ``start``; their
+    time is the reception, or with ``stamped`` the instant they describe
+    (:func:`stamped_at`: the stored history, whenever it was received). Any
+    offline/degraded report or any silence longer than the limit in the interval makes
+    it unreliable."""
+    time_of = stamped_at if stamped else _received_at
+    before = [status for status in statuses if time_of(status) <= start]
+    during = [status for status in statuses if start < time_of(status) <= end]
     if not before:
         return False
     previous = before[-1]
     for status in [*during, None]:
         if previous.state != Health.ONLINE:
             return False
-        until = status.received_at if status is not None else end
-        if until - previous.received_at > silence_limit(previous):
+        until = time_of(status) if status is not None else end
+        if until - time_of(previous) > silence_limit(previous):
             return False
         if status is not None:
             previous = status
     return True
+
+
+def _received_at(status: ReaderStatusRecord) -> datetime:
+    return status.received_at

@@ -11,8 +11,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
@@ -80,6 +81,15 @@ class PresenceRepository:
 
     def campus_ids(self) -> list[str]:
         return list(self.session.scalars(select(Campus.id).order_by(Campus.id)))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's default time zone (a campus without its own)."""
+        return ZoneInfo(self.timezone)
+
+    def campus_timezones(self) -> dict[str, ZoneInfo]:
+        rows = self.session.execute(select(Campus.id, Campus.timezone))
+        return {campus: ZoneInfo(zone or self.timezone) for campus, zone in rows}
 
     def reader_modes(self) -> dict[tuple[str, str], ReaderMode]:
         rows = self.session.execute(select(Reader.campus_id, Reader.reader_id, Reader.mode))
@@ -314,6 +324,40 @@ class PresenceRepository:
             (pk, week): WeekLine(student_id, by_label[week], *figures, statuses[status])
             for pk, student_id, week, *figures, status in self.session.execute(query)
         }
+
+    def frozen_weeks_of(
+        self, wanted: Collection[tuple[int, str, str]]
+    ) -> dict[Student, list[IsoWeek]]:
+        """Of ``(student pk, campus, week label)``, the weeks frozen for a student of that
+        campus, by student: one query for the lot."""
+        pks = sorted({pk for pk, _, _ in wanted})
+        labels = sorted({week for _, _, week in wanted})
+        found: dict[Student, list[IsoWeek]] = defaultdict(list)
+        for chunk in _chunks(pks):
+            rows = self.session.execute(
+                select(Student, WeeklyRecord.week)
+                .join(WeeklyRecord, WeeklyRecord.student_pk == Student.id)
+                .where(Student.id.in_(chunk), WeeklyRecord.week.in_(labels))
+            )
+            for student, week in rows:
+                if (student.id, student.campus_id, week) in wanted:
+                    found[student].append(IsoWeek.parse(week))
+        return dict(found)
+
+    def unfreeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> None:
+        """Drop the records ``freeze(lines, frozen_at)`` wrote (still unseen by anyone)."""
+        by_week: dict[str, list[int]] = defaultdict(list)
+        for student_pk, line in lines:
+            by_week[str(line.week)].append(student_pk)
+        for week, pks in by_week.items():
+            for chunk in _chunks(pks):
+                self.session.execute(
+                    delete(WeeklyRecord).where(
+                        WeeklyRecord.week == week,
+                        WeeklyRecord.student_pk.in_(chunk),
+                        WeeklyRecord.frozen_at == frozen_at,
+                    )
+                )
 
     def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
         rows = [

@@ -34,7 +34,7 @@ from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import door_taps_by_student, index_holdings, repository, session_rules
 from server.services.notifications import NoticeKind
-from server.services.reader_health import LOOKBACK, ReaderHealthService
+from server.services.reader_health import ReaderHealthService
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class _Campus:
     reliable: dict[tuple[str, datetime, datetime], bool] = field(default_factory=dict)
 
     def health(self, reader: str) -> ReaderHealth:
-        return health_at(self.id, reader, self.statuses.get(reader), self.now)
+        return health_at(self.id, reader, self.statuses.get(reader), self.now, stamped=True)
 
 
 class AbsenceWatcher:
@@ -150,11 +150,9 @@ class AbsenceWatcher:
                 r for (c, r), mode in modes.items() if c == campus and mode is not ReaderMode.ROOM
             )
             sessions = self._sessions(repo, campus, schedule, plans, todo, now) if todo else {}
-        # The last status of each reader received by ``now`` (a replay may be in the past).
-        recent = self.events.statuses(
-            now - LOOKBACK, now + timedelta(microseconds=1), campus=campus
-        )
-        statuses = {status.reader: status for status in recent}
+        # Each reader's status stored for ``now`` (a replay may be in the past: the history
+        # the readers stamped then, even if it reached the server later).
+        statuses = {status.reader: status for status in self.events.reader_status_at(campus, now)}
         place = _Campus(campus, doors, statuses, now)
         for item in todo:
             held = done.get(_key(item)) is Verdict.INDETERMINATE

@@ -1,8 +1,12 @@
 """Use case: the weekly ledger of students, from the registry and the stored taps.
 
 A week is computed from raw taps until it is *frozen*: once it is over plus the
-correction window, its lines are stored as weekly records, which survive the purge of
-the raw taps. A later correction re-opens the week (``services.corrections``).
+correction window, the periodic job (:meth:`LedgerService.freeze_due`, and nothing else:
+a read never freezes) stores its lines as weekly records, which survive the purge of the
+raw taps. It waits while a reader of the campus still holds unconfirmed taps older than
+the week's end. A later correction (``services.corrections``), contract change or tap
+stored for the week (:meth:`LedgerService.reopen_for_taps`) re-opens it, audited, and the
+job freezes it again.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek, Schedule
 from server.domain.contracts import Contract
 from server.domain.events import StoredTap
-from server.domain.ledger import WeekFrame, WeekLine, week_line
+from server.domain.ledger import (
+    WeekFrame,
+    WeekLine,
+    freeze_candidates,
+    late_tap_week,
+    oldest_unconfirmed,
+    week_line,
+    weeks_to_freeze,
+)
 from server.domain.sessions import (
     DoorTap,
     ReaderMode,
@@ -32,6 +44,7 @@ from server.domain.sessions import (
     build_sessions,
 )
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
+from server.registry.student_repository import Actor, StudentRepository
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +87,15 @@ class LedgerService:
         registry: Callable[[], orm.Session],
         events: EventStore,
         settings: PresenceSettings,
+        *,
+        retention_days: int = 400,
     ) -> None:
         self.registry = registry
         self.events = events
         self.settings = settings
         self.rules = session_rules(settings)
         self.window = timedelta(days=settings.correction_window_days)
+        self.retention = timedelta(days=retention_days)
 
     def campus_ids(self) -> list[str]:
         with self.registry() as session:
@@ -99,44 +115,117 @@ class LedgerService:
     def weeks(
         self, weeks: Sequence[IsoWeek], now: datetime, *, campus: str | None = None
     ) -> dict[IsoWeek, list[WeekLine]]:
-        """Lines of every student with a contract in each week, frozen ones as stored;
-        weeks past their correction window get frozen on the way."""
+        """Lines of every student with a contract in each week: frozen ones as stored,
+        the others computed from the raw taps (never frozen here: that is the job's)."""
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
-        to_freeze: list[tuple[int, WeekLine]] = []
         with self.registry() as session:
             repo = repository(session, self.settings)
             frozen = repo.frozen(result, campus)
             for campus_id in [campus] if campus else repo.campus_ids():
-                lines = self._campus_lines(repo, campus_id, tuple(result), frozen, now)
-                for pk, line, freezable in lines:
+                for _, line, _ in self._campus_lines(repo, campus_id, tuple(result), frozen, now):
                     result[line.week].append(line)
-                    if freezable:
-                        to_freeze.append((pk, line))
-        if to_freeze:
-            self._freeze(to_freeze, now)
         for lines in result.values():
             lines.sort(key=lambda line: line.student_id)
         return result
 
-    def freeze_due(self, now: datetime, *, weeks_back: int = 8) -> int:
-        """Freeze the weeks whose correction window has closed (a periodic job)."""
-        last = IsoWeek.of((now - self.window).date()).shifted(-1)
-        weeks = [last.shifted(-offset) for offset in range(weeks_back)]
-        before = self._frozen_count(weeks)
-        self.weeks(weeks, now)
-        return self._frozen_count(weeks) - before
+    def freeze_due(self, now: datetime, *, weeks_back: int | None = None) -> int:
+        """The periodic job: store the lines of the weeks that may be frozen at ``now``
+        (``domain.ledger.weeks_to_freeze``) and are not yet; returns how many. ``weeks_back``
+        limits the look to the last weeks (default: every week whose taps are kept)."""
+        return sum(self._freeze_campus(campus, now, weeks_back) for campus in self.campus_ids())
 
-    def _frozen_count(self, weeks: Sequence[IsoWeek]) -> int:
+    def _freeze_campus(self, campus: str, now: datetime, weeks_back: int | None) -> int:
+        statuses = self.events.latest_statuses(campus=campus)
+        held = oldest_unconfirmed((status.queued, status.oldest) for status in statuses)
         with self.registry() as session:
-            return len(repository(session, self.settings).frozen(weeks, None))
+            repo = repository(session, self.settings)
+            tz = repo.calendar(campus).tz
+            candidates = freeze_candidates(now, tz, self.window, self.retention)
+            if weeks_back is not None:
+                candidates = candidates[-weeks_back:] if weeks_back > 0 else []
+            weeks = weeks_to_freeze(
+                candidates,
+                tz=tz,
+                now=now,
+                window=self.window,
+                unconfirmed_since=held,
+                retention=self.retention,
+            )
+            if len(weeks) < len(candidates):
+                log.info(
+                    "%s: %d week(s) not frozen: a reader still holds taps from %s",
+                    campus,
+                    len(candidates) - len(weeks),
+                    held,
+                )
+            if not weeks:
+                return 0
+            # Taps the lines are computed from (sessions may start before Monday).
+            span = (weeks[0].bounds(tz)[0] - self.rules.lookback, weeks[-1].bounds(tz)[1])
+            taps_before = self.events.count_taps(*span, campus=campus)
+            frozen = repo.frozen(weeks, campus)
+            lines = [
+                (pk, line)
+                for pk, line, computed in self._campus_lines(
+                    repo, campus, tuple(weeks), frozen, now
+                )
+                if computed
+            ]
+        count = self._freeze(lines, now) if lines else 0
+        if count and self.events.count_taps(*span, campus=campus) != taps_before:
+            # A tap for these weeks was stored while they were computed: its ingest found
+            # nothing frozen to re-open. Undo; the next turn freezes them with it.
+            with self.registry() as session, session.begin():
+                repository(session, self.settings).unfreeze(lines, now)
+            log.info("%s: taps stored while freezing; weeks frozen again next turn", campus)
+            return 0
+        return count
 
-    def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> None:
+    def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> int:
         try:
             with self.registry() as session, session.begin():
                 count = repository(session, self.settings).freeze(lines, now)
             log.info("froze %d weekly records", count)
+            return count
         except IntegrityError:
             log.info("weekly records were frozen by another worker meanwhile")
+            return 0
+
+    def reopen_for_taps(self, taps: Sequence[StoredTap], now: datetime) -> list[tuple[str, str]]:
+        """Re-open the frozen weeks the taps just written belong to (called by the ingest
+        after each write, before acknowledging): audited ``week_reopened`` entries with
+        the cause ``late_tap``; the freeze job closes them again. Taps of unknown badges
+        and of room readers re-open nothing. Returns ``(student_id, week)`` re-opened.
+
+        Cheap on the usual batch: only taps older than the correction window may belong
+        to a frozen week; those cost one registry transaction per batch."""
+        old = [tap for tap in taps if tap.ts + self.window <= now]
+        if not old:
+            return []
+        with self.registry() as session, session.begin():
+            repo = repository(session, self.settings)
+            modes = repo.reader_modes()
+            old = [t for t in old if modes.get((t.campus, t.reader)) is not ReaderMode.ROOM]
+            holdings = index_holdings(repo.holdings_for_hashes({tap.badge for tap in old}))
+            zones = repo.campus_timezones()
+            wanted: set[tuple[int, str, str]] = set()
+            for tap in old:
+                holder = holder_of(holdings, tap.badge, tap.ts)
+                week = late_tap_week(tap.ts, zones.get(tap.campus, repo.zone), now, self.window)
+                if holder is not None and week is not None:
+                    wanted.add((holder.student_pk, tap.campus, str(week)))
+            if not wanted:
+                return []
+            found = repo.frozen_weeks_of(wanted)
+            students = StudentRepository(session)
+            actor = Actor("ingest", now)
+            reopened = []
+            for student, weeks in found.items():
+                for week in students.reopen_weeks(student, weeks, actor, cause="late_tap"):
+                    reopened.append((student.student_id, str(week)))
+        if reopened:
+            log.info("late taps re-opened %d frozen week(s)", len(reopened))
+        return reopened
 
     def _campus_lines(
         self,
@@ -146,7 +235,7 @@ class LedgerService:
         frozen: dict[tuple[int, str], WeekLine],
         now: datetime,
     ) -> list[tuple[int, WeekLine, bool]]:
-        """(student, line, to be frozen now) for the campus's students and weeks."""
+        """(student, line, computed from the taps) for the campus's students and weeks."""
         plans = repo.plans(campus_id, min(weeks).monday, _sunday(max(weeks)))
         lines: list[tuple[int, WeekLine, bool]] = []
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]] = []
@@ -184,7 +273,6 @@ class LedgerService:
         week_end = weeks[-1].bounds(tz)[1]
         excuses = repo.excuses([plan.student_pk for plan in plans], start, week_end)
         frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
-        to_freeze = {week: frame.end + self.window <= now for week, frame in frames.items()}
         grace = timedelta(minutes=self.settings.grace_minutes)
         lines = []
         for week, plan, contracts in pending:
@@ -198,7 +286,7 @@ class LedgerService:
                 grace=grace,
                 now=now,
             )
-            lines.append((plan.student_pk, line, to_freeze[week]))
+            lines.append((plan.student_pk, line, True))
         return lines
 
     def _sessions(

@@ -2,10 +2,15 @@
 
 The ingest calls :meth:`OccupancyService.taps_stored` after each stored batch (through
 :func:`occupancy_listener`); a periodic job calls :meth:`OccupancyService.tick` every
-minute (closing time, taps stored by other ingest workers, the 5-minute re-publication).
-Counts live in memory (``domain.occupancy``), for the current local day of each campus;
-after a restart, or on a new day, they are rebuilt from the day's taps in the event store
-and the day's audited corrections.
+minute (closing time, the 5-minute re-publication).
+
+The counts are derived from the stored events, never from what one process happened to
+receive: with several ingest workers each one stores a share of the taps, so each batch,
+tick and read first feeds the day's taps stored by every worker (``_sync``; taps already
+fed are skipped by id, ``domain.occupancy`` puts late ones back in order). Two workers
+thus publish and store the same counts. The state kept in memory is a cache of that
+derivation for the current local day of each campus (rebuilt on a new day or a restart,
+with the day's audited corrections).
 
 Only counts leave this module: each change is written to the event store as an
 :class:`OccupancySample` and published, retained, on ``campus/{campus}/events/occupancy``.
@@ -40,7 +45,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], None]
 REPUBLISH = timedelta(minutes=5)  # docs/protocol.md: "at least every 5 minutes"
-SYNC_OVERLAP = timedelta(minutes=2)
+SYNC_AHEAD = timedelta(seconds=1)  # taps stamped up to this far past ``now`` count
 
 
 class CapacityNotifier(Protocol):
@@ -132,6 +137,7 @@ class OccupancyService:
                 for tap in taps:
                     if tap.campus == campus:
                         self._feed(live, tap, now)
+                self._sync(live, now)  # and those other workers stored meanwhile
                 live.occupancy.tick(now)
                 self._after(live, before, now)
 
@@ -142,10 +148,7 @@ class OccupancyService:
             for campus in sorted(self._places_known(now)):
                 live = self._ensure(campus, now)
                 before = live.occupancy.values()
-                start = (live.synced_at or now) - SYNC_OVERLAP
-                for tap in self.events.taps(start, now + timedelta(seconds=1), campus=campus):
-                    self._feed(live, tap, now)
-                live.synced_at = now
+                self._sync(live, now)
                 live.occupancy.tick(now)
                 self._after(live, before, now, force=True)
 
@@ -178,6 +181,7 @@ class OccupancyService:
                 if campus not in (None, campus_id):
                     continue
                 live = self._ensure(campus_id, now)
+                self._sync(live, now)
                 live.occupancy.tick(now)
                 for zone, count in live.occupancy.counts().items():
                     limits = live.place.limits_of(zone)
@@ -254,6 +258,22 @@ class OccupancyService:
         live.synced_at = now
         log.info("occupancy of %s rebuilt from today's taps: %s", campus, occupancy)
         return live
+
+    def _sync(self, live: _Live, now: datetime) -> None:
+        """Feed the day's taps stored by any worker (by tap time: a late backlog stored
+        by another worker counts too; those already fed are skipped by id) and put back
+        the day's corrections recorded by any process (the caller's ``tick`` then
+        applies closing time)."""
+        campus = live.place.campus
+        midnight = local_midnight(live.day, live.calendar.tz)
+        for tap in self.events.taps(midnight, now + SYNC_AHEAD, campus=campus):
+            self._feed(live, tap, now)
+        # And the day's corrections, whichever process's page recorded them.
+        with self.registry() as session:
+            corrections = OccupancyRepository(session).corrections_since(campus, midnight)
+        for room, adjustment in corrections:
+            live.occupancy.restore_adjustment(room, adjustment)
+        live.synced_at = now
 
     def _feed(self, live: _Live, tap: StoredTap, now: datetime) -> None:
         if tap.tap_id in live.seen or tap.ts < local_midnight(live.day, live.calendar.tz):

@@ -3,6 +3,9 @@
 - retention: events older than the configured period are deleted (InfluxDB does it
   itself through its retention policy or bucket retention; the SQLite store needs this);
 - freezing: weeks past their correction window become stored weekly records.
+
+With several server processes, a job given a ``lease`` (``services.leadership``) runs
+only in the process holding it: one freeze, one purge, one absence watch at a time.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ class PeriodicJob:
         *,
         clock: Callable[[], datetime],
         every: timedelta,
+        lease: Callable[[datetime], bool] | None = None,
     ) -> None:
         self.name = name
+        self.lease = lease  # "does this process run the jobs now?"; None: always
         self._action = action
         self._clock = clock
         self._every = every
@@ -50,15 +55,21 @@ class PeriodicJob:
     def _run(self) -> None:
         while True:
             try:
-                self._action(self._clock())
+                self._turn(self._clock())
             except Exception:
                 log.exception("periodic job %s failed; next try in %s", self.name, self._every)
             if self._stop.wait(self._every.total_seconds()):
                 return
 
+    def _turn(self, now: datetime) -> object:
+        if self.lease is not None and not self.lease(now):
+            return None  # another process runs it
+        return self._action(now)
+
     def run_once(self) -> object:
-        """One turn now, in the caller's thread (tests, a replay); failures propagate."""
-        return self._action(self._clock())
+        """One turn now, in the caller's thread (tests, a replay), if this process holds
+        the job's lease; failures propagate."""
+        return self._turn(self._clock())
 
     def stop(self) -> None:
         self._stop.set()

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from server.adapters.event_store import EventStore
+from server.adapters.event_store import STATUS_LOOKBACK, EventStore
 from server.domain.reader_health import ReaderHealth, health_at, reliable_throughout
 
-# How far back to look for the status in force at the start of a period: longer than any
-# heartbeat period a reader may announce (the contract allows up to an hour).
-LOOKBACK = timedelta(hours=2)
+# How far back to look for the status in force at the start of a period.
+LOOKBACK = STATUS_LOOKBACK
 
 
 class ReaderHealthService:
@@ -29,7 +28,10 @@ class ReaderHealthService:
         return [health_at(c, r, latest.get((c, r)), now) for c, r in sorted(readers)]
 
     def reliable_throughout(self, campus: str, reader: str, start: datetime, end: datetime) -> bool:
-        statuses = self._store.statuses(
+        """Judged on the stored status history of the period (what the reader said of
+        itself then), not on what happened to be received live: a replay after an outage
+        (``check-absences --at``) judges the doors as they were."""
+        statuses = self._store.stamped_statuses(
             start - LOOKBACK, end + timedelta(microseconds=1), campus=campus, reader=reader
         )
-        return reliable_throughout(statuses, start, end)
+        return reliable_throughout(statuses, start, end, stamped=True)

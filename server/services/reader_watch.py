@@ -4,7 +4,9 @@ A periodic job (``PeriodicJob("reader-watch", watch.check, every=1 min)``) judge
 reader from its last status (``domain.reader_health``). A reader is *down* when it is
 offline (its last will, or silent) for more than ``MISSED_HEARTBEATS`` of its own
 heartbeat periods while its campus is open. One alert per outage: raised once, resolved
-once the reader is back online; never repeated every minute.
+once the reader is back online; never repeated every minute. The outages alerted and not
+resolved live in the registry (``reader_outages``), not in this process: another worker
+taking the job over, or any web worker's readers page, sees the same.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import orm
+from sqlalchemy import delete, orm, select
+from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import Schedule
 from server.domain.reader_health import Health, ReaderHealth, health_at, silence_limit
+from server.registry.shared_state_models import ReaderOutage
 from server.services.ledger import repository
 
 log = logging.getLogger(__name__)
@@ -71,12 +75,12 @@ class ReaderWatch:
         self.events = events
         self.settings = settings
         self.notifier = notifier or LoggingReaderNotifier()
-        self._down: dict[tuple[str, str], ReaderDown] = {}
 
     def check(self, now: datetime) -> list[ReaderDown]:
         """Judge every reader now; returns the alerts raised or resolved by this turn."""
         latest = {(s.campus, s.reader): s for s in self.events.latest_statuses()}
         schedules = self._schedules({campus for campus, _ in latest}, now)
+        known = self.current(now)
         sent = []
         for key, status in sorted(latest.items()):
             health = health_at(*key, status, now)
@@ -86,26 +90,58 @@ class ReaderWatch:
                 and _open(schedules.get(key[0]), now)
             )
             state = "offline" if status.state == Health.OFFLINE else "silent"
-            event = self._transition(key, health, state if down else None, now)
+            event = self._transition(key, health, state if down else None, now, known)
             if event is not None:
                 sent.append(event)
                 self.notifier.reader_down(event)
         return sent
 
     def current(self, now: datetime) -> dict[tuple[str, str], ReaderDown]:
-        """The outages alerted and not resolved yet."""
-        return dict(self._down)
+        """The outages alerted and not resolved yet (from the registry)."""
+        with self.registry() as session:
+            rows = session.scalars(select(ReaderOutage)).all()
+            return {
+                (row.campus_id, row.reader_id): ReaderDown(
+                    row.campus_id, row.reader_id, row.noticed_at, row.last_seen, row.reader_state
+                )
+                for row in rows
+            }
 
     def _transition(
-        self, key: tuple[str, str], health: ReaderHealth, down: str | None, now: datetime
+        self,
+        key: tuple[str, str],
+        health: ReaderHealth,
+        down: str | None,
+        now: datetime,
+        known: dict[tuple[str, str], ReaderDown],
     ) -> ReaderDown | None:
-        """``down``: the state of an outage now (offline | silent), or None."""
-        if down is not None and key not in self._down:
+        """``down``: the state of an outage now (offline | silent), or None. A change is
+        sent only by the process whose registry write made it (one alert per outage)."""
+        if down is not None and key not in known:
             event = ReaderDown(*key, now, health.last_seen, down)
-            self._down[key] = event
+            try:
+                with self.registry() as session, session.begin():
+                    session.add(
+                        ReaderOutage(
+                            campus_id=key[0],
+                            reader_id=key[1],
+                            noticed_at=now,
+                            last_seen=health.last_seen,
+                            reader_state=down,
+                        )
+                    )
+            except IntegrityError:
+                return None  # noticed by another process meanwhile
             return event
-        if key in self._down and health.health is Health.ONLINE:
-            del self._down[key]
+        if key in known and health.health is Health.ONLINE:
+            with self.registry() as session, session.begin():
+                gone = session.execute(
+                    delete(ReaderOutage).where(
+                        ReaderOutage.campus_id == key[0], ReaderOutage.reader_id == key[1]
+                    )
+                ).rowcount
+            if not gone:
+                return None
             return ReaderDown(*key, now, health.last_seen, "online", resolved=True)
         return None
 

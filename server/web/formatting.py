@@ -95,6 +95,22 @@ def minutes_as_hours(value: int | None) -> str:
     return "" if value is None else hours(value / 60)
 
 
+def age(moment: datetime | None, now: datetime) -> str:
+    """How long ago: ``12 minutes``, ``5 heures``, ``3 jours`` (whole units, rounded down:
+    minutes under an hour, hours under two days, then days)."""
+    if moment is None:
+        return ""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 3600:
+        count = seconds // 60
+        return ngettext("{count} minute", "{count} minutes", count, count=number(count, 0))
+    if seconds < 2 * 86400:
+        count = seconds // 3600
+        return ngettext("{count} hour", "{count} hours", count, count=number(count, 0))
+    count = seconds // 86400
+    return ngettext("{count} day", "{count} days", count, count=number(count, 0))
+
+
 def percent(value: float | None) -> str:
     return "" if value is None else format_percent(value, "#,##0 %", locale=current_language())
 
@@ -113,4 +129,5 @@ def install(app: Flask) -> None:
         hours=hours,
         minutes_as_hours=minutes_as_hours,
         percent=percent,
+        age=age,
     )

@@ -7,16 +7,24 @@ assertions read the store back.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from gpiozero.pins.mock import MockFactory
 
-from edge.protocol import ReaderState, ReaderStatus, status_topic
+from edge.bootstrap import Door
+from edge.events import BadgeSeen
+from edge.protocol import Confirmation, ReaderState, ReaderStatus, confirm_topic, status_topic
 from server.bootstrap import IngestApp, build_event_store, build_ingest
 from server.config import Settings
 from server.domain.badges import badge_hash
@@ -30,6 +38,7 @@ from tests.e2e.helpers import (
     wait_until,
     window,
 )
+from tests.edge.conftest import make_config
 from tests.services import Influxd, Mosquitto
 
 pytestmark = [pytest.mark.broker]
@@ -118,7 +127,7 @@ def bad_messages(now: datetime) -> list[tuple[str, bytes | None, str]]:
         ("extra_field", variant(name="Alice"), "door-1"),
         ("wrong_type", variant(seq="12"), "door-1"),
         ("too_large", variant(id="a" * 10) + b" " * 5000, "door-1"),
-        ("unknown_version", variant(v=2), "door-1"),
+        ("unknown_version", variant(v=3), "door-1"),
         ("bad_uid", variant(uid="04zz"), "door-1"),
         ("bad_uid", variant(uid="0102030405"), "door-1"),
         (
@@ -267,3 +276,158 @@ def test_store_setup_is_idempotent(settings: Settings) -> None:
         store = build_event_store(settings)
         store.setup()
         store.close()
+
+
+# --------------------------------------------------------------------------- protocol v2
+# The real door (edge.bootstrap.Door, as campus-edge builds it, with gpiozero's mock pins
+# and taps handed over as the NFC thread would) against the real ingest and Mosquitto.
+
+
+@contextmanager
+def door_running(tmp_path: Path, port: int) -> Iterator[Door]:
+    config = make_config(
+        tmp_path, port=port, mqtt={"confirm_timeout_s": 0.5, "confirm_retry_max_s": 1.0}
+    )
+    config = dataclasses.replace(config, campus=CAMPUS, reader=DOOR)
+    pins = MockFactory()
+    door = Door(config, pin_factory=pins, nfc=False)
+    thread = threading.Thread(target=door.run, name="door")
+    thread.start()
+    try:
+        yield door
+    finally:
+        door.stop()
+        thread.join(10)
+        door.close()
+        pins.close()
+
+
+def badge(door: Door, number: int) -> None:
+    door.events.put(BadgeSeen(f"04{number:012x}", time.monotonic()))
+
+
+def test_taps_before_the_server_subscribes_stay_with_the_door_until_confirmed(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """No subscriber yet: Mosquitto answers PUBACK 16 and drops the taps. The door keeps
+    them, re-sends them, and removes them only once the server confirmed storing them."""
+    settings = ingest_settings(tmp_path, mosquitto.port)
+    with door_running(tmp_path, mosquitto.port) as door:
+        wait_until(lambda: door.link.connected, what="door connected")
+        for number in range(20):
+            badge(door, number)
+        wait_until(lambda: door.agent.counters["no_subscribers"] >= 40, what="taps re-sent")
+        assert door.outbox.count == 20
+        held = {tap.id for tap in door.outbox.pending(limit=100)}
+
+        with build_ingest(settings) as app:
+            assert app.consumer.wait_subscribed(10)
+            wait_until(lambda: door.outbox.count == 0, timeout=15, what="taps confirmed")
+            ids = stored_ids(app)
+            confirmed = app.service.counters.snapshot()["confirmed"]
+
+    assert sorted(ids) == sorted(held)  # each stored once
+    assert door.agent.counters["confirmed"] == 20 and confirmed >= 20
+
+
+@pytest.mark.slow
+def test_a_broker_restart_restores_the_subscription_and_loses_nothing(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Mosquitto 2.0 with persistence does not restore the server's $share subscription
+    after a restart: the server subscribes again on reconnect, and the door re-sends
+    whatever was not confirmed meanwhile."""
+    settings = ingest_settings(tmp_path, mosquitto.port)
+    with build_ingest(settings) as app, door_running(tmp_path, mosquitto.port) as door:
+        assert app.consumer.wait_subscribed(10)
+        wait_until(lambda: door.link.connected, what="door connected")
+        for number in range(30):
+            badge(door, number)
+        wait_until(lambda: app.service.counters.snapshot()["stored"] == 30, what="first taps")
+        mosquitto.kill()
+        wait_until(lambda: not app.consumer.wait_subscribed(0), what="server disconnected")
+        for number in range(30, 60):
+            badge(door, number)
+            time.sleep(0.01)
+        mosquitto.start()
+        for number in range(60, 90):  # the server may not be subscribed again yet
+            badge(door, number)
+            time.sleep(0.01)
+        wait_until(lambda: app.consumer.wait_subscribed(0.1), what="subscribed again")
+        plain = Reader(mosquitto.port)  # publishes once, never re-sends
+        try:
+            single = make_tap(1000)
+            plain.publish(single.to_json())
+            wait_until(lambda: single.id in stored_ids(app), what="the subscription restored")
+        finally:
+            plain.close()
+        wait_until(lambda: door.outbox.count == 0, timeout=30, what="every tap confirmed")
+        ids = stored_ids(app)
+    assert len(ids) == 91 and len(set(ids)) == 91
+
+
+def test_stored_and_already_stored_taps_are_confirmed_refused_ones_are_not(
+    ingest: IngestApp, mosquitto: Mosquitto, reader: Reader
+) -> None:
+    confirmations: list[bytes] = []
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    listener.on_message = lambda _c, _u, message: confirmations.append(message.payload)
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.subscribe(confirm_topic(CAMPUS, DOOR), qos=1)
+    listener.loop_start()
+    try:
+        time.sleep(0.3)  # the listener's SUBSCRIBE reached the broker
+        tap, refused = make_tap(1), make_tap(2, ts=datetime.now(UTC) + timedelta(days=30))
+        reader.publish(tap.to_json())
+        wait_until(lambda: len(confirmations) == 1, what="a confirmation")
+        reader.publish(tap.to_json())  # sent again: already stored, confirmed again
+        wait_until(lambda: len(confirmations) == 2, what="a second confirmation")
+        reader.publish(refused.to_json())
+        wait_until(
+            lambda: ingest.service.counters.snapshot()["rejected_total"] == 1, what="refusal"
+        )
+        time.sleep(0.3)  # a confirmation of the refused tap would arrive now
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+    assert [Confirmation.from_json(body).ids for body in confirmations] == [(tap.id,), (tap.id,)]
+
+
+def test_a_tap_from_a_reader_of_version_1_is_still_stored(
+    ingest: IngestApp, reader: Reader
+) -> None:
+    tap = make_tap(1)
+    old = dataclasses.replace(tap, version=1).to_json()
+    assert json.loads(old)["v"] == 1
+    reader.publish(old)
+    wait_until(lambda: stored_ids(ingest) == [tap.id], what="the v1 tap stored")
+    assert ingest.service.counters.snapshot()["confirmed"] == 1  # confirmed, unheard
+
+
+def test_a_retained_tap_is_refused_counted_and_cleared_from_the_broker(
+    ingest: IngestApp, mosquitto: Mosquitto, reader: Reader
+) -> None:
+    tap = make_tap(1)
+    info = reader.client.publish(reader.topic, tap.to_json(), qos=1, retain=True)
+    info.wait_for_publish(5)
+    wait_until(lambda: ingest.service.counters.snapshot()["retained_cleared"] == 1, what="cleared")
+    counters = ingest.service.counters.snapshot()
+    assert counters["stored"] == 0 and counters["confirmed"] == 0
+    wait_until(  # the clearing message itself comes back retained: counted, not cleared again
+        lambda: ingest.service.counters.snapshot()["rejected"].get("retained") == 2,
+        what="both retained messages counted",
+    )
+    since = window()[0]
+    assert [r.reason for r in ingest.store.rejections(since=since)] == ["retained", "retained"]
+
+    replayed: list[bytes] = []
+    late = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    late.on_message = lambda _c, _u, message: replayed.append(message.payload)
+    late.connect("127.0.0.1", mosquitto.port)
+    late.subscribe(reader.topic, qos=1)
+    late.loop_start()
+    time.sleep(0.5)  # a retained message is sent right after the SUBACK
+    late.loop_stop()
+    late.disconnect()
+    assert replayed == []  # the broker no longer keeps the tap (nor its raw UID)
+    assert ingest.service.counters.snapshot()["retained_cleared"] == 1

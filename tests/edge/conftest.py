@@ -27,6 +27,7 @@ from edge.config import (
     NfcConfig,
     OutboxConfig,
 )
+from edge.protocol import Confirmation, Tap, confirm_topic
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +170,65 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class Confirmer:
+    """Plays the server's part of protocol v2 on a real broker: a paho client that reads
+    every tap and, while ``confirming``, publishes its confirmation on the reader's
+    ``confirm`` topic. The server's own ingest is tested in tests/e2e/test_ingest.py."""
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        confirming: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.confirming = confirming
+        self.seen: list[str] = []  # tap ids, in arrival order (re-sends included)
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="test-confirmer", protocol=mqtt.MQTTv5
+        )
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_connect = lambda client, *_: client.subscribe(
+            "campus/+/readers/+/taps", qos=1
+        )
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not subscribed.wait(5):
+            raise RuntimeError("test confirmer could not subscribe")
+
+    def _on_message(self, client, userdata, message) -> None:
+        tap = Tap.from_json(message.payload)
+        with self._lock:
+            self.seen.append(tap.id)
+        if self.confirming:
+            campus, reader = message.topic.split("/")[1], message.topic.split("/")[3]
+            client.publish(confirm_topic(campus, reader), Confirmation((tap.id,)).to_json(), qos=1)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def confirmer_factory() -> Iterator[Callable[..., Confirmer]]:
+    made: list[Confirmer] = []
+
+    def make(port: int, **options: Any) -> Confirmer:
+        confirmer = Confirmer(port, **options)
+        made.append(confirmer)
+        return confirmer
+
+    yield make
+    for confirmer in made:
+        confirmer.close()
 
 
 @pytest.fixture

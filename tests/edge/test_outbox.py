@@ -108,7 +108,9 @@ class Broker:
         return mid
 
 
-def test_delivery_hands_taps_in_order_within_its_window(tmp_path: Path) -> None:
+def test_delivery_hands_taps_in_order_within_its_window_of_unconfirmed_taps(
+    tmp_path: Path,
+) -> None:
     with Outbox(tmp_path / "o.sqlite3") as outbox:
         taps = [outbox.add(uid(i), T0) for i in range(10)]
         broker = Broker()
@@ -117,9 +119,87 @@ def test_delivery_hands_taps_in_order_within_its_window(tmp_path: Path) -> None:
         assert delivery.pump() == 4 and delivery.pump() == 0
         for mid, _ in broker.handed[:2]:
             delivery.acked(mid, failed=False, reason="Success", now=0)
+        assert delivery.flush() == 0 and outbox.count == 10  # a PUBACK removes nothing
+        assert delivery.pump() == 0  # nor frees the window
+        assert delivery.confirm([taps[0].id, taps[1].id], now=0.1).ids == [taps[0].id, taps[1].id]
         assert delivery.flush() == 2 and outbox.count == 8
         assert delivery.pump() == 2
         assert [t for _, t in broker.handed] == taps[:6]
+
+
+def test_an_unconfirmed_tap_is_sent_again_with_backoff_oldest_first(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        taps = [outbox.add(uid(i), T0) for i in range(3)]
+        broker = Broker()
+        delivery = Delivery(outbox, broker.send, confirm_timeout_s=10, confirm_retry_max_s=25)
+        delivery.pump()
+        for mid in (3, 1, 2):  # PUBACKs in any order
+            delivery.acked(mid, failed=False, reason="Success", now=100.0)
+        delivery.confirm([taps[1].id], now=101.0)
+        assert delivery.next_due_at == 110.0
+        assert not delivery.tick(109.9)
+        assert delivery.tick(110.0)
+        assert [t.seq for _, t in broker.handed[3:]] == [0, 2]  # oldest first, same ids
+        assert broker.handed[3][1].id == taps[0].id
+        for mid, _ in broker.handed[3:]:
+            delivery.acked(mid, failed=False, reason="Success", now=110.1)
+        assert delivery.next_due_at == pytest.approx(130.1)  # 20 s: the wait doubled
+        assert delivery.tick(130.1) and len(broker.handed) == 7
+        for mid, _ in broker.handed[5:]:
+            delivery.acked(mid, failed=False, reason="Success", now=130.2)
+        assert delivery.next_due_at == pytest.approx(155.2)  # capped at 25 s
+        assert delivery.flush() == 1 and outbox.count == 2
+        assert delivery.counters["resent"] == 4
+
+
+def test_puback_16_is_not_a_delivery(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        tap = outbox.add(uid(1), T0)
+        broker = Broker()
+        delivery = Delivery(outbox, broker.send, confirm_timeout_s=5)
+        delivery.pump()
+        outcome = delivery.acked(
+            1, failed=False, reason="No matching subscribers", now=0.0, code=16
+        )
+        assert outcome is not None and not outcome.accepted and not outcome.refused
+        assert not delivery.paused and delivery.counters["no_subscribers"] == 1
+        delivery.flush()
+        assert outbox.pending() == [tap]
+        assert delivery.tick(5.0) and broker.handed[-1] == (2, tap)
+
+
+def test_a_confirmation_proves_the_server_back_and_pulls_re_sends_in(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        taps = [outbox.add(uid(i), T0) for i in range(2)]
+        broker = Broker()
+        delivery = Delivery(outbox, broker.send, confirm_timeout_s=1, confirm_retry_max_s=100)
+        delivery.pump()
+        for attempt in range(5):  # the server is away: 6 sends, the wait grows to 32 s
+            for mid, _ in broker.handed[-2:]:
+                delivery.acked(mid, failed=False, reason="", now=attempt * 100.0, code=16)
+            assert delivery.tick(attempt * 100.0 + 50)
+        for mid, _ in broker.handed[-2:]:
+            delivery.acked(mid, failed=False, reason="", now=500.0, code=16)
+        assert delivery.next_due_at == 532.0
+        delivery.confirm([taps[0].id], now=501.0)  # the server is back
+        assert delivery.next_due_at == 501.0
+        assert delivery.tick(501.0) and broker.handed[-1][1] == taps[1]
+
+
+def test_confirmations_before_the_puback_unknown_and_replayed(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        taps = [outbox.add(uid(i), T0) for i in range(3)]
+        delivery = Delivery(outbox, Broker().send, window=2)
+        delivery.pump()  # taps 0 and 1 in flight; tap 2 waits on disk
+        done = delivery.confirm([taps[0].id, taps[2].id, "unknown-tap-id"], now=0.0)
+        assert done.ids == [taps[0].id, taps[2].id] and done.unknown == 1
+        assert delivery.acked(1, failed=False, reason="Success", now=0.1) is None  # late PUBACK
+        assert delivery.confirm([taps[0].id], now=0.2).replayed == 1
+        assert delivery.flush() == 2 and outbox.pending() == [taps[1]]
+        assert delivery.pump() == 0  # tap 2 is gone from the disk, not sent
+        counters = delivery.counters
+        assert (counters["confirmed"], counters["confirm_unknown"]) == (2, 1)
+        assert counters["confirm_replayed"] == 1
 
 
 def test_a_refused_tap_pauses_delivery_until_a_probe_is_accepted(tmp_path: Path) -> None:
@@ -130,7 +210,7 @@ def test_a_refused_tap_pauses_delivery_until_a_probe_is_accepted(tmp_path: Path)
         assert delivery.pump() == 2
 
         outcome = delivery.acked(1, failed=True, reason="Not authorized", now=100.0)
-        assert outcome is not None and not outcome.delivered
+        assert outcome is not None and outcome.refused and not outcome.accepted
         assert delivery.refused == 1 and delivery.paused
         assert delivery.pump() == 0  # paused although the window has room
         assert delivery.acked(2, failed=True, reason="Not authorized", now=100.5)
@@ -140,15 +220,18 @@ def test_a_refused_tap_pauses_delivery_until_a_probe_is_accepted(tmp_path: Path)
         assert not delivery.tick(160.0)
         assert delivery.tick(160.5)  # the oldest refused tap goes alone
         assert broker.handed[-1] == (3, taps[0]) and delivery.probe_due_at is None
-        assert not delivery.tick(200.0)  # one probe at a time
+        assert not delivery.tick(161.0)  # one probe at a time
 
-        delivery.acked(3, failed=False, reason="No matching subscribers", now=161.0)
+        delivery.acked(3, failed=False, reason="No matching subscribers", now=161.0, code=16)
         assert not delivery.paused and delivery.refused == 0
         assert broker.handed[-1] == (4, taps[1])  # the other refused tap follows
         delivery.acked(4, failed=False, reason="Success", now=161.1)
+        delivery.confirm([taps[0].id, taps[1].id], now=161.2)
+        delivery.flush()
         assert delivery.pump() == 1
         assert [t.seq for _, t in broker.handed] == [0, 1, 0, 1, 2]
-        delivery.acked(5, failed=False, reason="Success", now=161.2)
+        delivery.acked(5, failed=False, reason="Success", now=161.3)
+        delivery.confirm([taps[2].id], now=161.4)
         delivery.flush()
         assert outbox.count == 0
 
@@ -174,6 +257,22 @@ def test_delivery_stops_when_the_client_is_full_and_resumes(tmp_path: Path) -> N
         broker.capacity = 10
         assert delivery.pump() == 3
         assert [t.seq for _, t in broker.handed] == [0, 1, 2, 3, 4]
+
+
+def test_a_full_disk_refuses_the_tap_and_keeps_the_others(tmp_path: Path) -> None:
+    """SQLite's own 'database or disk is full' error, produced by capping the file's
+    pages where it is: the tap is not stored and the caller is told so."""
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        kept = outbox.add(uid(1), T0)
+        pages = outbox._db.execute("PRAGMA page_count").fetchone()[0]
+        outbox._db.execute(f"PRAGMA max_page_count = {pages}")
+        stored = 1
+        with pytest.raises(OutboxError, match="database or disk is full"):
+            for i in range(2, 10_000):  # the next page that must grow fails
+                outbox.add(uid(i), T0)
+                stored += 1
+        assert outbox.count == stored
+        assert outbox.pending()[0] == kept and outbox.last_seq == stored - 1
 
 
 def test_an_unknown_mid_is_not_a_tap(tmp_path: Path) -> None:

@@ -23,9 +23,9 @@ def test_the_server_answer_picks_the_signal(result: FeedbackResult, signal: Sign
 
 
 def test_without_an_answer_the_door_says_stored_or_queued() -> None:
-    assert signal_without_answer(link_up=True, acked=True) is Signal.STORED
-    assert signal_without_answer(link_up=True, acked=False) is Signal.QUEUED
-    assert signal_without_answer(link_up=False, acked=False) is Signal.QUEUED
+    assert signal_without_answer(link_up=True, confirmed=True) is Signal.STORED
+    assert signal_without_answer(link_up=True, confirmed=False) is Signal.QUEUED
+    assert signal_without_answer(link_up=False, confirmed=False) is Signal.QUEUED
 
 
 def test_every_signal_has_a_pattern_and_the_read_beep_is_short() -> None:

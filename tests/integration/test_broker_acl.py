@@ -39,11 +39,13 @@ from edge.protocol import (
     STATUS_SUBSCRIPTION,
     TAPS_SHARED_SUBSCRIPTION,
     TAPS_SUBSCRIPTION,
+    Confirmation,
     Feedback,
     FeedbackResult,
     ReaderState,
     ReaderStatus,
     Tap,
+    confirm_topic,
     events_topic,
     feedback_topic,
     parse_reader_topic,
@@ -92,6 +94,10 @@ def campus_conf_option(name: str) -> str:
     match = re.search(rf"^{name}\s+(\S+)\s*$", text, re.MULTILINE)
     assert match, f"campus.conf sets no {name}"
     return match[1]
+
+
+def a_confirmation() -> bytes:
+    return Confirmation((uuid.uuid4().hex,)).to_json()
 
 
 def a_tap(seq: int = 1) -> bytes:
@@ -273,6 +279,9 @@ def test_spoofed_topics_get_reason_135_and_are_not_delivered(broker: Mosquitto) 
             (status_topic(CAMPUS, "reader-2"), offline),  # another reader's status
             (taps_topic("other-campus", "reader-1"), a_tap()),  # its id, another campus
             (feedback_topic(CAMPUS, "reader-1"), b"{}"),  # feedback is the server's
+            (confirm_topic(CAMPUS, "reader-1"), a_confirmation()),  # its own confirmation
+            (confirm_topic(CAMPUS, "reader-2"), a_confirmation()),  # another's
+            (feedback_topic(CAMPUS, "reader-2"), b"{}"),
             (events_topic(CAMPUS, "alerts"), b"{}"),
             (f"campus/{CAMPUS}/readers/reader-1/taps/extra", a_tap()),
             ("campus-server/anything", b"{}"),
@@ -335,9 +344,37 @@ def test_server_account_publishes_feedback_and_events_but_not_taps(broker: Mosqu
         assert server.publish(events_topic(CAMPUS, "alerts"), alert) in ACCEPTED
         assert server.publish(events_topic("another-campus", "occupancy"), b"{}") in ACCEPTED
 
-        # The server cannot forge a reader's taps or statuses.
-        assert server.publish(taps_topic(CAMPUS, "reader-1"), a_tap()) == NOT_AUTHORIZED
+        # The server cannot forge a reader's status. It may write on taps topics, only to
+        # clear a retained tap (an empty retained message): it stores the taps anyway.
         assert server.publish(status_topic(CAMPUS, "reader-1"), b"{}") == NOT_AUTHORIZED
+        assert server.publish(taps_topic(CAMPUS, "reader-1"), b"", retain=True) in ACCEPTED
+
+
+def test_reader_reads_only_its_own_confirmations_and_only_the_server_sends_them(
+    broker: Mosquitto,
+) -> None:
+    with (
+        login(broker, "campus-server") as server,
+        login(broker, "reader-1") as reader_1,
+        login(broker, "reader-2") as reader_2,
+    ):
+        granted = reader_1.subscribe(
+            confirm_topic(CAMPUS, "reader-1"),
+            confirm_topic(CAMPUS, "reader-2"),
+            f"campus/{CAMPUS}/readers/+/confirm",
+        )
+        assert all(code in (1, NOT_AUTHORIZED) for code in granted)
+        # A reader account cannot confirm taps, its own or another's.
+        assert reader_2.publish(confirm_topic(CAMPUS, "reader-1"), a_confirmation()) == 135
+        assert reader_2.publish(confirm_topic(CAMPUS, "reader-2"), a_confirmation()) == 135
+        assert server.publish(confirm_topic(CAMPUS, "reader-2"), a_confirmation()) in ACCEPTED
+        own = a_confirmation()
+        assert server.publish(confirm_topic(CAMPUS, "reader-1"), own) == 0
+
+        received = reader_1.messages_until(confirm_topic(CAMPUS, "reader-1"), own)
+        assert {(m.topic, m.payload) for m in received} == {
+            (confirm_topic(CAMPUS, "reader-1"), own)
+        }
 
 
 def test_last_will_is_published_only_on_the_readers_own_status(broker: Mosquitto) -> None:

@@ -277,6 +277,82 @@ def test_statuses_oldest_first_and_latest_per_reader(store: EventStore, base: da
     assert store.latest_statuses(campus="c3") == []
 
 
+def test_a_status_keeps_the_oldest_unconfirmed_tap_it_reports(
+    store: EventStore, base: datetime
+) -> None:
+    """Protocol v2: ``oldest`` (ms precision, like every reader stamp) round-trips; a
+    status without it (nothing held, or a reader of version 1) reads back as None."""
+    t = base + timedelta(seconds=1)
+    held = status("door-1", "online", t, queued=4, oldest=base - timedelta(days=9))
+    empty = status("door-2", "online", t + timedelta(seconds=1))
+    store.write_statuses([held, empty])
+    assert store.statuses(base, t + timedelta(minutes=1)) == [held, empty]
+    assert [item.oldest for item in store.latest_statuses()] == [held.oldest, None]
+
+
+def test_an_sqlite_file_from_before_protocol_v2_gains_the_oldest_column(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    with closing(sqlite3.connect(path)) as old:
+        old.execute(
+            "CREATE TABLE statuses (id INTEGER PRIMARY KEY, campus TEXT NOT NULL, reader TEXT"
+            " NOT NULL, state TEXT NOT NULL, ts_us INTEGER NOT NULL, received_us INTEGER NOT"
+            " NULL, queued INTEGER NOT NULL, detail TEXT NOT NULL, clock_synced INTEGER NOT"
+            " NULL, heartbeat INTEGER NOT NULL)"
+        )
+        old.execute("INSERT INTO statuses VALUES (1, 'c1', 'door-1', 'online', 0, 0, 2, '', 1, 60)")
+        old.commit()
+    store = SqliteEventStore(path)
+    store.setup()
+    store.setup()  # idempotent
+    try:
+        (before,) = store.latest_statuses()
+        assert (before.queued, before.oldest) == (2, None)
+        now = datetime.now(UTC).replace(microsecond=0)
+        store.write_statuses([status("door-1", "online", now, queued=1, oldest=now)])
+        assert store.latest_statuses()[0].oldest == now
+    finally:
+        store.close()
+
+
+def test_status_history_by_the_readers_stamps_whenever_received(
+    store: EventStore, base: datetime
+) -> None:
+    """A replay judges the readers on what they stamped for an instant, even when the
+    server received it later (held by the broker during an outage); a reader whose clock
+    is not synchronised is judged on the reception time."""
+    t = base - timedelta(minutes=30)
+    # Every status of door-1 reached the server in one burst, 30 min later.
+    written = [
+        replace(status("door-1", "online", base), ts=t),
+        replace(status("door-1", "online", base + MS), ts=t + timedelta(minutes=1), queued=2),
+        replace(status("door-1", "online", base + 2 * MS), ts=t + timedelta(minutes=2)),
+        status("door-2", "online", t + timedelta(seconds=30), clock_synced=False),
+        replace(status("door-3", "online", base), ts=t + timedelta(seconds=90), campus="c2"),
+    ]
+    written[3] = replace(written[3], ts=t - timedelta(days=3))  # its clock is wrong
+    store.write_statuses(written)
+
+    assert store.stamped_statuses(t, t + timedelta(minutes=5)) == [
+        written[0],
+        written[3],
+        written[1],
+        written[4],
+        written[2],
+    ]
+    assert (
+        store.stamped_statuses(t, t + timedelta(minutes=2), campus="c1", reader="door-1")
+        == written[:2]
+    )
+    # What was received live at t + 1 min: nothing of door-1; its history: the 2nd status.
+    assert store.statuses(t - timedelta(hours=1), t + timedelta(minutes=1), reader="door-1") == []
+    assert store.reader_status_at("c1", t + timedelta(minutes=1, seconds=30)) == [
+        written[1],
+        written[3],
+    ]
+    assert store.reader_status_at("c1", t - timedelta(seconds=1)) == []
+    assert store.reader_status_at("c1", t + timedelta(hours=3)) == []  # beyond the lookback
+
+
 def test_rejections_newest_first_with_limit(store: EventStore, base: datetime) -> None:
     def rejection(second: int, **kwargs) -> Rejection:
         kwargs.setdefault("reason", "malformed_json")

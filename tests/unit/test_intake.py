@@ -121,3 +121,22 @@ def test_a_malformed_topic_is_kept_printable_and_short() -> None:
     judged = judge_message("campus/\x00" + "x" * 500, b"{}", NOW, INTAKE)
     assert isinstance(judged, Rejection)
     assert judged.topic.isprintable() and len(judged.topic) <= 120
+
+
+def test_a_retained_tap_is_refused_a_retained_status_is_normal() -> None:
+    """A reader never publishes a tap retained: one delivered with the flag is a replay
+    kept by the broker (its raw UID for every new subscriber) or the empty message that
+    clears it. Statuses are retained by design."""
+    for payload in (tap().to_json(), b""):
+        judged = judge_message(TOPIC, payload, NOW, INTAKE, retained=True)
+        assert isinstance(judged, Rejection) and judged.reason == "retained"
+        assert (judged.campus, judged.reader) == ("c1", "door-1")
+    status = ReaderStatus(state=ReaderState.ONLINE, ts=NOW, queued=2, oldest=NOW - timedelta(1))
+    topic = "campus/c1/readers/door-1/status"
+    judged = judge_message(topic, status.to_json(), NOW, INTAKE, retained=True)
+    assert isinstance(judged, ReaderStatusRecord) and judged.oldest == NOW - timedelta(1)
+
+
+def test_confirmations_are_not_for_the_server() -> None:
+    judged = judge_message("campus/c1/readers/door-1/confirm", b'{"v":2}', NOW, INTAKE)
+    assert isinstance(judged, Rejection) and judged.reason == "bad_topic"

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from edge import protocol
 from edge.protocol import (
+    MAX_CONFIRM_IDS,
     MAX_DETAIL_CHARS,
     MAX_INT64,
     MAX_PAYLOAD_BYTES,
@@ -34,6 +35,7 @@ from edge.protocol import (
     TAPS_SHARED_SUBSCRIPTION,
     TAPS_SUBSCRIPTION,
     UID_BYTE_LENGTHS,
+    Confirmation,
     Feedback,
     FeedbackResult,
     ProtocolError,
@@ -64,6 +66,7 @@ PARSERS: dict[str, Parser] = {
     "tap": Tap.from_json,
     "status": ReaderStatus.from_json,
     "feedback": Feedback.from_json,
+    "confirm": Confirmation.from_json,
 }
 
 
@@ -115,11 +118,38 @@ def test_tap_round_trip_is_compact_and_keeps_the_offset() -> None:
     tap = Tap(id=TAP_ID, uid=UID, ts=TS, seq=7)
     payload = tap.to_json()
     assert payload == (
-        b'{"v":1,"id":"01JDQ6W7Z8K3M4N5P6Q7R8S9T0","uid":"04a1b2c3d4e5f6",'
+        b'{"v":2,"id":"01JDQ6W7Z8K3M4N5P6Q7R8S9T0","uid":"04a1b2c3d4e5f6",'
         b'"ts":"2026-11-23T09:14:03.512+01:00","seq":7}'
     )
     assert Tap.from_json(payload) == tap
     assert Tap.from_json(payload.decode()) == tap  # str payloads are accepted too
+
+
+def test_version_1_taps_and_statuses_of_old_readers_are_still_read() -> None:
+    old_tap = Tap.from_json(encode(tap_body(v=1)))
+    assert old_tap == Tap(id=TAP_ID, uid=UID, ts=TS, seq=42)  # the same tap as a v2 one
+    assert old_tap.version == 1 and old_tap.to_dict()["v"] == 1  # written back unchanged
+    old_status = ReaderStatus.from_json(encode(status_body(v=1, queued=4)))
+    assert (old_status.version, old_status.queued, old_status.oldest) == (1, 4, None)
+
+
+def test_status_v2_says_since_when_taps_are_held() -> None:
+    status = ReaderStatus(state=ReaderState.ONLINE, ts=TS, queued=2, oldest=TS - timedelta(days=9))
+    body = status.to_dict()
+    assert body["v"] == 2 and body["oldest"] == "2026-11-14T09:14:03.512+01:00"
+    assert ReaderStatus.from_json(status.to_json()) == status
+    assert "oldest" not in ReaderStatus(state=ReaderState.ONLINE, ts=TS, queued=2).to_dict()
+
+
+def test_confirmation_round_trip_and_batches() -> None:
+    message = Confirmation((TAP_ID, "a" * 64))
+    assert message.to_json() == b'{"v":2,"ids":["01JDQ6W7Z8K3M4N5P6Q7R8S9T0","' + b"a" * 64 + b'"]}'
+    assert Confirmation.from_json(message.to_json()) == message
+    ids = [f"tap-{n:060d}" for n in range(MAX_CONFIRM_IDS * 2 + 1)]
+    batches = Confirmation.batches(ids)
+    assert [len(batch.ids) for batch in batches] == [MAX_CONFIRM_IDS, MAX_CONFIRM_IDS, 1]
+    assert [i for batch in batches for i in batch.ids] == ids
+    assert max(len(batch.to_json()) for batch in batches) <= MAX_PAYLOAD_BYTES
 
 
 def test_clock_synced_is_sent_only_when_false() -> None:
@@ -156,7 +186,7 @@ def test_status_round_trip_every_state(state: ReaderState) -> None:
     status = ReaderStatus(state=state, ts=TS, queued=3, detail="NFC reader unplugged")
     body = status.to_dict()
     assert body == {
-        "v": 1,
+        "v": 2,
         "state": state.value,
         "ts": TS_TEXT,
         "queued": 3,
@@ -373,7 +403,19 @@ REJECTED_PAYLOADS: list[tuple[str, bytes | str, Reason]] = [
     ("feedback", b'"in"', Reason.NOT_AN_OBJECT),
     ("feedback", b"null", Reason.NOT_AN_OBJECT),
     # version
-    ("tap", encode(tap_body(v=2)), Reason.UNKNOWN_VERSION),
+    ("tap", encode(tap_body(v=3)), Reason.UNKNOWN_VERSION),
+    ("feedback", encode(feedback_body(v=2)), Reason.UNKNOWN_VERSION),  # feedback stays v1
+    ("confirm", b'{"v": 1, "ids": ["abcdefgh"]}', Reason.UNKNOWN_VERSION),  # new in v2
+    ("status", encode(status_body(queued=1, oldest=TS_TEXT)), Reason.EXTRA_FIELD),  # v1
+    ("status", encode(status_body(v=2, oldest=TS_TEXT)), Reason.BAD_VALUE),  # queued 0
+    ("status", encode(status_body(v=2, queued=1, oldest="yesterday")), Reason.BAD_TIMESTAMP),
+    ("confirm", b'{"v": 2}', Reason.MISSING_FIELD),
+    ("confirm", b'{"v": 2, "ids": ["abcdefgh"], "why": 1}', Reason.EXTRA_FIELD),
+    ("confirm", b'{"v": 2, "ids": "abcdefgh"}', Reason.WRONG_TYPE),
+    ("confirm", b'{"v": 2, "ids": [12345678]}', Reason.WRONG_TYPE),
+    ("confirm", b'{"v": 2, "ids": []}', Reason.BAD_VALUE),
+    ("confirm", b'{"v": 2, "ids": ["short"]}', Reason.BAD_VALUE),
+    ("confirm", json.dumps({"v": 2, "ids": [f"tap-{n:08d}" for n in range(51)]}), Reason.BAD_VALUE),
     ("tap", encode(tap_body(v=0)), Reason.UNKNOWN_VERSION),
     ("tap", encode(tap_body(v="1")), Reason.UNKNOWN_VERSION),
     ("tap", encode(tap_body(v=True)), Reason.UNKNOWN_VERSION),
@@ -448,6 +490,7 @@ REJECTED_PAYLOADS: list[tuple[str, bytes | str, Reason]] = [
 
 # Reasons that only the server decides (they need a clock, the registry or the store).
 SERVER_REASONS = {
+    Reason.RETAINED,
     Reason.TS_IN_FUTURE,
     Reason.TS_TOO_OLD,
     Reason.UNKNOWN_READER,
@@ -488,6 +531,7 @@ def test_reason_codes_are_stable() -> None:
         "TS_TOO_OLD": "ts_too_old",
         "UNKNOWN_READER": "unknown_reader",
         "ID_CONFLICT": "id_conflict",
+        "RETAINED": "retained",
     }
 
 

@@ -4,6 +4,7 @@ Each JSON example in the page follows a marker comment::
 
     <!-- example: tap topic=campus/paris-13/readers/door-1/taps -->
     <!-- example: tap invalid=bad_uid -->
+    <!-- example: confirm topic=campus/paris-13/readers/door-1/confirm -->
     <!-- example: event topic=campus/paris-13/events/alerts -->
 
 Valid tap, status and feedback examples must parse with the matching class and be exactly
@@ -31,6 +32,7 @@ from edge.protocol import (
     STATUS_SUBSCRIPTION,
     TAPS_SHARED_SUBSCRIPTION,
     UID_BYTE_LENGTHS,
+    Confirmation,
     Feedback,
     FeedbackResult,
     ProtocolError,
@@ -46,12 +48,18 @@ from edge.protocol import (
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
-MESSAGES: dict[str, type[Tap] | type[ReaderStatus] | type[Feedback]] = {
+MESSAGES: dict[str, type[Tap] | type[ReaderStatus] | type[Feedback] | type[Confirmation]] = {
     "tap": Tap,
     "status": ReaderStatus,
     "feedback": Feedback,
+    "confirm": Confirmation,
 }
-KINDS = {"tap": TopicKind.TAPS, "status": TopicKind.STATUS, "feedback": TopicKind.FEEDBACK}
+KINDS = {
+    "tap": TopicKind.TAPS,
+    "status": TopicKind.STATUS,
+    "feedback": TopicKind.FEEDBACK,
+    "confirm": TopicKind.CONFIRM,
+}
 
 _MARKER = re.compile(
     r"<!--\s*example:\s*(?P<kind>[a-z]+)(?P<attrs>(?:\s+[a-z_]+=\S+)*)\s*-->\n"
@@ -144,6 +152,10 @@ def test_examples_cover_every_message_variant() -> None:
     assert any(not tap.clock_synced for tap in parsed["tap"])
     assert {status.state for status in parsed["status"]} == set(ReaderState)
     assert {feedback.result for feedback in parsed["feedback"]} == set(FeedbackResult)
+    assert {tap.version for tap in parsed["tap"]} == {1, 2}  # version 1 is still read
+    assert {status.version for status in parsed["status"]} == {1, 2}
+    assert any(status.oldest is not None for status in parsed["status"])
+    assert any(len(confirmation.ids) > 1 for confirmation in parsed["confirm"])
 
 
 # --------------------------------------------------------------------------- messages
@@ -172,12 +184,18 @@ def test_invalid_example_fails_with_the_documented_reason(example: Example) -> N
 
 @pytest.mark.parametrize(
     ("title", "cls"),
-    [("Tap", Tap), ("Reader status", ReaderStatus), ("Feedback", Feedback)],
+    [
+        ("Tap", Tap),
+        ("Reader status", ReaderStatus),
+        ("Confirmation", Confirmation),
+        ("Feedback", Feedback),
+    ],
 )
 def test_field_tables_list_exactly_the_message_fields(title: str, cls: type) -> None:
     documented = _first_table_codes(_section(title))
     assert documented[0] == "v"
-    assert set(documented) == {"v"} | {field.name for field in dataclasses.fields(cls)}
+    fields = {field.name for field in dataclasses.fields(cls)} - {"version"}  # it is `v`
+    assert set(documented) == {"v"} | fields
 
 
 # --------------------------------------------------------------------------- events

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from server.domain.events import ReaderStatusRecord
-from server.domain.reader_health import Health, health_at, reliable_throughout
+from server.domain.reader_health import Health, health_at, reliable_throughout, stamped_at
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -65,3 +66,23 @@ def test_reliable_when_heartbeats_cover_the_whole_period() -> None:
 )
 def test_not_reliable_when_the_door_was_down_at_some_point(beats: list[ReaderStatusRecord]) -> None:
     assert not reliable_throughout(beats, T0 + timedelta(minutes=5), T0 + timedelta(minutes=20))
+
+
+def test_the_stored_history_is_judged_on_the_readers_stamps() -> None:
+    """Heartbeats stamped every minute but all received an hour later (held by the broker
+    while the server was away): unreliable on reception, reliable on the readers' word."""
+    late = T0 + timedelta(hours=1)
+    beats = [replace(status(n), received_at=late + timedelta(seconds=n)) for n in range(0, 31)]
+    start, end = T0 + timedelta(minutes=10), T0 + timedelta(minutes=25)
+    assert not reliable_throughout(beats, start, end)
+    assert reliable_throughout(beats, start, end, stamped=True)
+    health = health_at("c1", "door-1", beats[25], end, stamped=True)
+    assert (health.health, health.last_seen) == (Health.ONLINE, T0 + timedelta(minutes=25))
+    with pytest.raises(ValueError):
+        health_at("c1", "door-1", beats[25], end)  # not received by then
+
+
+def test_an_unsynchronised_clock_is_judged_on_the_reception() -> None:
+    wrong = replace(status(0), ts=T0 - timedelta(days=3), clock_synced=False)
+    assert stamped_at(wrong) == wrong.received_at
+    assert stamped_at(status(0)) == status(0).ts

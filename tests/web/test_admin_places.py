@@ -4,13 +4,16 @@ admin pages: effects in the registry, audit entries, and refused fields."""
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import AuditEntry, Reader
 from server.registry.occupancy_repository import OccupancyRepository
-from tests.web.conftest import CAMPUS, post_form
+from server.services.ingest import InboundMessage
+from tests.web.conftest import CAMPUS, DOOR, post_form
 
 PLACES = "/admin/places?campus=test-campus"
 ROOM = {
@@ -200,3 +203,37 @@ def test_bad_channel_fields_are_refused(world, client_as, monkeypatch) -> None:
         assert message in html.unescape(answer.get_data(as_text=True)), change
     with world.registry() as session:
         assert session.get(AlertChannelSettings, CAMPUS) is None
+
+
+def _door_says(world, queued: int, oldest_ago: timedelta | None) -> None:
+    """A status of protocol v2 through the real ingest (intake, event store)."""
+    now = world.clock()
+    oldest = None if oldest_ago is None else now - oldest_ago
+    status = ReaderStatus(state=ReaderState.ONLINE, ts=now, queued=queued, oldest=oldest)
+    message = InboundMessage(status_topic(CAMPUS, DOOR), status.to_json(), now)
+    assert world.server.ingest.service.handle_batch([message]).statuses
+
+
+def test_the_readers_list_shows_the_taps_awaiting_confirmation_and_the_oldest_age(
+    world, client_as
+) -> None:
+    client = client_as("admin")
+    _door_says(world, 3, timedelta(days=2, hours=3))
+    page = html.unescape(client.get(PLACES).get_data(as_text=True))
+    assert "3 passages en attente de confirmation du serveur, le plus ancien il y a 2 jours" in page
+    english = html.unescape(client.get(PLACES + "&lang=en").get_data(as_text=True))
+    assert "3 taps awaiting the server's confirmation, the oldest 2 days ago" in english
+
+    world.clock.advance(seconds=1)
+    _door_says(world, 1, timedelta(minutes=5, seconds=30))
+    page = html.unescape(client.get(PLACES + "&lang=fr").get_data(as_text=True))
+    assert (
+        "1 passage en attente de confirmation du serveur, le plus ancien il y a 5 minutes" in page
+    )
+    english = html.unescape(client.get(PLACES + "&lang=en").get_data(as_text=True))
+    assert "1 tap awaiting the server's confirmation, the oldest 5 minutes ago" in english
+
+    world.clock.advance(seconds=1)
+    _door_says(world, 0, None)
+    page = client.get(PLACES + "&lang=fr").get_data(as_text=True)
+    assert "en attente de confirmation" not in page

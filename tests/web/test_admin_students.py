@@ -213,8 +213,8 @@ def test_a_contract_changed_from_a_past_day_says_which_closed_weeks_are_recomput
         world.tap("E001", datetime(2026, 11, day, 9, tzinfo=PARIS))
         world.tap("E001", datetime(2026, 11, day, 13, tzinfo=PARIS))
     ledger = world.app.extensions["campus"]["ledger"]
-    for week in ("2026-W47", "2026-W48"):
-        ledger.weekly(IsoWeek.parse(week), world.clock())  # past the window: frozen
+    # The job froze W47 and W48 once their window closed (14 December).
+    ledger.freeze_due(datetime(2026, 12, 14, 10, tzinfo=PARIS), weeks_back=2)
     client = client_as("admin")
     slots = "lun 09:00-13:00; mar 09:00-13:00; jeu 09:00-13:00; ven 09:00-13:00"
     answer = post_form(

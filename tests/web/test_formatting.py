@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -40,3 +40,24 @@ def test_dates_and_times_are_french_and_in_the_campus_zone(in_app) -> None:
     assert formatting.when(winter) == "23 nov. 2026, 09:15"
     summer = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
     assert formatting.hour(summer) == "09:00"
+
+
+@pytest.mark.parametrize(
+    ("language", "ago", "shown"),
+    [
+        ("fr", timedelta(seconds=59), "0 minute"),  # French: 0 and 1 are singular
+        ("fr", timedelta(minutes=1, seconds=5), "1 minute"),
+        ("fr", timedelta(hours=1), "1 heure"),
+        ("fr", timedelta(hours=47, minutes=59), "47 heures"),
+        ("fr", timedelta(days=2), "2 jours"),
+        ("fr", timedelta(days=1500), "1\u202f500 jours"),
+        ("en", timedelta(seconds=59), "0 minutes"),
+        ("en", timedelta(minutes=1), "1 minute"),
+        ("en", timedelta(days=3, hours=5), "3 days"),
+    ],
+)
+def test_an_age_in_whole_units_with_plural_forms(in_app, language, ago, shown) -> None:
+    set_language(language)
+    now = datetime(2026, 11, 23, 8, 15, tzinfo=UTC)
+    assert formatting.age(now - ago, now) == shown
+    assert formatting.age(None, now) == ""

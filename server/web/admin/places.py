@@ -38,6 +38,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         health=health,
         kinds=admin_places.KINDS,
         modes=admin_places.MODES,
+        now=now(),
         **values,
     )
     return page, status

@@ -9,10 +9,11 @@ from sqlalchemy import orm
 
 from server.alerting import Alerting
 from server.config import Settings
+from server.registry.database import open_registry
 from server.services.notifications import NoticeKind
 from server.services.reader_alerts import ReaderDownAlerts
-from server.services.reader_watch import ReaderDown
-from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris
+from server.services.reader_watch import ReaderDown, ReaderWatch
+from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris, statuses
 
 
 def test_a_reader_outage_is_one_alert_raised_then_resolved(
@@ -45,3 +46,34 @@ def test_a_reader_outage_is_one_alert_raised_then_resolved(
     assert alerting.alerts.listing(open_only=True, since=None) == []
     assert [notice.notice for notice in channel.sent] == [NoticeKind.RAISED, NoticeKind.RESOLVED]
     assert {notice.alert_id for notice in channel.sent} == {open_alerts[0]["id"]}
+
+
+class _Heard:
+    def __init__(self) -> None:
+        self.events: list[ReaderDown] = []
+
+    def reader_down(self, event: ReaderDown) -> None:
+        self.events.append(event)
+
+
+def test_two_watch_processes_share_the_outages_in_the_registry(
+    registry: orm.sessionmaker[orm.Session], events, settings: Settings
+) -> None:
+    """The outage noticed by one process is known to another one (a worker taking the
+    job over, or any web worker's readers page): never raised twice, resolved once."""
+    statuses(events, paris(8), paris(9), readers=("door-1",))
+    engine, other_registry = open_registry(settings.registry_database_url)
+    try:
+        heard_a, heard_b = _Heard(), _Heard()
+        watch_a = ReaderWatch(registry, events, settings.presence, notifier=heard_a)
+        watch_b = ReaderWatch(other_registry, events, settings.presence, notifier=heard_b)
+        # door-1 went silent after 09:00: down at 09:05 (two missed heartbeats).
+        assert [(e.reader, e.resolved) for e in watch_a.check(paris(9, 5))] == [("door-1", False)]
+        assert list(watch_b.current(paris(9, 6))) == [(CAMPUS, "door-1")]
+        assert watch_b.check(paris(9, 6)) == []  # already alerted by the other process
+        statuses(events, paris(9, 30), paris(9, 30), readers=("door-1",))
+        assert [(e.reader, e.resolved) for e in watch_b.check(paris(9, 31))] == [("door-1", True)]
+        assert watch_a.check(paris(9, 32)) == [] and watch_a.current(paris(9, 32)) == {}
+        assert len(heard_a.events) == 1 and len(heard_b.events) == 1
+    finally:
+        engine.dispose()

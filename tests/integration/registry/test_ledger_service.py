@@ -145,6 +145,10 @@ def test_a_week_is_frozen_after_the_correction_window_and_survives_the_purge(
         assert session.scalars(select(WeeklyRecord)).all() == []
     frozen_at = datetime(2026, 12, 15, 0, tzinfo=UTC)  # Sunday 29 Nov 24:00 + 14 days
     first = ledger.weekly(W48, frozen_at)
+    with registry() as session:  # a read never freezes, even past the window
+        assert session.scalars(select(WeeklyRecord)).all() == []
+    assert ledger.freeze_due(frozen_at, weeks_back=1) == 2  # the job does
+    assert ledger.weekly(W48, frozen_at) == first
     with registry() as session:
         records = session.scalars(select(WeeklyRecord).order_by(WeeklyRecord.student_pk)).all()
     assert [(r.week, r.attended_s, r.status) for r in records] == [
@@ -159,6 +163,7 @@ def test_a_week_is_frozen_after_the_correction_window_and_survives_the_purge(
 def test_a_late_correction_reopens_a_frozen_week(ledger, writer, registry, settings) -> None:
     writer.tap(UID_E001, at(MON, 9))
     frozen_at = datetime(2026, 12, 20, tzinfo=UTC)
+    ledger.freeze_due(frozen_at, weeks_back=1)
     assert _line(ledger.weekly(W48, frozen_at), "E001").unverified_s == 10 * 3600
     corrections = CorrectionService(registry, settings.presence, retention_days=400)
     confirm = Correction(CorrectionKind.CONFIRM, at(MON, 9))
@@ -171,8 +176,10 @@ def test_a_late_correction_reopens_a_frozen_week(ledger, writer, registry, setti
         ).one()
         assert session.scalars(select(WeeklyRecord)).all() == [_frozen(session, "E002")]
     assert '"week": "2026-W48"' in reopened.before and '"status": "short"' in reopened.before
-    refrozen = _line(ledger.weekly(W48, frozen_at), "E001")
-    assert (refrozen.attended_s, refrozen.unverified_s) == (10 * 3600, 0)
+    reopened_line = _line(ledger.weekly(W48, frozen_at), "E001")
+    assert (reopened_line.attended_s, reopened_line.unverified_s) == (10 * 3600, 0)
+    assert ledger.freeze_due(frozen_at, weeks_back=1) == 1
+    assert _line(ledger.weekly(W48, frozen_at), "E001") == reopened_line
     with registry() as session:
         assert len(session.scalars(select(WeeklyRecord)).all()) == 2
 
@@ -228,6 +235,7 @@ SLOTS_15H = parse_slots(
 def _freeze_w48_with_a_full_week(ledger, writer) -> datetime:
     _attend_full_week(writer)
     frozen_at = datetime(2026, 12, 20, tzinfo=UTC)
+    assert ledger.freeze_due(frozen_at, weeks_back=1) == 2
     frozen = _line(ledger.weekly(W48, frozen_at), "E001")
     assert (frozen.expected_s, frozen.status) == (12 * 3600, WeekStatus.MET)
     return frozen_at

@@ -32,9 +32,9 @@ def test_each_plural_of_the_templates_is_translated(singular: str, plural: str) 
 
 def test_french_and_english_forms() -> None:
     one, many = "{count} failed attempt in a row", "{count} failed attempts in a row"
-    assert ngettext(one, many, 0, "fr") == "0 tentative échouée d’affilée"
-    assert ngettext(one, many, 1, "fr") == "1 tentative échouée d’affilée"
-    assert ngettext(one, many, 2, "fr") == "2 tentatives échouées d’affilée"
-    assert ngettext(one, many, 0, "en") == "0 failed attempts in a row"
-    assert ngettext(one, many, 1, "en") == "1 failed attempt in a row"
-    assert ngettext("{count} new", "{count} new ones", 3, "fr") == "3 new ones"  # no entry
+    assert ngettext(one, many, 0, language="fr") == "0 tentative échouée d’affilée"
+    assert ngettext(one, many, 1, language="fr") == "1 tentative échouée d’affilée"
+    assert ngettext(one, many, 2, language="fr") == "2 tentatives échouées d’affilée"
+    assert ngettext(one, many, 0, language="en") == "0 failed attempts in a row"
+    assert ngettext(one, many, 1, language="en") == "1 failed attempt in a row"
+    assert ngettext("{count} new", "{count} new ones", 3, language="fr") == "3 new ones"  # no entry

@@ -39,8 +39,9 @@ from server.domain.calendar import (
     seconds,
     subtract,
 )
-from server.domain.contracts import Contract, ExcuseCategory
+from server.domain.contracts import Contract
 from server.domain.sessions import Session, SessionState
+from server.domain.slots import Excuse
 
 
 class WeekStatus(StrEnum):
@@ -49,15 +50,6 @@ class WeekStatus(StrEnum):
     AT_RISK = "at_risk"
     EXCUSED = "excused"
     ON_TRACK = "on_track"  # the week is not over and the hours can still be made
-
-
-@dataclass(frozen=True, slots=True)
-class Excuse:
-    """An excused absence (illness, exam, competition…) from ``start`` to ``end``."""
-
-    start: datetime
-    end: datetime
-    category: ExcuseCategory = ExcuseCategory.OTHER
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,7 +308,7 @@ def _due(
     closure = opening.closures.get(day)
     if closure is not None:
         return _CLOSURE_REASON[closure[0]], closure[1], (), 0
-    open_parts = intersect((slot,), opening.schedule.intervals)
+    open_parts = _open_parts(opening.schedule, slot)
     if not open_parts:
         return NotDue.OUTSIDE_OPENING_HOURS, "", (), 0
     covering = [e for e in excuses if e.start < open_parts[-1][1] and e.end > open_parts[0][0]]
@@ -320,6 +320,14 @@ def _due(
     if not due:
         return NotDue.EXCUSED, category, (), excused_s
     return None, category if excused_s else "", due, excused_s
+
+
+def _open_parts(schedule: Schedule, slot: Interval) -> tuple[Interval, ...]:
+    """The parts of ``slot`` while the campus is open."""
+    intervals = schedule.intervals
+    low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
+    high = bisect.bisect_left(schedule.starts, slot[1])
+    return intersect((slot,), intervals[low:high])
 
 
 @lru_cache(maxsize=65536)

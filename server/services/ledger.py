@@ -30,6 +30,7 @@ from server.domain.sessions import (
     apply_corrections,
     build_sessions,
 )
+from server.domain.slots import closures
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,12 @@ class LedgerService:
         # Excuses up to the week's end, not now: a slot excused ahead is not due.
         week_end = weeks[-1].bounds(tz)[1]
         excuses = repo.excuses([plan.student_pk for plan in plans], start, week_end)
-        frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
+        frames = {
+            week: WeekFrame.build(
+                week, tz, schedule, closures(calendar, week.monday, _sunday(week))
+            )
+            for week in weeks
+        }
         to_freeze = {week: frame.end + self.window <= now for week, frame in frames.items()}
         grace = timedelta(minutes=self.settings.grace_minutes)
         lines = []

@@ -231,10 +231,11 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
         )
         == 0
     )
-    # E001's slots: Mon 9-12, Tue 14-18, Thu 9-13, Fri 9-10; Thursday and Friday closed.
-    assert _expected(imported, "2026-W48", capsys) == 7.0
+    # E001's slots: Mon 9-12, Tue 14-18, Thu 9-13, Fri 9-10; Thursday and Friday closed;
+    # Monday opens at 10:00: its slot is due from 10:00 (2 h).
+    assert _expected(imported, "2026-W48", capsys) == 6.0
     assert _run(imported, "calendar", "hours", "campus-a", "lun 10:00-19:00; mar 08:00-19:00") == 0
-    assert _expected(imported, "2026-W49", capsys) == 7.0  # no hours on Thursday, Friday
+    assert _expected(imported, "2026-W49", capsys) == 6.0  # no hours on Thursday, Friday
     assert _run(imported, "calendar", "hours", "campus-a", weekdays) == 0
     holidays = tmp_path / "vacances.csv"
     holidays.write_bytes(
@@ -243,7 +244,7 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
     assert _run(imported, "calendar", "school-holidays", str(holidays)) == 1
     out, err = capsys.readouterr()
     assert "1 période(s)" in out and "ligne 3 : end n'est pas une date" in err
-    assert _expected(imported, "2026-W52", capsys) == 11.0  # Christmas: the Friday slot
+    assert _expected(imported, "2026-W52", capsys) == 10.0  # Christmas: the Friday slot
     assert _run(imported, "calendar", "closes-on-school-holidays", "campus-a", "yes") == 0
     capsys.readouterr()
     assert _expected(imported, "2026-W52", capsys) == 0.0

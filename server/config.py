@@ -96,6 +96,14 @@ class PresenceSettings:
     grace_minutes: int = 15  # arriving later than slot start + grace is late
     correction_window_days: int = 14  # a week is frozen this long after it ends
     school_zone: str = "A"  # French school-holiday zone (A, B, C, Corse, DOM…)
+    # Calls about an absence (domain.alerts.life): an arrival within first_call_minutes
+    # of the alert needed no call; "no answer" asks for another call after
+    # call_again_minutes; the coordinator is told after escalate_after_calls unanswered
+    # calls, or once the alert is still not closed after the campus's escalation delay
+    # ("Canaux d'alerte", 30 minutes by default).
+    first_call_minutes: int = 15
+    call_again_minutes: int = 30
+    escalate_after_calls: int = 3
 
 
 @dataclass(frozen=True)
@@ -284,6 +292,14 @@ def _validate(settings: Settings, *, require_secret: bool) -> None:
         raise ConfigError("events.retention_days must be at least 1")
     if settings.ingest.batch_max < 1:
         raise ConfigError("ingest.batch_max must be at least 1")
+    presence = settings.presence
+    if presence.first_call_minutes < 0 or presence.call_again_minutes < 1:
+        raise ConfigError(
+            "presence.first_call_minutes must be at least 0 and presence.call_again_minutes "
+            "at least 1"
+        )
+    if presence.escalate_after_calls < 1:
+        raise ConfigError("presence.escalate_after_calls must be at least 1")
     if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("server.log_level must be DEBUG, INFO, WARNING or ERROR")
     if require_secret and len(settings.badge_secret) < 16:

@@ -11,6 +11,7 @@ import contextvars
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 DEFAULT_LANGUAGE = "fr"
@@ -35,6 +36,23 @@ def _catalogue(language: str) -> dict[str, str]:
     return merged
 
 
+@cache
+def _plural_catalogue(language: str) -> dict[str, tuple[str, ...]]:
+    """The plural entries (``msgid_plural``) of every ``*.po`` file of the language:
+    singular text -> its translated forms."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            # Babel may expect more forms than a catalogue gives (CLDR's French has a
+            # third, "many"): the first two, singular and plural, are what we use.
+            forms = tuple(str(form) for form in message.string if form)
+            if isinstance(message.id, tuple) and not message.fuzzy and len(forms) >= 2:
+                merged[str(message.id[0])] = forms[:2]
+    return merged
+
+
 def current_language() -> str:
     return _current.get()
 
@@ -47,6 +65,21 @@ def set_language(language: str) -> None:
 def gettext(message: str, language: str | None = None, **values: object) -> str:
     text = _catalogue(language or _current.get()).get(message, message)
     return text.format(**values) if values else text
+
+
+def ngettext(
+    singular: str, plural: str, count: int, language: str | None = None, **values: object
+) -> str:
+    """A text with a number: the form the language needs for ``count`` (French says
+    "1 appel", "0 appel", "2 appels"; English "0 calls"). ``{num}`` is the number."""
+    language = language or _current.get()
+    forms = _plural_catalogue(language).get(singular)
+    one = Locale.parse(language).plural_form(abs(count)) == "one"
+    if forms:
+        text = forms[0] if one or len(forms) == 1 else forms[1]
+    else:
+        text = singular if count == 1 else plural
+    return text.format(num=count, **values)
 
 
 _ = gettext

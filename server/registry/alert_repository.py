@@ -11,7 +11,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
+from server.domain.alerts import (
+    AlertFact,
+    AlertKind,
+    AlertState,
+    AlertStatus,
+    CallLog,
+    CallOutcome,
+    CallPolicy,
+    ReasonCategory,
+    Resolution,
+    call_needed,
+)
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Campus, Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
@@ -31,6 +42,17 @@ def state_of(row: Alert) -> AlertState:
         escalated_at=row.escalated_at,
         closed_at=row.closed_at,
         resolution=Resolution(row.resolution) if row.resolution else None,
+    )
+
+
+def call_of(row: AlertCall) -> CallLog:
+    """A logged call as the domain's value."""
+    return CallLog(
+        row.called_at,
+        CallOutcome(row.outcome),
+        ReasonCategory(row.reason_category) if row.reason_category else None,
+        row.reason,
+        row.excused,
     )
 
 
@@ -89,7 +111,20 @@ class AlertRepository:
         )
 
     def open_alerts(self) -> list[Alert]:
-        return list(self.session.scalars(select(Alert).where(Alert.status == "open")))
+        """Alerts not closed yet (open or acknowledged)."""
+        return list(self.session.scalars(select(Alert).where(Alert.status != "closed")))
+
+    def calls_of(self, alert_pks: Collection[int]) -> dict[int, list[CallLog]]:
+        """The calls of these alerts as domain values, oldest first."""
+        found: dict[int, list[CallLog]] = {pk: [] for pk in alert_pks}
+        if not found:
+            return found
+        rows = self.session.scalars(
+            select(AlertCall).where(AlertCall.alert_pk.in_(list(found))).order_by(AlertCall.id)
+        )
+        for row in rows:
+            found[row.alert_pk].append(call_of(row))
+        return found
 
     def open_reader_down(self, campus: str, reader: str) -> Alert | None:
         return self.session.scalar(
@@ -148,11 +183,18 @@ class AlertRepository:
         row = self.session.get(Campus, campus)
         return (row.timezone if row else "") or self.timezone
 
-    def facts(self, start: datetime, end: datetime, campus: str | None = None) -> list[AlertFact]:
+    def facts(
+        self,
+        start: datetime,
+        end: datetime,
+        campus: str | None = None,
+        policy: CallPolicy | None = None,
+    ) -> list[AlertFact]:
         """Absence alerts noticed in ``[start, end)`` (of one campus, or all), for the
-        evidence report."""
+        evidence report; each tutor by name (their e-mail when they have none)."""
+        policy = policy or CallPolicy()
         query = (
-            select(Alert, Tutor.email)
+            select(Alert, Tutor.name, Tutor.email)
             .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
             .where(
                 Alert.kind == AlertKind.ABSENCE.value,
@@ -168,14 +210,15 @@ class AlertRepository:
         rows = self.session.execute(query).all()
         return [
             AlertFact(
-                tutor=email or "",
+                tutor=(name or "").strip() or email or "",
                 noticed_at=row.noticed_at,
                 acknowledged_at=row.acknowledged_at,
                 called_at=row.called_at,
                 arrived_first=row.resolution == Resolution.ARRIVED.value,
                 excused=row.id in excused,
+                call_needed=call_needed(state_of(row), policy),
             )
-            for row, email in rows
+            for row, name, email in rows
         ]
 
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:

@@ -14,7 +14,14 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, Response, current_app, request
 
-from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, gettext, set_language
+from server.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    current_language,
+    gettext,
+    ngettext,
+    set_language,
+)
 
 COOKIE = "lang"
 
@@ -96,7 +103,7 @@ def install(app: Flask) -> None:
     app.before_request(choose_language)
     app.after_request(remember_language)
     app.jinja_env.globals.update(
-        _=gettext, current_language=current_language, language_url=language_url
+        _=gettext, ngettext=ngettext, current_language=current_language, language_url=language_url
     )
     app.jinja_env.filters.update(
         when=when,

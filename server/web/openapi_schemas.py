@@ -47,8 +47,12 @@ _LIMITS = {
 
 _EVIDENCE_LINE = _obj(
     {
-        "tutor": {**N_STR, "description": "The tutor's e-mail; null on the total line."},
+        "tutor": {**N_STR, "description": "The tutor's name; null on the total line."},
         "absences_noticed": INT,
+        "needing_call": {
+            **INT,
+            "description": "Absences that still needed a call (the shares are of these).",
+        },
         "acknowledged": INT,
         "acknowledged_share": N_NUM,
         "called": INT,
@@ -71,6 +75,13 @@ _ALERT = _obj(
         "student_name": N_STR,
         "student_phone": {**N_STR, "description": "To call the student (staff only)."},
         "tutor": N_STR,
+        "tutor_name": N_STR,
+        "stage": {
+            "type": "string",
+            "enum": ["new", "seen", "no_answer", "call_due", "escalated", "closed"],
+        },
+        "attempts": {**INT, "description": "Calls that did not reach the student."},
+        "next_call_at": {**N_TIME, "description": "When the next call is due, if any."},
         "slot_start": N_TIME,
         "slot_end": N_TIME,
         "week": N_STR,

@@ -51,6 +51,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "No bearer token.",
         403: "The token is not allowed, or not for this campus (forbidden_campus).",
         404: "No such campus or alert.",
+        409: "The alert is closed: no new call or acknowledgement (alert_closed).",
     }
     return {
         str(status): {"description": texts[status], "content": {JSON: {"schema": ref("Error")}}}
@@ -164,17 +165,20 @@ def _alerts() -> dict[str, Any]:
                 "summary": "Acknowledge an alert (the tutor has seen it).",
                 "parameters": [ALERT_ID],
                 "requestBody": _body("Actor", required=False),
-                "responses": {**_ok("Alert", "The alert."), **_errors(400, 404)},
+                "responses": {**_ok("Alert", "The alert."), **_errors(400, 404, 409)},
             }
         },
         "/api/v1/alerts/{alert_id}/calls": {
             "post": {
-                "summary": "Log a call about an alert: it closes the alert.",
+                "summary": (
+                    "Log a call about an alert: it closes the alert, except no_answer and "
+                    "wrong_number (the alert stays open; next_call_at says when to call again)."
+                ),
                 "parameters": [ALERT_ID],
                 "requestBody": _body("CallLog"),
                 "responses": {
-                    **_ok("Alert", "The alert, closed.", status="201"),
-                    **_errors(400, 404),
+                    **_ok("Alert", "The alert with its call.", status="201"),
+                    **_errors(400, 404, 409),
                 },
             }
         },

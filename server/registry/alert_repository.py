@@ -24,6 +24,7 @@ from server.domain.alerts import (
     call_needed,
 )
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
+from server.registry.account_models import Account
 from server.registry.models import Campus, Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
 
@@ -194,8 +195,7 @@ class AlertRepository:
         evidence report; each tutor by name (their e-mail when they have none)."""
         policy = policy or CallPolicy()
         query = (
-            select(Alert, Tutor.name, Tutor.email)
-            .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
+            select(Alert)
             .where(
                 Alert.kind == AlertKind.ABSENCE.value,
                 Alert.noticed_at >= start,
@@ -208,9 +208,10 @@ class AlertRepository:
             self.session.scalars(select(AlertCall.alert_pk).where(AlertCall.excused.is_(True)))
         )
         rows = self.session.execute(query).all()
+        names = self.tutor_names({row.tutor_id for (row,) in rows if row.tutor_id})
         return [
             AlertFact(
-                tutor=(name or "").strip() or email or "",
+                tutor=names.get(row.tutor_id, "") if row.tutor_id else "",
                 noticed_at=row.noticed_at,
                 acknowledged_at=row.acknowledged_at,
                 called_at=row.called_at,
@@ -218,8 +219,26 @@ class AlertRepository:
                 excused=row.id in excused,
                 call_needed=call_needed(state_of(row), policy),
             )
-            for row, name, email in rows
+            for (row,) in rows
         ]
+
+    def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
+        """How each tutor is shown to people: the tutor's name, else the display name
+        of their account, else their e-mail (a tutor imported from a spreadsheet has
+        only an e-mail until their account is made)."""
+        if not tutor_ids:
+            return {}
+        accounts = dict(
+            self.session.execute(
+                select(Account.tutor_id, Account.display_name)
+                .where(Account.tutor_id.in_(list(tutor_ids)), Account.display_name != "")
+                .order_by(Account.id.desc())
+            ).all()
+        )
+        return {
+            tutor.id: tutor.name.strip() or accounts.get(tutor.id, "").strip() or tutor.email
+            for tutor in self.session.scalars(select(Tutor).where(Tutor.id.in_(list(tutor_ids))))
+        }
 
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
         """The notice of one step of an alert, with the people it is about."""

@@ -289,7 +289,9 @@ class AlertService:
             "student_name": student.name if student else None,
             "student_phone": student.phone if student else None,
             "tutor": notice.tutor.email if notice.tutor else None,
-            "tutor_name": (notice.tutor.name or notice.tutor.email) if notice.tutor else None,
+            "tutor_name": self._repo(session).tutor_names([row.tutor_id]).get(row.tutor_id)
+            if row.tutor_id
+            else None,
             "stage": life.stage.value,
             "attempts": life.attempts,
             "next_call_at": _iso(life.next_call_at),

@@ -23,8 +23,8 @@ from server.domain.alerts import (
     Resolution,
     call_needed,
 )
-from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.account_models import Account
+from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Campus, Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
+from server.config import PresenceSettings
 from server.domain import alerts as alert_rules
 from server.domain.alerts import EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
@@ -24,7 +25,6 @@ from server.domain.coordinator_reports import (
     report_line,
     totals,
 )
-from server.config import PresenceSettings
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student, Tutor
 from server.services.alerts import call_policy

@@ -194,13 +194,10 @@ class AlertRepository:
         """Absence alerts noticed in ``[start, end)`` (of one campus, or all), for the
         evidence report; each tutor by name (their e-mail when they have none)."""
         policy = policy or CallPolicy()
-        query = (
-            select(Alert)
-            .where(
-                Alert.kind == AlertKind.ABSENCE.value,
-                Alert.noticed_at >= start,
-                Alert.noticed_at < end,
-            )
+        query = select(Alert).where(
+            Alert.kind == AlertKind.ABSENCE.value,
+            Alert.noticed_at >= start,
+            Alert.noticed_at < end,
         )
         if campus is not None:
             query = query.where(Alert.campus_id == campus)

@@ -310,6 +310,9 @@ class WeeklyRecord(Base):
     late_arrivals: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10))
     frozen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # How the week adds up (slot outcomes, sessions), JSON: it explains itself once its
+    # raw taps are purged. None for weeks frozen before it was kept.
+    breakdown: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class UnknownBadge(Base):

@@ -315,7 +315,8 @@ class PresenceRepository:
             for pk, student_id, week, *figures, status in self.session.execute(query)
         }
 
-    def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
+    def freeze(self, lines: Iterable[tuple[int, WeekLine, str | None]], frozen_at: datetime) -> int:
+        """Store weekly records, each with its breakdown (how it adds up, JSON)."""
         rows = [
             {
                 "student_pk": student_pk,
@@ -327,12 +328,52 @@ class PresenceRepository:
                 "late_arrivals": line.late_arrivals,
                 "status": line.status.value,
                 "frozen_at": frozen_at,
+                "breakdown": kept,
             }
-            for student_pk, line in lines
+            for student_pk, line, kept in lines
         ]
         if rows:
             self.session.execute(insert(WeeklyRecord), rows)
         return len(rows)
+
+    def frozen_record(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
+        """The frozen record of one student's week, breakdown included, if frozen."""
+        return self.session.scalar(
+            select(WeeklyRecord).where(
+                WeeklyRecord.student_pk == student_pk, WeeklyRecord.week == str(week)
+            )
+        )
+
+    def correction_notes(
+        self, student_pk: int, start: datetime, end: datetime
+    ) -> list[PresenceCorrection]:
+        """The corrections of presence between ``start`` and ``end`` with who, when and
+        why, oldest first."""
+        return list(
+            self.session.scalars(
+                select(PresenceCorrection)
+                .where(
+                    PresenceCorrection.student_pk == student_pk,
+                    PresenceCorrection.moment >= start,
+                    PresenceCorrection.moment < end,
+                )
+                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+            )
+        )
+
+    def excuse_notes(self, student_pk: int, start: datetime, end: datetime) -> list[ExcusedAbsence]:
+        """The excused absences overlapping ``start``..``end``, with their note."""
+        return list(
+            self.session.scalars(
+                select(ExcusedAbsence)
+                .where(
+                    ExcusedAbsence.student_pk == student_pk,
+                    ExcusedAbsence.start < end,
+                    ExcusedAbsence.end > start,
+                )
+                .order_by(ExcusedAbsence.start)
+            )
+        )
 
 
 @lru_cache(maxsize=4096)

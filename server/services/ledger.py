@@ -21,7 +21,7 @@ from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek, Schedule
 from server.domain.contracts import Contract
 from server.domain.events import StoredTap
-from server.domain.ledger import WeekFrame, WeekLine, week_line
+from server.domain.ledger import WeekFrame, WeekLine, week_account
 from server.domain.sessions import (
     DoorTap,
     ReaderMode,
@@ -31,6 +31,7 @@ from server.domain.sessions import (
     build_sessions,
 )
 from server.domain.slots import closures
+from server.domain.week_story import breakdown, week_sessions
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
 
 log = logging.getLogger(__name__)
@@ -94,16 +95,16 @@ class LedgerService:
         """Lines of every student with a contract in each week, frozen ones as stored;
         weeks past their correction window get frozen on the way."""
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
-        to_freeze: list[tuple[int, WeekLine]] = []
+        to_freeze: list[tuple[int, WeekLine, str]] = []
         with self.registry() as session:
             repo = repository(session, self.settings)
             frozen = repo.frozen(result, campus)
             for campus_id in [campus] if campus else repo.campus_ids():
                 lines = self._campus_lines(repo, campus_id, tuple(result), frozen, now)
-                for pk, line, freezable in lines:
+                for pk, line, breakdown in lines:
                     result[line.week].append(line)
-                    if freezable:
-                        to_freeze.append((pk, line))
+                    if breakdown is not None:
+                        to_freeze.append((pk, line, breakdown))
         if to_freeze:
             self._freeze(to_freeze, now)
         for lines in result.values():
@@ -122,7 +123,7 @@ class LedgerService:
         with self.registry() as session:
             return len(repository(session, self.settings).frozen(weeks, None))
 
-    def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> None:
+    def _freeze(self, lines: list[tuple[int, WeekLine, str]], now: datetime) -> None:
         try:
             with self.registry() as session, session.begin():
                 count = repository(session, self.settings).freeze(lines, now)
@@ -137,17 +138,18 @@ class LedgerService:
         weeks: tuple[IsoWeek, ...],
         frozen: dict[tuple[int, str], WeekLine],
         now: datetime,
-    ) -> list[tuple[int, WeekLine, bool]]:
-        """(student, line, to be frozen now) for the campus's students and weeks."""
+    ) -> list[tuple[int, WeekLine, str | None]]:
+        """(student, line, its breakdown when it is to be frozen now) for the campus's
+        students and weeks."""
         plans = repo.plans(campus_id, min(weeks).monday, _sunday(max(weeks)))
-        lines: list[tuple[int, WeekLine, bool]] = []
+        lines: list[tuple[int, WeekLine, str | None]] = []
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]] = []
         for week in weeks:
             label, monday, sunday = str(week), week.monday, _sunday(week)
             for plan in plans:
                 stored = frozen.get((plan.student_pk, label))
                 if stored is not None:
-                    lines.append((plan.student_pk, stored, False))
+                    lines.append((plan.student_pk, stored, None))
                     continue
                 contracts = [c for c in plan.contracts if c.overlaps(monday, sunday)]
                 if contracts:
@@ -163,8 +165,9 @@ class LedgerService:
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]],
         plans: Sequence[StudentPlan],
         now: datetime,
-    ) -> list[tuple[int, WeekLine, bool]]:
-        """Lines computed from the raw taps, for the weeks that are not frozen."""
+    ) -> list[tuple[int, WeekLine, str | None]]:
+        """Lines computed from the raw taps, for the weeks that are not frozen; those to
+        freeze come with their breakdown (``domain.week_story``)."""
         weeks = sorted({week for week, _, _ in pending})
         calendar = repo.calendar(campus_id)
         tz = calendar.tz
@@ -186,16 +189,20 @@ class LedgerService:
         lines = []
         for week, plan, contracts in pending:
             frame = frames[week]
-            line = week_line(
+            near = sessions[plan.student_pk].near(frame, self.rules.lookback)
+            line, outcomes = week_account(
                 plan.student_id,
                 frame,
                 contracts=contracts,
-                sessions=sessions[plan.student_pk].near(frame, self.rules.lookback),
+                sessions=near,
                 excuses=excuses.get(plan.student_pk, ()),
                 grace=grace,
                 now=now,
             )
-            lines.append((plan.student_pk, line, to_freeze[week]))
+            kept = None
+            if to_freeze[week]:
+                kept = breakdown(outcomes, week_sessions(near, frame.start, frame.end))
+            lines.append((plan.student_pk, line, kept))
         return lines
 
     def _sessions(

@@ -39,6 +39,7 @@ from server.domain.calendar import (
     seconds,
 )
 from server.domain.contracts import Contract
+from server.domain.forecast import at_risk, reachable_time
 from server.domain.sessions import Session, SessionState
 from server.domain.slots import (
     Excuse,
@@ -46,8 +47,8 @@ from server.domain.slots import (
     Presence,
     SlotOutcome,
     SlotState,
-    after,
     contract_outcomes,
+    reachable,
 )
 
 
@@ -69,6 +70,7 @@ class WeekLine:
     missed_slots: int
     late_arrivals: int
     status: WeekStatus
+    reachable_s: int = 0  # time still reachable this week at ``now`` (domain.forecast)
 
     @property
     def remaining_s(self) -> int:
@@ -179,6 +181,8 @@ def week_account(
     attended, verified = _presence(sessions, frame)
     attended_s = seconds(attended)
     verified_s = attended_s if verified is None else seconds(verified)
+    still = reachable(outcomes, frame.opening, frame.end, now)
+    left = reachable_time(still.slot_s, still.opening_s)
     line = WeekLine(
         student_id,
         frame.week,
@@ -187,7 +191,8 @@ def week_account(
         attended_s - verified_s,
         sum(1 for outcome in outcomes if outcome.state is SlotState.MISSED),
         sum(1 for outcome in outcomes if outcome.state is SlotState.LATE),
-        _status(expected_s, verified_s, outcomes, frame, now),
+        _status(expected_s, verified_s, left, frame, now),
+        left,
     )
     return line, outcomes
 
@@ -233,20 +238,17 @@ def _presence(
 
 
 def _status(
-    expected_s: int,
-    verified_s: int,
-    outcomes: Sequence[SlotOutcome],
-    frame: WeekFrame,
-    now: datetime,
+    expected_s: int, verified_s: int, reachable_s: int, frame: WeekFrame, now: datetime
 ) -> WeekStatus:
+    """At risk only when the time still reachable (slots and opening hours left) cannot
+    cover what is missing (``domain.forecast``)."""
     if expected_s == 0:
         return WeekStatus.EXCUSED
     if verified_s >= expected_s:
         return WeekStatus.MET
     if now >= frame.end:
         return WeekStatus.SHORT
-    remaining_s = sum(seconds(after(outcome.due, now)) for outcome in outcomes)
-    if verified_s + remaining_s < expected_s:
+    if at_risk(verified_s, expected_s, reachable_s):
         return WeekStatus.AT_RISK
     return WeekStatus.ON_TRACK
 

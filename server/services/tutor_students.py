@@ -45,10 +45,16 @@ class LedgerRow:
     missed_slots: int
     late_arrivals: int
     status: WeekStatus
+    reachable: float = 0.0  # hours still reachable this week (domain.forecast)
 
     @property
     def at_risk(self) -> bool:
         return self.status in AT_RISK
+
+    @property
+    def forecast(self) -> bool:
+        """The week is under way and not met yet: its forecast is worth showing."""
+        return self.status in (WeekStatus.ON_TRACK, WeekStatus.AT_RISK)
 
     @classmethod
     def of(cls, line: WeekLine) -> LedgerRow:
@@ -61,6 +67,7 @@ class LedgerRow:
             missed_slots=line.missed_slots,
             late_arrivals=line.late_arrivals,
             status=line.status,
+            reachable=hours(line.reachable_s),
         )
 
 

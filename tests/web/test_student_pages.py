@@ -47,8 +47,10 @@ def test_my_week_shows_two_hours_of_twelve_and_what_is_left(world, client_as) ->
     assert "2 h sur 12 h" in page
     # 10 h missing; Monday's slot (until 12:00), Tuesday, Thursday and Friday remain.
     assert "Encore 10 h, il reste 4 créneaux." in page
-    # 0.5 + 4 + 4 + 1 = 9.5 h of slots left < 10 h: the hours can no longer be made.
-    assert "ne suffisent plus" in page
+    # 0.5 + 4 + 4 + 1 = 9.5 h of slots left < 10 h, but the campus is open 10 h 30 more
+    # today and 15 h a day until Saturday: hours outside the slots make it up.
+    assert "ne suffisent plus" not in page
+    assert "reste atteignable : 85,5 h, manque : 10 h" in page
     today = re.search(r'<tr class="today" aria-current="date">(.*?)</tr>', page, re.DOTALL)
     assert today and "lundi 23 novembre 2026" in today[1] and "09:00 à 12:00" in today[1]
     assert page.count('aria-current="date"') == 1

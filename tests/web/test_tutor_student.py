@@ -38,8 +38,11 @@ def test_my_students_with_this_weeks_hours(world, client_as) -> None:
     world.clock.set(at(10, 0))
     alice = rows(page(client_as("alice"), "/tutor/students"))
     assert list(alice) == ["E001", "E002", "E003"]
-    assert alice["E001"] == ["12 h", "1 h", "11 h", "0 h", "En bonne voie"]
-    assert alice["E002"] == ["12 h", "0 h", "12 h", "0 h", "En risque À suivre"]  # 1 h lost
+    # Monday 10:00; open 07:00-22:00 Monday to Saturday: 12 h today + 5 × 15 h left.
+    reachable = "reste atteignable : 87 h, manque : {} h"
+    assert alice["E001"] == ["12 h", "1 h", "11 h", "0 h", f"En bonne voie {reachable.format(11)}"]
+    # E002 missed an hour of Monday's slot: hours outside the slots can make it up.
+    assert alice["E002"] == ["12 h", "0 h", "12 h", "0 h", f"En bonne voie {reachable.format(12)}"]
     coord = rows(page(client_as("coord"), "/tutor/students"))
     assert list(coord) == ["E001", "E002", "E003", "E004"]
     assert coord["E004"][0] == "bruno@campus.test"  # the tutor column

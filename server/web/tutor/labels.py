@@ -103,11 +103,18 @@ def alert_kinds() -> dict[str, str]:
         "absence": _("Absence"),
         "shortfall": _("Weekly hours short"),
         "early_warning": _("Early warning"),
+        "reader_down": _("Door reader down"),
+        "capacity": _("Capacity reached"),
     }
 
 
 def resolutions() -> dict[str, str]:
-    return {"called": _("after a call"), "arrived": _("the student arrived")}
+    return {
+        "called": _("after a call"),
+        "arrived": _("the student arrived"),
+        "reader_back": _("the reader is back"),
+        "under_limit": _("back under the limit"),
+    }
 
 
 def weekday(index: int) -> str:

@@ -196,16 +196,27 @@ def test_badge_commands_list_and_attach_an_unknown_badge(imported, capsys) -> No
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    tap = TapWriter(store).tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
+    writer = TapWriter(store)
+    writer.seq = 1000  # tap ids of its own: the fixture's taps are already stored
+    tap = writer.tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
     PresenceService(registry, store, settings.presence).taps_stored([tap], tap.ts)
     store.close()
     engine.dispose()
     assert _run(imported, "badges", "unknown") == 0
     listed = capsys.readouterr().out.split("\t")
     assert listed[1] == "campus-a/door-1" and listed[-1].strip() == "×1"
-    assert _run(imported, "badges", "attach", listed[0], "E002", "--now", NOW) == 0
-    assert "E002" in capsys.readouterr().out
-    assert _run(imported, "badges", "attach", listed[0], "E002") == 1
+    # It has a tap: the choice is required, with the taps listed.
+    assert _run(imported, "badges", "attach", listed[0], "E002", "--now", NOW) == 2
+    err = capsys.readouterr().err
+    assert "Ce badge a déjà des passages" in err and "2026-11-23 10:00:00\tdoor-1" in err
+    assert "--credit-past" in err and "--no-credit-past" in err
+    args = ("badges", "attach", listed[0], "E002", "--now", NOW)
+    with pytest.raises(SystemExit):  # not both
+        _run(imported, *args, "--credit-past", "--no-credit-past")
+    capsys.readouterr()
+    assert _run(imported, *args, "--no-credit-past") == 0
+    assert "ses passages antérieurs ne comptent pas" in capsys.readouterr().out
+    assert _run(imported, "badges", "attach", listed[0], "E002", "--credit-past") == 1
     assert "aucun badge inconnu" in capsys.readouterr().err
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.domain.alerts import AlertKind, CallOutcome, ReasonCategory
 from server.domain.ledger import WeekStatus
+from server.domain.slots import NotDue, SlotState
 
 
 def _obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -252,3 +253,90 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
 }
+
+
+_TAP = _obj({"ts": TIME, "effect": STR})
+_CORRECTION = _obj(
+    {
+        "kind": STR,
+        "session_start": N_TIME,
+        "start": N_TIME,
+        "end": N_TIME,
+        "reason": STR,
+        "by": STR,
+        "at": TIME,
+    }
+)
+# Why one student's week adds up as it does (services.week_story).
+SCHEMAS["WeekStory"] = _obj(
+    {
+        "student_id": STR,
+        "week": STR,
+        "source": {
+            "type": "string",
+            "enum": ["live", "frozen", "frozen_recomputed", "frozen_unexplained"],
+        },
+        "frozen_at": N_TIME,
+        "taps_purged": BOOL,
+        "figures": _obj(
+            {
+                "student_id": STR,
+                "week": STR,
+                "expected_hours": NUM,
+                "attended_hours": NUM,
+                "unverified_hours": NUM,
+                "missed_slots": INT,
+                "late_arrivals": INT,
+                "status": {"type": "string", "enum": [s.value for s in WeekStatus]},
+            }
+        ),
+        "totals": _obj(
+            {
+                "weekly_minutes": INT,
+                "slot_minutes": INT,
+                "due_minutes": INT,
+                "not_due_minutes": INT,
+                "attended_in_slots_minutes": INT,
+            }
+        ),
+        "slots": _list(
+            _obj(
+                {
+                    "day": DAY,
+                    "slot": STR,
+                    "start": TIME,
+                    "end": TIME,
+                    "state": {"type": "string", "enum": [s.value for s in SlotState]},
+                    "reason": {
+                        "type": ["string", "null"],
+                        "enum": [*(r.value for r in NotDue), None],
+                    },
+                    "detail": STR,
+                    "expected_from": N_TIME,
+                    "expected_minutes": INT,
+                    "attended_minutes": INT,
+                    "excused_minutes": INT,
+                    "arrived_at": N_TIME,
+                    "late_minutes": INT,
+                }
+            )
+        ),
+        "sessions": _list(
+            _obj(
+                {
+                    "start": TIME,
+                    "end": TIME,
+                    "state": STR,
+                    "taps": _list(_TAP),
+                    "corrections": _list(_CORRECTION),
+                }
+            )
+        ),
+        "other_taps": _list(_TAP),
+        "other_corrections": _list(_CORRECTION),
+        "excuses": _list(
+            _obj({"start": TIME, "end": TIME, "category": STR, "note": STR, "by": STR})
+        ),
+        "days": _list(_obj({"day": DAY, "kind": STR, "label": STR})),
+    }
+)

@@ -86,7 +86,33 @@ def _presence() -> dict[str, Any]:
         404,
     )
     weekly["get"]["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
-    return {"/api/v1/presence/weekly": weekly}
+    story = _get(
+        "Why one student's week adds up as it does: each slot's outcome and reason, the "
+        "sessions with their taps and corrections, excuses, closures, and the figures. Any "
+        "week that has begun, frozen ones included; 404 for a week that does not exist or "
+        "has not begun (bad_week, future_week) or an unknown student, 403 for a student of "
+        "another campus.",
+        [
+            _path("student_id", "The student's id, e.g. E001."),
+            _path("week", "ISO week, e.g. 2026-W46."),
+        ],
+        _ok("WeekStory", "The week explained."),
+        404,
+    )
+    return {
+        "/api/v1/presence/weekly": weekly,
+        "/api/v1/presence/students/{student_id}/weeks/{week}": story,
+    }
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
 
 
 def _occupancy() -> dict[str, Any]:

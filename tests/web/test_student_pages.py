@@ -98,9 +98,9 @@ def test_my_history_has_a_chart_and_its_table(world, client_as) -> None:
     assert label and "engagement tenu 0 semaines sur 13" in label[1]
     # The contract starts on 1 September 2026: 13 weeks, one bar and one row each.
     assert page.count("<rect ") == 13
-    rows = re.findall(r'<th scope="row" data-label="Semaine du">(.*?)</th>', page)
+    rows = re.findall(r'<th scope="row" data-label="Semaine du"><a [^>]*>(.*?)</a></th>', page)
     assert rows[0] == "23 nov. 2026" and rows[-1] == "31 août 2026" and len(rows) == 13
-    this_week = page.split('data-label="Semaine du">23 nov. 2026</th>')[1].split("</tr>")[0]
+    this_week = page.split(">23 nov. 2026</a></th>")[1].split("</tr>")[0]
     assert ">12 h<" in this_week and ">2 h<" in this_week
 
 

@@ -4,6 +4,7 @@ translation, plural forms included."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,12 @@ def test_french_translation_exists(message: str) -> None:
     assert message in _catalogue("fr")
 
 
-@pytest.mark.parametrize("message", _calls("ngettext"))
+def _template_plurals() -> list[str]:
+    text = (ROOT / "server/web/templates/weeks/story.html").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'ngettext\("([^"]+)"', text)))
+
+
+@pytest.mark.parametrize("message", _calls("ngettext") + _template_plurals())
 def test_plural_forms_exist(message: str) -> None:
     assert message in _plural_catalogue("fr")
 

@@ -15,8 +15,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.protocol import is_valid_id
 
@@ -90,6 +92,9 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class PresenceSettings:
+    # The one source of every campus's time zone and school-holiday zone (see
+    # docs/campus-settings.md): read through ``zone`` and ``school_zone``; the registry's
+    # ``campuses.timezone``/``school_zone`` columns are a copy written at every start.
     timezone: str = "Europe/Paris"
     debounce_s: int = 5  # repeated taps of one badge within this window are one
     max_session_hours: int = 12  # an open session is closed after this, unverified
@@ -104,6 +109,11 @@ class PresenceSettings:
     first_call_minutes: int = 15
     call_again_minutes: int = 30
     escalate_after_calls: int = 3
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The campuses' time zone: local days, week bounds, display."""
+        return _zone(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,11 @@ _SECTIONS = {
     "web",
     "campus",
 }
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def load_settings(
@@ -293,6 +308,14 @@ def _validate(settings: Settings, *, require_secret: bool) -> None:
     if settings.ingest.batch_max < 1:
         raise ConfigError("ingest.batch_max must be at least 1")
     presence = settings.presence
+    try:
+        presence.zone  # noqa: B018  (validates the name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"presence.timezone must be a time zone like Europe/Paris, got {presence.timezone!r}"
+        ) from None
+    if not presence.school_zone.strip():
+        raise ConfigError("presence.school_zone must name a school-holiday zone (A, B, C…)")
     if presence.first_call_minutes < 0 or presence.call_again_minutes < 1:
         raise ConfigError(
             "presence.first_call_minutes must be at least 0 and presence.call_again_minutes "

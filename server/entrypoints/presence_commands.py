@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 
@@ -252,7 +251,7 @@ def attach_badge_command(args: argparse.Namespace) -> int:
                 credit_past=args.credit_past,
             )
         except enrolment.PastTapsChoice as question:
-            zone = ZoneInfo(context.settings.presence.timezone)
+            zone = context.settings.presence.zone
             print(_("This badge already has taps before it was attached:"), file=sys.stderr)
             for tap in question.taps:
                 moment = tap.ts.astimezone(zone)

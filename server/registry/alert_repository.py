@@ -25,7 +25,7 @@ from server.domain.alerts import (
 )
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
-from server.registry.models import Campus, Student, Tutor
+from server.registry.models import Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
 
 
@@ -181,8 +181,8 @@ class AlertRepository:
         return self.session.get(AlertChannelSettings, campus)
 
     def campus_timezone(self, campus: str) -> str:
-        row = self.session.get(Campus, campus)
-        return (row.timezone if row else "") or self.timezone
+        """The campus's time zone: the settings' (docs/campus-settings.md)."""
+        return self.timezone
 
     def facts(
         self,

@@ -89,8 +89,10 @@ class PresenceRepository:
         campus = self.session.get(Campus, campus_id)
         if campus is None:
             return CampusCalendar(timezone=self.timezone)
+        # The time zone and school zone are the settings' (docs/campus-settings.md),
+        # never the registry's copy in ``campuses``.
         return CampusCalendar(
-            timezone=campus.timezone or self.timezone,
+            timezone=self.timezone,
             weekly=self._weekly_hours(campus_id),
             exceptions=self._exceptions(campus_id),
             closures=tuple(
@@ -99,7 +101,7 @@ class PresenceRepository:
                     select(Closure).where(Closure.campus_id == campus_id)
                 )
             ),
-            school_holidays=self._school_holidays(campus.school_zone or self.school_zone),
+            school_holidays=self._school_holidays(self.school_zone),
             closes_on_school_holidays=campus.closes_on_school_holidays,
             closes_on_public_holidays=campus.closes_on_public_holidays,
             holiday_subdivision=campus.holiday_subdivision,

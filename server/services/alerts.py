@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 
@@ -78,7 +77,7 @@ class AlertService:
         self.corrections = corrections
         self.settings = settings
         self._clock = clock
-        self.tz = ZoneInfo(settings.timezone)
+        self.tz = settings.zone
 
     def _repo(self, session: orm.Session) -> AlertRepository:
         return AlertRepository(session, timezone=self.settings.timezone)

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
@@ -141,7 +140,7 @@ class TutorStudents:
 
     def week_of(self, now: datetime) -> IsoWeek:
         """The week of ``now`` in the campuses' time zone."""
-        return IsoWeek.of(now.astimezone(ZoneInfo(self.settings.timezone)).date())
+        return IsoWeek.of(now.astimezone(self.settings.zone).date())
 
     def listing(
         self, scope: Scope, week: IsoWeek, now: datetime

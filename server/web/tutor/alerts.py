@@ -52,7 +52,7 @@ def _visible_alert(public_id: str) -> AlertCard:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["campus"]["settings"].presence.timezone)
+    return current_app.extensions["campus"]["settings"].presence.zone
 
 
 def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tuple[str, int]:

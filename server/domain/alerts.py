@@ -263,6 +263,16 @@ def student_arrived(state: AlertState, at: datetime, now: datetime) -> tuple[Ale
     return closed, True
 
 
+def incident_over(state: AlertState, resolution: Resolution, now: datetime) -> AlertState:
+    """An incident alert (a reader down, a room over capacity) closes by itself when it
+    is over (idempotent: a closed alert stays as it was closed)."""
+    if resolution not in (Resolution.READER_BACK, Resolution.CAPACITY_BACK):
+        raise DomainError("only an incident closes by itself")
+    if state.status is AlertStatus.CLOSED:
+        return state
+    return replace(state, status=AlertStatus.CLOSED, closed_at=now, resolution=resolution)
+
+
 def call_needed(state: AlertState, policy: CallPolicy) -> bool:
     """Did this absence still need a call? Not when the student arrived, before anyone
     called, within the time a first call is expected (the alert closed by itself)."""

@@ -23,13 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.absences import ExpectedSlot, Verdict, expected_slots, judge, reader_back
-from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution
+from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution, incident_over
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import corrected_sessions, repository, session_rules
@@ -308,8 +308,7 @@ class AbsenceWatcher:
                 row = repo.open_reader_down(place.id, reader)
                 if row is None or not reader_back(place.health(reader), row.noticed_at):
                     continue
-                row.status, row.resolution = "closed", Resolution.READER_BACK.value
-                row.closed_at = place.now
+                apply_state(row, incident_over(state_of(row), Resolution.READER_BACK, place.now))
                 report.steps.append(Step(row.id, NoticeKind.RESOLVED))
 
 

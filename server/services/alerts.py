@@ -101,7 +101,7 @@ class AlertService:
             if not row.acknowledged_by:
                 row.acknowledged_by = actor.name
             self._audit(session, row, actor, "alert_acknowledged", before)
-            return self.describe(session, row)
+            return self.describe(session, row, actor.at)
 
     def policy(self, session: orm.Session, campus: str) -> CallPolicy:
         return call_policy(self.settings, self._repo(session).channel_settings(campus))
@@ -132,7 +132,7 @@ class AlertService:
             apply_state(row, rules.log_call(state_of(row), call, actor.at))
             session.add(_call_row(row, call, excuse_id, actor))
             self._audit(session, row, actor, "alert_call_logged", before, outcome=call.outcome)
-            described = self.describe(session, row)
+            described = self.describe(session, row, actor.at)
             pk, closed = row.id, row.status == "closed"
         if closed:
             self.announce([Step(pk, NoticeKind.RESOLVED)], actor.at)
@@ -172,7 +172,7 @@ class AlertService:
                 call_after=_call_dict(target),
                 note=note,
             )
-            return self.describe(session, row)
+            return self.describe(session, row, actor.at)
 
     def _excusable(self, session: orm.Session, row: Alert) -> tuple[str, datetime, datetime]:
         student = session.get(Student, row.student_pk) if row.student_pk else None
@@ -273,11 +273,13 @@ class AlertService:
             "total": lines[-1].as_dict(),
         }
 
-    def describe(self, session: orm.Session, row: Alert) -> dict[str, Any]:
+    def describe(
+        self, session: orm.Session, row: Alert, now: datetime | None = None
+    ) -> dict[str, Any]:
         """The API's view of an alert: for staff, so with the student's phone."""
         notice = self._repo(session).notice(row.id, NoticeKind.RAISED)
         student = notice.student
-        life = self.life(session, row, self._now())
+        life = self.life(session, row, now or self._now())
         return {
             "id": row.public_id,
             "kind": row.kind,

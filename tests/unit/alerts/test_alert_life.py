@@ -172,3 +172,16 @@ def test_evidence_counts_only_absences_that_needed_a_call() -> None:
     assert (total.noticed, total.needing_call, total.called_same_day) == (3, 2, 1)
     assert total.as_dict()["called_same_day_share"] == 0.5
     assert line.tutor == "Alice Martin"
+
+
+def test_an_incident_closes_by_itself_once() -> None:
+    closed = rules.incident_over(OPEN, Resolution.READER_BACK, at(30))
+    assert (closed.status, closed.resolution, closed.closed_at) == (
+        AlertStatus.CLOSED,
+        Resolution.READER_BACK,
+        at(30),
+    )
+    assert rules.incident_over(closed, Resolution.READER_BACK, at(40)) == closed
+    assert rules.life(closed, [], POLICY, at(41)).closed
+    with pytest.raises(DomainError):
+        rules.incident_over(OPEN, Resolution.CALLED, at(30))

@@ -23,7 +23,6 @@ from server.domain.alerts import (
     Resolution,
     call_needed,
 )
-from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
@@ -220,22 +219,12 @@ class AlertRepository:
         ]
 
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
-        """How each tutor is shown to people: the tutor's name, else the display name
-        of their account, else their e-mail (a tutor imported from a spreadsheet has
-        only an e-mail until their account is made)."""
+        """How each tutor is shown to people (``Tutor.label``: their name, else their
+        account's display name, else their e-mail)."""
         if not tutor_ids:
             return {}
-        accounts = dict(
-            self.session.execute(
-                select(Account.tutor_id, Account.display_name)
-                .where(Account.tutor_id.in_(list(tutor_ids)), Account.display_name != "")
-                .order_by(Account.id.desc())
-            ).all()
-        )
-        return {
-            tutor.id: tutor.name.strip() or accounts.get(tutor.id, "").strip() or tutor.email
-            for tutor in self.session.scalars(select(Tutor).where(Tutor.id.in_(list(tutor_ids))))
-        }
+        tutors = self.session.scalars(select(Tutor).where(Tutor.id.in_(list(tutor_ids))))
+        return {tutor.id: tutor.label for tutor in tutors}
 
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
         """The notice of one step of an alert, with the people it is about."""
@@ -273,7 +262,7 @@ class AlertRepository:
         student = self.session.get(Student, row.student_pk) if row.student_pk else None
         return replace(
             notice,
-            tutor=Person(tutor.name, tutor.email, tutor.phone) if tutor else None,
+            tutor=Person(tutor.label, tutor.email, tutor.phone) if tutor else None,
             student_id=student.student_id if student else None,
             student=(
                 Person(f"{student.first_name} {student.last_name}", student.email, student.phone)

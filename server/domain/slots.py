@@ -42,7 +42,6 @@ from server.domain.calendar import (
     Interval,
     IsoWeek,
     Schedule,
-    intersect,
     local_instant,
     merge,
     seconds,
@@ -131,6 +130,11 @@ class Presence:
 
     intervals: tuple[Interval, ...]
     open_since: datetime | None = None
+    starts: tuple[datetime, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.starts) != len(self.intervals):
+            object.__setattr__(self, "starts", tuple(start for start, _ in self.intervals))
 
     @classmethod
     def of(cls, sessions: Iterable[Session]) -> Presence:
@@ -141,11 +145,18 @@ class Presence:
                 open_since = session.start
         return cls(merge((s.start, s.end) for s in listed), open_since)
 
-    def reach(self, until: datetime) -> tuple[Interval, ...]:
-        """Presence, with the open session running on to ``until`` (the student is in)."""
-        if self.open_since is None or until <= self.open_since:
-            return self.intervals
-        return merge((*self.intervals, (self.open_since, until)))
+    def near(self, low: datetime, high: datetime) -> tuple[Interval, ...]:
+        """The intervals that may overlap ``low``..``high`` (binary search)."""
+        first = max(bisect.bisect_right(self.starts, low) - 1, 0)
+        return self.intervals[first : bisect.bisect_left(self.starts, high)]
+
+    def reach(self, low: datetime, high: datetime) -> tuple[Interval, ...]:
+        """Presence near ``low``..``high``, with the open session running on to
+        ``high`` (the student is in)."""
+        near = self.near(low, high)
+        if self.open_since is None or high <= self.open_since:
+            return near
+        return merge((*near, (self.open_since, high)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +174,13 @@ def attend(
 ) -> Attendance:
     """The attendance of a due time (sorted, disjoint, not empty) at ``now``."""
     expected_from, due_end = due[0][0], due[-1][1]
-    attended_s = seconds(intersect(due, presence.intervals))
-    reach = presence.reach(due_end + _FAR)
-    met = intersect(due, reach)
+    near = presence.near(expected_from, due_end)
+    attended_s = seconds(_cross(due, near)) if near else 0
+    reach = presence.reach(expected_from, due_end + _FAR)
+    met = _cross(due, reach) if reach else ()
     if met:
         first = met[0][0]
-        index = bisect.bisect_right([start for start, _ in reach], first) - 1
-        arrived_at = reach[index][0]
+        arrived_at = next(start for start, end in reach if start <= first < end)
         state = SlotState.PRESENT if first <= check_at else SlotState.LATE
         return Attendance(state, arrived_at, first - expected_from, attended_s)
     if now < expected_from:
@@ -327,7 +338,7 @@ def _open_parts(schedule: Schedule, slot: Interval) -> tuple[Interval, ...]:
     intervals = schedule.intervals
     low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
     high = bisect.bisect_left(schedule.starts, slot[1])
-    return intersect((slot,), intervals[low:high])
+    return _cross((slot,), intervals[low:high])
 
 
 @lru_cache(maxsize=65536)
@@ -404,8 +415,26 @@ def reachable(
     """The seconds still reachable this week from ``now``: in the due slots left, and in
     the campus's open hours left (up to ``week_end``)."""
     slot_s = sum(seconds(after(outcome.due, now)) for outcome in outcomes if outcome.is_due)
-    window = ((now, week_end),) if now < week_end else ()
-    return Reachable(slot_s, seconds(intersect(opening.schedule.intervals, window)))
+    if now >= week_end:
+        return Reachable(slot_s, 0)
+    return Reachable(slot_s, seconds(_open_parts(opening.schedule, (now, week_end))))
+
+
+def _cross(left: Sequence[Interval], right: Sequence[Interval]) -> tuple[Interval, ...]:
+    """The intersection of two sorted lists of disjoint intervals (``intersect`` without
+    its merging: every list here is already sorted and disjoint)."""
+    result: list[Interval] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        start = max(left[i][0], right[j][0])
+        end = min(left[i][1], right[j][1])
+        if start < end:
+            result.append((start, end))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(result)
 
 
 def after(parts: Iterable[Interval], now: datetime) -> tuple[Interval, ...]:

@@ -59,7 +59,10 @@ _EVIDENCE_LINE = _obj(
         "called": INT,
         "called_share": N_NUM,
         "called_same_day_share": N_NUM,
-        "arrived_before_call": INT,
+        "arrived_before_call": {
+            **INT,
+            "description": "Absences the student ended by coming in before a call was due.",
+        },
         "median_minutes_to_call": N_NUM,
         "excused": {**INT, "description": "Absences a call excused (illness, exam…)."},
     }

@@ -5,15 +5,20 @@ else's student."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import html
+from datetime import date, datetime, time
 
 import pytest
+from sqlalchemy import select
 
 from server.domain.accounts import Role
+from server.registry.alert_models import Alert
+from server.registry.models import OpeningException
 from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, PARIS
 
 W48 = "2026-W48"
+MONDAY = date(2026, 11, 23)
 
 
 def _morning(world) -> None:
@@ -114,3 +119,26 @@ def test_the_api_explains_a_week_and_refuses_clearly(world) -> None:
         refused = client.get(f"/api/v1/presence/students/{path}", headers=headers)
         assert refused.status_code == status, path
         assert refused.get_json()["error"]["code"] == code
+
+
+def test_a_slot_outside_exceptional_hours_is_not_due_on_every_screen(world, client_as) -> None:
+    """Issue 13, case (b), through the real app: Monday opens 14:00-18:00 only, the
+    09:00-12:00 slot was never due; at 13:00 no screen calls it missed."""
+    with world.registry() as session, session.begin():
+        session.add(OpeningException(campus_id=CAMPUS, day=MONDAY, opens=time(14), closes=time(18)))
+    world.clock.set(datetime(2026, 11, 23, 8, 58, tzinfo=PARIS))
+    world.readers_online(world.clock())
+    world.check_absences()  # the watcher's first run: its mark
+    world.clock.set(datetime(2026, 11, 23, 13, 0, tzinfo=PARIS))
+    world.check_absences()
+    with world.registry() as session:
+        kinds = session.scalars(select(Alert.kind).where(Alert.campus_id == CAMPUS)).all()
+    assert "absence" not in kinds, kinds  # the other campus had its usual hours
+    me = html.unescape(client_as("emilie").get("/me").get_data(as_text=True))
+    monday = me.split("<tbody>")[1].split("</tr>")[0]
+    assert "lundi 23 novembre 2026" in monday
+    assert "Campus fermé" in monday and "Manqué" not in monday
+    why = html.unescape(client_as("alice").get(f"/tutor/students/E001/weeks/{W48}").get_data(True))
+    assert "Non dû : hors des horaires d'ouverture" in why
+    board = html.unescape(client_as("alice").get("/tutor/now").get_data(as_text=True))
+    assert "E001" not in board.split('id="roster-title"')[1]

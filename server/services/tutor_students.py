@@ -23,7 +23,7 @@ from server.registry.alert_models import Alert, AlertCall
 from server.registry.models import Contract, ExcusedAbsence, Student
 from server.registry.student_repository import Actor
 from server.services.ledger import LedgerService, repository
-from server.services.tutor_board import STUDENT_ALERTS, AlertCard, call_of, card_of
+from server.services.tutor_board import STUDENT_ALERTS, AlertCard, call_of, card_of, lives_of
 from server.services.tutor_scope import Scope, StudentRef, student_ref, students_in
 from server.services.tutor_sessions import SessionReader
 
@@ -190,7 +190,7 @@ class TutorStudents:
                 this_week=rows.get(week),
                 history=history,
                 excuses=_excuses(session, ref.pk),
-                alerts=_alerts(session, ref),
+                alerts=_alerts(session, ref, self.settings, now),
                 notes=_notes(session, ref.pk),
             )
 
@@ -251,7 +251,13 @@ def _excuses(session: orm.Session, student_pk: int, limit: int = 30) -> list[Exc
     return [ExcuseView(r.start, r.end, r.category, r.note, r.created_by) for r in rows]
 
 
-def _alerts(session: orm.Session, ref: StudentRef, limit: int = 30) -> list[AlertCard]:
+def _alerts(
+    session: orm.Session,
+    ref: StudentRef,
+    settings: PresenceSettings,
+    now: datetime,
+    limit: int = 30,
+) -> list[AlertCard]:
     rows = list(
         session.scalars(
             select(Alert)
@@ -268,7 +274,10 @@ def _alerts(session: orm.Session, ref: StudentRef, limit: int = 30) -> list[Aler
             .order_by(AlertCall.id)
         ):
             calls[call.alert_pk].append(call)
-    return [card_of(row, ref, tuple(call_of(c) for c in calls[row.id])) for row in rows]
+    lives = lives_of(session, settings, rows, now)
+    return [
+        card_of(row, ref, tuple(call_of(c) for c in calls[row.id]), lives[row.id]) for row in rows
+    ]
 
 
 def _notes(session: orm.Session, student_pk: int, limit: int = 50) -> list[NoteView]:

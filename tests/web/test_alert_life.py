@@ -37,6 +37,8 @@ def test_no_answer_keeps_the_alert_open_with_the_next_call_due(world, client_as)
     assert "Alertes ouvertes (1)" in now
     assert "Pas de réponse : rappeler" in now and "1 appel sans réponse" in now
     assert "prochain appel à 09:51" in now
+    follow_up = page(client, "/tutor/students/E002").split('id="student-alerts-title"')[1]
+    assert "Pas de réponse : rappeler" in follow_up.split("</section>")[0]
     world.clock.set(at(9, 52))
     assert "Rappeler maintenant" in page(client, f"/tutor/alerts/{alert_id}")
 

@@ -94,6 +94,7 @@ def build_alerting(
     *,
     publish: Callable[[str, bytes], None] | None,
     environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Alerting:
     channels = campus_channels(
         registry, publish=publish, environ=os.environ if environ is None else environ
@@ -108,7 +109,7 @@ def build_alerting(
     corrections = CorrectionService(
         registry, settings.presence, retention_days=settings.events.retention_days
     )
-    alerts = AlertService(registry, notifications, corrections, settings.presence)
+    alerts = AlertService(registry, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(
         registry, events, ReaderHealthService(events), alerts, settings.presence
     )

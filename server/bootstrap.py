@@ -213,7 +213,7 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )
     alerting = build_alerting(
-        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
+        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish, clock=clock
     )
     readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
     capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)

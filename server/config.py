@@ -15,8 +15,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.protocol import is_valid_id
 
@@ -93,12 +95,28 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class PresenceSettings:
+    # The one source of every campus's time zone and school-holiday zone (see
+    # docs/campus-settings.md): read through ``zone`` and ``school_zone``; the registry's
+    # ``campuses.timezone``/``school_zone`` columns are a copy written at every start.
     timezone: str = "Europe/Paris"
     debounce_s: int = 5  # repeated taps of one badge within this window are one
     max_session_hours: int = 12  # an open session is closed after this, unverified
     grace_minutes: int = 15  # arriving later than slot start + grace is late
     correction_window_days: int = 14  # a week is frozen this long after it ends
     school_zone: str = "A"  # French school-holiday zone (A, B, C, Corse, DOM…)
+    # Calls about an absence (domain.alerts.life): an arrival within first_call_minutes
+    # of the alert needed no call; "no answer" asks for another call after
+    # call_again_minutes; the coordinator is told after escalate_after_calls unanswered
+    # calls, or once the alert is still not closed after the campus's escalation delay
+    # ("Canaux d'alerte", 30 minutes by default).
+    first_call_minutes: int = 15
+    call_again_minutes: int = 30
+    escalate_after_calls: int = 3
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The campuses' time zone: local days, week bounds, display."""
+        return _zone(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,11 @@ _SECTIONS = {
     "web",
     "campus",
 }
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def load_settings(
@@ -287,6 +310,22 @@ def _validate(settings: Settings, *, require_secret: bool) -> None:
         raise ConfigError("events.retention_days must be at least 1")
     if settings.ingest.batch_max < 1:
         raise ConfigError("ingest.batch_max must be at least 1")
+    presence = settings.presence
+    try:
+        presence.zone  # noqa: B018  (validates the name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"presence.timezone must be a time zone like Europe/Paris, got {presence.timezone!r}"
+        ) from None
+    if not presence.school_zone.strip():
+        raise ConfigError("presence.school_zone must name a school-holiday zone (A, B, C…)")
+    if presence.first_call_minutes < 0 or presence.call_again_minutes < 1:
+        raise ConfigError(
+            "presence.first_call_minutes must be at least 0 and presence.call_again_minutes "
+            "at least 1"
+        )
+    if presence.escalate_after_calls < 1:
+        raise ConfigError("presence.escalate_after_calls must be at least 1")
     if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("server.log_level must be DEBUG, INFO, WARNING or ERROR")
     if require_secret and len(settings.badge_secret) < 16:

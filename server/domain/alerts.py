@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -99,36 +99,156 @@ class AlertState:
     resolution: Resolution | None = None
 
 
+class Stage(StrEnum):
+    """Where an alert stands for the people who must act on it (see :func:`life`)."""
+
+    NEW = "new"  # nobody has seen it yet
+    SEEN = "seen"  # acknowledged, not called yet
+    NO_ANSWER = "no_answer"  # the last call was not answered: next call at ``next_call_at``
+    CALL_DUE = "call_due"  # after an unanswered call, the next call is due now
+    ESCALATED = "escalated"  # the coordinator was told; still not closed
+    CLOSED = "closed"
+
+
+#: Outcomes of a call that did not reach the student: the alert stays open.
+UNREACHED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.WRONG_NUMBER})
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """How a campus expects its tutors to call (``[presence]`` settings, and the
+    escalation delay of the campus's alert channels)."""
+
+    first_call_within: timedelta = timedelta(minutes=15)  # an arrival before: no call needed
+    call_again_after: timedelta = timedelta(minutes=30)  # after "no answer"
+    escalate_after_attempts: int = 3  # unanswered calls before the coordinator is told
+    escalate_after: timedelta = timedelta(minutes=30)  # not closed this long after notice
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLife:
+    """What every view shows of an alert, and what may be done with it now."""
+
+    stage: Stage
+    attempts: int  # calls that did not reach the student
+    next_call_at: datetime | None  # when the next call is due (None: none expected)
+    escalate_now: bool  # the coordinator must be told now (not told yet)
+
+    @property
+    def closed(self) -> bool:
+        return self.stage is Stage.CLOSED
+
+    @property
+    def escalated(self) -> bool:
+        return self.stage is Stage.ESCALATED
+
+
+class AlertClosed(DomainError):
+    """A closed alert takes no new call nor acknowledgement; a logged call is fixed
+    through its own correction."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This alert is closed: it takes no new call or acknowledgement. "
+            "To fix a call already logged, correct that call."
+        )
+
+
+def closes(call: CallLog) -> bool:
+    """Does this call close its alert? Reaching the student (or leaving a message) does;
+    an excused absence does; no answer or a wrong number does not."""
+    return call.excused or call.outcome not in UNREACHED
+
+
+def life(
+    state: AlertState, calls: Sequence[CallLog], policy: CallPolicy, now: datetime
+) -> AlertLife:
+    """The one rule of an alert's life: open → seen → called without answer → next
+    call due → escalated → closed. Every screen, job and API reads it."""
+    unreached = sorted(
+        (call for call in calls if not closes(call)), key=lambda call: call.called_at
+    )
+    attempts = len(unreached)
+    if state.status is AlertStatus.CLOSED:
+        return AlertLife(Stage.CLOSED, attempts, None, False)
+    next_call_at = None
+    if unreached and unreached[-1].outcome is CallOutcome.NO_ANSWER:
+        next_call_at = unreached[-1].called_at + policy.call_again_after
+    escalate = state.escalated_at is None and (
+        attempts >= policy.escalate_after_attempts
+        or any(call.outcome is CallOutcome.WRONG_NUMBER for call in unreached)
+        or now >= state.noticed_at + policy.escalate_after
+    )
+    if state.escalated_at is not None:
+        stage = Stage.ESCALATED
+    elif next_call_at is not None:
+        stage = Stage.CALL_DUE if now >= next_call_at else Stage.NO_ANSWER
+    elif state.acknowledged_at is not None or attempts:
+        stage = Stage.SEEN
+    else:
+        stage = Stage.NEW
+    return AlertLife(stage, attempts, next_call_at, escalate)
+
+
 def acknowledge(state: AlertState, now: datetime) -> AlertState:
-    """The tutor saw the alert (idempotent; a closed alert stays closed)."""
+    """The tutor saw the alert (idempotent); a closed alert refuses it."""
+    if state.status is AlertStatus.CLOSED:
+        raise AlertClosed()
     if state.acknowledged_at is not None:
         return state
-    status = AlertStatus.ACKNOWLEDGED if state.status is AlertStatus.OPEN else state.status
-    return replace(state, status=status, acknowledged_at=now)
+    return replace(state, status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now)
 
 
 def log_call(state: AlertState, call: CallLog, now: datetime) -> AlertState:
-    """A call is logged: it closes the alert (more calls may follow a voicemail)."""
+    """A call is logged. It closes the alert unless it did not reach the student (then
+    the alert stays open, the next call due: see :func:`life`). A closed alert refuses
+    new calls."""
+    _check_call_time(state, call, now)
+    if state.status is AlertStatus.CLOSED:
+        raise AlertClosed()
+    called_at = min(state.called_at or call.called_at, call.called_at)
+    seen = replace(
+        state,
+        status=AlertStatus.ACKNOWLEDGED,
+        acknowledged_at=state.acknowledged_at or now,
+        called_at=called_at,
+    )
+    if not closes(call):
+        return seen
+    return replace(seen, status=AlertStatus.CLOSED, closed_at=now, resolution=Resolution.CALLED)
+
+
+def correct_calls(state: AlertState, calls: Sequence[CallLog], now: datetime) -> AlertState:
+    """The calls of an alert after one of them was corrected: closed by a call when one
+    of them closes it, open again (acknowledged) when none does any more. An alert
+    closed otherwise (arrival, reader back) stays as it is."""
+    for call in calls:
+        _check_call_time(state, call, now)
+    called_at = min((call.called_at for call in calls), default=None)
+    state = replace(state, called_at=called_at)
+    closing = any(closes(call) for call in calls)
+    if state.status is AlertStatus.CLOSED and state.resolution is not Resolution.CALLED:
+        return state
+    if closing and state.status is not AlertStatus.CLOSED:
+        return replace(
+            state, status=AlertStatus.CLOSED, closed_at=now, resolution=Resolution.CALLED
+        )
+    if not closing and state.status is AlertStatus.CLOSED:
+        return replace(state, status=AlertStatus.ACKNOWLEDGED, closed_at=None, resolution=None)
+    return state
+
+
+def _check_call_time(state: AlertState, call: CallLog, now: datetime) -> None:
     if call.called_at > now + CALL_CLOCK_SKEW:
         raise DomainError("a call cannot be logged in the future")
     if call.called_at < state.noticed_at - CALL_CLOCK_SKEW:
         raise DomainError("a call cannot be before the alert it answers")
-    called_at = min(state.called_at or call.called_at, call.called_at)
-    if state.status is AlertStatus.CLOSED:
-        return replace(state, called_at=called_at)
-    return replace(
-        state,
-        status=AlertStatus.CLOSED,
-        acknowledged_at=state.acknowledged_at or now,
-        called_at=called_at,
-        closed_at=now,
-        resolution=Resolution.CALLED,
-    )
 
 
 def student_arrived(state: AlertState, at: datetime, now: datetime) -> tuple[AlertState, bool]:
-    """The student came in at ``at``. Before any call, the alert closes by itself and
-    the tutor is told (second value True); after it, the late arrival is only kept."""
+    """The student came in at ``at``. Before the student was reached, the alert closes
+    by itself and the tutor is told (second value True); after it, the late arrival is
+    only kept."""
     if state.arrived_at is not None:
         return state, False
     if state.status is AlertStatus.CLOSED:
@@ -143,12 +263,24 @@ def student_arrived(state: AlertState, at: datetime, now: datetime) -> tuple[Ale
     return closed, True
 
 
-def escalation_due(state: AlertState, now: datetime, delay: timedelta) -> bool:
-    """Still open (nobody acknowledged) after ``delay``: the coordinator must know."""
-    return (
-        state.status is AlertStatus.OPEN
-        and state.escalated_at is None
-        and now >= state.noticed_at + delay
+def incident_over(state: AlertState, resolution: Resolution, now: datetime) -> AlertState:
+    """An incident alert (a reader down, a room over capacity) closes by itself when it
+    is over (idempotent: a closed alert stays as it was closed)."""
+    if resolution not in (Resolution.READER_BACK, Resolution.CAPACITY_BACK):
+        raise DomainError("only an incident closes by itself")
+    if state.status is AlertStatus.CLOSED:
+        return state
+    return replace(state, status=AlertStatus.CLOSED, closed_at=now, resolution=resolution)
+
+
+def call_needed(state: AlertState, policy: CallPolicy) -> bool:
+    """Did this absence still need a call? Not when the student arrived, before anyone
+    called, within the time a first call is expected (the alert closed by itself)."""
+    return not (
+        state.resolution is Resolution.ARRIVED
+        and state.called_at is None
+        and state.arrived_at is not None
+        and state.arrived_at < state.noticed_at + policy.first_call_within
     )
 
 
@@ -205,6 +337,7 @@ class AlertFact:
     called_at: datetime | None
     arrived_first: bool  # closed because the student came in before any call
     excused: bool = False  # a call recorded an excuse (illness, exam…)
+    call_needed: bool = True  # see :func:`call_needed`: False when the student came first
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,17 +347,23 @@ class EvidenceLine:
     acknowledged: int
     called: int
     called_same_day: int
-    arrived_before_call: int
+    arrived_before_call: int  # the student came before a call was needed
     median_minutes_to_call: float | None
     excused: int = 0
 
+    @property
+    def needing_call(self) -> int:
+        """The absences that still needed a call: the shares are of these."""
+        return self.noticed - self.arrived_before_call
+
     def as_dict(self) -> dict[str, object]:
         def share(count: int) -> float | None:
-            return round(count / self.noticed, 3) if self.noticed else None
+            return round(count / self.needing_call, 3) if self.needing_call else None
 
         return {
             "tutor": self.tutor or None,
             "absences_noticed": self.noticed,
+            "needing_call": self.needing_call,
             "acknowledged": self.acknowledged,
             "acknowledged_share": share(self.acknowledged),
             "called": self.called,
@@ -237,8 +376,9 @@ class EvidenceLine:
 
 
 def evidence(facts: Iterable[AlertFact], tz: ZoneInfo) -> list[EvidenceLine]:
-    """Per tutor (sorted), then the total (tutor ""): absences noticed, acknowledged,
-    called (the same local day too), and the median time from notice to call."""
+    """Per tutor (sorted by name), then the total (tutor ""): absences noticed, those
+    that still needed a call (:func:`call_needed`), and of these: acknowledged, called
+    (the same local day too), and the median time from notice to call."""
     by_tutor: dict[str, list[AlertFact]] = defaultdict(list)
     everything: list[AlertFact] = []
     for fact in facts:
@@ -249,7 +389,8 @@ def evidence(facts: Iterable[AlertFact], tz: ZoneInfo) -> list[EvidenceLine]:
 
 
 def _line(tutor: str, facts: list[AlertFact], tz: ZoneInfo) -> EvidenceLine:
-    called = [fact for fact in facts if fact.called_at is not None]
+    needing = [fact for fact in facts if fact.call_needed]
+    called = [fact for fact in needing if fact.called_at is not None]
     delays = [(fact.called_at - fact.noticed_at).total_seconds() / 60 for fact in called]  # type: ignore[operator]
     same_day = sum(
         1
@@ -259,10 +400,10 @@ def _line(tutor: str, facts: list[AlertFact], tz: ZoneInfo) -> EvidenceLine:
     return EvidenceLine(
         tutor=tutor,
         noticed=len(facts),
-        acknowledged=sum(1 for f in facts if f.acknowledged_at is not None or f.called_at),
+        acknowledged=sum(1 for f in needing if f.acknowledged_at is not None or f.called_at),
         called=len(called),
         called_same_day=same_day,
-        arrived_before_call=sum(1 for fact in facts if fact.arrived_first),
+        arrived_before_call=len(facts) - len(needing),
         median_minutes_to_call=round(statistics.median(delays), 1) if delays else None,
         excused=sum(1 for fact in facts if fact.excused),
     )

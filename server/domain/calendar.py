@@ -211,18 +211,19 @@ class Schedule:
     limits: Mapping[date, tuple[Interval, ...]] = field(default_factory=dict)
 
     @cached_property
-    def _starts(self) -> list[datetime]:
+    def starts(self) -> list[datetime]:
+        """The intervals' starts, for binary searches."""
         return [start for start, _ in self.intervals]
 
     def closing_after(self, moment: datetime) -> datetime | None:
         """End of the open interval containing ``moment``; None when closed then."""
-        index = bisect.bisect_right(self._starts, moment) - 1
+        index = bisect.bisect_right(self.starts, moment) - 1
         if index >= 0 and self.intervals[index][1] > moment:
             return self.intervals[index][1]
         return None
 
     def opening_after(self, moment: datetime) -> datetime | None:
-        index = bisect.bisect_right(self._starts, moment)
+        index = bisect.bisect_right(self.starts, moment)
         return self.intervals[index][0] if index < len(self.intervals) else None
 
     def restrict(self, day: date, interval: Interval) -> tuple[Interval, ...]:

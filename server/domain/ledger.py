@@ -3,17 +3,19 @@
 All arithmetic is on aware UTC instants, so a week with a daylight-saving change counts
 its real hours. Figures are whole seconds; expected hours are rounded to the minute.
 
-- *expected*: the contract's weekly hours, pro rata on the slot time still due that week:
-  slots falling on a closed day (closure, public holiday, school holidays when the campus
-  closes, a weekday without opening hours), outside a day's exceptional hours, under an
-  excused absence, or outside the contract's validity are not due. Regular hours do not
-  trim a slot (a 08:30 opening leaves a 08:00 slot whole: the contract says so). Two
-  contracts in one week (a renewal) each count for their own days.
+- *expected*: the contract's weekly hours, pro rata on the slot time due that week, as
+  ``domain.slots`` decides it for each slot occurrence: slots falling on a closed day
+  (closure, public holiday, school holidays when the campus closes, a weekday without
+  opening hours), outside the day's opening hours (regular or exceptional: a 08:00 slot
+  on a day opening at 08:30 is due from 08:30), under an excused absence, or outside the
+  contract's validity are not due. Two contracts in one week (a renewal) each count for
+  their own days.
 - *attended*: the union of the week's sessions (hours outside the slots count too), of
   which *unverified* is the part only known from sessions the system closed.
   Unverified hours do not count towards ``met`` until a tutor confirms them.
-- *missed slots*: due slots that are over with no presence at all during them; *late
-  arrivals*: the first presence in a due slot came after its start plus the grace time.
+- *missed slots* and *late arrivals*: the slot outcomes ``missed`` (over, no presence
+  during the due time) and ``late`` (first presence after the expected start plus the
+  grace time), counted.
 - *status*: ``excused`` when nothing is due, ``met``, ``short`` once the week is over,
   ``at_risk`` mid-week when the remaining due slot time can no longer make up the hours,
   ``on_track`` otherwise.
@@ -21,26 +23,33 @@ its real hours. Figures are whole seconds; expected hours are rounded to the min
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import (
+    ClosureKind,
     Interval,
     IsoWeek,
     Schedule,
-    local_instant,
     merge,
     seconds,
-    subtract,
 )
-from server.domain.contracts import Contract, ExcuseCategory
+from server.domain.contracts import Contract
+from server.domain.forecast import at_risk, reachable_time
 from server.domain.sessions import Session, SessionState
+from server.domain.slots import (
+    Excuse,
+    Opening,
+    Presence,
+    SlotOutcome,
+    SlotState,
+    contract_outcomes,
+    reachable,
+)
 
 
 class WeekStatus(StrEnum):
@@ -49,15 +58,6 @@ class WeekStatus(StrEnum):
     AT_RISK = "at_risk"
     EXCUSED = "excused"
     ON_TRACK = "on_track"  # the week is not over and the hours can still be made
-
-
-@dataclass(frozen=True, slots=True)
-class Excuse:
-    """An excused absence (illness, exam, competition…) from ``start`` to ``end``."""
-
-    start: datetime
-    end: datetime
-    category: ExcuseCategory = ExcuseCategory.OTHER
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,7 @@ class WeekLine:
     missed_slots: int
     late_arrivals: int
     status: WeekStatus
+    reachable_s: int = 0  # time still reachable this week at ``now`` (domain.forecast)
 
     @property
     def remaining_s(self) -> int:
@@ -105,14 +106,24 @@ class WeekFrame:
     end: datetime
     schedule: Schedule
     days: tuple[date, ...]
+    closures: Mapping[date, tuple[ClosureKind, str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, week: IsoWeek, tz: ZoneInfo, schedule: Schedule) -> WeekFrame:
+    def build(
+        cls,
+        week: IsoWeek,
+        tz: ZoneInfo,
+        schedule: Schedule,
+        closures: Mapping[date, tuple[ClosureKind, str]] | None = None,
+    ) -> WeekFrame:
+        """``closures``: why the campus is closed on its closed days (else a closed day
+        reads as outside the opening hours)."""
         start, end = week.bounds(tz)
-        return cls(week, tz, start, end, schedule, week.days())
+        return cls(week, tz, start, end, schedule, week.days(), closures or {})
 
-
-DueSlot = tuple[Interval, ...]  # the due parts of one slot occurrence, sorted
+    @property
+    def opening(self) -> Opening:
+        return Opening(self.tz, self.schedule, self.closures)
 
 
 def week_line(
@@ -128,29 +139,62 @@ def week_line(
     """The ledger line of one student for one week, as known at ``now``.
 
     ``sessions`` are the student's sessions sorted by start (others are ignored)."""
-    excused = merge((excuse.start, excuse.end) for excuse in excuses) if excuses else ()
-    due_slots: list[DueSlot] = []
+    return week_account(
+        student_id,
+        frame,
+        contracts=contracts,
+        sessions=sessions,
+        excuses=excuses,
+        grace=grace,
+        now=now,
+    )[0]
+
+
+def week_account(
+    student_id: str,
+    frame: WeekFrame,
+    *,
+    contracts: Sequence[Contract],
+    sessions: Sequence[Session],
+    excuses: Sequence[Excuse] = (),
+    grace: timedelta = timedelta(minutes=15),
+    now: datetime,
+) -> tuple[WeekLine, list[SlotOutcome]]:
+    """The ledger line and the slot outcomes it adds up (``domain.slots``), in time order;
+    slots outside a contract's validity are listed too, as not due."""
+    found = contract_outcomes(
+        frame.days,
+        frame.opening,
+        contracts,
+        sessions=Presence.of(sessions),
+        excuses=excuses,
+        grace=grace,
+        now=now,
+    )
     numerator, denominator = 0, 1  # expected seconds, as an exact fraction
-    for contract in contracts:
-        share, share_of = _expected_share(
-            contract, frame, _due_slots(contract, frame, excused, due_slots)
-        )
+    for index, contract in enumerate(contracts):
+        due_s = sum(outcome.expected_s for at, outcome in found if at == index)
+        share, share_of = _expected_share(contract, frame, due_s)
         numerator, denominator = numerator * share_of + share * denominator, denominator * share_of
     expected_s = (2 * numerator + 60 * denominator) // (120 * denominator) * 60  # to the minute
+    outcomes = sorted((outcome for _, outcome in found), key=lambda item: (item.start, item.end))
     attended, verified = _presence(sessions, frame)
     attended_s = seconds(attended)
     verified_s = attended_s if verified is None else seconds(verified)
-    missed, late = _slot_attendance(due_slots, attended, grace, now)
-    return WeekLine(
+    still = reachable(outcomes, frame.opening, frame.end, now)
+    left = reachable_time(still.slot_s, still.opening_s)
+    line = WeekLine(
         student_id,
         frame.week,
         expected_s,
         attended_s,
         attended_s - verified_s,
-        missed,
-        late,
-        _status(expected_s, verified_s, due_slots, frame, now),
+        sum(1 for outcome in outcomes if outcome.state is SlotState.MISSED),
+        sum(1 for outcome in outcomes if outcome.state is SlotState.LATE),
+        _status(expected_s, verified_s, left, frame, now),
+        left,
     )
+    return line, outcomes
 
 
 def weeks_to_recompute(
@@ -194,43 +238,19 @@ def _presence(
 
 
 def _status(
-    expected_s: int, verified_s: int, due_slots: Sequence[DueSlot], frame: WeekFrame, now: datetime
+    expected_s: int, verified_s: int, reachable_s: int, frame: WeekFrame, now: datetime
 ) -> WeekStatus:
+    """At risk only when the time still reachable (slots and opening hours left) cannot
+    cover what is missing (``domain.forecast``)."""
     if expected_s == 0:
         return WeekStatus.EXCUSED
     if verified_s >= expected_s:
         return WeekStatus.MET
     if now >= frame.end:
         return WeekStatus.SHORT
-    remaining_s = sum(seconds(_after(parts, now)) for parts in due_slots)
-    if verified_s + remaining_s < expected_s:
+    if at_risk(verified_s, expected_s, reachable_s):
         return WeekStatus.AT_RISK
     return WeekStatus.ON_TRACK
-
-
-def _due_slots(
-    contract: Contract, frame: WeekFrame, excused: tuple[Interval, ...], found: list[DueSlot]
-) -> int:
-    """Add the contract's slot occurrences in the week (their due parts) to ``found``;
-    returns the total due time in seconds."""
-    total = 0
-    restrict, tz, days = frame.schedule.restrict, frame.tz, frame.days
-    for slot in contract.slots:
-        day = days[slot.weekday]
-        if not contract.covers(day):
-            continue
-        parts = restrict(day, _occurrence(day, slot.start, slot.end, tz))
-        if excused:
-            parts = subtract(parts, excused)
-        if parts:
-            found.append(parts)
-            total += seconds(parts)
-    return total
-
-
-@lru_cache(maxsize=65536)
-def _occurrence(day: date, start: time, end: time, tz: ZoneInfo) -> Interval:
-    return local_instant(day, start, tz), local_instant(day, end, tz)
 
 
 def _expected_share(contract: Contract, frame: WeekFrame, due_s: int) -> tuple[int, int]:
@@ -244,38 +264,6 @@ def _expected_share(contract: Contract, frame: WeekFrame, due_s: int) -> tuple[i
         1 for day in frame.days if contract.covers(day) and frame.schedule.limits.get(day) != ()
     )
     return weekly_s * days, 7
-
-
-def _slot_attendance(
-    due_slots: Sequence[DueSlot], attended: tuple[Interval, ...], grace: timedelta, now: datetime
-) -> tuple[int, int]:
-    """(missed slots, late arrivals) among the due slots."""
-    missed = late = 0
-    starts = [start for start, _ in attended]
-    for parts in due_slots:
-        first, last = parts[0][0], parts[-1][1]
-        arrival = _first_presence(attended, starts, first, last)
-        if arrival is None:
-            missed += last <= now
-        elif arrival > first + grace:
-            late += 1
-    return missed, late
-
-
-def _first_presence(
-    attended: tuple[Interval, ...], starts: list[datetime], first: datetime, last: datetime
-) -> datetime | None:
-    index = max(bisect.bisect_right(starts, first) - 1, 0)
-    for start, end in attended[index:]:
-        if start >= last:
-            return None
-        if end > first:
-            return max(start, first)
-    return None
-
-
-def _after(parts: tuple[Interval, ...], now: datetime) -> tuple[Interval, ...]:
-    return tuple((max(start, now), end) for start, end in parts if end > now)
 
 
 # ---------------------------------------------------------------------- freezing a week

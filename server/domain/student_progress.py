@@ -12,18 +12,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from server.domain.calendar import CampusCalendar, Interval, IsoWeek, local_instant, merge
+from server.domain.calendar import CampusCalendar, IsoWeek
 from server.domain.contracts import Contract
-from server.domain.ledger import Excuse, WeekLine, WeekStatus
+from server.domain.ledger import WeekLine, WeekStatus
 from server.domain.sessions import Session, SessionState
+from server.domain.slots import Excuse, NotDue, Opening, SlotOutcome, week_outcomes
+from server.domain.slots import SlotState as Outcome
 
 ACADEMIC_YEAR_STARTS = 9  # September
 
 
 class SlotState(StrEnum):
-    CLOSED = "closed"  # the campus is closed then (holiday, closure)
+    CLOSED = "closed"  # not due: the campus is closed then (holiday, closure, hours)
     EXCUSED = "excused"  # an excused absence covers it
-    ATTENDED = "attended"  # some presence during the slot
+    ATTENDED = "attended"  # the student came, in time
+    LATE = "late"  # the student came, after the grace time
     MISSED = "missed"  # over, no presence at all
     NOW = "now"  # under way
     UPCOMING = "upcoming"
@@ -31,7 +34,8 @@ class SlotState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SlotVisit:
-    """One committed slot of the week and what became of it."""
+    """One committed slot of the week and what became of it (read from its
+    ``domain.slots`` outcome)."""
 
     day: date
     start: datetime
@@ -39,6 +43,7 @@ class SlotVisit:
     state: SlotState
     today: bool
     closure: str = ""  # why the campus is closed, when it is
+    outcome: SlotOutcome | None = None
 
     @property
     def due(self) -> bool:
@@ -66,41 +71,46 @@ def week_slots(
     *,
     sessions: Sequence[Session],
     excuses: Sequence[Excuse],
+    grace: timedelta = timedelta(minutes=15),
     now: datetime,
 ) -> list[SlotVisit]:
-    """The committed slots of ``week`` in time order, each with its state at ``now``."""
-    tz = calendar.tz
-    today = now.astimezone(tz).date()
-    excused = merge((excuse.start, excuse.end) for excuse in excuses)
-    presence = merge((session.start, session.end) for session in sessions)
-    visits = []
-    for day in week.days():
-        closed = calendar.hours_on(day) == ()  # a closure, or no opening hours that day
-        closure = calendar.closure(day)
-        label = closure[1] if closure else ""
-        for contract in contracts:
-            for slot in contract.slots_on(day):
-                start, end = local_instant(day, slot.start, tz), local_instant(day, slot.end, tz)
-                if closed:
-                    state = SlotState.CLOSED
-                elif _covered((start, end), excused):
-                    state = SlotState.EXCUSED
-                else:
-                    state = _attendance((start, end), presence, now)
-                visits.append(SlotVisit(day, start, end, state, day == today, label))
-    return sorted(visits, key=lambda visit: visit.start)
+    """The committed slots of ``week`` in time order, each with its state at ``now``
+    (slots outside the contracts' validity are left out)."""
+    days = week.days()
+    opening = Opening.of(calendar, days[0] - timedelta(days=1), days[-1])
+    today = now.astimezone(calendar.tz).date()
+    outcomes = week_outcomes(
+        week, opening, contracts, sessions=sessions, excuses=excuses, grace=grace, now=now
+    )
+    return [
+        visit(outcome, today)
+        for outcome in outcomes
+        if outcome.reason is not NotDue.OUTSIDE_CONTRACT
+    ]
 
 
-def _covered(slot: Interval, intervals: Sequence[Interval]) -> bool:
-    return any(start <= slot[0] and slot[1] <= end for start, end in intervals)
+def visit(outcome: SlotOutcome, today: date) -> SlotVisit:
+    """How the student's page shows a slot's outcome."""
+    state = _VISIBLE.get(outcome.state, SlotState.ATTENDED)
+    if outcome.reason is NotDue.EXCUSED:
+        state = SlotState.EXCUSED
+    elif outcome.under_way:
+        state = SlotState.NOW
+    closure = outcome.detail if state is SlotState.CLOSED else ""
+    return SlotVisit(
+        outcome.day, outcome.start, outcome.end, state, outcome.day == today, closure, outcome
+    )
 
 
-def _attendance(slot: Interval, presence: Sequence[Interval], now: datetime) -> SlotState:
-    if any(start < slot[1] and end > slot[0] for start, end in presence):
-        return SlotState.NOW if slot[0] <= now < slot[1] else SlotState.ATTENDED
-    if now >= slot[1]:
-        return SlotState.MISSED
-    return SlotState.NOW if now >= slot[0] else SlotState.UPCOMING
+_VISIBLE = {
+    Outcome.NOT_DUE: SlotState.CLOSED,
+    Outcome.UPCOMING: SlotState.UPCOMING,
+    Outcome.WAITING: SlotState.NOW,
+    Outcome.ABSENT: SlotState.NOW,
+    Outcome.MISSED: SlotState.MISSED,
+    Outcome.PRESENT: SlotState.ATTENDED,
+    Outcome.LATE: SlotState.LATE,
+}
 
 
 def progress(line: WeekLine, visits: Sequence[SlotVisit], now: datetime) -> Progress:

@@ -2,10 +2,11 @@
 (pure: ``now`` is given, nothing is read).
 
 A slot occurrence is on the roster while it runs or when it starts within ``ahead``.
-The student is *present* when they came in by the check instant (slot start + grace),
-*late* when they came in afterwards, *absent* once the check instant passed without
-them, *unchecked* when the absence check could not be trusted (a door reader was down)
-and *expected* before the check instant.
+Its state is the slot's outcome (``domain.slots``) at ``now``: *present* when the
+student came in by the check instant (expected start + grace), *late* when they came in
+afterwards, *absent* once the check instant passed without them (or the slot was
+missed), *unchecked* when the absence check could not be trusted (a door reader was
+down) and *expected* before the check instant.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from server.domain.absences import ExpectedSlot, Verdict
-from server.domain.sessions import Session, SessionState
+from server.domain.sessions import Session
+from server.domain.slots import Presence, SlotState, attend
 
 
 class RosterState(StrEnum):
@@ -45,18 +47,6 @@ def on_roster(slot: ExpectedSlot, now: datetime, ahead: timedelta) -> bool:
     return slot.start <= now + ahead and slot.end > now
 
 
-def arrival(slot: ExpectedSlot, sessions: Sequence[Session]) -> datetime | None:
-    """When the student came in for the slot: the start of their first session during
-    it, or of the session they are still in when it has not begun yet (came early)."""
-    found = [
-        session.start
-        for session in sessions
-        if session.start < slot.end
-        and (session.end > slot.start or session.state is SessionState.OPEN)
-    ]
-    return min(found) if found else None
-
-
 def roster_state(
     slot: ExpectedSlot,
     sessions: Sequence[Session],
@@ -65,10 +55,12 @@ def roster_state(
 ) -> tuple[RosterState, datetime | None]:
     """The state of one slot occurrence at ``now`` and the arrival, if any.
     ``checked`` is the absence watcher's verdict on it, when it has checked it."""
-    came = arrival(slot, sessions)
-    if came is not None:
-        return (RosterState.PRESENT if came <= slot.check_at else RosterState.LATE), came
-    if now < slot.check_at:
+    seen = attend(slot.due_time, slot.check_at, Presence.of(sessions), now)
+    if seen.state is SlotState.PRESENT:
+        return RosterState.PRESENT, seen.arrived_at
+    if seen.state is SlotState.LATE:
+        return RosterState.LATE, seen.arrived_at
+    if seen.state in (SlotState.UPCOMING, SlotState.WAITING):
         return RosterState.EXPECTED, None
     if checked is Verdict.INDETERMINATE:
         return RosterState.UNCHECKED, None

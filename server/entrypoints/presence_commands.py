@@ -50,6 +50,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     weekly.add_argument("--campus", help="one campus only")
     _now_option(weekly)
     weekly.set_defaults(handler=weekly_report_command)
+    from server.entrypoints.week_commands import add_week_report  # it imports this module
+
+    add_week_report(kinds)
 
     badges = subparsers.add_parser("badges", help="unknown badges and enrolment")
     actions = badges.add_subparsers(dest="badges", required=True)
@@ -59,6 +62,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     attach = actions.add_parser("attach", help="give an unknown badge to a student")
     attach.add_argument("sighting", type=int, help="number shown by 'badges unknown'")
     attach.add_argument("student_id")
+    credit = attach.add_mutually_exclusive_group()
+    credit.add_argument(
+        "--credit-past",
+        dest="credit_past",
+        action="store_const",
+        const=True,
+        default=None,
+        help="the badge's earlier taps count for the student (required when it has some)",
+    )
+    credit.add_argument(
+        "--no-credit-past",
+        dest="credit_past",
+        action="store_const",
+        const=False,
+        help="only the taps from the attachment on count for the student",
+    )
     _now_option(attach)
     attach.set_defaults(handler=attach_badge_command)
     _calendar_commands(subparsers)
@@ -219,15 +238,44 @@ def unknown_badges_command(args: argparse.Namespace) -> int:
 
 
 def attach_badge_command(args: argparse.Namespace) -> int:
+    """``badges attach SIGHTING STUDENT [--credit-past | --no-credit-past]``: a badge
+    that already has taps needs the choice (exit 2 listing them, without it)."""
     with presence(args) as context:
         try:
             enrolment.attach_unknown_badge(
-                context.registry, args.sighting, args.student_id, actor=_actor(args)
+                context.registry,
+                context.event_store(),
+                args.sighting,
+                args.student_id,
+                actor=_actor(args),
+                credit_past=args.credit_past,
             )
+        except enrolment.PastTapsChoice as question:
+            zone = context.settings.presence.zone
+            print(_("This badge already has taps before it was attached:"), file=sys.stderr)
+            for tap in question.taps:
+                moment = tap.ts.astimezone(zone)
+                print(f"  {moment:%Y-%m-%d %H:%M:%S}\t{tap.reader}", file=sys.stderr)
+            print(
+                _(
+                    "Say whether they count for the student: --credit-past (they count) "
+                    "or --no-credit-past (only taps from now on count)."
+                ),
+                file=sys.stderr,
+            )
+            return 2
         except DomainError as error:
             print(_(error.message, **error.values), file=sys.stderr)
             return 1
-    print(_("badge attached to {student_id}", student_id=args.student_id))
+    if args.credit_past is False:
+        print(
+            _(
+                "badge attached to {student_id}; its earlier taps do not count",
+                student_id=args.student_id,
+            )
+        )
+    else:
+        print(_("badge attached to {student_id}", student_id=args.student_id))
     return 0
 
 

@@ -13,10 +13,21 @@ from sqlalchemy.orm import Session
 
 from server.domain.accounts import Role
 from server.domain.alert_links import alert_link, recipient_role
-from server.domain.alerts import AlertFact, AlertKind, AlertState, AlertStatus, Resolution
+from server.domain.alerts import (
+    AlertFact,
+    AlertKind,
+    AlertState,
+    AlertStatus,
+    CallLog,
+    CallOutcome,
+    CallPolicy,
+    ReasonCategory,
+    Resolution,
+    call_needed,
+)
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
-from server.registry.models import Campus, Student, Tutor
+from server.registry.models import Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
 
 
@@ -34,6 +45,17 @@ def state_of(row: Alert) -> AlertState:
         escalated_at=row.escalated_at,
         closed_at=row.closed_at,
         resolution=Resolution(row.resolution) if row.resolution else None,
+    )
+
+
+def call_of(row: AlertCall) -> CallLog:
+    """A logged call as the domain's value."""
+    return CallLog(
+        row.called_at,
+        CallOutcome(row.outcome),
+        ReasonCategory(row.reason_category) if row.reason_category else None,
+        row.reason,
+        row.excused,
     )
 
 
@@ -92,7 +114,20 @@ class AlertRepository:
         )
 
     def open_alerts(self) -> list[Alert]:
-        return list(self.session.scalars(select(Alert).where(Alert.status == "open")))
+        """Alerts not closed yet (open or acknowledged)."""
+        return list(self.session.scalars(select(Alert).where(Alert.status != "closed")))
+
+    def calls_of(self, alert_pks: Collection[int]) -> dict[int, list[CallLog]]:
+        """The calls of these alerts as domain values, oldest first."""
+        found: dict[int, list[CallLog]] = {pk: [] for pk in alert_pks}
+        if not found:
+            return found
+        rows = self.session.scalars(
+            select(AlertCall).where(AlertCall.alert_pk.in_(list(found))).order_by(AlertCall.id)
+        )
+        for row in rows:
+            found[row.alert_pk].append(call_of(row))
+        return found
 
     def open_reader_down(self, campus: str, reader: str) -> Alert | None:
         return self.session.scalar(
@@ -156,20 +191,23 @@ class AlertRepository:
         return {row.campus_id: row.webhook_secret_env for row in rows}
 
     def campus_timezone(self, campus: str) -> str:
-        row = self.session.get(Campus, campus)
-        return (row.timezone if row else "") or self.timezone
+        """The campus's time zone: the settings' (docs/campus-settings.md)."""
+        return self.timezone
 
-    def facts(self, start: datetime, end: datetime, campus: str | None = None) -> list[AlertFact]:
+    def facts(
+        self,
+        start: datetime,
+        end: datetime,
+        campus: str | None = None,
+        policy: CallPolicy | None = None,
+    ) -> list[AlertFact]:
         """Absence alerts noticed in ``[start, end)`` (of one campus, or all), for the
-        evidence report."""
-        query = (
-            select(Alert, Tutor.email)
-            .outerjoin(Tutor, Tutor.id == Alert.tutor_id)
-            .where(
-                Alert.kind == AlertKind.ABSENCE.value,
-                Alert.noticed_at >= start,
-                Alert.noticed_at < end,
-            )
+        evidence report; each tutor by name (their e-mail when they have none)."""
+        policy = policy or CallPolicy()
+        query = select(Alert).where(
+            Alert.kind == AlertKind.ABSENCE.value,
+            Alert.noticed_at >= start,
+            Alert.noticed_at < end,
         )
         if campus is not None:
             query = query.where(Alert.campus_id == campus)
@@ -177,16 +215,18 @@ class AlertRepository:
             self.session.scalars(select(AlertCall.alert_pk).where(AlertCall.excused.is_(True)))
         )
         rows = self.session.execute(query).all()
+        names = self.tutor_names({row.tutor_id for (row,) in rows if row.tutor_id})
         return [
             AlertFact(
-                tutor=email or "",
+                tutor=names.get(row.tutor_id, "") if row.tutor_id else "",
                 noticed_at=row.noticed_at,
                 acknowledged_at=row.acknowledged_at,
                 called_at=row.called_at,
                 arrived_first=row.resolution == Resolution.ARRIVED.value,
                 excused=row.id in excused,
+                call_needed=call_needed(state_of(row), policy),
             )
-            for row, email in rows
+            for (row,) in rows
         ]
 
     def coordinator_phones(self, campus: str) -> tuple[str, ...]:
@@ -204,6 +244,14 @@ class AlertRepository:
                 .order_by(Account.login)
             )
         )
+
+    def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
+        """How each tutor is shown to people (``Tutor.label``: their name, else their
+        account's display name, else their e-mail)."""
+        if not tutor_ids:
+            return {}
+        tutors = self.session.scalars(select(Tutor).where(Tutor.id.in_(list(tutor_ids))))
+        return {tutor.id: tutor.label for tutor in tutors}
 
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
         """The notice of one step of an alert, with the people it is about and the
@@ -264,7 +312,7 @@ class AlertRepository:
         return replace(
             notice,
             tutor=(
-                Person(tutor.name, tutor.email, tutor.phone or self._account_phone(tutor.id))
+                Person(tutor.label, tutor.email, tutor.phone or self._account_phone(tutor.id))
                 if tutor
                 else None
             ),

@@ -28,8 +28,15 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    column_property,
+    mapped_column,
+    relationship,
+)
 
 READER_MODES = ("toggle", "in", "out", "room")
 CORRECTION_KINDS = ("confirm", "amend", "add", "remove")
@@ -168,6 +175,13 @@ class Tutor(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+
+    @property
+    def label(self) -> str:
+        """How people see the tutor: their name, else their account's display name (a
+        tutor imported from a spreadsheet has only an e-mail until then), else the
+        e-mail."""
+        return self.name.strip() or (self.account_name or "").strip() or self.email
 
 
 class Student(Base):
@@ -310,6 +324,9 @@ class WeeklyRecord(Base):
     late_arrivals: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10))
     frozen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # How the week adds up (slot outcomes, sessions), JSON: it explains itself once its
+    # raw taps are purged. None for weeks frozen before it was kept.
+    breakdown: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class UnknownBadge(Base):
@@ -334,3 +351,17 @@ from server.registry import account_models as account_models  # noqa: E402
 from server.registry import alert_models as alert_models  # noqa: E402
 from server.registry import occupancy_models as occupancy_models  # noqa: E402
 from server.registry import shared_state_models as shared_state_models  # noqa: E402
+
+# The display name of the tutor's most recent account with one (see ``Tutor.label``).
+Tutor.account_name = column_property(  # type: ignore[attr-defined]
+    select(account_models.Account.display_name)
+    .where(
+        account_models.Account.tutor_id == Tutor.id,
+        account_models.Account.display_name != "",
+    )
+    .order_by(account_models.Account.id.desc())
+    .limit(1)
+    .correlate_except(account_models.Account)
+    .scalar_subquery(),
+    deferred=False,
+)

@@ -99,8 +99,10 @@ class PresenceRepository:
         campus = self.session.get(Campus, campus_id)
         if campus is None:
             return CampusCalendar(timezone=self.timezone)
+        # The time zone and school zone are the settings' (docs/campus-settings.md),
+        # never the registry's copy in ``campuses``.
         return CampusCalendar(
-            timezone=campus.timezone or self.timezone,
+            timezone=self.timezone,
             weekly=self._weekly_hours(campus_id),
             exceptions=self._exceptions(campus_id),
             closures=tuple(
@@ -109,7 +111,7 @@ class PresenceRepository:
                     select(Closure).where(Closure.campus_id == campus_id)
                 )
             ),
-            school_holidays=self._school_holidays(campus.school_zone or self.school_zone),
+            school_holidays=self._school_holidays(self.school_zone),
             closes_on_school_holidays=campus.closes_on_school_holidays,
             closes_on_public_holidays=campus.closes_on_public_holidays,
             holiday_subdivision=campus.holiday_subdivision,
@@ -344,10 +346,12 @@ class PresenceRepository:
                     found[student].append(IsoWeek.parse(week))
         return dict(found)
 
-    def unfreeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> None:
+    def unfreeze(
+        self, lines: Iterable[tuple[int, WeekLine, str | None]], frozen_at: datetime
+    ) -> None:
         """Drop the records ``freeze(lines, frozen_at)`` wrote (still unseen by anyone)."""
         by_week: dict[str, list[int]] = defaultdict(list)
-        for student_pk, line in lines:
+        for student_pk, line, _ in lines:
             by_week[str(line.week)].append(student_pk)
         for week, pks in by_week.items():
             for chunk in _chunks(pks):
@@ -359,7 +363,8 @@ class PresenceRepository:
                     )
                 )
 
-    def freeze(self, lines: Iterable[tuple[int, WeekLine]], frozen_at: datetime) -> int:
+    def freeze(self, lines: Iterable[tuple[int, WeekLine, str | None]], frozen_at: datetime) -> int:
+        """Store weekly records, each with its breakdown (how it adds up, JSON)."""
         rows = [
             {
                 "student_pk": student_pk,
@@ -371,12 +376,52 @@ class PresenceRepository:
                 "late_arrivals": line.late_arrivals,
                 "status": line.status.value,
                 "frozen_at": frozen_at,
+                "breakdown": kept,
             }
-            for student_pk, line in lines
+            for student_pk, line, kept in lines
         ]
         if rows:
             self.session.execute(insert(WeeklyRecord), rows)
         return len(rows)
+
+    def frozen_record(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
+        """The frozen record of one student's week, breakdown included, if frozen."""
+        return self.session.scalar(
+            select(WeeklyRecord).where(
+                WeeklyRecord.student_pk == student_pk, WeeklyRecord.week == str(week)
+            )
+        )
+
+    def correction_notes(
+        self, student_pk: int, start: datetime, end: datetime
+    ) -> list[PresenceCorrection]:
+        """The corrections of presence between ``start`` and ``end`` with who, when and
+        why, oldest first."""
+        return list(
+            self.session.scalars(
+                select(PresenceCorrection)
+                .where(
+                    PresenceCorrection.student_pk == student_pk,
+                    PresenceCorrection.moment >= start,
+                    PresenceCorrection.moment < end,
+                )
+                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+            )
+        )
+
+    def excuse_notes(self, student_pk: int, start: datetime, end: datetime) -> list[ExcusedAbsence]:
+        """The excused absences overlapping ``start``..``end``, with their note."""
+        return list(
+            self.session.scalars(
+                select(ExcusedAbsence)
+                .where(
+                    ExcusedAbsence.student_pk == student_pk,
+                    ExcusedAbsence.start < end,
+                    ExcusedAbsence.end > start,
+                )
+                .order_by(ExcusedAbsence.start)
+            )
+        )
 
 
 @lru_cache(maxsize=4096)

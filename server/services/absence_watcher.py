@@ -23,16 +23,16 @@ from sqlalchemy.exc import IntegrityError
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.absences import ExpectedSlot, Verdict, expected_slots, judge, reader_back
-from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution
+from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution, incident_over
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
 from server.domain.reader_health import Health, ReaderHealth, health_at
-from server.domain.sessions import ReaderMode, Session, apply_corrections, build_sessions
+from server.domain.sessions import ReaderMode, Session
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
-from server.services.ledger import door_taps_by_student, index_holdings, repository, session_rules
+from server.services.ledger import corrected_sessions, repository, session_rules
 from server.services.notifications import NoticeKind
 from server.services.reader_health import ReaderHealthService
 
@@ -186,23 +186,10 @@ class AbsenceWatcher:
     ) -> dict[int, list[Session]]:
         start = min(item.start for item in todo) - self.rules.lookback
         end = now + timedelta(microseconds=1)
-        door = door_taps_by_student(
-            self.events.taps(start, end, campus=campus),
-            index_holdings(repo.holdings_for_campus(campus)),
-            repo.reader_modes(),
+        wanted = sorted({item.student_pk for item in todo} & {p.student_pk for p in plans})
+        return corrected_sessions(
+            self.events, repo, self.rules, campus, wanted, (start, end), schedule, now
         )
-        wanted = {item.student_pk for item in todo}
-        corrections = repo.corrections(list(wanted), start, end)
-        result = {}
-        for plan in plans:
-            if plan.student_pk not in wanted:
-                continue
-            built, _ = build_sessions(
-                door.get(plan.student_pk, []), rules=self.rules, schedule=schedule, now=now
-            )
-            fixes = corrections.get(plan.student_pk)
-            result[plan.student_pk] = apply_corrections(built, fixes) if fixes else built
-        return result
 
     def _doors_down(self, place: _Campus, item: ExpectedSlot, held: bool) -> list[str]:
         """The door readers that cannot vouch for the occurrence's check."""
@@ -319,8 +306,7 @@ class AbsenceWatcher:
                 row = repo.open_reader_down(place.id, reader)
                 if row is None or not reader_back(place.health(reader), row.noticed_at):
                     continue
-                row.status, row.resolution = "closed", Resolution.READER_BACK.value
-                row.closed_at = place.now
+                apply_state(row, incident_over(state_of(row), Resolution.READER_BACK, place.now))
                 report.steps.append(Step(row.id, NoticeKind.RESOLVED))
 
 

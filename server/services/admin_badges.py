@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import orm, select
 
+from server.adapters.event_store import EventStore
 from server.domain.contracts import DomainError
 from server.registry.models import Student, UnknownBadge
 from server.registry.student_repository import Actor
@@ -41,9 +42,19 @@ def sighting_campus(registry: Registry, sighting_id: int) -> str | None:
         return row.campus_id if row is not None and row.attached_at is None else None
 
 
-def attach(registry: Registry, sighting_id: int, student_id: str, *, actor: Actor) -> None:
-    """Give the badge of a sighting to a student of the same campus (from when it was
-    first seen). Raises :class:`DomainError`."""
+def attach(
+    registry: Registry,
+    events: EventStore,
+    sighting_id: int,
+    student_id: str,
+    *,
+    actor: Actor,
+    credit_past: bool | None = None,
+) -> None:
+    """Give the badge of a sighting to a student of the same campus. When the badge
+    already has taps, ``credit_past`` must say whether they count for the student
+    (:class:`~server.services.enrolment.PastTapsChoice` otherwise). Raises
+    :class:`DomainError`."""
     campus = sighting_campus(registry, sighting_id)
     if campus is None:
         raise DomainError("no unknown badge {number} waiting to be attached", number=sighting_id)
@@ -52,4 +63,6 @@ def attach(registry: Registry, sighting_id: int, student_id: str, *, actor: Acto
         raise DomainError("unknown student {student_id}", student_id=student_id)
     if student.campus_id != campus:
         raise DomainError("This badge was seen at another campus than the student's.")
-    attach_unknown_badge(registry, sighting_id, student_id, actor=actor)
+    attach_unknown_badge(
+        registry, events, sighting_id, student_id, actor=actor, credit_past=credit_past
+    )

@@ -93,8 +93,9 @@ _BODIES = {
         "Phone: {phone}\n{url}"
     ),
     (AlertKind.EARLY_WARNING, NoticeKind.RAISED): (
-        "{name} can no longer make the {expected} committed for week {week} with the "
-        "remaining slots ({recorded} so far).\nPhone: {phone}\n{url}"
+        "{name} can no longer make the {expected} committed for week {week}, even "
+        "outside the slots, in the opening hours left ({recorded} so far).\n"
+        "Phone: {phone}\n{url}"
     ),
     (AlertKind.READER_DOWN, NoticeKind.RAISED): (
         "The door reader {reader} of campus {campus} is {state} (last status: "

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,14 +15,14 @@ from sqlalchemy import orm
 
 from server.config import PresenceSettings
 from server.domain import alerts as rules
-from server.domain.alerts import AlertKind, CallLog
+from server.domain.alerts import AlertKind, AlertLife, CallLog, CallPolicy
 from server.domain.calendar import local_midnight
 from server.domain.contracts import DomainError
 from server.domain.events import StoredTap
 from server.domain.sessions import ReaderMode
 from server.registry import audit
-from server.registry.alert_models import Alert, AlertCall
-from server.registry.alert_repository import AlertRepository, apply_state, state_of
+from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings
+from server.registry.alert_repository import AlertRepository, apply_state, call_of, state_of
 from server.registry.models import Student
 from server.registry.student_repository import Actor
 from server.services.corrections import CorrectionService
@@ -35,6 +35,24 @@ log = logging.getLogger(__name__)
 class AlertNotFound(DomainError):
     def __init__(self) -> None:
         super().__init__("there is no such alert")
+
+
+class CallNotFound(DomainError):
+    def __init__(self) -> None:
+        super().__init__("there is no such call")
+
+
+def call_policy(
+    settings: PresenceSettings, channel: AlertChannelSettings | None = None
+) -> CallPolicy:
+    """A campus's call policy: the ``[presence]`` settings and the escalation delay of
+    its alert channels."""
+    return CallPolicy(
+        first_call_within=timedelta(minutes=settings.first_call_minutes),
+        call_again_after=timedelta(minutes=settings.call_again_minutes),
+        escalate_after_attempts=settings.escalate_after_calls,
+        escalate_after=timedelta(minutes=channel.escalation_minutes if channel else 30),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +70,15 @@ class AlertService:
         notifications: NotificationService,
         corrections: CorrectionService,
         settings: PresenceSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.registry = registry
         self.notifications = notifications
         self.corrections = corrections
         self.settings = settings
-        self.tz = ZoneInfo(settings.timezone)
+        self._clock = clock
+        self.tz = settings.zone
 
     def _repo(self, session: orm.Session) -> AlertRepository:
         return AlertRepository(session, timezone=self.settings.timezone)
@@ -81,11 +102,21 @@ class AlertService:
             if not row.acknowledged_by:
                 row.acknowledged_by = actor.name
             self._audit(session, row, actor, "alert_acknowledged", before)
-            return self.describe(session, row)
+            return self.describe(session, row, actor.at)
+
+    def policy(self, session: orm.Session, campus: str) -> CallPolicy:
+        return call_policy(self.settings, self._repo(session).channel_settings(campus))
+
+    def life(self, session: orm.Session, row: Alert, now: datetime) -> AlertLife:
+        """The alert's life (:func:`server.domain.alerts.life`) at ``now``."""
+        calls = self._repo(session).calls_of([row.id])[row.id]
+        return rules.life(state_of(row), calls, self.policy(session, row.campus_id), now)
 
     def log_call(self, public_id: str, call: CallLog, actor: Actor) -> dict[str, Any]:
-        """Record a call; it closes the alert. An excused absence is recorded through
-        the corrections service, over the slot (or the week for a shortfall)."""
+        """Record a call. It closes the alert unless it did not reach the student (then
+        the next call is due, see ``domain.alerts.life``); a closed alert refuses it
+        (:class:`AlertClosed`). An excused absence is recorded through the corrections
+        service, over the slot."""
         with self.registry() as session:
             row = self._alert(session, public_id)
             rules.log_call(state_of(row), call, actor.at)  # validate before writing
@@ -99,15 +130,50 @@ class AlertService:
         with self.registry() as session, session.begin():
             row = self._alert(session, public_id)
             before = row.status
-            was_closed = row.status == "closed"
             apply_state(row, rules.log_call(state_of(row), call, actor.at))
             session.add(_call_row(row, call, excuse_id, actor))
             self._audit(session, row, actor, "alert_call_logged", before, outcome=call.outcome)
-            described = self.describe(session, row)
-            pk = row.id
-        if not was_closed:
+            described = self.describe(session, row, actor.at)
+            pk, closed = row.id, row.status == "closed"
+        if closed:
             self.announce([Step(pk, NoticeKind.RESOLVED)], actor.at)
         return described
+
+    def correct_call(
+        self, public_id: str, index: int, call: CallLog, note: str, actor: Actor
+    ) -> dict[str, Any]:
+        """Correct the ``index``-th call (0: the first) of an alert, closed or not: its
+        time, outcome and reason. The alert follows (closed by a call that reached the
+        student, open again when none did). Audited with the call before and after.
+        Excusing the absence is not done here: log a call for that."""
+        if call.excused:
+            raise DomainError("a correction cannot excuse the absence: log a call for that")
+        with self.registry() as session, session.begin():
+            row = self._alert(session, public_id)
+            rows = self._repo(session).calls(row.id)
+            if not 0 <= index < len(rows):
+                raise CallNotFound()
+            target = rows[index]
+            old = _call_dict(target)
+            calls = [call_of(item) for item in rows]
+            calls[index] = replace(call, excused=target.excused)
+            before = row.status
+            apply_state(row, rules.correct_calls(state_of(row), calls, actor.at))
+            target.called_at, target.outcome = call.called_at, call.outcome.value
+            target.reason_category = call.category.value if call.category else None
+            target.reason = call.reason
+            self._audit(
+                session,
+                row,
+                actor,
+                "alert_call_corrected",
+                before,
+                call=index,
+                call_before=old,
+                call_after=_call_dict(target),
+                note=note,
+            )
+            return self.describe(session, row, actor.at)
 
     def _excusable(self, session: orm.Session, row: Alert) -> tuple[str, datetime, datetime]:
         student = session.get(Student, row.student_pk) if row.student_pk else None
@@ -153,17 +219,24 @@ class AlertService:
         return steps
 
     def escalate_due(self, now: datetime) -> int:
-        """Tell the coordinator about alerts still open after the campus's delay."""
+        """Tell the coordinator about the alerts whose life says so: still not closed
+        after the campus's delay, or called too many times without an answer."""
         steps: list[Step] = []
         with self.registry() as session, session.begin():
             repo = self._repo(session)
-            for row in repo.open_alerts():
-                if row.kind in (AlertKind.READER_DOWN.value, AlertKind.CAPACITY.value):
-                    continue  # incidents go to the coordinators already
-                channel = repo.channel_settings(row.campus_id)
-                delay = timedelta(minutes=channel.escalation_minutes if channel else 30)
-                state = state_of(row)
-                if rules.escalation_due(state, now, delay):
+            rows = [
+                row
+                for row in repo.open_alerts()
+                # incidents go to the coordinators already
+                if row.kind not in (AlertKind.READER_DOWN.value, AlertKind.CAPACITY.value)
+            ]
+            calls = repo.calls_of([row.id for row in rows])
+            policies: dict[str, CallPolicy] = {}
+            for row in rows:
+                if row.campus_id not in policies:
+                    policies[row.campus_id] = self.policy(session, row.campus_id)
+                life = rules.life(state_of(row), calls[row.id], policies[row.campus_id], now)
+                if life.escalate_now:
                     row.escalated_at = now
                     self._audit(session, row, Actor("system", now), "alert_escalated", row.status)
                     steps.append(Step(row.id, NoticeKind.ESCALATED))
@@ -192,7 +265,10 @@ class AlertService:
         start = local_midnight(first, tz)
         end = local_midnight(last + timedelta(days=1), tz)
         with self.registry() as session:
-            facts = self._repo(session).facts(start, end, campus)
+            policy = call_policy(
+                self.settings, self._repo(session).channel_settings(campus) if campus else None
+            )
+            facts = self._repo(session).facts(start, end, campus, policy)
         lines = rules.evidence(facts, tz)
         return {
             "from": first.isoformat(),
@@ -201,10 +277,13 @@ class AlertService:
             "total": lines[-1].as_dict(),
         }
 
-    def describe(self, session: orm.Session, row: Alert) -> dict[str, Any]:
+    def describe(
+        self, session: orm.Session, row: Alert, now: datetime | None = None
+    ) -> dict[str, Any]:
         """The API's view of an alert: for staff, so with the student's phone."""
         notice = self._repo(session).notice(row.id, NoticeKind.RAISED)
         student = notice.student
+        life = self.life(session, row, now or self._now())
         return {
             "id": row.public_id,
             "kind": row.kind,
@@ -215,6 +294,12 @@ class AlertService:
             "student_name": student.name if student else None,
             "student_phone": student.phone if student else None,
             "tutor": notice.tutor.email if notice.tutor else None,
+            "tutor_name": self._repo(session).tutor_names([row.tutor_id]).get(row.tutor_id)
+            if row.tutor_id
+            else None,
+            "stage": life.stage.value,
+            "attempts": life.attempts,
+            "next_call_at": _iso(life.next_call_at),
             "slot_start": _iso(row.slot_start),
             "slot_end": _iso(row.slot_end),
             "week": row.week,
@@ -244,6 +329,10 @@ class AlertService:
         }
 
     # ------------------------------------------------------------------ helpers
+
+    def _now(self) -> datetime:
+        """The injected clock (the composition root's); without one, the real time."""
+        return self._clock() if self._clock else datetime.now(UTC)
 
     def _alert(self, session: orm.Session, public_id: str) -> Alert:
         row = self._repo(session).by_public_id(public_id)

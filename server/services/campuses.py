@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import orm, select
+from sqlalchemy import or_, orm, select
 
 from server.config import Settings
 from server.registry.models import Campus, Reader
@@ -34,8 +34,14 @@ def campus_list(registry: Callable[[], orm.Session]) -> list[CampusRef]:
 
 def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> int:
     """Add the configured campuses and readers missing from the registry; returns how
-    many rows were added. New readers are ``toggle`` doors until an admin says otherwise."""
+    many rows were added. New readers are ``toggle`` doors until an admin says otherwise.
+
+    Every campus row's ``timezone`` and ``school_zone`` are set to the configuration's
+    (``[presence]``, their one source, see docs/campus-settings.md), so that a changed
+    configuration never leaves an old copy behind: the code reads the settings, the
+    columns are there for whoever queries the registry directly."""
     added = 0
+    presence = settings.presence
     with registry() as session, session.begin():
         for campus in settings.campuses:
             if session.get(Campus, campus.id) is None:
@@ -43,8 +49,8 @@ def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> in
                     Campus(
                         id=campus.id,
                         name=campus.name,
-                        timezone=settings.presence.timezone,
-                        school_zone=settings.presence.school_zone,
+                        timezone=presence.timezone,
+                        school_zone=presence.school_zone,
                     )
                 )
                 session.flush()
@@ -56,6 +62,26 @@ def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> in
                 if reader not in known:
                     session.add(Reader(campus_id=campus.id, reader_id=reader, mode="toggle"))
                     added += 1
+        stale = session.scalars(
+            select(Campus).where(
+                or_(
+                    Campus.timezone != presence.timezone,
+                    Campus.school_zone.is_(None),
+                    Campus.school_zone != presence.school_zone,
+                )
+            )
+        ).all()
+        for row in stale:
+            log.info(
+                "registry: campus %s set to the configured time zone %s and school zone %s "
+                "(was %s, %s)",
+                row.id,
+                presence.timezone,
+                presence.school_zone,
+                row.timezone,
+                row.school_zone,
+            )
+            row.timezone, row.school_zone = presence.timezone, presence.school_zone
     if added:
         log.info("registry: %d campus/reader rows added from the configuration", added)
     return added

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from sqlalchemy import orm
 
-from server.domain.alerts import AlertKind, Resolution
+from server.domain.alerts import AlertKind, Resolution, incident_over
 from server.domain.capacity import CapacityChanged, CapacityLevel
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.services.alerts import AlertService, Step
 from server.services.notifications import NoticeKind
 from server.services.occupancy import LoggingCapacityNotifier
@@ -53,8 +53,7 @@ class CapacityAlerts:
             if not full:
                 if row is None:
                     return  # closed already, or raised before this alert kind existed
-                row.status, row.resolution = "closed", Resolution.CAPACITY_BACK.value
-                row.closed_at = event.at
+                apply_state(row, incident_over(state_of(row), Resolution.CAPACITY_BACK, event.at))
                 step = Step(row.id, NoticeKind.RESOLVED)
             else:
                 if row is not None:

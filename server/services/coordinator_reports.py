@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
+from server.config import PresenceSettings
 from server.domain import alerts as alert_rules
 from server.domain.alerts import EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
@@ -26,6 +27,7 @@ from server.domain.coordinator_reports import (
 )
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student, Tutor
+from server.services.alerts import call_policy
 from server.services.ledger import LedgerService
 
 Registry = Callable[[], orm.Session]
@@ -117,13 +119,22 @@ class EvidenceReport:
 
 
 def evidence(
-    registry: Registry, campus: str, first: date, last: date, *, tz: ZoneInfo
+    registry: Registry,
+    campus: str,
+    first: date,
+    last: date,
+    *,
+    tz: ZoneInfo,
+    settings: PresenceSettings | None = None,
 ) -> EvidenceReport:
     """The call-on-absence evidence of one campus from ``first`` to ``last`` (local days,
-    included): per tutor, then the total."""
+    included): per tutor (by name), then the total; the shares are of the absences that
+    still needed a call (``domain.alerts.call_needed`` under the campus's policy)."""
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
     with registry() as session:
-        facts = AlertRepository(session, timezone=str(tz)).facts(start, end, campus)
+        repo = AlertRepository(session, timezone=str(tz))
+        policy = call_policy(settings or PresenceSettings(), repo.channel_settings(campus))
+        facts = repo.facts(start, end, campus, policy)
     lines = alert_rules.evidence(facts, tz)
     rows = [EvidenceRow(line, line.excused) for line in lines[:-1]]
     total = EvidenceRow(lines[-1], lines[-1].excused)

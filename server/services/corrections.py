@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 
@@ -38,7 +37,7 @@ class CorrectionService:
         self.registry = registry
         self.settings = settings
         self.retention = timedelta(days=retention_days)
-        self.tz = ZoneInfo(settings.timezone)
+        self.tz = settings.zone
 
     def correct(self, student_id: str, correction: Correction, *, reason: str, actor: Actor) -> int:
         """Record a correction of ``student_id``'s presence; returns its id."""

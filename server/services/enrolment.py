@@ -1,20 +1,25 @@
 """Use cases: badges that no student holds yet, attaching them, revoking badges.
 
 An unknown badge tapped at a reader is kept as a sighting (keyed hash, campus, reader,
-first and last time seen). When an admin attaches it to a student, the badge counts for
-that student from the first time it was seen, so the taps of the day it was handed out
-are not lost.
+first and last time seen). Its taps are stored like any other. When an admin attaches
+it to a student and it already has taps, they are listed and the admin chooses: credit
+them to the student (the badge counts from the first time it was seen: the taps of the
+day it was handed out are not lost), or not (it counts from the attachment instant: a
+visitor's taps never make a student present). The choice is the badge holding's
+``active_from`` (``badges.active_from``), and it is audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import orm, select
 
+from server.adapters.event_store import EventStore
 from server.domain.contracts import DomainError
+from server.registry import audit
 from server.registry.models import Badge, UnknownBadge
 from server.registry.student_repository import Actor, StudentRepository
 
@@ -58,11 +63,55 @@ def unknown_badges(
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class PastTap:
+    """A tap of an unknown badge before it is attached: when, and at which reader."""
+
+    ts: datetime
+    reader: str
+
+
+class PastTapsChoice(DomainError):
+    """The badge already has taps: the admin must say whether they count."""
+
+    def __init__(self, taps: Sequence[PastTap]) -> None:
+        super().__init__(
+            "This badge already has {count} tap(s): say whether they count for the student.",
+            count=len(taps),
+        )
+        self.taps = tuple(taps)
+
+
+def past_taps(
+    registry: Callable[[], orm.Session], events: EventStore, sighting_id: int, now: datetime
+) -> list[PastTap]:
+    """The stored taps of a sighting's badge at its campus, from the first time it was
+    seen until ``now``, oldest first (empty once attached)."""
+    with registry() as session:
+        sighting = session.get(UnknownBadge, sighting_id)
+        if sighting is None or sighting.attached_at is not None:
+            return []
+        badge, campus, first = sighting.badge_hash, sighting.campus_id, sighting.first_seen
+    found = events.taps(first, now + timedelta(microseconds=1), campus=campus)
+    return [PastTap(tap.ts, tap.reader) for tap in found if tap.badge == badge]
+
+
 def attach_unknown_badge(
-    registry: Callable[[], orm.Session], sighting_id: int, student_id: str, *, actor: Actor
+    registry: Callable[[], orm.Session],
+    events: EventStore,
+    sighting_id: int,
+    student_id: str,
+    *,
+    actor: Actor,
+    credit_past: bool | None = None,
 ) -> None:
-    """Give the badge of sighting ``sighting_id`` to ``student_id``, from when it was
-    first seen."""
+    """Give the badge of sighting ``sighting_id`` to ``student_id``. When it already has
+    taps (:func:`past_taps`) the choice is required (:class:`PastTapsChoice`, with the
+    taps, otherwise): ``credit_past`` counts the badge from when it was first seen, else
+    from ``actor.at``. The choice and the taps it concerns are audited."""
+    taps = past_taps(registry, events, sighting_id, actor.at)
+    if taps and credit_past is None:
+        raise PastTapsChoice(taps)
     with registry() as session, session.begin():
         sighting = session.get(UnknownBadge, sighting_id)
         if sighting is None or sighting.attached_at is not None:
@@ -73,7 +122,27 @@ def attach_unknown_badge(
         student = students.student(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
-        students.give_badge(student, sighting.badge_hash, sighting.first_seen, actor)
+        credited = credit_past is not False
+        active_from = sighting.first_seen if credited else max(actor.at, sighting.first_seen)
+        students.give_badge(student, sighting.badge_hash, active_from, actor)
+        if not taps and credit_past is None:
+            return
+        audit.record(
+            session,
+            at=actor.at,
+            actor=actor.name,
+            action="badge_past_taps_credited" if credited else "badge_past_taps_not_credited",
+            entity="student",
+            entity_id=student.student_id,
+            before=None,
+            after={
+                "sighting": sighting_id,
+                "past_taps": len(taps),
+                "first_tap": taps[0].ts if taps else None,
+                "last_tap": taps[-1].ts if taps else None,
+                "active_from": active_from,
+            },
+        )
 
 
 def revoke_badges(

@@ -35,7 +35,6 @@ from server.registry.alert_models import Alert, AlertCall
 from server.registry.models import (
     AuditEntry,
     Badge,
-    Campus,
     ExcusedAbsence,
     PresenceCorrection,
     Student,
@@ -125,7 +124,7 @@ def is_erased(student: Student) -> bool:
 
 
 def preview(
-    registry: Registry, student_id: str, *, secret: bytes, now: datetime
+    registry: Registry, student_id: str, *, secret: bytes, now: datetime, zone: ZoneInfo
 ) -> ErasurePreview | None:
     """What erasing ``student_id`` at ``now`` would do; None if there is no such student."""
     with registry() as session:
@@ -140,12 +139,12 @@ def preview(
             bool(student.email),
             bool(student.phone),
             is_erased(student),
-            _counts(session, student, _last_day(session, student, now)),
+            _counts(session, student, _last_day(now, zone)),
         )
 
 
 def erase_student(
-    registry: Registry, student_id: str, actor: Actor, *, secret: bytes
+    registry: Registry, student_id: str, actor: Actor, *, secret: bytes, zone: ZoneInfo
 ) -> ErasureReport | None:
     """Erase the student (see the module's docstring); None if there is no such student.
     A student already erased is left as it is (``already_erased``)."""
@@ -153,7 +152,7 @@ def erase_student(
         student = _find(session, student_id, secret)
         if student is None:
             return None
-        last_day = _last_day(session, student, actor.at)
+        last_day = _last_day(actor.at, zone)
         counts = _counts(session, student, last_day)
         if is_erased(student):
             return ErasureReport(student.student_id, student.campus_id, True, counts)
@@ -198,10 +197,8 @@ def _free_pseudonym(session: orm.Session, student: Student, secret: bytes) -> st
     return f"{wanted}-{student.id}"
 
 
-def _last_day(session: orm.Session, student: Student, at: datetime) -> date:
+def _last_day(at: datetime, zone: ZoneInfo) -> date:
     """The day before the erasure, in the campus's time zone."""
-    campus = session.get(Campus, student.campus_id)
-    zone = ZoneInfo(campus.timezone if campus else "Europe/Paris")
     return at.astimezone(zone).date() - timedelta(days=1)
 
 

@@ -32,7 +32,7 @@ from server.domain.ledger import (
     freeze_candidates,
     late_tap_week,
     oldest_unconfirmed,
-    week_line,
+    week_account,
     weeks_to_freeze,
 )
 from server.domain.sessions import (
@@ -43,6 +43,8 @@ from server.domain.sessions import (
     apply_corrections,
     build_sessions,
 )
+from server.domain.slots import closures
+from server.domain.week_story import breakdown, week_sessions
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
 from server.registry.student_repository import Actor, StudentRepository
 
@@ -165,11 +167,11 @@ class LedgerService:
             taps_before = self.events.count_taps(*span, campus=campus)
             frozen = repo.frozen(weeks, campus)
             lines = [
-                (pk, line)
-                for pk, line, computed in self._campus_lines(
-                    repo, campus, tuple(weeks), frozen, now
+                (pk, line, kept)
+                for pk, line, kept in self._campus_lines(
+                    repo, campus, tuple(weeks), frozen, now, breakdowns=True
                 )
-                if computed
+                if kept is not None  # computed now, not read frozen
             ]
         count = self._freeze(lines, now) if lines else 0
         if count and self.events.count_taps(*span, campus=campus) != taps_before:
@@ -181,7 +183,7 @@ class LedgerService:
             return 0
         return count
 
-    def _freeze(self, lines: list[tuple[int, WeekLine]], now: datetime) -> int:
+    def _freeze(self, lines: list[tuple[int, WeekLine, str]], now: datetime) -> int:
         try:
             with self.registry() as session, session.begin():
                 count = repository(session, self.settings).freeze(lines, now)
@@ -234,23 +236,27 @@ class LedgerService:
         weeks: tuple[IsoWeek, ...],
         frozen: dict[tuple[int, str], WeekLine],
         now: datetime,
-    ) -> list[tuple[int, WeekLine, bool]]:
-        """(student, line, computed from the taps) for the campus's students and weeks."""
+        *,
+        breakdowns: bool = False,
+    ) -> list[tuple[int, WeekLine, str | None]]:
+        """(student, line, its breakdown) for the campus's students and weeks; the
+        breakdown (``domain.week_story``) only for lines computed from the raw taps and
+        only when asked (``breakdowns``: the freeze job keeps it with the record)."""
         plans = repo.plans(campus_id, min(weeks).monday, _sunday(max(weeks)))
-        lines: list[tuple[int, WeekLine, bool]] = []
+        lines: list[tuple[int, WeekLine, str | None]] = []
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]] = []
         for week in weeks:
             label, monday, sunday = str(week), week.monday, _sunday(week)
             for plan in plans:
                 stored = frozen.get((plan.student_pk, label))
                 if stored is not None:
-                    lines.append((plan.student_pk, stored, False))
+                    lines.append((plan.student_pk, stored, None))
                     continue
                 contracts = [c for c in plan.contracts if c.overlaps(monday, sunday)]
                 if contracts:
                     pending.append((week, plan, contracts))
         if pending:
-            lines.extend(self._compute(repo, campus_id, pending, plans, now))
+            lines.extend(self._compute(repo, campus_id, pending, plans, now, breakdowns))
         return lines
 
     def _compute(
@@ -260,8 +266,10 @@ class LedgerService:
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]],
         plans: Sequence[StudentPlan],
         now: datetime,
-    ) -> list[tuple[int, WeekLine, bool]]:
-        """Lines computed from the raw taps, for the weeks that are not frozen."""
+        breakdowns: bool,
+    ) -> list[tuple[int, WeekLine, str | None]]:
+        """Lines computed from the raw taps, for the weeks that are not frozen; with their
+        breakdown (``domain.week_story``) when ``breakdowns``."""
         weeks = sorted({week for week, _, _ in pending})
         calendar = repo.calendar(campus_id)
         tz = calendar.tz
@@ -272,21 +280,30 @@ class LedgerService:
         # Excuses up to the week's end, not now: a slot excused ahead is not due.
         week_end = weeks[-1].bounds(tz)[1]
         excuses = repo.excuses([plan.student_pk for plan in plans], start, week_end)
-        frames = {week: WeekFrame.build(week, tz, schedule) for week in weeks}
+        frames = {
+            week: WeekFrame.build(
+                week, tz, schedule, closures(calendar, week.monday, _sunday(week))
+            )
+            for week in weeks
+        }
         grace = timedelta(minutes=self.settings.grace_minutes)
         lines = []
         for week, plan, contracts in pending:
             frame = frames[week]
-            line = week_line(
+            near = sessions[plan.student_pk].near(frame, self.rules.lookback)
+            line, outcomes = week_account(
                 plan.student_id,
                 frame,
                 contracts=contracts,
-                sessions=sessions[plan.student_pk].near(frame, self.rules.lookback),
+                sessions=near,
                 excuses=excuses.get(plan.student_pk, ()),
                 grace=grace,
                 now=now,
             )
-            lines.append((plan.student_pk, line, True))
+            kept = None
+            if breakdowns:
+                kept = breakdown(outcomes, week_sessions(near, frame.start, frame.end))
+            lines.append((plan.student_pk, line, kept))
         return lines
 
     def _sessions(

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from sqlalchemy import orm
 
-from server.domain.alerts import AlertKind, Resolution
-from server.registry.alert_repository import AlertRepository
+from server.domain.alerts import AlertKind, Resolution, incident_over
+from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.services.alerts import AlertService, Step
 from server.services.notifications import NoticeKind
 from server.services.reader_watch import LoggingReaderNotifier, ReaderDown
@@ -33,8 +33,7 @@ class ReaderDownAlerts:
             if event.resolved:
                 if row is None:
                     return  # closed already (the absence watcher saw the reader back)
-                row.status, row.resolution = "closed", Resolution.READER_BACK.value
-                row.closed_at = event.at
+                apply_state(row, incident_over(state_of(row), Resolution.READER_BACK, event.at))
                 step = Step(row.id, NoticeKind.RESOLVED)
             else:
                 if row is not None:

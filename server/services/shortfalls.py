@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +31,7 @@ class ShortfallWatcher:
         self.registry = registry
         self.ledger = ledger
         self.alerts = alerts
-        self.tz = ZoneInfo(ledger.settings.timezone)
+        self.tz = ledger.settings.zone
 
     def run(self, now: datetime) -> list[ShortfallNoticed]:
         """Last week's shortfalls and this week's early warnings, not raised yet."""
@@ -60,7 +59,7 @@ class ShortfallWatcher:
 
         def write() -> tuple[int, str, str] | None:
             with self.registry() as session, session.begin():
-                repo = AlertRepository(session)
+                repo = AlertRepository(session, timezone=self.ledger.settings.timezone)
                 student = session.scalar(
                     select(Student).where(Student.student_id == line.student_id)
                 )

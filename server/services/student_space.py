@@ -95,7 +95,10 @@ class StudentSpace:
             sessions = self.sessions(repo, me, calendar, (start, min(end, now)), now)
             excuses = repo.excuses([me.student_pk], start, end).get(me.student_pk, [])
         line = self._line(me, week, now)
-        slots = week_slots(week, calendar, contracts, sessions=sessions, excuses=excuses, now=now)
+        grace = timedelta(minutes=self.settings.grace_minutes)
+        slots = week_slots(
+            week, calendar, contracts, sessions=sessions, excuses=excuses, grace=grace, now=now
+        )
         inside = current_session(sessions)
         today = now.astimezone(calendar.tz).date()
         in_force = [c for c in contracts if c.covers(today)] or contracts

@@ -16,12 +16,14 @@ from sqlalchemy import orm, select
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.absences import ExpectedSlot, Verdict, expected_slots
-from server.domain.alerts import AlertKind
+from server.domain.alerts import AlertKind, AlertLife, life
 from server.domain.tutor_roster import RosterState, on_roster, roster_state
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertCall
+from server.registry.alert_repository import AlertRepository, state_of
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
 from server.services.alert_texts import tel_uri
+from server.services.alerts import call_policy
 from server.services.ledger import repository
 from server.services.tutor_scope import Scope, StudentRef, ref_of, students_in
 from server.services.tutor_sessions import SessionReader
@@ -57,6 +59,7 @@ class AlertCard:
     called_at: datetime | None
     arrived_at: datetime | None
     calls: tuple[CallLine, ...] = ()
+    life: AlertLife | None = None  # domain.alerts.life at the board's instant
 
     @property
     def is_open(self) -> bool:
@@ -99,7 +102,7 @@ class TutorBoard:
     def board(self, scope: Scope, now: datetime) -> Board:
         with self.registry() as session:
             students = students_in(session, scope)
-            alerts = self._open_alerts(session, students)
+            alerts = self._open_alerts(session, students, now)
             repo = repository(session, self.settings)
             by_campus: dict[str, list[StudentRef]] = defaultdict(list)
             for student in students:
@@ -117,8 +120,9 @@ class TutorBoard:
         roster.sort(key=lambda line: (line.slot_start, line.state.urgency, line.student.name))
         return Board(now, alerts, roster)
 
-    def alert(self, public_id: str) -> AlertCard | None:
-        """An alert about a student, with its calls; None for others (incidents)."""
+    def alert(self, public_id: str, now: datetime) -> AlertCard | None:
+        """An alert about a student, with its calls and its life at ``now``; None for
+        others (incidents)."""
         with self.registry() as session:
             row = session.execute(
                 select(Alert, Student, Tutor)
@@ -132,11 +136,19 @@ class TutorBoard:
             calls = session.scalars(
                 select(AlertCall).where(AlertCall.alert_pk == alert.id).order_by(AlertCall.id)
             )
-            return card_of(alert, ref_of(student, tutor), tuple(call_of(call) for call in calls))
+            lines = tuple(call_of(call) for call in calls)
+            return card_of(
+                alert,
+                ref_of(student, tutor),
+                lines,
+                lives_of(session, self.settings, [alert], now)[alert.id],
+            )
 
     # ------------------------------------------------------------------ parts
 
-    def _open_alerts(self, session: orm.Session, students: Sequence[StudentRef]) -> list[AlertCard]:
+    def _open_alerts(
+        self, session: orm.Session, students: Sequence[StudentRef], now: datetime
+    ) -> list[AlertCard]:
         refs = {student.pk: student for student in students}
         if not refs:
             return []
@@ -149,7 +161,9 @@ class TutorBoard:
             )
             .order_by(Alert.noticed_at, Alert.id)
         )
-        return [card_of(row, refs[row.student_pk]) for row in rows if row.student_pk in refs]
+        found = [row for row in rows if row.student_pk in refs]
+        lives = lives_of(session, self.settings, found, now)
+        return [card_of(row, refs[row.student_pk], (), lives[row.id]) for row in found]
 
     def _roster(
         self,
@@ -226,7 +240,27 @@ def _tel(ref: StudentRef) -> str:
     return tel_uri(ref.phone) if ref.phone else ""
 
 
-def card_of(row: Alert, ref: StudentRef, calls: tuple[CallLine, ...] = ()) -> AlertCard:
+def lives_of(
+    session: orm.Session, settings: PresenceSettings, rows: Sequence[Alert], now: datetime
+) -> dict[int, AlertLife]:
+    """Each alert's life at ``now`` (``domain.alerts.life``), by alert id."""
+    repo = AlertRepository(session, timezone=settings.timezone)
+    calls = repo.calls_of([row.id for row in rows])
+    policies = {
+        campus: call_policy(settings, repo.channel_settings(campus))
+        for campus in {row.campus_id for row in rows}
+    }
+    return {
+        row.id: life(state_of(row), calls[row.id], policies[row.campus_id], now) for row in rows
+    }
+
+
+def card_of(
+    row: Alert,
+    ref: StudentRef,
+    calls: tuple[CallLine, ...] = (),
+    alert_life: AlertLife | None = None,
+) -> AlertCard:
     return AlertCard(
         public_id=row.public_id,
         kind=row.kind,
@@ -242,6 +276,7 @@ def card_of(row: Alert, ref: StudentRef, calls: tuple[CallLine, ...] = ()) -> Al
         called_at=row.called_at,
         arrived_at=row.arrived_at,
         calls=calls,
+        life=alert_life,
     )
 
 

@@ -38,7 +38,7 @@ class StudentRef:
     tutor_id: int | None
     name: str
     phone: str
-    tutor: str  # the tutor's name or e-mail, "" without a tutor
+    tutor: str  # the tutor's name (``Tutor.label``), "" without a tutor
 
 
 def students_in(session: Session, scope: Scope) -> list[StudentRef]:
@@ -69,5 +69,5 @@ def ref_of(student: Student, tutor: Tutor | None) -> StudentRef:
         tutor_id=student.tutor_id,
         name=f"{student.first_name} {student.last_name}".strip(),
         phone=student.phone,
-        tutor=(tutor.name or tutor.email) if tutor else "",
+        tutor=tutor.label if tutor else "",
     )

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
@@ -24,7 +23,7 @@ from server.registry.alert_models import Alert, AlertCall
 from server.registry.models import Contract, ExcusedAbsence, Student
 from server.registry.student_repository import Actor
 from server.services.ledger import LedgerService, repository
-from server.services.tutor_board import STUDENT_ALERTS, AlertCard, call_of, card_of
+from server.services.tutor_board import STUDENT_ALERTS, AlertCard, call_of, card_of, lives_of
 from server.services.tutor_scope import Scope, StudentRef, student_ref, students_in
 from server.services.tutor_sessions import SessionReader
 
@@ -45,10 +44,16 @@ class LedgerRow:
     missed_slots: int
     late_arrivals: int
     status: WeekStatus
+    reachable: float = 0.0  # hours still reachable this week (domain.forecast)
 
     @property
     def at_risk(self) -> bool:
         return self.status in AT_RISK
+
+    @property
+    def forecast(self) -> bool:
+        """The week is under way and not met yet: its forecast is worth showing."""
+        return self.status in (WeekStatus.ON_TRACK, WeekStatus.AT_RISK)
 
     @classmethod
     def of(cls, line: WeekLine) -> LedgerRow:
@@ -61,6 +66,7 @@ class LedgerRow:
             missed_slots=line.missed_slots,
             late_arrivals=line.late_arrivals,
             status=line.status,
+            reachable=hours(line.reachable_s),
         )
 
 
@@ -134,7 +140,7 @@ class TutorStudents:
 
     def week_of(self, now: datetime) -> IsoWeek:
         """The week of ``now`` in the campuses' time zone."""
-        return IsoWeek.of(now.astimezone(ZoneInfo(self.settings.timezone)).date())
+        return IsoWeek.of(now.astimezone(self.settings.zone).date())
 
     def listing(
         self, scope: Scope, week: IsoWeek, now: datetime
@@ -184,7 +190,7 @@ class TutorStudents:
                 this_week=rows.get(week),
                 history=history,
                 excuses=_excuses(session, ref.pk),
-                alerts=_alerts(session, ref),
+                alerts=_alerts(session, ref, self.settings, now),
                 notes=_notes(session, ref.pk),
             )
 
@@ -245,7 +251,13 @@ def _excuses(session: orm.Session, student_pk: int, limit: int = 30) -> list[Exc
     return [ExcuseView(r.start, r.end, r.category, r.note, r.created_by) for r in rows]
 
 
-def _alerts(session: orm.Session, ref: StudentRef, limit: int = 30) -> list[AlertCard]:
+def _alerts(
+    session: orm.Session,
+    ref: StudentRef,
+    settings: PresenceSettings,
+    now: datetime,
+    limit: int = 30,
+) -> list[AlertCard]:
     rows = list(
         session.scalars(
             select(Alert)
@@ -262,7 +274,10 @@ def _alerts(session: orm.Session, ref: StudentRef, limit: int = 30) -> list[Aler
             .order_by(AlertCall.id)
         ):
             calls[call.alert_pk].append(call)
-    return [card_of(row, ref, tuple(call_of(c) for c in calls[row.id])) for row in rows]
+    lives = lives_of(session, settings, rows, now)
+    return [
+        card_of(row, ref, tuple(call_of(c) for c in calls[row.id]), lives[row.id]) for row in rows
+    ]
 
 
 def _notes(session: orm.Session, student_pk: int, limit: int = 50) -> list[NoteView]:

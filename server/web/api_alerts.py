@@ -15,7 +15,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.domain.accounts import Role
-from server.domain.alerts import MAX_REASON_CHARS, CallLog, CallOutcome, ReasonCategory
+from server.domain.alerts import (
+    MAX_REASON_CHARS,
+    AlertClosed,
+    CallLog,
+    CallOutcome,
+    ReasonCategory,
+)
 from server.domain.contracts import DomainError
 from server.i18n import _
 from server.registry.student_repository import Actor
@@ -59,6 +65,8 @@ def _check_alert(alert_id: str) -> None:
 def _domain(failure: DomainError) -> Response:
     if isinstance(failure, AlertNotFound):
         return error(404, "unknown_alert", _("There is no such alert."))
+    if isinstance(failure, AlertClosed):
+        return error(409, "alert_closed", _(failure.message, **failure.values))
     return error(400, "refused", _(failure.message, **failure.values))
 
 

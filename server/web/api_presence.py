@@ -1,15 +1,19 @@
-"""``/api/v1/presence``: weekly presence per student, for integrations."""
+"""``/api/v1/presence``: weekly presence per student, and why one student's week adds
+up as it does, for integrations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from server.domain.accounts import Role
 from server.i18n import _
 from server.services import reports
+from server.services.week_story import WeekStoryError
+from server.services.week_texts import problem_text
 from server.web import api_params
 from server.web.errors import error
 from server.web.guards import roles
+from server.web.week_story_view import stories
 
 blueprint = Blueprint("api_presence", __name__, url_prefix="/api/v1/presence")
 
@@ -29,3 +33,25 @@ def weekly() -> Response:
     if fmt == "csv":
         return Response(reports.render(report, "csv"), mimetype="text/csv")
     return jsonify(report)
+
+
+_STORY_STATUS = {"bad_week": 404, "unknown_student": 404, "forbidden": 403, "future_week": 404}
+
+
+@blueprint.get("/students/<student_id>/weeks/<week>")
+@roles(Role.COORDINATOR, Role.ADMIN)
+def student_week(student_id: str, week: str) -> Response:
+    """Why one student's week adds up as it does (``services.week_story``); a token of
+    one campus sees only that campus's students."""
+    who = g.principal
+    try:
+        story = stories().story(
+            student_id,
+            week,
+            current_app.extensions["campus"]["clock"](),
+            may_see=lambda ref: who.sees_campus(ref.campus_id),
+        )
+    except WeekStoryError as refused:
+        code = refused.problem.value
+        return error(_STORY_STATUS[code], code, problem_text(refused.problem))
+    return jsonify(story.as_dict())

@@ -49,7 +49,7 @@ def language_url(language: str) -> str:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["campus"]["settings"].presence.timezone)
+    return current_app.extensions["campus"]["settings"].presence.zone
 
 
 def local(moment: datetime) -> datetime:

@@ -25,6 +25,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.occupancy", "Occupancy"),
         Entry("coordinator.history", "History"),
         Entry("coordinator.weekly", "Weekly report"),
+        Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.evidence", "Alerts and calls"),
         Entry("coordinator.calendar", "Calendar"),
         Entry("tutor.students", "Students"),
@@ -37,6 +38,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("admin.accounts", "Accounts"),
         Entry("admin.channels", "Alert channels"),
         Entry("coordinator.occupancy", "Occupancy"),
+        Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.weekly", "Weekly report"),
     ),
     Role.STUDENT: (

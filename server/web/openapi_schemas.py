@@ -8,6 +8,7 @@ from typing import Any
 
 from server.domain.alerts import AlertKind, CallOutcome, ReasonCategory
 from server.domain.ledger import WeekStatus
+from server.domain.slots import NotDue, SlotState
 
 
 def _obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -50,14 +51,21 @@ _LIMITS = {
 
 _EVIDENCE_LINE = _obj(
     {
-        "tutor": {**N_STR, "description": "The tutor's e-mail; null on the total line."},
+        "tutor": {**N_STR, "description": "The tutor's name; null on the total line."},
         "absences_noticed": INT,
+        "needing_call": {
+            **INT,
+            "description": "Absences that still needed a call (the shares are of these).",
+        },
         "acknowledged": INT,
         "acknowledged_share": N_NUM,
         "called": INT,
         "called_share": N_NUM,
         "called_same_day_share": N_NUM,
-        "arrived_before_call": INT,
+        "arrived_before_call": {
+            **INT,
+            "description": "Absences the student ended by coming in before a call was due.",
+        },
         "median_minutes_to_call": N_NUM,
         "excused": {**INT, "description": "Absences a call excused (illness, exam…)."},
     }
@@ -74,6 +82,13 @@ _ALERT = _obj(
         "student_name": N_STR,
         "student_phone": {**N_STR, "description": "To call the student (staff only)."},
         "tutor": N_STR,
+        "tutor_name": N_STR,
+        "stage": {
+            "type": "string",
+            "enum": ["new", "seen", "no_answer", "call_due", "escalated", "closed"],
+        },
+        "attempts": {**INT, "description": "Calls that did not reach the student."},
+        "next_call_at": {**N_TIME, "description": "When the next call is due, if any."},
         "slot_start": N_TIME,
         "slot_end": N_TIME,
         "week": N_STR,
@@ -244,3 +259,90 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
 }
+
+
+_TAP = _obj({"ts": TIME, "effect": STR})
+_CORRECTION = _obj(
+    {
+        "kind": STR,
+        "session_start": N_TIME,
+        "start": N_TIME,
+        "end": N_TIME,
+        "reason": STR,
+        "by": STR,
+        "at": TIME,
+    }
+)
+# Why one student's week adds up as it does (services.week_story).
+SCHEMAS["WeekStory"] = _obj(
+    {
+        "student_id": STR,
+        "week": STR,
+        "source": {
+            "type": "string",
+            "enum": ["live", "frozen", "frozen_recomputed", "frozen_unexplained"],
+        },
+        "frozen_at": N_TIME,
+        "taps_purged": BOOL,
+        "figures": _obj(
+            {
+                "student_id": STR,
+                "week": STR,
+                "expected_hours": NUM,
+                "attended_hours": NUM,
+                "unverified_hours": NUM,
+                "missed_slots": INT,
+                "late_arrivals": INT,
+                "status": {"type": "string", "enum": [s.value for s in WeekStatus]},
+            }
+        ),
+        "totals": _obj(
+            {
+                "weekly_minutes": INT,
+                "slot_minutes": INT,
+                "due_minutes": INT,
+                "not_due_minutes": INT,
+                "attended_in_slots_minutes": INT,
+            }
+        ),
+        "slots": _list(
+            _obj(
+                {
+                    "day": DAY,
+                    "slot": STR,
+                    "start": TIME,
+                    "end": TIME,
+                    "state": {"type": "string", "enum": [s.value for s in SlotState]},
+                    "reason": {
+                        "type": ["string", "null"],
+                        "enum": [*(r.value for r in NotDue), None],
+                    },
+                    "detail": STR,
+                    "expected_from": N_TIME,
+                    "expected_minutes": INT,
+                    "attended_minutes": INT,
+                    "excused_minutes": INT,
+                    "arrived_at": N_TIME,
+                    "late_minutes": INT,
+                }
+            )
+        ),
+        "sessions": _list(
+            _obj(
+                {
+                    "start": TIME,
+                    "end": TIME,
+                    "state": STR,
+                    "taps": _list(_TAP),
+                    "corrections": _list(_CORRECTION),
+                }
+            )
+        ),
+        "other_taps": _list(_TAP),
+        "other_corrections": _list(_CORRECTION),
+        "excuses": _list(
+            _obj({"start": TIME, "end": TIME, "category": STR, "note": STR, "by": STR})
+        ),
+        "days": _list(_obj({"day": DAY, "kind": STR, "label": STR})),
+    }
+)

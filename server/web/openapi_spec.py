@@ -59,9 +59,10 @@ _ERRORS = {
     "message says what it must be.",
     401: "No bearer token (with a `WWW-Authenticate: Bearer` header).",
     403: "The token is not allowed, or not for this campus (forbidden_campus).",
-    404: "No such alert (or not one of the token's campus).",
+    404: "No such alert or student (or not one of the token's campus), or no such week.",
     413: f"The body is larger than {MAX_BODY_BYTES // 1024} KB (request_too_large).",
     415: "The body is not `application/json` (unsupported_media_type).",
+    409: "The alert is closed: no new call or acknowledgement (alert_closed).",
 }
 
 
@@ -114,7 +115,33 @@ def _presence() -> dict[str, Any]:
         _ok("WeeklyReport", "The report (text/csv with format=csv)."),
     )
     weekly["get"]["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
-    return {"/api/v1/presence/weekly": weekly}
+    story = _get(
+        "Why one student's week adds up as it does: each slot's outcome and reason, the "
+        "sessions with their taps and corrections, excuses, closures, and the figures. Any "
+        "week that has begun, frozen ones included; 404 for a week that does not exist or "
+        "has not begun (bad_week, future_week) or an unknown student, 403 for a student of "
+        "another campus.",
+        [
+            _path("student_id", "The student's id, e.g. E001.", minLength=1, maxLength=64),
+            _path("week", "ISO week, e.g. 2026-W46.", pattern=r"^[0-9]{4}-W[0-9]{2}$"),
+        ],
+        _ok("WeekStory", "The week explained."),
+        404,
+    )
+    return {
+        "/api/v1/presence/weekly": weekly,
+        "/api/v1/presence/students/{student_id}/weeks/{week}": story,
+    }
+
+
+def _path(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
 
 
 def _occupancy() -> dict[str, Any]:
@@ -194,18 +221,22 @@ def _alerts() -> dict[str, Any]:
             _ok("AlertList", "The alerts, with the student's phone number to call."),
         ),
         "/api/v1/alerts/{alert_id}/ack": _post(
-            "Acknowledge an alert (the tutor has seen it).",
+            "Acknowledge an alert (the tutor has seen it); 409 when it is closed.",
             [ALERT_ID],
             _body("Actor", required=False),
             _ok("Alert", "The alert."),
             404,
+            409,
         ),
         "/api/v1/alerts/{alert_id}/calls": _post(
-            "Log a call about an alert: it closes the alert.",
+            "Log a call about an alert: it closes the alert, except no_answer and "
+            "wrong_number (the alert stays open; next_call_at says when to call again); "
+            "409 when the alert is closed.",
             [ALERT_ID],
             _body("CallLog"),
-            _ok("Alert", "The alert, closed.", status="201"),
+            _ok("Alert", "The alert with its call.", status="201"),
             404,
+            409,
         ),
         "/api/v1/alerts/evidence": _get(
             "The call-on-absence evidence per tutor between two local days (included), "

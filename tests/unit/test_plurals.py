@@ -38,3 +38,21 @@ def test_french_and_english_forms() -> None:
     assert ngettext(one, many, 0, language="en") == "0 failed attempts in a row"
     assert ngettext(one, many, 1, language="en") == "1 failed attempt in a row"
     assert ngettext("{count} new", "{count} new ones", 3, language="fr") == "3 new ones"  # no entry
+
+
+ONE, MANY = "{count} call without answer", "{count} calls without answer"
+
+
+@pytest.mark.parametrize(
+    ("count", "language", "text"),
+    [
+        (0, "fr", "0 appel sans réponse"),
+        (1, "fr", "1 appel sans réponse"),
+        (2, "fr", "2 appels sans réponse"),
+        (0, "en", "0 calls without answer"),
+        (1, "en", "1 call without answer"),
+        (3, "en", "3 calls without answer"),
+    ],
+)
+def test_the_form_follows_the_number_and_the_language(count: int, language: str, text: str):
+    assert ngettext(ONE, MANY, count, language=language) == text

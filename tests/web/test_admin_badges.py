@@ -3,12 +3,14 @@ count for the student, from the first time it was seen), and badges revoked."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from server.domain.calendar import IsoWeek
-from server.registry.models import Badge
+from server.registry.models import AuditEntry, Badge
 from server.services.enrolment import unknown_badges
 from tests.web.conftest import MONDAY_0920, post_form
 
@@ -28,8 +30,16 @@ def test_an_unknown_badge_attached_to_a_student_counts_for_them(world, client_as
     assert sighting.short_hash in page and "1 badge(s) inconnu(s) en attente" in page
     assert _attended_s(world, "E004") == 0
 
+    form = {"sighting": str(sighting.id), "student_id": "E004"}
+    question = post_form(client, "/admin/badges/attach", form, page="/admin/badges")
+    assert question.status_code == 200  # it has a tap: the page asks first
+    asked = html.unescape(question.get_data(as_text=True))
+    assert "Compter les passages antérieurs de ce badge pour E004 ?" in asked
+    assert "Ce badge a déjà été passé 1 fois avant d’être attribué." in asked
+    assert re.search(r"<td[^>]*>23 nov. 2026, 09:20</td><td[^>]*>door-1</td>", asked)
+    assert len(unknown_badges(world.registry)) == 1  # nothing attached yet
     answer = post_form(
-        client, "/admin/badges/attach", {"sighting": str(sighting.id), "student_id": "E004"}
+        client, "/admin/badges/attach", {**form, "credit_past": "yes"}, page="/admin/badges"
     )
     assert answer.status_code == 302
     world.clock.advance(hours=2)
@@ -88,3 +98,40 @@ def test_a_student_s_badges_are_revoked_and_stop_counting(world, client_as) -> N
     answer = post_form(client, "/admin/badges/revoke", {"student_id": "E002", "reason": ""})
     assert answer.status_code == 400
     assert "Ce champ est obligatoire." in answer.get_data(as_text=True)
+
+
+def test_no_to_the_earlier_taps_counts_only_from_the_attachment(world, client_as) -> None:
+    """A visitor's 09:20 tap must not make the new student present (issue 13 §5)."""
+    world.tap_uid("0badcafe", MONDAY_0920)
+    (sighting,) = unknown_badges(world.registry)
+    world.clock.advance(minutes=40)  # attached at 10:00
+    client = client_as("admin")
+    form = {"sighting": str(sighting.id), "student_id": "E004", "credit_past": "no"}
+    answer = post_form(client, "/admin/badges/attach", form, page="/admin/badges")
+    assert answer.status_code == 302
+    assert _attended_s(world, "E004") == 0  # the 09:20 tap is not hers
+    world.tap_uid("0badcafe", world.clock() + timedelta(minutes=5))  # 10:05 in
+    world.clock.advance(hours=1)
+    world.tap_uid("0badcafe", world.clock())  # 11:00 out
+    assert _attended_s(world, "E004") == 55 * 60
+    with world.registry() as session:
+        badge = session.scalars(
+            select(Badge).where(Badge.student_pk == world.student_pk("E004")).order_by(Badge.id)
+        ).all()[-1]
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "badge_past_taps_not_credited")
+        ).one()
+    assert badge.active_from == MONDAY_0920 + timedelta(minutes=40)
+    assert entry.actor == "admin" and entry.entity_id == "E004"
+    assert '"past_taps": 1' in entry.after
+    page = client.get("/admin/badges?campus=test-campus").get_data(as_text=True)
+    assert "ses passages antérieurs ne comptent pas" in html.unescape(page)
+
+
+def test_a_bad_choice_is_refused(world, client_as) -> None:
+    world.tap_uid("0badcafe", MONDAY_0920)
+    (sighting,) = unknown_badges(world.registry)
+    form = {"sighting": str(sighting.id), "student_id": "E004", "credit_past": "maybe"}
+    answer = post_form(client_as("admin"), "/admin/badges/attach", form, page="/admin/badges")
+    assert answer.status_code == 400
+    assert len(unknown_badges(world.registry)) == 1

@@ -32,7 +32,7 @@ from server.registry.student_repository import Actor
 from server.services.erasure import ERASED_NAME, erase_student, pseudonym
 from server.services.student_data import StudentData, as_json
 from server.services.student_space import StudentSpace
-from tests.web.conftest import CAMPUS, SECRET, STUDENTS, World, log_in, post_form
+from tests.web.conftest import CAMPUS, PARIS, SECRET, STUDENTS, World, log_in, post_form
 from tests.web.test_tutor_now import alert_of, at
 
 CONFIRM = "/admin/students/E001/erasure"
@@ -317,7 +317,9 @@ def test_a_second_erasure_is_harmless(world, client_as) -> None:
     assert "seuls des décomptes anonymes sont conservés" in page
     assert 'action="/admin/students/E001/identity"' not in page
     assert _count(world, AuditEntry.id, AuditEntry.action == "student_erased") == 1
-    report = erase_student(world.registry, "E001", Actor("t", world.clock()), secret=b"x")
+    report = erase_student(
+        world.registry, "E001", Actor("t", world.clock()), secret=b"x", zone=PARIS
+    )
     assert report is None  # another secret: the old id leads nowhere
 
 

@@ -47,8 +47,10 @@ def test_my_week_shows_two_hours_of_twelve_and_what_is_left(world, client_as) ->
     assert "2 h sur 12 h" in page
     # 10 h missing; Monday's slot (until 12:00), Tuesday, Thursday and Friday remain.
     assert "Encore 10 h, il reste 4 créneaux." in page
-    # 0.5 + 4 + 4 + 1 = 9.5 h of slots left < 10 h: the hours can no longer be made.
-    assert "ne suffisent plus" in page
+    # 0.5 + 4 + 4 + 1 = 9.5 h of slots left < 10 h, but the campus is open 10 h 30 more
+    # today and 15 h a day until Saturday: hours outside the slots make it up.
+    assert "ne suffisent plus" not in page
+    assert "reste atteignable : 85,5 h, manque : 10 h" in page
     today = re.search(r'<tr class="today" aria-current="date">(.*?)</tr>', page, re.DOTALL)
     assert today and "lundi 23 novembre 2026" in today[1] and "09:00 à 12:00" in today[1]
     assert page.count('aria-current="date"') == 1
@@ -96,9 +98,9 @@ def test_my_history_has_a_chart_and_its_table(world, client_as) -> None:
     assert label and "engagement tenu 0 semaines sur 13" in label[1]
     # The contract starts on 1 September 2026: 13 weeks, one bar and one row each.
     assert page.count("<rect ") == 13
-    rows = re.findall(r'<th scope="row" data-label="Semaine du">(.*?)</th>', page)
+    rows = re.findall(r'<th scope="row" data-label="Semaine du"><a [^>]*>(.*?)</a></th>', page)
     assert rows[0] == "23 nov. 2026" and rows[-1] == "31 août 2026" and len(rows) == 13
-    this_week = page.split('data-label="Semaine du">23 nov. 2026</th>')[1].split("</tr>")[0]
+    this_week = page.split(">23 nov. 2026</a></th>")[1].split("</tr>")[0]
     assert ">12 h<" in this_week and ">2 h<" in this_week
 
 

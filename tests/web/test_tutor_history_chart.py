@@ -41,7 +41,7 @@ def test_the_chart_draws_the_ten_weeks_of_the_table(world, client_as) -> None:
     assert [int(height) for _y, height, _fill in bars] == [0] * 9 + [21]  # 1,5 h of 12 h
     assert re.findall(r'text-anchor="middle"[^>]*>([^<]+)<', svg)[::9] == ["21/09", "23/11"]
     assert ">12 h</text>" in svg and ">6 h</text>" in svg
-    rows = re.findall(r'<th scope="row" data-label="Semaine">([^<]+)</th>', history)
+    rows = re.findall(r'<th scope="row" data-label="Semaine"><a [^>]*>([^<]+)</a></th>', history)
     assert len(rows) == 10 and rows[0] == "2026-W48" and rows[-1] == "2026-W39"
 
 

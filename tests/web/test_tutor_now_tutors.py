@@ -1,5 +1,6 @@
 """On the *Now* page (and its live fragment, and the alert page), coordinators and admins
-see whose student each one is: the tutor's name, else their e-mail, else "not assigned".
+see whose student each one is: the tutor's name, else their account's display name
+(issue 13: people by name everywhere), else their e-mail, else "not assigned".
 A tutor, who only sees their own students, does not get the column."""
 
 from __future__ import annotations
@@ -31,16 +32,10 @@ def test_a_coordinator_sees_whose_student_is_missing(world, client_as) -> None:
     morning(world)
     text = page(client_as("coord"), "/tutor/now")
     assert '<th scope="col">Tuteur</th>' in text
-    assert tutors(text) == {
-        "E001": "alice@campus.test",
-        "E002": "alice@campus.test",
-        "E003": "alice@campus.test",
-        "E004": "bruno@campus.test",
-    }
-    assert card_tutors(text) == {
-        "Noé Martin": "alice@campus.test",
-        "Hugo Roux": "bruno@campus.test",
-    }
+    # The sheet gave the tutors' e-mails only; their accounts are named Alice and Bruno.
+    assert tutors(text) == {"E001": "Alice", "E002": "Alice", "E003": "Alice", "E004": "Bruno"}
+    assert card_tutors(text) == {"Noé Martin": "Alice", "Hugo Roux": "Bruno"}
+    assert "@campus.test" not in text
 
 
 def test_the_tutors_name_comes_first_and_a_student_may_have_none(world, client_as) -> None:
@@ -65,10 +60,10 @@ def test_the_tutors_name_comes_first_and_a_student_may_have_none(world, client_a
 def test_an_admin_sees_the_tutors_of_every_campus(world, client_as) -> None:
     morning(world)
     found = tutors(page(client_as("admin"), "/tutor/now"))
-    assert found["E005"] == "bruno@campus.test" and len(found) == 5
-    assert card_tutors(page(client_as("admin"), "/tutor/now"))["Manon Leroy"] == "bruno@campus.test"
+    assert found["E005"] == "Bruno" and len(found) == 5
+    assert card_tutors(page(client_as("admin"), "/tutor/now"))["Manon Leroy"] == "Bruno"
     other = page(client_as("coord-other"), "/tutor/now")
-    assert tutors(other) == {"E005": "bruno@campus.test"}
+    assert tutors(other) == {"E005": "Bruno"}
 
 
 def test_a_tutor_does_not_get_the_tutor_column(world, client_as) -> None:
@@ -80,3 +75,12 @@ def test_a_tutor_does_not_get_the_tutor_column(world, client_as) -> None:
         assert 'data-label="Tuteur"' not in page(client_as(login), "/tutor/now/live")
     alert = page(client_as("alice"), f"/tutor/alerts/{alert_of(world, 'E002')}")
     assert "Tuteur : " not in alert
+
+
+def test_a_tutor_without_name_nor_named_account_shows_their_e_mail(world, client_as) -> None:
+    from server.registry.account_models import Account
+
+    morning(world)
+    with world.registry() as session, session.begin():
+        session.execute(update(Account).where(Account.login == "bruno").values(display_name=""))
+    assert tutors(page(client_as("coord"), "/tutor/now"))["E004"] == "bruno@campus.test"

@@ -1,5 +1,6 @@
 """Badges: unknown badges seen at the readers, attached to a student; a student's
-badges revoked (lost card, end of contract)."""
+badges revoked (lost card, end of contract). Attaching a badge that already has taps
+lists them and asks whether they count for the student (``credit_past`` yes/no)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ from werkzeug.wrappers import Response
 from server.domain.contracts import DomainError
 from server.i18n import _
 from server.services import admin_badges
+from server.services.enrolment import PastTapsChoice, unknown_badges
 from server.services.enrolment import revoke_badges as revoke_all
-from server.services.enrolment import unknown_badges
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, service
-from server.web.forms import FieldError, integer, refused, text
+from server.web.forms import FieldError, choice, integer, refused, text
 from server.web.guards import check_campus
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     campus, campuses = chosen_campus()
     sightings = unknown_badges(service("registry"), campus=campus.id)
-    values = {"error": None, "error_field": None, "form": {}, **extra}
+    values = {"error": None, "error_field": None, "form": {}, "question": None, **extra}
     page = render_template(
         "admin/badges.html", campus=campus, campuses=campuses, sightings=sightings, **values
     )
@@ -53,13 +54,31 @@ def attach_badge() -> Response | tuple[str, int]:
             abort(404)
         check_campus(campus)
         _student_of_this_campus(student_id)
-        admin_badges.attach(service("registry"), sighting, student_id, actor=actor())
+        credit = None
+        if form.get("credit_past", ""):
+            credit = choice(form, "credit_past", ["yes", "no"]) == "yes"
+        admin_badges.attach(
+            service("registry"),
+            service("store"),
+            sighting,
+            student_id,
+            actor=actor(),
+            credit_past=credit,
+        )
     except FieldError as failure:
         message = refused(failure, "admin_attach_badge")
         return _page(400, error=message, error_field=failure.field, form=dict(form))
+    except PastTapsChoice as question:
+        return _page(200, question=question, form=dict(form))
     except DomainError as failure:
         return _page(400, error=_(failure.message, **failure.values), form=dict(form))
-    flash_success("The badge now belongs to {student_id}.", student_id=student_id)
+    if credit is False:
+        flash_success(
+            "The badge now belongs to {student_id}; its earlier taps do not count.",
+            student_id=student_id,
+        )
+    else:
+        flash_success("The badge now belongs to {student_id}.", student_id=student_id)
     return redirect(url_for("admin.badges", campus=campus))
 
 

@@ -19,7 +19,8 @@ def _secret() -> bytes:
 
 
 def _preview_or_404(student_id: str) -> erasure.ErasurePreview:
-    found = erasure.preview(service("registry"), student_id, secret=_secret(), now=now())
+    zone = service("settings").presence.zone
+    found = erasure.preview(service("registry"), student_id, secret=_secret(), now=now(), zone=zone)
     if found is None:
         abort(404)
     check_campus(found.campus_id)
@@ -56,7 +57,13 @@ def erase_student(student_id: str) -> Response | tuple[str, int]:
             student_id=found.student_id,
         )
         return _page(found, error=refused(failure, "admin_erasure")), 400
-    report = erasure.erase_student(service("registry"), student_id, actor(), secret=_secret())
+    report = erasure.erase_student(
+        service("registry"),
+        student_id,
+        actor(),
+        secret=_secret(),
+        zone=service("settings").presence.zone,
+    )
     if report is None:  # pragma: no cover - erased by someone else between the two reads
         abort(404)
     if report.already_erased:

@@ -7,6 +7,7 @@ from flask import Blueprint
 blueprint = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 from server.web.coordinator import (  # noqa: E402, F401  (routes)
+    alerts,
     calendar,
     corrections,
     occupancy,

@@ -26,7 +26,7 @@ FORMATS = ("csv", "xlsx")
 
 
 def timezone() -> ZoneInfo:
-    return ZoneInfo(services()["settings"].presence.timezone)
+    return services()["settings"].presence.zone
 
 
 def today() -> date:

@@ -160,7 +160,14 @@ def _evidence(campus: str) -> EvidenceReport:
         raise FieldError("to", "The end date cannot be before the start date.")
     if (last - first).days >= MAX_EVIDENCE_DAYS:
         raise FieldError("to", "At most {count} days at once.", count=MAX_EVIDENCE_DAYS)
-    return coordinator_reports.evidence(services()["registry"], campus, first, last, tz=timezone())
+    return coordinator_reports.evidence(
+        services()["registry"],
+        campus,
+        first,
+        last,
+        tz=timezone(),
+        settings=services()["settings"].presence,
+    )
 
 
 @blueprint.get("/alerts")
@@ -201,11 +208,12 @@ def _evidence_columns() -> list[Column]:
         Column(_("To"), Kind.DATE),
         Column(_("Tutor"), Kind.TEXT),
         Column(_("Absences noticed"), Kind.INTEGER),
+        Column(_("Needing a call"), Kind.INTEGER),
         Column(_("Acknowledged"), Kind.INTEGER),
         Column(_("Called"), Kind.INTEGER),
         Column(_("Called the same day"), Kind.INTEGER),
         Column(_("Share called the same day"), Kind.SHARE),
-        Column(_("Arrived before the call"), Kind.INTEGER),
+        Column(_("Arrived before a call was needed"), Kind.INTEGER),
         Column(_("Excused absences"), Kind.INTEGER),
         Column(_("Median time to call (minutes)"), Kind.DECIMAL),
     ]
@@ -213,12 +221,13 @@ def _evidence_columns() -> list[Column]:
 
 def _evidence_row(report: EvidenceReport, row: EvidenceRow) -> list[Cell]:
     line = row.line
-    share = line.called_same_day / line.noticed if line.noticed else None
+    share = line.called_same_day / line.needing_call if line.needing_call else None
     return [
         report.first,
         report.last,
         line.tutor or _("All tutors"),
         line.noticed,
+        line.needing_call,
         line.acknowledged,
         line.called,
         line.called_same_day,

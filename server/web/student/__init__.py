@@ -7,4 +7,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("student", __name__, url_prefix="/me")
 
-from server.web.student import my_data, pages  # noqa: E402,F401  (registers the views)
+from server.web.student import my_data, pages, weeks  # noqa: E402,F401  (registers the views)

@@ -1,5 +1,7 @@
-"""One alert on one screen: who, which slot, since when, the number to call, and the
-call-log form (time of the call, outcome, reason, note, excused); an *acknowledge* button.
+"""One alert on one screen: who, which slot, since when, the number to call, where it
+stands (``domain.alerts.life``: next call due, escalated…), and the call-log form (time
+of the call, outcome, reason, note, excused); an *acknowledge* button. A closed alert
+takes no new call: a logged call is fixed with *Correct this call* (audited).
 
 The time of the call is a local time of today (a tutor who called from the corridor logs
 it later), or of yesterday for an alert older than today when that time has not come yet
@@ -15,7 +17,13 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.alerts import MAX_REASON_CHARS, CallLog, CallOutcome, ReasonCategory
+from server.domain.alerts import (
+    MAX_REASON_CHARS,
+    AlertClosed,
+    CallLog,
+    CallOutcome,
+    ReasonCategory,
+)
 from server.domain.contracts import DomainError
 from server.i18n import _
 from server.services.alerts import AlertService
@@ -25,7 +33,7 @@ from server.web.formatting import local
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
 from server.web.tutor import blueprint
-from server.web.tutor.context import STAFF, actor, board, viewed
+from server.web.tutor.context import STAFF, actor, board, now, viewed
 
 FORM = "tutor_call"
 
@@ -35,7 +43,7 @@ def _alerts() -> AlertService:
 
 
 def _visible_alert(public_id: str) -> AlertCard:
-    card = board().alert(public_id)
+    card = board().alert(public_id, now())
     if card is None:
         abort(404)
     student = card.student
@@ -44,7 +52,7 @@ def _visible_alert(public_id: str) -> AlertCard:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.extensions["campus"]["settings"].presence.timezone)
+    return current_app.extensions["campus"]["settings"].presence.zone
 
 
 def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -113,15 +121,43 @@ def alert(public_id: str) -> Response | tuple[str, int]:
     except FieldError as failure:
         return _page(card, error=refused(failure, FORM), status=400)
     except DomainError as failure:
-        return _page(card, error=_(failure.message, **failure.values), status=400)
+        status = 409 if isinstance(failure, AlertClosed) else 400
+        return _page(card, error=_(failure.message, **failure.values), status=status)
     flash(_("Call recorded for {name}.", name=card.student.name), "success")
     return redirect(url_for("tutor.now"))
 
 
 @blueprint.post("/alerts/<public_id>/ack")
 @roles(*STAFF)
-def acknowledge(public_id: str) -> Response:
+def acknowledge(public_id: str) -> Response | tuple[str, int]:
     card = _visible_alert(public_id)
-    _alerts().acknowledge(public_id, actor())
+    try:
+        _alerts().acknowledge(public_id, actor())
+    except AlertClosed as failure:
+        return _page(card, error=_(failure.message, **failure.values), status=409)
     flash(_("Alert acknowledged: {name}.", name=card.student.name), "success")
+    return redirect(url_for("tutor.alert", public_id=public_id))
+
+
+@blueprint.post("/alerts/<public_id>/calls/<int:index>")
+@roles(*STAFF)
+def correct_call(public_id: str, index: int) -> Response | tuple[str, int]:
+    """*Correct this call*: its time, outcome and reason, with why (audited)."""
+    card = _visible_alert(public_id)
+    if not 0 <= index < len(card.calls):
+        abort(404)
+    who = actor()
+    zone = _zone()
+    try:
+        note = forms.text(request.form, "note", max_chars=MAX_REASON_CHARS)
+        # The time is of the corrected call's own day.
+        day = card.calls[index].called_at.astimezone(zone)
+        day_end = datetime.combine(day.date(), time(23, 59), tzinfo=zone)
+        call = read_call(request.form, min(day_end, who.at), zone, day)
+        _alerts().correct_call(public_id, index, call, note, who)
+    except FieldError as failure:
+        return _page(card, error=refused(failure, "tutor_call_correction"), status=400)
+    except DomainError as failure:
+        return _page(card, error=_(failure.message, **failure.values), status=400)
+    flash(_("Call corrected for {name}.", name=card.student.name), "success")
     return redirect(url_for("tutor.alert", public_id=public_id))

@@ -7,7 +7,7 @@ from typing import Any
 
 from babel.dates import get_day_names
 
-from server.domain.alerts import CallOutcome, ReasonCategory
+from server.domain.alerts import CallOutcome, ReasonCategory, Stage
 from server.domain.contracts import ExcuseCategory
 from server.domain.ledger import WeekStatus
 from server.domain.sessions import SessionState
@@ -86,16 +86,35 @@ def alert_statuses() -> dict[str, tuple[str, str]]:
     }
 
 
+def alert_stages() -> dict[str, tuple[str, str]]:
+    """Stage of an alert's life (domain.alerts.Stage) -> (label, pill class)."""
+    return {
+        Stage.NEW: (_("To call"), "status-open"),
+        Stage.SEEN: (_("Seen, to call"), "status-acknowledged"),
+        Stage.NO_ANSWER: (_("No answer: call again"), "status-warning"),
+        Stage.CALL_DUE: (_("Call again now"), "status-danger"),
+        Stage.ESCALATED: (_("Escalated to the coordinator"), "status-danger"),
+        Stage.CLOSED: (_("Closed"), "status-closed"),
+    }
+
+
 def alert_kinds() -> dict[str, str]:
     return {
         "absence": _("Absence"),
         "shortfall": _("Weekly hours short"),
         "early_warning": _("Early warning"),
+        "reader_down": _("Door reader down"),
+        "capacity": _("Capacity reached"),
     }
 
 
 def resolutions() -> dict[str, str]:
-    return {"called": _("after a call"), "arrived": _("the student arrived")}
+    return {
+        "called": _("after a call"),
+        "arrived": _("the student arrived"),
+        "reader_back": _("the reader is back"),
+        "under_limit": _("back under the limit"),
+    }
 
 
 def weekday(index: int) -> str:
@@ -112,6 +131,7 @@ def template_values() -> dict[str, Any]:
         "week_statuses": week_statuses(),
         "session_states": session_states(),
         "alert_statuses": alert_statuses(),
+        "alert_stages": alert_stages(),
         "alert_kinds": alert_kinds(),
         "resolutions": resolutions(),
         "weekday": weekday,

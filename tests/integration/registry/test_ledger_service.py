@@ -78,8 +78,9 @@ def test_weekly_lines_from_stored_taps(ledger, writer) -> None:
         "late_arrivals": 0,
         "status": "met",
     }
+    # Friday's slot runs to 20:00, the campus closes at 19:00: 14 of its 15 h are due.
     assert (noe.expected_s, noe.attended_s, noe.unverified_s) == (
-        15 * 3600,
+        14 * 3600,
         9 * 3600 + 20 * 60,
         9 * 3600 + 20 * 60,
     )
@@ -300,4 +301,4 @@ def test_a_reimported_row_with_new_hours_reopens_the_frozen_weeks(ledger, writer
     report = run_import(registry, csv_bytes(row, ROW_E002), now=frozen_at)
     assert report.updated == ["E001"] and report.errors == []
     assert _line(ledger.weekly(W48, frozen_at), "E001").expected_s == 15 * 3600
-    assert _line(ledger.weekly(W48, frozen_at), "E002").expected_s == 15 * 3600  # untouched
+    assert _line(ledger.weekly(W48, frozen_at), "E002").expected_s == 14 * 3600  # untouched

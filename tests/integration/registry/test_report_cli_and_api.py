@@ -198,16 +198,27 @@ def test_badge_commands_list_and_attach_an_unknown_badge(imported, capsys) -> No
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    tap = TapWriter(store).tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
+    writer = TapWriter(store)
+    writer.seq = 1000  # tap ids of its own: the fixture's taps are already stored
+    tap = writer.tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
     PresenceService(registry, store, settings.presence).taps_stored([tap], tap.ts)
     store.close()
     engine.dispose()
     assert _run(imported, "badges", "unknown") == 0
     listed = capsys.readouterr().out.split("\t")
     assert listed[1] == "campus-a/door-1" and listed[-1].strip() == "×1"
-    assert _run(imported, "badges", "attach", listed[0], "E002", "--now", NOW) == 0
-    assert "E002" in capsys.readouterr().out
-    assert _run(imported, "badges", "attach", listed[0], "E002") == 1
+    # It has a tap: the choice is required, with the taps listed.
+    assert _run(imported, "badges", "attach", listed[0], "E002", "--now", NOW) == 2
+    err = capsys.readouterr().err
+    assert "Ce badge a déjà des passages" in err and "2026-11-23 10:00:00\tdoor-1" in err
+    assert "--credit-past" in err and "--no-credit-past" in err
+    args = ("badges", "attach", listed[0], "E002", "--now", NOW)
+    with pytest.raises(SystemExit):  # not both
+        _run(imported, *args, "--credit-past", "--no-credit-past")
+    capsys.readouterr()
+    assert _run(imported, *args, "--no-credit-past") == 0
+    assert "ses passages antérieurs ne comptent pas" in capsys.readouterr().out
+    assert _run(imported, "badges", "attach", listed[0], "E002", "--credit-past") == 1
     assert "aucun badge inconnu" in capsys.readouterr().err
 
 
@@ -233,10 +244,11 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
         )
         == 0
     )
-    # E001's slots: Mon 9-12, Tue 14-18, Thu 9-13, Fri 9-10; Thursday and Friday closed.
-    assert _expected(imported, "2026-W48", capsys) == 7.0
+    # E001's slots: Mon 9-12, Tue 14-18, Thu 9-13, Fri 9-10; Thursday and Friday closed;
+    # Monday opens at 10:00: its slot is due from 10:00 (2 h).
+    assert _expected(imported, "2026-W48", capsys) == 6.0
     assert _run(imported, "calendar", "hours", "campus-a", "lun 10:00-19:00; mar 08:00-19:00") == 0
-    assert _expected(imported, "2026-W49", capsys) == 7.0  # no hours on Thursday, Friday
+    assert _expected(imported, "2026-W49", capsys) == 6.0  # no hours on Thursday, Friday
     assert _run(imported, "calendar", "hours", "campus-a", weekdays) == 0
     holidays = tmp_path / "vacances.csv"
     holidays.write_bytes(
@@ -245,7 +257,7 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
     assert _run(imported, "calendar", "school-holidays", str(holidays)) == 1
     out, err = capsys.readouterr()
     assert "1 période(s)" in out and "ligne 3 : end n'est pas une date" in err
-    assert _expected(imported, "2026-W52", capsys) == 11.0  # Christmas: the Friday slot
+    assert _expected(imported, "2026-W52", capsys) == 10.0  # Christmas: the Friday slot
     assert _run(imported, "calendar", "closes-on-school-holidays", "campus-a", "yes") == 0
     capsys.readouterr()
     assert _expected(imported, "2026-W52", capsys) == 0.0

@@ -64,8 +64,15 @@ def test_an_unknown_badge_is_kept_for_enrolment_and_counts_once_attached(
     seen = enrolment.unknown_badges(registry)
     assert [(s.campus_id, s.reader_id, s.seen_count) for s in seen] == [("campus-a", "door-1", 2)]
     assert seen[0].first_seen == at(MON, 9)
+    attach = Actor("admin", at(MON, 9, 30))
+    with pytest.raises(enrolment.PastTapsChoice) as question:  # it has taps: ask
+        enrolment.attach_unknown_badge(registry, events, seen[0].id, "E001", actor=attach)
+    assert [(tap.ts, tap.reader) for tap in question.value.taps] == [
+        (at(MON, 9), "door-1"),
+        (at(MON, 9, 1), "door-1"),
+    ]
     enrolment.attach_unknown_badge(
-        registry, seen[0].id, "E001", actor=Actor("admin", at(MON, 9, 30))
+        registry, events, seen[0].id, "E001", actor=attach, credit_past=True
     )
     assert enrolment.unknown_badges(registry) == []
     # The taps since it was first seen count: 09:00 in, 09:01 out, now 12:00 in again.

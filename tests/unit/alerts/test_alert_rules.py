@@ -57,23 +57,15 @@ def test_arrival_after_the_call_is_recorded_only() -> None:
     assert state.resolution is Resolution.CALLED and state.arrived_at == T0 + timedelta(minutes=30)
 
 
-def test_a_call_after_the_arrival_is_kept_without_reopening() -> None:
+def test_a_closed_alert_refuses_calls_and_acknowledgements() -> None:
     arrived, _ = rules.student_arrived(OPEN, T0 + timedelta(minutes=3), T0)
-    state = rules.log_call(arrived, call(10), T0 + timedelta(minutes=11))
-    assert state.resolution is Resolution.ARRIVED and state.called_at is not None
-
-
-@pytest.mark.parametrize(("minutes", "due"), [(29.9, False), (30, True), (45, True)])
-def test_escalation_after_the_delay(minutes: float, due: bool) -> None:
-    delay = timedelta(minutes=30)
-    assert rules.escalation_due(OPEN, T0 + timedelta(minutes=minutes), delay) is due
-
-
-def test_no_escalation_once_acknowledged_or_escalated() -> None:
-    later = T0 + timedelta(hours=1)
-    assert not rules.escalation_due(rules.acknowledge(OPEN, T0), later, timedelta(minutes=30))
-    escalated = AlertState(AlertStatus.OPEN, T0, escalated_at=T0 + timedelta(minutes=30))
-    assert not rules.escalation_due(escalated, later, timedelta(minutes=30))
+    with pytest.raises(rules.AlertClosed):
+        rules.log_call(arrived, call(10), T0 + timedelta(minutes=11))
+    called = rules.log_call(OPEN, call(), T0 + timedelta(minutes=6))
+    with pytest.raises(rules.AlertClosed):
+        rules.log_call(called, call(7), T0 + timedelta(minutes=8))
+    with pytest.raises(rules.AlertClosed):
+        rules.acknowledge(called, T0 + timedelta(minutes=8))
 
 
 def test_call_log_validation() -> None:
@@ -101,7 +93,7 @@ def test_shortfall_kinds() -> None:
 def test_evidence_per_tutor_and_total() -> None:
     def fact(tutor: str, call_after: float | None, *, arrived: bool = False) -> AlertFact:
         called = T0 + timedelta(minutes=call_after) if call_after is not None else None
-        return AlertFact(tutor, T0, None, called, arrived)
+        return AlertFact(tutor, T0, None, called, arrived, call_needed=not arrived)
 
     facts = [fact("a@x", 10), fact("a@x", 30), fact("a@x", None), fact("b@x", None, arrived=True)]
     lines = rules.evidence(facts, ZoneInfo("Europe/Paris"))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek
 from server.domain.ledger import WeekFrame
 from server.domain.sessions import DoorTap, ReaderMode
+from server.domain.slots import closures
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -33,7 +34,7 @@ def frame(week: str, cal: CampusCalendar | None = None) -> WeekFrame:
     cal = cal or calendar()
     iso = IsoWeek.parse(week)
     schedule = cal.schedule(iso.monday - timedelta(days=2), iso.monday + timedelta(days=6))
-    return WeekFrame.build(iso, cal.tz, schedule)
+    return WeekFrame.build(iso, cal.tz, schedule, closures(cal, iso.monday, iso.days()[-1]))
 
 
 def hours(value: float) -> int:

@@ -154,11 +154,18 @@ def test_mid_week_the_commitment_can_still_be_made() -> None:
     assert line.missed_slots == 0
 
 
-def test_mid_week_warning_when_the_remaining_slots_cannot_make_up_the_hours() -> None:
-    # Tuesday 18:00, nothing attended: Thursday and Friday slots hold 5 h of the 12.
+def test_mid_week_the_opening_hours_left_can_still_make_up_the_hours() -> None:
+    # Tuesday 18:00, nothing attended: the slots left hold 5 h of the 12, but the campus
+    # is open 34 h more this week (Tue 18-19, Wed-Fri 8-19): hours outside the slots count.
     line = _line([], now=at(TUE, 18))
-    assert line.status is WeekStatus.AT_RISK
+    assert (line.status, line.reachable_s) == (WeekStatus.ON_TRACK, hours(34))
     assert line.missed_slots == 2
+
+
+def test_mid_week_warning_when_the_time_left_cannot_make_up_the_hours() -> None:
+    # Friday 12:00, 3 h attended: 9 h missing, the campus is open 7 h more (12-19).
+    line = _line([_present(MON, 9, 12)], now=at(FRI, 12))
+    assert (line.status, line.reachable_s) == (WeekStatus.AT_RISK, hours(7))
 
 
 def test_mid_week_met_as_soon_as_the_hours_are_there() -> None:

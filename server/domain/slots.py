@@ -1,0 +1,442 @@
+"""What became of one committed slot: the one rule every view reads (pure).
+
+A *slot occurrence* is one weekly slot of a contract on one date. Its outcome says:
+
+- whether it is **due**, and when not, why: outside the contract's validity, a public
+  holiday, a campus closure, school holidays when the campus closes, outside the opening
+  hours (a day without opening hours, exceptional hours that leave the slot out, or a
+  slot entirely outside the day's hours), or an excused absence covering all of it;
+- its **due time**: the slot, clipped to the campus's opening hours, minus the excused
+  parts. A student is only ever expected while the campus is open: a 08:00-12:00 slot on
+  a day opening at 08:30 is due from 08:30 (3 h 30 expected);
+- **expected from**: the first due instant; the **check instant** is that plus the grace
+  time (or the end of the due time, if sooner);
+- the **arrival**: the first presence during the due time (a session still open before
+  the slot, the student came early, counts from the expected start). The student is
+  **present** when they arrived by the check instant, **late** after it (``late_by`` is
+  measured from the expected start: arriving at 08:35 for 08:30 is 5 min after, within a
+  15 min grace: present, not late);
+- with no arrival: **upcoming** before the expected start, **waiting** during the grace
+  time, **absent** once the check instant has passed while the slot runs, **missed** once
+  the due time is over;
+- the **attended** seconds: presence during the due time (unverified sessions included).
+
+The weekly ledger, the absence check, the tutor's roster, the student's pages and the
+"why this week" explanation all read this result.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.domain.calendar import (
+    CampusCalendar,
+    ClosureKind,
+    Interval,
+    IsoWeek,
+    Schedule,
+    local_instant,
+    merge,
+    seconds,
+    subtract,
+)
+from server.domain.contracts import Contract, ExcuseCategory, Slot
+from server.domain.sessions import Session, SessionState
+
+_FAR = timedelta(days=2)  # a session still open reaches this far ahead for an arrival
+
+
+class NotDue(StrEnum):
+    """Why a slot occurrence is not due."""
+
+    OUTSIDE_CONTRACT = "outside_contract"
+    PUBLIC_HOLIDAY = "public_holiday"
+    CLOSURE = "closure"
+    SCHOOL_HOLIDAY = "school_holiday"
+    OUTSIDE_OPENING_HOURS = "outside_opening_hours"
+    EXCUSED = "excused"
+
+
+_CLOSURE_REASON = {
+    ClosureKind.PUBLIC_HOLIDAY: NotDue.PUBLIC_HOLIDAY,
+    ClosureKind.CLOSURE: NotDue.CLOSURE,
+    ClosureKind.SCHOOL_HOLIDAY: NotDue.SCHOOL_HOLIDAY,
+}
+
+
+class SlotState(StrEnum):
+    NOT_DUE = "not_due"
+    UPCOMING = "upcoming"  # before the expected start, not in yet
+    WAITING = "waiting"  # within the grace time, not in yet
+    PRESENT = "present"  # arrived by the check instant
+    LATE = "late"  # arrived after the check instant
+    ABSENT = "absent"  # the check instant passed, not in, the slot still runs
+    MISSED = "missed"  # the due time is over, no presence at all
+
+    @property
+    def arrived(self) -> bool:
+        return self in (SlotState.PRESENT, SlotState.LATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Excuse:
+    """An excused absence (illness, exam, competition…) from ``start`` to ``end``."""
+
+    start: datetime
+    end: datetime
+    category: ExcuseCategory = ExcuseCategory.OTHER
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the rule needs of a campus's calendar over some days: its time zone, its open
+    intervals and why a day is closed (``closures``; a day missing there that has no
+    open interval is outside the opening hours)."""
+
+    tz: ZoneInfo
+    schedule: Schedule
+    closures: Mapping[date, tuple[ClosureKind, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, calendar: CampusCalendar, first: date, last: date) -> Opening:
+        return cls(calendar.tz, calendar.schedule(first, last), closures(calendar, first, last))
+
+
+def closures(
+    calendar: CampusCalendar, first: date, last: date
+) -> dict[date, tuple[ClosureKind, str]]:
+    """The closed days from ``first`` to ``last`` (included), with their reason."""
+    found = {}
+    day = first
+    while day <= last:
+        closure = calendar.closure(day)
+        if closure is not None:
+            found[day] = closure
+        day += timedelta(days=1)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A student's presence from their (corrected) sessions: the union of the sessions,
+    and the start of the one still open, if any."""
+
+    intervals: tuple[Interval, ...]
+    open_since: datetime | None = None
+    starts: tuple[datetime, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.starts) != len(self.intervals):
+            object.__setattr__(self, "starts", tuple(start for start, _ in self.intervals))
+
+    @classmethod
+    def of(cls, sessions: Iterable[Session]) -> Presence:
+        listed = list(sessions)
+        open_since = None
+        for session in listed:
+            if session.state is SessionState.OPEN:
+                open_since = session.start
+        return cls(merge((s.start, s.end) for s in listed), open_since)
+
+    def near(self, low: datetime, high: datetime) -> tuple[Interval, ...]:
+        """The intervals that may overlap ``low``..``high`` (binary search)."""
+        first = max(bisect.bisect_right(self.starts, low) - 1, 0)
+        return self.intervals[first : bisect.bisect_left(self.starts, high)]
+
+    def reach(self, low: datetime, high: datetime) -> tuple[Interval, ...]:
+        """Presence near ``low``..``high``, with the open session running on to
+        ``high`` (the student is in)."""
+        near = self.near(low, high)
+        if self.open_since is None or high <= self.open_since:
+            return near
+        return merge((*near, (self.open_since, high)))
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """What the student did during a due time, at some instant."""
+
+    state: SlotState
+    arrived_at: datetime | None  # start of the stay that reached the due time
+    late_by: timedelta  # first due presence after the expected start (zero if on time)
+    attended_s: int
+
+
+def attend(
+    due: Sequence[Interval], check_at: datetime, presence: Presence, now: datetime
+) -> Attendance:
+    """The attendance of a due time (sorted, disjoint, not empty) at ``now``."""
+    expected_from, due_end = due[0][0], due[-1][1]
+    near = presence.near(expected_from, due_end)
+    attended_s = seconds(_cross(due, near)) if near else 0
+    reach = presence.reach(expected_from, due_end + _FAR)
+    met = _cross(due, reach) if reach else ()
+    if met:
+        first = met[0][0]
+        arrived_at = next(start for start, end in reach if start <= first < end)
+        state = SlotState.PRESENT if first <= check_at else SlotState.LATE
+        return Attendance(state, arrived_at, first - expected_from, attended_s)
+    if now < expected_from:
+        state = SlotState.UPCOMING
+    elif now < check_at:
+        state = SlotState.WAITING
+    elif now < due_end:
+        state = SlotState.ABSENT
+    else:
+        state = SlotState.MISSED
+    return Attendance(state, None, timedelta(), attended_s)
+
+
+def check_instant(due: Sequence[Interval], grace: timedelta) -> datetime:
+    """When the absence check of a due time is made: expected start plus grace, at the
+    latest the end of the due time."""
+    return min(due[0][0] + grace, due[-1][1])
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    """What became of one slot occurrence, as known at ``now``."""
+
+    day: date
+    slot: Slot
+    start: datetime  # the slot as committed (UTC)
+    end: datetime
+    state: SlotState
+    reason: NotDue | None  # why it is not due (None when due)
+    detail: str  # the holiday's or closure's name, the excuse's category
+    due: tuple[Interval, ...]  # the due time: open, not excused, sorted
+    check_at: datetime | None
+    arrived_at: datetime | None
+    late_by: timedelta
+    attended_s: int
+    excused_s: int  # the part of the open slot an excuse covers
+    under_way: bool  # now is within the due time
+
+    @property
+    def is_due(self) -> bool:
+        return self.reason is None
+
+    @property
+    def expected_from(self) -> datetime | None:
+        return self.due[0][0] if self.due else None
+
+    @property
+    def expected_s(self) -> int:
+        return seconds(self.due)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public shape (reports, API, frozen weeks): times in ISO 8601 UTC."""
+        return {
+            "day": self.day.isoformat(),
+            "slot": str(self.slot),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "state": self.state.value,
+            "reason": self.reason.value if self.reason else None,
+            "detail": self.detail,
+            "expected_from": _iso(self.expected_from),
+            "check_at": _iso(self.check_at),
+            "expected_minutes": self.expected_s // 60,
+            "attended_minutes": self.attended_s // 60,
+            "excused_minutes": self.excused_s // 60,
+            "arrived_at": _iso(self.arrived_at),
+            "late_minutes": int(self.late_by.total_seconds()) // 60,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def slot_outcome(
+    day: date,
+    slot: Slot,
+    contract: Contract,
+    opening: Opening,
+    *,
+    excused: Sequence[Excuse] = (),
+    presence: Presence,
+    grace: timedelta,
+    now: datetime,
+) -> SlotOutcome:
+    """The outcome of ``slot`` of ``contract`` on ``day`` (the one rule)."""
+    start, end = occurrence(day, slot.start, slot.end, opening.tz)
+    reason, detail, due, excused_s = _due(day, (start, end), contract, opening, excused)
+    if reason is not None:
+        return SlotOutcome(
+            day,
+            slot,
+            start,
+            end,
+            SlotState.NOT_DUE,
+            reason,
+            detail,
+            (),
+            None,
+            None,
+            timedelta(),
+            0,
+            excused_s,
+            False,
+        )
+    check_at = check_instant(due, grace)
+    seen = attend(due, check_at, presence, now)
+    return SlotOutcome(
+        day,
+        slot,
+        start,
+        end,
+        seen.state,
+        None,
+        detail,
+        due,
+        check_at,
+        seen.arrived_at,
+        seen.late_by,
+        seen.attended_s,
+        excused_s,
+        due[0][0] <= now < due[-1][1],
+    )
+
+
+def _due(
+    day: date,
+    slot: Interval,
+    contract: Contract,
+    opening: Opening,
+    excuses: Sequence[Excuse],
+) -> tuple[NotDue | None, str, tuple[Interval, ...], int]:
+    """(why not due, detail, due time, excused seconds)."""
+    if not contract.covers(day):
+        return NotDue.OUTSIDE_CONTRACT, "", (), 0
+    closure = opening.closures.get(day)
+    if closure is not None:
+        return _CLOSURE_REASON[closure[0]], closure[1], (), 0
+    open_parts = _open_parts(opening.schedule, slot)
+    if not open_parts:
+        return NotDue.OUTSIDE_OPENING_HOURS, "", (), 0
+    covering = [e for e in excuses if e.start < open_parts[-1][1] and e.end > open_parts[0][0]]
+    if not covering:
+        return None, "", open_parts, 0
+    due = subtract(open_parts, ((e.start, e.end) for e in covering))
+    excused_s = seconds(open_parts) - seconds(due)
+    category = covering[0].category.value
+    if not due:
+        return NotDue.EXCUSED, category, (), excused_s
+    return None, category if excused_s else "", due, excused_s
+
+
+def _open_parts(schedule: Schedule, slot: Interval) -> tuple[Interval, ...]:
+    """The parts of ``slot`` while the campus is open."""
+    intervals = schedule.intervals
+    low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
+    high = bisect.bisect_left(schedule.starts, slot[1])
+    return _cross((slot,), intervals[low:high])
+
+
+@lru_cache(maxsize=65536)
+def occurrence(day: date, start: time, end: time, tz: ZoneInfo) -> Interval:
+    """A slot on ``day`` as UTC instants."""
+    return local_instant(day, start, tz), local_instant(day, end, tz)
+
+
+def week_outcomes(
+    week: IsoWeek,
+    opening: Opening,
+    contracts: Sequence[Contract],
+    *,
+    sessions: Sequence[Session],
+    excuses: Sequence[Excuse] = (),
+    grace: timedelta,
+    now: datetime,
+) -> list[SlotOutcome]:
+    """Every slot occurrence of every contract overlapping ``week`` (those outside a
+    contract's validity included, as not due), in time order."""
+    found = contract_outcomes(
+        week.days(), opening, contracts, sessions=sessions, excuses=excuses, grace=grace, now=now
+    )
+    return sorted((outcome for _, outcome in found), key=lambda item: (item.start, item.end))
+
+
+def contract_outcomes(
+    days: Sequence[date],
+    opening: Opening,
+    contracts: Sequence[Contract],
+    *,
+    sessions: Sequence[Session] | Presence,
+    excuses: Sequence[Excuse] = (),
+    grace: timedelta,
+    now: datetime,
+) -> list[tuple[int, SlotOutcome]]:
+    """(index of the contract, outcome) of the contracts' slots on ``days``."""
+    presence = sessions if isinstance(sessions, Presence) else Presence.of(sessions)
+    first, last = (days[0], days[-1]) if days else (None, None)
+    found = []
+    for index, contract in enumerate(contracts):
+        if first is None or last is None or not contract.overlaps(first, last):
+            continue
+        for day in days:
+            for slot in contract.slots:
+                if slot.weekday != day.weekday():
+                    continue
+                outcome = slot_outcome(
+                    day,
+                    slot,
+                    contract,
+                    opening,
+                    excused=excuses,
+                    presence=presence,
+                    grace=grace,
+                    now=now,
+                )
+                found.append((index, outcome))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reachable:
+    """What the rest of a week can still bring, at ``now`` (for the at-risk forecast):
+    the due slot time not over yet, and the campus's opening time not over yet."""
+
+    slot_s: int
+    opening_s: int
+
+
+def reachable(
+    outcomes: Iterable[SlotOutcome], opening: Opening, week_end: datetime, now: datetime
+) -> Reachable:
+    """The seconds still reachable this week from ``now``: in the due slots left, and in
+    the campus's open hours left (up to ``week_end``)."""
+    slot_s = sum(seconds(after(outcome.due, now)) for outcome in outcomes if outcome.is_due)
+    if now >= week_end:
+        return Reachable(slot_s, 0)
+    return Reachable(slot_s, seconds(_open_parts(opening.schedule, (now, week_end))))
+
+
+def _cross(left: Sequence[Interval], right: Sequence[Interval]) -> tuple[Interval, ...]:
+    """The intersection of two sorted lists of disjoint intervals (``intersect`` without
+    its merging: every list here is already sorted and disjoint)."""
+    result: list[Interval] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        start = max(left[i][0], right[j][0])
+        end = min(left[i][1], right[j][1])
+        if start < end:
+            result.append((start, end))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(result)
+
+
+def after(parts: Iterable[Interval], now: datetime) -> tuple[Interval, ...]:
+    """The parts of intervals still to come at ``now``."""
+    return tuple((max(start, now), end) for start, end in parts if end > now)

@@ -87,10 +87,6 @@ class PresenceRepository:
         """The deployment's default time zone (a campus without its own)."""
         return ZoneInfo(self.timezone)
 
-    def campus_timezones(self) -> dict[str, ZoneInfo]:
-        rows = self.session.execute(select(Campus.id, Campus.timezone))
-        return {campus: ZoneInfo(zone or self.timezone) for campus, zone in rows}
-
     def reader_modes(self) -> dict[tuple[str, str], ReaderMode]:
         rows = self.session.execute(select(Reader.campus_id, Reader.reader_id, Reader.mode))
         return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}

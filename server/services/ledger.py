@@ -104,12 +104,11 @@ class LedgerService:
             return repository(session, self.settings).campus_ids()
 
     def campus_timezone(self, campus_id: str | None) -> ZoneInfo:
-        """The campus's own time zone (the deployment's when the campus has none, or for
-        ``None``: every campus), in which its local days and weeks are read."""
-        if campus_id is None:
-            return ZoneInfo(self.settings.timezone)
-        with self.registry() as session:
-            return repository(session, self.settings).calendar(campus_id).tz
+        """The time zone in which a campus's local days and weeks are read: the settings'
+        ``[presence] timezone``, the one source for every campus of a server
+        (docs/campus-settings.md); ``campus_id`` is kept for the callers' sake."""
+        del campus_id
+        return ZoneInfo(self.settings.timezone)
 
     def weekly(self, week: IsoWeek, now: datetime, *, campus: str | None = None) -> list[WeekLine]:
         return self.weeks([week], now, campus=campus)[week]
@@ -209,11 +208,11 @@ class LedgerService:
             modes = repo.reader_modes()
             old = [t for t in old if modes.get((t.campus, t.reader)) is not ReaderMode.ROOM]
             holdings = index_holdings(repo.holdings_for_hashes({tap.badge for tap in old}))
-            zones = repo.campus_timezones()
+            tz = repo.zone  # the settings' (docs/campus-settings.md)
             wanted: set[tuple[int, str, str]] = set()
             for tap in old:
                 holder = holder_of(holdings, tap.badge, tap.ts)
-                week = late_tap_week(tap.ts, zones.get(tap.campus, repo.zone), now, self.window)
+                week = late_tap_week(tap.ts, tz, now, self.window)
                 if holder is not None and week is not None:
                     wanted.add((holder.student_pk, tap.campus, str(week)))
             if not wanted:

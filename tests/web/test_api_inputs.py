@@ -306,20 +306,21 @@ def test_a_time_without_offset_is_a_wall_clock_time_of_the_campus(world, api, ad
     assert [p["at"] for p in points] == ["2026-03-29T01:30:00.000Z"]
 
 
-def test_days_are_read_in_the_campus_own_time_zone_not_the_deployment_one(world, api, admin):
-    """test-campus set in Cayenne (UTC-3, no DST): its 23 November runs from 03:00 UTC on
-    the 23rd to 03:00 UTC on the 24th. An absence noticed at 01:00 UTC on the 24th is
-    on the 23rd there (on the 24th in Paris, the deployment's zone)."""
+def test_days_are_read_in_the_campus_time_zone_not_utc(world, api, admin) -> None:
+    """The campus's time zone is the settings' (docs/campus-settings.md), Paris here: its
+    24 November runs from 23:00 UTC on the 23rd. An absence noticed at 23:30 UTC on the
+    23rd is on the 24th there (on the 23rd in UTC); a stale copy of another zone in the
+    ``campuses`` table changes nothing."""
     with world.registry() as session, session.begin():
         session.get(Campus, CAMPUS).timezone = "America/Cayenne"
-    _absence(world, noticed=datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
-    query = f"campus={CAMPUS}&from=2026-11-23&to=2026-11-23"
+    _absence(world, noticed=datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
+    query = f"campus={CAMPUS}&from=2026-11-24&to=2026-11-24"
     evidence = api.get(f"/api/v1/alerts/evidence?{query}", headers=admin).get_json()
     assert evidence["total"]["absences_noticed"] == 1
-    query = f"campus={CAMPUS}&from=2026-11-24&to=2026-11-24"
+    query = f"campus={CAMPUS}&from=2026-11-23&to=2026-11-23"
     evidence = api.get(f"/api/v1/alerts/evidence?{query}", headers=admin).get_json()
     assert evidence["total"]["absences_noticed"] == 0
     stats = api.get(
-        f"/api/v1/occupancy/stats?campus={CAMPUS}&period=day&date=2026-11-23", headers=admin
+        f"/api/v1/occupancy/stats?campus={CAMPUS}&period=day&date=2026-11-24", headers=admin
     ).get_json()
-    assert stats["start"] == "2026-11-23T03:00:00.000Z"
+    assert stats["start"] == "2026-11-23T23:00:00.000Z"

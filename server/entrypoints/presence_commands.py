@@ -248,6 +248,7 @@ def attach_badge_command(args: argparse.Namespace) -> int:
                 args.sighting,
                 args.student_id,
                 actor=_actor(args),
+                zone=context.settings.presence.zone,
                 credit_past=args.credit_past,
             )
         except enrolment.PastTapsChoice as question:

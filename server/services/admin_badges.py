@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
@@ -49,6 +50,7 @@ def attach(
     student_id: str,
     *,
     actor: Actor,
+    zone: ZoneInfo,
     credit_past: bool | None = None,
 ) -> None:
     """Give the badge of a sighting to a student of the same campus. When the badge
@@ -64,5 +66,11 @@ def attach(
     if student.campus_id != campus:
         raise DomainError("This badge was seen at another campus than the student's.")
     attach_unknown_badge(
-        registry, events, sighting_id, student_id, actor=actor, credit_past=credit_past
+        registry,
+        events,
+        sighting_id,
+        student_id,
+        actor=actor,
+        zone=zone,
+        credit_past=credit_past,
     )

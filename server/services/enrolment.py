@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
 from server.adapters.event_store import EventStore
+from server.domain.calendar import IsoWeek
 from server.domain.contracts import DomainError
 from server.registry import audit
 from server.registry.models import Badge, UnknownBadge
@@ -103,12 +105,14 @@ def attach_unknown_badge(
     student_id: str,
     *,
     actor: Actor,
+    zone: ZoneInfo,
     credit_past: bool | None = None,
 ) -> None:
     """Give the badge of sighting ``sighting_id`` to ``student_id``. When it already has
     taps (:func:`past_taps`) the choice is required (:class:`PastTapsChoice`, with the
     taps, otherwise): ``credit_past`` counts the badge from when it was first seen, else
-    from ``actor.at``. The choice and the taps it concerns are audited."""
+    from ``actor.at``. The choice and the taps it concerns are audited. Credited taps of
+    a week already frozen re-open it (local weeks in ``zone``), as a late tap does."""
     taps = past_taps(registry, events, sighting_id, actor.at)
     if taps and credit_past is None:
         raise PastTapsChoice(taps)
@@ -127,6 +131,10 @@ def attach_unknown_badge(
         students.give_badge(student, sighting.badge_hash, active_from, actor)
         if not taps and credit_past is None:
             return
+        reopened: list[IsoWeek] = []
+        if credited:
+            weeks = {IsoWeek.of(tap.ts.astimezone(zone).date()) for tap in taps}
+            reopened = students.reopen_weeks(student, weeks, actor, cause="badge_credited")
         audit.record(
             session,
             at=actor.at,
@@ -141,6 +149,7 @@ def attach_unknown_badge(
                 "first_tap": taps[0].ts if taps else None,
                 "last_tap": taps[-1].ts if taps else None,
                 "active_from": active_from,
+                "weeks_reopened": [str(week) for week in reopened],
             },
         )
 

@@ -63,6 +63,7 @@ def attach_badge() -> Response | tuple[str, int]:
             sighting,
             student_id,
             actor=actor(),
+            zone=service("settings").presence.zone,
             credit_past=credit,
         )
     except FieldError as failure:

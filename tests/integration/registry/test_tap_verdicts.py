@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from server.domain.calendar import IsoWeek
 from server.i18n import _
-from server.registry.models import OpeningHours, Reader, UnknownBadge
+from server.registry.models import AuditEntry, OpeningHours, Reader, UnknownBadge
 from server.registry.student_repository import Actor
 from server.services import enrolment
 from server.services.ledger import LedgerService
@@ -66,13 +66,15 @@ def test_an_unknown_badge_is_kept_for_enrolment_and_counts_once_attached(
     assert seen[0].first_seen == at(MON, 9)
     attach = Actor("admin", at(MON, 9, 30))
     with pytest.raises(enrolment.PastTapsChoice) as question:  # it has taps: ask
-        enrolment.attach_unknown_badge(registry, events, seen[0].id, "E001", actor=attach)
+        enrolment.attach_unknown_badge(
+            registry, events, seen[0].id, "E001", actor=attach, zone=PARIS
+        )
     assert [(tap.ts, tap.reader) for tap in question.value.taps] == [
         (at(MON, 9), "door-1"),
         (at(MON, 9, 1), "door-1"),
     ]
     enrolment.attach_unknown_badge(
-        registry, events, seen[0].id, "E001", actor=attach, credit_past=True
+        registry, events, seen[0].id, "E001", actor=attach, zone=PARIS, credit_past=True
     )
     assert enrolment.unknown_badges(registry) == []
     # The taps since it was first seen count: 09:00 in, 09:01 out, now 12:00 in again.
@@ -81,6 +83,39 @@ def test_an_unknown_badge_is_kept_for_enrolment_and_counts_once_attached(
     ledger = LedgerService(registry, events, settings.presence)
     line = ledger.weekly(IsoWeek.of(MON), at(MON, 13))[0]
     assert line.attended_s == 60 + 3600
+
+
+def test_credited_taps_of_a_frozen_week_reopen_it_and_count(
+    service, writer, registry, events, settings
+) -> None:
+    """A badge seen in a week the freeze job has closed since: crediting its taps to the
+    student re-opens that week (audited), so its hours count; not crediting leaves it."""
+    new_card = "04deadbeef0103"
+    _stored(service, writer, new_card, at(MON, 9))
+    _stored(service, writer, new_card, at(MON, 12))
+    later = at(MON + timedelta(days=21), 10)
+    ledger = LedgerService(registry, events, settings.presence)
+    assert ledger.freeze_due(later) > 0
+    week = IsoWeek.of(MON)
+    assert ledger.weekly(week, later)[0].attended_s == 0  # frozen before the badge was known
+    (seen,) = enrolment.unknown_badges(registry)
+    enrolment.attach_unknown_badge(
+        registry,
+        events,
+        seen.id,
+        "E001",
+        actor=Actor("admin", later),
+        zone=PARIS,
+        credit_past=True,
+    )
+    assert ledger.weekly(week, later)[0].attended_s == 3 * 3600
+    with registry() as session:
+        actions = [
+            (entry.action, entry.entity_id)
+            for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+    assert ("week_reopened", f"E001/{week}") in actions
+    assert actions[-1][0] == "badge_past_taps_credited"
 
 
 def test_revoked_badges_are_unknown_again(service, writer, registry) -> None:

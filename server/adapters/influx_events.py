@@ -46,8 +46,10 @@ from server.adapters.influx_lines import (
     rejection_line,
     status_from_row,
     status_line,
+    status_rows_complete,
     tap_from_row,
     tap_line,
+    tap_rows_complete,
     to_ns,
 )
 from server.adapters.influx_tap_index import TapIndex, row_fingerprint, tap_fingerprint
@@ -249,7 +251,8 @@ class InfluxEventStore(EventStore):
             f"FROM taps WHERE {where}",
             params,
         )
-        return sorted((tap_from_row(row) for row in rows), key=lambda t: (t.ts, t.seq, t.tap_id))
+        taps = (tap_from_row(row) for row in tap_rows_complete(rows))
+        return sorted(taps, key=lambda t: (t.ts, t.seq, t.tap_id))
 
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
@@ -267,7 +270,7 @@ class InfluxEventStore(EventStore):
         where, params = _where(to_ns(start), to_ns(end), campus, reader)
         rows = self._query(f"SELECT * FROM reader_status WHERE {where}", params)
         return sorted(
-            (status_from_row(row) for row in rows),
+            (status_from_row(row) for row in status_rows_complete(rows)),
             key=lambda s: (s.received_at, s.campus, s.reader, s.state),
         )
 
@@ -280,7 +283,8 @@ class InfluxEventStore(EventStore):
             "GROUP BY campus, reader ORDER BY time DESC LIMIT 1",
             params,
         )
-        return sorted((status_from_row(row) for row in rows), key=lambda s: (s.campus, s.reader))
+        found = (status_from_row(row) for row in status_rows_complete(rows))
+        return sorted(found, key=lambda s: (s.campus, s.reader))
 
     def stamped_statuses(
         self,
@@ -305,7 +309,7 @@ class InfluxEventStore(EventStore):
             f"SELECT * FROM reader_status WHERE {where} AND clock_synced = false", params
         )
         return sorted(
-            (status_from_row(row) for row in [*synced, *unsynced]),
+            (status_from_row(row) for row in status_rows_complete([*synced, *unsynced])),
             key=lambda s: (stamped_at(s), s.campus, s.reader, s.received_at),
         )
 

@@ -155,6 +155,23 @@ def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
                 yield {**tags, **dict(zip(columns, values, strict=True))}
 
 
+# InfluxDB keeps each field of a point apart: a query running while a point is being
+# written may see some of its fields and not yet the others. Such a row is the point of a
+# write still under way, read as if the query had come just before it.
+_TAP_FIELDS = ("tap_id", "badge", "seq", "received_ms", "clock_synced")
+_STATUS_FIELDS = ("state", "ts_ms", "queued", "detail", "clock_synced", "heartbeat")
+
+
+def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tap rows whose every field is there (see above)."""
+    return [row for row in rows if all(row.get(name) is not None for name in _TAP_FIELDS)]
+
+
+def status_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The status rows whose every required field is there (see above)."""
+    return [row for row in rows if all(row.get(name) is not None for name in _STATUS_FIELDS)]
+
+
 def tap_from_row(row: dict[str, Any]) -> StoredTap:
     return StoredTap(
         tap_id=row["tap_id"],

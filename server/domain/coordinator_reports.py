@@ -116,3 +116,42 @@ def hourly_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
         for key in sorted(peaks)
         if peaks[key] > 0
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotal:
+    """One student's weeks over a period: the sums of the ledger's lines and the weeks
+    meeting the commitment (status ``met``) among the weeks where hours were due."""
+
+    student_id: str
+    weeks: int  # weeks with a contract
+    due_weeks: int  # of which hours were due (not ``excused``)
+    met_weeks: int
+    expected_s: int
+    attended_s: int
+    unverified_s: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "student_id": self.student_id,
+            "weeks": self.weeks,
+            "weeks_due": self.due_weeks,
+            "weeks_met": self.met_weeks,
+            "expected_hours": hours(self.expected_s),
+            "attended_hours": hours(self.attended_s),
+            "unverified_hours": hours(self.unverified_s),
+        }
+
+
+def period_totals(lines: Iterable[WeekLine]) -> dict[str, PeriodTotal]:
+    """Per student id (in the order first met), the totals of its weekly lines."""
+    sums: dict[str, list[int]] = {}
+    for line in lines:
+        row = sums.setdefault(line.student_id, [0, 0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += line.status is not WeekStatus.EXCUSED
+        row[2] += line.status is WeekStatus.MET
+        row[3] += line.expected_s
+        row[4] += line.attended_s
+        row[5] += line.unverified_s
+    return {student: PeriodTotal(student, *row) for student, row in sums.items()}

@@ -21,8 +21,9 @@ from edge.protocol import is_valid_id
 from server.adapters.event_store import EventStore
 from server.bootstrap import build_event_store
 from server.config import Settings, load_settings
-from server.domain.calendar import IsoWeek
+from server.domain.calendar import IsoWeek, parse_day
 from server.domain.contracts import DomainError
+from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _
 from server.registry.database import open_registry
 from server.registry.student_repository import Actor
@@ -50,6 +51,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     weekly.add_argument("--campus", help="one campus only")
     _now_option(weekly)
     weekly.set_defaults(handler=weekly_report_command)
+    span = kinds.add_parser(
+        "presence", help="hours per student-week over a period, and totals per student"
+    )
+    span.add_argument("--from", dest="first", help="first day, e.g. 2026-09-01")
+    span.add_argument("--to", dest="last", help="last day (included), e.g. 2027-06-30")
+    span.add_argument("--year", help="instead: ISO year (2026) or academic year (2026-2027)")
+    span.add_argument("--format", choices=reports.PERIOD_FORMATS, default="json")
+    span.add_argument("--campus", help="one campus only")
+    span.add_argument("--output", type=Path, help="write to this file (readable by you only)")
+    _now_option(span)
+    span.set_defaults(handler=presence_report_command)
     from server.entrypoints.week_commands import add_week_report  # it imports this module
 
     add_week_report(kinds)
@@ -318,3 +330,46 @@ def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, a
         )
     print(_("{count} school holiday period(s) saved", count=saved))
     return 1 if problems else 0
+
+
+def presence_report_command(args: argparse.Namespace) -> int:
+    """``report presence --from D --to D | --year Y [--format json|csv|xlsx]
+    [--output FILE]``: exit 2 with the reason for a bad or too long period."""
+    try:
+        if (args.year is None) == (args.first is None and args.last is None):
+            raise PeriodError("both")
+        if args.year is not None:
+            span = year_period(args.year)
+        else:
+            if args.first is None or args.last is None:
+                raise PeriodError("both")
+            span = period(parse_day(args.first), parse_day(args.last))
+    except (PeriodError, ValueError) as refused:
+        print(_period_refusal(getattr(refused, "code", "bad_day")), file=sys.stderr)
+        return 2
+    if args.campus is not None and not is_valid_id(args.campus):
+        print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
+        return 2
+    with presence(args) as context:
+        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        report = reports.period_report(ledger, span, _now(args), campus=args.campus)
+    data = reports.render_period(report, args.format)
+    if args.output is not None:
+        args.output.touch(mode=0o600)
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _period_refusal(code: str) -> str:
+    return {
+        "both": _("give either --from and --to, or --year"),
+        "bad_day": _("--from and --to must be dates like 2026-09-01"),
+        "unsupported_day": _("--from and --to must be dates like 2026-09-01"),
+        "bad_year": _("--year must be an ISO year like 2026 or an academic year like 2026-2027"),
+        "reversed": _("The end date cannot be before the start date."),
+    }.get(code) or _(
+        "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
+    )

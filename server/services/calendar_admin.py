@@ -25,7 +25,7 @@ def set_opening_hours(
     registry: Callable[[], orm.Session], campus_id: str, text: str, *, actor: Actor
 ) -> None:
     """Replace the campus's weekly hours, written like slots: ``lun 08:00-19:00; …``."""
-    hours = parse_slots(text)
+    hours = parse_slots(text, merge_overlaps=True)
     with registry() as session, session.begin():
         _campus(session, campus_id)
         before = [

@@ -30,7 +30,12 @@ from server.registry.student_repository import Actor
 from server.services import calendar_admin, enrolment, reports
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService, repository
-from server.services.student_import import ImportReport, import_students, parse_date
+from server.services.student_import import (
+    ImportReport,
+    import_students,
+    import_summary,
+    parse_date,
+)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +44,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", type=Path, help="CSV file (separator ; or ,)")
     parser.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
+    parser.add_argument(
+        "--strict", action="store_true", help="all rows or none: one bad row and nothing is saved"
+    )
     parser.add_argument("--campus", help="campus id (default: the only configured campus)")
     _now_option(parser)
     parser.set_defaults(handler=import_students_command)
@@ -189,6 +197,7 @@ def import_students_command(args: argparse.Namespace) -> int:
             retention_days=context.settings.events.retention_days,
             actor=_actor(args),
             dry_run=args.dry_run,
+            strict=args.strict,
         )
     _print_import(report)
     return 0 if report.ok else 1
@@ -213,14 +222,18 @@ def _print_import(report: ImportReport) -> None:
             _("line {line}: warning: {reason}", line=problem.line, reason=problem.message),
             file=sys.stderr,
         )
-    summary = _(
-        "{created} created, {updated} updated, {unchanged} unchanged, {rejected} rejected",
-        created=len(report.created),
-        updated=len(report.updated),
-        unchanged=len(report.unchanged),
-        rejected=len(report.errors),
-    )
-    print(_("dry run, nothing saved: {summary}", summary=summary) if report.dry_run else summary)
+    summary = import_summary(report)
+    if report.dry_run:
+        print(_("dry run, nothing saved: {summary}", summary=summary))
+    elif not report.saved:
+        print(
+            _(
+                "strict import, nothing saved because of the refused rows: {summary}",
+                summary=summary,
+            )
+        )
+    else:
+        print(summary)
 
 
 def weekly_report_command(args: argparse.Namespace) -> int:

@@ -65,7 +65,7 @@ def test_a_good_file_creates_the_new_student_and_keeps_the_others(world, client_
     answer = _upload(client, _sheet(NEW_ROW), dry_run=False)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "Import terminé : 1 créés, 0 mis à jour, 0 inchangés." in page
+    assert "Import terminé : 1 créé, 0 mis à jour, 0 inchangé, 0 refusé." in page
     assert "E006" in _students(world)
     with world.registry() as session:
         student = session.scalar(select(Student).where(Student.student_id == "E006"))
@@ -90,7 +90,7 @@ def test_a_bad_row_is_reported_with_its_line_and_the_good_rows_are_imported(
     answer = _upload(client, _sheet(NEW_ROW, BAD_ROW), dry_run=False)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "1 ligne(s) refusée(s)" in page
+    assert "1 ligne refusée : corrigez-la" in page
     assert '<td data-label="Ligne" class="num">3</td>' in page
     assert "weekly_hours" in page
     assert "E006" in _students(world) and "E007" not in _students(world)

@@ -15,6 +15,8 @@ from werkzeug.wrappers import Response
 from server.domain.contracts import DomainError, Slot, format_slots
 from server.i18n import _, current_language
 from server.services import admin_students
+from server.adapters.spreadsheets import CSV_TYPE
+from server.services.student_import import import_summary, template_csv
 from server.services.student_import import import_students as run_import
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
@@ -65,10 +67,17 @@ def students() -> str:
 @admin_only
 def import_students() -> str | tuple[str, int]:
     campus, campuses = chosen_campus()
-    page = {"campus": campus, "campuses": campuses, "report": None, "error": None}
+    page = {
+        "campus": campus,
+        "campuses": campuses,
+        "report": None,
+        "error": None,
+        "strict": False,
+    }
     if request.method == "GET":
         return render_template("admin/import.html", **page, dry_run=True)
     dry_run = fields.checkbox(request.form, "dry_run")
+    page["strict"] = fields.checkbox(request.form, "strict")
     settings = service("settings")
     try:
         data = fields.csv_file(request.files, "file")
@@ -81,6 +90,7 @@ def import_students() -> str | tuple[str, int]:
             retention_days=settings.events.retention_days,
             actor=actor(),
             dry_run=dry_run,
+            strict=bool(page["strict"]),
         )
     except FieldError as failure:
         page["error"] = refused(failure, "admin_import")
@@ -90,14 +100,20 @@ def import_students() -> str | tuple[str, int]:
         page["error"] = refused(failure, "admin_import")
         return render_template("admin/import.html", **page, dry_run=dry_run), 400
     if report.ok and not dry_run:
-        flash_success(
-            "Import done: {created} created, {updated} updated, {unchanged} unchanged.",
-            created=len(report.created),
-            updated=len(report.updated),
-            unchanged=len(report.unchanged),
-        )
+        flash_success("Import done: {summary}.", summary=import_summary(report))
     page["report"] = report
     return render_template("admin/import.html", **page, dry_run=dry_run)
+
+
+@blueprint.get("/students/import/modele-etudiants.csv")
+@admin_only
+def import_template() -> Response:
+    """The import file to fill in: the French header and one example row."""
+    return Response(
+        template_csv(),
+        mimetype=CSV_TYPE,
+        headers={"Content-Disposition": "attachment; filename=modele-etudiants.csv"},
+    )
 
 
 def _student_or_404(student_id: str) -> admin_students.StudentFile:

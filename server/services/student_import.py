@@ -247,8 +247,7 @@ def template_csv() -> bytes:
 def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
     """A validated row, or :class:`RowError` with the first reason found."""
     student_id = values.get("student_id", "")
-    if not _STUDENT_ID.fullmatch(student_id):
-        raise RowError("student_id is missing or has characters other than letters, digits, . _ -")
+    check_student_id(student_id)
     for name in ("last_name", "first_name"):
         check_name(values.get(name, ""), name)
     for name in ("email", "tutor_email"):
@@ -269,6 +268,12 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
         contract,
         _warnings(contract),
     )
+
+
+def check_student_id(value: str) -> None:
+    """Letters, digits, ``.``, ``_``, ``-``; at most 64 (import and admin form alike)."""
+    if not _STUDENT_ID.fullmatch(value):
+        raise RowError("student_id is missing or has characters other than letters, digits, . _ -")
 
 
 def check_name(value: str, column: str) -> None:

@@ -163,35 +163,42 @@ def save_student_year(registry: Registry, record: StudentYear, *, actor: Actor) 
     ``student_year_saved``). Returns True when something changed."""
     check_student_year(record)
     with registry() as session, session.begin():
-        student = session.get(Student, record.student_pk)
-        if student is None:
-            raise DomainError("No such student.")
-        record = replace(record, campus_id=student.campus_id, student_id=student.student_id)
-        row = session.scalar(
-            select(StudentYearRow).where(
-                StudentYearRow.student_pk == record.student_pk,
-                StudentYearRow.year == str(record.year),
-            )
+        return store_student_year(session, record, actor=actor)
+
+
+def store_student_year(session: orm.Session, record: StudentYear, *, actor: Actor) -> bool:
+    """:func:`save_student_year` inside the caller's transaction (the spreadsheet import
+    saves a row's student and year together)."""
+    check_student_year(record)
+    student = session.get(Student, record.student_pk)
+    if student is None:
+        raise DomainError("No such student.")
+    record = replace(record, campus_id=student.campus_id, student_id=student.student_id)
+    row = session.scalar(
+        select(StudentYearRow).where(
+            StudentYearRow.student_pk == record.student_pk,
+            StudentYearRow.year == str(record.year),
         )
-        before = None if row is None else _values(as_student_year(row, student))
-        after = _values(record)
-        if before == after:
-            return False
-        if row is None:
-            row = StudentYearRow(student_pk=record.student_pk, year=str(record.year))
-            session.add(row)
-        for name, value in after.items():
-            setattr(row, name, value.value if hasattr(value, "value") else value)
-        row.updated_at = actor.at
-        session.flush()
-        audit.record(
-            session,
-            at=actor.at,
-            actor=actor.name,
-            action="student_year_saved",
-            entity="student",
-            entity_id=record.student_pk,
-            before=None if before is None else {"year": str(record.year), **before},
-            after={"year": str(record.year), **after},
-        )
+    )
+    before = None if row is None else _values(as_student_year(row, student))
+    after = _values(record)
+    if before == after:
+        return False
+    if row is None:
+        row = StudentYearRow(student_pk=record.student_pk, year=str(record.year))
+        session.add(row)
+    for name, value in after.items():
+        setattr(row, name, value.value if hasattr(value, "value") else value)
+    row.updated_at = actor.at
+    session.flush()
+    audit.record(
+        session,
+        at=actor.at,
+        actor=actor.name,
+        action="student_year_saved",
+        entity="student",
+        entity_id=record.student_pk,
+        before=None if before is None else {"year": str(record.year), **before},
+        after={"year": str(record.year), **after},
+    )
     return True

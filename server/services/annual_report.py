@@ -1,0 +1,212 @@
+"""Use case: the annual report of a campus (or of several, side by side) over an
+academic year or a period of at most five years. One function, :func:`annual_grid`,
+gathers the inputs from the registry, the ledger, the alerts' evidence, the occupancy
+samples, the calendar and the readers' stored statuses; ``domain.annual_report.grid``
+computes the figures; the page, the workbook, the API and the CLI render its result."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, orm, select
+
+from server.domain import annual_report as rules
+from server.domain.annual_report import (
+    AbsenceFacts,
+    Grid,
+    GridInputs,
+    OccupancyFacts,
+    ReportPeriod,
+    StudentFacts,
+    StudentHours,
+)
+from server.domain.calendar import Interval, IsoWeek, local_midnight
+from server.domain.events import CAMPUS_WIDE
+from server.domain.occupancy_stats import stats
+from server.domain.reader_health import Health, silence_limit, stamped_at
+from server.registry.models import Campus, Contract, Student
+from server.registry.occupancy_models import CampusCapacity
+from server.services import coordinator_reports
+from server.services.ledger import LedgerService, repository
+
+STATUS_LOOKBACK = timedelta(days=1)
+
+
+def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: datetime) -> Grid:
+    """The grid of one campus; a period without data gives an empty but valid grid."""
+    tz = ledger.campus_timezone(campus)
+    start = local_midnight(period.first, tz)
+    end = min(local_midnight(period.last + timedelta(days=1), tz), max(now, start))
+    with ledger.registry() as session:
+        row = session.get(Campus, campus)
+        name = row.name if row is not None and row.name else campus
+        students = _students(session, campus, period)
+        past = []
+        year = _year_of(period)
+        for _ in range(rules.PAST_YEARS):
+            year = year.previous_year()
+            past.append((year.label, len(_students(session, campus, year))))
+        calendar = repository(session, ledger.settings).calendar(campus)
+        place = session.get(CampusCapacity, campus)
+    schedule = calendar.schedule(period.first, period.last)
+    intervals = [(a, b) for a, b in schedule.intervals if a < end and b > start]
+    inputs = GridInputs(
+        campus=campus,
+        campus_name=name,
+        period=period,
+        tz=tz,
+        students=students,
+        past_headcounts=list(reversed(past)),
+        hours=_hours(ledger, campus, period, now, {s.student_id for s in students}),
+        absences=_absences(ledger, campus, period, tz),
+        occupancy=_occupancy(ledger, campus, start, end, intervals, tz, place),
+        open_intervals=intervals,
+        reader_availability=_readers(ledger, campus, start, end, intervals),
+        activity=None,  # the activity log (issue 14, item 2) is not recorded yet
+    )
+    return rules.grid(inputs)
+
+
+def _year_of(period: ReportPeriod) -> ReportPeriod:
+    """The academic year the period starts in (the trend's reference)."""
+    first = period.first.year if period.first.month >= 9 else period.first.year - 1
+    return rules.academic_year(f"{first}-{first + 1}")
+
+
+def _students(session: orm.Session, campus: str, period: ReportPeriod) -> list[StudentFacts]:
+    """Students with a contract (not replaced) overlapping the period: the headcount."""
+    query = (
+        select(Student)
+        .join(Contract, Contract.student_pk == Student.id)
+        .where(
+            Student.campus_id == campus,
+            Contract.replaced_at.is_(None),
+            Contract.valid_from <= period.last,
+            or_(Contract.valid_to.is_(None), Contract.valid_to >= period.first),
+        )
+        .distinct()
+        .order_by(Student.student_id)
+    )
+    return [
+        StudentFacts(
+            student_id=student.student_id,
+            tutor_id=student.tutor_id,
+            institution_type=student.institution_type or "",
+        )
+        for student in session.scalars(query)
+    ]
+
+
+def _hours(
+    ledger: LedgerService, campus: str, period: ReportPeriod, now: datetime, ids: set[str]
+) -> list[StudentHours]:
+    """Hours committed and attended per student over the weeks of the period (the
+    weekly ledger), up to the current week."""
+    last = min(period.last, now.astimezone(ledger.campus_timezone(campus)).date())
+    weeks: list[IsoWeek] = []
+    week = IsoWeek.of(period.first)
+    while week.monday <= last:
+        weeks.append(week)
+        week = week.shifted(1)
+    expected: dict[str, int] = defaultdict(int)
+    attended: dict[str, int] = defaultdict(int)
+    for lines in ledger.weeks(weeks, now, campus=campus).values():
+        for line in lines:
+            if line.student_id in ids:
+                expected[line.student_id] += line.expected_s
+                attended[line.student_id] += line.attended_s
+    return [StudentHours(sid, expected[sid], attended[sid]) for sid in sorted(expected)]
+
+
+def _absences(
+    ledger: LedgerService, campus: str, period: ReportPeriod, tz: ZoneInfo
+) -> AbsenceFacts:
+    report = coordinator_reports.evidence(
+        ledger.registry, campus, period.first, period.last, tz=tz, settings=ledger.settings
+    )
+    line = report.total.line
+    return AbsenceFacts(
+        noticed=line.noticed,
+        needing_call=line.needing_call,
+        called_same_day=line.called_same_day,
+        median_minutes_to_call=line.median_minutes_to_call,
+    )
+
+
+def _occupancy(
+    ledger: LedgerService,
+    campus: str,
+    start: datetime,
+    end: datetime,
+    intervals: list[Interval],
+    tz: ZoneInfo,
+    place: CampusCapacity | None,
+) -> OccupancyFacts:
+    capacity = place.capacity if place is not None else None
+    area = place.area_m2 if place is not None else None
+    if end <= start:
+        return OccupancyFacts(capacity=capacity, area_m2=area)
+    samples = ledger.events.occupancy(start, end, campus=campus, room=CAMPUS_WIDE)
+    figures = stats(samples, start, end, open_intervals=intervals, tz=tz, capacity=capacity)
+    return OccupancyFacts(
+        peak=figures.peak,
+        average=figures.average,
+        utilisation=figures.utilisation,
+        capacity=capacity,
+        area_m2=area,
+    )
+
+
+def _readers(
+    ledger: LedgerService,
+    campus: str,
+    start: datetime,
+    end: datetime,
+    intervals: list[Interval],
+) -> float | None:
+    """Average share of the open time each reader was online (stored statuses)."""
+    if end <= start or not intervals:
+        return None
+    by_reader: dict[str, list[tuple[datetime, bool, timedelta]]] = defaultdict(list)
+    for status in ledger.events.stamped_statuses(start - STATUS_LOOKBACK, end, campus=campus):
+        by_reader[status.reader].append(
+            (stamped_at(status), status.state == Health.ONLINE, silence_limit(status))
+        )
+    shares = [
+        share
+        for records in by_reader.values()
+        if (share := rules.online_share(sorted(records, key=lambda r: r[0]), intervals)) is not None
+    ]
+    return round(sum(shares) / len(shares), 3) if shares else None
+
+
+def campus_grids(
+    ledger: LedgerService, campuses: list[str], period: ReportPeriod, now: datetime
+) -> list[Grid]:
+    """The same grid for several campuses of this server, side by side (a region)."""
+    return [annual_grid(ledger, campus, period, now) for campus in campuses]
+
+
+class MergeError(ValueError):
+    """A file of a merge that cannot be read: its name and the reason."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+def merge(files: list[tuple[str, bytes]]) -> list[Grid]:
+    """The grids of every exported file (XLSX or JSON of any server), in order; the first
+    file that cannot be read stops the merge (nothing is written from a partial one)."""
+    from server.services.annual_workbook import read_grids
+
+    grids: list[Grid] = []
+    for name, data in files:
+        try:
+            grids.extend(read_grids(data))
+        except rules.GridFormatError as error:
+            raise MergeError(name, str(error)) from None
+    return grids

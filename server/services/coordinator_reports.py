@@ -19,12 +19,16 @@ from server.domain import alerts as alert_rules
 from server.domain.alerts import EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
 from server.domain.coordinator_reports import (
+    PeriodTotal,
     ReportLine,
     StudentInfo,
     Totals,
+    period_totals,
     report_line,
     totals,
 )
+from server.domain.ledger import hours
+from server.domain.periods import Period
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student, Tutor
 from server.services.alerts import call_policy
@@ -101,6 +105,67 @@ def weekly_report(
         tutors=[(pk, label) for pk, label in tutors if pk is not None],
         programmes=programmes,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRow:
+    week: IsoWeek
+    line: ReportLine
+
+
+@dataclass(frozen=True, slots=True)
+class StudentPeriod:
+    student: StudentInfo
+    total: PeriodTotal
+
+    @property
+    def expected(self) -> float:
+        return hours(self.total.expected_s)
+
+    @property
+    def attended(self) -> float:
+        return hours(self.total.attended_s)
+
+    @property
+    def unverified(self) -> float:
+        return hours(self.total.unverified_s)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodReport:
+    campus: str
+    span: Period
+    weeks: list[IsoWeek]
+    rows: list[PeriodRow]  # by week, then by name
+    students: list[StudentPeriod]  # by name
+
+
+def period_report(ledger: LedgerService, campus: str, span: Period, now: datetime) -> PeriodReport:
+    """Every student-week of the campus over the ISO weeks touching ``span`` (the ledger
+    read once for all of them) and each student's totals (``domain.coordinator_reports.
+    period_totals``), sorted by name."""
+    directory = students_of(ledger.registry, campus)
+    weeks = span.weeks()
+    by_week = ledger.weeks(weeks, now, campus=campus)
+
+    def by_name(student: StudentInfo) -> tuple[str, str, str]:
+        return (student.last_name.lower(), student.first_name.lower(), student.student_id)
+
+    lines = [
+        (week, line)
+        for week in weeks
+        for line in sorted(
+            (line for line in by_week[week] if line.student_id in directory),
+            key=lambda line: by_name(directory[line.student_id]),
+        )
+    ]
+    rows = [PeriodRow(week, report_line(line, directory[line.student_id])) for week, line in lines]
+    students = [
+        StudentPeriod(directory[key], total)
+        for key, total in period_totals(line for _week, line in lines).items()
+    ]
+    students.sort(key=lambda item: by_name(item.student))
+    return PeriodReport(campus, span, weeks, rows, students)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,42 @@ SCHEMAS: dict[str, Any] = {
             ),
         }
     ),
+    "PeriodReport": _obj(
+        {
+            "from": DAY,
+            "to": DAY,
+            "campus": N_STR,
+            "generated_at": TIME,
+            "weeks": _list(STR),
+            "rows": _list(
+                _obj(
+                    {
+                        "week": STR,
+                        "student_id": STR,
+                        "expected_hours": NUM,
+                        "attended_hours": NUM,
+                        "unverified_hours": NUM,
+                        "missed_slots": INT,
+                        "late_arrivals": INT,
+                        "status": {"type": "string", "enum": [s.value for s in WeekStatus]},
+                    }
+                )
+            ),
+            "students": _list(
+                _obj(
+                    {
+                        "student_id": STR,
+                        "weeks": INT,
+                        "weeks_due": INT,
+                        "weeks_met": INT,
+                        "expected_hours": NUM,
+                        "attended_hours": NUM,
+                        "unverified_hours": NUM,
+                    }
+                )
+            ),
+        }
+    ),
     "OccupancyNow": _obj(
         {
             "at": TIME,

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR
-from server.web import openapi_annual
 from server.web.api_params import MAX_BODY_BYTES, MAX_BODY_DEPTH
 from server.web.openapi_schemas import CAMPUS_ID, SCHEMAS
 
 JSON = "application/json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YEARS = f"Years {FIRST_YEAR} to {LAST_YEAR} only (400 otherwise)."
 WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "minLength": 8, "maxLength": 8}
 DAY = {"type": "string", "format": "date"}
@@ -129,8 +129,40 @@ def _presence() -> dict[str, Any]:
         _ok("WeekStory", "The week explained."),
         404,
     )
+    period = _get(
+        "Presence over a period: one row per student-week (every ISO week with a day in "
+        "the period), totals per student (weeks, weeks due, weeks met, hours). Give from "
+        "and to, or year; days are the campus's local days; at most 5 years (400 "
+        "bad_period with the reason).",
+        [
+            _param("from", f"First day, e.g. 2026-09-01 (with to). {YEARS}", **DAY),
+            _param("to", f"Last day, included, e.g. 2027-06-30 (with from). {YEARS}", **DAY),
+            _param(
+                "year",
+                "Instead of from/to: an ISO year (2026) or an academic year (2026-2027, "
+                "1 September to 31 August).",
+                pattern=r"^[0-9]{4}(-[0-9]{4})?$",
+                minLength=4,
+                maxLength=9,
+            ),
+            CAMPUS,
+            _param(
+                "format",
+                "json (default), csv or xlsx (student-week rows).",
+                enum=list(("json", "csv", "xlsx")),
+            ),
+        ],
+        _ok("PeriodReport", "The report (the rows as text/csv or XLSX with format)."),
+    )
+    period["get"]["responses"]["200"]["content"].update(
+        {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
+        }
+    )
     return {
         "/api/v1/presence/weekly": weekly,
+        "/api/v1/presence/period": period,
         "/api/v1/presence/students/{student_id}/weeks/{week}": story,
     }
 
@@ -252,10 +284,6 @@ def _alerts() -> dict[str, Any]:
     }
 
 
-def _reports() -> dict[str, Any]:
-    return openapi_annual.paths(_get, _param, _ok, CAMPUS, DAY)
-
-
 def _itself() -> dict[str, Any]:
     return {
         "/api/v1/openapi.json": {
@@ -298,7 +326,7 @@ def spec(version: str = "1") -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {**_presence(), **_occupancy(), **_alerts(), **_reports(), **_itself()},
+        "paths": {**_presence(), **_occupancy(), **_alerts(), **_itself()},
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -307,6 +335,6 @@ def spec(version: str = "1") -> dict[str, Any]:
                     "description": "An API token (created by an admin) or the configured one.",
                 }
             },
-            "schemas": {**SCHEMAS, **openapi_annual.schemas()},
+            "schemas": SCHEMAS,
         },
     }

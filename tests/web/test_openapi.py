@@ -18,6 +18,7 @@ from tests.web.conftest import CAMPUS, MONDAY_0920
 
 SAMPLE_QUERIES = {
     "/api/v1/presence/weekly": "week=2026-W48",
+    "/api/v1/presence/period": "from=2026-11-16&to=2026-11-29",
     "/api/v1/occupancy/stats": "period=day",
     "/api/v1/alerts": "status=all",
     "/api/v1/alerts/evidence": "from=2026-11-23&to=2026-11-29",

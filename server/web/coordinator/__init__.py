@@ -13,5 +13,6 @@ from server.web.coordinator import (  # noqa: E402, F401  (routes)
     corrections,
     occupancy,
     outcomes,
+    period_reports,
     reports,
 )

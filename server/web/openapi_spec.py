@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR
+from server.web import openapi_annual
 from server.web.api_params import MAX_BODY_BYTES, MAX_BODY_DEPTH
 from server.web.openapi_schemas import CAMPUS_ID, SCHEMAS
 
@@ -284,6 +285,10 @@ def _alerts() -> dict[str, Any]:
     }
 
 
+def _reports() -> dict[str, Any]:
+    return openapi_annual.paths(_get, _param, _ok, CAMPUS, DAY)
+
+
 def _itself() -> dict[str, Any]:
     return {
         "/api/v1/openapi.json": {
@@ -326,7 +331,7 @@ def spec(version: str = "1") -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {**_presence(), **_occupancy(), **_alerts(), **_itself()},
+        "paths": {**_presence(), **_occupancy(), **_alerts(), **_reports(), **_itself()},
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -335,6 +340,6 @@ def spec(version: str = "1") -> dict[str, Any]:
                     "description": "An API token (created by an admin) or the configured one.",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_annual.schemas()},
         },
     }

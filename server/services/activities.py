@@ -6,11 +6,12 @@ campus."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, orm, select
 
+from server.adapters.event_store import EventStore
 from server.domain.activities import (
     ActivityLog,
     AttendanceSource,
@@ -19,13 +20,14 @@ from server.domain.activities import (
     Modality,
     SteeringMeeting,
     Workshop,
+    attendees_from_taps,
     check_exam,
     check_note,
     check_theme,
 )
 from server.domain.contracts import DomainError
 from server.registry import audit
-from server.registry.models import Student
+from server.registry.models import Badge, Reader, Student
 from server.registry.outcome_models import (
     ExamCandidate,
     ExamSessionRow,
@@ -360,3 +362,75 @@ def delete_activity(
         before = {"id": row.id, "day": row.day}
         session.delete(row)
         _audit(session, actor, f"{kind}_deleted", campus_id, before, None)
+
+
+MAX_WORKSHOP_HOURS = 12
+
+
+def campus_readers(registry: Registry, campus_id: str) -> list[str]:
+    """The campus's reader ids (a workshop's attendance can be taken at one of them)."""
+    with registry() as session:
+        return list(
+            session.scalars(
+                select(Reader.reader_id)
+                .where(Reader.campus_id == campus_id)
+                .order_by(Reader.reader_id)
+            )
+        )
+
+
+def attendance_from_badges(
+    registry: Registry,
+    store: EventStore,
+    workshop_id: int,
+    campus_id: str,
+    *,
+    reader: str,
+    start: datetime,
+    end: datetime,
+    actor: Actor,
+) -> int:
+    """Take a workshop's attendance from the badges tapped at ``reader`` (a room reader
+    put in workshop mode) from ``start`` to ``end``: each student of the campus whose
+    badge was tapped there then attends once; the list replaces the ticked one (source
+    ``badges``, audited). Only this list is kept: the taps are read once for this
+    explicit purpose and no one's moves between rooms are recorded. Returns the number
+    of attendees."""
+    if end <= start:
+        raise DomainError("A workshop must end after it starts.")
+    if end - start > timedelta(hours=MAX_WORKSHOP_HOURS):
+        raise DomainError("A workshop lasts at most {count} hours.", count=MAX_WORKSHOP_HOURS)
+    if reader not in campus_readers(registry, campus_id):
+        raise DomainError("Unknown reader {reader}.", reader=reader)
+    workshop = activity(registry, "workshop", workshop_id)
+    if workshop is None or workshop.campus_id != campus_id:
+        raise DomainError("This entry no longer exists.")
+    taps = store.taps(start, end, campus=campus_id, reader=reader)
+    hashes = sorted({tap.badge for tap in taps})
+    with registry() as session:
+        holdings = session.execute(
+            select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
+            .join(Student, Student.id == Badge.student_pk)
+            .where(Badge.badge_hash.in_(hashes), Student.campus_id == campus_id)
+        ).all()
+    pairs = [
+        (tap.ts, holding.student_pk)
+        for tap in taps
+        for holding in holdings
+        if holding.badge_hash == tap.badge
+        and holding.active_from <= tap.ts
+        and (holding.revoked_at is None or tap.ts < holding.revoked_at)
+    ]
+    attendees = attendees_from_taps(pairs, start, end)
+    save_workshop(
+        registry,
+        campus_id,
+        day=workshop.day,
+        theme=workshop.theme,
+        attendee_pks=attendees,
+        note=workshop.note,
+        actor=actor,
+        item_id=workshop_id,
+        source=AttendanceSource.BADGES,
+    )
+    return len(attendees)

@@ -5,16 +5,18 @@ own interviews, on the furnished world's real SQLite registry."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from server.domain.academic_year import AcademicYear
+from server.domain.activities import AttendanceSource
 from server.domain.outcomes import Result
 from server.registry.models import AuditEntry
+from server.registry.student_repository import Actor
 from server.services import activities, outcomes
-from tests.web.conftest import CAMPUS, OTHER, csrf_of, post_form
+from tests.web.conftest import CAMPUS, DOOR, OTHER, PARIS, ROOM, csrf_of, post_form
 
 YEAR = AcademicYear(2026)
 PAGES = [
@@ -197,3 +199,36 @@ def test_a_tutor_logs_interviews_of_their_students_only(client_as, world) -> Non
 
 def _csrf(client, path: str) -> str:
     return csrf_of(client, path)
+
+
+def test_a_workshop_attendance_taken_from_badges_at_a_room_reader(client_as, world) -> None:
+    start = datetime(2026, 11, 23, 14, tzinfo=PARIS)
+    world.tap("E001", start + timedelta(minutes=5), reader=ROOM)
+    world.tap("E001", start + timedelta(minutes=50), reader=ROOM)  # counted once
+    world.tap("E002", start + timedelta(minutes=10), reader=DOOR)  # the door: not the workshop
+    world.tap("E003", start - timedelta(minutes=30), reader=ROOM)  # before the workshop
+    world.tap("E004", start + timedelta(hours=1), reader=ROOM)
+    workshop = activities.save_workshop(
+        world.registry,
+        CAMPUS,
+        day=date(2026, 11, 23),
+        theme="CV",
+        attendee_pks=[world.student_pk("E002")],
+        actor=Actor("t", start),
+    )
+    coord = client_as("coord")
+    edit = f"/coordinator/activities/workshop/{workshop}"
+    assert "Relever la présence par les badges" in coord.get(edit).get_data(as_text=True)
+    form = {"reader": ROOM, "start": "2026-11-23T14:00", "end": "2026-11-23T16:00"}
+    answer = post_form(coord, f"{edit}/badges", form, page=edit)
+    assert answer.status_code == 302
+    found = activities.activity(world.registry, "workshop", workshop)
+    assert found.attendee_pks == tuple(sorted([world.student_pk("E001"), world.student_pk("E004")]))
+    assert found.source == AttendanceSource.BADGES
+    backwards = {**form, "end": "2026-11-23T13:00"}
+    refused = post_form(coord, f"{edit}/badges", backwards, page=edit)
+    assert refused.status_code == 400
+    assert "Un atelier doit finir après son début." in refused.get_data(as_text=True)
+    other = client_as("coord-other")
+    token = csrf_of(other, "/coordinator/activities")
+    assert other.post(f"{edit}/badges", data={**form, "csrf_token": token}).status_code == 403

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from server.domain.activities import Modality
 from server.domain.contracts import DomainError
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.registry.models import Student
 from server.services import activities
 from server.web import forms, outcome_labels
@@ -150,8 +150,12 @@ def render_form(
     students: list[tuple[int, str]],
     error: str = "",
     status: int = 200,
+    posted: bool = True,
 ) -> tuple[str, int]:
-    values = _form_values(request.form) if request.method == "POST" else _values(item)
+    """The form of one activity; after a refused post, with what was posted (unless
+    ``posted`` is False: the badges form posts other fields)."""
+    from_post = request.method == "POST" and posted
+    values = _form_values(request.form) if from_post else _values(item)
     if not values.get("day"):
         values.setdefault("day", today().isoformat())
     body = render_template(
@@ -164,6 +168,11 @@ def render_form(
         students=students,
         values=values,
         error=error,
+        readers=(
+            activities.campus_readers(services()["registry"], campus)
+            if kind == "workshop" and item is not None and action.startswith("/coordinator/")
+            else []
+        ),
         **outcome_labels.template_values(),
     )
     return body, status
@@ -237,3 +246,51 @@ def delete_activity(kind: str, item_id: int) -> Response:
     else:
         flash(_("The activity is deleted."), "success")
     return redirect(url_for("coordinator.activities_page", campus=item.campus_id))
+
+
+@blueprint.post("/activities/workshop/<int:item_id>/badges")
+@roles(*MANAGERS)
+def workshop_badges(item_id: int) -> Response | tuple[str, int]:
+    """Take a workshop's attendance from the badges tapped at a room reader during it
+    (``services.activities.attendance_from_badges``)."""
+    item = _existing("workshop", item_id)
+    zone = services()["settings"].presence.timezone
+    try:
+        start = forms.moment(request.form, "start", timezone=zone)
+        end = forms.moment(request.form, "end", timezone=zone)
+        reader = forms.text(request.form, "reader", max_chars=64)
+        count = activities.attendance_from_badges(
+            services()["registry"],
+            services()["store"],
+            item.id,
+            item.campus_id,
+            reader=reader,
+            start=start,
+            end=end,
+            actor=actor(),
+        )
+    except FieldError as failure:
+        error = refused(failure, "workshop_badges")
+    except DomainError as failure:
+        error = _(failure.message, **failure.values)
+    else:
+        flash(
+            ngettext(
+                "Attendance taken from the badges: {count} student.",
+                "Attendance taken from the badges: {count} students.",
+                count,
+            ),
+            "success",
+        )
+        return redirect(url_for("coordinator.edit_activity", kind="workshop", item_id=item.id))
+    return render_form(
+        "workshop",
+        item.campus_id,
+        item=item,
+        action=url_for("coordinator.edit_activity", kind="workshop", item_id=item.id),
+        back=url_for("coordinator.activities_page", campus=item.campus_id),
+        students=campus_students(item.campus_id),
+        error=error,
+        status=400,
+        posted=False,
+    )

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain.academic_year import AcademicYear
 from server.domain.calendar import Interval
 
 FORMAT_ID = "campus-presence.annual-grid"
@@ -53,14 +54,12 @@ class ReportPeriod:
 
 
 def academic_year(text: str) -> ReportPeriod:
-    """``2026-2027`` → 1 September 2026 to 31 August 2027."""
-    parts = text.strip().split("-")
-    if len(parts) != 2 or not all(part.isdigit() and len(part) == 4 for part in parts):
-        raise PeriodError("An academic year is expected, like 2026-2027.")
-    start, end = int(parts[0]), int(parts[1])
-    if end != start + 1:
-        raise PeriodError("An academic year spans two consecutive years, like 2026-2027.")
-    return ReportPeriod(date(start, 9, 1), date(end, 8, 31), f"{start}-{end}")
+    """``2026-2027`` → 1 September 2026 to 31 August 2027 (``domain.academic_year``)."""
+    try:
+        year = AcademicYear.parse(text)
+    except ValueError:
+        raise PeriodError("An academic year is expected, like 2026-2027.") from None
+    return ReportPeriod(year.first_day, year.last_day, str(year))
 
 
 def date_range(first: date, last: date) -> ReportPeriod:
@@ -100,6 +99,7 @@ class StudentFacts:
     student_id: str
     tutor_id: int | None = None
     institution_type: str = ""
+    public: bool | None = None  # recorded for the year; None: read ``institution_type``
     programme_type: str | None = None  # lmd, daeu, bts, other; None: not recorded
     status: str | None = None  # e.g. recent_bachelor, employed…; None: not recorded
     age_band: str | None = None
@@ -137,6 +137,7 @@ class ActivityFacts:
     workshops: Sequence[tuple[str, int]] = ()  # (theme, attendees) per workshop
     interviews: dict[str, int] = field(default_factory=dict)  # modality → count
     exams: int = 0
+    exam_candidates: int = 0
     copil: int = 0
 
 
@@ -201,7 +202,17 @@ class Grid:
 
 def is_public(institution_type: str) -> bool:
     """Public higher education: the type says so (``public``, ``publique``…)."""
-    return institution_type.strip().lower().startswith("public")
+    return institution_type.strip().lower().startswith(("public", "publique"))
+
+
+def _public(student: StudentFacts) -> bool:
+    return student.public if student.public is not None else is_public(student.institution_type)
+
+
+def _institution(student: StudentFacts) -> str:
+    if student.public is not None:
+        return "public" if student.public else "private"
+    return student.institution_type.strip().lower()
 
 
 def grid(inputs: GridInputs) -> Grid:
@@ -209,7 +220,7 @@ def grid(inputs: GridInputs) -> Grid:
     headcount = len(students)
     trend = [*inputs.past_headcounts, (inputs.period.label, headcount)]
     tutors = {s.tutor_id for s in students if s.tutor_id is not None}
-    public = sum(1 for s in students if is_public(s.institution_type))
+    public = sum(1 for s in students if _public(s))
     public_share = _share(public, headcount)
     per_tutor = round(headcount / len(tutors), 2) if tutors else None
     indicators: dict[str, Value] = {
@@ -346,13 +357,21 @@ def _opening(intervals: Sequence[Interval], tz: ZoneInfo) -> dict[str, Value]:
 
 def _activity(facts: ActivityFacts | None) -> dict[str, Value]:
     if facts is None:
-        keys = ("workshops", "workshop_attendance", "interviews", "exams_on_site", "copil")
+        keys = (
+            "workshops",
+            "workshop_attendance",
+            "interviews",
+            "exams_on_site",
+            "exam_candidates",
+            "copil",
+        )
         return dict.fromkeys(keys)
     return {
         "workshops": len(facts.workshops),
         "workshop_attendance": sum(attendees for _, attendees in facts.workshops),
         "interviews": sum(facts.interviews.values()),
         "exams_on_site": facts.exams,
+        "exam_candidates": facts.exam_candidates,
         "copil": facts.copil,
     }
 
@@ -369,7 +388,7 @@ def _breakdowns(
         "status": count([s.status for s in students]),
         "age_band": count([s.age_band for s in students]),
         "programme_type": count([s.programme_type for s in students]),
-        "institution_type": count([s.institution_type.strip().lower() for s in students]),
+        "institution_type": count([_institution(s) for s in students]),
         "hours_distribution": {
             band: sum(1 for line in hours if hours_band(line) == band)
             for band in ("under_50", "50_80", "80_100", "100_plus")

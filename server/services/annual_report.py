@@ -7,14 +7,17 @@ computes the figures; the page, the workbook, the API and the CLI render its res
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, orm, select
 
 from server.domain import annual_report as rules
+from server.domain.academic_year import AcademicYear
 from server.domain.annual_report import (
     AbsenceFacts,
+    ActivityFacts,
     Grid,
     GridInputs,
     OccupancyFacts,
@@ -25,13 +28,22 @@ from server.domain.annual_report import (
 from server.domain.calendar import Interval, IsoWeek, local_midnight
 from server.domain.events import CAMPUS_WIDE
 from server.domain.occupancy_stats import stats
+from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
 from server.domain.reader_health import Health, silence_limit, stamped_at
 from server.registry.models import Campus, Contract, Student
 from server.registry.occupancy_models import CampusCapacity
 from server.services import coordinator_reports
+from server.services.activities import activities_for
 from server.services.ledger import LedgerService, repository
+from server.services.outcomes import outcomes_for
 
 STATUS_LOOKBACK = timedelta(days=1)
+OUTCOME_OF = {
+    Result.PASSED: "success",
+    Result.FAILED: "failed",
+    Result.DROPPED_OUT: "dropped_out",
+    Result.REORIENTED: "reoriented",
+}  # Result.PENDING: not recorded yet
 
 
 def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: datetime) -> Grid:
@@ -42,14 +54,14 @@ def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: d
     with ledger.registry() as session:
         row = session.get(Campus, campus)
         name = row.name if row is not None and row.name else campus
-        students = _students(session, campus, period)
-        past = []
-        year = _year_of(period)
-        for _ in range(rules.PAST_YEARS):
-            year = year.previous_year()
-            past.append((year.label, len(_students(session, campus, year))))
         calendar = repository(session, ledger.settings).calendar(campus)
         place = session.get(CampusCapacity, campus)
+    students = _headcount(ledger, campus, period)
+    past = []
+    year = AcademicYear.of(period.first)
+    for _ in range(rules.PAST_YEARS):
+        year = year.previous()
+        past.append((str(year), len(_headcount(ledger, campus, rules.academic_year(str(year))))))
     schedule = calendar.schedule(period.first, period.last)
     intervals = [(a, b) for a, b in schedule.intervals if a < end and b > start]
     inputs = GridInputs(
@@ -64,15 +76,47 @@ def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: d
         occupancy=_occupancy(ledger, campus, start, end, intervals, tz, place),
         open_intervals=intervals,
         reader_availability=_readers(ledger, campus, start, end, intervals),
-        activity=None,  # the activity log (issue 14, item 2) is not recorded yet
+        activity=_activity(ledger, campus, period),
     )
     return rules.grid(inputs)
 
 
-def _year_of(period: ReportPeriod) -> ReportPeriod:
-    """The academic year the period starts in (the trend's reference)."""
-    first = period.first.year if period.first.month >= 9 else period.first.year - 1
-    return rules.academic_year(f"{first}-{first + 1}")
+def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list[StudentFacts]:
+    """The students of the period: those with a contract in it and those with a year
+    recorded (``services.outcomes``), with what that record says of them."""
+    with ledger.registry() as session:
+        found = {facts.student_id: facts for facts in _students(session, campus, period)}
+    records: dict[str, StudentYear] = {}
+    year = AcademicYear.of(period.first)
+    while year.first_day <= period.last:
+        for record in outcomes_for(ledger.registry, campus, year):
+            records[record.student_id] = record  # the latest year wins
+        year = year.following()
+    for student_id, record in records.items():
+        known = found.get(student_id, StudentFacts(student_id))
+        found[student_id] = replace(
+            known,
+            public=record.institution_public,
+            programme_type=record.programme_type.value,
+            status=None if record.status is ProfileStatus.NOT_GIVEN else record.status.value,
+            age_band=None if record.age_band is AgeBand.NOT_GIVEN else record.age_band.value,
+            outcome=OUTCOME_OF.get(record.result),
+            institution_type=known.institution_type,
+        )
+    return [found[key] for key in sorted(found)]
+
+
+def _activity(ledger: LedgerService, campus: str, period: ReportPeriod) -> ActivityFacts:
+    log = activities_for(ledger.registry, campus, period.first, period.last)
+    return ActivityFacts(
+        workshops=[(workshop.theme, workshop.attendance) for workshop in log.workshops],
+        interviews={
+            modality.value: count for modality, count in log.interviews_by_modality.items()
+        },
+        exams=log.exam_count,
+        exam_candidates=log.exam_candidates,
+        copil=log.meeting_count,
+    )
 
 
 def _students(session: orm.Session, campus: str, period: ReportPeriod) -> list[StudentFacts]:

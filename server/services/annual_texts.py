@@ -31,7 +31,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                            "hours_open", "hours_open_evenings", "hours_open_weekends",
                            "reader_availability")),
     ("Campus life", ("workshops", "workshop_attendance", "interviews", "exams_on_site",
-                     "copil")),
+                     "exam_candidates", "copil")),
 )  # fmt: skip
 
 
@@ -83,6 +83,7 @@ def indicator_label(key: str) -> str:
         "workshop_attendance": _("Workshop attendance"),
         "interviews": _("Individual interviews"),
         "exams_on_site": _("Exams held on site"),
+        "exam_candidates": _("Candidates at exams on site"),
         "copil": _("Steering committee (COPIL) meetings"),
     }.get(key, key)
 
@@ -115,6 +116,24 @@ def value_label(value: str) -> str:
         "50_80": _("50 to 80 %"),
         "80_100": _("80 to 100 %"),
         "100_plus": _("100 % or more"),
+        "public": _("public"),
+        "private": _("private"),
+        "lmd": _("LMD (licence, master, doctorate)"),
+        "daeu": _("DAEU"),
+        "bts": _("BTS"),
+        "other": _("other"),
+        "recent_bachelor": _("recent bachelor"),
+        "employed": _("employed"),
+        "job_seeker": _("job-seeker"),
+        "career_change": _("career change"),
+        "return_to_study": _("return to study"),
+        "under_20": _("under 20"),
+        "20_24": _("20 to 24"),
+        "25_29": _("25 to 29"),
+        "30_plus": _("30 or more"),
+        "on_site": _("on site"),
+        "phone": _("phone"),
+        "video": _("video"),
     }.get(value, value)
 
 

@@ -220,3 +220,14 @@ def test_an_exported_grid_reads_back_and_another_version_is_refused() -> None:
         rules.from_dict({"format": "something-else", "version": 1})
     with pytest.raises(GridFormatError, match="incomplete"):
         rules.from_dict({"format": rules.FORMAT_ID, "version": 1, "campus": "x"})
+
+
+def test_a_recorded_public_or_private_enrolment_wins_over_the_imported_type() -> None:
+    facts = [
+        StudentFacts("A", institution_type="public", public=False),
+        StudentFacts("B", institution_type="", public=True),
+        StudentFacts("C", institution_type="Publique"),
+    ]
+    grid = rules.grid(inputs(students=facts))
+    assert grid.indicators["public_students"] == 2
+    assert grid.breakdowns["institution_type"] == {"private": 1, "public": 1, "publique": 1}

@@ -54,7 +54,9 @@ def test_the_coordinator_sees_the_grid_and_each_criterion(world, client_as) -> N
     assert "atteint" in per_tutor and "non atteint" not in per_tutor
     assert "<svg" in html  # the charts
     workshops = html.split('id="indicator-workshops"')[1].split("</tr>")[0]
-    assert "non renseigné" in workshops
+    assert '<td class="num">0</td>' in workshops  # the activity log is kept: none yet
+    median = html.split('id="indicator-median_minutes_to_call"')[1].split("</tr>")[0]
+    assert "non renseigné" in median  # no absence, no call: nothing to measure
 
 
 def test_the_print_ready_page_and_the_css_for_print(world, client_as) -> None:
@@ -80,7 +82,8 @@ def test_the_workbook_holds_the_figures_and_the_format(world, client_as) -> None
     assert rows["students_per_tutor"] == [2]
     assert rows["min_students.met"] == ["non atteint"]
     assert rows["hours_attended"][0] >= 3  # Monday's three hours at least
-    assert rows["workshops"] == ["non renseigné"]
+    assert rows["workshops"] == [0]
+    assert rows["median_minutes_to_call"] == ["non renseigné"]
     book = load_workbook(io.BytesIO(answer.data))
     data = book["data"]
     assert data.sheet_state == "hidden"
@@ -214,3 +217,66 @@ def test_a_bad_file_stops_the_merge_and_writes_nothing(world, config, tmp_path, 
         assert bad.name in err and reason in err
         assert not merged.exists()
         assert not list(tmp_path.glob("*.part"))
+
+
+def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> None:
+    """14A's records: a student's year (result, programme type, public or not, profile)
+    and the campus's activity log (workshops, interviews, exams on site, COPIL)."""
+    from datetime import date
+
+    from server.domain.academic_year import AcademicYear
+    from server.domain.activities import Modality
+    from server.domain.outcomes import ProfileStatus, ProgrammeType, Result, StudentYear
+    from server.services import activities, outcomes
+
+    actor = Actor("tests", world.clock())
+    year = AcademicYear(2026)
+    for student_id, result, public in [
+        ("E001", Result.PASSED, True),
+        ("E002", Result.DROPPED_OUT, False),
+        ("E003", Result.PENDING, True),
+    ]:
+        outcomes.save_student_year(
+            world.registry,
+            StudentYear(
+                student_pk=world.student_pk(student_id),
+                student_id=student_id,
+                campus_id=CAMPUS,
+                year=year,
+                programme_type=ProgrammeType.DAEU,
+                institution_public=public,
+                status=ProfileStatus.EMPLOYED,
+                result=result,
+                result_on=date(2026, 11, 2) if result is not Result.PENDING else None,
+            ),
+            actor=actor,
+        )
+    pks = [world.student_pk(s) for s in ("E001", "E002")]
+    day = date(2026, 11, 16)
+    activities.save_workshop(
+        world.registry, CAMPUS, day=day, theme="Gestion du stress", attendee_pks=pks, actor=actor
+    )
+    activities.save_interview(
+        world.registry,
+        CAMPUS,
+        day=day,
+        student_pk=pks[0],
+        modality=Modality.PHONE,
+        tutor_id=None,
+        actor=actor,
+    )
+    activities.save_meeting(world.registry, CAMPUS, day=day, actor=actor)
+    answer = client_as("coord").get(f"/coordinator/annual/export?year={YEAR}&format=json")
+    grid = rules.from_dict(answer.get_json())
+    figures = grid.indicators
+    assert figures["headcount"] == 4
+    assert figures["outcomes_recorded"] == 2  # E003's result is pending
+    assert (figures["success_rate"], figures["dropped_out_rate"]) == (0.5, 0.5)
+    assert figures["public_students"] == 3  # E002 recorded private, E004 imported public
+    assert (figures["workshops"], figures["workshop_attendance"]) == (1, 2)
+    assert (figures["interviews"], figures["exams_on_site"], figures["copil"]) == (1, 0, 1)
+    assert grid.breakdowns["programme_type"] == {"daeu": 3, "not_recorded": 1}
+    assert grid.breakdowns["workshop_themes"] == {"Gestion du stress": 1}
+    assert grid.breakdowns["interview_modality"]["phone"] == 1
+    html = client_as("coord").get(f"/coordinator/annual/?year={YEAR}").get_data(as_text=True)
+    assert "Gestion du stress" in html and "salarié" in html

@@ -197,7 +197,7 @@ def store_student_year(session: orm.Session, record: StudentYear, *, actor: Acto
         actor=actor.name,
         action="student_year_saved",
         entity="student",
-        entity_id=record.student_pk,
+        entity_id=student.student_id,
         before=None if before is None else {"year": str(record.year), **before},
         after={"year": str(record.year), **after},
     )

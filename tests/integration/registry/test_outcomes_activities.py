@@ -16,6 +16,7 @@ from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee
 from server.registry.student_repository import Actor
 from server.services import activities, outcomes
+from server.services.erasure import erase_student
 from tests.integration.registry.conftest import CAMPUS, ROW_E001, ROW_E002, csv_bytes, run_import
 
 YEAR = AcademicYear(2026)
@@ -57,7 +58,7 @@ def test_a_saved_year_comes_back_for_the_campus_and_is_audited(registry, pks) ->
     assert outcomes.outcomes_for(registry, CAMPUS, YEAR.previous()) == []
     assert outcomes.outcome_years(registry, CAMPUS) == [YEAR]
     (entry,) = _audit(registry, "student_year_saved")
-    assert entry.entity_id == str(pks["E001"])
+    assert entry.entity_id == "E001"
     assert json.loads(entry.after)["result"] == "passed" and entry.before == ""
     roster = outcomes.year_roster(registry, CAMPUS, YEAR)
     assert [(r is not None, s.student_id) for r, s in roster.entries] == [
@@ -151,3 +152,40 @@ def test_students_of_another_campus_and_entries_of_another_campus_are_refused(
         activities.save_workshop(
             registry, CAMPUS, day=date(2026, 11, 20), theme=" ", attendee_pks=[], actor=ACTOR
         )
+
+
+def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
+    registry, pks, settings
+) -> None:
+    blank, _ = outcomes.student_year(registry, pks["E001"], YEAR)
+    dropped = blank.__class__(
+        **{
+            **blank.__dict__,
+            "result": Result.DROPPED_OUT,
+            "result_on": date(2027, 1, 5),
+            "result_reason": "raisons de santé",
+        }
+    )
+    outcomes.save_student_year(registry, dropped, actor=ACTOR)
+    activities.save_interview(
+        registry,
+        CAMPUS,
+        day=date(2026, 11, 21),
+        student_pk=pks["E001"],
+        modality=Modality.PHONE,
+        tutor_id=None,
+        note="parle de sa santé",
+        actor=ACTOR,
+    )
+    report = erase_student(
+        registry, "E001", ACTOR, secret=settings.badge_secret.encode(), zone=settings.presence.zone
+    )
+    assert report is not None
+    (record,) = outcomes.outcomes_for(registry, CAMPUS, YEAR)
+    assert (record.result, record.result_on) == (Result.DROPPED_OUT, date(2027, 1, 5))
+    assert (record.programme, record.institution, record.result_reason) == ("", "", "")
+    log = activities.activities_for(registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    assert [interview.note for interview in log.interviews] == [""]
+    with registry() as session:
+        texts = " ".join(f"{e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
+    assert "santé" not in texts

@@ -78,6 +78,7 @@ def _page(template_flag: bool) -> str | tuple[str, int]:
         charts=_charts(grid),
         printing=template_flag,
         query=_query(campus, period),
+        region_query=_query(None, period),
     )
 
 

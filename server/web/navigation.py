@@ -31,6 +31,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.calendar", "Calendar"),
         Entry("coordinator.outcomes_page", "Students' years"),
         Entry("coordinator.activities_page", "Activity log"),
+        Entry("annual.page", "Annual report"),
         Entry("tutor.students", "Students"),
     ),
     Role.ADMIN: (
@@ -43,6 +44,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.occupancy", "Occupancy"),
         Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.weekly", "Weekly report"),
+        Entry("annual.page", "Annual report"),
     ),
     Role.STUDENT: (
         Entry("student.week", "My week"),

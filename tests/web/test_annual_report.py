@@ -117,6 +117,12 @@ def test_an_academic_year_without_data_is_an_empty_valid_report(world, client_as
 
 def test_the_region_shows_every_campus_side_by_side(world, client_as) -> None:
     client = client_as("admin")
+    assert "/coordinator/annual/region?year=" in client.get(
+        f"/coordinator/annual/?year={YEAR}"
+    ).get_data(as_text=True)
+    assert "/coordinator/annual/region" not in client_as("coord").get(
+        "/coordinator/annual/"
+    ).get_data(as_text=True)
     page = client.get(f"/coordinator/annual/region?year={YEAR}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

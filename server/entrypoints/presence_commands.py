@@ -24,7 +24,7 @@ from server.config import Settings, load_settings
 from server.domain.calendar import IsoWeek, parse_day
 from server.domain.contracts import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.student_repository import Actor
 from server.services import calendar_admin, enrolment, reports
@@ -341,7 +341,11 @@ def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, a
         print(
             _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr
         )
-    print(_("{count} school holiday period(s) saved", count=saved))
+    print(
+        ngettext(
+            "{count} school holiday period saved", "{count} school holiday periods saved", saved
+        )
+    )
     return 1 if problems else 0
 
 

@@ -211,11 +211,17 @@ def test_a_bad_file_stops_the_merge_and_writes_nothing(world, config, tmp_path, 
     unknown.write_text('{"hello": "world"}')
     garbage = tmp_path / "garbage.xlsx"
     garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    workbook = tmp_path / "v2.xlsx"
+    assert _cli(config, "--year", YEAR, "--format", "xlsx", "--output", str(workbook)) == 0
+    book = load_workbook(workbook)
+    book["data"]["B2"] = 2
+    book.save(workbook)
     merged = tmp_path / "merged.xlsx"
     for bad, reason in [
         (other_version, "version"),
         (unknown, "campus-presence"),
         (garbage, "classeur"),
+        (workbook, "version"),
     ]:
         capsys.readouterr()
         assert main(["report", "merge", str(good), str(bad), "--output", str(merged)]) == 2

@@ -86,26 +86,53 @@ def totals(lines: Sequence[ReportLine]) -> Totals:
 
 @dataclass(frozen=True, slots=True)
 class HourPeak:
-    """The most people present at once during one local hour, and the mean."""
+    """The most people present at once during one local hour (or day), and the mean."""
 
     start: datetime  # UTC
     peak: int
     average: float
 
 
+HOURLY_UP_TO_DAYS = 31  # a history of more days is read day by day
+
+
+def history_step(days: int) -> str:
+    """``hour`` for a history of at most :data:`HOURLY_UP_TO_DAYS` days, else ``day``."""
+    return "hour" if days <= HOURLY_UP_TO_DAYS else "day"
+
+
 def hourly_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
     """Per local hour covered by the segments (a step function), its peak and its mean;
     the hours where nobody came are left out (the table stays short)."""
+    return _peaks(segs, tz, "hour")
+
+
+def daily_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
+    """Per local day (midnight to midnight) covered by the segments, its peak and its
+    mean over the whole day; the days where nobody came are left out."""
+    return _peaks(segs, tz, "day")
+
+
+def _bucket(local: datetime, step: str) -> tuple[datetime, datetime]:
+    """The local hour or day ``local`` falls in: its start and the next one's (local)."""
+    if step == "hour":
+        hour = local.replace(minute=0, second=0, microsecond=0)
+        return hour, hour + timedelta(hours=1)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    following = datetime.combine(day.date() + timedelta(days=1), day.time(), tzinfo=local.tzinfo)
+    return day, following
+
+
+def _peaks(segs: Iterable[Segment], tz: ZoneInfo, step: str) -> list[HourPeak]:
     peaks: dict[datetime, int] = {}
     weighted: dict[datetime, float] = {}
     covered: dict[datetime, float] = {}
     for start, end, count in segs:
         moment = start
         while moment < end:
-            local = moment.astimezone(tz)
-            hour = local.replace(minute=0, second=0, microsecond=0)
-            cut = min(end, (hour + timedelta(hours=1)).astimezone(start.tzinfo))
-            key = hour.astimezone(start.tzinfo)
+            first, following = _bucket(moment.astimezone(tz), step)
+            cut = min(end, following.astimezone(start.tzinfo))
+            key = first.astimezone(start.tzinfo)
             peaks[key] = max(peaks.get(key, 0), count)
             length = (cut - moment).total_seconds()
             weighted[key] = weighted.get(key, 0.0) + count * length

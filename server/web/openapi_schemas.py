@@ -207,6 +207,8 @@ SCHEMAS: dict[str, Any] = {
             "campus": STR,
             "room": N_STR,
             "points": _list(_obj({"at": TIME, "count": INT, "capacity": N_INT})),
+            "step": {"type": "string", "enum": ["hour", "day"]},
+            "peaks": _list(_obj({"start": TIME, "peak": INT, "average": NUM})),
         }
     ),
     "OccupancyStats": _obj(

@@ -13,6 +13,7 @@ from server.web.openapi_schemas import CAMPUS_ID, SCHEMAS
 
 JSON = "application/json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILES = ("json", "csv", "xlsx")
 YEARS = f"Years {FIRST_YEAR} to {LAST_YEAR} only (400 otherwise)."
 WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "minLength": 8, "maxLength": 8}
 DAY = {"type": "string", "format": "date"}
@@ -155,12 +156,7 @@ def _presence() -> dict[str, Any]:
         ],
         _ok("PeriodReport", "The report (the rows as text/csv or XLSX with format)."),
     )
-    period["get"]["responses"]["200"]["content"].update(
-        {
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
-        }
-    )
+    period["get"]["responses"]["200"]["content"].update(_files())
     return {
         "/api/v1/presence/weekly": weekly,
         "/api/v1/presence/period": period,
@@ -184,14 +180,17 @@ def _occupancy() -> dict[str, Any]:
         f"zone). {YEARS}"
     )
     moment = {"anyOf": [DAY, INSTANT]}
-    return {
+    paths = {
         "/api/v1/occupancy": _get(
             "How many people are in each campus and room now, against capacity.",
             [CAMPUS],
             _ok("OccupancyNow", "Counts now (counts only, never who)."),
         ),
         "/api/v1/occupancy/history": _get(
-            "Counts over a span (default: the last 24 hours).",
+            "Counts over a span (default: the last 24 hours; at most 5 years, 400 "
+            "bad_range beyond), and the peak and mean per hour (up to 31 days) or per day "
+            "(beyond); beyond 31 days the samples are one a day unless step is given. "
+            "format=csv or xlsx gives the peaks as a file.",
             [
                 CAMPUS,
                 ROOM,
@@ -202,6 +201,7 @@ def _occupancy() -> dict[str, Any]:
                     "Sampling step in seconds, or with a unit: 300, 5m, 1h, 1d.",
                     pattern=r"^\d{1,6}[smhd]?$",
                 ),
+                _param("format", "json (default), csv or xlsx (the peaks).", enum=list(_FILES)),
             ],
             _ok("OccupancyHistory", "Samples in time order."),
         ),
@@ -236,6 +236,16 @@ def _occupancy() -> dict[str, Any]:
             [CAMPUS],
             _ok("Readers", "Readers of the campus (or of every campus)."),
         ),
+    }
+    paths["/api/v1/occupancy/history"]["get"]["responses"]["200"]["content"].update(_files())
+    return paths
+
+
+def _files() -> dict[str, Any]:
+    """The other contents of an answer that ``format=csv|xlsx`` asks for."""
+    return {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
     }
 
 

@@ -30,7 +30,7 @@ from server.domain.events import CAMPUS_WIDE
 from server.domain.occupancy_stats import stats
 from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
 from server.domain.reader_health import Health, silence_limit, stamped_at
-from server.registry.models import Campus, Contract, Student
+from server.registry.models import Campus, Contract, Room, Student
 from server.registry.occupancy_models import CampusCapacity
 from server.services import coordinator_reports
 from server.services.activities import activities_for
@@ -55,7 +55,7 @@ def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: d
         row = session.get(Campus, campus)
         name = row.name if row is not None and row.name else campus
         calendar = repository(session, ledger.settings).calendar(campus)
-        place = session.get(CampusCapacity, campus)
+        place = _place(session, campus)
     students = _headcount(ledger, campus, period)
     past = []
     year = AcademicYear.of(period.first)
@@ -79,6 +79,19 @@ def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: d
         activity=_activity(ledger, campus, period),
     )
     return rules.grid(inputs)
+
+
+def _place(session: orm.Session, campus: str) -> tuple[int | None, float | None]:
+    """The campus's capacity and surface: its own settings, else the sum of its rooms'."""
+    own = session.get(CampusCapacity, campus)
+    rooms = list(session.scalars(select(Room).where(Room.campus_id == campus)))
+    capacity = own.capacity if own is not None else None
+    area = own.area_m2 if own is not None else None
+    if capacity is None and any(room.capacity for room in rooms):
+        capacity = sum(room.capacity or 0 for room in rooms)
+    if area is None and any(room.area_m2 for room in rooms):
+        area = sum(room.area_m2 or 0.0 for room in rooms)
+    return capacity, area
 
 
 def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list[StudentFacts]:
@@ -186,10 +199,9 @@ def _occupancy(
     end: datetime,
     intervals: list[Interval],
     tz: ZoneInfo,
-    place: CampusCapacity | None,
+    place: tuple[int | None, float | None],
 ) -> OccupancyFacts:
-    capacity = place.capacity if place is not None else None
-    area = place.area_m2 if place is not None else None
+    capacity, area = place
     if end <= start:
         return OccupancyFacts(capacity=capacity, area_m2=area)
     samples = ledger.events.occupancy(start, end, campus=campus, room=CAMPUS_WIDE)

@@ -292,3 +292,24 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     assert grid.breakdowns["interview_modality"]["phone"] == 1
     html = client_as("coord").get(f"/coordinator/annual/?year={YEAR}").get_data(as_text=True)
     assert "Gestion du stress" in html and "salarié" in html
+
+
+def test_capacity_and_surface_from_the_rooms_when_the_campus_has_none(world, client_as) -> None:
+    from sqlalchemy import select
+
+    from server.registry.models import Room
+
+    with world.registry() as session, session.begin():
+        rooms = list(session.scalars(select(Room).where(Room.campus_id == CAMPUS)))
+        if not rooms:
+            rooms = [Room(campus_id=CAMPUS, name="Salle 1")]
+            session.add_all(rooms)
+        for room in rooms:
+            room.capacity, room.area_m2 = 10, 60.0
+        count = len(rooms)
+    answer = client_as("coord").get(f"/coordinator/annual/export?year={YEAR}&format=json")
+    figures = answer.get_json()["indicators"]
+    assert (figures["capacity"], figures["area_m2"]) == (10 * count, 60.0 * count)
+    assert figures["m2_per_place"] == 6.0
+    assert figures["days_open"] > 0 and figures["hours_open_evenings"] > 0
+    assert figures["hours_open_weekends"] > 0  # open on Saturdays 07:00-22:00

@@ -256,7 +256,8 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
     )
     assert _run(imported, "calendar", "school-holidays", str(holidays)) == 1
     out, err = capsys.readouterr()
-    assert "1 période de vacances scolaires enregistrée" in out and "ligne 3 : end n'est pas une date" in err
+    assert "1 période de vacances scolaires enregistrée" in out
+    assert "ligne 3 : end n'est pas une date" in err
     assert _expected(imported, "2026-W52", capsys) == 10.0  # Christmas: the Friday slot
     assert _run(imported, "calendar", "closes-on-school-holidays", "campus-a", "yes") == 0
     capsys.readouterr()

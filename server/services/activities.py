@@ -434,3 +434,36 @@ def attendance_from_badges(
         source=AttendanceSource.BADGES,
     )
     return len(attendees)
+
+
+def tick_attendees(
+    registry: Registry,
+    workshop_id: int,
+    campus_id: str,
+    *,
+    among: Iterable[int],
+    ticked: Iterable[int],
+    actor: Actor,
+) -> tuple[int, ...]:
+    """A tutor ticks who of their students (``among``) attended: the other attendees
+    stay as they are. Returns the new attendee list."""
+    among = set(among)
+    ticked = set(ticked)
+    if not ticked <= among:
+        raise DomainError("A student named here is not a student of this campus.")
+    workshop = activity(registry, "workshop", workshop_id)
+    if workshop is None or workshop.campus_id != campus_id:
+        raise DomainError("This entry no longer exists.")
+    attendees = tuple(sorted((set(workshop.attendee_pks) - among) | ticked))
+    if attendees != tuple(sorted(workshop.attendee_pks)):
+        save_workshop(
+            registry,
+            campus_id,
+            day=workshop.day,
+            theme=workshop.theme,
+            attendee_pks=attendees,
+            note=workshop.note,
+            actor=actor,
+            item_id=workshop_id,
+        )
+    return attendees

@@ -232,3 +232,33 @@ def test_a_workshop_attendance_taken_from_badges_at_a_room_reader(client_as, wor
     other = client_as("coord-other")
     token = csrf_of(other, "/coordinator/activities")
     assert other.post(f"{edit}/badges", data={**form, "csrf_token": token}).status_code == 403
+
+
+def test_a_tutor_ticks_their_own_students_at_a_workshop(client_as, world) -> None:
+    e001, e002, e004 = (world.student_pk(s) for s in ("E001", "E002", "E004"))
+    workshop = activities.save_workshop(
+        world.registry,
+        CAMPUS,
+        day=date(2026, 11, 20),
+        theme="Méthodologie",
+        attendee_pks=[e004],
+        actor=Actor("coord", datetime(2026, 11, 20, 18, tzinfo=PARIS)),
+    )
+    alice = client_as("alice")
+    assert "Méthodologie" in alice.get("/tutor/interviews").get_data(as_text=True)
+    path = f"/tutor/workshops/{workshop}"
+    page = alice.get(path).get_data(as_text=True)
+    assert "Durand" in page and "Roux" not in page  # E004 is Bruno's
+    answer = alice.post(
+        path, data={"students": [str(e001), str(e002)], "csrf_token": csrf_of(alice, path)}
+    )
+    assert answer.status_code == 302
+    found = activities.activity(world.registry, "workshop", workshop)
+    assert found.attendee_pks == tuple(sorted((e001, e002, e004)))
+    answer = alice.post(path, data={"students": [str(e002)], "csrf_token": csrf_of(alice, path)})
+    assert activities.activity(world.registry, "workshop", workshop).attendee_pks == tuple(
+        sorted((e002, e004))
+    )
+    refused = alice.post(path, data={"students": [str(e004)], "csrf_token": csrf_of(alice, path)})
+    assert refused.status_code == 400
+    assert client_as("coord").get(path).status_code == 403

@@ -48,11 +48,13 @@ def interviews() -> str:
     year = _year()
     mine = _my_students()
     found = []
+    workshops = []
     for campus in sorted({campus for _name, campus, _tutor in mine.values()}):
         log = activities.activities_for(
             services()["registry"], campus, year.first_day, year.last_day
         )
         found += [item for item in log.interviews if item.student_pk in mine]
+        workshops += log.workshops
     found.sort(key=lambda item: (item.day, item.id))
     return render_template(
         "tutor/interviews.html",
@@ -60,6 +62,7 @@ def interviews() -> str:
         interviews=found,
         names={pk: name for pk, (name, _campus, _tutor) in mine.items()},
         has_students=bool(mine),
+        workshops=workshops,
         **outcome_labels.template_values(),
     )
 
@@ -149,3 +152,47 @@ def delete_interview(item_id: int) -> Response:
     )
     flash(_("The interview is deleted."), "success")
     return redirect(url_for("tutor.interviews"))
+
+
+def _workshop(item_id: int) -> tuple[Any, dict[int, tuple[str, str, int | None]]]:
+    """The workshop, if it is on the campus of one of the tutor's students."""
+    item = activities.activity(services()["registry"], "workshop", item_id)
+    if item is None:
+        abort(404)
+    mine = {pk: student for pk, student in _my_students().items() if student[1] == item.campus_id}
+    if not mine:
+        abort(403)
+    return item, mine
+
+
+@blueprint.route("/workshops/<int:item_id>", methods=["GET", "POST"])
+@roles(Role.TUTOR)
+def workshop(item_id: int) -> Response | tuple[str, int]:
+    """Tick which of the tutor's students attended a workshop of their campus (the
+    other attendees are left as they are; audited)."""
+    item, mine = _workshop(item_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            ticked = [int(value) for value in request.form.getlist("students")]
+            activities.tick_attendees(
+                services()["registry"],
+                item.id,
+                item.campus_id,
+                among=mine,
+                ticked=ticked,
+                actor=actor(),
+            )
+        except ValueError as failure:
+            message = getattr(failure, "message", "Choose one of the proposed values.")
+            error = _(message, **getattr(failure, "values", {}))
+        else:
+            flash(_("The activity is recorded."), "success")
+            return redirect(url_for("tutor.interviews"))
+    body = render_template(
+        "tutor/workshop.html",
+        item=item,
+        students=[(pk, name) for pk, (name, _campus, _tutor) in mine.items()],
+        error=error,
+    )
+    return body, 400 if error else 200

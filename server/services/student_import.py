@@ -7,6 +7,10 @@ Header row with these columns in any order, in French or English (see
     weekly_hours, slots, contract_start, contract_end, programme, institution,
     institution_type
 
+and, optionally, a student's academic year (``services.outcome_import``):
+``academic_year``, ``programme_type``, ``enrolment_date``, ``departure_date``,
+``age_band``, ``profile_status``, ``result``, ``result_date``, ``result_reason``.
+
 Separator ``;`` or ``,``; UTF-8 (with or without BOM) or Windows-1252 (French Excel);
 dates ``2026-09-01`` or ``01/09/2026``; slots like ``lun 09:00-12:00 | mar 14:00-18:00``
 (``|`` or ``/`` between slots; ``;`` only inside a quoted cell). A row whose unquoted
@@ -25,7 +29,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -43,9 +47,12 @@ from server.domain.contracts import (
     looks_like_slot,
     parse_slots,
 )
+from server.domain.outcomes import StudentYear
 from server.i18n import _, ngettext
 from server.registry.student_repository import Actor, StudentRepository
+from server.services import outcome_import
 from server.services.contract_changes import record_contract
+from server.services.outcomes import store_student_year
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,7 @@ COLUMNS = (
     "programme",
     "institution",
     "institution_type",
+    *outcome_import.COLUMNS,  # optional: the academic year (docs/outcomes-and-activities.md)
 )
 STUDENT_FIELDS = (
     "last_name",
@@ -98,6 +106,7 @@ FRENCH_COLUMNS = {
     "etablissement": "institution",
     "type_etablissement": "institution_type",
     "type_d_etablissement": "institution_type",
+    **outcome_import.FRENCH_COLUMNS,
 }
 # The downloadable template's header, in French, in the order of COLUMNS.
 TEMPLATE_HEADER = (
@@ -161,6 +170,7 @@ class StudentRow:
     badge: str
     contract: Contract
     warnings: tuple[str, ...]
+    outcome: StudentYear | None = None  # the optional academic-year columns
 
 
 @dataclass
@@ -267,6 +277,7 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
         hash_uid(values.get("badge_uid", ""), secret),
         contract,
         _warnings(contract),
+        outcome_import.parse_outcome(values),
     )
 
 
@@ -518,6 +529,9 @@ def save_row(
         students, student, row.contract, actor, timezone=timezone, retention=retention
     )
     changed = recorded is not None
+    if row.outcome is not None:
+        year = replace(row.outcome, student_pk=student.id)
+        changed = store_student_year(students.session, year, actor=actor) or changed
     if row.badge:
         since = local_instant(row.contract.valid_from, time(0), timezone)
         changed = students.give_badge(student, row.badge, min(since, actor.at), actor) or changed

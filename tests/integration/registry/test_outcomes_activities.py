@@ -17,7 +17,14 @@ from server.registry.outcome_models import WorkshopAttendee
 from server.registry.student_repository import Actor
 from server.services import activities, outcomes
 from server.services.erasure import erase_student
-from tests.integration.registry.conftest import CAMPUS, ROW_E001, ROW_E002, csv_bytes, run_import
+from tests.integration.registry.conftest import (
+    CAMPUS,
+    HEADER,
+    ROW_E001,
+    ROW_E002,
+    csv_bytes,
+    run_import,
+)
 
 YEAR = AcademicYear(2026)
 ACTOR = Actor("coord@campus.fr", datetime(2026, 11, 23, 10, tzinfo=UTC))
@@ -189,3 +196,39 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
     with registry() as session:
         texts = " ".join(f"{e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
     assert "santé" not in texts
+
+
+OUTCOME_HEADER = HEADER + ";annee_universitaire;type_formation;date_inscription;situation;resultat"
+
+
+def test_the_spreadsheet_brings_a_students_year(registry) -> None:
+    rows = (
+        ROW_E001 + ";2026-2027;Licence;01/09/2026;Reprise d'études;",
+        ROW_E002 + ";;;;;",
+    )
+    report = run_import(registry, csv_bytes(*rows, header=OUTCOME_HEADER))
+    assert report.ok and report.created == ["E001", "E002"], report.errors
+    (record,) = outcomes.outcomes_for(registry, CAMPUS, YEAR)
+    assert (record.student_id, record.programme_type, record.status, record.result) == (
+        "E001",
+        ProgrammeType.LMD,
+        ProfileStatus.RETURN_TO_STUDY,
+        Result.PENDING,
+    )
+    assert record.enrolled_on == date(2026, 9, 1) and record.institution_public is True
+    again = run_import(registry, csv_bytes(*rows, header=OUTCOME_HEADER))
+    assert again.unchanged == ["E001", "E002"]
+    assert len(_audit(registry, "student_year_saved")) == 1
+
+
+def test_an_outcome_before_enrolment_refuses_the_row_with_its_line(registry) -> None:
+    rows = (
+        ROW_E001 + ";2026-2027;bts;15/09/2026;;echec",
+        ROW_E002 + ";2026-2027;bts;15/09/2026;;abandon",
+    )
+    header = OUTCOME_HEADER + ";date_resultat"
+    report = run_import(registry, csv_bytes(rows[0] + ";01/09/2026", rows[1] + ";", header=header))
+    lines = {problem.line: problem.message for problem in report.errors}
+    assert "précéder la date d’inscription" in lines[2]
+    assert "abandon demande sa date" in lines[3]
+    assert report.created == [] and outcomes.outcomes_for(registry, CAMPUS, YEAR) == []

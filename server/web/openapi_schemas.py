@@ -294,6 +294,26 @@ SCHEMAS: dict[str, Any] = {
             "to": DAY,
             "tutors": _list(_EVIDENCE_LINE),
             "total": _EVIDENCE_LINE,
+            "absences": _list(
+                _obj(
+                    {
+                        "alert_id": STR,
+                        "noticed_at": TIME,
+                        "student_id": STR,
+                        "tutor": STR,
+                        "slot_start": N_TIME,
+                        "slot_end": N_TIME,
+                        "acknowledged_at": N_TIME,
+                        "acknowledged_by": STR,
+                        "status": STR,
+                        "resolution": N_STR,
+                        "closed_at": N_TIME,
+                        "calls": _list(
+                            _obj({"called_at": TIME, "outcome": STR, "by": STR, "excused": BOOL})
+                        ),
+                    }
+                )
+            ),
         }
     ),
 }

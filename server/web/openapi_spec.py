@@ -284,7 +284,8 @@ def _alerts() -> dict[str, Any]:
         ),
         "/api/v1/alerts/evidence": _get(
             "The call-on-absence evidence per tutor between two local days (included), "
-            "read in the campus's time zone.",
+            "read in the campus's time zone, at most 5 years (400 bad_period beyond), and "
+            "each absence with its calls (time, outcome, who), acknowledgement and closure.",
             [
                 _param("from", f"First day (YYYY-MM-DD). {YEARS}", required=True, **DAY),
                 _param("to", f"Last day (YYYY-MM-DD). {YEARS}", required=True, **DAY),

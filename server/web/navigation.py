@@ -44,8 +44,6 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.occupancy", "Occupancy"),
         Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.weekly", "Weekly report"),
-        Entry("coordinator.outcomes_page", "Students' years"),
-        Entry("coordinator.activities_page", "Activity log"),
         Entry("annual.page", "Annual report"),
     ),
     Role.STUDENT: (

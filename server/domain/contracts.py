@@ -1,7 +1,8 @@
 """The contrat d'engagement: weekly hours and weekly time slots (pure).
 
-Slots are written the way coordinators type them in a spreadsheet, in French or English:
-``lun 09:00-12:00; mar 14h-18h; Thursday 9:30-13:00``.
+Slots are written the way coordinators type them in a spreadsheet, in French or English,
+separated by ``|``, ``/``, ``;``, ``,`` or a new line: ``lun 09:00-12:00 | mar 14h-18h |
+Thursday 9:30-13:00``. ``|`` and ``/`` never clash with a CSV file's separator.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 MINIMUM_WEEKLY_MINUTES = 12 * 60  # national rule: at least 12 h a week
@@ -28,6 +30,7 @@ WEEKDAYS = {name: day for day, names in _DAY_NAMES.items() for name in names}
 _SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = r"(\d{1,2})(?:[:hH](\d{2})?)?"
 _SLOT = re.compile(rf"([^\W\d_]+)\.?\s*{_TIME}\s*-\s*{_TIME}")
+SLOT_SEPARATORS = re.compile(r"[;,\n|/]")
 
 
 class DomainError(ValueError):
@@ -71,27 +74,59 @@ class Slot:
         return f"{_SHORT[self.weekday]} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
-def parse_slots(text: str) -> tuple[Slot, ...]:
-    """``"lun 09:00-12:00; mar 14:00-18:00"`` -> slots, sorted; overlapping ones merged.
+def parse_slots(text: str, *, merge_overlaps: bool = False) -> tuple[Slot, ...]:
+    """``"lun 09:00-12:00 | mar 14:00-18:00"`` -> slots, sorted.
 
-    Raises :class:`DomainError` naming the first part that cannot be read."""
-    parts = [part.strip() for part in re.split(r"[;,\n|]", text or "") if part.strip()]
+    Overlapping slots of a day are refused (a contract's slots are distinct commitments),
+    or merged into one with ``merge_overlaps`` (opening hours). Raises
+    :class:`DomainError` naming the first part that cannot be read."""
+    parts = [part.strip() for part in SLOT_SEPARATORS.split(text or "") if part.strip()]
     if not parts:
         raise DomainError("no time slot given")
-    slots = []
-    for part in parts:
-        match = _SLOT.fullmatch(part)
-        if match is None:
-            raise DomainError("cannot read the time slot {part!r}", part=part[:40])
-        name, start_h, start_m, end_h, end_m = match.groups()
-        weekday = WEEKDAYS.get(name.lower())
-        if weekday is None:
-            raise DomainError("unknown day {day!r} in a time slot", day=name[:20])
-        start, end = _clock(start_h, start_m, part), _clock(end_h, end_m, part)
-        if end <= start:
-            raise DomainError("the time slot {part!r} ends before it starts", part=part[:40])
-        slots.append(Slot(weekday, start, end))
+    slots = [parse_slot(part) for part in parts]
+    if not merge_overlaps:
+        clash = first_overlap(slots)
+        if clash is not None:
+            raise DomainError(
+                "the time slots {first} and {second} overlap: write them as one slot",
+                first=str(clash[0]),
+                second=str(clash[1]),
+            )
     return merge_slots(slots)
+
+
+def parse_slot(part: str) -> Slot:
+    """One slot like ``lun 09:00-12:00`` or ``Thursday 9h30-13h``."""
+    part = part.strip()
+    match = _SLOT.fullmatch(part)
+    if match is None:
+        raise DomainError("cannot read the time slot {part!r}", part=part[:40])
+    name, start_h, start_m, end_h, end_m = match.groups()
+    weekday = WEEKDAYS.get(name.lower())
+    if weekday is None:
+        raise DomainError("unknown day {day!r} in a time slot", day=name[:20])
+    start, end = _clock(start_h, start_m, part), _clock(end_h, end_m, part)
+    if end <= start:
+        raise DomainError("the time slot {part!r} ends before it starts", part=part[:40])
+    return Slot(weekday, start, end)
+
+
+def looks_like_slot(text: str) -> bool:
+    """Whether a text reads as one slot (the import's hint for unquoted ``;`` slots)."""
+    try:
+        parse_slot(text)
+    except DomainError:
+        return False
+    return True
+
+
+def first_overlap(slots: Iterable[Slot]) -> tuple[Slot, Slot] | None:
+    """The first two slots of a day that overlap (touching ones do not), if any."""
+    ordered = sorted(slots)
+    for earlier, later in pairwise(ordered):
+        if earlier.weekday == later.weekday and later.start < earlier.end:
+            return earlier, later
+    return None
 
 
 def _clock(hours: str, minutes: str | None, part: str) -> time:

@@ -86,26 +86,53 @@ def totals(lines: Sequence[ReportLine]) -> Totals:
 
 @dataclass(frozen=True, slots=True)
 class HourPeak:
-    """The most people present at once during one local hour, and the mean."""
+    """The most people present at once during one local hour (or day), and the mean."""
 
     start: datetime  # UTC
     peak: int
     average: float
 
 
+HOURLY_UP_TO_DAYS = 31  # a history of more days is read day by day
+
+
+def history_step(days: int) -> str:
+    """``hour`` for a history of at most :data:`HOURLY_UP_TO_DAYS` days, else ``day``."""
+    return "hour" if days <= HOURLY_UP_TO_DAYS else "day"
+
+
 def hourly_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
     """Per local hour covered by the segments (a step function), its peak and its mean;
     the hours where nobody came are left out (the table stays short)."""
+    return _peaks(segs, tz, "hour")
+
+
+def daily_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
+    """Per local day (midnight to midnight) covered by the segments, its peak and its
+    mean over the whole day; the days where nobody came are left out."""
+    return _peaks(segs, tz, "day")
+
+
+def _bucket(local: datetime, step: str) -> tuple[datetime, datetime]:
+    """The local hour or day ``local`` falls in: its start and the next one's (local)."""
+    if step == "hour":
+        hour = local.replace(minute=0, second=0, microsecond=0)
+        return hour, hour + timedelta(hours=1)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    following = datetime.combine(day.date() + timedelta(days=1), day.time(), tzinfo=local.tzinfo)
+    return day, following
+
+
+def _peaks(segs: Iterable[Segment], tz: ZoneInfo, step: str) -> list[HourPeak]:
     peaks: dict[datetime, int] = {}
     weighted: dict[datetime, float] = {}
     covered: dict[datetime, float] = {}
     for start, end, count in segs:
         moment = start
         while moment < end:
-            local = moment.astimezone(tz)
-            hour = local.replace(minute=0, second=0, microsecond=0)
-            cut = min(end, (hour + timedelta(hours=1)).astimezone(start.tzinfo))
-            key = hour.astimezone(start.tzinfo)
+            first, following = _bucket(moment.astimezone(tz), step)
+            cut = min(end, following.astimezone(start.tzinfo))
+            key = first.astimezone(start.tzinfo)
             peaks[key] = max(peaks.get(key, 0), count)
             length = (cut - moment).total_seconds()
             weighted[key] = weighted.get(key, 0.0) + count * length
@@ -116,3 +143,42 @@ def hourly_peaks(segs: Iterable[Segment], tz: ZoneInfo) -> list[HourPeak]:
         for key in sorted(peaks)
         if peaks[key] > 0
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotal:
+    """One student's weeks over a period: the sums of the ledger's lines and the weeks
+    meeting the commitment (status ``met``) among the weeks where hours were due."""
+
+    student_id: str
+    weeks: int  # weeks with a contract
+    due_weeks: int  # of which hours were due (not ``excused``)
+    met_weeks: int
+    expected_s: int
+    attended_s: int
+    unverified_s: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "student_id": self.student_id,
+            "weeks": self.weeks,
+            "weeks_due": self.due_weeks,
+            "weeks_met": self.met_weeks,
+            "expected_hours": hours(self.expected_s),
+            "attended_hours": hours(self.attended_s),
+            "unverified_hours": hours(self.unverified_s),
+        }
+
+
+def period_totals(lines: Iterable[WeekLine]) -> dict[str, PeriodTotal]:
+    """Per student id (in the order first met), the totals of its weekly lines."""
+    sums: dict[str, list[int]] = {}
+    for line in lines:
+        row = sums.setdefault(line.student_id, [0, 0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += line.status is not WeekStatus.EXCUSED
+        row[2] += line.status is WeekStatus.MET
+        row[3] += line.expected_s
+        row[4] += line.attended_s
+        row[5] += line.unverified_s
+    return {student: PeriodTotal(student, *row) for student, row in sums.items()}

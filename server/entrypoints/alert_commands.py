@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 
 from server.alerting import build_alerting
 from server.entrypoints.presence_commands import presence
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.services.ledger import LedgerService
 
 SEND_WAIT_S = 30.0
@@ -74,11 +74,14 @@ def check_absences_command(args: argparse.Namespace) -> int:
             )
         )
     print(
-        _(
-            "{evaluated} slot(s) checked, {noticed} absence(s) noticed, {held} held",
-            evaluated=report.evaluated,
-            noticed=len(report.noticed),
-            held=len(report.held),
+        ", ".join(
+            [
+                ngettext("{count} slot checked", "{count} slots checked", report.evaluated),
+                ngettext(
+                    "{count} absence noticed", "{count} absences noticed", len(report.noticed)
+                ),
+                ngettext("{count} held", "{count} held", len(report.held)),
+            ]
         )
     )
     return 0

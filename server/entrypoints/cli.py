@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in _command_modules():
         module.add_commands(subparsers)
+    from server.entrypoints.annual_commands import add_report_kinds
+
+    add_report_kinds(subparsers.choices["report"])
     return parser
 
 

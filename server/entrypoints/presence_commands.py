@@ -21,15 +21,21 @@ from edge.protocol import is_valid_id
 from server.adapters.event_store import EventStore
 from server.bootstrap import build_event_store
 from server.config import Settings, load_settings
-from server.domain.calendar import IsoWeek
+from server.domain.calendar import IsoWeek, parse_day
 from server.domain.contracts import DomainError
-from server.i18n import _
+from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
+from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.student_repository import Actor
 from server.services import calendar_admin, enrolment, reports
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService, repository
-from server.services.student_import import ImportReport, import_students, parse_date
+from server.services.student_import import (
+    ImportReport,
+    import_students,
+    import_summary,
+    parse_date,
+)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +44,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", type=Path, help="CSV file (separator ; or ,)")
     parser.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
+    parser.add_argument(
+        "--strict", action="store_true", help="all rows or none: one bad row and nothing is saved"
+    )
     parser.add_argument("--campus", help="campus id (default: the only configured campus)")
     _now_option(parser)
     parser.set_defaults(handler=import_students_command)
@@ -50,6 +59,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     weekly.add_argument("--campus", help="one campus only")
     _now_option(weekly)
     weekly.set_defaults(handler=weekly_report_command)
+    span = kinds.add_parser(
+        "presence", help="hours per student-week over a period, and totals per student"
+    )
+    span.add_argument("--from", dest="first", help="first day, e.g. 2026-09-01")
+    span.add_argument("--to", dest="last", help="last day (included), e.g. 2027-06-30")
+    span.add_argument("--year", help="instead: ISO year (2026) or academic year (2026-2027)")
+    span.add_argument("--format", choices=reports.PERIOD_FORMATS, default="json")
+    span.add_argument("--campus", help="one campus only")
+    span.add_argument("--output", type=Path, help="write to this file (readable by you only)")
+    _now_option(span)
+    span.set_defaults(handler=presence_report_command)
     from server.entrypoints.week_commands import add_week_report  # it imports this module
 
     add_week_report(kinds)
@@ -177,6 +197,7 @@ def import_students_command(args: argparse.Namespace) -> int:
             retention_days=context.settings.events.retention_days,
             actor=_actor(args),
             dry_run=args.dry_run,
+            strict=args.strict,
         )
     _print_import(report)
     return 0 if report.ok else 1
@@ -201,14 +222,18 @@ def _print_import(report: ImportReport) -> None:
             _("line {line}: warning: {reason}", line=problem.line, reason=problem.message),
             file=sys.stderr,
         )
-    summary = _(
-        "{created} created, {updated} updated, {unchanged} unchanged, {rejected} rejected",
-        created=len(report.created),
-        updated=len(report.updated),
-        unchanged=len(report.unchanged),
-        rejected=len(report.errors),
-    )
-    print(_("dry run, nothing saved: {summary}", summary=summary) if report.dry_run else summary)
+    summary = import_summary(report)
+    if report.dry_run:
+        print(_("dry run, nothing saved: {summary}", summary=summary))
+    elif not report.saved:
+        print(
+            _(
+                "strict import, nothing saved because of the refused rows: {summary}",
+                summary=summary,
+            )
+        )
+    else:
+        print(summary)
 
 
 def weekly_report_command(args: argparse.Namespace) -> int:
@@ -316,5 +341,52 @@ def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, a
         print(
             _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr
         )
-    print(_("{count} school holiday period(s) saved", count=saved))
+    print(
+        ngettext(
+            "{count} school holiday period saved", "{count} school holiday periods saved", saved
+        )
+    )
     return 1 if problems else 0
+
+
+def presence_report_command(args: argparse.Namespace) -> int:
+    """``report presence --from D --to D | --year Y [--format json|csv|xlsx]
+    [--output FILE]``: exit 2 with the reason for a bad or too long period."""
+    try:
+        if (args.year is None) == (args.first is None and args.last is None):
+            raise PeriodError("both")
+        if args.year is not None:
+            span = year_period(args.year)
+        else:
+            if args.first is None or args.last is None:
+                raise PeriodError("both")
+            span = period(parse_day(args.first), parse_day(args.last))
+    except (PeriodError, ValueError) as refused:
+        print(_period_refusal(getattr(refused, "code", "bad_day")), file=sys.stderr)
+        return 2
+    if args.campus is not None and not is_valid_id(args.campus):
+        print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
+        return 2
+    with presence(args) as context:
+        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        report = reports.period_report(ledger, span, _now(args), campus=args.campus)
+    data = reports.render_period(report, args.format)
+    if args.output is not None:
+        args.output.touch(mode=0o600)
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _period_refusal(code: str) -> str:
+    return {
+        "both": _("give either --from and --to, or --year"),
+        "bad_day": _("--from and --to must be dates like 2026-09-01"),
+        "unsupported_day": _("--from and --to must be dates like 2026-09-01"),
+        "bad_year": _("--year must be an ISO year like 2026 or an academic year like 2026-2027"),
+        "reversed": _("The end date cannot be before the start date."),
+    }.get(code) or _(
+        "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
+    )

@@ -350,6 +350,7 @@ class UnknownBadge(Base):
 from server.registry import account_models as account_models  # noqa: E402
 from server.registry import alert_models as alert_models  # noqa: E402
 from server.registry import occupancy_models as occupancy_models  # noqa: E402
+from server.registry import outcome_models as outcome_models  # noqa: E402
 from server.registry import shared_state_models as shared_state_models  # noqa: E402
 
 # The display name of the tutor's most recent account with one (see ``Tutor.label``).

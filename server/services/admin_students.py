@@ -18,6 +18,7 @@ from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import Actor, StudentRepository, as_contract
 from server.services.contract_changes import record_contract
 from server.services.erasure import is_erased
+from server.services.student_import import StudentRow, save_row
 
 Registry = Callable[[], orm.Session]
 MAX_LISTED = 500
@@ -232,3 +233,33 @@ def change_identity(
             raise DomainError("This student was erased: their identity cannot be set again.")
         _row, outcome = students.save_student(student_id, dict(values), actor)
         return outcome == "updated"
+
+
+def create_student(
+    registry: Registry,
+    row: StudentRow,
+    *,
+    campus_id: str,
+    actor: Actor,
+    timezone: str,
+    retention_days: int,
+) -> None:
+    """Add one student typed in the admin's form (identity, tutor, contract, badge hash),
+    saved and audited as an imported row is. Raises :class:`DomainError` if the id is
+    taken or the badge belongs to someone else; nothing is saved then."""
+    with registry() as session, session.begin():
+        students = StudentRepository(session)
+        if students.student(row.student_id) is not None:
+            raise DomainError(
+                "A student with the id {student_id} already exists.", student_id=row.student_id
+            )
+        if not students.campus_exists(campus_id):
+            raise DomainError("unknown campus {campus}", campus=campus_id)
+        save_row(
+            students,
+            row,
+            campus_id=campus_id,
+            timezone=ZoneInfo(timezone),
+            retention=timedelta(days=retention_days),
+            actor=actor,
+        )

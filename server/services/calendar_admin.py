@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import delete, orm, select
 
 from server.domain.contracts import DomainError, parse_slots
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.registry import audit
 from server.registry.models import Campus, Closure, OpeningHours, SchoolHoliday
 from server.registry.student_repository import Actor
@@ -25,7 +25,7 @@ def set_opening_hours(
     registry: Callable[[], orm.Session], campus_id: str, text: str, *, actor: Actor
 ) -> None:
     """Replace the campus's weekly hours, written like slots: ``lun 08:00-19:00; …``."""
-    hours = parse_slots(text)
+    hours = parse_slots(text, merge_overlaps=True)
     with registry() as session, session.begin():
         _campus(session, campus_id)
         before = [
@@ -89,7 +89,17 @@ def load_school_holidays(
     """Add or update school holiday periods from a file; returns (rows saved, problems)."""
     header, rows = read_rows(decode(data))
     if not {"zone", "start", "end"} <= set(header):
-        return 0, [RowProblem(1, _("missing column(s): {names}", names="zone, start, end"))]
+        return 0, [
+            RowProblem(
+                1,
+                ngettext(
+                    "missing column: {names}",
+                    "missing columns: {names}",
+                    3,
+                    names="zone, start, end",
+                ),
+            )
+        ]
     saved, problems = 0, []
     with registry() as session, session.begin():
         for line, values, _extra in rows:

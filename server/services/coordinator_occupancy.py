@@ -10,7 +10,12 @@ from datetime import date, datetime, timedelta
 
 from server.domain.calendar import local_midnight
 from server.domain.capacity import CapacityLevel
-from server.domain.coordinator_reports import HourPeak, hourly_peaks
+from server.domain.coordinator_reports import (
+    HourPeak,
+    daily_peaks,
+    history_step,
+    hourly_peaks,
+)
 from server.domain.occupancy_stats import OccupancyStats, Segment, segments, stats
 from server.domain.reader_health import ReaderHealth
 from server.services import occupancy_reports as reports
@@ -18,8 +23,6 @@ from server.services.ledger import repository
 from server.services.occupancy import OccupancyService, capacity_of
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderWatch
-
-MAX_DAYS = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +98,9 @@ class OccupancyHistory:
     start: datetime
     end: datetime  # not after now
     segments: list[Segment]  # the campus count as a step function
-    hours: list[HourPeak]
+    hours: list[HourPeak]  # per hour, or per day beyond 31 days (``step``)
     stats: OccupancyStats
+    step: str = "hour"  # "hour" or "day": domain.coordinator_reports.history_step
 
 
 def campus_history(
@@ -110,7 +114,8 @@ def campus_history(
 ) -> OccupancyHistory:
     """The count of the campus (or of one of its rooms) from ``first`` to ``last`` (local
     days, included), its statistics over the opening hours against that zone's capacity,
-    and the heatmap. ``room`` must be a room of the campus (see ``room_names``)."""
+    and the heatmap; the peak and mean per hour, or per day beyond 31 days. ``room``
+    must be a room of the campus (see ``room_names``)."""
     with occupancy.registry() as session:
         calendar = repository(session, occupancy.settings).calendar(campus)
     tz = calendar.tz
@@ -133,8 +138,9 @@ def campus_history(
         initial=initial,
     )
     segs = segments(samples, start, end, initial=initial) if end > start else []
-    hours = hourly_peaks(segs, tz)
-    return OccupancyHistory(campus, room, first, last, start, end, segs, hours, result)
+    step = history_step((last - first).days + 1)
+    peaks = hourly_peaks(segs, tz) if step == "hour" else daily_peaks(segs, tz)
+    return OccupancyHistory(campus, room, first, last, start, end, segs, peaks, result, step)
 
 
 def room_names(occupancy: OccupancyService, campus: str, now: datetime) -> dict[str, str]:

@@ -14,17 +14,23 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm, select
 
+from edge.protocol import format_timestamp
 from server.config import PresenceSettings
 from server.domain import alerts as alert_rules
-from server.domain.alerts import EvidenceLine
+from server.domain.alerts import AlertKind, EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
 from server.domain.coordinator_reports import (
+    PeriodTotal,
     ReportLine,
     StudentInfo,
     Totals,
+    period_totals,
     report_line,
     totals,
 )
+from server.domain.ledger import hours
+from server.domain.periods import Period
+from server.registry.alert_models import Alert, AlertCall
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student, Tutor
 from server.services.alerts import call_policy
@@ -104,6 +110,67 @@ def weekly_report(
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodRow:
+    week: IsoWeek
+    line: ReportLine
+
+
+@dataclass(frozen=True, slots=True)
+class StudentPeriod:
+    student: StudentInfo
+    total: PeriodTotal
+
+    @property
+    def expected(self) -> float:
+        return hours(self.total.expected_s)
+
+    @property
+    def attended(self) -> float:
+        return hours(self.total.attended_s)
+
+    @property
+    def unverified(self) -> float:
+        return hours(self.total.unverified_s)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodReport:
+    campus: str
+    span: Period
+    weeks: list[IsoWeek]
+    rows: list[PeriodRow]  # by week, then by name
+    students: list[StudentPeriod]  # by name
+
+
+def period_report(ledger: LedgerService, campus: str, span: Period, now: datetime) -> PeriodReport:
+    """Every student-week of the campus over the ISO weeks touching ``span`` (the ledger
+    read once for all of them) and each student's totals (``domain.coordinator_reports.
+    period_totals``), sorted by name."""
+    directory = students_of(ledger.registry, campus)
+    weeks = span.weeks()
+    by_week = ledger.weeks(weeks, now, campus=campus)
+
+    def by_name(student: StudentInfo) -> tuple[str, str, str]:
+        return (student.last_name.lower(), student.first_name.lower(), student.student_id)
+
+    lines = [
+        (week, line)
+        for week in weeks
+        for line in sorted(
+            (line for line in by_week[week] if line.student_id in directory),
+            key=lambda line: by_name(directory[line.student_id]),
+        )
+    ]
+    rows = [PeriodRow(week, report_line(line, directory[line.student_id])) for week, line in lines]
+    students = [
+        StudentPeriod(directory[key], total)
+        for key, total in period_totals(line for _week, line in lines).items()
+    ]
+    students.sort(key=lambda item: by_name(item.student))
+    return PeriodReport(campus, span, weeks, rows, students)
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceRow:
     line: EvidenceLine
     excused: int  # absences a call excused (illness, exam…)
@@ -139,3 +206,115 @@ def evidence(
     rows = [EvidenceRow(line, line.excused) for line in lines[:-1]]
     total = EvidenceRow(lines[-1], lines[-1].excused)
     return EvidenceReport(campus, first, last, rows, total)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    called_at: datetime  # UTC
+    outcome: str  # domain.alerts.CallOutcome value
+    author: str
+    excused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceRecord:
+    """One absence noticed, as the evidence export shows it, with every call logged."""
+
+    alert_id: str
+    noticed_at: datetime  # UTC
+    student_id: str
+    last_name: str
+    first_name: str
+    tutor: str  # by name, else e-mail; "" without a tutor
+    slot_start: datetime | None
+    slot_end: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    status: str
+    resolution: str | None  # how it closed: called, arrived (None while open)
+    closed_at: datetime | None
+    calls: tuple[CallRecord, ...]
+
+
+def absences(
+    registry: Registry, campus: str | None, first: date, last: date, *, tz: ZoneInfo
+) -> list[AbsenceRecord]:
+    """Every absence alert of the campus (``None``: of every campus) noticed from
+    ``first`` to ``last`` (local days, included), in the order noticed, with its calls in
+    the order made."""
+    start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+    query = (
+        select(Alert, Student)
+        .outerjoin(Student, Student.id == Alert.student_pk)
+        .where(
+            Alert.kind == AlertKind.ABSENCE.value,
+            Alert.noticed_at >= start,
+            Alert.noticed_at < end,
+        )
+        .order_by(Alert.noticed_at, Alert.id)
+    )
+    if campus is not None:
+        query = query.where(Alert.campus_id == campus)
+    with registry() as session:
+        rows = session.execute(query).all()
+        ids = [alert.id for alert, _student in rows]
+        calls: dict[int, list[CallRecord]] = {}
+        for call in session.scalars(
+            select(AlertCall).where(AlertCall.alert_pk.in_(ids)).order_by(AlertCall.called_at)
+        ):
+            calls.setdefault(call.alert_pk, []).append(
+                CallRecord(call.called_at, call.outcome, call.author, call.excused)
+            )
+        tutors = AlertRepository(session, timezone=str(tz)).tutor_names(
+            {alert.tutor_id for alert, _student in rows if alert.tutor_id}
+        )
+    return [
+        AbsenceRecord(
+            alert_id=alert.public_id,
+            noticed_at=alert.noticed_at,
+            student_id=student.student_id if student is not None else "",
+            last_name=student.last_name if student is not None else "",
+            first_name=student.first_name if student is not None else "",
+            tutor=tutors.get(alert.tutor_id, "") if alert.tutor_id else "",
+            slot_start=alert.slot_start,
+            slot_end=alert.slot_end,
+            acknowledged_at=alert.acknowledged_at,
+            acknowledged_by=alert.acknowledged_by,
+            status=alert.status,
+            resolution=alert.resolution,
+            closed_at=alert.closed_at,
+            calls=tuple(calls.get(alert.id, ())),
+        )
+        for alert, student in rows
+    ]
+
+
+def absence_dict(record: AbsenceRecord) -> dict[str, object]:
+    """The API's view of an absence with its calls (RFC 3339 UTC times, ids, no names
+    but the tutor's)."""
+
+    def moment(value: datetime | None) -> str | None:
+        return format_timestamp(value) if value is not None else None
+
+    return {
+        "alert_id": record.alert_id,
+        "noticed_at": moment(record.noticed_at),
+        "student_id": record.student_id,
+        "tutor": record.tutor,
+        "slot_start": moment(record.slot_start),
+        "slot_end": moment(record.slot_end),
+        "acknowledged_at": moment(record.acknowledged_at),
+        "acknowledged_by": record.acknowledged_by,
+        "status": record.status,
+        "resolution": record.resolution,
+        "closed_at": moment(record.closed_at),
+        "calls": [
+            {
+                "called_at": moment(call.called_at),
+                "outcome": call.outcome,
+                "by": call.author,
+                "excused": call.excused,
+            }
+            for call in record.calls
+        ],
+    }

@@ -78,7 +78,7 @@ class PastTapsChoice(DomainError):
 
     def __init__(self, taps: Sequence[PastTap]) -> None:
         super().__init__(
-            "This badge already has {count} tap(s): say whether they count for the student.",
+            "This badge already has taps: say whether they count for the student.",
             count=len(taps),
         )
         self.taps = tuple(taps)

@@ -8,7 +8,9 @@ student's accounts, the badge holdings (the taps in the event store hold only a 
 hash of the UID and now link to nobody; they leave with the retention period) and the
 unknown-badge sightings attached to them. Cleared: the free texts of excused absences,
 of presence corrections and of call notes (the call rows stay: their time and outcome
-are the campus's proof that it called). Contracts end the day before, open alerts are
+are the campus's proof that it called), of interview notes, and the programme,
+institution and result reason of the student's academic years (their codes, dates and
+results stay: the annual report counts them). Contracts end the day before, open alerts are
 closed (no more absences for someone who left), and the audit log keeps its entries
 with the personal values left out. One ``student_erased`` entry, counts only.
 
@@ -42,6 +44,7 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.models import Contract as ContractRow
+from server.registry.outcome_models import InterviewRow, StudentYearRow
 from server.registry.student_repository import Actor, StudentRepository
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ PERSONAL_KEYS = frozenset(
         "login",
         "display_name",
         "reason",
+        "result_reason",
         "note",
         "body",
         "text",
@@ -269,6 +273,12 @@ def _clear_free_texts(session: orm.Session, pk: int) -> None:
     session.execute(update(AlertCall).where(AlertCall.alert_pk.in_(alert_ids)).values(reason=""))
     session.execute(
         update(PresenceCorrection).where(PresenceCorrection.student_pk == pk).values(reason="")
+    )
+    session.execute(update(InterviewRow).where(InterviewRow.student_pk == pk).values(note=""))
+    session.execute(
+        update(StudentYearRow)
+        .where(StudentYearRow.student_pk == pk)
+        .values(programme="", institution="", result_reason="")
     )
 
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from server.domain.calendar import IsoWeek
+from server.domain.coordinator_reports import HourPeak, daily_peaks, history_step, hourly_peaks
 from server.domain.events import CAMPUS_WIDE, OccupancySample
 from server.domain.occupancy_forecast import HourForecast, forecast_week
-from server.domain.occupancy_stats import OccupancyStats, Period, period_bounds, stats
+from server.domain.occupancy_stats import (
+    OccupancyStats,
+    Period,
+    period_bounds,
+    segments,
+    stats,
+)
 from server.services.ledger import repository
 from server.services.occupancy import OccupancyService, capacity_of
 
-MAX_HISTORY = timedelta(days=62)
+MAX_HISTORY = timedelta(days=5 * 365 + 2)  # five years, with up to two leap days
 INITIAL_LOOKBACK = timedelta(days=1)
 
 
@@ -40,6 +48,19 @@ def history(
     for sample in samples:
         buckets[int((sample.at - start) / step)] = sample
     return [buckets[key] for key in sorted(buckets)]
+
+
+def peaks(
+    service: OccupancyService, zone: Zone, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[str, list[HourPeak]]:
+    """The peak and mean of each local hour (up to 31 days) or day (beyond) of the span
+    where someone was counted, and which step it is (``hour`` or ``day``)."""
+    before = history(service, zone, start - INITIAL_LOOKBACK, start)
+    initial = before[-1].count if before else 0
+    segs = segments(history(service, zone, start, end), start, end, initial=initial)
+    days = (end.astimezone(tz).date() - start.astimezone(tz).date()).days + 1
+    step = history_step(days)
+    return step, hourly_peaks(segs, tz) if step == "hour" else daily_peaks(segs, tz)
 
 
 def period_stats(

@@ -1,16 +1,24 @@
 """Use case: import the coordinator's student spreadsheet (CSV).
 
-Header row with these columns in any order (unknown ones are ignored with a warning)::
+Header row with these columns in any order, in French or English (see
+:data:`FRENCH_COLUMNS`; unknown ones are ignored with a warning)::
 
     student_id, last_name, first_name, email, phone, tutor_email, badge_uid,
     weekly_hours, slots, contract_start, contract_end, programme, institution,
     institution_type
 
+and, optionally, a student's academic year (``services.outcome_import``):
+``academic_year``, ``programme_type``, ``enrolment_date``, ``departure_date``,
+``age_band``, ``profile_status``, ``result``, ``result_date``, ``result_reason``.
+
 Separator ``;`` or ``,``; UTF-8 (with or without BOM) or Windows-1252 (French Excel);
-dates ``2026-09-01`` or ``01/09/2026``; slots like ``lun 09:00-12:00; mar 14:00-18:00``.
-Re-importing the same file changes nothing; a changed row updates the student and keeps
-the contract history. Each bad row is reported with its line number and reason, and the
-good rows are still imported. Badge UIDs are hashed at once and never stored or logged.
+dates ``2026-09-01`` or ``01/09/2026``; slots like ``lun 09:00-12:00 | mar 14:00-18:00``
+(``|`` or ``/`` between slots; ``;`` only inside a quoted cell). A row whose unquoted
+``;`` slots spill over the next columns is refused with a hint saying what to do;
+overlapping slots are refused. Re-importing the same file changes nothing; a changed row
+updates the student and keeps the contract history. Each bad row is reported with its
+line number and reason, and the good rows are still imported, unless the import is
+``strict`` (all rows or none). Badge UIDs are hashed at once and never stored or logged.
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -28,17 +37,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import orm
 
 from edge.protocol import UID_BYTE_LENGTHS
+from server.adapters.spreadsheets import Column, csv_bytes
 from server.domain.badges import badge_hash
 from server.domain.calendar import local_instant
 from server.domain.contracts import (
     MINIMUM_WEEKLY_MINUTES,
     Contract,
     DomainError,
+    looks_like_slot,
     parse_slots,
 )
-from server.i18n import _
+from server.domain.outcomes import StudentYear
+from server.i18n import _, ngettext
 from server.registry.student_repository import Actor, StudentRepository
+from server.services import outcome_import
 from server.services.contract_changes import record_contract
+from server.services.outcomes import store_student_year
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,7 @@ COLUMNS = (
     "programme",
     "institution",
     "institution_type",
+    *outcome_import.COLUMNS,  # optional: the academic year (docs/outcomes-and-activities.md)
 )
 STUDENT_FIELDS = (
     "last_name",
@@ -66,6 +81,65 @@ STUDENT_FIELDS = (
     "programme",
     "institution",
     "institution_type",
+)
+# French headers (lower case, accents dropped, spaces as ``_``) -> the column.
+FRENCH_COLUMNS = {
+    "identifiant": "student_id",
+    "numero_etudiant": "student_id",
+    "nom": "last_name",
+    "prenom": "first_name",
+    "courriel": "email",
+    "e_mail": "email",
+    "telephone": "phone",
+    "courriel_tuteur": "tutor_email",
+    "tuteur": "tutor_email",
+    "badge": "badge_uid",
+    "uid_badge": "badge_uid",
+    "heures_hebdomadaires": "weekly_hours",
+    "heures_par_semaine": "weekly_hours",
+    "creneaux": "slots",
+    "debut_contrat": "contract_start",
+    "debut_du_contrat": "contract_start",
+    "fin_contrat": "contract_end",
+    "fin_du_contrat": "contract_end",
+    "formation": "programme",
+    "etablissement": "institution",
+    "type_etablissement": "institution_type",
+    "type_d_etablissement": "institution_type",
+    **outcome_import.FRENCH_COLUMNS,
+}
+# The downloadable template's header, in French, in the order of COLUMNS.
+TEMPLATE_HEADER = (
+    "identifiant",
+    "nom",
+    "prénom",
+    "courriel",
+    "téléphone",
+    "courriel_tuteur",
+    "badge",
+    "heures_hebdomadaires",
+    "créneaux",
+    "début_contrat",
+    "fin_contrat",
+    "formation",
+    "établissement",
+    "type_établissement",
+)
+TEMPLATE_EXAMPLE = (
+    "E001",
+    "Durand",
+    "Émilie",
+    "emilie.durand@example.org",
+    "06 12 34 56 78",
+    "tutrice@example.org",
+    "",
+    "12",
+    "lun 09:00-12:00 | mar 14:00-18:00 | jeu 09:00-13:00 | ven 09:00-10:00",
+    "01/09/2026",
+    "30/06/2027",
+    "Licence de psychologie",
+    "Université Grenoble Alpes",
+    "public",
 )
 REQUIRED = ("student_id", "last_name", "first_name", "weekly_hours", "slots", "contract_start")
 _STUDENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -96,6 +170,7 @@ class StudentRow:
     badge: str
     contract: Contract
     warnings: tuple[str, ...]
+    outcome: StudentYear | None = None  # the optional academic-year columns
 
 
 @dataclass
@@ -106,10 +181,17 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     errors: list[RowProblem] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def saved(self) -> bool:
+        """Whether the good rows were saved: not in a dry run, nor in a strict import
+        with a bad row (all rows or none)."""
+        return not self.dry_run and not (self.strict and self.errors)
 
 
 # --------------------------------------------------------------------------- reading
@@ -123,27 +205,50 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str], bool]]]:
-    """Header (normalised names) and rows as (line number, values, too many values)."""
+def read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str], list[str]]]]:
+    """Header (normalised names, French ones translated) and rows as (line number,
+    values by column, the row's raw values: more than the header's when cells spill)."""
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [_column(name) for name in next(reader, [])]
 
-    def rows() -> Iterator[tuple[int, dict[str, str], bool]]:
+    def rows() -> Iterator[tuple[int, dict[str, str], list[str]]]:
         line = 1
         for values in reader:
             start, line = line + 1, reader.line_num
             if not any(value.strip() for value in values):
                 continue
-            extra = len(values) > len(header)
-            yield start, dict(zip(header, (v.strip() for v in values), strict=False)), extra
+            yield start, dict(zip(header, (v.strip() for v in values), strict=False)), values
 
     return header, rows()
 
 
 def _column(name: str) -> str:
-    return re.sub(r"[\s-]+", "_", name.strip().lower())
+    """``Prénom`` -> ``first_name``, ``Début du contrat`` -> ``contract_start``,
+    ``student_id`` stays."""
+    name = re.sub(r"[\s'’-]+", "_", name.strip().lower())
+    plain = "".join(
+        char for char in unicodedata.normalize("NFD", name) if not unicodedata.combining(char)
+    )
+    return FRENCH_COLUMNS.get(plain, name)
+
+
+def spilled_slots(header: list[str], values: list[str]) -> bool:
+    """Whether a row has too many values because its slots were separated by the file's
+    own separator without quotes: the slots cell and the extra values all read as slots."""
+    extra = len(values) - len(header)
+    if extra <= 0 or "slots" not in header:
+        return False
+    start = header.index("slots")
+    return all(looks_like_slot(value) for value in values[start : start + extra + 1])
+
+
+def template_csv() -> bytes:
+    """The file a coordinator fills in: French header, one example row, ``;``-separated
+    UTF-8 with a BOM as French Excel opens it."""
+    columns = [Column(name) for name in TEMPLATE_HEADER]
+    return csv_bytes(columns, [TEMPLATE_EXAMPLE])
 
 
 # --------------------------------------------------------------------------- checking
@@ -152,8 +257,7 @@ def _column(name: str) -> str:
 def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
     """A validated row, or :class:`RowError` with the first reason found."""
     student_id = values.get("student_id", "")
-    if not _STUDENT_ID.fullmatch(student_id):
-        raise RowError("student_id is missing or has characters other than letters, digits, . _ -")
+    check_student_id(student_id)
     for name in ("last_name", "first_name"):
         check_name(values.get(name, ""), name)
     for name in ("email", "tutor_email"):
@@ -173,7 +277,14 @@ def check_row(line: int, values: dict[str, str], secret: bytes) -> StudentRow:
         hash_uid(values.get("badge_uid", ""), secret),
         contract,
         _warnings(contract),
+        outcome_import.parse_outcome(values),
     )
+
+
+def check_student_id(value: str) -> None:
+    """Letters, digits, ``.``, ``_``, ``-``; at most 64 (import and admin form alike)."""
+    if not _STUDENT_ID.fullmatch(value):
+        raise RowError("student_id is missing or has characters other than letters, digits, . _ -")
 
 
 def check_name(value: str, column: str) -> None:
@@ -264,20 +375,42 @@ def import_students(
     retention_days: int,
     actor: Actor,
     dry_run: bool = False,
+    strict: bool = False,
 ) -> ImportReport:
     """Check and import every row; bad rows are reported, good ones imported (or, in a
-    dry run, everything is checked against the registry and then rolled back)."""
-    report = ImportReport(dry_run=dry_run)
+    dry run, everything is checked against the registry and then rolled back). A
+    ``strict`` import saves all rows or none: one bad row and nothing is saved."""
+    report = ImportReport(dry_run=dry_run, strict=strict)
     header, rows = read_rows(decode(data))
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         names = ", ".join(missing)
-        report.errors.append(RowProblem(1, _("missing column(s): {names}", names=names)))
+        report.errors.append(
+            RowProblem(
+                1,
+                ngettext(
+                    "missing column: {names}",
+                    "missing columns: {names}",
+                    len(missing),
+                    names=names,
+                ),
+            )
+        )
         return report
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
         names = ", ".join(unknown)
-        report.warnings.append(RowProblem(1, _("column(s) ignored: {names}", names=names)))
+        report.warnings.append(
+            RowProblem(
+                1,
+                ngettext(
+                    "column ignored: {names}",
+                    "columns ignored: {names}",
+                    len(unknown),
+                    names=names,
+                ),
+            )
+        )
     with registry() as session:
         importer = _Importer(
             StudentRepository(session),
@@ -287,13 +420,14 @@ def import_students(
             ZoneInfo(timezone),
             timedelta(days=retention_days),
             actor,
+            header,
         )
         if not importer.students.campus_exists(campus_id):
             report.errors.append(RowProblem(1, _("unknown campus {campus}", campus=campus_id)))
             return report
-        for line, values, extra in rows:
-            importer.row(line, values, extra)
-        if dry_run:
+        for line, values, raw in rows:
+            importer.row(line, values, raw)
+        if not report.saved:
             session.rollback()
         else:
             session.commit()
@@ -301,17 +435,29 @@ def import_students(
     return report
 
 
+def import_summary(report: ImportReport) -> str:
+    """``2 créés, 0 mis à jour, 1 inchangé, 0 refusé`` in the current language."""
+    return ", ".join(
+        [
+            ngettext("{count} student created", "{count} students created", len(report.created)),
+            ngettext("{count} updated", "{count} updated", len(report.updated)),
+            ngettext("{count} unchanged", "{count} unchanged", len(report.unchanged)),
+            ngettext("{count} rejected", "{count} rejected", len(report.errors)),
+        ]
+    )
+
+
 def _log(report: ImportReport) -> None:
     """Counts and student ids only: no names, no phone numbers."""
     log.info(
         "student import%s: %d created, %d updated, %d unchanged, %d rejected",
-        " (dry run)" if report.dry_run else "",
+        " (dry run)" if report.dry_run else "" if report.saved else " (strict, nothing saved)",
         len(report.created),
         len(report.updated),
         len(report.unchanged),
         len(report.errors),
     )
-    if report.created or report.updated:
+    if report.saved and (report.created or report.updated):
         log.info(
             "student import: created %s; updated %s",
             ",".join(report.created) or "-",
@@ -328,11 +474,18 @@ class _Importer:
     timezone: ZoneInfo
     retention: timedelta
     actor: Actor
+    header: list[str]
     seen: set[str] = field(default_factory=set)
 
-    def row(self, line: int, values: dict[str, str], extra: bool) -> None:
+    def row(self, line: int, values: dict[str, str], raw: list[str]) -> None:
         try:
-            if extra:
+            if spilled_slots(self.header, raw):
+                raise RowError(
+                    "the time slots are separated by the file's separator, so they spill"
+                    " over the next columns: separate them with | (lun 09:00-12:00 |"
+                    " mar 14:00-18:00) or put the slots cell in double quotes"
+                )
+            if len(raw) > len(self.header):
                 raise RowError("the row has more values than the header has columns")
             row = check_row(line, values, self.secret)
             if row.student_id in self.seen:
@@ -341,7 +494,14 @@ class _Importer:
                 )
             self.seen.add(row.student_id)
             with self.students.session.begin_nested():
-                outcome = self._save(row)
+                outcome = save_row(
+                    self.students,
+                    row,
+                    campus_id=self.campus_id,
+                    timezone=self.timezone,
+                    retention=self.retention,
+                    actor=self.actor,
+                )
         except DomainError as error:
             self.report.errors.append(RowProblem(line, _(error.message, **error.values)))
             log.info("student import: line %d rejected", line)
@@ -349,25 +509,30 @@ class _Importer:
         self.report.warnings.extend(RowProblem(line, warning) for warning in row.warnings)
         getattr(self.report, outcome).append(row.student_id)
 
-    def _save(self, row: StudentRow) -> str:
-        """Save one checked row: ``created``, ``updated`` or ``unchanged``."""
-        students, actor = self.students, self.actor
-        values: dict[str, object] = {**row.values, "campus_id": self.campus_id}
-        if row.tutor_email:
-            values["tutor_id"] = students.tutor(row.tutor_email, actor).id
-        student, outcome = students.save_student(row.student_id, values, actor)
-        recorded = record_contract(
-            students,
-            student,
-            row.contract,
-            actor,
-            timezone=self.timezone,
-            retention=self.retention,
-        )
-        changed = recorded is not None
-        if row.badge:
-            since = local_instant(row.contract.valid_from, time(0), self.timezone)
-            changed = (
-                students.give_badge(student, row.badge, min(since, actor.at), actor) or changed
-            )
-        return "updated" if outcome == "unchanged" and changed else outcome
+
+def save_row(
+    students: StudentRepository,
+    row: StudentRow,
+    *,
+    campus_id: str,
+    timezone: ZoneInfo,
+    retention: timedelta,
+    actor: Actor,
+) -> str:
+    """Save one checked row (import or admin form): ``created``, ``updated`` or
+    ``unchanged``. Every change is audited by the repository."""
+    values: dict[str, object] = {**row.values, "campus_id": campus_id}
+    if row.tutor_email:
+        values["tutor_id"] = students.tutor(row.tutor_email, actor).id
+    student, outcome = students.save_student(row.student_id, values, actor)
+    recorded = record_contract(
+        students, student, row.contract, actor, timezone=timezone, retention=retention
+    )
+    changed = recorded is not None
+    if row.outcome is not None:
+        year = replace(row.outcome, student_pk=student.id)
+        changed = store_student_year(students.session, year, actor=actor) or changed
+    if row.badge:
+        since = local_instant(row.contract.valid_from, time(0), timezone)
+        changed = students.give_badge(student, row.badge, min(since, actor.at), actor) or changed
+    return "updated" if outcome == "unchanged" and changed else outcome

@@ -9,7 +9,7 @@ its reader's).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -23,8 +23,10 @@ from server.domain.alerts import (
     ReasonCategory,
 )
 from server.domain.contracts import DomainError
+from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
 from server.registry.student_repository import Actor
+from server.services import coordinator_reports
 from server.services.alerts import AlertNotFound, AlertService
 from server.web import api_params
 from server.web.api_params import BadParam
@@ -114,14 +116,31 @@ def log_call(alert_id: str) -> Response:
 @roles(Role.COORDINATOR, Role.ADMIN)
 def evidence() -> Response:
     """``?from=2026-11-01&to=2026-11-30[&campus=id]`` (local days of the campus, both
-    included)"""
+    included, at most five years): per tutor, in all, and each absence with its calls."""
     campus = api_params.query_campus()
     first = api_params.day("from")
     last = api_params.day("to")
     if last < first:
         return error(400, "bad_to", _("to cannot be before from."))
+    if not period_within_bound(first, last):
+        raise BadParam(
+            "bad_period",
+            _("A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS),
+        )
     zone = api_params.campus_zone(campus)
-    return jsonify(_service().evidence(first, last, campus=campus, tz=zone))
+    body = _service().evidence(first, last, campus=campus, tz=zone)
+    registry = current_app.extensions["campus"]["registry"]
+    records = coordinator_reports.absences(registry, campus, first, last, tz=zone)
+    body["absences"] = [coordinator_reports.absence_dict(record) for record in records]
+    return jsonify(body)
+
+
+def period_within_bound(first: date, last: date) -> bool:
+    try:
+        period(first, last)
+    except PeriodError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- parsing

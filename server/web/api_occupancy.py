@@ -11,12 +11,16 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from edge.protocol import format_timestamp
+from server.adapters import spreadsheets
+from server.adapters.spreadsheets import Cell, Column, Kind
 from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
+from server.domain.coordinator_reports import HOURLY_UP_TO_DAYS, HourPeak
 from server.domain.occupancy_stats import Period
 from server.i18n import _
 from server.services import occupancy_reports as reports
@@ -107,7 +111,10 @@ def now() -> Response:
 @blueprint.get("/occupancy/history")
 @roles(Role.COORDINATOR, Role.ADMIN)
 def history() -> Response:
-    """``?campus=&room=&from=&to=&step=`` (default: the last 24 hours, every sample)."""
+    """``?campus=&room=&from=&to=&step=[&format=json|csv|xlsx]`` (default: the last 24
+    hours, every sample; beyond 31 days, one sample a day unless ``step`` is given), at
+    most five years; the peak and mean per hour (per day beyond 31 days) besides, which
+    the CSV and XLSX exports hold."""
     service, moment = _services()
     campus = _campus(service, moment)
     assert campus is not None
@@ -116,12 +123,54 @@ def history() -> Response:
     end = api_params.instant("to", zone=zone) or moment
     start = api_params.instant("from", zone=zone) or end - timedelta(days=1)
     if not start < end or end - start > reports.MAX_HISTORY:
-        raise BadParam("bad_range", _("from must be before to, at most 62 days apart."))
-    samples = reports.history(service, reports.Zone(campus, room), start, end, step=_step())
+        raise BadParam("bad_range", _("from must be before to, at most 5 years apart."))
+    fmt = request.args.get("format", "json")
+    if fmt not in _FORMATS:
+        raise BadParam("bad_format", _("format must be json, csv or xlsx."))
+    where = reports.Zone(campus, room)
+    step, peaks = reports.peaks(service, where, start, end, zone)
+    if fmt != "json":
+        return _peaks_file(fmt, campus, room, step, peaks, zone)
+    sampling = _step() or (timedelta(days=1) if end - start > _HOURLY_UP_TO else None)
+    samples = reports.history(service, where, start, end, step=sampling)
     points = [
         {"at": format_timestamp(s.at), "count": s.count, "capacity": s.capacity} for s in samples
     ]
-    return jsonify({"campus": campus, "room": room, "points": points})
+    return jsonify(
+        {
+            "campus": campus,
+            "room": room,
+            "points": points,
+            "step": step,
+            "peaks": [
+                {"start": format_timestamp(p.start), "peak": p.peak, "average": p.average}
+                for p in peaks
+            ],
+        }
+    )
+
+
+_FORMATS = ("json", "csv", "xlsx")
+_HOURLY_UP_TO = timedelta(days=HOURLY_UP_TO_DAYS)
+
+
+def _peaks_file(
+    fmt: str, campus: str, room: str | None, step: str, peaks: list[HourPeak], zone: ZoneInfo
+) -> Response:
+    columns = [
+        Column(step, Kind.MOMENT),
+        Column("peak", Kind.INTEGER),
+        Column("average", Kind.DECIMAL),
+    ]
+    rows: list[list[Cell]] = [[p.start.astimezone(zone), p.peak, p.average] for p in peaks]
+    if fmt == "csv":
+        data, mimetype = spreadsheets.csv_bytes(columns, rows), "text/csv"
+    else:
+        data, mimetype = spreadsheets.xlsx_bytes(campus, columns, rows), spreadsheets.XLSX_TYPE
+    answer = Response(data, mimetype=mimetype)
+    name = f"occupancy-{campus}{'-' + room if room else ''}.{fmt}"
+    answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return answer
 
 
 @blueprint.get("/occupancy/stats")

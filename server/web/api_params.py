@@ -26,6 +26,7 @@ from server.domain.calendar import (
     parse_day,
     supported_day,
 )
+from server.domain.periods import MAX_YEARS, Period, PeriodError, period, year_period
 from server.i18n import _
 from server.web.api_auth import campus_scope
 from server.web.errors import error
@@ -128,6 +129,39 @@ def week(name: str = "week", *, default: IsoWeek | None = None) -> IsoWeek:
                 **_range(),
             ),
         ) from None
+
+
+def period_of_query() -> Period:
+    """``?from=&to=`` (local days, both included) or ``?year=2026`` (ISO year) or
+    ``?year=2026-2027`` (academic year): 400 ``bad_year``, ``bad_from``/``bad_to`` or
+    ``bad_period`` (neither or both forms, the end before the start, more than
+    :data:`~server.domain.periods.MAX_YEARS` years) with the reason."""
+    year_text = request.args.get("year")
+    given = [name for name in ("from", "to") if name in request.args]
+    if (year_text is None) == (not given) or (year_text is None and len(given) < 2):
+        raise BadParam(
+            "bad_period", _("Give either from and to (two dates) or year (2026 or 2026-2027).")
+        )
+    try:
+        if year_text is not None:
+            return year_period(year_text)
+        return period(day("from"), day("to"))
+    except PeriodError as refused:
+        raise BadParam(*_period_refusal(refused)) from None
+
+
+def _period_refusal(refused: PeriodError) -> tuple[str, str]:
+    if refused.code == "bad_year":
+        return "bad_year", _(
+            "year must be an ISO year like 2026 or an academic year like 2026-2027, "
+            "between {first} and {last}.",
+            **_range(),
+        )
+    if refused.code == "reversed":
+        return "bad_period", _("The end date cannot be before the start date.")
+    return "bad_period", _(
+        "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
+    )
 
 
 def instant_of(text: Any, name: str, *, zone: ZoneInfo | None = None) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from server.adapters.spreadsheets import XLSX_TYPE
 from server.domain.accounts import Role
 from server.i18n import _
 from server.services import reports
@@ -33,6 +34,29 @@ def weekly() -> Response:
     if fmt == "csv":
         return Response(reports.render(report, "csv"), mimetype="text/csv")
     return jsonify(report)
+
+
+_PERIOD_TYPES = {"json": "application/json", "csv": "text/csv", "xlsx": XLSX_TYPE}
+
+
+@blueprint.get("/period")
+@roles(Role.COORDINATOR, Role.ADMIN)
+def period() -> Response:
+    """``?from=2026-09-01&to=2027-06-30`` or ``?year=2026-2027`` (or ``2026``),
+    ``[&campus=id][&format=json|csv|xlsx]``: one row per student-week, totals per
+    student (JSON); at most five years (400 ``bad_period``)."""
+    services = current_app.extensions["campus"]
+    span = api_params.period_of_query()
+    campus = api_params.query_campus()
+    fmt = request.args.get("format", "json")
+    if fmt not in reports.PERIOD_FORMATS:
+        return error(400, "bad_format", _("format must be json, csv or xlsx."))
+    report = reports.period_report(services["ledger"], span, services["clock"](), campus=campus)
+    answer = Response(reports.render_period(report, fmt), mimetype=_PERIOD_TYPES[fmt])
+    if fmt != "json":
+        name = f"presence-{span.first.isoformat()}-{span.last.isoformat()}.{fmt}"
+        answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return answer
 
 
 _STORY_STATUS = {"bad_week": 404, "unknown_student": 404, "forbidden": 403, "future_week": 404}

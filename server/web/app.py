@@ -17,7 +17,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server.config import Settings
 from server.i18n import _
 from server.services.ledger import LedgerService
-from server.web import api_auth, api_params, api_presence, auth, csrf, formatting, navigation
+from server.web import (
+    annual,
+    api_auth,
+    api_params,
+    api_presence,
+    auth,
+    csrf,
+    formatting,
+    navigation,
+)
 from server.web.admin import blueprint as admin_pages
 from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
@@ -89,6 +98,8 @@ def create_app(
         app.register_blueprint(page)
     app.register_blueprint(openapi)
     app.register_blueprint(api_presence.blueprint)
+    app.register_blueprint(annual.pages)
+    app.register_blueprint(annual.api)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

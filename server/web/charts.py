@@ -195,3 +195,28 @@ def text_colour(background: str) -> str:
     """Black or white, whichever reads best on ``background``: at least 4.5:1 (WCAG AA)
     on every shade of the scale."""
     return BLACK if contrast(BLACK, background) >= contrast("#ffffff", background) else "#ffffff"
+
+
+def bar_chart(bars: Sequence[tuple[str, float]], label: str, *, unit: str = "") -> Markup:
+    """Vertical bars, one per ``(label, value)`` in order, each with its value written
+    above it (the annual report's headcount over the years, hours distribution)."""
+    width, height, left, bottom, top = 60 + 80 * max(1, len(bars)), 220, 44, 28, 20
+    top_value = max([value for _, value in bars] + [1])
+    step = nice_step(int(top_value) + 1)
+    ceiling = step * (int(top_value) // step + 1)
+
+    def y(value: float) -> float:
+        return height - bottom - (height - bottom - top) * value / ceiling
+
+    body = [_y_axis(step, ceiling, left, width - 10, y)]
+    for index, (name, value) in enumerate(bars):
+        x = left + 16 + index * 80
+        body.append(
+            f'<rect x="{x}" y="{y(value):.1f}" width="48" height="{y(0) - y(value):.1f}" '
+            f'fill="{BLUE}"><title>{escape(name)}: {value:g}{escape(unit)}</title></rect>'
+            f'<text x="{x + 24}" y="{y(value) - 4:.1f}" text-anchor="middle" fill="{INK}">'
+            f"{value:g}{escape(unit)}</text>"
+            f'<text x="{x + 24}" y="{height - 10}" text-anchor="middle" fill="{INK}">'
+            f"{escape(name)}</text>"
+        )
+    return _svg(width, height, label, body)

@@ -20,6 +20,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
     Role.TUTOR: (
         Entry("tutor.now", "Now"),
         Entry("tutor.students", "My students"),
+        Entry("tutor.interviews", "My interviews"),
     ),
     Role.COORDINATOR: (
         Entry("coordinator.occupancy", "Occupancy"),
@@ -28,6 +29,9 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.evidence", "Alerts and calls"),
         Entry("coordinator.calendar", "Calendar"),
+        Entry("coordinator.outcomes_page", "Students' years"),
+        Entry("coordinator.activities_page", "Activity log"),
+        Entry("annual.page", "Annual report"),
         Entry("tutor.students", "Students"),
     ),
     Role.ADMIN: (
@@ -40,6 +44,7 @@ MENUS: dict[Role, tuple[Entry, ...]] = {
         Entry("coordinator.occupancy", "Occupancy"),
         Entry("coordinator.alert_board", "Open alerts"),
         Entry("coordinator.weekly", "Weekly report"),
+        Entry("annual.page", "Annual report"),
     ),
     Role.STUDENT: (
         Entry("student.week", "My week"),

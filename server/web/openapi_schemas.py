@@ -152,6 +152,42 @@ SCHEMAS: dict[str, Any] = {
             ),
         }
     ),
+    "PeriodReport": _obj(
+        {
+            "from": DAY,
+            "to": DAY,
+            "campus": N_STR,
+            "generated_at": TIME,
+            "weeks": _list(STR),
+            "rows": _list(
+                _obj(
+                    {
+                        "week": STR,
+                        "student_id": STR,
+                        "expected_hours": NUM,
+                        "attended_hours": NUM,
+                        "unverified_hours": NUM,
+                        "missed_slots": INT,
+                        "late_arrivals": INT,
+                        "status": {"type": "string", "enum": [s.value for s in WeekStatus]},
+                    }
+                )
+            ),
+            "students": _list(
+                _obj(
+                    {
+                        "student_id": STR,
+                        "weeks": INT,
+                        "weeks_due": INT,
+                        "weeks_met": INT,
+                        "expected_hours": NUM,
+                        "attended_hours": NUM,
+                        "unverified_hours": NUM,
+                    }
+                )
+            ),
+        }
+    ),
     "OccupancyNow": _obj(
         {
             "at": TIME,
@@ -171,6 +207,8 @@ SCHEMAS: dict[str, Any] = {
             "campus": STR,
             "room": N_STR,
             "points": _list(_obj({"at": TIME, "count": INT, "capacity": N_INT})),
+            "step": {"type": "string", "enum": ["hour", "day"]},
+            "peaks": _list(_obj({"start": TIME, "peak": INT, "average": NUM})),
         }
     ),
     "OccupancyStats": _obj(
@@ -256,6 +294,26 @@ SCHEMAS: dict[str, Any] = {
             "to": DAY,
             "tutors": _list(_EVIDENCE_LINE),
             "total": _EVIDENCE_LINE,
+            "absences": _list(
+                _obj(
+                    {
+                        "alert_id": STR,
+                        "noticed_at": TIME,
+                        "student_id": STR,
+                        "tutor": STR,
+                        "slot_start": N_TIME,
+                        "slot_end": N_TIME,
+                        "acknowledged_at": N_TIME,
+                        "acknowledged_by": STR,
+                        "status": STR,
+                        "resolution": N_STR,
+                        "closed_at": N_TIME,
+                        "calls": _list(
+                            _obj({"called_at": TIME, "outcome": STR, "by": STR, "excused": BOOL})
+                        ),
+                    }
+                )
+            ),
         }
     ),
 }

@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR
+from server.web import openapi_annual
 from server.web.api_params import MAX_BODY_BYTES, MAX_BODY_DEPTH
 from server.web.openapi_schemas import CAMPUS_ID, SCHEMAS
 
 JSON = "application/json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILES = ("json", "csv", "xlsx")
 YEARS = f"Years {FIRST_YEAR} to {LAST_YEAR} only (400 otherwise)."
 WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "minLength": 8, "maxLength": 8}
 DAY = {"type": "string", "format": "date"}
@@ -128,8 +131,35 @@ def _presence() -> dict[str, Any]:
         _ok("WeekStory", "The week explained."),
         404,
     )
+    period = _get(
+        "Presence over a period: one row per student-week (every ISO week with a day in "
+        "the period), totals per student (weeks, weeks due, weeks met, hours). Give from "
+        "and to, or year; days are the campus's local days; at most 5 years (400 "
+        "bad_period with the reason).",
+        [
+            _param("from", f"First day, e.g. 2026-09-01 (with to). {YEARS}", **DAY),
+            _param("to", f"Last day, included, e.g. 2027-06-30 (with from). {YEARS}", **DAY),
+            _param(
+                "year",
+                "Instead of from/to: an ISO year (2026) or an academic year (2026-2027, "
+                "1 September to 31 August).",
+                pattern=r"^[0-9]{4}(-[0-9]{4})?$",
+                minLength=4,
+                maxLength=9,
+            ),
+            CAMPUS,
+            _param(
+                "format",
+                "json (default), csv or xlsx (student-week rows).",
+                enum=list(("json", "csv", "xlsx")),
+            ),
+        ],
+        _ok("PeriodReport", "The report (the rows as text/csv or XLSX with format)."),
+    )
+    period["get"]["responses"]["200"]["content"].update(_files())
     return {
         "/api/v1/presence/weekly": weekly,
+        "/api/v1/presence/period": period,
         "/api/v1/presence/students/{student_id}/weeks/{week}": story,
     }
 
@@ -150,14 +180,17 @@ def _occupancy() -> dict[str, Any]:
         f"zone). {YEARS}"
     )
     moment = {"anyOf": [DAY, INSTANT]}
-    return {
+    paths = {
         "/api/v1/occupancy": _get(
             "How many people are in each campus and room now, against capacity.",
             [CAMPUS],
             _ok("OccupancyNow", "Counts now (counts only, never who)."),
         ),
         "/api/v1/occupancy/history": _get(
-            "Counts over a span (default: the last 24 hours).",
+            "Counts over a span (default: the last 24 hours; at most 5 years, 400 "
+            "bad_range beyond), and the peak and mean per hour (up to 31 days) or per day "
+            "(beyond); beyond 31 days the samples are one a day unless step is given. "
+            "format=csv or xlsx gives the peaks as a file.",
             [
                 CAMPUS,
                 ROOM,
@@ -168,6 +201,7 @@ def _occupancy() -> dict[str, Any]:
                     "Sampling step in seconds, or with a unit: 300, 5m, 1h, 1d.",
                     pattern=r"^\d{1,6}[smhd]?$",
                 ),
+                _param("format", "json (default), csv or xlsx (the peaks).", enum=list(_FILES)),
             ],
             _ok("OccupancyHistory", "Samples in time order."),
         ),
@@ -202,6 +236,16 @@ def _occupancy() -> dict[str, Any]:
             [CAMPUS],
             _ok("Readers", "Readers of the campus (or of every campus)."),
         ),
+    }
+    paths["/api/v1/occupancy/history"]["get"]["responses"]["200"]["content"].update(_files())
+    return paths
+
+
+def _files() -> dict[str, Any]:
+    """The other contents of an answer that ``format=csv|xlsx`` asks for."""
+    return {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
     }
 
 
@@ -240,7 +284,8 @@ def _alerts() -> dict[str, Any]:
         ),
         "/api/v1/alerts/evidence": _get(
             "The call-on-absence evidence per tutor between two local days (included), "
-            "read in the campus's time zone.",
+            "read in the campus's time zone, at most 5 years (400 bad_period beyond), and "
+            "each absence with its calls (time, outcome, who), acknowledgement and closure.",
             [
                 _param("from", f"First day (YYYY-MM-DD). {YEARS}", required=True, **DAY),
                 _param("to", f"Last day (YYYY-MM-DD). {YEARS}", required=True, **DAY),
@@ -249,6 +294,10 @@ def _alerts() -> dict[str, Any]:
             _ok("Evidence", "Absences noticed, acknowledged and called, per tutor and in all."),
         ),
     }
+
+
+def _reports() -> dict[str, Any]:
+    return openapi_annual.paths(_get, _param, _ok, CAMPUS, DAY)
 
 
 def _itself() -> dict[str, Any]:
@@ -293,7 +342,7 @@ def spec(version: str = "1") -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {**_presence(), **_occupancy(), **_alerts(), **_itself()},
+        "paths": {**_presence(), **_occupancy(), **_alerts(), **_reports(), **_itself()},
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -302,6 +351,6 @@ def spec(version: str = "1") -> dict[str, Any]:
                     "description": "An API token (created by an admin) or the configured one.",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_annual.schemas()},
         },
     }

@@ -17,6 +17,7 @@ PAGES = [
     "/admin/students",
     "/admin/students?campus=test-campus&q=dur",
     "/admin/students/import",
+    "/admin/students/new",
     "/admin/students/E001",
     "/admin/students/E001/erasure",
     "/admin/badges",
@@ -27,6 +28,7 @@ PAGES = [
 ]
 FORMS = [
     "/admin/students/import",
+    "/admin/students/new",
     "/admin/students/E001/contract",
     "/admin/students/E001/tutor",
     "/admin/students/E001/identity",

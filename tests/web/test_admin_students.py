@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from server.domain.calendar import IsoWeek
@@ -65,7 +66,7 @@ def test_a_good_file_creates_the_new_student_and_keeps_the_others(world, client_
     answer = _upload(client, _sheet(NEW_ROW), dry_run=False)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "Import terminé : 1 créés, 0 mis à jour, 0 inchangés." in page
+    assert "Import terminé : 1 créé, 0 mis à jour, 0 inchangé, 0 refusé." in page
     assert "E006" in _students(world)
     with world.registry() as session:
         student = session.scalar(select(Student).where(Student.student_id == "E006"))
@@ -90,7 +91,7 @@ def test_a_bad_row_is_reported_with_its_line_and_the_good_rows_are_imported(
     answer = _upload(client, _sheet(NEW_ROW, BAD_ROW), dry_run=False)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "1 ligne(s) refusée(s)" in page
+    assert "1 ligne refusée : corrigez-la" in page
     assert '<td data-label="Ligne" class="num">3</td>' in page
     assert "weekly_hours" in page
     assert "E006" in _students(world) and "E007" not in _students(world)
@@ -235,3 +236,134 @@ def test_a_contract_changed_from_a_past_day_says_which_closed_weeks_are_recomput
         if line.student_id == "E001"
     )
     assert (week.expected_s, week.attended_s) == (16 * 3600, 16 * 3600)
+
+
+# --------------------------------------------------------------------------- the add form
+
+NEW = "/admin/students/new"
+
+
+def _new_student(world, **changes: str) -> dict[str, str]:
+    return {
+        "campus": "test-campus",
+        "student_id": "E010",
+        "last_name": "Garnier",
+        "first_name": "Zoé",
+        "email": "zoe@example.org",
+        "phone": "06 11 22 33 44",
+        "programme": "DAEU",
+        "institution": "Université Grenoble Alpes",
+        "institution_type": "public",
+        "tutor_id": str(world.tutor_id("alice@campus.test")),
+        "weekly_hours": "12,5",
+        "slots": "lun 09:00-12:00 | mar 14:00-18:00\njeu 09:00-13:00 / ven 09:00-10:30",
+        "valid_from": "2026-11-30",
+        "valid_to": "2027-06-30",
+        "badge_uid": "04 A1 B2 D9",
+        **changes,
+    }
+
+
+def _added(world, student_id: str = "E010") -> Student | None:
+    with world.registry() as session:
+        return session.scalar(select(Student).where(Student.student_id == student_id))
+
+
+def test_the_form_adds_a_student_with_contract_tutor_and_hashed_badge(world, client_as) -> None:
+    client = client_as("admin")
+    page = client.get(f"{NEW}?campus=test-campus").get_data(as_text=True)
+    assert 'name="badge_uid"' in page and "Ajouter un·e étudiant·e" in page
+    answer = post_form(client, NEW, _new_student(world), page=f"{NEW}?campus=test-campus")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/students/E010")
+    student = _added(world)
+    assert student is not None
+    assert (student.campus_id, student.last_name, student.phone) == (
+        "test-campus",
+        "Garnier",
+        "06 11 22 33 44",
+    )
+    assert student.tutor_id == world.tutor_id("alice@campus.test")
+    with world.registry() as session:
+        student = session.merge(student)
+        [contract] = student.contracts
+        assert contract.weekly_minutes == 750 and len(contract.slots) == 4
+        [badge] = student.badges
+        assert len(badge.badge_hash) == 64 and "a1b2d9" not in badge.badge_hash.lower()
+        actions = set(session.scalars(select(AuditEntry.action)))
+        audited = " ".join(str(e.after) for e in session.scalars(select(AuditEntry)))
+    assert {"student_created", "contract_created", "badge_attached"} <= actions
+    assert "04A1B2D9" not in audited.upper().replace(" ", "")
+    page = client.get("/admin/students/E010").get_data(as_text=True)
+    assert "Étudiant·e E010 ajouté·e." in page and "Badges" in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("student_id", "E 010!", "Lettres, chiffres, points"),
+        ("student_id", "E001", "existe déjà"),
+        ("last_name", "", "Ce champ est obligatoire."),
+        ("email", "pas-une-adresse", "adresse e-mail"),
+        ("weekly_hours", "douze", "heures"),
+        ("slots", "lun 09:00-12:00 | lun 11:00-13:00", "se chevauchent"),
+        ("slots", "lundi matin", "créneau"),
+        ("valid_from", "demain", "date"),
+        ("valid_to", "2026-01-01", "avant"),
+        ("badge_uid", "04A1B2", "octets en hexadécimal"),
+        ("tutor_id", "99999", "Choisissez"),
+    ],
+)
+def test_bad_fields_get_a_french_message_and_nothing_is_saved(
+    world, client_as, field: str, value: str, message: str
+) -> None:
+    client = client_as("admin")
+    answer = post_form(client, NEW, _new_student(world, **{field: value}), page=NEW)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert message in page
+    assert f'id="{field}-error"' in page
+    assert "04 A1 B2 D9" not in page  # the badge UID is never sent back
+    assert _added(world, "E010") is None
+
+
+def test_a_badge_held_by_another_student_is_refused_and_nothing_is_saved(world, client_as) -> None:
+    client = client_as("admin")
+    answer = post_form(client, NEW, _new_student(world, badge_uid="04a1b2c3"), page=NEW)
+    assert answer.status_code == 400
+    assert _added(world) is None
+
+
+def test_the_add_form_needs_the_csrf_token(world, client_as) -> None:
+    answer = client_as("admin").post(NEW, data=_new_student(world))
+    assert answer.status_code == 400 and _added(world) is None
+
+
+@pytest.mark.parametrize("login", ["coord", "alice", "emilie"])
+def test_only_admins_add_a_student(world, client_as, login: str) -> None:
+    client = client_as(login)
+    assert client.get(NEW).status_code == 403
+    answer = post_form(client, NEW, _new_student(world), page="/account/password")
+    assert answer.status_code == 403 and _added(world) is None
+
+
+def test_strict_web_import_saves_nothing_when_a_row_is_refused(world, client_as) -> None:
+    client = client_as("admin")
+    form = {
+        "csrf_token": csrf_of(client, "/admin/students/import"),
+        "campus": "test-campus",
+        "strict": "1",
+        "file": (io.BytesIO(_sheet(NEW_ROW, BAD_ROW)), "etudiants.csv"),
+    }
+    answer = client.post("/admin/students/import", data=form, content_type="multipart/form-data")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "rien n’a été enregistré (tout ou rien)" in page
+    assert "E006" not in _students(world)
+
+
+def test_the_template_download_is_french(world, client_as) -> None:
+    answer = client_as("admin").get("/admin/students/import/modele-etudiants.csv")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    first = answer.get_data().decode("utf-8-sig").splitlines()[0]
+    assert first.startswith("identifiant;nom;prénom;") and "créneaux" in first
+    assert client_as("coord").get("/admin/students/import/modele-etudiants.csv").status_code == 403

@@ -18,6 +18,7 @@ from tests.web.conftest import CAMPUS, MONDAY_0920
 
 SAMPLE_QUERIES = {
     "/api/v1/presence/weekly": "week=2026-W48",
+    "/api/v1/presence/period": "from=2026-11-16&to=2026-11-29",
     "/api/v1/occupancy/stats": "period=day",
     "/api/v1/alerts": "status=all",
     "/api/v1/alerts/evidence": "from=2026-11-23&to=2026-11-29",
@@ -68,7 +69,7 @@ def test_the_description_is_openapi_3_1_with_a_bearer_scheme(spec) -> None:
 
 def test_the_documented_routes_are_the_routes_of_the_app(world, spec) -> None:
     assert _documented(spec) == _flask_rules(world.app)
-    assert len(_documented(spec)) == 13
+    assert len(_documented(spec)) == 15
 
 
 def test_every_reference_resolves_and_every_operation_answers_errors(spec) -> None:
@@ -110,7 +111,7 @@ def test_every_parameter_is_typed_and_every_possible_error_declared(spec) -> Non
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "campus"
     ]
-    assert len(campuses) == 8
+    assert len(campuses) == 10
     assert all(schema["minLength"] == 1 and schema["pattern"] for schema in campuses)
     for name in ("Actor", "CallLog"):
         by = schemas[name]["properties"]["by"]
@@ -190,7 +191,7 @@ def test_each_documented_get_answers_the_documented_keys(world, spec) -> None:
         assert set(body) == set(_resolve(spec, schema)["required"]), path
         _check(spec, body, schema, path)
         checked.append(path)
-    assert len(checked) == 9
+    assert len(checked) == 11
     listed = client.get("/api/v1/alerts", headers=headers).get_json()["alerts"]
     assert [alert["id"] for alert in listed] == [alert_id]
 

@@ -4,11 +4,11 @@ lists them and asks whether they count for the student (``credit_past`` yes/no).
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.contracts import DomainError
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.services import admin_badges
 from server.services.enrolment import PastTapsChoice, unknown_badges
 from server.services.enrolment import revoke_badges as revoke_all
@@ -95,5 +95,11 @@ def revoke_badges() -> Response | tuple[str, int]:
     except FieldError as failure:
         message = refused(failure, "admin_revoke_badges")
         return _page(400, error=message, error_field=failure.field, form=dict(form))
-    flash_success("{count} badge(s) of {student_id} revoked.", count=count, student_id=student_id)
+    revoked = ngettext(
+        "{count} badge of {student_id} revoked.",
+        "{count} badges of {student_id} revoked.",
+        count,
+        student_id=student_id,
+    )
+    flash(revoked, "success")
     return redirect(url_for("admin.badges", campus=student.campus_id))

@@ -5,16 +5,26 @@ and tutor. The erasure is in :mod:`server.web.admin.erasure`."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import cast
 
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.contracts import DomainError, Slot, format_slots
+from server.adapters.spreadsheets import CSV_TYPE
+from server.domain.contracts import Contract, DomainError, Slot, format_slots
 from server.i18n import _, current_language
 from server.services import admin_students
+from server.services.student_import import (
+    STUDENT_FIELDS,
+    RowError,
+    StudentRow,
+    check_student_id,
+    hash_uid,
+    import_summary,
+    template_csv,
+)
 from server.services.student_import import import_students as run_import
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
@@ -27,7 +37,7 @@ from server.web.admin.common import (
 )
 from server.web.formatting import day as format_day
 from server.web.formatting import local
-from server.web.forms import FieldError, day, refused
+from server.web.forms import FieldError, day, refused, text
 from server.web.guards import check_campus, current
 
 _FRENCH_DAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
@@ -65,10 +75,17 @@ def students() -> str:
 @admin_only
 def import_students() -> str | tuple[str, int]:
     campus, campuses = chosen_campus()
-    page = {"campus": campus, "campuses": campuses, "report": None, "error": None}
+    page = {
+        "campus": campus,
+        "campuses": campuses,
+        "report": None,
+        "error": None,
+        "strict": False,
+    }
     if request.method == "GET":
         return render_template("admin/import.html", **page, dry_run=True)
     dry_run = fields.checkbox(request.form, "dry_run")
+    page["strict"] = fields.checkbox(request.form, "strict")
     settings = service("settings")
     try:
         data = fields.csv_file(request.files, "file")
@@ -81,6 +98,7 @@ def import_students() -> str | tuple[str, int]:
             retention_days=settings.events.retention_days,
             actor=actor(),
             dry_run=dry_run,
+            strict=bool(page["strict"]),
         )
     except FieldError as failure:
         page["error"] = refused(failure, "admin_import")
@@ -90,14 +108,107 @@ def import_students() -> str | tuple[str, int]:
         page["error"] = refused(failure, "admin_import")
         return render_template("admin/import.html", **page, dry_run=dry_run), 400
     if report.ok and not dry_run:
-        flash_success(
-            "Import done: {created} created, {updated} updated, {unchanged} unchanged.",
-            created=len(report.created),
-            updated=len(report.updated),
-            unchanged=len(report.unchanged),
-        )
+        flash_success("Import done: {summary}.", summary=import_summary(report))
     page["report"] = report
     return render_template("admin/import.html", **page, dry_run=dry_run)
+
+
+@blueprint.get("/students/import/modele-etudiants.csv")
+@admin_only
+def import_template() -> Response:
+    """The import file to fill in: the French header and one example row."""
+    return Response(
+        template_csv(),
+        mimetype=CSV_TYPE,
+        headers={"Content-Disposition": "attachment; filename=modele-etudiants.csv"},
+    )
+
+
+NEW_FIELDS = (
+    "student_id",
+    *admin_students.IDENTITY_FIELDS,
+    "tutor_id",
+    "weekly_hours",
+    "slots",
+    "valid_from",
+    "valid_to",
+)
+
+
+def _new_student_row(
+    form: Mapping[str, str], tutors: list[admin_students.TutorRef], secret: bytes
+) -> StudentRow:
+    """The form's student as a checked row, by the import's rules; :class:`FieldError`
+    names the first bad field. The badge UID is hashed at once and never shown again."""
+    student_id = text(form, "student_id", max_chars=64)
+    try:
+        check_student_id(student_id)
+    except RowError:
+        raise FieldError(
+            "student_id", "Letters, digits, dots, dashes and underscores only (64 at most)."
+        ) from None
+    values = {name: "" for name in STUDENT_FIELDS} | fields.identity(form)
+    chosen = form.get("tutor_id", "")
+    emails = {str(tutor.id): tutor.email for tutor in tutors}
+    if chosen and chosen not in emails:
+        raise FieldError("tutor_id", "Choose one of the proposed values.")
+    weekly = fields.hours(form, "weekly_hours")
+    slots = fields.slots(form, "slots")
+    valid_from = cast(date, day(form, "valid_from"))
+    valid_to = day(form, "valid_to", required=False)
+    if valid_to is not None and valid_to < valid_from:
+        raise FieldError("valid_to", "The end date is before the start date.")
+    try:
+        badge = hash_uid(form.get("badge_uid", ""), secret)
+    except RowError:
+        raise FieldError(
+            "badge_uid", "A badge number is expected: 4, 7, 8 or 10 bytes in hexadecimal."
+        ) from None
+    contract = Contract(weekly, slots, valid_from, valid_to)
+    return StudentRow(0, student_id, values, emails.get(chosen, ""), badge, contract, ())
+
+
+@blueprint.route("/students/new", methods=["GET", "POST"])
+@admin_only
+def new_student() -> Response | str | tuple[str, int]:
+    """Add one student by hand: identity, contact, tutor, contract and, optionally, a
+    badge. Saved and audited as an imported row is."""
+    campus, campuses = chosen_campus()
+    tutors = admin_students.tutors(service("registry"))
+    page = {"campus": campus, "campuses": campuses, "tutors": tutors, "form": {}}
+    if request.method == "GET":
+        page["form"] = {"weekly_hours": "12"}
+        return render_template("admin/student_new.html", **page, error=None, error_field=None)
+    form, settings = request.form, service("settings")
+    page["form"] = {name: form.get(name, "") for name in NEW_FIELDS}  # never the badge
+    try:
+        row = _new_student_row(form, tutors, settings.badge_secret.encode())
+        admin_students.create_student(
+            service("registry"),
+            row,
+            campus_id=campus.id,
+            actor=actor(),
+            timezone=settings.presence.timezone,
+            retention_days=settings.events.retention_days,
+        )
+    except FieldError as failure:
+        message = refused(failure, "admin_new_student")
+        html = render_template(
+            "admin/student_new.html", **page, error=message, error_field=failure.field
+        )
+        return html, 400
+    except DomainError as failure:
+        message = _(failure.message, **failure.values)
+        taken = failure.message.startswith("A student with the id")
+        html = render_template(
+            "admin/student_new.html",
+            **page,
+            error=message,
+            error_field="student_id" if taken else None,
+        )
+        return html, 400
+    flash_success("Student {student_id} added.", student_id=row.student_id)
+    return redirect(url_for("admin.student", student_id=row.student_id))
 
 
 def _student_or_404(student_id: str) -> admin_students.StudentFile:

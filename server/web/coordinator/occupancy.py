@@ -7,13 +7,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
-from flask import render_template, request
+from flask import Response, render_template, request
 
+from server.adapters.spreadsheets import Cell, Column, Kind
 from server.domain.calendar import local_instant
+from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _, current_language
 from server.services import coordinator_corrections, coordinator_occupancy
 from server.services.coordinator_corrections import MAX_COUNT, REASON_CHARS
-from server.services.coordinator_occupancy import MAX_DAYS, OccupancyHistory
+from server.services.coordinator_occupancy import OccupancyHistory
 from server.services.delivery_health import failing_channels
 from server.web import charts, formatting
 from server.web.coordinator import blueprint
@@ -22,6 +24,8 @@ from server.web.coordinator.common import (
     campus_names,
     chosen_campus,
     day_param,
+    download,
+    format_param,
     invalid,
     now,
     services,
@@ -83,10 +87,16 @@ def _history_params(rooms: Mapping[str, str]) -> tuple[date, date, str | None]:
     """``?from=&to=&room=`` (default: today, the whole campus)."""
     first = day_param("from", today())
     last = day_param("to", first)
-    if last < first:
-        raise FieldError("to", "The end date cannot be before the start date.")
-    if (last - first).days >= MAX_DAYS:
-        raise FieldError("to", "At most {count} days at once.", count=MAX_DAYS)
+    try:
+        period(first, last)
+    except PeriodError as failure:
+        if failure.code == "reversed":
+            raise FieldError("to", "The end date cannot be before the start date.") from None
+        if failure.code == "unsupported_day":
+            raise FieldError("from", "A date is expected (day/month/year).") from None
+        raise FieldError(
+            "to", "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
+        ) from None
     room = request.args.get("room", "").strip() or None
     if room is not None and room not in rooms:
         raise FieldError("room", "This room is not one of the campus's rooms.")
@@ -123,6 +133,37 @@ def history() -> str | tuple[str, int]:
     )
 
 
+@blueprint.get("/occupancy/history/export")
+@roles(*MANAGERS)
+def history_export() -> Response | tuple[str, int]:
+    """The peak and mean per hour (per day beyond 31 days) of the history shown, as
+    CSV or XLSX: counts only, no names."""
+    campus = chosen_campus()
+    service = services()["occupancy"]
+    rooms = coordinator_occupancy.room_names(service, campus, now())
+    try:
+        fmt = format_param()
+        first, last, room = _history_params(rooms)
+    except FieldError as failure:
+        return invalid(_("Occupancy history"), refused(failure, "occupancy_history_export"))
+    result = coordinator_occupancy.campus_history(service, campus, first, last, now(), room=room)
+    tz = timezone()
+    columns = [
+        Column(_("Hour") if result.step == "hour" else _("Day"), Kind.MOMENT),
+        Column(_("Zone"), Kind.TEXT),
+        Column(_("Peak"), Kind.INTEGER),
+        Column(_("Mean"), Kind.DECIMAL),
+        Column(_("Capacity"), Kind.INTEGER),
+    ]
+    zone = rooms[room] if room is not None else _("Whole campus")
+    rows: list[list[Cell]] = [
+        [item.start.astimezone(tz), zone, item.peak, item.average, result.stats.capacity]
+        for item in result.hours
+    ]
+    name = f"occupation-{campus}{'-' + room if room else ''}-{first.isoformat()}-{last.isoformat()}"
+    return download(fmt, name, _("Occupancy history"), columns, rows)
+
+
 def _chart(result: OccupancyHistory, zone_name: str) -> str:
     days = (result.last - result.first).days + 1
     tz = timezone()
@@ -135,7 +176,7 @@ def _chart(result: OccupancyHistory, zone_name: str) -> str:
                 text = f"{hour}h" if days == 1 or hour else _weekday(day)
                 ticks.append((moment, text))
     else:
-        every = 1 if days <= 10 else 7
+        every = 1 if days <= 10 else 7 if days <= 92 else 30
         for offset in range(0, days, every):
             day = result.first + timedelta(days=offset)
             ticks.append((local_instant(day, time(0), tz), _weekday(day)))

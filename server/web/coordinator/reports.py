@@ -6,16 +6,23 @@ log (``weekly_report``, ``weekly_report.xlsx``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Response, render_template, request
 
 from server.adapters.spreadsheets import Cell, Column, Kind
+from server.domain.alerts import Resolution
 from server.domain.coordinator_reports import ReportLine
 from server.domain.ledger import WeekStatus
+from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
 from server.services import coordinator_reports
-from server.services.coordinator_reports import EvidenceReport, EvidenceRow, WeeklyReport
+from server.services.coordinator_reports import (
+    AbsenceRecord,
+    EvidenceReport,
+    EvidenceRow,
+    WeeklyReport,
+)
 from server.services.delivery_health import failing_channels
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
@@ -34,8 +41,7 @@ from server.web.coordinator.common import (
 )
 from server.web.forms import FieldError, refused, text
 from server.web.guards import current, roles
-
-MAX_EVIDENCE_DAYS = 366
+from server.web.tutor import labels
 
 
 def _weekly(campus: str) -> tuple[WeeklyReport, dict[str, str]]:
@@ -156,10 +162,16 @@ def status_text(status: WeekStatus) -> str:
 def _evidence(campus: str) -> EvidenceReport:
     last = day_param("to", today())
     first = day_param("from", last - timedelta(days=last.weekday()))
-    if last < first:
-        raise FieldError("to", "The end date cannot be before the start date.")
-    if (last - first).days >= MAX_EVIDENCE_DAYS:
-        raise FieldError("to", "At most {count} days at once.", count=MAX_EVIDENCE_DAYS)
+    try:
+        period(first, last)
+    except PeriodError as failure:
+        if failure.code == "reversed":
+            raise FieldError("to", "The end date cannot be before the start date.") from None
+        if failure.code == "unsupported_day":
+            raise FieldError("from", "A date is expected (day/month/year).") from None
+        raise FieldError(
+            "to", "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
+        ) from None
     return coordinator_reports.evidence(
         services()["registry"],
         campus,
@@ -196,10 +208,84 @@ def evidence_export() -> Response | tuple[str, int]:
         report = _evidence(campus)
     except FieldError as failure:
         return invalid(_("Absences and calls"), refused(failure, "evidence_export"))
+    span = f"{report.first.isoformat()}-{report.last.isoformat()}"
+    if request.args.get("part") == "absences":
+        _record(campus, f"evidence_absences.{fmt}")
+        records = coordinator_reports.absences(
+            services()["registry"], campus, report.first, report.last, tz=timezone()
+        )
+        calls = max([1, *(len(record.calls) for record in records)])
+        rows = [_absence_row(record, calls) for record in records]
+        columns = _absence_columns(calls)
+        return download(fmt, f"absences-{campus}-{span}", _("Absences"), columns, rows)
     _record(campus, f"evidence_report.{fmt}")
     rows = [_evidence_row(report, row) for row in [*report.tutors, report.total]]
-    name = f"appels-{campus}-{report.first.isoformat()}-{report.last.isoformat()}"
-    return download(fmt, name, _("Absences and calls"), _evidence_columns(), rows)
+    return download(
+        fmt, f"appels-{campus}-{span}", _("Absences and calls"), _evidence_columns(), rows
+    )
+
+
+def _absence_columns(calls: int) -> list[Column]:
+    """One row per absence: who, which slot, acknowledged, closed how, then each call."""
+    columns = [
+        Column(_("Noticed"), Kind.MOMENT),
+        Column(_("Student number"), Kind.TEXT),
+        Column(_("Last name"), Kind.TEXT),
+        Column(_("First name"), Kind.TEXT),
+        Column(_("Tutor"), Kind.TEXT),
+        Column(_("Slot start"), Kind.MOMENT),
+        Column(_("Slot end"), Kind.MOMENT),
+        Column(_("Acknowledged"), Kind.MOMENT),
+        Column(_("Acknowledged by"), Kind.TEXT),
+        Column(_("Closed how"), Kind.TEXT),
+        Column(_("Closed"), Kind.MOMENT),
+        Column(_("Calls"), Kind.INTEGER),
+    ]
+    for number in range(1, calls + 1):
+        columns += [
+            Column(_("Call {number}: time", number=number), Kind.MOMENT),
+            Column(_("Call {number}: outcome", number=number), Kind.TEXT),
+            Column(_("Call {number}: by", number=number), Kind.TEXT),
+        ]
+    return columns
+
+
+def _absence_row(record: AbsenceRecord, calls: int) -> list[Cell]:
+    tz = timezone()
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(tz) if moment is not None else None
+
+    outcomes = dict(labels.outcomes())
+    row: list[Cell] = [
+        local(record.noticed_at),
+        record.student_id,
+        record.last_name,
+        record.first_name,
+        record.tutor,
+        local(record.slot_start),
+        local(record.slot_end),
+        local(record.acknowledged_at),
+        record.acknowledged_by,
+        _closed_how(record),
+        local(record.closed_at),
+        len(record.calls),
+    ]
+    for index in range(calls):
+        if index < len(record.calls):
+            call = record.calls[index]
+            row += [local(call.called_at), outcomes.get(call.outcome, call.outcome), call.author]
+        else:
+            row += [None, "", ""]
+    return row
+
+
+def _closed_how(record: AbsenceRecord) -> str:
+    if record.resolution == Resolution.CALLED.value:
+        return _("by a call")
+    if record.resolution == Resolution.ARRIVED.value:
+        return _("the student arrived")
+    return _("still open") if record.closed_at is None else record.resolution or ""
 
 
 def _evidence_columns() -> list[Column]:

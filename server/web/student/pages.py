@@ -7,7 +7,7 @@ from flask import render_template
 
 from server.domain.accounts import Role
 from server.domain.ledger import WeekLine, WeekStatus
-from server.i18n import _, current_language
+from server.i18n import current_language, ngettext
 from server.web import formatting
 from server.web.guards import roles
 from server.web.student import blueprint
@@ -45,10 +45,12 @@ def _chart(lines: list[WeekLine]) -> str:
         for line in lines
     ]
     met = sum(1 for line in lines if line.status is WeekStatus.MET)
-    label = _(
+    label = ngettext(
+        "Hours attended each week (bars) against the hours expected (marks): "
+        "{met} of {count} week met the commitment. The table below gives every figure.",
         "Hours attended each week (bars) against the hours expected (marks): "
         "{met} of {count} weeks met the commitment. The table below gives every figure.",
+        len(lines),
         met=met,
-        count=len(lines),
     )
     return weekly_bars(bars, label=label, unit=formatting.hours)

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekStatus
-from server.i18n import _, current_language
+from server.i18n import current_language, ngettext
 from server.services.tutor_students import LedgerRow
 from server.web import formatting
 from server.web.student.chart import Bar, weekly_bars
@@ -28,10 +28,12 @@ def history_chart(history: Sequence[LedgerRow]) -> Markup:
         for row in weeks
     ]
     met = sum(1 for row in weeks if row.status is WeekStatus.MET)
-    label = _(
+    label = ngettext(
+        "Hours attended each week (bars) against the hours expected (marks), the last "
+        "{count} week: {met} met the commitment. The table below gives every figure.",
         "Hours attended each week (bars) against the hours expected (marks), the last "
         "{count} weeks: {met} met the commitment. The table below gives every figure.",
+        len(weeks),
         met=met,
-        count=len(weeks),
     )
     return weekly_bars(bars, label=label, unit=formatting.hours)

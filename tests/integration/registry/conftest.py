@@ -76,6 +76,7 @@ def run_import(
     data: bytes,
     *,
     dry_run: bool = False,
+    strict: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
     return import_students(
@@ -87,6 +88,7 @@ def run_import(
         retention_days=400,
         actor=Actor("test", now or datetime(2026, 8, 25, 10, tzinfo=UTC)),
         dry_run=dry_run,
+        strict=strict,
     )
 
 

@@ -78,10 +78,10 @@ def test_import_command_dry_run_and_bad_rows(config, tmp_path, capsys) -> None:
     sheet.write_bytes(csv_bytes(ROW_E001, ROW_E002.replace("E002", "")))
     assert _run(config, "import-students", str(sheet), "--dry-run") == 1
     out, err = capsys.readouterr()
-    assert "essai à blanc" in out and "1 créé(s)" in out
+    assert "essai à blanc" in out and "1 créé, 0 mis à jour, 0 inchangé, 1 refusé" in out
     assert "ligne 3 : student_id manque" in err
     assert _run(config, "import-students", str(sheet)) == 1
-    assert "1 créé(s)" in capsys.readouterr().out
+    assert "1 créé, 0 mis à jour" in capsys.readouterr().out
     assert _run(config, "import-students", str(tmp_path / "missing.csv")) == 2
 
 
@@ -256,10 +256,82 @@ def test_calendar_commands_shape_the_expected_hours(imported, tmp_path, capsys) 
     )
     assert _run(imported, "calendar", "school-holidays", str(holidays)) == 1
     out, err = capsys.readouterr()
-    assert "1 période(s)" in out and "ligne 3 : end n'est pas une date" in err
+    assert "1 période de vacances scolaires enregistrée" in out
+    assert "ligne 3 : end n'est pas une date" in err
     assert _expected(imported, "2026-W52", capsys) == 10.0  # Christmas: the Friday slot
     assert _run(imported, "calendar", "closes-on-school-holidays", "campus-a", "yes") == 0
     capsys.readouterr()
     assert _expected(imported, "2026-W52", capsys) == 0.0
     assert _run(imported, "calendar", "close", "campus-z", "2026-11-26", "2026-11-27") == 1
     assert "campus inconnu" in capsys.readouterr().err
+
+
+def test_presence_report_command_over_two_weeks(imported, capsys) -> None:
+    """One row per student-week (W47 and W48), totals per student; E001's 3 h fall in W48."""
+    argv = ("report", "presence", "--from", "2026-11-16", "--to", "2026-11-29", "--now", NOW)
+    assert _run(imported, *argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["weeks"] == ["2026-W47", "2026-W48"]
+    assert [(row["week"], row["student_id"]) for row in report["rows"]] == [
+        ("2026-W47", "E001"),
+        ("2026-W47", "E002"),
+        ("2026-W48", "E001"),
+        ("2026-W48", "E002"),
+    ]
+    e001 = report["students"][0]
+    assert e001["student_id"] == "E001"
+    assert (
+        e001["attended_hours"]
+        == 3.0
+        == sum(row["attended_hours"] for row in report["rows"] if row["student_id"] == "E001")
+    )
+    assert e001["expected_hours"] == 24.0 and e001["weeks"] == 2 and e001["weeks_met"] == 0
+
+
+def test_presence_report_command_in_csv_and_xlsx(imported, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    base = ("report", "presence", "--from", "2026-11-23", "--to", "2026-11-29", "--now", NOW)
+    out = tmp_path / "out.csv"
+    assert _run(imported, *base, "--format", "csv", "--output", str(out)) == 0
+    assert out.stat().st_mode & 0o077 == 0
+    text = out.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][:3] == ["week", "student_id", "expected_hours"]
+    assert rows[1][:2] == ["2026-W48", "E001"] and rows[1][3] == "3,00"
+    book = tmp_path / "out.xlsx"
+    assert _run(imported, *base, "--format", "xlsx", "--output", str(book)) == 0
+    sheet = load_workbook(book).active
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [(row[0], row[1], row[3]) for row in values] == [
+        ("2026-W48", "E001", 3),
+        ("2026-W48", "E002", 0),
+    ]
+
+
+def test_presence_report_command_of_an_academic_year_and_an_empty_one(imported, capsys) -> None:
+    assert _run(imported, "report", "presence", "--year", "2026-2027", "--now", NOW) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["from"], report["to"]) == ("2026-09-01", "2027-08-31")
+    assert report["weeks"][0] == "2026-W36" and report["weeks"][-1] == "2027-W35"
+    assert report["students"][0]["attended_hours"] == 3.0
+    # The year before the contracts began: a valid report with its weeks and no row.
+    assert _run(imported, "report", "presence", "--year", "2024-2025", "--now", NOW) == 0
+    empty = json.loads(capsys.readouterr().out)
+    assert empty["rows"] == [] and empty["students"] == []
+    assert empty["weeks"][0] == "2024-W35" and empty["weeks"][-1] == "2025-W35"
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (("--from", "2026-09-01", "--to", "2031-09-01"), "au plus 5 ans"),
+        (("--from", "2026-09-02", "--to", "2026-09-01"), "précéder la date de début"),
+        (("--from", "2026-09-01"), "--from et --to"),
+        (("--year", "2026/2027"), "année universitaire"),
+        (("--from", "1/9/2026", "--to", "2026-09-30"), "des dates"),
+    ],
+)
+def test_presence_report_command_refuses_a_bad_period(imported, capsys, argv, reason) -> None:
+    assert _run(imported, "report", "presence", *argv) == 2
+    assert reason in capsys.readouterr().err

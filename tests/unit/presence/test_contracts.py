@@ -7,6 +7,7 @@ from server.domain.contracts import (
     DomainError,
     Slot,
     format_slots,
+    looks_like_slot,
     parse_slots,
     plan_contract_change,
 )
@@ -26,9 +27,42 @@ def test_slots_in_french_and_english_and_several_spellings() -> None:
     assert parse_slots(format_slots(slots)) == slots
 
 
-def test_overlapping_slots_of_a_day_become_one() -> None:
-    slots = parse_slots("lun 09:00-12:00; lun 11:00-13:00; lun 13:00-14:00")
+def test_overlapping_slots_of_a_day_are_refused_naming_both() -> None:
+    with pytest.raises(DomainError) as caught:
+        parse_slots("lun 09:00-12:00; lun 11:00-13:00; lun 13:00-14:00")
+    assert caught.value.values == {"first": "mon 09:00-12:00", "second": "mon 11:00-13:00"}
+
+
+def test_overlapping_slots_become_one_when_asked() -> None:
+    slots = parse_slots("lun 09:00-12:00; lun 11:00-13:00; lun 13:00-14:00", merge_overlaps=True)
     assert slots == (Slot(0, time(9), time(13)), Slot(0, time(13), time(14)))
+
+
+def test_touching_slots_and_other_days_do_not_overlap() -> None:
+    slots = parse_slots("lun 09:00-12:00 | lun 12:00-13:00 | mar 09:00-12:00")
+    assert len(slots) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lun 09:00-12:00 | mar 14h-18h",
+        "lun 09:00-12:00/mar 14h-18h",
+        "lun 09:00-12:00; mar 14h-18h",
+        "lun 09:00-12:00\nmar 14h-18h",
+        "Monday 9-12 / Tuesday 14:00-18:00",
+    ],
+)
+def test_slots_separated_by_bar_slash_semicolon_or_line(text: str) -> None:
+    assert parse_slots(text) == (Slot(0, time(9), time(12)), Slot(1, time(14), time(18)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("lun 09:00-12:00", True), (" mar 14h-18h ", True), ("2026-09-01", False), ("", False)],
+)
+def test_looks_like_slot(text: str, expected: bool) -> None:
+    assert looks_like_slot(text) is expected
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain import periods
 from server.domain.academic_year import AcademicYear
 from server.domain.calendar import Interval
 
 FORMAT_ID = "campus-presence.annual-grid"
 FORMAT_VERSION = 1
-MAX_YEARS = 5
+MAX_YEARS = periods.MAX_YEARS
 PAST_YEARS = 4  # the headcount trend looks this many academic years back
 MIN_STUDENTS = 15
 MIN_PUBLIC_SHARE = 0.7
@@ -62,17 +63,21 @@ def academic_year(text: str) -> ReportPeriod:
     return ReportPeriod(year.first_day, year.last_day, str(year))
 
 
+_RANGE_REFUSALS = {
+    "reversed": "The end date cannot be before the start date.",
+    "too_long": "A report covers at most 5 years.",
+    "unsupported_day": "A date is expected, like 2026-09-01.",
+}
+
+
 def date_range(first: date, last: date) -> ReportPeriod:
-    """Any period of at most :data:`MAX_YEARS` years (days included)."""
-    if last < first:
-        raise PeriodError("The end date cannot be before the start date.")
+    """Any period of at most :data:`MAX_YEARS` years (days included): the rule of
+    ``domain.periods``, shared with the other reports over a period."""
     try:
-        limit = first.replace(year=first.year + MAX_YEARS)
-    except ValueError:  # 29 February
-        limit = date(first.year + MAX_YEARS, 3, 1)
-    if last >= limit:
-        raise PeriodError("A report covers at most 5 years.")
-    return ReportPeriod(first, last, f"{first.isoformat()}..{last.isoformat()}")
+        span = periods.period(first, last)
+    except periods.PeriodError as refused:
+        raise PeriodError(_RANGE_REFUSALS[refused.code]) from None
+    return ReportPeriod(span.first, span.last, f"{first.isoformat()}..{last.isoformat()}")
 
 
 def report_period(year: str | None, first: str | None, last: str | None) -> ReportPeriod:

@@ -11,12 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from server.domain.academic_year import AcademicYear
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR, IsoWeek
 
 MAX_YEARS = 5
-ACADEMIC_YEAR_STARTS = 9  # 1 September
 _ISO_YEAR = re.compile(r"^(\d{4})$")
-_ACADEMIC_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
 
 class PeriodError(ValueError):
@@ -74,9 +73,11 @@ def year_period(text: str) -> Period:
         if FIRST_YEAR <= year <= LAST_YEAR:
             first = date.fromisocalendar(year, 1, 1)
             return Period(first, date.fromisocalendar(year + 1, 1, 1) - timedelta(days=1))
-    elif match := _ACADEMIC_YEAR.match(text):
-        start, end = int(match.group(1)), int(match.group(2))
-        if end == start + 1 and start >= FIRST_YEAR and end <= LAST_YEAR:
-            first = date(start, ACADEMIC_YEAR_STARTS, 1)
-            return Period(first, date(end, ACADEMIC_YEAR_STARTS, 1) - timedelta(days=1))
+    else:
+        try:
+            academic = AcademicYear.parse(text)
+        except ValueError:
+            raise PeriodError("bad_year") from None
+        if academic.start_year >= FIRST_YEAR and academic.start_year + 1 <= LAST_YEAR:
+            return Period(academic.first_day, academic.last_day)
     raise PeriodError("bad_year")

@@ -104,7 +104,11 @@ class IngestApp:
         self.close()
 
 
-def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
+def build_ingest(
+    settings: Settings, *, clock: Clock = utc_now, registry: sessionmaker[Session] | None = None
+) -> IngestApp:
+    """The ingest; with the ``registry``, its retention job also purges the unknown-badge
+    records last seen before the retention period (they follow the taps)."""
     if not settings.campuses:
         log.warning("no [[campus]] with readers configured: every tap will be rejected")
     store = build_event_store(settings)
@@ -120,7 +124,7 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
-        partial(purge_expired, store, retention=keep),
+        partial(purge_expired, store, retention=keep, registry=registry),
         clock=clock,
         every=timedelta(hours=1),
     )
@@ -203,7 +207,7 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     except ConfigError:
         engine.dispose()
         raise
-    ingest = build_ingest(settings, clock=clock)
+    ingest = build_ingest(settings, clock=clock, registry=registry)
     presence = PresenceService(registry, ingest.store, settings.presence)
     ledger = LedgerService(
         registry, ingest.store, settings.presence, retention_days=settings.events.retention_days

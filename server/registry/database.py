@@ -31,6 +31,7 @@ def _sqlite_connect(connection: Any, _record: Any) -> None:
     connection.isolation_level = None  # no implicit transactions: see _sqlite_begin
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows zeroed (docs/privacy.md)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 

@@ -15,7 +15,7 @@ from server.config import ConfigError
 SERVER_EXTRA_HINT = (
     "campus-presence: the server is not installed here (missing Python module {module}).\n"
     "This is the server's command; a door reader only needs `campus-edge`.\n"
-    "To run the server: pip install '.[server]' (docs/install.md)."
+    "To run the server: pip install '.[server]' (README.md)."
 )
 
 
@@ -36,24 +36,14 @@ def _command_modules() -> list:
         alert_commands,
         demo_command,
         ingest_commands,
-        ops_commands,
         presence_commands,
     )
 
-    return [
-        ingest_commands,
-        demo_command,
-        presence_commands,
-        alert_commands,
-        account_commands,
-        ops_commands,
-    ]
+    return [ingest_commands, demo_command, presence_commands, alert_commands, account_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        from server.registry.database import RegistryError
-
         parser = build_parser()
     except ModuleNotFoundError as missing:
         print(SERVER_EXTRA_HINT.format(module=missing.name), file=sys.stderr)
@@ -63,9 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as error:
         print(f"campus-presence: configuration error: {error}", file=sys.stderr)
-        return 2
-    except RegistryError as error:
-        print(f"campus-presence: registry error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

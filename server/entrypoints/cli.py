@@ -37,9 +37,17 @@ def _command_modules() -> list:
         demo_command,
         ingest_commands,
         presence_commands,
+        privacy_command,
     )
 
-    return [ingest_commands, demo_command, presence_commands, alert_commands, account_commands]
+    return [
+        ingest_commands,
+        demo_command,
+        presence_commands,
+        alert_commands,
+        account_commands,
+        privacy_command,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

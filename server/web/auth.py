@@ -27,6 +27,7 @@ from flask import (
 from server.domain.accounts import Principal, Role
 from server.domain.contracts import DomainError
 from server.i18n import _, ngettext
+from server.privacy_notice import privacy_notice
 from server.services.accounts import AccountService, LoginOutcome
 from server.web.guards import current, principal, roles
 from server.web.navigation import home_endpoint
@@ -129,6 +130,13 @@ def _start_session(who: Principal, version: int, target: str | None) -> Response
     session["version"] = version
     log.info("login of account %s (%s)", who.account_id, who.role.value)
     return redirect(target or url_for(home_endpoint(who.role)))
+
+
+@blueprint.get("/confidentialite")
+def privacy() -> str:
+    """The privacy notice (RGPD art. 13), for everyone: no login."""
+    settings = current_app.extensions["campus"]["settings"]
+    return render_template("privacy.html", sections=privacy_notice(settings))
 
 
 @blueprint.post("/logout")

@@ -36,6 +36,7 @@ def _command_modules() -> list:
         alert_commands,
         demo_command,
         ingest_commands,
+        ops_commands,
         presence_commands,
         privacy_command,
     )
@@ -46,12 +47,15 @@ def _command_modules() -> list:
         presence_commands,
         alert_commands,
         account_commands,
+        ops_commands,
         privacy_command,
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        from server.registry.database import RegistryError
+
         parser = build_parser()
     except ModuleNotFoundError as missing:
         print(SERVER_EXTRA_HINT.format(module=missing.name), file=sys.stderr)
@@ -61,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as error:
         print(f"campus-presence: configuration error: {error}", file=sys.stderr)
+        return 2
+    except RegistryError as error:
+        print(f"campus-presence: registry error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -21,6 +21,7 @@ from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
+from server.private_files import private_folder
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.access_log import AccessLog
@@ -57,7 +58,7 @@ def build_event_store(settings: Settings) -> EventStore:
         return InfluxEventStore(settings.influxdb, retention=retention)
     from server.adapters.sqlite_events import SqliteEventStore
 
-    settings.events_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.events_sqlite_path.parent)  # 0700: it holds personal data
     return SqliteEventStore(settings.events_sqlite_path)
 
 

@@ -254,3 +254,26 @@ def test_a_missing_or_empty_archive_is_refused(tmp_path, capsys, damage) -> None
     if damage == "empty":
         target.write_bytes(b"")
     _refused(config, target, data, capsys, str(target))
+
+
+def test_the_server_makes_its_data_folders_private(tmp_path) -> None:
+    from server.bootstrap import build_server
+    from server.config import EventSettings, Settings
+
+    data = tmp_path / "new" / "data"
+    events = tmp_path / "new" / "events" / "events.sqlite3"  # a folder of its own
+    server = build_server(
+        Settings(
+            data_dir=data,
+            badge_secret="a-test-secret-of-32-characters!!",
+            events=EventSettings(backend="sqlite", sqlite_path=str(events)),
+        )
+    )
+    try:
+        server.ingest.store.setup()
+    finally:
+        server.close()
+    for folder in (data, events.parent):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    for path in (data / "registry.sqlite3", events):
+        assert path.stat().st_mode & 0o777 == 0o600, path

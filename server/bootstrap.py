@@ -21,6 +21,7 @@ from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
 from server.domain.badges import badge_hash
 from server.domain.intake import Intake, TimeWindow
+from server.private_files import private_folder
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.access_log import AccessLog
@@ -57,7 +58,7 @@ def build_event_store(settings: Settings) -> EventStore:
         return InfluxEventStore(settings.influxdb, retention=retention)
     from server.adapters.sqlite_events import SqliteEventStore
 
-    settings.events_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.events_sqlite_path.parent)  # 0700: it holds personal data
     return SqliteEventStore(settings.events_sqlite_path)
 
 
@@ -104,7 +105,11 @@ class IngestApp:
         self.close()
 
 
-def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
+def build_ingest(
+    settings: Settings, *, clock: Clock = utc_now, registry: sessionmaker[Session] | None = None
+) -> IngestApp:
+    """The ingest; with the ``registry``, its retention job also purges the unknown-badge
+    records last seen before the retention period (they follow the taps)."""
     if not settings.campuses:
         log.warning("no [[campus]] with readers configured: every tap will be rejected")
     store = build_event_store(settings)
@@ -120,7 +125,7 @@ def build_ingest(settings: Settings, *, clock: Clock = utc_now) -> IngestApp:
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
-        partial(purge_expired, store, retention=keep),
+        partial(purge_expired, store, retention=keep, registry=registry),
         clock=clock,
         every=timedelta(hours=1),
     )
@@ -203,7 +208,7 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     except ConfigError:
         engine.dispose()
         raise
-    ingest = build_ingest(settings, clock=clock)
+    ingest = build_ingest(settings, clock=clock, registry=registry)
     presence = PresenceService(registry, ingest.store, settings.presence)
     ledger = LedgerService(
         registry, ingest.store, settings.presence, retention_days=settings.events.retention_days

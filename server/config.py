@@ -120,6 +120,17 @@ class PresenceSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """Who answers for the personal data, for the privacy notice (RGPD art. 13,
+    ``campus-presence privacy-notice``, page ``/confidentialite``)."""
+
+    controller: str = ""  # the responsable de traitement: the town, the university…
+    address: str = ""  # its postal address
+    contact: str = ""  # where to exercise one's rights (e-mail or address)
+    dpo: str = ""  # the data protection officer's contact (délégué à la protection)
+
+
+@dataclass(frozen=True)
 class CampusSettings:
     id: str
     name: str = ""
@@ -140,6 +151,7 @@ class Settings:
     presence: PresenceSettings = field(default_factory=PresenceSettings)
     web: WebSettings = field(default_factory=WebSettings)
     campuses: tuple[CampusSettings, ...] = ()
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def events_sqlite_path(self) -> Path:
@@ -169,6 +181,7 @@ _SECTIONS = {
     "presence",
     "web",
     "campus",
+    "privacy",
 }
 
 
@@ -225,6 +238,7 @@ def load_settings(
         ),
         web=_build(WebSettings, _section(raw, "web"), "web", environ, "WEB"),
         campuses=_campuses(raw.get("campus", [])),
+        privacy=_build(PrivacySettings, _section(raw, "privacy"), "privacy", environ, "PRIVACY"),
     )
     _validate(settings, require_secret=require_secret)
     return settings

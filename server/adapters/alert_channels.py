@@ -323,8 +323,9 @@ def webhook_payload(
 
 
 class MqttChannel(Channel):
-    """``campus/{campus}/events/alerts`` as ``docs/protocol.md`` describes: no names, no
-    phone numbers; ``student`` is the opaque registry id."""
+    """``campus/{campus}/events/alerts`` as ``docs/protocol.md`` describes: only opaque
+    ids (the alert's); no student id (the spreadsheet's is not opaque), no names, no phone
+    numbers."""
 
     name = "mqtt"
 
@@ -370,14 +371,9 @@ def mqtt_event(notice: Notice) -> dict[str, object]:
         "state": "raised" if notice.notice is NoticeKind.RAISED else "resolved",
     }
     if kind is AlertKind.ABSENCE:
-        event.update(
-            student=notice.student_id,
-            slot_start=stamp(notice.slot_start),
-            slot_end=stamp(notice.slot_end),
-        )
+        event.update(slot_start=stamp(notice.slot_start), slot_end=stamp(notice.slot_end))
     elif kind is AlertKind.SHORTFALL:
         event.update(
-            student=notice.student_id,
             week=notice.week,
             expected_minutes=notice.expected_minutes,
             recorded_minutes=notice.recorded_minutes,

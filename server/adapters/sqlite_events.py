@@ -15,6 +15,7 @@ The tables, and events as rows: see :mod:`server.adapters.sqlite_rows`.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,7 @@ from server.domain.events import (
     StoredTap,
     WriteOutcome,
 )
+from server.private_files import create_private_file
 
 # SQLite primary result codes meaning "cannot be used right now", not "bad data".
 _UNAVAILABLE_CODES = frozenset(
@@ -93,6 +95,8 @@ class SqliteEventStore(EventStore):
         with self._lock:
             if self._closed:
                 raise EventStoreError(f"{self!r} is closed")
+            with contextlib.suppress(OSError):  # else sqlite3 says why it cannot open
+                create_private_file(self.path)  # taps are personal data: 0600
             # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
             # check_same_thread=False only so that close() may close every thread's one.
             connection = sqlite3.connect(
@@ -102,6 +106,9 @@ class SqliteEventStore(EventStore):
                 check_same_thread=False,
             )
             connection.execute("PRAGMA synchronous = FULL")
+            # Deleted rows are overwritten with zeros, not left in free pages: a purged
+            # badge hash is gone from the file (docs/privacy.md).
+            connection.execute("PRAGMA secure_delete = ON")
             self._connections.append(connection)
         self._local.connection = connection
         return connection
@@ -306,7 +313,7 @@ class SqliteEventStore(EventStore):
     def purge(self, before: datetime) -> int:
         limit = to_us(before)
         with self._transaction() as connection:
-            return sum(
+            deleted = sum(
                 connection.execute(f"DELETE FROM {table} WHERE {column} < ?", (limit,)).rowcount
                 for table, column in (
                     ("taps", "ts_us"),
@@ -315,6 +322,12 @@ class SqliteEventStore(EventStore):
                     ("occupancy", "at_us"),
                 )
             )
+        if deleted:
+            # The write-ahead log still holds the pages as they were before the delete:
+            # copy the zeroed pages into the file and empty the log.
+            with self._errors():
+                self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
 
     def close(self) -> None:
         """Close every thread's connection (idempotent)."""

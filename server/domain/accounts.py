@@ -8,7 +8,6 @@ campus when ``campus_id`` is empty); a ``tutor`` sees only their own students; a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 MIN_PASSWORD_CHARS = 12
@@ -50,18 +49,6 @@ class Principal:
         if self.role is Role.TUTOR:
             return self.tutor_id is not None and self.tutor_id == tutor_id
         return True
-
-
-@dataclass(frozen=True, slots=True)
-class LockoutPolicy:
-    """After ``max_failures`` wrong passwords in a row, the account is locked for
-    ``lock_for``; a right password afterwards resets the count."""
-
-    max_failures: int = 5
-    lock_for: timedelta = timedelta(minutes=15)
-
-    def locked_until(self, failures: int, now: datetime) -> datetime | None:
-        return now + self.lock_for if failures >= self.max_failures else None
 
 
 def password_problems(password: str, *, login: str) -> list[str]:

@@ -66,9 +66,9 @@ def health_at(
     see :func:`stamped_at`)."""
     if last is None:
         return ReaderHealth(campus, reader, Health.UNKNOWN, None)
-    seen = stamped_at(last) if stamped else last.received_at
-    if seen > at:
-        raise ValueError("the status must be from at or before the instant judged")
+    # A status from after the instant judged (a clock set back, a demo restarted at 08:30
+    # over yesterday's data) counts as seen at that instant: never an error on a page.
+    seen = min(stamped_at(last) if stamped else last.received_at, at)
     if last.state == Health.OFFLINE or at - seen > silence_limit(last):
         health = Health.OFFLINE
     else:

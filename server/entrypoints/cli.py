@@ -10,6 +10,14 @@ from pathlib import Path
 
 from server.config import ConfigError
 
+# The server's third-party modules; an edge-only install (``pip install '.[edge]'``) has
+# the ``campus-presence`` command too (one package, one [project.scripts]) but not these.
+SERVER_EXTRA_HINT = (
+    "campus-presence: the server is not installed here (missing Python module {module}).\n"
+    "This is the server's command; a door reader only needs `campus-edge`.\n"
+    "To run the server: pip install '.[server]' (README.md)."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -31,18 +39,38 @@ def _command_modules() -> list:
         alert_commands,
         demo_command,
         ingest_commands,
+        ops_commands,
         presence_commands,
+        privacy_command,
     )
 
-    return [ingest_commands, demo_command, presence_commands, alert_commands, account_commands]
+    return [
+        ingest_commands,
+        demo_command,
+        presence_commands,
+        alert_commands,
+        account_commands,
+        ops_commands,
+        privacy_command,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        from server.registry.database import RegistryError
+
+        parser = build_parser()
+    except ModuleNotFoundError as missing:
+        print(SERVER_EXTRA_HINT.format(module=missing.name), file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
     except ConfigError as error:
         print(f"campus-presence: configuration error: {error}", file=sys.stderr)
+        return 2
+    except RegistryError as error:
+        print(f"campus-presence: registry error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +30,7 @@ from server.domain.accounts import Role
 from server.domain.calendar import IsoWeek
 from server.domain.capacity import Limits
 from server.domain.events import StoredTap
-from server.i18n import _
+from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
 from server.registry.student_repository import Actor
@@ -83,16 +85,53 @@ def _demo_secret(data_dir: Path, name: str) -> str:
 
 
 class LiveSummary:
-    """Keeps the last tap per reader, fed by the ingest after each stored batch."""
+    """What the terminal shows: one line per stored tap or new rejection, as it happens,
+    and every ``REMINDER_EVERY`` lines the address and accounts again, so they never
+    scroll away (nothing is printed while nothing happens)."""
 
-    def __init__(self) -> None:
+    REMINDER_EVERY = 20
+
+    def __init__(self, reminder: str = "") -> None:
         self._lock = threading.Lock()
         self.last: dict[str, StoredTap] = {}
+        self.reminder = reminder
+        self._printed = 0
+        self._seen: tuple[object, object] = (0, 0)
 
     def taps_stored(self, taps: Sequence[StoredTap]) -> None:
         with self._lock:
             for tap in taps:
                 self.last[tap.reader] = tap
+                local = tap.ts.astimezone(PARIS)
+                self._say(
+                    _(
+                        "{time}  {reader}: tap stored (badge {badge}…)",
+                        reader=tap.reader,
+                        time=f"{local:%H:%M:%S}",
+                        badge=tap.badge[:8],
+                    )
+                )
+
+    def counters_changed(self, counters: dict[str, object]) -> None:
+        """A line when messages were rejected or duplicates ignored since the last look."""
+        seen = (counters["rejected_total"], counters["duplicates"])
+        with self._lock:
+            if seen == self._seen:
+                return
+            self._seen = seen
+            self._say(
+                _(
+                    "Rejected messages: {rejected} · duplicates ignored: {duplicates}",
+                    rejected=seen[0],
+                    duplicates=seen[1],
+                )
+            )
+
+    def _say(self, line: str) -> None:
+        print(line, flush=True)
+        self._printed += 1
+        if self.reminder and self._printed % self.REMINDER_EVERY == 0:
+            print(self.reminder, flush=True)
 
     def lines(self, counters: dict[str, object]) -> list[str]:
         lines = [
@@ -117,8 +156,68 @@ class LiveSummary:
         return lines
 
 
+MARKER = ".campus-presence-demo"
+KEPT = frozenset({MARKER, "badge-secret", "api-token", "demo-password", "web-secret-key"})
+
+
+class NotADemoFolder(Exception):
+    pass
+
+
+def start_clean(data_dir: Path) -> int:
+    """Each run starts at 08:30 this morning on a clean folder: the previous run's taps,
+    statuses and alerts would be "in the future" of the restarted simulated clock. Wipes
+    the data of a folder a demo made (it holds :data:`MARKER`), keeping its secrets and
+    password; refuses a non-empty folder the demo did not make. Returns the files wiped."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries = [entry for entry in data_dir.iterdir() if entry.name not in KEPT]
+    made_by_demo = (data_dir / MARKER).exists() or (data_dir / "demo-password").exists()
+    if entries and not made_by_demo:
+        raise NotADemoFolder(str(data_dir))
+    for entry in entries:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    (data_dir / MARKER).write_text("made by `campus-presence demo`: wiped at each start\n")
+    return len(entries)
+
+
+def command_path() -> str:
+    """How to type ``campus-presence`` from here: the venv's own script (the README never
+    activates the venv), relative to the current folder when it is inside it."""
+    script = Path(sys.executable).parent / "campus-presence"
+    if not script.exists():
+        return "campus-presence"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def demo_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        wiped = start_clean(args.data_dir)
+    except NotADemoFolder:
+        print(
+            _(
+                "{path} holds files the demo did not make: choose another --data-dir "
+                "(the demo wipes its folder at each start).",
+                path=args.data_dir,
+            ),
+            file=sys.stderr,
+        )
+        return 2
+    if wiped:
+        print(
+            ngettext(
+                "Starting clean: {count} file of the previous demo run removed from {path}.",
+                "Starting clean: {count} files of the previous demo run removed from {path}.",
+                wiped,
+                path=args.data_dir,
+            )
+        )
     port = args.port or free_loopback_port()
     settings = demo_settings(args.data_dir, port, args.web_port)
     badges = demo_badges(args.students)
@@ -137,13 +236,19 @@ def demo_command(args: argparse.Namespace) -> int:
         ingest = server.ingest
         ingest.service.on_taps_stored(summary.taps_stored)
         ingest.consumer.wait_subscribed(timeout=10)
-        door = _start_door(port, clock, args.speed, badges)
         _print_intro(settings, port, server.web_url, args.speed)
         _print_accounts(server.web_url, accounts, password)
+        summary.reminder = _(
+            "— Web application: {url} · accounts: {logins} · password: {password}",
+            url=server.web_url,
+            logins=", ".join(login for login, _role in accounts),
+            password=password,
+        )
+        door = _start_door(port, clock, args.speed, badges)
         _run_until_stopped(
             stop,
             args.duration,
-            lambda: print("\n".join(summary.lines(ingest.service.counters.snapshot()))),
+            lambda: summary.counters_changed(ingest.service.counters.snapshot()),
         )
         door.stop()
         time.sleep(0.5)  # let the last acknowledged taps land before closing
@@ -228,7 +333,7 @@ def _print_intro(settings: Settings, port: int, web_url: str, speed: float) -> N
     print(_("the occupancy of the place, now:"))
     print(f'  curl -H "Authorization: Bearer {settings.api_token}" "{web_url}/api/v1/occupancy"')
     print(_("and the rejected messages:"))
-    print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} campus-presence rejections")
+    print(f"  CAMPUS_SERVER_DATA_DIR={settings.data_dir} {command_path()} rejections")
     print()
 
 
@@ -252,6 +357,5 @@ def _run_until_stopped(stop: threading.Event, duration: float, report) -> None:
     deadline = time.monotonic() + duration if duration > 0 else None
     while not stop.wait(2.0):
         report()
-        print()
         if deadline is not None and time.monotonic() >= deadline:
             break

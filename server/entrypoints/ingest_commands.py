@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from server.bootstrap import build_event_store, build_server, utc_now
 from server.config import Settings, load_settings
@@ -89,8 +90,8 @@ def rejections_command(args: argparse.Namespace) -> int:
         return 0
     if not rejections:
         print(f"no rejected message in the last {args.hours:g} h")
+    zone = ZoneInfo(settings.presence.timezone)  # the campus's time, as the web app shows
     for item in rejections:
-        print(
-            f"{item.received_at:%Y-%m-%d %H:%M:%S}Z  {item.reason:<16} {item.topic}  {item.detail}"
-        )
+        local = item.received_at.astimezone(zone)
+        print(f"{local:%Y-%m-%d %H:%M:%S %Z}  {item.reason:<16} {item.topic}  {item.detail}")
     return 0

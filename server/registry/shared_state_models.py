@@ -36,3 +36,16 @@ class ReaderOutage(Base):
     noticed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reader_state: Mapped[str] = mapped_column(String(16))
+
+
+class LoginFailures(Base):
+    """Failed logins of one key (``address:…`` or ``login:…``, the login hashed so
+    whatever was typed is never kept), shared by every web process: the login throttle
+    answers 429 until ``blocked_until``."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -18,7 +18,7 @@ from functools import cache
 from sqlalchemy import func, orm, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.domain.accounts import LockoutPolicy, Principal, Role, password_problems
+from server.domain.accounts import Principal, Role, password_problems
 from server.domain.contracts import DomainError
 from server.domain.phones import InvalidPhone, e164
 from server.registry import audit
@@ -39,7 +39,6 @@ def _dummy_hash() -> str:
 class LoginOutcome(StrEnum):
     OK = "ok"
     WRONG = "wrong"
-    LOCKED = "locked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +123,8 @@ def _token_view(row: ApiToken) -> TokenView:
 
 
 class AccountService:
-    def __init__(
-        self,
-        registry: Callable[[], orm.Session],
-        *,
-        lockout: LockoutPolicy | None = None,
-    ) -> None:
+    def __init__(self, registry: Callable[[], orm.Session]) -> None:
         self.registry = registry
-        self.lockout = lockout or LockoutPolicy()
 
     # --- accounts -------------------------------------------------------------------
 
@@ -213,16 +206,10 @@ class AccountService:
             if account is None or not account.active:
                 check_password_hash(_dummy_hash(), password)
                 return LoginResult(LoginOutcome.WRONG)
-            if account.locked_until is not None and account.locked_until > now:
-                return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+            # No lock-out: a locked account would answer differently from an unknown login
+            # and let anyone lock a tutor out; the web's login throttle slows guessing.
             if not check_password_hash(account.password_hash, password):
                 account.failed_logins += 1
-                account.locked_until = self.lockout.locked_until(account.failed_logins, now)
-                if account.locked_until is not None:
-                    account.failed_logins = 0
-                    actor = Actor("system", now)
-                    self._audit(session, actor, "account_locked", account)
-                    return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
                 return LoginResult(LoginOutcome.WRONG)
             account.failed_logins = 0
             account.locked_until = None

@@ -32,7 +32,7 @@ from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
 from server.web.guards import principal
 from server.web.openapi import blueprint as openapi
-from server.web.rate_limit import FailureWindow
+from server.web.rate_limit import LoginThrottle, ThrottlePolicy
 from server.web.student import blueprint as student_pages
 from server.web.tutor import blueprint as tutor_pages
 
@@ -81,11 +81,18 @@ def create_app(
         "settings": settings,
         "ledger": ledger,
         "clock": clock,
-        "login_limiter": FailureWindow(
-            limit=settings.web.login_attempts_per_ip, window=timedelta(minutes=15), clock=clock
-        ),
         **(services or {}),
     }
+    registry = app.extensions["campus"].get("registry")
+    if registry is not None:
+        app.extensions["campus"]["login_throttle"] = LoginThrottle(
+            registry,  # type: ignore[arg-type]
+            by_address=ThrottlePolicy(
+                free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
+            ),
+            by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
+            clock=clock,
+        )
     app.before_request(_limit_api_body)
     app.before_request(_authenticate)
     app.before_request(csrf.protect)

@@ -1,12 +1,15 @@
 """Log in, log out, change one's password; who the session belongs to.
 
-A wrong password counts against the account (lock-out after 5 in a row, for 15 minutes)
-and against the client's address (sliding window); both answer with the same calm
-message so a visitor cannot tell whether a login exists."""
+A wrong password counts against the login typed and the client's address in the
+registry's login throttle (:mod:`server.web.rate_limit`): a growing wait, never a lock,
+answered alike whether the login exists or not, so a visitor can neither list the logins
+nor lock a tutor out."""
 
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,9 +26,9 @@ from flask import (
 
 from server.domain.accounts import Principal, Role
 from server.domain.contracts import DomainError
-from server.i18n import _
+from server.i18n import _, ngettext
+from server.privacy_notice import privacy_notice
 from server.services.accounts import AccountService, LoginOutcome
-from server.web import formatting
 from server.web.guards import current, principal, roles
 from server.web.navigation import home_endpoint
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("auth", __name__)
 ALL_ROLES = tuple(Role)
-counters = {"login_ok": 0, "login_failed": 0, "login_locked": 0, "login_throttled": 0}
+counters = {"login_ok": 0, "login_failed": 0, "login_throttled": 0}
 
 
 def _accounts() -> AccountService:
@@ -85,34 +88,38 @@ def login() -> Response | str | tuple[str, int]:
         if principal() is not None:
             return redirect(target or url_for("auth.home"))
         return render_template("login.html", next=target)
-    limiter = current_app.extensions["campus"]["login_limiter"]
+    throttle = current_app.extensions["campus"]["login_throttle"]
     address = request.remote_addr or "?"
     login_name = request.form.get("login", "").strip()[:254]
     password = request.form.get("password", "")[:1024]
     target = _safe_next(request.form.get("next"))
-    blocked = limiter.blocked_until(address)
+    blocked = throttle.blocked_until(address, login_name)
     if blocked is not None:
         counters["login_throttled"] += 1
-        log.warning("login throttled: too many failures from one address")
-        message = _("Too many attempts. Try again after {time}.", time=formatting.hour(blocked))
-        return render_template("login.html", error=message, next=target), 429
+        log.warning("login throttled: too many failures from this address or for this login")
+        return _throttled(blocked, target)
     result = _accounts().authenticate(login_name, password, _now())
     if result.outcome is LoginOutcome.OK and result.principal is not None:
+        throttle.succeeded(login_name)
         return _start_session(result.principal, result.session_version, target)
-    limiter.failed(address)
-    if result.outcome is LoginOutcome.LOCKED:
-        counters["login_locked"] += 1
-        log.warning("login refused: account locked")
-        message = _(
-            "This account is locked after too many failed attempts. Try again after {time} "
-            "or ask an administrator.",
-            time=formatting.hour(result.locked_until),
-        )
-        return render_template("login.html", error=message, next=target), 403
+    throttle.failed(address, login_name)
     counters["login_failed"] += 1
     log.info("login failed")
     message = _("Wrong login or password.")
     return render_template("login.html", error=message, next=target), 401
+
+
+def _throttled(blocked: datetime, target: str | None) -> Response:
+    """429 with ``Retry-After``: the same for every login, known or not."""
+    seconds = max(1, math.ceil((blocked - _now()).total_seconds()))
+    message = ngettext(
+        "Too many attempts. Try again in {count} second.",
+        "Too many attempts. Try again in {count} seconds.",
+        seconds,
+    )
+    answer = Response(render_template("login.html", error=message, next=target), status=429)
+    answer.headers["Retry-After"] = str(seconds)
+    return answer
 
 
 def _start_session(who: Principal, version: int, target: str | None) -> Response:
@@ -123,6 +130,13 @@ def _start_session(who: Principal, version: int, target: str | None) -> Response
     session["version"] = version
     log.info("login of account %s (%s)", who.account_id, who.role.value)
     return redirect(target or url_for(home_endpoint(who.role)))
+
+
+@blueprint.get("/confidentialite")
+def privacy() -> str:
+    """The privacy notice (RGPD art. 13), for everyone: no login."""
+    settings = current_app.extensions["campus"]["settings"]
+    return render_template("privacy.html", sections=privacy_notice(settings))
 
 
 @blueprint.post("/logout")

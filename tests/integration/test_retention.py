@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from server.adapters.sqlite_events import SqliteEventStore
 from server.domain.events import StoredTap
+from server.registry.database import open_registry
+from server.registry.models import UnknownBadge
 from server.services.periodic import purge_expired
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -29,3 +33,60 @@ def test_old_taps_are_purged_and_recent_ones_kept(tmp_path: Path) -> None:
         assert [item.tap_id for item in remaining] == ["new-tap-0001"]
     finally:
         store.close()
+
+
+def _raw_bytes(path: Path) -> bytes:
+    """The database file and its write-ahead log, as stored on disk."""
+    return b"".join(
+        candidate.read_bytes()
+        for candidate in (path, path.with_name(path.name + "-wal"))
+        if candidate.exists()
+    )
+
+
+def test_a_purged_badge_hash_is_gone_from_the_sqlite_files(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    store = SqliteEventStore(path)
+    store.setup()
+    purged, kept = "c0ffee" * 10 + "0001", "beef" * 15 + "0002"
+    try:
+        old = StoredTap("old-tap-0002", "c1", "door-1", purged, NOW - timedelta(days=401), 1, NOW)
+        new = StoredTap("new-tap-0002", "c1", "door-1", kept, NOW - timedelta(days=1), 2, NOW)
+        store.write_taps([old, new])
+        assert purged.encode() in _raw_bytes(path)  # the test can fail
+        assert purge_expired(store, NOW, timedelta(days=400)) == 1
+        raw = _raw_bytes(path)
+        assert purged.encode() not in raw
+        assert kept.encode() in raw
+    finally:
+        store.close()
+
+
+def test_unknown_badge_records_are_purged_with_the_taps(tmp_path: Path) -> None:
+    engine, registry = open_registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    store.setup()
+    stale, recent = "d00d" * 16, "f00d" * 16
+    try:
+        with registry() as session, session.begin():
+            for badge, seen in ((stale, NOW - timedelta(days=401)), (recent, NOW)):
+                session.add(
+                    UnknownBadge(
+                        badge_hash=badge,
+                        campus_id="c1",
+                        reader_id="door-1",
+                        first_seen=seen,
+                        last_seen=seen,
+                        seen_count=1,
+                    )
+                )
+        registry_file = tmp_path / "registry.sqlite3"
+        assert stale.encode() in _raw_bytes(registry_file)
+        assert purge_expired(store, NOW, timedelta(days=400), registry=registry) == 1
+        with registry() as session:
+            left = session.scalars(select(UnknownBadge.badge_hash)).all()
+        assert left == [recent]
+        assert stale.encode() not in _raw_bytes(registry_file)
+    finally:
+        store.close()
+        engine.dispose()

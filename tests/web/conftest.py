@@ -36,6 +36,7 @@ from server.registry.student_repository import Actor
 from server.services.calendar_admin import set_opening_hours
 from server.services.ingest import InboundMessage
 from server.services.student_import import import_students
+from tests.conftest import REGISTRY_BACKEND, new_postgres_database
 
 PARIS = ZoneInfo("Europe/Paris")
 CAMPUS = "test-campus"
@@ -148,9 +149,10 @@ def _sheet() -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def _settings(data_dir: Path) -> Settings:
+def _settings(data_dir: Path, registry_url: str = "") -> Settings:
     return Settings(
         data_dir=data_dir,
+        registry_url=registry_url,  # "": SQLite in data_dir; see furnished_registry
         badge_secret=SECRET,
         web=WebSettings(secure_cookies=False, secret_key="web-tests-session-key-0123456789"),
         campuses=(
@@ -205,12 +207,33 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture(scope="session")
-def furnished_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def furnished_registry(request: pytest.FixtureRequest) -> str:
+    """With CAMPUS_TEST_REGISTRY=postgresql, the name of the PostgreSQL database the
+    furnished world is built in (each test works on a copy, ``CREATE DATABASE ...
+    TEMPLATE``); "" for the default, a SQLite file in the data folder."""
+    if REGISTRY_BACKEND == "sqlite":
+        return ""
+    postgres = request.getfixturevalue("postgres")
+    postgres.create_database("web_world", request.getfixturevalue("migrated_postgres"))
+    return "web_world"
+
+
+def _registry_url(request: pytest.FixtureRequest, furnished_registry: str) -> str:
+    if not furnished_registry:
+        return ""
+    return new_postgres_database(request.getfixturevalue("postgres"), furnished_registry)
+
+
+@pytest.fixture(scope="session")
+def furnished_data(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, furnished_registry
+) -> Path:
     """The furnished world's data folder, built once (password hashing is slow on
     purpose); each test works on its own copy."""
     data = tmp_path_factory.mktemp("web-world") / "data"
     clock = MovableClock(MONDAY_0920)
-    settings = _settings(data)
+    url = request.getfixturevalue("postgres").url(furnished_registry) if furnished_registry else ""
+    settings = _settings(data, url)
     server = build_server(settings, clock=clock)
     try:
         server.ingest.store.setup()
@@ -221,8 +244,14 @@ def furnished_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def world(tmp_path: Path, clock: MovableClock, furnished_data: Path) -> Iterator[World]:
-    settings = _settings(tmp_path / "data")
+def world(
+    tmp_path: Path,
+    clock: MovableClock,
+    furnished_data: Path,
+    request: pytest.FixtureRequest,
+    furnished_registry: str,
+) -> Iterator[World]:
+    settings = _settings(tmp_path / "data", _registry_url(request, furnished_registry))
     shutil.copytree(furnished_data, settings.data_dir)
     server = build_server(settings, clock=clock)
     server.ingest.store.setup()

@@ -1,4 +1,4 @@
-"""Logging in and out, lock-out and throttling, CSRF, password change, security headers,
+"""Logging in and out, the login throttle, CSRF, password change, security headers,
 API tokens: through the Flask test client on the real composition."""
 
 from __future__ import annotations
@@ -6,7 +6,11 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from server.bootstrap import build_server
 from server.domain.accounts import Role
+from server.registry.models import AuditEntry
 from server.registry.student_repository import Actor
 from tests.web.conftest import PASSWORD, csrf_of, log_in, post_form
 
@@ -56,27 +60,84 @@ def test_a_wrong_password_is_refused_without_saying_whether_the_login_exists(wor
     assert wrong_password.get_data() == unknown_login.get_data()
 
 
-def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(world) -> None:
+def _try(client, login: str, password: str, address: str):
+    """A login attempt from ``address`` (the test client's session, so the same CSRF
+    token and the same page bytes whoever logs in)."""
+    return client.post(
+        "/login",
+        data={"login": login, "password": password, "csrf_token": csrf_of(client)},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_known_and_unknown_logins_answer_alike_at_every_count_with_a_growing_wait(world) -> None:
     client = world.app.test_client()
-    for _attempt in range(4):
-        assert log_in(client, "bruno", "wrong password number x").status_code == 401
-    locked = log_in(client, "bruno", "wrong password number x")
-    assert locked.status_code == 403
-    assert "verrouillé" in locked.get_data(as_text=True)
-    assert log_in(client, "bruno").status_code == 403  # even the right password
-    world.clock.advance(minutes=16)
-    assert log_in(client, "bruno").status_code == 302
+    statuses, waits = [], []
+    for _round in range(18):
+        known = _try(client, "bruno", "wrong password number x", "192.0.2.1")
+        unknown = _try(client, "nobody-here", "wrong password number x", "192.0.2.2")
+        assert known.status_code == unknown.status_code
+        assert known.get_data() == unknown.get_data()
+        assert known.headers.get("Retry-After") == unknown.headers.get("Retry-After")
+        statuses.append(known.status_code)
+        if known.status_code == 429:
+            waits.append(int(known.headers["Retry-After"]))
+            page = html.unescape(known.get_data(as_text=True))
+            assert "Trop d'essais" in page and "verrouillé" not in page
+            world.clock.advance(seconds=waits[-1])
+    assert statuses[:3] == [401, 401, 401]  # three free tries
+    assert 403 not in statuses
+    assert waits[:5] == [1, 2, 4, 8, 16] and max(waits) == 60  # doubled, capped at a minute
 
 
-def test_many_failures_from_one_address_are_throttled(world) -> None:
+def test_a_tutor_logs_in_once_the_wait_after_an_attackers_failures_is_over(world) -> None:
+    attacker, tutor = world.app.test_client(), world.app.test_client()
+    failures = 0
+    while failures < 10:
+        answer = _try(attacker, "bruno", "guessing bruno's password", "203.0.113.9")
+        if answer.status_code == 429:
+            world.clock.advance(seconds=int(answer.headers["Retry-After"]))
+        else:
+            assert answer.status_code == 401
+            failures += 1
+    waiting = _try(tutor, "bruno", PASSWORD, "198.51.100.4")
+    assert waiting.status_code == 429 and int(waiting.headers["Retry-After"]) <= 60
+    world.clock.advance(seconds=int(waiting.headers["Retry-After"]))
+    assert _try(tutor, "bruno", PASSWORD, "198.51.100.4").status_code == 302
+    # the burst is in the audit log, with the address, never the password
+    with world.registry() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "login_failures_burst")
+        ).all()
+    assert [entry.entity_id.split(":")[0] for entry in entries] == ["login"]  # one burst
+    assert any("203.0.113.9" in entry.after for entry in entries)
+    assert not any("guessing" in (entry.before + entry.after) for entry in entries)
+
+
+def test_two_web_processes_on_one_registry_share_the_throttle(world) -> None:
+    other = build_server(world.settings, clock=world.clock)
+    try:
+        first, second = world.app.test_client(), other.web.test_client()
+        for _attempt in range(3):
+            assert _try(first, "alice", "wrong password, long", "192.0.2.7").status_code == 401
+        throttled = _try(second, "alice", PASSWORD, "192.0.2.8")
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+        world.clock.advance(seconds=1)
+        assert _try(second, "alice", PASSWORD, "192.0.2.8").status_code == 302
+    finally:
+        other.close()
+
+
+def test_many_failures_from_one_address_are_slowed(world) -> None:
     limit = world.settings.web.login_attempts_per_ip
     client = world.app.test_client()
     for attempt in range(limit):
         assert log_in(client, f"someone-{attempt}", "wrong password, long").status_code == 401
     throttled = log_in(client, "alice")
     assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
     assert "Trop d'essais" in html.unescape(throttled.get_data(as_text=True))
-    world.clock.advance(minutes=15, seconds=1)
+    world.clock.advance(seconds=1)
     assert log_in(client, "alice").status_code == 302
 
 
@@ -192,7 +253,7 @@ def test_behind_a_trusted_proxy_throttling_sees_each_client_address(world) -> No
     services = {
         key: value
         for key, value in shared.items()
-        if key not in ("settings", "ledger", "clock", "login_limiter")
+        if key not in ("settings", "ledger", "clock", "login_throttle")
     }
     app = create_app(settings, ledger=shared["ledger"], clock=world.clock, services=services)
     first, second = app.test_client(), app.test_client()

@@ -14,6 +14,7 @@ PUBLIC = {
     "static",
     "openapi.description",
     "health.status",  # /healthz: no personal data
+    "auth.privacy",  # /confidentialite: the privacy notice, for everyone
 }
 
 

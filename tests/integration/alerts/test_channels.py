@@ -255,12 +255,12 @@ def test_mqtt_event_has_the_documented_shape_and_no_personal_data(mosquitto: Mos
         "ts": "2026-11-23T09:15:30.000+01:00",
         "campus": "campus-a",
         "state": "raised",
-        "student": "E001",
         "slot_start": "2026-11-23T09:00:00.000+01:00",
         "slot_end": "2026-11-23T12:00:00.000+01:00",
         "url": NOTICE.url,
     }
     assert b"Durand" not in received and b"06 12" not in received
+    assert b"E001" not in received  # the spreadsheet's student id is not an opaque id
 
 
 def test_mqtt_without_a_client_is_unavailable_not_failed() -> None:

@@ -40,12 +40,12 @@ UID_E002 = "04112233445566"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, registry_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,
         badge_secret=SECRET,
         api_token=TOKEN,
-        registry_url=f"sqlite:///{tmp_path / 'registry.sqlite3'}",
+        registry_url=registry_url,  # SQLite or PostgreSQL: see tests/conftest.py
         presence=PresenceSettings(),
         campuses=(CampusSettings(CAMPUS, "Campus A", ("door-1", "door-in", "door-out", "room-1")),),
     )

@@ -2,7 +2,7 @@ import logging
 from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.i18n import _
 from server.registry.models import AuditEntry, Badge, Contract, ContractSlot, Student, Tutor
@@ -64,10 +64,23 @@ def test_a_badge_imported_late_counts_from_the_contract_start(registry) -> None:
 
 def test_the_raw_uid_is_never_stored(registry, settings) -> None:
     run_import(registry, csv_bytes(ROW_E001))
-    content = (settings.data_dir / "registry.sqlite3").read_bytes()
-    for wal in settings.data_dir.glob("registry.sqlite3-*"):
-        content += wal.read_bytes()
+    if settings.registry_database_url.startswith("postgresql"):
+        content = _every_value(registry)
+    else:
+        content = (settings.data_dir / "registry.sqlite3").read_bytes()
+        for wal in settings.data_dir.glob("registry.sqlite3-*"):
+            content += wal.read_bytes()
     assert UID_E001.encode() not in content and UID_E001.upper().encode() not in content
+
+
+def _every_value(registry) -> bytes:
+    """Every value of every table of a PostgreSQL registry, as text."""
+    with registry() as session:
+        tables = session.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).all()
+        rows = [session.execute(text(f'SELECT * FROM "{table}"')).all() for table in tables]
+    return repr(rows).encode()
 
 
 def test_windows_1252_with_commas_and_french_dates(registry) -> None:

@@ -23,9 +23,15 @@ def _kinds(values: tuple[str, ...]) -> str:
     return f"kind IN ({', '.join(repr(value) for value in values)})"
 
 
+def _recreate() -> str:
+    """SQLite cannot alter a CHECK constraint: there the table is copied ("always"). Other
+    databases (PostgreSQL) alter it in place: copying would drop the primary key that the
+    other tables' foreign keys depend on."""
+    return "always" if op.get_bind().dialect.name == "sqlite" else "auto"
+
+
 def upgrade() -> None:
-    # SQLite cannot alter a CHECK constraint: the table is copied ("recreate").
-    with op.batch_alter_table("alerts", recreate="always") as batch:
+    with op.batch_alter_table("alerts", recreate=_recreate()) as batch:
         batch.drop_constraint(op.f("ck_alerts_kind"), type_="check")
         batch.create_check_constraint(op.f("ck_alerts_kind"), _kinds(_AFTER))
         batch.add_column(sa.Column("room_id", sa.String(64), nullable=True))
@@ -39,7 +45,7 @@ def downgrade() -> None:
         "(SELECT id FROM alerts WHERE kind = 'capacity')"
     )
     op.execute("DELETE FROM alerts WHERE kind = 'capacity'")
-    with op.batch_alter_table("alerts", recreate="always") as batch:
+    with op.batch_alter_table("alerts", recreate=_recreate()) as batch:
         batch.drop_column("occupancy_capacity")
         batch.drop_column("occupancy_count")
         batch.drop_column("room_id")

@@ -1,0 +1,377 @@
+"""Operations commands of ``campus-presence``: ``backup``, ``restore`` and
+``db current|upgrade|history`` (docs/operations.md).
+
+A backup is one ``.tar.gz`` archive, created 0600:
+
+- ``manifest.json``: the format id and version, the program's version, when, the
+  registry's backend and schema revisions, the events' backend, and each file's size
+  and SHA-256;
+- ``registry.sqlite3`` and ``events.sqlite3``: consistent copies made with SQLite's online
+  backup API, safe while the server runs and writes;
+- ``influxdb/``: with the InfluxDB events backend, what ``influxd backup -portable`` wrote.
+
+``restore`` checks everything (archive readable to the end, format, version, schema
+revisions known to this program, checksums, SQLite integrity) in a temporary folder
+inside the data folder before it renames the files into place: a truncated archive or
+one from another version changes nothing. The previous files are kept in
+``<data_dir>/before-restore-<time>/`` (0700)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zlib
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import make_url
+
+from server.config import Settings, load_settings
+from server.private_files import FILE_MODE, FOLDER_MODE, private_folder
+from server.registry import database
+
+FORMAT = "campus-presence-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+REGISTRY_FILE = "registry.sqlite3"
+EVENTS_FILE = "events.sqlite3"
+INFLUX_FOLDER = "influxdb"
+
+
+class OpsError(RuntimeError):
+    """A backup or restore that cannot be done; the message says why."""
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    backup = subparsers.add_parser(
+        "backup", help="one archive of the registry and the events (safe while the server runs)"
+    )
+    backup.add_argument("--output", "-o", type=Path, required=True, help="archive (.tar.gz)")
+    backup.add_argument(
+        "--influxd-host",
+        default="",
+        help="influxd's RPC address for 'influxd backup' (default: the InfluxDB URL's host:8088)",
+    )
+    backup.set_defaults(handler=backup_command)
+
+    restore = subparsers.add_parser(
+        "restore", help="restore an archive made by 'backup' (stop the server first)"
+    )
+    restore.add_argument("archive", type=Path)
+    restore.set_defaults(handler=restore_command)
+
+    db = subparsers.add_parser("db", help="the registry's schema (migrations)")
+    actions = db.add_subparsers(dest="db", required=True)
+    actions.add_parser("current", help="the schema revisions of the registry").set_defaults(
+        handler=db_current_command
+    )
+    actions.add_parser("upgrade", help="apply the pending migrations").set_defaults(
+        handler=db_upgrade_command
+    )
+    actions.add_parser("history", help="every migration, newest first").set_defaults(
+        handler=db_history_command
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, require_secret=False)
+
+
+def _fail(message: str) -> int:
+    print(f"campus-presence: {message}", file=sys.stderr)
+    return 2
+
+
+# -- db ----------------------------------------------------------------------------------
+
+
+def db_current_command(args: argparse.Namespace) -> int:
+    url = _settings(args).registry_database_url
+    path = database.sqlite_file(url)
+    if path is not None and not path.exists():
+        return _fail(f"no registry at {path} yet: 'campus-presence db upgrade' creates it")
+    current, heads = database.current_revisions(url), database.head_revisions()
+    print(f"registry: {database.safe_url(url)}")
+    print(f"current: {', '.join(sorted(current)) or '(empty: no migration applied)'}")
+    if current == heads:
+        print("up to date")
+    else:
+        wanted = ", ".join(sorted(heads))
+        print(f"pending: the code is at {wanted}; run: campus-presence db upgrade")
+    return 0
+
+
+def db_upgrade_command(args: argparse.Namespace) -> int:
+    url = _settings(args).registry_database_url
+    database.prepare_sqlite_file(url)  # names and phone numbers: 0600
+    before = database.current_revisions(url)
+    database.migrate(url)
+    after = database.current_revisions(url)
+    print(f"registry: {database.safe_url(url)}")
+    if before == after:
+        print(f"already up to date: {', '.join(sorted(after))}")
+    else:
+        was = ", ".join(sorted(before)) or "(empty)"
+        print(f"upgraded from {was} to {', '.join(sorted(after))}")
+    return 0
+
+
+def db_history_command(args: argparse.Namespace) -> int:
+    for revision, revises, doc in database.history():
+        print(f"{revision:<30} <- {revises:<30} {doc}")
+    return 0
+
+
+# -- backup ------------------------------------------------------------------------------
+
+
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (online backup API, one step: the
+    copy is one snapshot even while other connections write), created 0600."""
+    if not source.exists():
+        raise OpsError(f"{source} does not exist")
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst, pages=-1)
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    finally:
+        dst.close()
+        src.close()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _program_version() -> str:
+    try:
+        return metadata.version("campus-presence")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _influxd_backup(settings: Settings, host: str, folder: Path) -> None:
+    binary = shutil.which("influxd")
+    if binary is None:
+        raise OpsError("the events are in InfluxDB but 'influxd' (for its backup) is not found")
+    if not host:
+        host = f"{urlsplit(settings.influxdb.url).hostname or '127.0.0.1'}:8088"
+    command = [binary, "backup", "-portable", "-host", host]
+    command += ["-database", settings.influxdb.database, str(folder)]
+    try:
+        # influxd retries an unreachable server for minutes: bound it.
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise OpsError(f"influxd backup from {host} did not finish within 120 s") from None
+    if result.returncode != 0:
+        raise OpsError(f"influxd backup failed: {(result.stderr or result.stdout).strip()[-500:]}")
+
+
+def make_backup(settings: Settings, output: Path, *, influxd_host: str = "") -> dict[str, Any]:
+    """Write the archive ``output`` (0600); returns its manifest."""
+    url = settings.registry_database_url
+    registry_file = database.sqlite_file(url)
+    output = output.resolve()
+    private_folder(output.parent)
+    with tempfile.TemporaryDirectory(prefix=".campus-backup-", dir=output.parent) as staging:
+        stage = Path(staging)
+        files: list[Path] = []
+        if registry_file is not None:
+            sqlite_copy(registry_file, stage / REGISTRY_FILE)
+            files.append(stage / REGISTRY_FILE)
+        revisions = sorted(database.current_revisions(url))
+        if settings.events.backend == "sqlite" and settings.events_sqlite_path.exists():
+            sqlite_copy(settings.events_sqlite_path, stage / EVENTS_FILE)
+            files.append(stage / EVENTS_FILE)
+        else:
+            (stage / INFLUX_FOLDER).mkdir(mode=FOLDER_MODE)
+            _influxd_backup(settings, influxd_host, stage / INFLUX_FOLDER)
+            files += sorted(p for p in (stage / INFLUX_FOLDER).rglob("*") if p.is_file())
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "program_version": _program_version(),
+            "created_at": datetime.now(UTC).isoformat(),
+            "registry": {
+                "backend": make_url(url).get_backend_name(),
+                "in_archive": registry_file is not None,
+                "revisions": revisions,
+            },
+            "events": {"backend": settings.events.backend},
+            "files": {
+                str(p.relative_to(stage)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+                for p in files
+            },
+        }
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        partial = output.with_name(f".{output.name}.partial")
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+        try:
+            with tarfile.open(partial, "w:gz") as archive:
+                archive.add(stage / MANIFEST, MANIFEST)  # first: read before the data
+                for path in files:
+                    archive.add(path, str(path.relative_to(stage)))
+            partial.replace(output)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            raise
+    return manifest
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        manifest = make_backup(settings, args.output, influxd_host=args.influxd_host)
+    except (OpsError, OSError, sqlite3.Error) as error:
+        return _fail(f"backup failed, no archive written: {error}")
+    print(f"backup written: {args.output} ({len(manifest['files'])} files)")
+    if not manifest["registry"]["in_archive"]:
+        print(
+            "note: the registry is in PostgreSQL and is not in this archive: back it up with "
+            "pg_dump (docs/operations.md)"
+        )
+    return 0
+
+
+# -- restore -----------------------------------------------------------------------------
+
+
+def _read_archive(archive_path: Path, into: Path) -> dict[str, Any]:
+    """Extract and check the whole archive into ``into``; returns its manifest."""
+    try:
+        with tarfile.open(archive_path, "r:gz") as archive:
+            archive.extractall(into, filter="data")
+    except FileNotFoundError:
+        raise OpsError(f"{archive_path}: no such file") from None
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise OpsError(
+            f"{archive_path} is not a complete campus-presence backup (truncated or damaged: "
+            f"{error})"
+        ) from None
+    try:
+        manifest = json.loads((into / MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise OpsError(f"{archive_path} has no readable {MANIFEST}: not a backup") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise OpsError(f"{archive_path} is not a campus-presence backup")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise OpsError(
+            f"{archive_path} is a backup of format {manifest.get('format_version')!r} "
+            f"(program {manifest.get('program_version')}); this program reads format "
+            f"{FORMAT_VERSION}: restore it with the version that made it"
+        )
+    revisions = set(manifest.get("registry", {}).get("revisions", []))
+    known = {revision for revision, _, _ in database.history()}
+    if not revisions <= known:
+        raise OpsError(
+            f"{archive_path} comes from a newer version (program "
+            f"{manifest.get('program_version')}): schema revisions "
+            f"{', '.join(sorted(revisions - known))} are unknown to this program"
+        )
+    for name, expected in manifest.get("files", {}).items():
+        path = into / name
+        if not path.is_file() or path.stat().st_size != expected["size"]:
+            raise OpsError(f"{archive_path}: {name} is missing or has the wrong size")
+        if _sha256(path) != expected["sha256"]:
+            raise OpsError(f"{archive_path}: {name} does not match its checksum")
+    for name in (REGISTRY_FILE, EVENTS_FILE):
+        if name in manifest.get("files", {}):
+            _check_sqlite(into / name)
+    return manifest
+
+
+def _check_sqlite(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as error:
+        raise OpsError(f"{path.name} is not a readable SQLite database: {error}") from None
+    finally:
+        connection.close()
+    if verdict != "ok":
+        raise OpsError(f"{path.name} fails SQLite's integrity check: {verdict}")
+
+
+def restore_backup(settings: Settings, archive_path: Path) -> list[str]:
+    """Restore ``archive_path``; returns lines saying what was done."""
+    targets: dict[str, Path] = {}
+    registry_file = database.sqlite_file(settings.registry_database_url)
+    if settings.events.backend == "sqlite":
+        targets[EVENTS_FILE] = settings.events_sqlite_path
+    if registry_file is not None:
+        targets[REGISTRY_FILE] = registry_file
+    private_folder(settings.data_dir)
+    said: list[str] = []
+    with tempfile.TemporaryDirectory(prefix=".restore-", dir=settings.data_dir) as staging:
+        stage = Path(staging)
+        manifest = _read_archive(archive_path, stage)
+        files = manifest.get("files", {})
+        if REGISTRY_FILE in files and REGISTRY_FILE not in targets:
+            raise OpsError(
+                "the archive holds a SQLite registry but the configured registry is "
+                f"{database.safe_url(settings.registry_database_url)}"
+            )
+        if EVENTS_FILE in files and EVENTS_FILE not in targets:
+            raise OpsError("the archive holds SQLite events but the events backend is InfluxDB")
+        # Everything is checked; the files are on the data folder's file system: rename.
+        kept = settings.data_dir / f"before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        for name, target in targets.items():
+            if name not in files:
+                continue
+            staged = stage / name
+            staged.chmod(FILE_MODE)
+            private_folder(target.parent)
+            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+                if leftover.exists():  # an old WAL must never be applied to the new file
+                    private_folder(kept)
+                    leftover.replace(kept / leftover.name)
+            if target.parent.stat().st_dev == staged.stat().st_dev:
+                staged.replace(target)
+            else:
+                shutil.copy2(staged, target)
+            said.append(f"restored {target}")
+        if (stage / INFLUX_FOLDER).is_dir():
+            keep = settings.data_dir / f"influxdb-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+            (stage / INFLUX_FOLDER).replace(keep)
+            said.append(
+                f"InfluxDB backup extracted to {keep}: restore it with "
+                f"influxd restore -portable -db {settings.influxdb.database} {keep}"
+            )
+        if kept.exists():
+            said.append(f"previous files kept in {kept}")
+    revisions = manifest["registry"]["revisions"]
+    if REGISTRY_FILE in files and set(revisions) != database.head_revisions():
+        said.append("the registry's schema is older: it is upgraded at the next start")
+    return said
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        lines = restore_backup(settings, args.archive)
+    except (OpsError, OSError, sqlite3.Error) as error:
+        return _fail(f"restore refused, nothing changed: {error}")
+    for line in lines:
+        print(line)
+    return 0

@@ -27,7 +27,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from server.adapters.web_server import WebServer
 from server.config import WebSettings
-from tests.web.conftest import PASSWORD, World, clock, furnished_data, world  # noqa: F401
+from tests.web.conftest import (  # noqa: F401
+    PASSWORD,
+    World,
+    clock,
+    furnished_data,
+    furnished_registry,
+    world,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, orm, select
 
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, DomainError, Slot
-from server.registry.models import Badge, Student, Tutor
+from server.registry.models import Badge, Student, Tutor, UnknownBadge
 from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import Actor, StudentRepository, as_contract
 from server.services.contract_changes import record_contract
@@ -263,3 +263,28 @@ def create_student(
             retention=timedelta(days=retention_days),
             actor=actor,
         )
+
+
+def give_badge(
+    registry: Callable[[], orm.Session], student_id: str, badge_hash: str, actor: Actor
+) -> bool:
+    """Give a badge (by its keyed hash) to a student from now, audited; False if they
+    already hold it. Raises :class:`DomainError` if someone else holds it, or if the
+    badge was already seen at a reader: that one is attached from the page of badges
+    seen, which asks whether its earlier taps count."""
+    with registry() as session, session.begin():
+        students = StudentRepository(session)
+        student = students.student(student_id)
+        if student is None:
+            raise DomainError("unknown student {student_id}", student_id=student_id)
+        seen = session.scalar(
+            select(UnknownBadge.id).where(
+                UnknownBadge.badge_hash == badge_hash, UnknownBadge.attached_at.is_(None)
+            )
+        )
+        if seen is not None:
+            raise DomainError(
+                "This badge was already seen at a reader: attach it from the page of badges "
+                "seen, which asks whether its earlier taps count."
+            )
+        return students.give_badge(student, badge_hash, actor.at, actor)

@@ -367,3 +367,64 @@ def test_the_template_download_is_french(world, client_as) -> None:
     first = answer.get_data().decode("utf-8-sig").splitlines()[0]
     assert first.startswith("identifiant;nom;prénom;") and "créneaux" in first
     assert client_as("coord").get("/admin/students/import/modele-etudiants.csv").status_code == 403
+
+
+def _badge_hashes(world, student_id: str) -> list[str]:
+    with world.registry() as session:
+        student = session.scalar(select(Student).where(Student.student_id == student_id))
+        return [badge.badge_hash for badge in student.badges if badge.revoked_at is None]
+
+
+def test_the_student_page_gives_a_new_badge_hashed_and_audited(world, client_as) -> None:
+    client, page = client_as("admin"), "/admin/students/E001"
+    before = _badge_hashes(world, "E001")
+    assert 'name="badge_uid"' in client.get(page).get_data(as_text=True)
+    answer = post_form(client, f"{page}/badge", {"badge_uid": "04 C0 FF EE 01 02 03"}, page=page)
+    assert answer.status_code == 302
+    after = _badge_hashes(world, "E001")
+    assert len(after) == len(before) + 1
+    (new,) = set(after) - set(before)
+    assert len(new) == 64 and "c0ffee" not in new.lower()
+    assert "Le badge est donné à E001." in client.get(page).get_data(as_text=True)
+    with world.registry() as session:
+        audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "badge_attached"))
+        assert any('"student_id": "E001"' in str(entry.after) for entry in audited)
+    again = post_form(client, f"{page}/badge", {"badge_uid": "04C0FFEE010203"}, page=page)
+    assert again.status_code == 302 and len(_badge_hashes(world, "E001")) == len(after)
+
+
+@pytest.mark.parametrize(
+    ("uid", "message"),
+    [
+        ("", "octets en hexadécimal"),
+        ("04A1B2", "octets en hexadécimal"),
+        ("04a1b2c4", "appartient déjà"),  # E002's badge in the furnished world
+    ],
+)
+def test_a_bad_or_taken_badge_is_refused_on_the_student_page(
+    world, client_as, uid: str, message: str
+) -> None:
+    client, page = client_as("admin"), "/admin/students/E001"
+    before = _badge_hashes(world, "E001")
+    answer = post_form(client, f"{page}/badge", {"badge_uid": uid}, page=page)
+    assert answer.status_code == 400 and message in answer.get_data(as_text=True)
+    assert _badge_hashes(world, "E001") == before
+
+
+def test_a_badge_seen_at_a_reader_is_attached_from_the_badges_page(world, client_as) -> None:
+    world.tap_uid("04deadbeef0104", datetime(2026, 11, 23, 9, 0, tzinfo=PARIS))
+    client, page = client_as("admin"), "/admin/students/E001"
+    answer = post_form(client, f"{page}/badge", {"badge_uid": "04deadbeef0104"}, page=page)
+    assert answer.status_code == 400
+    assert "badges vus" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("login", ["coord", "alice", "emilie"])
+def test_only_admins_give_a_badge(world, client_as, login: str) -> None:
+    answer = post_form(
+        client_as(login),
+        "/admin/students/E001/badge",
+        {"badge_uid": "04C0FFEE010203"},
+        page="/account/password",
+    )
+    assert answer.status_code == 403

@@ -332,6 +332,35 @@ def assign_tutor(student_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("admin.student", student_id=student_id))
 
 
+@blueprint.post("/students/<student_id>/badge")
+@admin_only
+def give_badge(student_id: str) -> Response | tuple[str, int]:
+    """Give the student a badge typed by its number (hashed at once, never shown)."""
+    found = _student_or_404(student_id)
+    try:
+        try:
+            badge = hash_uid(
+                request.form.get("badge_uid", ""), service("settings").badge_secret.encode()
+            )
+        except RowError:
+            badge = ""
+        if not badge:
+            raise FieldError(
+                "badge_uid", "A badge number is expected: 4, 7, 8 or 10 bytes in hexadecimal."
+            )
+        given = admin_students.give_badge(service("registry"), student_id, badge, actor())
+    except FieldError as failure:
+        message = refused(failure, "admin_give_badge")
+        return _student_page(found, error=message, error_field=failure.field), 400
+    except DomainError as failure:
+        return _student_page(found, error=_(failure.message, **failure.values)), 400
+    if given:
+        flash_success("The badge is given to {student_id}.", student_id=student_id)
+    else:
+        flash_success("{student_id} already holds this badge.", student_id=student_id)
+    return redirect(url_for("admin.student", student_id=student_id))
+
+
 @blueprint.post("/students/<student_id>/identity")
 @admin_only
 def edit_student(student_id: str) -> Response | tuple[str, int]:

@@ -128,9 +128,9 @@ def evidence() -> Response:
             _("A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS),
         )
     zone = api_params.campus_zone(campus)
-    body = _service().evidence(first, last, campus=campus, tz=zone)
-    registry = current_app.extensions["campus"]["registry"]
-    records = coordinator_reports.absences(registry, campus, first, last, tz=zone)
+    alerts = _service()
+    body = alerts.evidence(first, last, campus=campus, tz=zone)
+    records = coordinator_reports.absences(alerts.registry, campus, first, last, tz=zone)
     body["absences"] = [coordinator_reports.absence_dict(record) for record in records]
     return jsonify(body)
 

@@ -328,7 +328,7 @@ def test_presence_report_command_of_an_academic_year_and_an_empty_one(imported, 
         (("--from", "2026-09-01", "--to", "2031-09-01"), "au plus 5 ans"),
         (("--from", "2026-09-02", "--to", "2026-09-01"), "précéder la date de début"),
         (("--from", "2026-09-01"), "--from et --to"),
-        (("--year", "2026/2027"), "année universitaire"),
+        (("--year", "2026-2028"), "année universitaire"),
         (("--from", "1/9/2026", "--to", "2026-09-30"), "des dates"),
     ],
 )

@@ -259,7 +259,7 @@ def main() -> None:
         consumer.join(30)
 
     print(f"readers: {args.readers}, taps per phase: {total}, machine cores: {mp.cpu_count()}")
-    print("live: 10 paho readers publish while the receiver runs (DESIGN.md's method)")
+    print("live: 10 paho readers publish while the receiver runs (as in docs/scaling.md)")
     print(f"  raw: paho -> mosquitto -> mosquitto_sub, QoS 1: {raw_live:,.0f} taps/s")
     print(f"  ingest: paho -> mosquitto -> ingest -> influxd 1.6: {ingest_live:,.0f} taps/s")
     print(f"  ratio ingest / raw: {ingest_live / raw_live:.2f} (target >= 0.6)")

@@ -1,6 +1,6 @@
 """Presence sessions of one person from their door taps, and tutors' corrections (pure).
 
-Rules (DOMAIN.md):
+Rules (docs/domain.md):
 
 - a ``toggle`` reader lets a person in when they are out and out when they are in; an
   ``in`` or ``out`` reader only does that; a ``room`` reader never makes presence (room

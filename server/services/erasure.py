@@ -1,4 +1,4 @@
-"""Use case: erase a student (the right to erasure, DOMAIN.md "Personal data").
+"""Use case: erase a student (the right to erasure, docs/domain.md "Personal data").
 
 One transaction. The student's row stays, so that the weekly records and the alerts
 still count, but it no longer says who it was: the student id becomes a keyed hash

@@ -7,7 +7,7 @@ at the report's two decimals and differ from one student to the next. Losing or 
 any one tap changes its student's figure.
 
 :func:`expected_seconds` predicts a student's attended seconds from the taps that were
-recorded, with the two documented door rules it needs (DOMAIN.md): a toggle door lets a
+recorded, with the two documented door rules it needs (docs/domain.md): a toggle door lets a
 person in when out and out when in, and a session left open is closed after the maximum
 duration (12 h, unverified, still attended).
 """

@@ -16,6 +16,7 @@ from server.services import annual_report, annual_texts
 from server.services.annual_workbook import workbook_bytes
 from server.web import api_params
 from server.web.charts import bar_chart
+from server.web.context import viewed
 from server.web.coordinator.common import (
     MANAGERS,
     campus_names,
@@ -43,12 +44,6 @@ def _period() -> ReportPeriod:
     return report_period(year, first, last)
 
 
-def _record(campus: str, what: str) -> None:
-    services()["access_log"].viewed(
-        current(), entity="campus", entity_id=campus, what=what, at=now()
-    )
-
-
 def _charts(grid: Grid) -> dict[str, object]:
     hours = grid.breakdowns.get("hours_distribution", {})
     return {
@@ -67,7 +62,7 @@ def _page(template_flag: bool) -> str | tuple[str, int]:
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
     grid = annual_report.annual_grid(services()["ledger"], campus, period, now())
-    _record(campus, "annual_report")
+    viewed("campus", campus, "annual_report")
     return render_template(
         "coordinator/annual.html",
         grids=[grid],
@@ -115,7 +110,7 @@ def export() -> Response | tuple[str, int]:
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
     grid = annual_report.annual_grid(services()["ledger"], campus, period, now())
-    _record(campus, f"annual_report.{fmt}")
+    viewed("campus", campus, f"annual_report.{fmt}")
     return _download([grid], fmt, f"rapport-annuel-{campus}-{period.label}")
 
 
@@ -143,7 +138,7 @@ def region() -> Response | str | tuple[str, int]:
         return invalid(_("Annual report"), _(str(refused)))
     names = campus_names()
     grids = annual_report.campus_grids(services()["ledger"], list(names), period, now())
-    _record("*", "annual_region")
+    viewed("campus", "*", "annual_region")
     fmt = request.args.get("format", "html")
     if fmt in ("xlsx", "json"):
         return _download(grids, fmt, f"rapport-annuel-{period.label}")

@@ -22,3 +22,10 @@ def now() -> datetime:
 
 def actor() -> Actor:
     return Actor(current().name, now())
+
+
+def viewed(entity: str, entity_id: str, what: str) -> None:
+    """Record that the principal saw or downloaded personal data (access log)."""
+    services()["access_log"].viewed(
+        current(), entity=entity, entity_id=entity_id, what=what, at=now()
+    )

@@ -16,6 +16,7 @@ from server.i18n import _
 from server.services import coordinator_reports
 from server.services.coordinator_reports import PeriodReport
 from server.web import forms
+from server.web.context import viewed
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
@@ -31,7 +32,7 @@ from server.web.coordinator.common import (
 )
 from server.web.coordinator.reports import status_text
 from server.web.forms import FieldError, refused
-from server.web.guards import current, roles
+from server.web.guards import roles
 
 PARTS = ("weeks", "students")
 _REFUSALS = {
@@ -60,12 +61,6 @@ def _report(campus: str) -> PeriodReport:
     return coordinator_reports.period_report(services()["ledger"], campus, period_param(), now())
 
 
-def _record(campus: str, what: str) -> None:
-    services()["access_log"].viewed(
-        current(), entity="campus", entity_id=campus, what=what, at=now()
-    )
-
-
 @blueprint.get("/presence/period")
 @roles(*MANAGERS)
 def period_report() -> str | tuple[str, int]:
@@ -74,7 +69,7 @@ def period_report() -> str | tuple[str, int]:
         report = _report(campus)
     except FieldError as failure:
         return invalid(_("Presence over a period"), refused(failure, "period_report"))
-    _record(campus, "period_report")
+    viewed("campus", campus, "period_report")
     return render_template(
         "coordinator/period.html",
         campus=campus,
@@ -94,7 +89,7 @@ def period_export() -> Response | tuple[str, int]:
         report = _report(campus)
     except FieldError as failure:
         return invalid(_("Presence over a period"), refused(failure, "period_export"))
-    _record(campus, f"period_report.{part}.{fmt}")
+    viewed("campus", campus, f"period_report.{part}.{fmt}")
     span = f"{report.span.first.isoformat()}-{report.span.last.isoformat()}"
     if part == "students":
         rows = [_student_row(report, item) for item in report.students]

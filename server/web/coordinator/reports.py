@@ -24,6 +24,7 @@ from server.services.coordinator_reports import (
     WeeklyReport,
 )
 from server.services.delivery_health import failing_channels
+from server.web.context import viewed
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
@@ -40,7 +41,7 @@ from server.web.coordinator.common import (
     week_param,
 )
 from server.web.forms import FieldError, refused, text
-from server.web.guards import current, roles
+from server.web.guards import roles
 from server.web.tutor import labels
 
 
@@ -63,12 +64,6 @@ def _weekly(campus: str) -> tuple[WeeklyReport, dict[str, str]]:
     return report, filters
 
 
-def _record(campus: str, what: str) -> None:
-    services()["access_log"].viewed(
-        current(), entity="campus", entity_id=campus, what=what, at=now()
-    )
-
-
 @blueprint.get("/presence")
 @roles(*MANAGERS)
 def weekly() -> str | tuple[str, int]:
@@ -77,7 +72,7 @@ def weekly() -> str | tuple[str, int]:
         report, filters = _weekly(campus)
     except FieldError as failure:
         return invalid(_("Weekly presence report"), refused(failure, "weekly_report"))
-    _record(campus, "weekly_report")
+    viewed("campus", campus, "weekly_report")
     return render_template(
         "coordinator/weekly.html",
         campus=campus,
@@ -99,7 +94,7 @@ def weekly_export() -> Response | tuple[str, int]:
         report, _filters = _weekly(campus)
     except FieldError as failure:
         return invalid(_("Weekly presence report"), refused(failure, "weekly_export"))
-    _record(campus, f"weekly_report.{fmt}")
+    viewed("campus", campus, f"weekly_report.{fmt}")
     rows = [_weekly_row(report, line) for line in report.lines]
     name = f"presence-{campus}-{report.week}"
     return download(fmt, name, _("Presence {week}", week=str(report.week)), _weekly_columns(), rows)
@@ -210,7 +205,7 @@ def evidence_export() -> Response | tuple[str, int]:
         return invalid(_("Absences and calls"), refused(failure, "evidence_export"))
     span = f"{report.first.isoformat()}-{report.last.isoformat()}"
     if request.args.get("part") == "absences":
-        _record(campus, f"evidence_absences.{fmt}")
+        viewed("campus", campus, f"evidence_absences.{fmt}")
         records = coordinator_reports.absences(
             services()["registry"], campus, report.first, report.last, tz=timezone()
         )
@@ -218,7 +213,7 @@ def evidence_export() -> Response | tuple[str, int]:
         rows = [_absence_row(record, calls) for record in records]
         columns = _absence_columns(calls)
         return download(fmt, f"absences-{campus}-{span}", _("Absences"), columns, rows)
-    _record(campus, f"evidence_report.{fmt}")
+    viewed("campus", campus, f"evidence_report.{fmt}")
     rows = [_evidence_row(report, row) for row in [*report.tutors, report.total]]
     return download(
         fmt, f"appels-{campus}-{span}", _("Absences and calls"), _evidence_columns(), rows

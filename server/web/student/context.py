@@ -10,6 +10,7 @@ from server.services.student_space import Me, NotAStudent, StudentSpace
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services
+from server.web.context import viewed
 from server.web.guards import check_student, current
 
 
@@ -43,6 +44,4 @@ def me() -> Me:
 
 def downloaded(student_id: str, what: str) -> None:
     """Record the download of a copy of the student's data (GDPR accountability)."""
-    services()["access_log"].viewed(
-        current(), entity="student", entity_id=student_id, what=what, at=now()
-    )
+    viewed("student", student_id, what)

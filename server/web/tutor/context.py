@@ -13,6 +13,7 @@ from server.services.tutor_students import TutorStudents
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services
+from server.web.context import viewed as viewed
 from server.web.guards import check_student, current
 
 STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
@@ -52,10 +53,3 @@ def visible_student(student_id: str) -> StudentRef:
         abort(404)
     check_student(campus_id=ref.campus_id, tutor_id=ref.tutor_id, student_pk=ref.pk)
     return ref
-
-
-def viewed(entity: str, entity_id: str, what: str) -> None:
-    """Record that the principal saw a named student's personal data."""
-    services()["access_log"].viewed(
-        current(), entity=entity, entity_id=entity_id, what=what, at=now()
-    )

@@ -31,7 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
-from server.config import MqttSettings
+from server.config import ConfigError, MqttSettings
 from server.services.ingest import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,13 @@ class MqttConsumer:
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
         if settings.tls_ca_file:
-            client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            try:
+                client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ssl.SSLError) as error:
+                raise ConfigError(
+                    f"mqtt.tls_ca_file {settings.tls_ca_file}: cannot read the broker's CA "
+                    f"certificate ({getattr(error, 'strerror', None) or error})"
+                ) from None
         client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect

@@ -226,8 +226,8 @@ def check_files(settings: Settings, *, uid: int | None = None) -> list[Check]:
             warning(
                 "user",
                 "running as root: owners cannot be checked and files root creates are root's",
-                "run doctor as the service's user: sudo -u campus-presence "
-                "/opt/campus-presence/bin/campus-presence --config … doctor",
+                "run doctor as the service's user, with its secrets: "
+                "sudo campus-presence-admin doctor (docs/install.md)",
             )
         )
     if not data_dir.exists():
@@ -562,7 +562,7 @@ def check_registry(settings: Settings, state: RegistryState) -> list[Check]:
                 fail(
                     name,
                     f"no registry at {path} yet",
-                    "sudo -u campus-presence campus-presence --config … db upgrade",
+                    "sudo campus-presence-admin db upgrade (docs/install.md)",
                 )
             ]
         engine = database.make_engine(url)
@@ -578,7 +578,7 @@ def check_registry(settings: Settings, state: RegistryState) -> list[Check]:
             warning(
                 name,
                 f"{shown}: migrations pending ({pending})",
-                "campus-presence db upgrade (serve also applies them at start)",
+                "sudo campus-presence-admin db upgrade (serve also applies them at start)",
             )
         ]
     state.sessions = database.session_factory(engine)

@@ -136,3 +136,48 @@ def test_the_admin_wrapper_runs_with_the_service_config_and_secrets(tmp_path: Pa
     assert re.search(r"^ok\s+config\s+" + re.escape(str(config)), result.stdout, re.M)
     assert re.search(r"^ok\s+badge secret\s", result.stdout, re.M)  # from secrets.env
     assert "0123456789abcdef" not in result.stdout + result.stderr
+
+
+INSTALL = DEPLOY.parent / "docs" / "install.md"
+
+
+def guide_commands() -> list[list[str]]:
+    """The ``campus-presence-admin …`` commands of docs/install.md's shell blocks."""
+    import shlex
+
+    commands = []
+    in_shell = False
+    for line in INSTALL.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_shell = stripped == "```sh"
+            continue
+        found = re.search(r"(?:^|/usr/local/sbin/)campus-presence-admin (.*)", stripped)
+        if in_shell and found:
+            tail = re.sub(r"\$\(date \+\\?%F\)", "2026-12-07", found[1])
+            tail = tail.split("#")[0].split("' >")[0]
+            commands.append(shlex.split(tail))
+    return commands
+
+
+def test_every_command_of_the_install_guide_parses() -> None:
+    from server.entrypoints.cli import build_parser
+
+    commands = guide_commands()
+    assert {"doctor", "db", "create-admin", "backup"} <= {argv[0] for argv in commands}
+    for argv in commands:
+        build_parser().parse_args(["--config", "/etc/campus-presence/config.toml", *argv])
+
+
+def test_the_example_config_loads_and_holds_no_secret() -> None:
+    from server.config import load_settings
+    from server.services.doctor import secrets_in_file
+
+    example = DEPLOY / "config.example.toml"
+    settings = load_settings(example, {"CAMPUS_BADGES_HASH_SECRET": "x" * 32})
+    assert settings.data_dir == Path("/var/lib/campus-presence")
+    assert settings.web.secure_cookies and settings.campuses
+    assert secrets_in_file(example) == []
+    for path in ["deploy/systemd/campus-presence.service", "deploy/config.example.toml"]:
+        assert path in INSTALL.read_text()
+        assert (DEPLOY.parent / path).exists()

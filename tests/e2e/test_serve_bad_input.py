@@ -133,11 +133,13 @@ def test_an_unreachable_broker_is_one_clear_warning_and_serve_keeps_waiting(
         )
     try:
         deadline = time.monotonic() + 60
+        first = f"cannot connect to the MQTT broker at 127.0.0.1:{broker_port}"
         wanted = f"not subscribed yet: is the MQTT broker at 127.0.0.1:{broker_port} up?"
         while wanted not in log.read_text() and time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             time.sleep(0.5)
         assert wanted in log.read_text()
+        assert log.read_text().count(first) == 1  # once, not at each retry
         assert server.poll() is None  # still running, waiting for the broker
     finally:
         server.send_signal(signal.SIGTERM)

@@ -184,6 +184,19 @@ def check_secrets(settings: Settings, path: Path | None) -> list[Check]:
         )
     else:
         checks.append(ok("mqtt account", f"user {mqtt.username!r} with a password"))
+    secrets_file = path.parent / "secrets.env" if path is not None else None
+    if secrets_file is not None and secrets_file.exists():
+        mode = _mode(secrets_file)
+        if mode & 0o077:
+            checks.append(
+                fail(
+                    "secrets file",
+                    f"{secrets_file} is readable by other users (mode {mode:04o})",
+                    f"chmod 0600 {secrets_file} (systemd reads it as root)",
+                )
+            )
+        else:
+            checks.append(ok("secrets file", f"{secrets_file} (mode {mode:04o})"))
     in_file = secrets_in_file(path)
     if in_file and path is not None:
         readable = _mode(path) & 0o077

@@ -251,6 +251,18 @@ def test_secrets_in_a_readable_config_file(install: Install, capsys) -> None:
     assert SERVER_PASSWORD not in out
 
 
+def test_a_readable_secrets_file(install: Install, capsys) -> None:
+    secrets = install.folder / "secrets.env"  # next to the config, as in /etc/campus-presence
+    secrets.write_text(f"CAMPUS_MQTT_PASSWORD={SERVER_PASSWORD}\n")
+    secrets.chmod(0o600)
+    code, out = doctor(install.config(), capsys)
+    assert code == 0 and "secrets file" in out
+    secrets.chmod(0o644)
+    code, out = doctor(install.config(), capsys)
+    assert code == 1
+    assert f"{secrets} is readable by other users" in fail_line(out, "secrets file")
+
+
 def test_a_webhook_without_its_secret(install: Install, capsys, monkeypatch) -> None:
     config = install.config()
     settings = load_settings(config)

@@ -26,8 +26,9 @@ from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.services.campuses import sync_campuses
 from server.services.doctor import Status, run_checks
+from tests.conftest import new_postgres_database
 from tests.integration.test_broker_acl import CampusBroker, render_acl, run_script
-from tests.services import Influxd, free_port
+from tests.services import Influxd, Postgres, free_port
 
 pytestmark = pytest.mark.broker
 
@@ -328,3 +329,25 @@ def test_influxdb_events(install: Install, influxd: Influxd, capsys) -> None:
     code, out = doctor(config, capsys)
     assert code == 1
     assert "InfluxDB at" in fail_line(out, "event store")
+
+
+def test_a_postgresql_registry(install: Install, postgres: Postgres, monkeypatch) -> None:
+    monkeypatch.setenv("CAMPUS_REGISTRY_URL", new_postgres_database(postgres))
+    report = run_checks(install.config())
+    (registry,) = [check for check in report.checks if check.name == "registry"]
+    assert registry.status is Status.WARNING and "migrations pending" in registry.message
+    assert "db upgrade" in registry.fix
+    assert report.exit_code == 0  # serve applies them at start
+    monkeypatch.setenv(
+        "CAMPUS_REGISTRY_URL", new_postgres_database(postgres, migrate_template(postgres))
+    )
+    report = run_checks(install.config())
+    assert statuses(report)["registry"] is Status.OK, report.checks
+
+
+def migrate_template(postgres: Postgres) -> str:
+    from server.registry.database import migrate
+
+    name = "doctor_migrated"
+    migrate(postgres.create_database(name))
+    return name

@@ -13,11 +13,22 @@ from server.config import WebSettings
 log = logging.getLogger(__name__)
 
 
+class WebServerError(RuntimeError):
+    """The web app cannot listen on its address (port taken, address not on this host)."""
+
+
 class WebServer:
     def __init__(self, app: Flask, settings: WebSettings) -> None:
-        self._server = create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads
-        )
+        try:
+            self._server = create_server(
+                app, host=settings.host, port=settings.port, threads=settings.threads
+            )
+        except OSError as error:
+            raise WebServerError(
+                f"the web app cannot listen on {settings.host}:{settings.port}: "
+                f"{error.strerror or error} (another program on that port? "
+                "`campus-presence doctor` checks it; or change [web] host/port)"
+            ) from None
         self._thread: threading.Thread | None = None
 
     @property

@@ -38,6 +38,7 @@ def _command_modules() -> list:
         account_commands,
         alert_commands,
         demo_command,
+        doctor_command,
         ingest_commands,
         ops_commands,
         presence_commands,
@@ -52,6 +53,7 @@ def _command_modules() -> list:
         account_commands,
         ops_commands,
         privacy_command,
+        doctor_command,
     ]
 
 

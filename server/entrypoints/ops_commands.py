@@ -268,6 +268,15 @@ def backup_command(args: argparse.Namespace) -> int:
 def _read_archive(archive_path: Path, into: Path) -> dict[str, Any]:
     """Extract and check the whole archive into ``into``; returns its manifest."""
     try:
+        with archive_path.open("rb") as stream:
+            magic = stream.read(2)
+    except FileNotFoundError:
+        raise OpsError(f"{archive_path}: no such file") from None
+    except OSError as error:
+        raise OpsError(f"{archive_path}: {error.strerror}") from None
+    if magic and magic != b"\x1f\x8b":
+        raise OpsError(f"{archive_path} is not a campus-presence backup (not a .tar.gz file)")
+    try:
         with tarfile.open(archive_path, "r:gz") as archive:
             archive.extractall(into, filter="data")
     except FileNotFoundError:

@@ -211,6 +211,9 @@ def make_backup(settings: Settings, output: Path, *, influxd_host: str = "") -> 
             if settings.events_sqlite_path.exists():
                 sqlite_copy(settings.events_sqlite_path, stage / EVENTS_FILE)
                 files.append(stage / EVENTS_FILE)
+        elif settings.influxdb.api_version == 2:
+            # InfluxDB 2.x/3.x/Cloud: no 'influxd backup' over RPC; untested here.
+            events["in_archive"] = False
         else:
             events["database"] = settings.influxdb.database
             (stage / INFLUX_FOLDER).mkdir(mode=FOLDER_MODE)
@@ -259,6 +262,11 @@ def backup_command(args: argparse.Namespace) -> int:
     except (OpsError, OSError, sqlite3.Error) as error:
         return _fail(f"backup failed, no archive written: {error}")
     print(f"backup written: {args.output} ({len(manifest['files'])} files)")
+    if manifest["events"].get("in_archive") is False:
+        print(
+            "note: the events (InfluxDB with api_version = 2: 2.x, 3.x or Cloud) are not in "
+            "this archive: back them up with that server's own tools (docs/influxdb.md)"
+        )
     return 0
 
 
@@ -440,6 +448,8 @@ def restore_backup(settings: Settings, archive_path: Path, *, influxd_host: str 
                 f"{settings.influxdb.database} (through the staging database {influx_staging}, "
                 "now dropped)"
             )
+    if manifest.get("events", {}).get("in_archive") is False:
+        said.append("the archive holds no events: the events were left as they are")
     revisions = manifest["registry"]["revisions"]
     if manifest["registry"].get("in_archive") and set(revisions) != database.head_revisions():
         said.append("the registry's schema is older: it is upgraded at the next start")

@@ -405,3 +405,29 @@ def test_an_influxdb_restore_missing_points_is_refused(
     err = capsys.readouterr().err
     assert "did not hold the archive's points" in err and "21 of 1000" in err, err
     assert stored(settings) == before and staging_left(settings) == set()
+
+
+def test_influxdb_2_events_are_left_out_of_the_archive_and_said_so(tmp_path, capsys) -> None:
+    """api_version = 2 (InfluxDB 2.x, 3.x, Cloud): no influxd RPC backup exists for it and
+    no such server runs here; the archive holds the registry and says the events are not
+    in it. The InfluxDB URL points at a closed port: nothing tries to reach it."""
+    data = tmp_path / "data"
+    engine, _ = open_registry(f"sqlite:///{data / 'registry.sqlite3'}")
+    engine.dispose()
+    add_audit(f"sqlite:///{data / 'registry.sqlite3'}", "one")
+    config = tmp_path / "campus.toml"
+    config.write_text(
+        f'[server]\ndata_dir = "{data}"\n[events]\nbackend = "influxdb"\n'
+        f'[events.influxdb]\nurl = "http://127.0.0.1:{free_port()}"\napi_version = 2\n'
+        'token = "t"\norg = "o"\n' + SECRET
+    )
+    archive = tmp_path / "campus.tar.gz"
+    assert run(config, "backup", "-o", str(archive)) == 0
+    out = capsys.readouterr().out
+    assert "the events (InfluxDB with api_version = 2" in out and "not in this archive" in out
+    with tarfile.open(archive) as tar:
+        assert sorted(tar.getnames()) == ["manifest.json", "registry.sqlite3"]
+    add_audit(f"sqlite:///{data / 'registry.sqlite3'}", "two")
+    assert run(config, "restore", str(archive)) == 0
+    assert "the archive holds no events" in capsys.readouterr().out
+    assert audit_rows(f"sqlite:///{data / 'registry.sqlite3'}") == ["one"]

@@ -431,3 +431,60 @@ def test_influxdb_2_events_are_left_out_of_the_archive_and_said_so(tmp_path, cap
     assert run(config, "restore", str(archive)) == 0
     assert "the archive holds no events" in capsys.readouterr().out
     assert audit_rows(f"sqlite:///{data / 'registry.sqlite3'}") == ["one"]
+
+
+@pytest.fixture(scope="module")
+def postgres_with_password():
+    """A PostgreSQL cluster that checks passwords (scram-sha-256), unlike the session's."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="campus-postgres-pw-"))
+    folder.chmod(0o755)  # the postgres user must reach its cluster folder
+    try:
+        with Postgres(folder / "cluster", password="the-right-password") as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_password_checked_registry_is_backed_up_and_restored_and_a_wrong_one_refused(
+    postgres_with_password: Postgres, tmp_path, capsys
+) -> None:
+    import subprocess
+    import sys
+
+    server = postgres_with_password
+    url = server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    good = pg_config(tmp_path / "good", url)
+    assert run(good, "db", "upgrade") == 0
+    add_audit(url, "one")
+    archive = tmp_path / "campus.tar.gz"
+    assert run(good, "backup", "-o", str(archive)) == 0  # pg_dump gets it from PGPASSWORD
+    add_audit(url, "two")
+    assert run(good, "restore", str(archive)) == 0
+    assert audit_rows(url) == ["one"]
+
+    wrong = pg_config(tmp_path / "wrong", url.replace("the-right-password", "a-wrong-password"))
+    for argv in (
+        ["db", "current"],
+        ["db", "upgrade"],
+        ["backup", "-o", str(tmp_path / "other.tar.gz")],
+        ["restore", str(archive)],
+    ):
+        capsys.readouterr()
+        assert run(wrong, *argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("campus-presence: registry error:"), err
+        assert "password authentication failed" in err and "a-wrong-password" not in err, err
+        assert len(err.strip().splitlines()) == 1
+    result = subprocess.run(
+        [sys.executable, "-m", "server.entrypoints.cli", "--config", str(wrong), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "password authentication failed" in result.stderr
+    assert "Traceback" not in result.stderr and "a-wrong-password" not in result.stderr
+    assert not (tmp_path / "other.tar.gz").exists() and audit_rows(url) == ["one"]

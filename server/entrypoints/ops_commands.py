@@ -8,13 +8,16 @@ A backup is one ``.tar.gz`` archive, created 0600:
   and SHA-256;
 - ``registry.sqlite3`` and ``events.sqlite3``: consistent copies made with SQLite's online
   backup API, safe while the server runs and writes;
-- ``influxdb/``: with the InfluxDB events backend, what ``influxd backup -portable`` wrote.
+- ``registry.pgdump``: a PostgreSQL registry, ``pg_dump --format=custom``;
+- ``influxdb/``: InfluxDB 1.x events, what ``influxd backup -portable`` wrote.
 
 ``restore`` checks everything (archive readable to the end, format, version, schema
-revisions known to this program, checksums, SQLite integrity) in a temporary folder
-inside the data folder before it renames the files into place: a truncated archive or
-one from another version changes nothing. The previous files are kept in
-``<data_dir>/before-restore-<time>/`` (0700)."""
+revisions known to this program, the configured backends, checksums, SQLite integrity,
+the PostgreSQL dump's table of contents) in a temporary folder inside the data folder
+before it changes anything, then restores InfluxDB into a staging database, PostgreSQL
+in one transaction, renames the SQLite files into place (the previous ones are kept in
+``<data_dir>/before-restore-<time>/``) and last copies the staging database's points
+into the configured one (:mod:`server.entrypoints.backup_engines`)."""
 
 from __future__ import annotations
 

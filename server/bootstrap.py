@@ -31,14 +31,17 @@ from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
 from server.services.leadership import Leadership
 from server.services.ledger import LedgerService
+from server.services.metrics import Metrics, process_meta
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import with_capacity
 from server.services.periodic import PeriodicJob, purge_expired
 from server.services.presence import PresenceService, feedback_listener
+from server.services.process_reports import ProcessReporter
 from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.web import api_alerts, api_occupancy, health
+from server.services.readiness import Readiness
+from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -146,12 +149,15 @@ class ServerApp:
     web: Flask
     jobs: list[PeriodicJob]
     leadership: Leadership | None = None  # which serve process runs the jobs
+    reporter: ProcessReporter | None = None  # this process's counters, to the registry
     _http: WebServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
         self.ingest.start()
         for job in self.jobs:
             job.start()
+        if self.reporter is not None:
+            self.reporter.start()
         self._http = WebServer(self.web, self.settings.web)
         self._http.start()
 
@@ -168,6 +174,8 @@ class ServerApp:
         if self.leadership is not None:
             self.leadership.release()
         self.ingest.close()
+        if self.reporter is not None:
+            self.reporter.stop()  # the last counters, after the ingest's last batch
         self.engine.dispose()
 
     def __enter__(self) -> ServerApp:
@@ -231,6 +239,9 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         accounts=AccountService(registry),
         access_log=AccessLog(registry),
     )
+    # Several serve processes may share the registry: the one holding the lease runs the jobs.
+    leadership = Leadership(registry)
+    reporter = _add_watching(features, settings, registry, ingest, leadership, clock)
     web = create_app(
         settings,
         ledger=ledger,
@@ -238,13 +249,61 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         services=features.services,
         blueprints=features.blueprints,
     )
-    # Several serve processes may share the registry: the one holding the lease runs the jobs.
-    leadership = Leadership(registry)
     for job in [ingest.retention, *features.jobs]:
         job.lease = leadership.leads
     return ServerApp(
-        settings, ingest, engine, registry, presence, ledger, web, features.jobs, leadership
+        settings,
+        ingest,
+        engine,
+        registry,
+        presence,
+        ledger,
+        web,
+        features.jobs,
+        leadership,
+        reporter,
     )
+
+
+def _add_watching(
+    features: Features,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    ingest: IngestApp,
+    leadership: Leadership,
+    clock: Clock,
+) -> ProcessReporter:
+    """``/readyz`` and ``/metrics``: this process's counters written to the registry
+    under the name it holds the job lease with (so any process finds the jobs' runs of
+    the lease holder), read back by every process."""
+    consumer, counters = ingest.consumer, ingest.service.counters
+    jobs = [ingest.retention, *features.jobs]
+    reporter = ProcessReporter(
+        registry,
+        process=leadership.holder,
+        parts={
+            "process": process_meta,
+            "ingest": counters.snapshot,
+            "broker": lambda: {"connected": consumer.connected, "subscribed": consumer.subscribed},
+            "logins": lambda: dict(auth.counters),
+            "jobs": lambda: {job.name: job.last_run.as_dict() for job in jobs},
+        },
+    )
+    features.services.update(
+        readiness=Readiness(
+            registry, clock=clock, broker=consumer, store=ingest.store, reporter=reporter
+        ),
+        metrics=Metrics(
+            registry,
+            clock=clock,
+            wall=reporter.wall,
+            store=ingest.store,
+            reporter=reporter,
+            known_readers=settings.known_readers(),
+        ),
+    )
+    features.blueprints.append(watch.blueprint)
+    return reporter
 
 
 def _add_occupancy(

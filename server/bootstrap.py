@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -273,37 +273,65 @@ def _add_watching(
     leadership: Leadership,
     clock: Clock,
 ) -> ProcessReporter:
-    """``/readyz`` and ``/metrics``: this process's counters written to the registry
-    under the name it holds the job lease with (so any process finds the jobs' runs of
-    the lease holder), read back by every process."""
-    consumer, counters = ingest.consumer, ingest.service.counters
-    jobs = [ingest.retention, *features.jobs]
-    reporter = ProcessReporter(
+    reporter, services = watching(
+        settings,
         registry,
         process=leadership.holder,
-        parts={
-            "process": process_meta,
-            "ingest": counters.snapshot,
-            "broker": lambda: {"connected": consumer.connected, "subscribed": consumer.subscribed},
-            "logins": lambda: dict(auth.counters),
-            "jobs": lambda: {job.name: job.last_run.as_dict() for job in jobs},
-        },
+        clock=clock,
+        ingest=ingest,
+        jobs=[ingest.retention, *features.jobs],
     )
-    features.services.update(
-        readiness=Readiness(
-            registry, clock=clock, broker=consumer, store=ingest.store, reporter=reporter
+    features.services.update(services)
+    features.blueprints.append(watch.blueprint)
+    return reporter
+
+
+def watching(
+    settings: Settings,
+    registry: sessionmaker[Session],
+    *,
+    process: str,
+    clock: Clock,
+    ingest: IngestApp | None = None,
+    jobs: Sequence[PeriodicJob] = (),
+    store: EventStore | None = None,
+) -> tuple[ProcessReporter, dict[str, object]]:
+    """``/readyz`` and ``/metrics`` of a process running ``ingest`` (or none: a web-only
+    process) and ``jobs``: its reporter, which writes its counters to the registry under
+    ``process`` (the name it holds the job lease with, so any process finds the lease
+    holder's job runs), and the ``readiness`` and ``metrics`` services of the web app
+    (with ``server.web.watch.blueprint``). Start and stop the reporter with the process.
+    A web-only process passes the event ``store`` it reads (readers' unconfirmed taps in
+    the metrics); its writes are checked by the processes that ingest."""
+    parts: dict[str, Callable[[], object]] = {
+        "process": process_meta,
+        "logins": lambda: dict(auth.counters),
+        "jobs": lambda: {job.name: job.last_run.as_dict() for job in jobs},
+    }
+    if ingest is not None:
+        consumer = ingest.consumer
+        parts["ingest"] = ingest.service.counters.snapshot
+        parts["broker"] = lambda: {
+            "connected": consumer.connected,
+            "subscribed": consumer.subscribed,
+        }
+    reporter = ProcessReporter(registry, process=process, parts=parts)
+    broker = ingest.consumer if ingest is not None else None
+    written = ingest.store if ingest is not None else None
+    services: dict[str, object] = {
+        "readiness": Readiness(
+            registry, clock=clock, broker=broker, store=written, reporter=reporter
         ),
-        metrics=Metrics(
+        "metrics": Metrics(
             registry,
             clock=clock,
             wall=reporter.wall,
-            store=ingest.store,
+            store=written or store,
             reporter=reporter,
             known_readers=settings.known_readers(),
         ),
-    )
-    features.blueprints.append(watch.blueprint)
-    return reporter
+    }
+    return reporter, services
 
 
 def _add_occupancy(

@@ -13,11 +13,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from edge.protocol import ReaderState, ReaderStatus, status_topic
+from server.bootstrap import watching
 from server.registry.alert_models import Alert
 from server.registry.shared_state_models import JobLease
 from server.services.ingest import InboundMessage
 from server.services.leadership import JOBS
-from server.web import auth
+from server.web import auth, watch
+from server.web.app import create_app
 from tests.web.conftest import CAMPUS, DOOR, PARIS, STUDENTS, World, log_in
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -153,3 +155,41 @@ def test_readyz_names_what_fails_in_a_process_not_started(world: World) -> None:
 def _jobs(world: World) -> dict:
     body = json.loads(world.app.test_client().get("/readyz").get_data(as_text=True))
     return {check["name"]: check for check in body["checks"]}["jobs"]
+
+
+def test_a_web_only_process_checks_what_it_runs_and_shows_the_others_counters(
+    world: World,
+) -> None:
+    """A process serving the web app only (no broker, no jobs) on the same registry: its
+    readiness has no broker or store check, and its jobs check looks at the lease holder
+    (the ``serve`` process here), through the holder's row in the registry."""
+    reporter, services = watching(
+        world.settings, world.registry, process="web-only:1:0a0b0c0d", clock=world.clock
+    )
+    web_only = create_app(
+        world.settings,
+        ledger=world.server.ledger,
+        clock=world.clock,
+        services={"registry": world.registry, **services},
+        blueprints=[watch.blueprint],
+    )
+    serving = world.server
+    serving.leadership.renew(world.clock())  # the serve process runs the jobs...
+    answer = web_only.test_client().get("/readyz")
+    body = json.loads(answer.get_data(as_text=True))
+    assert [check["name"] for check in body["checks"]] == ["registry", "jobs"]
+    assert answer.status_code == 503  # ...but has written no report yet
+    assert body["failing"] == ["jobs"]
+    world.tap("E001", at(9, 5))
+    serving.reporter.write()  # what its thread does every 5 s
+    answer = web_only.test_client().get("/readyz")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    found = {}
+    text = web_only.test_client().get("/metrics").get_data(as_text=True)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    holder = {"process": serving.leadership.holder}
+    assert value(found, "campus_taps_stored_total", **holder) == 1
+    assert value(found, "campus_process_info", process=reporter.process) == 1
+    assert value(found, "campus_taps_stored_total", process=reporter.process) == 0

@@ -11,6 +11,7 @@ so a process that does not lead is not "not ready" for that.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from server.adapters.event_store import EventStore
 from server.registry.shared_state_models import JobLease
 from server.services.leadership import JOBS
 from server.services.process_reports import ProcessReporter, Report, report_of, wall_clock
+
+log = logging.getLogger(__name__)
 
 Registry = Callable[[], Session]
 Clock = Callable[[], datetime]
@@ -75,6 +78,7 @@ class Readiness:
         self.probe_every = probe_every
         self._probe_lock = threading.Lock()
         self._probe: tuple[float, Check] | None = None
+        self._failing: list[str] | None = None  # as last answered: logged when it changes
 
     def checks(self) -> list[Check]:
         found = []
@@ -89,13 +93,20 @@ class Readiness:
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         checks = self.checks()
-        ready = all(check.ok for check in checks)
+        failing = [check.name for check in checks if not check.ok]
         body = {
-            "status": "ready" if ready else "not ready",
-            "failing": [check.name for check in checks if not check.ok],
+            "status": "not ready" if failing else "ready",
+            "failing": failing,
             "checks": [check.as_dict() for check in checks],
         }
-        return ready, body
+        if failing != self._failing:  # once per change, not once per probe
+            if failing:
+                details = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
+                log.warning("not ready: %s", details)
+            elif self._failing:
+                log.info("ready again")
+            self._failing = failing
+        return not failing, body
 
     # -- checks ------------------------------------------------------------------------
 

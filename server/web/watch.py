@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import logging
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -20,8 +19,6 @@ from server.services.metrics import Metrics
 from server.services.process_reports import wall_clock
 from server.services.readiness import Readiness
 from server.web.context import services
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint("watch", __name__)
 _PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
@@ -48,8 +45,6 @@ def metrics() -> Metrics:
 @blueprint.get("/readyz")
 def ready() -> tuple[Response, int]:
     ok, body = readiness().report()
-    if not ok:
-        log.warning("not ready: %s", ", ".join(body["failing"]))
     answer = jsonify(body)
     answer.headers["Cache-Control"] = "no-store"
     return answer, 200 if ok else 503

@@ -7,6 +7,7 @@ two compositions on one registry report every process's share."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import urllib.error
 import urllib.request
@@ -72,8 +73,9 @@ def server(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[ServerApp]:
 
 
 def test_ready_when_all_is_up_then_the_broker_check_fails_while_it_is_stopped(
-    server: ServerApp, mosquitto: Mosquitto
+    server: ServerApp, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="server.services.readiness")
     wait_until(lambda: readiness(server)[0] == 200, timeout=20, what="ready")
     _status, body = readiness(server)
     assert body["status"] == "ready"
@@ -86,8 +88,14 @@ def test_ready_when_all_is_up_then_the_broker_check_fails_while_it_is_stopped(
     broker = body["checks"][0]
     assert broker["ok"] is False
     assert broker["connected"] is False
+    for _ in range(3):
+        assert readiness(server)[0] == 503
     mosquitto.start()
     wait_until(lambda: readiness(server)[0] == 200, timeout=30, what="ready again")
+    said = [r.getMessage() for r in caplog.records if r.name == "server.services.readiness"]
+    not_ready = [line for line in said if line.startswith("not ready: broker")]
+    assert len(not_ready) == 1, said  # once per change, not once per probe
+    assert said[-1] == "ready again"
 
 
 def test_not_ready_while_the_event_store_cannot_be_written(server: ServerApp) -> None:

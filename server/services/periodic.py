@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -69,9 +69,11 @@ def _checkpoint_sqlite(registry: sessionmaker[Session]) -> None:
 class JobRun:
     """What a job did lately in this process (``/metrics``, ``/readyz``): wall-clock
     Unix times (not the injected clock, which a demo runs faster), durations in seconds.
-    A turn skipped because another process holds the lease is not a run."""
+    A turn skipped because another process holds the lease is not a run, but it is a
+    turn: a process that takes the lease over is not "late" for jobs it skipped."""
 
     every_s: float
+    last_turn: float | None = None  # when the job's thread last turned, run or skipped
     runs: int = 0
     failures: int = 0
     last_end: float | None = None  # when the last run ended, failed or not
@@ -129,6 +131,7 @@ class PeriodicJob:
 
     def _turn(self, now: datetime) -> object:
         if self.lease is not None and not self.lease(now):
+            self._skipped()
             return None  # another process runs it
         started = time.monotonic()
         ok = False
@@ -139,12 +142,17 @@ class PeriodicJob:
         finally:
             self._record(time.monotonic() - started, ok)
 
+    def _skipped(self) -> None:
+        with self._run_lock:
+            self._last = replace(self._last, last_turn=time.time())
+
     def _record(self, duration: float, ok: bool) -> None:
         ended = time.time()
         with self._run_lock:
             last = self._last
             self._last = JobRun(
                 last.every_s,
+                last_turn=ended,
                 runs=last.runs + 1,
                 failures=last.failures + (not ok),
                 last_end=ended,

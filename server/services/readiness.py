@@ -172,15 +172,17 @@ class Readiness:
 
 
 def late_jobs(report: Report, now: datetime) -> list[str]:
-    """The jobs of a process not run within twice their period plus :data:`JOB_GRACE`
-    (counted from the process's start for a job that never ran yet)."""
+    """The jobs of a process whose thread did not turn (run, or skip while another
+    process held the lease) within twice their period plus :data:`JOB_GRACE`, counted
+    from the process's start for a job that never turned yet. The holder of the lease
+    runs at every turn: a turn that ended is a run that ended, failed or not."""
     jobs = report.counters.get("jobs", {})
     started = report.started_at.timestamp()
     late = []
     for name, run in sorted(jobs.items()):
         if not isinstance(run, dict):
             continue
-        last = run.get("last_end") or started
+        last = run.get("last_turn") or started
         limit = 2 * float(run.get("every_s", 0)) + JOB_GRACE.total_seconds()
         if now.timestamp() - last > limit:
             late.append(name)

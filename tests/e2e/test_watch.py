@@ -59,6 +59,11 @@ def total(found: dict[tuple[str, frozenset], float], name: str, **labels: str) -
     return sum(v for (n, ls), v in found.items() if n == name and wanted <= set(ls))
 
 
+def succeeded_jobs(server: ServerApp) -> set[str]:
+    found = samples(server)
+    return {dict(ls)["job"] for (n, ls) in found if n == "campus_job_last_success_time_seconds"}
+
+
 def serve_settings(data_dir: Path, mqtt_port: int, client_id: str) -> Settings:
     settings = ingest_settings(data_dir, mqtt_port, client_id=client_id)
     web = WebSettings(port=free_port(), secure_cookies=False, secret_key="w" * 32)
@@ -122,7 +127,8 @@ def test_metrics_count_taps_published_over_mqtt(server: ServerApp, mosquitto: Mo
     try:
         taps = [make_tap(seq) for seq in range(1, 4)]
         reader.publish_taps(taps)
-        reader.publish(taps[0].to_json())  # re-sent: a duplicate
+        wait_until(lambda: total(samples(server), "campus_taps_stored_total") == 3, what="3 stored")
+        reader.publish(taps[0].to_json())  # re-sent later (not in the same batch): a duplicate
         reader.publish(b"{not json")
         reader.publish(make_tap(9).to_json(), topic=taps_topic(CAMPUS, "door-x"))
     finally:
@@ -142,9 +148,9 @@ def test_metrics_count_taps_published_over_mqtt(server: ServerApp, mosquitto: Mo
     assert total(found, "campus_event_store_failures_total") == 0
     assert total(found, "campus_broker_connected", **process) == 1
     assert total(found, "campus_job_lease_held") == 1
-    # the leader's jobs ran at start: a duration and a success time for each
-    runs = {dict(ls)["job"] for (n, ls) in found if n == "campus_job_last_success_time_seconds"}
-    assert {"retention", "freeze-weeks", "occupancy", "reader-watch"} <= runs
+    # the leader's jobs run at start: a duration and a success time for each, once done
+    wanted = {"retention", "freeze-weeks", "occupancy", "reader-watch", "absence-watcher"}
+    wait_until(lambda: wanted <= succeeded_jobs(server), timeout=30, what="the first job runs")
     assert total(found, "campus_alerts", kind="absence") == 0
 
 

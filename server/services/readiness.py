@@ -134,7 +134,11 @@ class Readiness:
                 self.store.check_writable(self.wall())
                 check = Check("store", True, "writable")
             except Exception as error:
-                check = Check("store", False, f"not writable: {error}")
+                # The answer is public: the error's kind only; its text (a path, a URL)
+                # goes to the log, once per outage.
+                check = Check("store", False, f"not writable ({type(error).__name__})")
+                if self._probe is None or self._probe[1].ok:
+                    log.warning("event store write probe failed: %s", error)
             self._probe = (time.monotonic(), check)
             return check
 

@@ -103,7 +103,9 @@ def test_ready_when_all_is_up_then_the_broker_check_fails_while_it_is_stopped(
     assert said[-1] == "ready again"
 
 
-def test_not_ready_while_the_event_store_cannot_be_written(server: ServerApp) -> None:
+def test_not_ready_while_the_event_store_cannot_be_written(
+    server: ServerApp, caplog: pytest.LogCaptureFixture
+) -> None:
     wait_until(lambda: readiness(server)[0] == 200, timeout=20, what="ready")
     path = server.settings.events_sqlite_path
     holder = sqlite3.connect(path, isolation_level=None, timeout=5)
@@ -114,7 +116,10 @@ def test_not_ready_while_the_event_store_cannot_be_written(server: ServerApp) ->
         _status, body = readiness(server)
         assert body["failing"] == ["store"]
         store = body["checks"][1]
-        assert "locked" in store["detail"]
+        assert store["detail"] == "not writable (EventStoreUnavailable)"
+        assert str(path) not in json.dumps(body)  # the answer is public: no path
+        said = [r.getMessage() for r in caplog.records if r.name == "server.services.readiness"]
+        assert any("probe failed" in line and "locked" in line for line in said), said
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,14 +31,17 @@ from server.services.capacity_alerts import CapacityAlerts
 from server.services.ingest import IngestService
 from server.services.leadership import Leadership
 from server.services.ledger import LedgerService
+from server.services.metrics import Metrics, process_meta
 from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
 from server.services.occupancy_feedback import with_capacity
 from server.services.periodic import PeriodicJob, purge_expired
 from server.services.presence import PresenceService, feedback_listener
+from server.services.process_reports import ProcessReporter
 from server.services.reader_alerts import ReaderDownAlerts
 from server.services.reader_health import ReaderHealthService
 from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.web import api_alerts, api_occupancy, health
+from server.services.readiness import Readiness
+from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -146,12 +149,15 @@ class ServerApp:
     web: Flask
     jobs: list[PeriodicJob]
     leadership: Leadership | None = None  # which serve process runs the jobs
+    reporter: ProcessReporter | None = None  # this process's counters, to the registry
     _http: WebServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
         self.ingest.start()
         for job in self.jobs:
             job.start()
+        if self.reporter is not None:
+            self.reporter.start()
         self._http = WebServer(self.web, self.settings.web)
         self._http.start()
 
@@ -168,6 +174,8 @@ class ServerApp:
         if self.leadership is not None:
             self.leadership.release()
         self.ingest.close()
+        if self.reporter is not None:
+            self.reporter.stop()  # the last counters, after the ingest's last batch
         self.engine.dispose()
 
     def __enter__(self) -> ServerApp:
@@ -235,6 +243,9 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         accounts=AccountService(registry),
         access_log=AccessLog(registry),
     )
+    # Several serve processes may share the registry: the one holding the lease runs the jobs.
+    leadership = Leadership(registry)
+    reporter = _add_watching(features, settings, registry, ingest, leadership, clock)
     web = create_app(
         settings,
         ledger=ledger,
@@ -242,13 +253,89 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
         services=features.services,
         blueprints=features.blueprints,
     )
-    # Several serve processes may share the registry: the one holding the lease runs the jobs.
-    leadership = Leadership(registry)
     for job in [ingest.retention, *features.jobs]:
         job.lease = leadership.leads
     return ServerApp(
-        settings, ingest, engine, registry, presence, ledger, web, features.jobs, leadership
+        settings,
+        ingest,
+        engine,
+        registry,
+        presence,
+        ledger,
+        web,
+        features.jobs,
+        leadership,
+        reporter,
     )
+
+
+def _add_watching(
+    features: Features,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    ingest: IngestApp,
+    leadership: Leadership,
+    clock: Clock,
+) -> ProcessReporter:
+    reporter, services = watching(
+        settings,
+        registry,
+        process=leadership.holder,
+        clock=clock,
+        ingest=ingest,
+        jobs=[ingest.retention, *features.jobs],
+    )
+    features.services.update(services)
+    features.blueprints.append(watch.blueprint)
+    return reporter
+
+
+def watching(
+    settings: Settings,
+    registry: sessionmaker[Session],
+    *,
+    process: str,
+    clock: Clock,
+    ingest: IngestApp | None = None,
+    jobs: Sequence[PeriodicJob] = (),
+    store: EventStore | None = None,
+) -> tuple[ProcessReporter, dict[str, object]]:
+    """``/readyz`` and ``/metrics`` of a process running ``ingest`` (or none: a web-only
+    process) and ``jobs``: its reporter, which writes its counters to the registry under
+    ``process`` (the name it holds the job lease with, so any process finds the lease
+    holder's job runs), and the ``readiness`` and ``metrics`` services of the web app
+    (with ``server.web.watch.blueprint``). Start and stop the reporter with the process.
+    A web-only process passes the event ``store`` it reads (readers' unconfirmed taps in
+    the metrics); its writes are checked by the processes that ingest."""
+    parts: dict[str, Callable[[], object]] = {
+        "process": process_meta,
+        "logins": lambda: dict(auth.counters),
+        "jobs": lambda: {job.name: job.last_run.as_dict() for job in jobs},
+    }
+    if ingest is not None:
+        consumer = ingest.consumer
+        parts["ingest"] = ingest.service.counters.snapshot
+        parts["broker"] = lambda: {
+            "connected": consumer.connected,
+            "subscribed": consumer.subscribed,
+        }
+    reporter = ProcessReporter(registry, process=process, parts=parts)
+    broker = ingest.consumer if ingest is not None else None
+    written = ingest.store if ingest is not None else None
+    services: dict[str, object] = {
+        "readiness": Readiness(
+            registry, clock=clock, broker=broker, store=written, reporter=reporter
+        ),
+        "metrics": Metrics(
+            registry,
+            clock=clock,
+            wall=reporter.wall,
+            store=written or store,
+            reporter=reporter,
+            known_readers=settings.known_readers(),
+        ),
+    }
+    return reporter, services
 
 
 def _add_occupancy(

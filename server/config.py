@@ -93,6 +93,9 @@ class WebSettings:
     # Reverse proxies in front (nginx, Caddy) whose X-Forwarded-For/-Proto are trusted,
     # so throttling sees the client's address and HTTPS is known. 0: none.
     proxy_hops: int = 0
+    # Bearer token that lets a client not on this machine read /metrics (Prometheus on
+    # another host); from CAMPUS_WEB_METRICS_TOKEN. Empty: /metrics from loopback only.
+    metrics_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,9 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def check_writable(self, now: datetime) -> None:
+        """Raise :class:`EventStoreError` if the store cannot take a write now (``/readyz``;
+        called every few seconds at most). This default only reads; the adapters write a
+        one-row probe that never grows."""
+        self.latest_statuses()

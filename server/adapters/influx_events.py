@@ -356,6 +356,12 @@ class InfluxEventStore(EventStore):
             self._write_api.close()
             self._client.close()
 
+    def check_writable(self, now: datetime) -> None:
+        """One point written in a measurement of its own, stamped at the start of the day
+        (UTC): rewritten in place all day, one point a day kept by the retention."""
+        day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        self._write([f"write_probe ok=1i {int(day.timestamp()) * 1_000_000_000}"])
+
     # -- HTTP --------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:

@@ -191,6 +191,16 @@ class MqttConsumer:
     def wait_subscribed(self, timeout: float) -> bool:
         return self._subscribed.wait(timeout)
 
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker now (``/readyz``)."""
+        return self._client.is_connected()
+
+    @property
+    def subscribed(self) -> bool:
+        """The broker granted the server's subscriptions on the current connection."""
+        return self._subscribed.is_set()
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Publish from any thread (feedback to readers, events for integrations)."""
         self._client.publish(topic, payload, qos=qos, retain=retain)

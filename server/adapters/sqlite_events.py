@@ -338,6 +338,27 @@ class SqliteEventStore(EventStore):
             connection.close()
         self._local = threading.local()
 
+    def check_writable(self, now: datetime) -> None:
+        """One row rewritten in a table of its own, on a connection of its own that waits
+        1 s at most for the write lock (a probe must not hang on a stuck writer). The file
+        must exist: a deleted file is not re-created empty."""
+        with self._errors():
+            connection = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=1.0
+            )
+            try:
+                connection.isolation_level = None
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at_us INTEGER)"
+                )
+                connection.execute(
+                    "INSERT OR REPLACE INTO write_probe VALUES (1, ?)", (to_us(now),)
+                )
+                connection.execute("COMMIT")
+            finally:
+                connection.close()
+
 
 def _filters(
     column: str, start: datetime, end: datetime, campus: str | None, reader: str | None

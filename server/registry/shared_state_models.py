@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.registry.models import Base, UtcDateTime
@@ -49,3 +49,20 @@ class LoginFailures(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime)
     blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ProcessReport(Base):
+    """One running (or lately stopped) server process's own counters, written by it
+    every few seconds and at stop (``services.process_reports``): ``/metrics`` answered
+    by any process shows every live process's share. A restarted process writes a new
+    row; rows not updated for a day are purged."""
+
+    __tablename__ = "process_reports"
+
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    stopped: Mapped[bool] = mapped_column(default=False)
+    counters: Mapped[str] = mapped_column(Text)  # JSON, no personal data

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -63,6 +65,25 @@ def _checkpoint_sqlite(registry: sessionmaker[Session]) -> None:
         connection.close()
 
 
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """What a job did lately in this process (``/metrics``, ``/readyz``): wall-clock
+    Unix times (not the injected clock, which a demo runs faster), durations in seconds.
+    A turn skipped because another process holds the lease is not a run, but it is a
+    turn: a process that takes the lease over is not "late" for jobs it skipped."""
+
+    every_s: float
+    last_turn: float | None = None  # when the job's thread last turned, run or skipped
+    runs: int = 0
+    failures: int = 0
+    last_end: float | None = None  # when the last run ended, failed or not
+    last_duration_s: float | None = None
+    last_success: float | None = None  # when the last successful run ended
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
 class PeriodicJob:
     """Runs ``action(now)`` at start and then every ``every``, in a daemon thread; a
     failure is logged and retried at the next turn, never fatal."""
@@ -83,6 +104,17 @@ class PeriodicJob:
         self._every = every
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._run_lock = threading.Lock()
+        self._last = JobRun(every.total_seconds())
+
+    @property
+    def every(self) -> timedelta:
+        return self._every
+
+    @property
+    def last_run(self) -> JobRun:
+        with self._run_lock:
+            return self._last
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -99,8 +131,34 @@ class PeriodicJob:
 
     def _turn(self, now: datetime) -> object:
         if self.lease is not None and not self.lease(now):
+            self._skipped()
             return None  # another process runs it
-        return self._action(now)
+        started = time.monotonic()
+        ok = False
+        try:
+            result = self._action(now)
+            ok = True
+            return result
+        finally:
+            self._record(time.monotonic() - started, ok)
+
+    def _skipped(self) -> None:
+        with self._run_lock:
+            self._last = replace(self._last, last_turn=time.time())
+
+    def _record(self, duration: float, ok: bool) -> None:
+        ended = time.time()
+        with self._run_lock:
+            last = self._last
+            self._last = JobRun(
+                last.every_s,
+                last_turn=ended,
+                runs=last.runs + 1,
+                failures=last.failures + (not ok),
+                last_end=ended,
+                last_duration_s=duration,
+                last_success=ended if ok else last.last_success,
+            )
 
     def run_once(self) -> object:
         """One turn now, in the caller's thread (tests, a replay), if this process holds

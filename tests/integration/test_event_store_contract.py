@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.event_store import EventStore, EventStoreUnavailable
+from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import InfluxSettings
@@ -587,3 +587,23 @@ def test_sqlite_purge_deletes_old_occupancy(tmp_path: Path, base: datetime) -> N
         store.write_occupancy([_sample(None, base - timedelta(days=40), 1), _sample(None, base, 2)])
         assert store.purge(base - timedelta(days=30)) == 1
         assert [s.count for s in store.occupancy(base - timedelta(days=50), base + MS)] == [2]
+
+
+def test_the_write_probe_fails_during_an_outage_and_leaves_no_trace_in_the_events(
+    outage_backend: tuple[Backend, Callable[[], None], Callable[[], None]], base: datetime
+) -> None:
+    """``check_writable`` (``/readyz``): passes on a working store, raises the port's
+    error while it cannot be written, passes again after; repeated, it keeps no trace in
+    the events."""
+    backend, begin_outage, end_outage = outage_backend
+    store = backend.open()
+    for minutes in range(3):
+        store.check_writable(base + timedelta(minutes=minutes))
+    begin_outage()
+    with pytest.raises(EventStoreError):
+        store.check_writable(base + timedelta(minutes=5))
+    end_outage()
+    store.check_writable(base + timedelta(minutes=6))
+    assert store.taps(base - timedelta(days=1), base + timedelta(days=1)) == []
+    assert store.latest_statuses() == []
+    assert store.rejections(since=base - timedelta(days=1)) == []

@@ -98,3 +98,15 @@ def test_the_badge_secret_is_required(tmp_path: Path) -> None:
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings(tmp_path / "nope.toml", SECRET)
+
+
+def test_the_metrics_token_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "campus.toml"
+    config.write_text('[web]\nmetrics_token = "from-the-file-0123456789"\n')
+    environ = {"CAMPUS_BADGES_HASH_SECRET": "s" * 32}
+    assert load_settings(config, environ).web.metrics_token == "from-the-file-0123456789"
+    environ["CAMPUS_WEB_METRICS_TOKEN"] = "from-the-environment-0123"
+    settings = load_settings(config, environ)
+    assert settings.web.metrics_token == "from-the-environment-0123"
+    assert "from-the" not in repr(settings)
+    assert load_settings(None, {"CAMPUS_BADGES_HASH_SECRET": "s" * 32}).web.metrics_token == ""

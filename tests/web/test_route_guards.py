@@ -14,6 +14,8 @@ PUBLIC = {
     "static",
     "openapi.description",
     "health.status",  # /healthz: no personal data
+    "watch.ready",  # /readyz: no personal data
+    "watch.exposition",  # /metrics: no personal data; loopback or a bearer token
     "auth.privacy",  # /confidentialite: the privacy notice, for everyone
 }
 

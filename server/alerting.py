@@ -105,7 +105,10 @@ def build_alerting(
             alert_pk, notice
         )
 
-    notifications = NotificationService(registry, channels, load_notice)
+    def load_notices(session, steps):  # type: ignore[no-untyped-def]
+        return AlertRepository(session, timezone=settings.presence.timezone).notices(steps)
+
+    notifications = NotificationService(registry, channels, load_notice, load_notices=load_notices)
     corrections = CorrectionService(
         registry, settings.presence, retention_days=settings.events.retention_days
     )

@@ -1,13 +1,15 @@
-"""Use case: notice absences. Run every ~15 s (``PeriodicJob``) and on demand
-(``campus-presence check-absences --at``).
+"""Use case: notice absences. Run at each slot's check instant by the
+``absence-watcher`` job of ``serve`` (``services.absence_schedule``, with a safety sweep
+every few minutes) and on demand (``campus-presence check-absences --at``).
 
-Each run looks at the slot occurrences whose check instant (slot start + grace, see
+Each check looks at the slot occurrences whose check instant (slot start + grace, see
 ``domain.absences``) has passed since the last ones checked, and stores one evaluation
 per occurrence: a restart catches up on what it missed and never checks a slot twice
 (a unique constraint says so). An absence raises one alert for the tutor (another
 unique constraint); an occurrence the door readers cannot vouch for is held as
 *indeterminate*, the coordinator is told the reader is down, and it is checked again
-once the reader is back with its queued taps delivered.
+once the reader is back with its queued taps delivered. Everything one check finds, on
+every campus, is recorded in one transaction with the deliveries of its alerts.
 """
 
 from __future__ import annotations

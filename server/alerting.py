@@ -16,6 +16,7 @@ from server.adapters.event_store import EventStore
 from server.config import Settings
 from server.domain.events import StoredTap
 from server.registry.alert_repository import AlertRepository
+from server.services.absence_schedule import AbsenceSchedule
 from server.services.absence_watcher import AbsenceWatcher
 from server.services.alerts import AlertService, arrival_listener
 from server.services.corrections import CorrectionService
@@ -69,9 +70,7 @@ class Alerting:
 
     def jobs(self, clock: Clock) -> list[PeriodicJob]:
         return [
-            PeriodicJob(
-                "absence-watcher", self.watcher.run, clock=clock, every=timedelta(seconds=15)
-            ),
+            AbsenceSchedule(self.watcher, clock=clock),
             self.delivery_workers(clock),
             PeriodicJob(
                 "alert-escalation",

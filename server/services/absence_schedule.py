@@ -94,6 +94,12 @@ class AbsenceSchedule(PeriodicJob):
         if self.lease is not None and not self.lease(now):
             self._checked = None  # another process runs it; sweep first on taking over
             return self.max_sleep.total_seconds()
+        near = self._near(now)
+        if near is not None:  # an instant is coming: the chores wait until it is checked
+            for chore in ("_sweep_at", "_replan_at"):
+                moment = getattr(self, chore)
+                if moment is not None and moment < near + self._slowest:
+                    setattr(self, chore, near + self._slowest)
         if self._checked is None or (self._sweep_at is not None and now >= self._sweep_at):
             began = time.monotonic()
             self.watcher.run(now)
@@ -114,18 +120,16 @@ class AbsenceSchedule(PeriodicJob):
             self.instants_checked += len(due)
         return self._sleep(self._clock())
 
-    def _sleep(self, now: datetime) -> float:
-        """Until the next instant, the next sweep or plan, at most ``max_sleep``; a sweep
-        or plan due just before an instant waits until that instant is checked."""
+    def _near(self, now: datetime) -> datetime | None:
+        """The next planned instant if it comes within twice the longest sweep or plan
+        (a chore begun now could still be running then), else None."""
         coming = min(self._plan, default=None)
-        chores = [moment for moment in (self._sweep_at, self._replan_at) if moment is not None]
-        if coming is not None:
-            guard = coming - 2 * self._slowest
-            if self._sweep_at is not None and guard <= self._sweep_at < coming + self._slowest:
-                self._sweep_at = coming + timedelta(seconds=1)
-            if self._replan_at is not None and guard <= self._replan_at < coming:
-                self._replan_at = coming + timedelta(seconds=1)
-            chores = [m for m in (self._sweep_at, self._replan_at) if m is not None]
-            chores.append(coming)
-        wake = min([*chores, now + self.max_sleep])
+        if self._checked is None or coming is None or coming <= now:
+            return None
+        return coming if coming - now < 2 * self._slowest else None
+
+    def _sleep(self, now: datetime) -> float:
+        """Until the next instant, the next sweep or plan, at most ``max_sleep``."""
+        moments = [self._sweep_at, self._replan_at, min(self._plan, default=None)]
+        wake = min([m for m in moments if m is not None] + [now + self.max_sleep])
         return max((wake - now).total_seconds(), 0.0)

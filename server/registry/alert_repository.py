@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from server.domain.accounts import Role
@@ -31,6 +31,14 @@ from server.registry.models import Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
 
 _CHUNK = 500  # keys per IN (...) query
+_STUDENT_COLUMNS = select(
+    Student.id,
+    Student.student_id,
+    Student.first_name,
+    Student.last_name,
+    Student.email,
+    Student.phone,
+)
 
 
 def new_public_id() -> str:
@@ -91,16 +99,23 @@ class AlertRepository:
     @staticmethod
     def new(kind: AlertKind, key: str, campus: str, now: datetime, **values: Any) -> Alert:
         """A new open alert, not added yet (:meth:`add` adds and flushes one)."""
-        return Alert(
-            public_id=new_public_id(),
-            dedupe_key=key,
-            kind=kind.value,
-            campus_id=campus,
-            status=AlertStatus.OPEN.value,
-            noticed_at=now,
-            acknowledged_by="",
+        return Alert(**AlertRepository.values(kind, key, campus, now, **values))
+
+    @staticmethod
+    def values(
+        kind: AlertKind, key: str, campus: str, now: datetime, **values: Any
+    ) -> dict[str, Any]:
+        """The columns of a new open alert's row (for a bulk insert)."""
+        return {
+            "public_id": new_public_id(),
+            "dedupe_key": key,
+            "kind": kind.value,
+            "campus_id": campus,
+            "status": AlertStatus.OPEN.value,
+            "noticed_at": now,
+            "acknowledged_by": "",
             **values,
-        )
+        }
 
     def tutor_of(self, student_pk: int) -> int | None:
         return self.session.scalar(select(Student.tutor_id).where(Student.id == student_pk))
@@ -281,8 +296,9 @@ class AlertRepository:
     def notices(self, steps: Sequence[tuple[int, NoticeKind]]) -> list[Notice]:
         """The notices of these steps (alert, step), in order, read with one query per
         table whatever their number (the absences of one instant)."""
+        self.session.flush()  # plain rows are read below: the session's changes first
         pks = sorted({pk for pk, _ in steps})
-        rows = {row.id: row for row in self._all(Alert, Alert.id, pks)}
+        rows = {row.id: row for row in self._rows(Alert.__table__, Alert.id, pks)}
         missing = [pk for pk in pks if pk not in rows]
         if missing:
             raise LookupError(f"no alert {missing[0]}")
@@ -300,8 +316,10 @@ class AlertRepository:
         }
         students = {
             row.id: row
-            for row in self._all(
-                Student, Student.id, sorted({r.student_pk for r in rows.values() if r.student_pk})
+            for row in self._rows(
+                _STUDENT_COLUMNS,
+                Student.id,
+                sorted({r.student_pk for r in rows.values() if r.student_pk}),
             )
         }
         account_phones = self._account_phones([t.id for t in tutors.values() if not t.phone])
@@ -324,6 +342,17 @@ class AlertRepository:
             found += self.session.scalars(
                 select(model).where(column.in_(list(keys[start : start + _CHUNK])))
             )
+        return found
+
+    def _rows(self, selectable: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
+        """Plain rows (no ORM objects: many are read at once) whose ``column`` is in
+        ``keys``; a row's fields read as attributes."""
+        found: list[Any] = []
+        for start in range(0, len(keys), _CHUNK):
+            query = selectable if isinstance(selectable, Select) else select(selectable)
+            found += self.session.execute(
+                query.where(column.in_(list(keys[start : start + _CHUNK])))
+            ).all()
         return found
 
     def _coordinator_phones(self, campuses: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -363,12 +392,12 @@ class AlertRepository:
 
     def _notice(
         self,
-        row: Alert,
+        row: Any,  # an alert's row
         notice: NoticeKind,
         channel: AlertChannelSettings | None,
         coordinator_phones: tuple[str, ...],
         tutor: Tutor | None,
-        student: Student | None,
+        student: Any,  # a row of _STUDENT_COLUMNS
         account_phones: dict[int, str],
     ) -> Notice:
         kind = AlertKind(row.kind)
@@ -415,7 +444,7 @@ class AlertRepository:
         return replace(built, url=alert_link(base_url, kind, row.public_id, row.campus_id, role))
 
 
-def _step_time(row: Alert, notice: NoticeKind) -> datetime:
+def _step_time(row: Any, notice: NoticeKind) -> datetime:
     if notice is NoticeKind.ESCALATED and row.escalated_at:
         return row.escalated_at
     if notice is NoticeKind.ARRIVED and row.arrived_at:

@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, orm, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, orm, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain.alerts import AlertKind
@@ -255,7 +256,7 @@ class NotificationService:
                 )
             )
             known.update((pk, notice, channel) for pk, notice, channel in found)
-        rows: list[AlertDelivery] = []
+        rows: list[dict[str, Any]] = []
         lanes: set[tuple[str, str]] = set()
         for (alert_pk, kind), built in zip(steps, notices, strict=True):
             names = [
@@ -267,10 +268,11 @@ class NotificationService:
                 if (alert_pk, kind.value, name) in known:
                     continue
                 known.add((alert_pk, kind.value, name))
-                rows.append(_delivery(alert_pk, kind, name, now))
+                rows.append(_delivery_values(alert_pk, kind, name, now))
                 if name != WEB:
                     lanes.add((built.campus, name))
-        session.add_all(rows)
+        if rows:
+            session.execute(insert(AlertDelivery), rows)
         return lanes
 
     def wake_lanes(self, lanes: set[tuple[str, str]]) -> None:
@@ -412,16 +414,22 @@ class NotificationService:
 
 
 def _delivery(alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> AlertDelivery:
+    return AlertDelivery(**_delivery_values(alert_pk, notice, channel, now))
+
+
+def _delivery_values(
+    alert_pk: int, notice: NoticeKind, channel: str, now: datetime
+) -> dict[str, Any]:
     web = channel == WEB  # the web list shows the alert as soon as it is stored
-    return AlertDelivery(
-        alert_pk=alert_pk,
-        notice=notice.value,
-        channel=channel,
-        status="sent" if web else "pending",
-        attempts=1 if web else 0,
-        last_error="",
-        created_at=now,
-        next_attempt_at=None if web else now,
-        sent_at=now if web else None,
-        last_attempt_at=now if web else None,
-    )
+    return {
+        "alert_pk": alert_pk,
+        "notice": notice.value,
+        "channel": channel,
+        "status": "sent" if web else "pending",
+        "attempts": 1 if web else 0,
+        "last_error": "",
+        "created_at": now,
+        "next_attempt_at": None if web else now,
+        "sent_at": now if web else None,
+        "last_attempt_at": now if web else None,
+    }

@@ -6,8 +6,11 @@ keeps the coming instants (:meth:`AbsenceWatcher.upcoming`, from now to ``horizo
 ahead), re-read every ``replan_every`` and at once after :meth:`AbsenceSchedule.changed`
 (contracts, calendar or excuses changed); it sleeps until the next instant and checks
 then the slots due, on the campuses that have some, in one transaction
-(:meth:`AbsenceWatcher.check`). Arrivals are read at that moment, so a student who came
-in before the instant raises nothing, and an excuse or closure recorded late is seen.
+(:meth:`AbsenceWatcher.check`). Which slots are due (contracts, calendar, excuses) is
+read a little ahead (:meth:`AbsenceWatcher.prepare`, twice as long before the instant as
+that reading took), the excuses once more at the instant (a campus whose excuses changed
+is read again in full); the taps and the readers' states are read at the instant, so a
+student who came in before it raises nothing.
 
 A safety sweep (:meth:`AbsenceWatcher.run`: every slot since the watcher's mark, up to
 ``catch_up`` back) runs at start and every ``sweep_every``, never just before a known
@@ -25,12 +28,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from server.services.absence_watcher import AbsenceWatcher
+from server.services.absence_watcher import AbsenceWatcher, Prepared
 from server.services.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+PREPARED_SPAN = timedelta(seconds=30)  # instants this close after the next are read with it
 
 
 class AbsenceSchedule(PeriodicJob):
@@ -57,11 +61,14 @@ class AbsenceSchedule(PeriodicJob):
         self._sweep_at: datetime | None = None
         self._replan_at: datetime | None = None
         self._slowest = timedelta(seconds=1)  # the longest sweep or plan so far
+        self._prepared: Prepared | None = None  # the next instant's due slots, read ahead
+        self._preparing: timedelta | None = None  # how long that took last time
         self.instants_checked = 0
 
     def changed(self) -> None:
         """Contracts, the calendar or excuses changed: re-read the coming instants now."""
         self._changed = True
+        self._prepared = None
         self._wake.set()
 
     def stop(self) -> None:
@@ -81,7 +88,7 @@ class AbsenceSchedule(PeriodicJob):
                 wait = self.step()
             except Exception:
                 log.exception("absence watcher failed; next try in %s", self.max_sleep)
-                self._checked = None  # sweep again: nothing is lost
+                self._checked, self._prepared = None, None  # sweep again: nothing is lost
                 wait = self.max_sleep.total_seconds()
             if wait > 0:
                 self._wake.wait(wait)
@@ -93,6 +100,7 @@ class AbsenceSchedule(PeriodicJob):
         now = self._clock()
         if self.lease is not None and not self.lease(now):
             self._checked = None  # another process runs it; sweep first on taking over
+            self._prepared = None
             return self.max_sleep.total_seconds()
         near = self._near(now)
         if near is not None:  # an instant is coming: the chores wait until it is checked
@@ -115,10 +123,32 @@ class AbsenceSchedule(PeriodicJob):
         due = [instant for instant in self._plan if instant <= now]
         if due:
             campuses = set().union(*(self._plan.pop(instant) for instant in due))
-            self.watcher.check(now, respect_mark=True, since=self._checked, campuses=campuses)
+            prepared, self._prepared = self._prepared, None
+            self.watcher.check(
+                now, respect_mark=True, since=self._checked, campuses=campuses, prepared=prepared
+            )
             self._checked = now
             self.instants_checked += len(due)
+        else:
+            self._prepare(now)
         return self._sleep(self._clock())
+
+    def _prepare(self, now: datetime) -> None:
+        """Shortly before an instant, read its due slots ahead (``prepare``)."""
+        coming = min(self._plan, default=None)
+        if coming is None or self._checked is None or now < coming - self._lead():
+            return
+        if self._prepared is not None and self._prepared.until >= coming:
+            return
+        until = coming + PREPARED_SPAN
+        campuses = set().union(*(c for instant, c in self._plan.items() if instant <= until))
+        began = time.monotonic()
+        self._prepared = self.watcher.prepare(self._checked, until, campuses)
+        self._preparing = timedelta(seconds=time.monotonic() - began)
+
+    def _lead(self) -> timedelta:
+        """How long before an instant its slots are read ahead."""
+        return 2 * (self._preparing or self._slowest) + timedelta(milliseconds=500)
 
     def _near(self, now: datetime) -> datetime | None:
         """The next planned instant if it comes within twice the longest sweep or plan
@@ -130,6 +160,9 @@ class AbsenceSchedule(PeriodicJob):
 
     def _sleep(self, now: datetime) -> float:
         """Until the next instant, the next sweep or plan, at most ``max_sleep``."""
-        moments = [self._sweep_at, self._replan_at, min(self._plan, default=None)]
+        coming = min(self._plan, default=None)
+        moments = [self._sweep_at, self._replan_at, coming]
+        if coming is not None and (self._prepared is None or self._prepared.until < coming):
+            moments.append(coming - self._lead())
         wake = min([m for m in moments if m is not None] + [now + self.max_sleep])
         return max((wake - now).total_seconds(), 0.0)

@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import orm, select
+from sqlalchemy import insert, orm, select
 from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore
@@ -32,13 +33,24 @@ from server.domain.absences import (
     judge,
     reader_back,
 )
-from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution, incident_over
+from server.domain.alerts import (
+    AbsenceHeld,
+    AbsenceNoticed,
+    AlertKind,
+    Resolution,
+    incident_over,
+)
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
+from server.domain.slots import Excuse
 from server.registry.alert_models import AbsenceEvaluation, Alert, WatcherMark
-from server.registry.alert_repository import AlertRepository, apply_state, state_of
+from server.registry.alert_repository import (
+    AlertRepository,
+    apply_state,
+    state_of,
+)
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import corrected_sessions, repository, session_rules
@@ -56,6 +68,25 @@ class WatchReport:
     noticed: list[AbsenceNoticed] = field(default_factory=list)
     held: list[AbsenceHeld] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A campus's due slot occurrences in a window, and what they were derived from."""
+
+    slots: list[ExpectedSlot]
+    schedule: Schedule
+    plans: list[StudentPlan]
+    excuses: dict[int, list[Excuse]]
+
+
+@dataclass
+class Prepared:
+    """The due slots of the campuses checked at the coming instants, read ahead."""
+
+    since: datetime
+    until: datetime
+    campuses: dict[str, Due] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +149,19 @@ class AbsenceWatcher:
         respect_mark: bool = False,
         since: datetime | None = None,
         campuses: Collection[str] | None = None,
+        prepared: Prepared | None = None,
     ) -> WatchReport:
         """Check every slot whose check instant is in the last ``catch_up`` (after the
         first run's mark when ``respect_mark``, after ``since`` when given; on
         ``campuses`` only when given), and record what it finds in ONE transaction:
-        evaluations, alerts and their deliveries; then wake the delivery lanes."""
+        evaluations, alerts and their deliveries; then wake the delivery lanes. The due
+        slots ``prepared`` shortly before (:meth:`prepare`) are used when they cover the
+        window and no excuse changed since; the taps are always read now."""
         try:
-            report = self._check(now, respect_mark, since, campuses)
+            report = self._check(now, respect_mark, since, campuses, prepared)
         except IntegrityError:  # another worker evaluated some of these slots meanwhile
             log.info("slots already evaluated by another worker; checking the rest again")
-            report = self._check(now, respect_mark, since, campuses)
+            report = self._check(now, respect_mark, since, campuses, prepared)
         if report.noticed or report.held:
             log.info(
                 "absence check: %d evaluated, %d noticed, %d held",
@@ -144,10 +178,21 @@ class AbsenceWatcher:
         with self.registry() as session:
             repo = repository(session, self.settings)
             for campus in repo.campus_ids():
-                due, _schedule, _plans = self._due(repo, campus, now, until)
-                for instant in check_instants(due, now, until):
+                due = self._due(repo, campus, now, until)
+                for instant in check_instants(due.slots, now, until):
                     found.setdefault(instant, set()).add(campus)
         return dict(sorted(found.items()))
+
+    def prepare(self, since: datetime, until: datetime, campuses: Collection[str]) -> Prepared:
+        """Read ahead what the check of the instants up to ``until`` needs from the
+        contracts, the calendar and the excuses (the slots due in ``(since, until]``),
+        so that the check at the instant reads only taps, readers and evaluations."""
+        found = Prepared(since, until)
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            for campus in sorted(campuses):
+                found.campuses[campus] = self._due(repo, campus, since, until)
+        return found
 
     def _check(
         self,
@@ -155,17 +200,49 @@ class AbsenceWatcher:
         respect_mark: bool,
         since: datetime | None,
         only: Collection[str] | None,
+        prepared: Prepared | None,
     ) -> WatchReport:
         with self.registry() as session:
-            campuses = repository(session, self.settings).campus_ids()
+            repo = repository(session, self.settings)
+            campuses = repo.campus_ids()
+            modes = repo.reader_modes()
         if only is not None:
             campuses = [campus for campus in campuses if campus in only]
         marks = self._marks(campuses, now) if respect_mark else {}
         start = now - self.catch_up if since is None else max(now - self.catch_up, since)
+        windows = {campus: max(start, marks.get(campus, start)) for campus in campuses}
+        ready = self._still_valid(prepared, windows, now) if prepared is not None else {}
         places = [
-            self._look(campus, max(start, marks.get(campus, start)), now) for campus in campuses
+            self._look(campus, windows[campus], now, modes, ready.get(campus))
+            for campus in campuses
         ]
         return self._record(places, now)
+
+    def _still_valid(
+        self, prepared: Prepared, windows: dict[str, datetime], now: datetime
+    ) -> dict[str, Due]:
+        """The campuses whose prepared slots cover their window and whose excuses are
+        the same now (one query for all of them)."""
+        if now > prepared.until:
+            return {}
+        usable = {
+            campus: due
+            for campus, due in prepared.campuses.items()
+            if campus in windows and windows[campus] >= prepared.since
+        }
+        students = sorted({plan.student_pk for due in usable.values() for plan in due.plans})
+        with self.registry() as session:
+            excuses = repository(session, self.settings).excuses(
+                students, prepared.since - timedelta(days=1), prepared.until
+            )
+        return {
+            campus: due
+            for campus, due in usable.items()
+            if all(
+                list(excuses.get(plan.student_pk, ())) == list(due.excuses.get(plan.student_pk, ()))
+                for plan in due.plans
+            )
+        }
 
     def _marks(self, campuses: Sequence[str], now: datetime) -> dict[str, datetime]:
         """Each campus's mark: when the watcher first ran there (made now if new)."""
@@ -189,9 +266,7 @@ class AbsenceWatcher:
                     marks[campus] = mark.started_at
         return marks
 
-    def _due(
-        self, repo: PresenceRepository, campus: str, since: datetime, until: datetime
-    ) -> tuple[list[ExpectedSlot], Schedule, list[StudentPlan]]:
+    def _due(self, repo: PresenceRepository, campus: str, since: datetime, until: datetime) -> Due:
         """The campus's due slot occurrences checked in ``(since, until]``."""
         calendar = repo.calendar(campus)
         tz = calendar.tz
@@ -215,17 +290,25 @@ class AbsenceWatcher:
             )
             if since < item.check_at <= until
         ]
-        return due, schedule, plans
+        return Due(due, schedule, plans, excuses)
 
-    def _look(self, campus: str, since: datetime, now: datetime) -> _Campus:
-        """What the campus's slots checked in ``(since, now]`` and not final yet find:
-        read everything, write nothing."""
+    def _look(
+        self,
+        campus: str,
+        since: datetime,
+        now: datetime,
+        modes: dict[tuple[str, str], ReaderMode],
+        ready: Due | None = None,
+    ) -> _Campus:
+        """What the campus's slots checked in ``(since, now]`` and not final yet find
+        (their due slots ``ready`` when prepared): read everything, write nothing."""
         with self.registry() as session:
             repo = repository(session, self.settings)
-            due, schedule, plans = self._due(repo, campus, since, now)
-            done = self._evaluations(session, campus, since, now)
+            found = ready or self._due(repo, campus, since, now)
+            schedule, plans = found.schedule, found.plans
+            due = [item for item in found.slots if since < item.check_at <= now]
+            done = self._evaluations(session, campus, since, now) if due else {}
             todo = [item for item in due if done.get(_key(item)) in (None, Verdict.INDETERMINATE)]
-            modes = repo.reader_modes()
             doors = sorted(
                 r for (c, r), mode in modes.items() if c == campus and mode is not ReaderMode.ROOM
             )
@@ -302,7 +385,10 @@ class AbsenceWatcher:
         channels = {campus: notifications.channels(campus) for campus in sorted(telling)}
         if not telling:
             return report  # nothing found, no reader down: nothing to write
-        pending: list[tuple[Alert, NoticeKind]] = []
+        # Steps in order; an absence is first its index in ``absences`` (bulk-inserted).
+        pending: list[tuple[Alert | int, NoticeKind]] = []
+        evaluations: list[dict[str, Any]] = []
+        absences: list[dict[str, Any]] = []
         with self.registry() as session, session.begin():
             repo = AlertRepository(session, timezone=self.settings.timezone)
             downs = repo.open_readers_down([p.id for p in places])
@@ -310,12 +396,15 @@ class AbsenceWatcher:
             tutors = repo.tutors_of(absent) if absent else {}
             for place in places:
                 for found in place.found:
-                    self._store(session, place.id, found, now)
+                    if found.held:  # its row exists
+                        self._store(session, found, now)
+                    else:
+                        evaluations.append(_evaluation(place.id, found, now))
                     if found.verdict is Verdict.ABSENT:
-                        row = self._raise(session, place, found.item, tutors)
+                        values = _absence(place, found.item, tutors)
                         report.noticed.append(
                             AbsenceNoticed(
-                                row.public_id,
+                                values["public_id"],
                                 place.id,
                                 found.item.student_id,
                                 found.item.start,
@@ -323,7 +412,8 @@ class AbsenceWatcher:
                                 place.now,
                             )
                         )
-                        pending.append((row, NoticeKind.RAISED))
+                        pending.append((len(absences), NoticeKind.RAISED))
+                        absences.append(values)
                     elif found.verdict is Verdict.INDETERMINATE:
                         for reader in found.down:
                             if (place.id, reader) not in downs:
@@ -345,7 +435,13 @@ class AbsenceWatcher:
                     )
                     pending.append((row, NoticeKind.RESOLVED))
             session.flush()
-            report.steps = [Step(row.id, notice) for row, notice in pending]
+            if evaluations:
+                session.execute(insert(AbsenceEvaluation), evaluations)
+            ids = _insert_returning_ids(session, absences)
+            report.steps = [
+                Step(ids[row] if isinstance(row, int) else row.id, notice)
+                for row, notice in pending
+            ]
             lanes = self._deliveries(session, report.steps, now, channels)
         notifications.wake_lanes(lanes)
         return report
@@ -369,43 +465,19 @@ class AbsenceWatcher:
             return set()
 
     @staticmethod
-    def _store(session: orm.Session, campus: str, found: _Found, now: datetime) -> None:
+    def _store(session: orm.Session, found: _Found, now: datetime) -> None:
+        """A held check's evaluation, checked again."""
         item = found.item
-        row = None
-        if found.held:  # a held check has its row already
-            row = session.scalar(
-                select(AbsenceEvaluation).where(
-                    AbsenceEvaluation.student_pk == item.student_pk,
-                    AbsenceEvaluation.slot_start == item.start,
-                )
+        row = session.scalar(
+            select(AbsenceEvaluation).where(
+                AbsenceEvaluation.student_pk == item.student_pk,
+                AbsenceEvaluation.slot_start == item.start,
             )
-        if row is None:
-            row = AbsenceEvaluation(
-                student_pk=item.student_pk, campus_id=campus, slot_start=item.start
-            )
-            session.add(row)
+        )
+        if row is None:  # gone meanwhile (an erasure): nothing to update
+            return
         row.slot_end, row.check_at = item.end, item.check_at
         row.verdict, row.evaluated_at = found.verdict.value, now
-
-    def _raise(
-        self,
-        session: orm.Session,
-        place: _Campus,
-        item: ExpectedSlot,
-        tutors: dict[int, int | None],
-    ) -> Alert:
-        row = AlertRepository.new(
-            AlertKind.ABSENCE,
-            f"absence:{item.student_pk}:{item.start.isoformat()}",
-            place.id,
-            place.now,
-            student_pk=item.student_pk,
-            tutor_id=tutors.get(item.student_pk),
-            slot_start=item.start,
-            slot_end=item.end,
-        )
-        session.add(row)
-        return row
 
     def _reader_down(self, session: orm.Session, place: _Campus, reader: str) -> Alert:
         health = place.health(reader)
@@ -420,6 +492,41 @@ class AbsenceWatcher:
         )
         session.add(row)
         return row
+
+
+def _evaluation(campus: str, found: _Found, now: datetime) -> dict[str, Any]:
+    item = found.item
+    return {
+        "student_pk": item.student_pk,
+        "campus_id": campus,
+        "slot_start": item.start,
+        "slot_end": item.end,
+        "check_at": item.check_at,
+        "verdict": found.verdict.value,
+        "evaluated_at": now,
+    }
+
+
+def _absence(place: _Campus, item: ExpectedSlot, tutors: dict[int, int | None]) -> dict[str, Any]:
+    """The columns of an absence alert's row."""
+    return AlertRepository.values(
+        AlertKind.ABSENCE,
+        f"absence:{item.student_pk}:{item.start.isoformat()}",
+        place.id,
+        place.now,
+        student_pk=item.student_pk,
+        tutor_id=tutors.get(item.student_pk),
+        slot_start=item.start,
+        slot_end=item.end,
+    )
+
+
+def _insert_returning_ids(session: orm.Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the alerts' rows at once; their ids, in order."""
+    if not rows:
+        return []
+    result = session.execute(insert(Alert).returning(Alert.id, sort_by_parameter_order=True), rows)
+    return [pk for (pk,) in result]
 
 
 def _key(item: ExpectedSlot) -> tuple[int, datetime]:

@@ -111,7 +111,10 @@ def test_the_plan_holds_the_coming_instants_and_a_late_excuse_is_seen(
     job = AbsenceSchedule(alerting.watcher, clock=clock, sweep_every=hours, replan_every=hours)
     assert 0 < job.step() <= job.max_sleep.total_seconds()
     assert job.planned == [INSTANT, paris(14, 15, day=MONDAY + timedelta(days=1))]
-    # An excuse recorded after the plan, before the instant: no alert at the instant.
+    clock.moment = INSTANT - timedelta(seconds=1)
+    job.step()  # just before the instant: its due slots are read ahead
+    assert job._prepared is not None and job.instants_checked == 0
+    # An excuse recorded after that, before the instant: no alert at the instant.
     with registry() as session, session.begin():
         student = session.scalar(select(Student.id).where(Student.student_id == "E001"))
         session.add(

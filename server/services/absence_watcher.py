@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, orm, select
+from sqlalchemy import orm, select
 from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore
@@ -436,7 +436,7 @@ class AbsenceWatcher:
                     pending.append((row, NoticeKind.RESOLVED))
             session.flush()
             if evaluations:
-                session.execute(insert(AbsenceEvaluation), evaluations)
+                session.execute(AbsenceEvaluation.__table__.insert(), evaluations)
             ids = _insert_returning_ids(session, absences)
             report.steps = [
                 Step(ids[row] if isinstance(row, int) else row.id, notice)
@@ -525,7 +525,10 @@ def _insert_returning_ids(session: orm.Session, rows: list[dict[str, Any]]) -> l
     """Insert the alerts' rows at once; their ids, in order."""
     if not rows:
         return []
-    result = session.execute(insert(Alert).returning(Alert.id, sort_by_parameter_order=True), rows)
+    table = Alert.__table__  # Core: no ORM objects, one multi-row INSERT … RETURNING
+    result = session.execute(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+    )
     return [pk for (pk,) in result]
 
 

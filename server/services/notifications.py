@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, orm, select, update
+from sqlalchemy import ColumnElement, func, or_, orm, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain.alerts import AlertKind
@@ -272,7 +272,7 @@ class NotificationService:
                 if name != WEB:
                     lanes.add((built.campus, name))
         if rows:
-            session.execute(insert(AlertDelivery), rows)
+            session.execute(AlertDelivery.__table__.insert(), rows)  # Core: no ORM objects
         return lanes
 
     def wake_lanes(self, lanes: set[tuple[str, str]]) -> None:

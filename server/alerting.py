@@ -16,6 +16,7 @@ from server.adapters.event_store import EventStore
 from server.config import Settings
 from server.domain.events import StoredTap
 from server.registry.alert_repository import AlertRepository
+from server.services.absence_schedule import AbsenceSchedule
 from server.services.absence_watcher import AbsenceWatcher
 from server.services.alerts import AlertService, arrival_listener
 from server.services.corrections import CorrectionService
@@ -69,9 +70,7 @@ class Alerting:
 
     def jobs(self, clock: Clock) -> list[PeriodicJob]:
         return [
-            PeriodicJob(
-                "absence-watcher", self.watcher.run, clock=clock, every=timedelta(seconds=15)
-            ),
+            AbsenceSchedule(self.watcher, clock=clock),
             self.delivery_workers(clock),
             PeriodicJob(
                 "alert-escalation",
@@ -105,7 +104,10 @@ def build_alerting(
             alert_pk, notice
         )
 
-    notifications = NotificationService(registry, channels, load_notice)
+    def load_notices(session, steps):  # type: ignore[no-untyped-def]
+        return AlertRepository(session, timezone=settings.presence.timezone).notices(steps)
+
+    notifications = NotificationService(registry, channels, load_notice, load_notices=load_notices)
     corrections = CorrectionService(
         registry, settings.presence, retention_days=settings.events.retention_days
     )

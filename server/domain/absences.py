@@ -104,6 +104,15 @@ def expected_slots(
     return sorted(found)
 
 
+def check_instants(
+    slots: Iterable[ExpectedSlot], after: datetime, until: datetime
+) -> list[datetime]:
+    """The distinct instants in ``(after, until]`` at which some of ``slots`` is checked
+    (each occurrence's ``check_at``, ``domain.slots``'s rule), in order: when the absence
+    watcher must wake."""
+    return sorted({item.check_at for item in slots if after < item.check_at <= until})
+
+
 def judge(expected: ExpectedSlot, sessions: Sequence[Session], *, doors_reliable: bool) -> Verdict:
     """What the check of ``expected`` finds, from the student's sessions known now
     (an open session ends at the evaluation instant): the slot's state at its check

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from server.domain.accounts import Role
@@ -29,6 +29,16 @@ from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Student, Tutor
 from server.services.notifications import Notice, NoticeKind, Person
+
+_CHUNK = 500  # keys per IN (...) query
+_STUDENT_COLUMNS = select(
+    Student.id,
+    Student.student_id,
+    Student.first_name,
+    Student.last_name,
+    Student.email,
+    Student.phone,
+)
 
 
 def new_public_id() -> str:
@@ -81,22 +91,58 @@ class AlertRepository:
         return self.session.scalar(select(Alert).where(Alert.dedupe_key == dedupe_key))
 
     def add(self, kind: AlertKind, key: str, campus: str, now: datetime, **values: Any) -> Alert:
-        row = Alert(
-            public_id=new_public_id(),
-            dedupe_key=key,
-            kind=kind.value,
-            campus_id=campus,
-            status=AlertStatus.OPEN.value,
-            noticed_at=now,
-            acknowledged_by="",
-            **values,
-        )
+        row = self.new(kind, key, campus, now, **values)
         self.session.add(row)
         self.session.flush()
         return row
 
+    @staticmethod
+    def new(kind: AlertKind, key: str, campus: str, now: datetime, **values: Any) -> Alert:
+        """A new open alert, not added yet (:meth:`add` adds and flushes one)."""
+        return Alert(**AlertRepository.values(kind, key, campus, now, **values))
+
+    @staticmethod
+    def values(
+        kind: AlertKind, key: str, campus: str, now: datetime, **values: Any
+    ) -> dict[str, Any]:
+        """The columns of a new open alert's row (for a bulk insert)."""
+        return {
+            "public_id": new_public_id(),
+            "dedupe_key": key,
+            "kind": kind.value,
+            "campus_id": campus,
+            "status": AlertStatus.OPEN.value,
+            "noticed_at": now,
+            "acknowledged_by": "",
+            **values,
+        }
+
     def tutor_of(self, student_pk: int) -> int | None:
         return self.session.scalar(select(Student.tutor_id).where(Student.id == student_pk))
+
+    def tutors_of(self, student_pks: Collection[int]) -> dict[int, int | None]:
+        """Each student's tutor (:meth:`tutor_of`), in one query per 500 students."""
+        keys = sorted(student_pks)
+        found: dict[int, int | None] = {}
+        for start in range(0, len(keys), _CHUNK):
+            rows = self.session.execute(
+                select(Student.id, Student.tutor_id).where(
+                    Student.id.in_(keys[start : start + _CHUNK])
+                )
+            )
+            found.update((pk, tutor) for pk, tutor in rows)
+        return found
+
+    def open_readers_down(self, campuses: Collection[str]) -> dict[tuple[str, str], Alert]:
+        """The open ``reader_down`` alerts of these campuses, by (campus, reader)."""
+        rows = self.session.scalars(
+            select(Alert).where(
+                Alert.kind == AlertKind.READER_DOWN.value,
+                Alert.campus_id.in_(sorted(campuses)),
+                Alert.status != "closed",
+            )
+        )
+        return {(row.campus_id, row.reader_id or ""): row for row in rows}
 
     def unresolved_absences(self, student_pks: Collection[int]) -> list[Alert]:
         """Absence alerts of these students still waiting for a call or an arrival
@@ -232,18 +278,7 @@ class AlertRepository:
     def coordinator_phones(self, campus: str) -> tuple[str, ...]:
         """The phones of the campus's active coordinator accounts (E.164), in login
         order: whom an escalated alert is texted to."""
-        return tuple(
-            self.session.scalars(
-                select(Account.phone)
-                .where(
-                    Account.role == Role.COORDINATOR.value,
-                    Account.campus_id == campus,
-                    Account.active.is_(True),
-                    Account.phone != "",
-                )
-                .order_by(Account.login)
-            )
-        )
+        return self._coordinator_phones([campus]).get(campus, ())
 
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
         """How each tutor is shown to people (``Tutor.label``: their name, else their
@@ -256,10 +291,115 @@ class AlertRepository:
     def notice(self, alert_pk: int, notice: NoticeKind) -> Notice:
         """The notice of one step of an alert, with the people it is about and the
         link its recipient opens (:mod:`server.domain.alert_links`)."""
-        row = self.session.get(Alert, alert_pk)
-        if row is None:
-            raise LookupError(f"no alert {alert_pk}")
-        channel = self.channel_settings(row.campus_id)
+        return self.notices([(alert_pk, notice)])[0]
+
+    def notices(self, steps: Sequence[tuple[int, NoticeKind]]) -> list[Notice]:
+        """The notices of these steps (alert, step), in order, read with one query per
+        table whatever their number (the absences of one instant)."""
+        self.session.flush()  # plain rows are read below: the session's changes first
+        pks = sorted({pk for pk, _ in steps})
+        rows = {row.id: row for row in self._rows(Alert.__table__, Alert.id, pks)}
+        missing = [pk for pk in pks if pk not in rows]
+        if missing:
+            raise LookupError(f"no alert {missing[0]}")
+        campuses = sorted({row.campus_id for row in rows.values()})
+        settings = {
+            row.campus_id: row
+            for row in self._all(AlertChannelSettings, AlertChannelSettings.campus_id, campuses)
+        }
+        phones = self._coordinator_phones(campuses)
+        tutors = {
+            row.id: row
+            for row in self._all(
+                Tutor, Tutor.id, sorted({r.tutor_id for r in rows.values() if r.tutor_id})
+            )
+        }
+        students = {
+            row.id: row
+            for row in self._rows(
+                _STUDENT_COLUMNS,
+                Student.id,
+                sorted({r.student_pk for r in rows.values() if r.student_pk}),
+            )
+        }
+        account_phones = self._account_phones([t.id for t in tutors.values() if not t.phone])
+        return [
+            self._notice(
+                rows[pk],
+                notice,
+                settings.get(rows[pk].campus_id),
+                phones.get(rows[pk].campus_id, ()),
+                tutors.get(rows[pk].tutor_id) if rows[pk].tutor_id else None,
+                students.get(rows[pk].student_pk) if rows[pk].student_pk else None,
+                account_phones,
+            )
+            for pk, notice in steps
+        ]
+
+    def _all(self, model: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
+        found: list[Any] = []
+        for start in range(0, len(keys), _CHUNK):
+            found += self.session.scalars(
+                select(model).where(column.in_(list(keys[start : start + _CHUNK])))
+            )
+        return found
+
+    def _rows(self, selectable: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
+        """Plain rows (no ORM objects: many are read at once) whose ``column`` is in
+        ``keys``; a row's fields read as attributes."""
+        found: list[Any] = []
+        for start in range(0, len(keys), _CHUNK):
+            query = selectable if isinstance(selectable, Select) else select(selectable)
+            found += self.session.execute(
+                query.where(column.in_(list(keys[start : start + _CHUNK])))
+            ).all()
+        return found
+
+    def _coordinator_phones(self, campuses: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each campus's coordinator phones (:meth:`coordinator_phones`), in one query."""
+        found: dict[str, list[str]] = {}
+        rows = self.session.execute(
+            select(Account.campus_id, Account.phone)
+            .where(
+                Account.role == Role.COORDINATOR.value,
+                Account.campus_id.in_(list(campuses)),
+                Account.active.is_(True),
+                Account.phone != "",
+            )
+            .order_by(Account.login)
+        )
+        for campus, phone in rows:
+            found.setdefault(campus, []).append(phone)
+        return {campus: tuple(numbers) for campus, numbers in found.items()}
+
+    def _account_phones(self, tutor_ids: Sequence[int]) -> dict[int, str]:
+        """The phone of each tutor's first active account with one (admin page
+        *Comptes*), for tutors whose row (students' import) has none."""
+        found: dict[int, str] = {}
+        for start in range(0, len(tutor_ids), _CHUNK):
+            rows = self.session.execute(
+                select(Account.tutor_id, Account.phone)
+                .where(
+                    Account.tutor_id.in_(list(tutor_ids[start : start + _CHUNK])),
+                    Account.active.is_(True),
+                    Account.phone != "",
+                )
+                .order_by(Account.id)
+            )
+            for tutor_id, phone in rows:
+                found.setdefault(tutor_id, phone)
+        return found
+
+    def _notice(
+        self,
+        row: Any,  # an alert's row
+        notice: NoticeKind,
+        channel: AlertChannelSettings | None,
+        coordinator_phones: tuple[str, ...],
+        tutor: Tutor | None,
+        student: Any,  # a row of _STUDENT_COLUMNS
+        account_phones: dict[int, str],
+    ) -> Notice:
         kind = AlertKind(row.kind)
         built = Notice(
             alert_id=row.public_id,
@@ -270,7 +410,7 @@ class AlertRepository:
             timezone=self.campus_timezone(row.campus_id),
             url="",
             coordinators=_emails(channel.coordinator_emails if channel else ""),
-            coordinator_phones=self.coordinator_phones(row.campus_id),
+            coordinator_phones=coordinator_phones,
             slot_start=row.slot_start,
             slot_end=row.slot_end,
             week=row.week,
@@ -283,36 +423,8 @@ class AlertRepository:
             count=row.occupancy_count,
             capacity=row.occupancy_capacity,
             escalation_minutes=channel.escalation_minutes if channel else 30,
-        )
-        built = self._with_people(built, row)
-        role = recipient_role(
-            kind,
-            escalated=notice is NoticeKind.ESCALATED,
-            has_tutor=bool(built.tutor and built.tutor.email),
-        )
-        base_url = channel.base_url if channel else ""
-        return replace(built, url=alert_link(base_url, kind, row.public_id, row.campus_id, role))
-
-    def _account_phone(self, tutor_id: int) -> str:
-        """The phone of the tutor's active account (admin page *Comptes*), when the
-        tutor row (students' import) has none."""
-        return (
-            self.session.scalar(
-                select(Account.phone)
-                .where(Account.tutor_id == tutor_id, Account.active.is_(True), Account.phone != "")
-                .order_by(Account.id)
-                .limit(1)
-            )
-            or ""
-        )
-
-    def _with_people(self, notice: Notice, row: Alert) -> Notice:
-        tutor = self.session.get(Tutor, row.tutor_id) if row.tutor_id else None
-        student = self.session.get(Student, row.student_pk) if row.student_pk else None
-        return replace(
-            notice,
             tutor=(
-                Person(tutor.label, tutor.email, tutor.phone or self._account_phone(tutor.id))
+                Person(tutor.label, tutor.email, tutor.phone or account_phones.get(tutor.id, ""))
                 if tutor
                 else None
             ),
@@ -323,9 +435,16 @@ class AlertRepository:
                 else None
             ),
         )
+        role = recipient_role(
+            kind,
+            escalated=notice is NoticeKind.ESCALATED,
+            has_tutor=bool(built.tutor and built.tutor.email),
+        )
+        base_url = channel.base_url if channel else ""
+        return replace(built, url=alert_link(base_url, kind, row.public_id, row.campus_id, role))
 
 
-def _step_time(row: Alert, notice: NoticeKind) -> datetime:
+def _step_time(row: Any, notice: NoticeKind) -> datetime:
     if notice is NoticeKind.ESCALATED and row.escalated_at:
         return row.escalated_at
     if notice is NoticeKind.ARRIVED and row.arrived_at:

@@ -18,10 +18,11 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, orm, select, update
 from sqlalchemy.exc import IntegrityError
@@ -140,6 +141,7 @@ class Channel(abc.ABC):
 
 ChannelFactory = Callable[[str], Mapping[str, Channel]]  # campus id -> enabled channels
 NoticeLoader = Callable[[orm.Session, int, NoticeKind], Notice]
+NoticesLoader = Callable[[orm.Session, Sequence[tuple[int, NoticeKind]]], list[Notice]]
 Clock = Callable[[], datetime]
 Waker = Callable[[str, str], None]  # (campus, channel): a delivery is due on that lane
 
@@ -179,10 +181,14 @@ class NotificationService:
         load_notice: NoticeLoader,
         *,
         owner: str | None = None,
+        load_notices: NoticesLoader | None = None,
     ) -> None:
         self.registry = registry
         self.channels = channels
         self.load_notice = load_notice
+        self.load_notices = load_notices or (
+            lambda session, steps: [load_notice(session, pk, kind) for pk, kind in steps]
+        )
         self.owner = owner or process_name()
         self.wake: Waker | None = None
 
@@ -226,6 +232,54 @@ class NotificationService:
                 return [row.id for row in rows if row.channel != WEB]
         except IntegrityError:
             return []  # recorded meanwhile by another process (a repeated notice)
+
+    def record(
+        self,
+        session: orm.Session,
+        steps: Sequence[tuple[int, NoticeKind]],
+        now: datetime,
+        channels: Mapping[str, Mapping[str, Channel]],
+    ) -> set[tuple[str, str]]:
+        """:meth:`notify`'s bookkeeping for many steps at once, in the caller's
+        transaction: one delivery per channel that handles each step ("web" as sent, the
+        others pending), once; ``channels`` holds each campus's (read before the
+        transaction). Returns the lanes to :meth:`wake_lanes` once it is committed."""
+        if not steps:
+            return set()
+        notices = self.load_notices(session, steps)
+        pks = sorted({pk for pk, _ in steps})
+        known: set[tuple[int, str, str]] = set()
+        for start in range(0, len(pks), 500):
+            found = session.execute(
+                select(AlertDelivery.alert_pk, AlertDelivery.notice, AlertDelivery.channel).where(
+                    AlertDelivery.alert_pk.in_(pks[start : start + 500])
+                )
+            )
+            known.update((pk, notice, channel) for pk, notice, channel in found)
+        rows: list[dict[str, Any]] = []
+        lanes: set[tuple[str, str]] = set()
+        for (alert_pk, kind), built in zip(steps, notices, strict=True):
+            names = [
+                name
+                for name, channel in channels.get(built.campus, {}).items()
+                if channel.handles(built)
+            ]
+            for name in [WEB, *names]:
+                if (alert_pk, kind.value, name) in known:
+                    continue
+                known.add((alert_pk, kind.value, name))
+                rows.append(_delivery_values(alert_pk, kind, name, now))
+                if name != WEB:
+                    lanes.add((built.campus, name))
+        if rows:
+            session.execute(AlertDelivery.__table__.insert(), rows)  # Core: no ORM objects
+        return lanes
+
+    def wake_lanes(self, lanes: set[tuple[str, str]]) -> None:
+        """Wake the lanes of deliveries :meth:`record`-ed and committed."""
+        if self.wake is not None:
+            for campus, name in sorted(lanes):
+                self.wake(campus, name)
 
     def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
         """The (campus, channel) lanes with a delivery to try now."""
@@ -360,16 +414,22 @@ class NotificationService:
 
 
 def _delivery(alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> AlertDelivery:
+    return AlertDelivery(**_delivery_values(alert_pk, notice, channel, now))
+
+
+def _delivery_values(
+    alert_pk: int, notice: NoticeKind, channel: str, now: datetime
+) -> dict[str, Any]:
     web = channel == WEB  # the web list shows the alert as soon as it is stored
-    return AlertDelivery(
-        alert_pk=alert_pk,
-        notice=notice.value,
-        channel=channel,
-        status="sent" if web else "pending",
-        attempts=1 if web else 0,
-        last_error="",
-        created_at=now,
-        next_attempt_at=None if web else now,
-        sent_at=now if web else None,
-        last_attempt_at=now if web else None,
-    )
+    return {
+        "alert_pk": alert_pk,
+        "notice": notice.value,
+        "channel": channel,
+        "status": "sent" if web else "pending",
+        "attempts": 1 if web else 0,
+        "last_error": "",
+        "created_at": now,
+        "next_attempt_at": None if web else now,
+        "sent_at": now if web else None,
+        "last_attempt_at": now if web else None,
+    }

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
 SMALL = {
+    "absences.py": ["--campuses", "1,2", "--students", "6"],
     "alerts.py": ["--absences", "4", "--smtp-timeout", "1"],
     "faults.py": ["--taps", "30", "--scenario", "broker-kill-9"],
     "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],

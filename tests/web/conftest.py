@@ -130,8 +130,9 @@ class World:
         self.server.ingest.service.handle_batch(messages)
 
     def check_absences(self) -> None:
-        """Run the absence watcher now (as the 15 s job of ``serve`` would). Its first
-        run looks back 5 minutes only: run it once before the checks you expect."""
+        """Run the absence watcher's sweep now (as the job of ``serve`` does at start
+        and every few minutes). Its first run looks back 5 minutes only: run it once
+        before the checks you expect."""
         for job in self.server.jobs:
             if job.name == "absence-watcher":
                 job.run_once()

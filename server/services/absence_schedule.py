@@ -64,6 +64,7 @@ class AbsenceSchedule(PeriodicJob):
         self._prepared: Prepared | None = None  # the next instant's due slots, read ahead
         self._preparing: timedelta | None = None  # how long that took last time
         self.instants_checked = 0
+        self._held = False  # whether the last turn held the job lease
 
     def changed(self) -> None:
         """Contracts, the calendar or excuses changed: re-read the coming instants now."""
@@ -84,12 +85,19 @@ class AbsenceSchedule(PeriodicJob):
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 wait = self.step()
             except Exception:
                 log.exception("absence watcher failed; next try in %s", self.max_sleep)
                 self._checked, self._prepared = None, None  # sweep again: nothing is lost
                 wait = self.max_sleep.total_seconds()
+                self._record(time.monotonic() - started, ok=False)
+            else:
+                if self._held:  # a turn of the lease holder: a run (/metrics, /readyz)
+                    self._record(time.monotonic() - started, ok=True)
+                else:
+                    self._skipped()
             if wait > 0:
                 self._wake.wait(wait)
             self._wake.clear()
@@ -98,7 +106,8 @@ class AbsenceSchedule(PeriodicJob):
         """One turn: the sweep if due, the plan if stale, the instants come; returns how
         long to sleep (seconds) before the next turn."""
         now = self._clock()
-        if self.lease is not None and not self.lease(now):
+        self._held = self.lease is None or self.lease(now)
+        if not self._held:
             self._checked = None  # another process runs it; sweep first on taking over
             self._prepared = None
             return self.max_sleep.total_seconds()

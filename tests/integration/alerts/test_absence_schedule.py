@@ -81,6 +81,9 @@ def test_the_alert_is_recorded_within_seconds_of_the_instant(
     assert (alert.slot_start, alert.status) == (paris(9), "open")
     assert alert.noticed_at >= INSTANT
     assert job.instants_checked == 1  # woken at the instant, not by the start's sweep
+    run = job.last_run  # what /metrics and /readyz read of the job's turns
+    assert run.runs >= 2 and run.failures == 0  # the start's sweep, then the instant
+    assert run.last_turn is not None and time.time() - run.last_turn < 15
     with registry() as session:
         channels = session.scalars(
             select(AlertDelivery.channel).where(AlertDelivery.alert_pk == alert.id)
@@ -132,6 +135,20 @@ def test_the_plan_holds_the_coming_instants_and_a_late_excuse_is_seen(
     job.step()
     assert job.instants_checked == 1  # checked at the instant, the excuse read then
     assert _absences(registry) == [] and _verdicts(registry) == []
+
+
+def test_a_turn_without_the_lease_is_a_turn_not_a_run(alerting, events, registry) -> None:
+    """A process that does not hold the job lease still turns (``/readyz`` does not call
+    its jobs late), and runs nothing."""
+    job = AbsenceSchedule(alerting.watcher, clock=Clock(paris(9)))
+    job.lease = lambda now: False
+    job.start()
+    try:
+        _wait(lambda: job.last_run.last_turn is not None, timeout=5)
+    finally:
+        job.stop()
+    assert job.last_run.runs == 0
+    assert _verdicts(registry) == []
 
 
 def test_a_restart_after_the_missed_instant_raises_it_once(

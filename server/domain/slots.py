@@ -399,8 +399,9 @@ def contract_outcomes(
         if first is None or last is None or not contract.overlaps(first, last):
             continue
         for day in days:
+            weekday = day.weekday()
             for slot in contract.slots:
-                if slot.weekday != day.weekday():
+                if slot.weekday != weekday:
                     continue
                 outcome = slot_outcome(
                     day,

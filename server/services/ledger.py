@@ -22,7 +22,7 @@ from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore, TapRow
-from server.adapters.event_times import from_us, to_us
+from server.adapters.event_times import EPOCH, to_us
 from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek, Schedule
 from server.domain.contracts import Contract
@@ -387,13 +387,14 @@ def door_rows_by_student(
         if len(held) == 1 and held[0].revoked_at is None
     }
     reader_mode: dict[str, ReaderMode] = {}
+    room = ReaderMode.ROOM
     for badge, ts_us, reader, tap_id in rows:
         mode = reader_mode.get(reader)
         if mode is None:
             mode = reader_mode[reader] = modes.get((campus, reader), ReaderMode.TOGGLE)
-        if mode is ReaderMode.ROOM:
+        if mode is room:
             continue
-        ts = from_us(ts_us)
+        ts = EPOCH + timedelta(microseconds=ts_us)  # event_times.from_us, inlined
         holder = sole.get(badge)
         if holder is None or ts < holder.active_from:
             holder = holder_of(holdings, badge, ts)

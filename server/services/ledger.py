@@ -7,6 +7,14 @@ raw taps. It waits while a reader of the campus still holds unconfirmed taps old
 the week's end. A later correction (``services.corrections``), contract change or tap
 stored for the week (:meth:`LedgerService.reopen_for_taps`) re-opens it, audited, and the
 job freezes it again.
+
+Reading (issue 16): one query of plain tap rows per campus and period
+(``EventStore.tap_rows``: no object per stored tap), grouped by student from the rows;
+the registry inputs (plans, calendar, holdings, corrections, excuses) once per campus and
+call. Nothing computed is kept between calls: every call reads the stored taps and the
+registry afresh, so a late tap, a correction or another server process's write counts at
+the next call. The only memo (the open parts of slots, ``domain.slots``) lives on the
+schedule built for the call.
 """
 
 from __future__ import annotations

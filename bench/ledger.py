@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -234,6 +235,7 @@ def main() -> int:
         return 0
     folder = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)  # after influxd stops
         influx_url = None
         if options.store == "influxdb":
             from tests.services import Influxd

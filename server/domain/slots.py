@@ -186,7 +186,11 @@ def attend(
         met = _cross(due, reach) if reach else ()
     if met:
         first = met[0][0]
-        arrived_at = next(start for start, end in reach if start <= first < end)
+        arrived_at = None
+        for start, end in reach:  # the stay holding the first due presence
+            if start <= first < end:
+                arrived_at = start
+                break
         state = SlotState.PRESENT if first <= check_at else SlotState.LATE
         return Attendance(state, arrived_at, first - expected_from, attended_s)
     if now < expected_from:

@@ -1,37 +1,58 @@
 """Benchmark of the weekly ledger (not a test; prints figures).
 
-Builds a registry (real SQLite file) and the real SQLite event store with realistic
-taps: per campus 60 students, contracts of 12-20 h in 3-5 weekly slots, 40 weeks of the
-academic year with holidays, arrival jitter, absences, forgotten exits, double taps and
-hours outside the slots. Then times the weekly report:
+Builds a registry (real SQLite file) and a real event store (SQLite file, or a real
+``influxd`` 1.6 in a temporary folder with ``--store influxdb``) with realistic taps: per
+campus 60 students, contracts of 12-20 h in 3-5 weekly slots, 40 weeks of the academic
+year with holidays, arrival jitter, absences, forgotten exits, double taps and hours
+outside the slots. Then times the weekly report:
 
 - one campus, the 40 weeks one report at a time, and all at once;
 - the national network (84 campuses by default), the 40 weeks at once and one week.
 
 Weeks are computed from the raw taps (the correction window is set wide so nothing is
-frozen); the last line reads the same year once frozen. Targets: a campus-year < 0.5 s,
-national < 10 s.
+frozen); the last lines freeze the year and read it frozen. Targets: a campus-year as 40
+separate reports < 0.5 s, a national year from raw taps < 10 s, on both stores.
 
-    python bench/ledger.py [--campuses 84] [--students 60] [--weeks 40]
+References measured in the same run, on the same data:
+
+- ``raw read``: every tap of the year read with one bare query (SQLite: ``SELECT`` and
+  ``fetchall``; InfluxDB: one ``/query`` and ``json.loads``), no ledger at all;
+- ``--reference DIR``: the same timings with the code of another tree (e.g. the commit
+  before a change, from ``git archive``), run in a child process on the same data.
+
+    python bench/ledger.py [--store sqlite|influxdb] [--campuses 84] [--students 60]
+                           [--weeks 40] [--reference DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import random
+import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+# The tree under test: ours, or the reference's given by PYTHONPATH to a child run.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
 from server.adapters.sqlite_events import SqliteEventStore
-from server.config import CampusSettings, PresenceSettings, Settings
+from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, Slot
@@ -123,33 +144,114 @@ def generate_taps(
     return taps
 
 
-def timed(label: str, work: Callable[[], object], taps: int) -> float:
-    started = time.perf_counter()
-    work()
-    elapsed = time.perf_counter() - started
-    print(f"{label:<58} {elapsed:7.3f} s  {taps / elapsed:12,.0f} taps/s")
-    return elapsed
+def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -> dict:
+    """Seconds of each timed line with the code found first on ``sys.path``."""
+    from server.services.ledger import LedgerService  # the tree under test
+
+    store = open_store(options.store, folder, influx_url)
+    engine, registry = open_registry(_settings(options, folder).registry_database_url)
+    weeks = [FIRST_WEEK.shifted(offset) for offset in range(options.weeks)]
+    middle = FIRST_WEEK.shifted(options.weeks // 2)
+    now = datetime.combine(weeks[-1].monday + timedelta(days=8), clock(12), tzinfo=PARIS)
+    ledger = LedgerService(registry, store, PresenceSettings(correction_window_days=100_000))
+    one = "campus-000"
+    ledger.weekly(weeks[0], now, campus=one)  # first call pays imports (holidays data)
+    found = {}
+
+    def timed(key: str, work: Callable[[], object]) -> None:
+        started, cpu = time.perf_counter(), time.process_time()
+        work()
+        found[key] = time.perf_counter() - started
+        found[f"{key}_cpu"] = time.process_time() - cpu
+
+    timed("campus_week", lambda: ledger.weekly(middle, now, campus=one))
+    timed("campus_weeks_apart", lambda: [ledger.weekly(w, now, campus=one) for w in weeks])
+    timed("campus_year", lambda: ledger.weeks(weeks, now, campus=one))
+    timed("national_week", lambda: ledger.weekly(middle, now))
+    timed("national_year", lambda: ledger.weeks(weeks, now))
+    store.close()
+    engine.dispose()
+    return found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--campuses", type=int, default=84)
-    parser.add_argument("--students", type=int, default=60)
-    parser.add_argument("--weeks", type=int, default=40)
-    options = parser.parse_args()
-    rng = random.Random(2026)
-    folder = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+LINES = (
+    ("campus_week", "one campus, 1 weekly report", "week"),
+    ("campus_weeks_apart", "one campus, 40 weekly reports one at a time", "campus"),
+    ("campus_year", "one campus, 40 weeks in one call", "campus"),
+    ("national_week", "national, 1 weekly report", "national_week"),
+    ("national_year", "national, 40 weeks in one call (from raw taps)", "total"),
+)
+
+
+def _settings(options: argparse.Namespace, folder: Path) -> Settings:
     campuses = tuple(
         CampusSettings(f"campus-{n:03d}", f"Campus {n}", ("door-1",))
         for n in range(options.campuses)
     )
-    settings = Settings(data_dir=folder, badge_secret=SECRET.decode(), campuses=campuses)
-    presence = PresenceSettings(correction_window_days=100_000)  # compute, don't freeze
+    return Settings(data_dir=folder, badge_secret=SECRET.decode(), campuses=campuses)
+
+
+def open_store(kind: str, folder: Path, influx_url: str | None):
+    if kind == "sqlite":
+        return SqliteEventStore(folder / "events.sqlite3")
+    from server.adapters.influx_events import InfluxEventStore
+
+    settings = InfluxSettings(url=influx_url, api_version=1, database="bench", timeout_s=300)
+    return InfluxEventStore(settings, retention=timedelta(days=3650))
+
+
+def raw_read(kind: str, folder: Path, influx_url: str | None) -> float:
+    """Every tap of the year with one bare query, no ledger: the floor of any read."""
+    started = time.perf_counter()
+    if kind == "sqlite":
+        with closing(sqlite3.connect(folder / "events.sqlite3")) as connection:
+            connection.execute("SELECT badge, ts_us, reader, tap_id FROM taps").fetchall()
+    else:
+        fields = {
+            "q": "SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader FROM taps",
+            "db": "bench",
+            "epoch": "ms",
+        }
+        body = urllib.parse.urlencode(fields).encode()
+        with urllib.request.urlopen(f"{influx_url}/query", body, timeout=600) as response:  # noqa: S310
+            json.loads(response.read())
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--store", choices=("sqlite", "influxdb"), default="sqlite")
+    parser.add_argument("--campuses", type=int, default=84)
+    parser.add_argument("--students", type=int, default=60)
+    parser.add_argument("--weeks", type=int, default=40)
+    parser.add_argument("--reference", type=Path, help="a tree whose code is the reference")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each tree, alternately")
+    parser.add_argument("--skip-freeze", action="store_true", help="no freeze job lines")
+    parser.add_argument("--child", nargs=2, metavar=("DATA", "INFLUX_URL"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:  # timings only, with the code first on sys.path, as JSON
+        folder, url = Path(options.child[0]), options.child[1]
+        print(json.dumps(timings(options, folder, None if url == "-" else url)))
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)  # after influxd stops
+        influx_url = None
+        if options.store == "influxdb":
+            from tests.services import Influxd
+
+            influx_url = stack.enter_context(Influxd(folder / "influx")).url
+        return run(options, folder, influx_url)
+
+
+def run(options: argparse.Namespace, folder: Path, influx_url: str | None) -> int:
+    rng = random.Random(2026)
+    settings = _settings(options, folder)
     engine, registry = open_registry(settings.registry_database_url)
     sync_campuses(registry, settings)
     started = time.perf_counter()
     people = build_registry(registry, settings, options.students, rng)
-    store = SqliteEventStore(folder / "events.sqlite3")
+    store = open_store(options.store, folder, influx_url)
     store.setup()
     total = campus_taps = week_taps = 0
     middle = FIRST_WEEK.shifted(options.weeks // 2)
@@ -160,54 +262,121 @@ def main() -> int:
         total += len(taps)
         campus_taps = campus_taps or len(taps)
         week_taps += sum(1 for tap in taps if IsoWeek.of(tap.ts.date()) == middle)
+    store.close()
     print(
-        f"setup: {options.campuses} campuses × {options.students} students, {options.weeks} "
-        f"weeks, {total:,} taps in {time.perf_counter() - started:.1f} s (not timed below)"
+        f"setup ({options.store}): {options.campuses} campuses × {options.students} students, "
+        f"{options.weeks} weeks, {total:,} taps in {time.perf_counter() - started:.1f} s "
+        "(not timed below)"
     )
+    counts = {
+        "week": campus_taps / options.weeks,
+        "campus": campus_taps,
+        "national_week": week_taps,
+        "total": total,
+    }
+    url = influx_url or "-"
+    trees = [("after", Path(__file__).resolve().parents[1])]
+    if options.reference:
+        trees.insert(0, ("before", options.reference.resolve()))
+    found: dict[str, dict[str, float]] = {}
+    loads = [os.getloadavg()[0]]
+    raw = [raw_read(options.store, folder, influx_url)]
+    for _ in range(options.rounds):  # alternately, keeping each line's best
+        for name, tree in trees:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", str(folder), url, *_sizes(options)],
+                env={**os.environ, "PYTHONPATH": str(tree)},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            got = json.loads(child.stdout.splitlines()[-1])
+            best = found.setdefault(name, got)
+            for key, value in got.items():
+                best[key] = min(best[key], value)
+            raw.append(raw_read(options.store, folder, influx_url))
+            loads.append(os.getloadavg()[0])
+    raw_s = min(raw)
+    print(
+        f"raw read: all {total:,} taps with one bare query ({options.store}): {raw_s:.3f} s "
+        f"(best of {len(raw)}, between the runs)"
+    )
+    print(
+        f"each line: best of {options.rounds} run(s) of each tree, alternately; wall time "
+        "(s), and CPU time of the ledger's process (s; the influxd process not counted)"
+    )
+    if options.reference:
+        columns = f" {'before':>8} {'after':>8} {'ratio':>5} |"
+        columns += f" {'cpu bef':>7} {'cpu aft':>7} {'ratio':>5} |"
+    else:
+        columns = f" {'after':>8} | {'cpu':>7} |"
+    print(f"{'':<50}{columns} {'x raw':>6} {'taps/s':>9}")
+    for key, label, count in LINES:
+        after, cpu = found["after"][key], found["after"][f"{key}_cpu"]
+        label = label.replace("national", f"national ({options.campuses})")
+        cells = f"{label.replace('40', str(options.weeks)):<50}"
+        if options.reference:
+            before, cpu_before = found["before"][key], found["before"][f"{key}_cpu"]
+            cells += f" {before:8.3f} {after:8.3f} {after / before:5.2f} |"
+            cells += f" {cpu_before:7.3f} {cpu:7.3f} {cpu / cpu_before:5.2f} |"
+        else:
+            cells += f" {after:8.3f} | {cpu:7.3f} |"
+        share = after / raw_s if key == "national_year" else after / (raw_s * counts[count] / total)
+        print(f"{cells} {share:6.1f} {counts[count] / after:9,.0f}")
+    loads_text = ", ".join(f"{load:.1f}" for load in loads)
+    print(f"load average (1 min) before, between and after the runs: {loads_text}")
+    print(f"machine cores: {os.cpu_count()}")
+    apart, national = found["after"]["campus_weeks_apart"], found["after"]["national_year"]
+    full_campus = options.students >= 60 and options.weeks >= 40
+    verdict = "met" if apart < 0.5 else "NOT met"
+    if not full_campus:
+        verdict = "not judged: the target is for 60 students × 40 weeks"
+    print(f"target campus-year as 40 separate reports < 0.5 s: {apart:.3f} s {verdict}")
+    verdict = "met" if national < 10 else "NOT met"
+    if not full_campus or options.campuses < 84:
+        verdict = "not judged: the target is for 84 campuses × 60 students × 40 weeks"
+    print(f"target national year from raw taps < 10 s: {national:.3f} s {verdict}")
+    if not options.skip_freeze:
+        freezing(options, registry, folder, influx_url, total)
+    engine.dispose()
+    return 0
+
+
+def _sizes(options: argparse.Namespace) -> list[str]:
+    return [
+        f"--store={options.store}",
+        f"--campuses={options.campuses}",
+        f"--students={options.students}",
+        f"--weeks={options.weeks}",
+    ]
+
+
+def freezing(options, registry, folder: Path, influx_url: str | None, total: int) -> None:
+    """As in production: the freeze job stores the weeks older than the correction window
+    (14 days); reads never freeze. Current code only."""
+    store = open_store(options.store, folder, influx_url)
     weeks = [FIRST_WEEK.shifted(offset) for offset in range(options.weeks)]
     now = datetime.combine(weeks[-1].monday + timedelta(days=8), clock(12), tzinfo=PARIS)
-    ledger = LedgerService(registry, store, presence)
-    one = campuses[0].id
-    ledger.weekly(weeks[0], now, campus=one)  # first call pays imports (holidays data)
     national = f"national ({options.campuses} campuses)"
-    timed(
-        "one campus, 1 weekly report",
-        lambda: ledger.weekly(middle, now, campus=one),
-        campus_taps / options.weeks,
-    )
-    timed(
-        "one campus, 40 weekly reports one at a time",
-        lambda: [ledger.weekly(w, now, campus=one) for w in weeks],
-        campus_taps,
-    )
-    timed(
-        "one campus, 40 weeks in one call",
-        lambda: ledger.weeks(weeks, now, campus=one),
-        campus_taps,
-    )
-    timed(f"{national}, 1 weekly report", lambda: ledger.weekly(middle, now), week_taps)
-    timed(f"{national}, 40 weeks in one call", lambda: ledger.weeks(weeks, now), total)
-    window = (datetime(2026, 8, 1, tzinfo=UTC), datetime(2027, 8, 1, tzinfo=UTC))
-    timed("  of which the event store's taps() alone", lambda: store.taps(*window), total)
-    # As in production: the freeze job stores the weeks older than the correction window
-    # (14 days); reads never freeze.
     freezing = LedgerService(registry, store, PresenceSettings())
     old = sum(1 for week in weeks if week.bounds(PARIS)[1] + timedelta(days=14) <= now)
     live = len(weeks) - old
-    timed(
-        f"{national}, the freeze job: {old} weeks frozen", lambda: freezing.freeze_due(now), total
-    )
+
+    def timed(label: str, work: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        work()
+        elapsed = time.perf_counter() - started
+        print(f"{label:<58} {elapsed:7.3f} s  {total / elapsed:12,.0f} taps/s")
+
+    timed(f"{national}, the freeze job: {old} weeks frozen", lambda: freezing.freeze_due(now))
     timed(
         f"{national}, 40 weeks: {old} read frozen, {live} computed",
         lambda: freezing.weeks(weeks, now),
-        total,
     )
     later = now + timedelta(days=30)
     freezing.freeze_due(later)  # freezes the last ones
-    timed(f"{national}, 40 weeks: all read frozen", lambda: freezing.weeks(weeks, later), total)
+    timed(f"{national}, 40 weeks: all read frozen", lambda: freezing.weeks(weeks, later))
     store.close()
-    engine.dispose()
-    return 0
 
 
 if __name__ == "__main__":

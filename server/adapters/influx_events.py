@@ -37,7 +37,12 @@ from influxdb_client import BucketRetentionRules, InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
-from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
+from server.adapters.event_store import (
+    EventStore,
+    EventStoreError,
+    EventStoreUnavailable,
+    TapRow,
+)
 from server.adapters.influx_lines import (
     occupancy_from_row,
     occupancy_line,
@@ -51,6 +56,7 @@ from server.adapters.influx_lines import (
     tap_from_row,
     tap_line,
     tap_rows_complete,
+    tap_rows_of,
     to_ns,
 )
 from server.adapters.influx_tap_index import TapIndex, row_fingerprint, tap_fingerprint
@@ -256,6 +262,18 @@ class InfluxEventStore(EventStore):
         taps = (tap_from_row(row) for row in tap_rows_complete(rows))
         return sorted(taps, key=lambda t: (t.ts, t.seq, t.tap_id))
 
+    def tap_rows(
+        self, start: datetime, end: datetime, *, campus: str | None = None
+    ) -> list[TapRow]:
+        where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
+        text = self._query_text(
+            "SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader "
+            f"FROM taps WHERE {where}",
+            params,
+            epoch="ms",
+        )
+        return tap_rows_of(text)
+
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
         rows = self._query(f"SELECT count(tap_id) FROM taps WHERE {where}", params)
@@ -383,13 +401,19 @@ class InfluxEventStore(EventStore):
 
     def _query(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of one InfluxQL statement, each a dict of columns and group-by tags."""
-        fields = {"q": query, "db": self.settings.database, "epoch": "ns", "chunked": "true"}
+        return query_rows(self._query_text(query, params))
+
+    def _query_text(
+        self, query: str, params: dict[str, Any] | None = None, *, epoch: str = "ns"
+    ) -> str:
+        """The answer of one InfluxQL statement (chunked JSON), times in ``epoch`` units."""
+        fields = {"q": query, "db": self.settings.database, "epoch": epoch, "chunked": "true"}
         if params:
             fields["params"] = json.dumps(params)
         response = self._post("/query", fields=fields, encode_multipart=False)
         if response.status != 200:
             raise _http_error(response, "query")
-        return query_rows(response.data.decode())
+        return response.data.decode()
 
 
 def _http_error(response: urllib3.BaseHTTPResponse, action: str) -> EventStoreError:

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from server.adapters.event_store import EventStoreError
+from server.adapters.event_store import EventStoreError, TapRow
 from server.adapters.event_times import from_ms, from_us, to_ms, to_us
 from server.domain.events import OccupancySample, ReaderStatusRecord, Rejection, StoredTap
 
@@ -165,6 +165,40 @@ _STATUS_FIELDS = ("state", "ts_ms", "queued", "detail", "clock_synced", "heartbe
 def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The tap rows whose every field is there (see above)."""
     return [row for row in rows if all(row.get(name) is not None for name in _TAP_FIELDS)]
+
+
+def tap_rows_of(text: str) -> list[TapRow]:
+    """:data:`TapRow` tuples from the ``/query`` answer (``epoch=ms``) of
+    ``SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader FROM taps``,
+    ordered by (ts, seq, tap id) like :meth:`EventStore.taps`; rows missing a field are
+    left out (see above). Reads the JSON's value lists as they are: no dict per row."""
+    found: list[tuple[int, int, str, str, str]] = []
+    position, decoder = 0, json.JSONDecoder()
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        chunk, position = decoder.raw_decode(text, position)
+        if "error" in chunk:
+            raise EventStoreError(f"InfluxDB query failed: {redact(chunk['error'])}")
+        for result in chunk.get("results", []):
+            if "error" in result:
+                raise EventStoreError(f"InfluxDB query failed: {redact(result['error'])}")
+            for series in result.get("series", []):
+                columns = series["columns"]
+                at = [columns.index(name) for name in ("time", *_TAP_FIELDS, "reader")]
+                time_i, tap_i, badge_i, seq_i, received_i, synced_i, reader_i = at
+                found.extend(
+                    (row[time_i], row[seq_i], row[tap_i], row[badge_i], row[reader_i])
+                    for row in series["values"]
+                    if row[tap_i] is not None
+                    and row[badge_i] is not None
+                    and row[seq_i] is not None
+                    and row[received_i] is not None
+                    and row[synced_i] is not None
+                )
+    found.sort()
+    return [(badge, ms * 1000, reader, tap_id) for ms, _, tap_id, badge, reader in found]
 
 
 def status_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,7 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from server.adapters.event_store import EventStore, EventStoreError, EventStoreUnavailable
+from server.adapters.event_store import (
+    EventStore,
+    EventStoreError,
+    EventStoreUnavailable,
+    TapRow,
+)
 from server.adapters.event_times import to_us
 from server.adapters.sqlite_rows import (
     ADDED_COLUMNS,
@@ -216,6 +221,16 @@ class SqliteEventStore(EventStore):
             f"SELECT {TAP_COLUMNS} FROM taps WHERE {where} ORDER BY ts_us, seq, tap_id", params
         )
         return [tap_from_row(row) for row in rows]
+
+    def tap_rows(
+        self, start: datetime, end: datetime, *, campus: str | None = None
+    ) -> list[TapRow]:
+        where, params = _filters("ts_us", start, end, campus, None)
+        return self._select(
+            f"SELECT badge, ts_us, reader, tap_id FROM taps WHERE {where} "
+            "ORDER BY ts_us, seq, tap_id",
+            params,
+        )
 
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _filters("ts_us", start, end, campus, None)

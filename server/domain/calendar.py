@@ -215,6 +215,12 @@ class Schedule:
         """The intervals' starts, for binary searches."""
         return [start for start, _ in self.intervals]
 
+    @cached_property
+    def parts_memo(self) -> dict[Interval, tuple[Interval, ...]]:
+        """Open parts of intervals already asked for (``domain.slots``): a schedule never
+        changes, so every student of a campus shares them."""
+        return {}
+
     def closing_after(self, moment: datetime) -> datetime | None:
         """End of the open interval containing ``moment``; None when closed then."""
         index = bisect.bisect_right(self.starts, moment) - 1

@@ -175,12 +175,22 @@ def attend(
     """The attendance of a due time (sorted, disjoint, not empty) at ``now``."""
     expected_from, due_end = due[0][0], due[-1][1]
     near = presence.near(expected_from, due_end)
-    attended_s = seconds(_cross(due, near)) if near else 0
-    reach = presence.reach(expected_from, due_end + _FAR)
-    met = _cross(due, reach) if reach else ()
+    during = _cross(due, near) if near else ()
+    attended_s = seconds(during) if during else 0
+    if presence.open_since is None or due_end + _FAR <= presence.open_since:
+        # Without a session still open, the presence reaching the due time is ``near``
+        # (intervals starting after the due time's end cannot meet it).
+        reach, met = near, during
+    else:
+        reach = presence.reach(expected_from, due_end + _FAR)
+        met = _cross(due, reach) if reach else ()
     if met:
         first = met[0][0]
-        arrived_at = next(start for start, end in reach if start <= first < end)
+        arrived_at = None
+        for start, end in reach:  # the stay holding the first due presence
+            if start <= first < end:
+                arrived_at = start
+                break
         state = SlotState.PRESENT if first <= check_at else SlotState.LATE
         return Attendance(state, arrived_at, first - expected_from, attended_s)
     if now < expected_from:
@@ -333,12 +343,22 @@ def _due(
     return None, category if excused_s else "", due, excused_s
 
 
+_PARTS_MEMO = 4096  # intervals a schedule remembers the open parts of
+
+
 def _open_parts(schedule: Schedule, slot: Interval) -> tuple[Interval, ...]:
-    """The parts of ``slot`` while the campus is open."""
-    intervals = schedule.intervals
-    low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
-    high = bisect.bisect_left(schedule.starts, slot[1])
-    return _cross((slot,), intervals[low:high])
+    """The parts of ``slot`` while the campus is open (remembered by the schedule)."""
+    memo = schedule.parts_memo
+    found = memo.get(slot)
+    if found is None:
+        intervals = schedule.intervals
+        low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
+        high = bisect.bisect_left(schedule.starts, slot[1])
+        found = _cross((slot,), intervals[low:high])
+        if len(memo) >= _PARTS_MEMO:
+            memo.clear()
+        memo[slot] = found
+    return found
 
 
 @lru_cache(maxsize=65536)
@@ -383,8 +403,9 @@ def contract_outcomes(
         if first is None or last is None or not contract.overlaps(first, last):
             continue
         for day in days:
+            weekday = day.weekday()
             for slot in contract.slots:
-                if slot.weekday != day.weekday():
+                if slot.weekday != weekday:
                     continue
                 outcome = slot_outcome(
                     day,
@@ -414,7 +435,11 @@ def reachable(
 ) -> Reachable:
     """The seconds still reachable this week from ``now``: in the due slots left, and in
     the campus's open hours left (up to ``week_end``)."""
-    slot_s = sum(seconds(after(outcome.due, now)) for outcome in outcomes if outcome.is_due)
+    slot_s = sum(
+        seconds(after(outcome.due, now))
+        for outcome in outcomes
+        if outcome.is_due and outcome.due[-1][1] > now  # else nothing of it is left
+    )
     if now >= week_end:
         return Reachable(slot_s, 0)
     return Reachable(slot_s, seconds(_open_parts(opening.schedule, (now, week_end))))
@@ -424,6 +449,16 @@ def _cross(left: Sequence[Interval], right: Sequence[Interval]) -> tuple[Interva
     """The intersection of two sorted lists of disjoint intervals (``intersect`` without
     its merging: every list here is already sorted and disjoint)."""
     result: list[Interval] = []
+    if len(left) == 1:  # the usual case: one slot against presence or opening hours
+        low, high = left[0]
+        for start, end in right:
+            if start < low:
+                start = low
+            if end > high:
+                end = high
+            if start < end:
+                result.append((start, end))
+        return tuple(result)
     i = j = 0
     while i < len(left) and j < len(right):
         start = max(left[i][0], right[j][0])

@@ -7,6 +7,14 @@ raw taps. It waits while a reader of the campus still holds unconfirmed taps old
 the week's end. A later correction (``services.corrections``), contract change or tap
 stored for the week (:meth:`LedgerService.reopen_for_taps`) re-opens it, audited, and the
 job freezes it again.
+
+Reading (issue 16): one query of plain tap rows per campus and period
+(``EventStore.tap_rows``: no object per stored tap), grouped by student from the rows;
+the registry inputs (plans, calendar, holdings, corrections, excuses) once per campus and
+call. Nothing computed is kept between calls: every call reads the stored taps and the
+registry afresh, so a late tap, a correction or another server process's write counts at
+the next call. The only memo (the open parts of slots, ``domain.slots``) lives on the
+schedule built for the call.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from server.adapters.event_store import EventStore
+from server.adapters.event_store import EventStore, TapRow
+from server.adapters.event_times import EPOCH, to_us
 from server.config import PresenceSettings
 from server.domain.calendar import IsoWeek, Schedule
 from server.domain.contracts import Contract
@@ -334,11 +343,11 @@ def corrected_sessions(
 ) -> dict[int, list[Session]]:
     """Each student's sessions from the door taps stored in ``span``, as known at
     ``now``, corrections applied: the one way the ledger, the tutors' and the students'
-    pages see presence."""
+    pages see presence. The taps are read as plain rows (``EventStore.tap_rows``)."""
     start, end = span
-    taps = events.taps(start, end, campus=campus_id) if start < end else []
-    door = door_taps_by_student(
-        taps, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+    rows = events.tap_rows(start, end, campus=campus_id) if start < end else []
+    door = door_rows_by_student(
+        campus_id, rows, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
     )
     corrections = repo.corrections(student_pks, start, end)
     result = {}
@@ -356,6 +365,28 @@ def door_taps_by_student(
 ) -> dict[int, list[DoorTap]]:
     """Door taps of known badges grouped by student, in time order. Readers missing
     from the registry count as ``toggle`` doors; room readers make no presence."""
+    by_campus: dict[str, list[TapRow]] = defaultdict(list)
+    for tap in taps:
+        by_campus[tap.campus].append((tap.badge, to_us(tap.ts), tap.reader, tap.tap_id))
+    if len(by_campus) == 1:
+        ((campus, rows),) = by_campus.items()
+        return door_rows_by_student(campus, rows, holdings, modes)
+    grouped: dict[int, list[DoorTap]] = defaultdict(list)
+    for campus, rows in by_campus.items():
+        for pk, found in door_rows_by_student(campus, rows, holdings, modes).items():
+            grouped[pk].extend(found)
+    for found in grouped.values():
+        found.sort(key=lambda tap: tap.ts)
+    return grouped
+
+
+def door_rows_by_student(
+    campus: str,
+    rows: Sequence[TapRow],
+    holdings: dict[str, list[BadgeHolding]],
+    modes: dict[tuple[str, str], ReaderMode],
+) -> dict[int, list[DoorTap]]:
+    """:func:`door_taps_by_student` for one campus's taps read as rows (time order)."""
     grouped: dict[int, list[DoorTap]] = defaultdict(list)
     # Most badges have had one holder, never revoked: skip the search for those.
     sole = {
@@ -363,16 +394,21 @@ def door_taps_by_student(
         for badge, held in holdings.items()
         if len(held) == 1 and held[0].revoked_at is None
     }
-    for tap in taps:
-        mode = modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE)
-        if mode is ReaderMode.ROOM:
+    reader_mode: dict[str, ReaderMode] = {}
+    room = ReaderMode.ROOM
+    for badge, ts_us, reader, tap_id in rows:
+        mode = reader_mode.get(reader)
+        if mode is None:
+            mode = reader_mode[reader] = modes.get((campus, reader), ReaderMode.TOGGLE)
+        if mode is room:
             continue
-        holder = sole.get(tap.badge)
-        if holder is None or tap.ts < holder.active_from:
-            holder = holder_of(holdings, tap.badge, tap.ts)
+        ts = EPOCH + timedelta(microseconds=ts_us)  # event_times.from_us, inlined
+        holder = sole.get(badge)
+        if holder is None or ts < holder.active_from:
+            holder = holder_of(holdings, badge, ts)
             if holder is None:
                 continue
-        grouped[holder.student_pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
+        grouped[holder.student_pk].append(DoorTap(ts, mode, tap_id))
     return grouped
 
 

@@ -139,6 +139,40 @@ def test_taps_round_trip_ordered_by_time_then_seq(store: EventStore, base: datet
     assert read[2].clock_synced is False and read[0].clock_synced is True
 
 
+def test_tap_rows_are_the_taps_as_plain_columns(store: EventStore, base: datetime) -> None:
+    """``tap_rows`` (what the ledger reads) is ``taps`` as (badge, ts µs, reader, tap id):
+    same taps, same order (ts, seq, tap id), same half-open range and campus filter."""
+    paris = timezone(timedelta(hours=1))
+    store.write_taps(
+        [
+            tap("tap-late", base + timedelta(seconds=3), 12, clock_synced=False),
+            tap("tap-early", (base + timedelta(seconds=1)).astimezone(paris), 10),
+            tap("tap-b", base + timedelta(seconds=2), 2, reader="door-2", badge=BADGE_B),
+            tap("tap-same-ms-2", base + timedelta(seconds=2), 9),
+            tap("tap-other-campus", base + timedelta(seconds=2), 1, campus="c2"),
+            tap("tap-precise", base + timedelta(seconds=4, microseconds=123_456), 1),
+            tap("tap-at-end", base + timedelta(seconds=5), 1),
+        ]
+    )
+    start, end = base, base + timedelta(seconds=5)
+
+    for campus in ("c1", "c2", None):
+        rows = store.tap_rows(start, end, campus=campus)
+        assert rows == EventStore.tap_rows(store, start, end, campus=campus)
+    rows = store.tap_rows(start, end, campus="c1")
+    assert [row[3] for row in rows] == [
+        "tap-early",
+        "tap-b",
+        "tap-same-ms-2",
+        "tap-late",
+        "tap-precise",
+    ]
+    stamp = int((base - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+    assert rows[0] == (BADGE_A, stamp + 1_000_000, "door-1", "tap-early")
+    assert rows[4][1] == stamp + 4_123_000  # kept to the millisecond
+    assert store.tap_rows(start, end, campus="c3") == []
+
+
 def test_tap_times_are_kept_to_the_millisecond(store: EventStore, base: datetime) -> None:
     precise = tap("tap-precise", base + timedelta(microseconds=123_456))
     store.write_taps([precise])

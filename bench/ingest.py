@@ -70,7 +70,9 @@ def settings_for(store: str, mqtt_port: int, influx_url: str, folder: str, clien
         data_dir=Path(folder),
         log_level="WARNING",
         badge_secret=SECRET,
-        mqtt=MqttSettings(port=mqtt_port, client_id=client_id, protocol=5),
+        # A group per store: the sessions of the previous store's workers (kept for the
+        # session expiry) would otherwise take their share of the next store's taps.
+        mqtt=MqttSettings(port=mqtt_port, client_id=client_id, protocol=5, shared_group=store),
         events=EventSettings(backend=store),
         influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench"),
         campuses=(CampusSettings(CAMPUS, "", tuple(readers)),),
@@ -222,7 +224,11 @@ def raw_drained(port: int, readers: list[str], files: list[Path], total: int, na
     subprocess.run(
         _sub(port, *session, "-C", str(total)), stdout=subprocess.DEVNULL, check=True, timeout=600
     )
-    return total / (time.monotonic() - start)
+    rate = total / (time.monotonic() - start)
+    # End the session (clean start, no expiry): the broker must not queue the next
+    # phases' taps for it.
+    subprocess.run(_sub(port, "-i", name, "-E"), capture_output=True, check=False, timeout=60)
+    return rate
 
 
 # --------------------------------------------------------------------------- paho (latency)
@@ -283,7 +289,9 @@ def store_run(args, store: str, broker: Mosquitto, influx_url: str, folder: Path
 
     workers = Workers(
         args.workers,
-        lambda client_id: settings_for(store, port, influx_url, str(data), client_id, readers),
+        lambda client_id: settings_for(
+            store, port, influx_url, str(data), f"{client_id}-{store}", readers
+        ),
     )
     workers.start()  # the sessions: the broker queues for them from now on
     workers.close()

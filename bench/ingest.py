@@ -1,32 +1,45 @@
-"""Ingest benchmark: simulated readers -> real Mosquitto -> ingest -> real InfluxDB (v1 API).
+"""Ingest benchmark: C publishers -> real Mosquitto -> ingest workers -> real event store.
 
-Not a test: it prints figures, all measured in the same run on this machine.
+Not a test: it prints figures as ratios against references measured in the same run, on
+the same broker, with the same payloads, and the load average beside them.
 
-1. Raw broker rate: the readers publish T taps while ``mosquitto_sub`` (QoS 1, MQTT 5) is
-   away; the broker queues them for its session; time to drain them.
-2. Ingest rate: the same with the ingest (its own process, MQTT 5 shared subscription,
-   manual acknowledgement after the InfluxDB write) away, then started: time from its
-   start to the last tap stored. Ratio = ingest rate / raw rate (target >= 0.6). Draining
-   a queue measures the receiving side alone, not how fast Python publishers can publish.
-3. Latency at a campus-like load: 100 taps/s for a few seconds; latency is from the
-   tap's own ``ts`` to the moment the InfluxDB write returned (target p99 < 50 ms).
-4. Peak RSS of the ingest process (VmHWM).
+For each store (SQLite, the default, and InfluxDB 1.6 through its v1 API):
 
-Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--rate-seconds 10]``
+1. Raw broker, live: one ``mosquitto_pub -q 1 -l`` (a C client) per reader topic
+   publishes its lines of tap JSON while ``mosquitto_sub -q 1`` (C, MQTT 5) counts them.
+2. Raw broker, drained: the same taps are queued for ``mosquitto_sub``'s persistent
+   session first, then it starts and drains them.
+3. Ingest, live: the same C publishers while ``--workers`` ingest processes (the real
+   ingest of ``campus-presence serve``: MQTT 5 shared subscription, manual PUBACK after
+   the store write returned, a confirmation per reader and batch, protocol v2) run;
+   time from the first publish to the last tap stored.
+4. Ingest, drained: the taps are queued for the workers' sessions, then they start.
+   Ratio ingest / raw; target: ingest >= 0.6 of raw live.
+
+Then, once (store as in ``--badge-store``): **one badge, N taps in a day** against the
+same N taps from ``--badge-students`` distinct badges in turn (N of them if N is smaller;
+importing thousands of students into the registry takes minutes), fed one tap per batch
+through the whole ingest use case of ``serve`` (store write, week re-opening, live
+occupancy, the readers' feedback, late arrivals): the per-tap cost must not grow with a
+badge's taps of the day (ratio ~ 1).
+And the latency from a tap's ``ts`` to its write at a campus-like 100 taps/s.
+
+Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--workers 2]``
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -38,59 +51,66 @@ from edge.protocol import Tap, taps_topic  # noqa: E402
 from tests.services import Influxd, Mosquitto  # noqa: E402
 
 CAMPUS = "bench"
+SECRET = "bench-secret-0123456789-abcdefghij"
 
 
 def reader_ids(count: int) -> list[str]:
     return [f"door-{index}" for index in range(1, count + 1)]
 
 
-# --------------------------------------------------------------------------- consumer side
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f} (1/5 min)"
 
 
-def consumer_main(mqtt_port: int, influx_url: str, readers: list[str], data_dir: str, conn) -> None:
-    """Runs in a fresh process: the real ingest, plus a listener that timestamps writes."""
-    from server.bootstrap import build_ingest
+def settings_for(store: str, mqtt_port: int, influx_url: str, folder: str, client_id: str, readers):
     from server.config import CampusSettings, EventSettings, InfluxSettings, MqttSettings, Settings
 
-    settings = Settings(
-        data_dir=Path(data_dir),
+    return Settings(
+        data_dir=Path(folder),
         log_level="WARNING",
-        badge_secret="bench-secret-0123456789",
-        mqtt=MqttSettings(port=mqtt_port, client_id="bench-ingest", protocol=5),
-        events=EventSettings(backend="influxdb"),
+        badge_secret=SECRET,
+        # A group per store: the sessions of the previous store's workers (kept for the
+        # session expiry) would otherwise take their share of the next store's taps.
+        mqtt=MqttSettings(port=mqtt_port, client_id=client_id, protocol=5, shared_group=store),
+        events=EventSettings(backend=store),
         influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench"),
         campuses=(CampusSettings(CAMPUS, "", tuple(readers)),),
     )
+
+
+# --------------------------------------------------------------------------- ingest worker
+
+
+def worker_main(settings, stored, conn) -> None:
+    """Runs in a fresh process: the real ingest (``build_ingest``), one of the workers on
+    the shared subscription. ``stored`` is a shared counter of newly stored taps."""
+    from server.bootstrap import build_ingest
+
     latencies: list[float] = []
 
     def record(taps) -> None:
         now = datetime.now(UTC)
         latencies.extend((now - tap.ts).total_seconds() * 1000 for tap in taps)
+        with stored.get_lock():
+            stored.value += len(taps)
 
     app = None
     while True:
-        command, value = conn.recv()
-        if command == "start":  # connect, drain what the broker queued: `value` taps
-            began = time.monotonic()
+        command = conn.recv()
+        if command == "start":
             app = build_ingest(settings)
             app.service.on_taps_stored(record)
             app.start()
-            app.consumer.wait_subscribed(10)
-            while app.service.counters.snapshot()["stored"] < value:
-                time.sleep(0.001)
-            conn.send(time.monotonic() - began)
-        elif command == "wait":  # until `value` taps are stored by this app
-            while app.service.counters.snapshot()["stored"] < value:
-                time.sleep(0.002)
-            conn.send(None)
+            conn.send(app.consumer.wait_subscribed(30))
         elif command == "latencies":
             conn.send(list(latencies))
             latencies.clear()
-        elif command == "pause":  # disconnect; the broker keeps the session and queues
+        elif command == "close":  # the broker keeps the session and queues for it
             app.close()
             conn.send(app.service.counters.snapshot())
         else:
-            conn.send({"peak_rss_kb": _peak_rss_kb()})
+            conn.send(_peak_rss_kb())
             return
 
 
@@ -101,105 +121,317 @@ def _peak_rss_kb() -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- reader side
-
-
-class Readers:
-    """One paho client per simulated reader, publishing QoS 1 taps."""
-
-    def __init__(self, port: int, readers: list[str]) -> None:
-        self.clients: dict[str, mqtt.Client] = {}
-        self.seq = dict.fromkeys(readers, 0)
-        for reader in readers:
-            client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{reader}", protocol=mqtt.MQTTv5
-            )
-            client.max_inflight_messages_set(1000)
-            client.connect("127.0.0.1", port)
-            client.loop_start()
-            self.clients[reader] = client
-
-    def publish(self, reader: str) -> mqtt.MQTTMessageInfo:
-        self.seq[reader] += 1
-        tap = Tap(
-            id=uuid.uuid4().hex,
-            uid=f"04{self.seq[reader]:012x}",
-            ts=datetime.now(UTC),
-            seq=self.seq[reader],
-        )
-        return self.clients[reader].publish(taps_topic(CAMPUS, reader), tap.to_json(), qos=1)
-
-    def burst(self, total: int) -> None:
-        """Every reader publishes its share as fast as the broker takes it."""
-        per_reader = total // len(self.clients)
-
-        def run(reader: str) -> None:
-            infos = []
-            for _ in range(per_reader):
-                infos.append(self.publish(reader))
-                if len(infos) >= 500:
-                    infos.pop(0).wait_for_publish(30)
-            for info in infos:
-                info.wait_for_publish(30)
-
-        threads = [threading.Thread(target=run, args=(reader,)) for reader in self.clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    def steady(self, rate: float, seconds: float) -> int:
-        """``rate`` taps/s spread over the readers, for ``seconds``; returns taps sent."""
-        readers = list(self.clients)
-        count = int(rate * seconds)
-        start = time.monotonic()
-        infos = []
+class Workers:
+    def __init__(self, count: int, settings_of) -> None:
+        ctx = mp.get_context("spawn")
+        self.stored = ctx.Value("q", 0)
+        self.pipes = []
+        self.processes = []
         for index in range(count):
-            delay = start + index / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            infos.append(self.publish(readers[index % len(readers)]))
-        for info in infos:
-            info.wait_for_publish(30)
-        return count
+            parent, child = ctx.Pipe()
+            process = ctx.Process(
+                target=worker_main, args=(settings_of(f"bench-ingest-{index}"), self.stored, child)
+            )
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
 
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.disconnect()
-            client.loop_stop()
+    def _all(self, command: str) -> list:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def start(self) -> None:
+        assert all(self._all("start")), "an ingest worker did not subscribe"
+
+    def close(self) -> list[dict]:
+        return self._all("close")
+
+    def latencies(self) -> list[float]:
+        return [value for chunk in self._all("latencies") for value in chunk]
+
+    def wait_stored(self, total: int, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while self.stored.value < total:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"stored {self.stored.value} of {total}")
+            time.sleep(0.002)
+
+    def exit(self) -> int:
+        peaks = self._all("exit")
+        for process in self.processes:
+            process.join(30)
+        return max(peaks)
 
 
-def raw_live_rate(port: int, readers: list[str], total: int) -> float:
-    """``mosquitto_sub`` receives ``total`` taps while the readers publish them."""
-    topic = f"campus/{CAMPUS}/readers/+/taps"
-    command = ["mosquitto_sub", "-p", str(port), "-q", "1", "-V", "mqttv5", "-t", topic]
-    subscriber = subprocess.Popen([*command, "-C", str(total)], stdout=subprocess.DEVNULL)
+# --------------------------------------------------------------------------- C clients
+
+
+def payload_files(folder: Path, readers: list[str], per_reader: int, label: str) -> list[Path]:
+    """One file of tap JSON lines (distinct ids, ~110 bytes) per reader."""
+    files = []
+    now = datetime.now(UTC)
+    for number, reader in enumerate(readers):
+        path = folder / f"{label}-{reader}.jsonl"
+        lines = [
+            Tap(
+                id=uuid.uuid4().hex,
+                uid=f"04{number:04x}{index:08x}",
+                ts=now,
+                seq=index + 1,
+            ).to_json()
+            for index in range(per_reader)
+        ]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        files.append(path)
+    return files
+
+
+def c_publish(port: int, readers: list[str], files: list[Path]) -> None:
+    """One ``mosquitto_pub -q 1 -l`` per reader topic, all at once; waits for them."""
+    processes = []
+    for reader, path in zip(readers, files, strict=True):
+        with path.open("rb") as lines:
+            command = ["mosquitto_pub", "-p", str(port), "-q", "1", "-V", "mqttv5", "-l"]
+            command += ["-i", f"pub-{reader}", "-t", taps_topic(CAMPUS, reader)]
+            processes.append(subprocess.Popen(command, stdin=lines))
+    for process in processes:
+        if process.wait(600) != 0:
+            raise RuntimeError("mosquitto_pub failed")
+
+
+SUB_TOPIC = f"campus/{CAMPUS}/readers/+/taps"
+
+
+def _sub(port: int, *extra: str) -> list[str]:
+    return ["mosquitto_sub", "-p", str(port), "-q", "1", "-V", "mqttv5", "-t", SUB_TOPIC, *extra]
+
+
+def raw_live(port: int, readers: list[str], files: list[Path], total: int) -> float:
+    subscriber = subprocess.Popen(_sub(port, "-C", str(total)), stdout=subprocess.DEVNULL)
     time.sleep(0.5)  # let it subscribe
-    publishers = Readers(port, readers)
     start = time.monotonic()
-    publishers.burst(total)
-    subscriber.wait(300)
-    elapsed = time.monotonic() - start
-    publishers.close()
-    return total / elapsed
-
-
-def raw_drain_rate(port: int, readers: list[str], total: int) -> float:
-    """``mosquitto_sub`` drains ``total`` taps queued for its persistent session."""
-    base = ["mosquitto_sub", "-p", str(port), "-q", "1", "-V", "mqttv5", "-x", "3600"]
-    base += ["-c", "-i", "raw-sub", "-t", f"campus/{CAMPUS}/readers/+/taps"]
-    subprocess.run([*base, "-W", "1"], capture_output=True, check=False)  # the session
-    publishers = Readers(port, readers)
-    publishers.burst(total)
-    publishers.close()
-    start = time.monotonic()
-    subprocess.run([*base, "-C", str(total)], stdout=subprocess.DEVNULL, check=True, timeout=300)
+    c_publish(port, readers, files)
+    subscriber.wait(600)
     return total / (time.monotonic() - start)
+
+
+def raw_drained(port: int, readers: list[str], files: list[Path], total: int, name: str) -> float:
+    session = ["-c", "-i", name, "-x", "3600"]
+    subprocess.run(_sub(port, *session, "-W", "1"), capture_output=True, check=False)
+    c_publish(port, readers, files)
+    start = time.monotonic()
+    subprocess.run(
+        _sub(port, *session, "-C", str(total)), stdout=subprocess.DEVNULL, check=True, timeout=600
+    )
+    rate = total / (time.monotonic() - start)
+    # End the session (clean start, no expiry): the broker must not queue the next
+    # phases' taps for it.
+    subprocess.run(_sub(port, "-i", name, "-E"), capture_output=True, check=False, timeout=60)
+    return rate
+
+
+# --------------------------------------------------------------------------- paho (latency)
+
+
+def steady(port: int, readers: list[str], rate: float, seconds: float) -> int:
+    """``rate`` taps/s from paho readers (stamped when sent), for ``seconds``."""
+    clients = []
+    for reader in readers:
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"steady-{reader}", protocol=mqtt.MQTTv5
+        )
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        clients.append((reader, client))
+    count = int(rate * seconds)
+    start = time.monotonic()
+    infos = []
+    for index in range(count):
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        reader, client = clients[index % len(clients)]
+        tap = Tap(id=uuid.uuid4().hex, uid=f"05{index:012x}", ts=datetime.now(UTC), seq=index + 1)
+        infos.append(client.publish(taps_topic(CAMPUS, reader), tap.to_json(), qos=1))
+    for info in infos:
+        info.wait_for_publish(30)
+    for _, client in clients:
+        client.disconnect()
+        client.loop_stop()
+    return count
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# --------------------------------------------------------------------------- one store
+
+
+def store_run(args, store: str, broker: Mosquitto, influx_url: str, folder: Path) -> dict:
+    readers = reader_ids(args.readers)
+    per_reader = args.taps // args.readers
+    total = per_reader * args.readers
+    port = broker.port
+    data = folder / store
+    data.mkdir()
+    figures: dict = {"total": total}
+
+    figures["raw_live"] = raw_live(
+        port, readers, payload_files(data, readers, per_reader, "a"), total
+    )
+    figures["raw_drained"] = raw_drained(
+        port, readers, payload_files(data, readers, per_reader, "b"), total, f"raw-{store}"
+    )
+    figures["load_raw"] = load()
+
+    workers = Workers(
+        args.workers,
+        lambda client_id: settings_for(
+            store, port, influx_url, str(data), f"{client_id}-{store}", readers
+        ),
+    )
+    workers.start()  # the sessions: the broker queues for them from now on
+    workers.close()
+    c_publish(port, readers, payload_files(data, readers, per_reader, "c"))
+    start = time.monotonic()
+    workers.start()
+    workers.wait_stored(total)
+    figures["ingest_drained"] = total / (time.monotonic() - start)
+
+    files = payload_files(data, readers, per_reader, "d")
+    time.sleep(0.2)
+    start = time.monotonic()
+    c_publish(port, readers, files)
+    workers.wait_stored(2 * total)
+    figures["ingest_live"] = total / (time.monotonic() - start)
+    figures["load_ingest"] = load()
+    workers.latencies()
+
+    if args.rate_seconds > 0:
+        sent = steady(port, readers, args.rate, args.rate_seconds)
+        workers.wait_stored(2 * total + sent)
+        figures["latencies"] = workers.latencies()
+    counters = workers.close()
+    figures["confirmed"] = sum(item["confirmed"] for item in counters)
+    figures["rejected"] = sum(item["rejected_total"] for item in counters)
+    figures["peak_rss_mb"] = workers.exit() / 1024
+    return figures
+
+
+def print_store(args, store: str, figures: dict) -> None:
+    label = {"sqlite": "SQLite", "influxdb": "InfluxDB 1.6"}[store]
+    live = figures["ingest_live"] / figures["raw_live"]
+    drained = figures["ingest_drained"] / figures["raw_drained"]
+    print(f"[{label}] {figures['total']} taps per phase, {args.workers} ingest worker(s)")
+    print(
+        f"  live:    raw C pub -> mosquitto -> mosquitto_sub {figures['raw_live']:,.0f} taps/s; "
+        f"ingest {figures['ingest_live']:,.0f} taps/s; ratio {live:.2f} "
+        f"({'met' if live >= 0.6 else 'NOT met'}: ingest >= 0.6 of raw live)"
+    )
+    print(
+        f"  drained: raw {figures['raw_drained']:,.0f} taps/s; "
+        f"ingest {figures['ingest_drained']:,.0f} taps/s; ratio {drained:.2f}"
+    )
+    latencies = figures.get("latencies")
+    if latencies:
+        print(
+            f"  latency ts -> stored at {args.rate:g} taps/s ({len(latencies)} taps): "
+            f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms"
+        )
+    print(
+        f"  {figures['load_raw']} after the raw phases, {figures['load_ingest']} after the "
+        f"ingest; confirmed {figures['confirmed']}, rejected {figures['rejected']}, "
+        f"peak RSS of a worker {figures['peak_rss_mb']:.1f} MB"
+    )
+
+
+# --------------------------------------------------------------------------- one badge
+
+
+def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tuple[float, float]:
+    """Taps/s through the whole ingest use case of ``serve``, one tap per batch: one badge
+    tapping ``--badge-taps`` times in a day, then as many taps of ``--badge-students``
+    badges in turn. The second half of each phase is timed (warm, a long day behind)."""
+    from server.bootstrap import build_server
+    from server.config import CampusSettings, InfluxSettings
+    from server.registry.student_repository import Actor
+    from server.services.campuses import sync_campuses
+    from server.services.ingest import InboundMessage
+    from server.services.student_import import import_students
+
+    count = args.badge_taps
+    students = min(count, args.badge_students)
+    registry_file = folder / "registry.sqlite3"
+    day = (datetime.now(UTC) - timedelta(days=7)).replace(hour=7, minute=0, second=0, microsecond=0)
+    rates = []
+    for phase, badges in (("one", 1), ("distinct", students)):
+        data = folder / f"badge-{phase}"
+        data.mkdir()
+        base = settings_for(store, port, influx_url, str(data), f"bench-badge-{phase}", ["door-1"])
+        settings = replace(
+            base,
+            registry_url=f"sqlite:///{registry_file}",
+            influxdb=InfluxSettings(url=influx_url, api_version=1, database=f"bench_{phase}"),
+            campuses=(CampusSettings(CAMPUS, "Bench", ("door-1",)),),
+        )
+        if phase == "one":
+            from server.registry.database import open_registry
+
+            engine, registry = open_registry(settings.registry_database_url)
+            sync_campuses(registry, settings)
+            import_students(
+                registry,
+                _students_csv(students),
+                campus_id=CAMPUS,
+                secret=SECRET.encode(),
+                timezone="Europe/Paris",
+                retention_days=400,
+                actor=Actor("bench", day - timedelta(days=30)),
+            )
+            engine.dispose()
+        moment = [day]
+        app = build_server(settings, clock=lambda moment=moment: moment[0])
+        app.ingest.store.setup()
+        service = app.ingest.service
+        topic = taps_topic(CAMPUS, "door-1")
+        start = time.monotonic()
+        for index in range(count):
+            if index == count // 2:  # the second half is timed: the badge's day is long
+                start = time.monotonic()
+            ts = day + timedelta(seconds=5.5 * index)
+            moment[0] = ts + timedelta(milliseconds=300)
+            uid = _uid(index % badges)
+            tap = Tap(id=uuid.uuid4().hex, uid=uid, ts=ts, seq=index + 1)
+            result = service.handle_batch([InboundMessage(topic, tap.to_json(), moment[0])])
+            assert len(result.stored) == 1, result
+        rates.append((count - count // 2) / (time.monotonic() - start))
+        app.ingest.store.close()
+        app.engine.dispose()
+    return rates[0], rates[1]
+
+
+def _uid(number: int) -> str:
+    return f"04{number:012x}"
+
+
+def _students_csv(count: int) -> bytes:
+    header = (
+        "student_id;last_name;first_name;email;phone;tutor_email;badge_uid;weekly_hours;slots;"
+        "contract_start;contract_end;programme;institution;institution_type"
+    )
+    year = datetime.now(UTC).year
+    rows = [
+        f"B{number:05d};Nom{number};Prénom;b{number}@example.org;0600000000;tuteur@campus.fr;"
+        f'{_uid(number)};12;"lun 09:00-12:00";{year - 1}-09-01;{year + 1}-06-30;BTS;CNED;public'
+        for number in range(count)
+    ]
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+# --------------------------------------------------------------------------- main
 
 
 def main() -> None:
@@ -208,72 +440,40 @@ def main() -> None:
     )
     parser.add_argument("--readers", type=int, default=10)
     parser.add_argument("--taps", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=2, help="ingest processes (default 2)")
+    parser.add_argument("--stores", default="sqlite,influxdb")
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--rate-seconds", type=float, default=10.0)
-    args = parser.parse_args()
-    readers = reader_ids(args.readers)
-    total = args.taps // args.readers * args.readers
-
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        Mosquitto(Path(folder) / "mqtt") as broker,
-        Influxd(Path(folder) / "influx") as influxd,
-    ):
-        raw_live = raw_live_rate(broker.port, readers, total)
-        raw_drain = raw_drain_rate(broker.port, readers, total)
-
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        consumer = ctx.Process(
-            target=consumer_main, args=(broker.port, influxd.url, readers, folder, child)
-        )
-        consumer.start()
-        parent.send(("start", 0))  # first connection: the broker records the session
-        parent.recv()
-        parent.send(("pause", None))
-        parent.recv()
-
-        publishers = Readers(broker.port, readers)
-        publishers.burst(total)  # queued by the broker for the absent ingest
-        parent.send(("start", total))
-        ingest_drain = total / parent.recv()
-
-        start = time.monotonic()
-        publishers.burst(total)  # the ingest is up: it stores while the readers publish
-        parent.send(("wait", 2 * total))
-        parent.recv()
-        ingest_live = total / (time.monotonic() - start)
-        parent.send(("latencies", None))
-        parent.recv()
-
-        sent = publishers.steady(args.rate, args.rate_seconds)
-        parent.send(("wait", 2 * total + sent))
-        parent.recv()
-        parent.send(("latencies", None))
-        steady_latencies = parent.recv()
-        publishers.close()
-        parent.send(("pause", None))
-        counters = parent.recv()
-        parent.send(("exit", None))
-        final = parent.recv()
-        consumer.join(30)
-
-    print(f"readers: {args.readers}, taps per phase: {total}, machine cores: {mp.cpu_count()}")
-    print("live: 10 paho readers publish while the receiver runs (as in docs/scaling.md)")
-    print(f"  raw: paho -> mosquitto -> mosquitto_sub, QoS 1: {raw_live:,.0f} taps/s")
-    print(f"  ingest: paho -> mosquitto -> ingest -> influxd 1.6: {ingest_live:,.0f} taps/s")
-    print(f"  ratio ingest / raw: {ingest_live / raw_live:.2f} (target >= 0.6)")
-    print("drain: the taps wait in the broker for the receiver's session (receiving side only)")
-    print(f"  raw: mosquitto -> mosquitto_sub (C), QoS 1: {raw_drain:,.0f} taps/s")
-    print(f"  ingest: mosquitto -> ingest -> influxd 1.6: {ingest_drain:,.0f} taps/s")
-    print(f"  ratio ingest / raw: {ingest_drain / raw_drain:.2f}")
-    print(
-        f"latency ts -> stored at {args.rate:g} taps/s ({len(steady_latencies)} taps): "
-        f"p50 {statistics.median(steady_latencies):.1f} ms, "
-        f"p99 {percentile(steady_latencies, 0.99):.1f} ms (target p99 < 50 ms)"
+    parser.add_argument("--badge-taps", type=int, default=5000)
+    parser.add_argument(
+        "--badge-students",
+        type=int,
+        default=1000,
+        help="badges of the 'distinct' side, each tapping in turn (registry import is slow)",
     )
-    print(f"ingest process peak RSS: {final['peak_rss_kb'] / 1024:.1f} MB")
-    print(f"ingest counters (last run): {counters}")
+    parser.add_argument("--badge-store", default="sqlite", choices=["sqlite", "influxdb"])
+    args = parser.parse_args()
+    stores = [store.strip() for store in args.stores.split(",") if store.strip()]
+
+    print(f"machine cores: {mp.cpu_count()}, {load()} at start; {args.readers} reader topics")
+    with (
+        tempfile.TemporaryDirectory() as name,
+        Mosquitto(Path(name) / "mqtt") as broker,
+        Influxd(Path(name) / "influx") as influxd,
+    ):
+        folder = Path(name)
+        for store in stores:
+            print_store(args, store, store_run(args, store, broker, influxd.url, folder))
+        if args.badge_taps:
+            one, distinct = badge_run(args, args.badge_store, broker.port, influxd.url, folder)
+            print(
+                f"[{args.badge_store}] one tap per batch through serve's ingest use case, "
+                "second half of the day timed: "
+                f"one badge x {args.badge_taps} taps in a day {one:,.0f} taps/s; "
+                f"{args.badge_taps} taps of {min(args.badge_taps, args.badge_students)} "
+                f"badges in turn {distinct:,.0f} taps/s; "
+                f"ratio {one / distinct:.2f} (target ~1); {load()}"
+            )
 
 
 if __name__ == "__main__":

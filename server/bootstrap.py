@@ -19,7 +19,7 @@ from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
 from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
-from server.domain.badges import badge_hash
+from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
 from server.registry.alert_repository import AlertRepository
@@ -68,7 +68,7 @@ def build_event_store(settings: Settings) -> EventStore:
 def build_intake(settings: Settings) -> Intake:
     known = settings.known_readers()
     return Intake(
-        hash_badge=partial(badge_hash, settings.badge_secret.encode()),
+        hash_badge=badge_hasher(settings.badge_secret.encode()),
         is_known_reader=lambda campus, reader: (campus, reader) in known,
         window=TimeWindow(
             max_future=timedelta(seconds=settings.ingest.max_future_s),

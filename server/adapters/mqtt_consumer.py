@@ -31,6 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
+from server.adapters.mqtt_reading import ChunkedReadClient
 from server.config import ConfigError, MqttSettings
 from server.services.ingest import InboundMessage
 
@@ -90,7 +91,7 @@ class MqttConsumer:
     def _build_client(self) -> mqtt.Client:
         settings = self._settings
         v5 = settings.protocol == 5
-        client = mqtt.Client(
+        client = ChunkedReadClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,

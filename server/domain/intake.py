@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from edge.protocol import (
     ProtocolError,
@@ -20,6 +21,10 @@ from edge.protocol import (
     parse_reader_topic,
 )
 from server.domain.events import ReaderStatusRecord, Rejection, StoredTap
+
+# A deployment has a few hundred reader topics at most: each is parsed once (a topic
+# the contract refuses raises each time and is not kept).
+_reader_topic = lru_cache(maxsize=4096)(parse_reader_topic)
 
 BadgeHasher = Callable[[str], str]
 ReaderCheck = Callable[[str, str], bool]
@@ -51,7 +56,7 @@ def judge_message(
     a tap retained; a retained tap is a replay kept by the broker (or a foreign message,
     or the empty message that clears one) and is refused as ``retained``."""
     try:
-        where = parse_reader_topic(topic)
+        where = _reader_topic(topic)
     except ProtocolError as error:
         return _reject(error, received_at, _safe_topic(topic), payload)
     if not intake.is_known_reader(where.campus, where.reader):

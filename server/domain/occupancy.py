@@ -1,7 +1,7 @@
 """Live occupancy of one campus for one local day: how many people, not who (pure).
 
 - **Campus**: a person is present when their door taps of the day, replayed through the
-  presence engine's own rules (``domain.sessions.build_sessions``: toggle/in/out readers,
+  presence engine's own rules (``domain.sessions``, fed one tap at a time: toggle/in/out readers,
   debounce, closing time, maximum duration), leave a session open at ``now``. So the
   count follows exactly the sessions the weekly ledger will record.
 - **Rooms**: a tap at a room reader puts the person in that room and takes them out of
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from server.domain.calendar import Schedule
-from server.domain.sessions import DoorTap, SessionRules, SessionState, build_sessions
+from server.domain.sessions import DoorTap, SessionReplay, SessionRules
 
 Zone = str | None  # a room id, or None for the whole campus
 
@@ -40,6 +40,10 @@ class ZoneCount:
     adjustment: int = 0
 
 
+def _key(tap: DoorTap) -> tuple[datetime, str]:
+    return tap.ts, tap.tap_id
+
+
 class CampusOccupancy:
     """Counts of one campus, fed with its known people's taps in any order."""
 
@@ -47,6 +51,7 @@ class CampusOccupancy:
         "_adjust",
         "_door",
         "_present",
+        "_replays",
         "_room_at",
         "_room_of",
         "rooms",
@@ -61,6 +66,9 @@ class CampusOccupancy:
         self.schedule = schedule
         self.rooms = set(rooms)
         self._door: dict[str, list[DoorTap]] = {}
+        # Each person's taps replayed so far: a tap after the last one is fed on; a late
+        # one (older) starts the person's replay again from their first tap of the day.
+        self._replays: dict[str, SessionReplay] = {}
         self._present: set[str] = set()
         self._room_of: dict[str, str] = {}  # memory only: never stored (see above)
         self._room_at: dict[str, datetime] = {}
@@ -74,7 +82,15 @@ class CampusOccupancy:
     def door_tap(self, person: str, tap: DoorTap, now: datetime) -> None:
         """A door tap of ``person`` (opaque key); late taps are put back in order."""
         taps = self._door.setdefault(person, [])
-        bisect.insort(taps, tap, key=lambda item: (item.ts, item.tap_id))
+        replay = self._replays.get(person)
+        if replay is not None and (not taps or (taps[-1].ts, taps[-1].tap_id) < _key(tap)):
+            taps.append(tap)
+            replay.feed(tap)
+        else:
+            bisect.insort(taps, tap, key=_key)
+            replay = self._replays[person] = SessionReplay(rules=self.rules, schedule=self.schedule)
+            for each in taps:
+                replay.feed(each)
         self._judge(person, now)
 
     def room_tap(self, person: str, room: str, ts: datetime) -> None:
@@ -96,10 +112,8 @@ class CampusOccupancy:
             self._adjust.clear()
 
     def _judge(self, person: str, now: datetime) -> None:
-        taps = self._door.get(person, [])
-        latest = max(now, taps[-1].ts) if taps else now
-        sessions, _ = build_sessions(taps, rules=self.rules, schedule=self.schedule, now=latest)
-        if sessions and sessions[-1].state is SessionState.OPEN:
+        replay = self._replays.get(person)
+        if replay is not None and replay.open_at(now):
             self._present.add(person)
         elif person in self._present:
             self._present.discard(person)

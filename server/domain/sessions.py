@@ -95,6 +95,34 @@ def build_sessions(
     return tracker.sessions, effects
 
 
+class SessionReplay:
+    """:func:`build_sessions` fed one tap at a time, for live use: the same rules, the
+    same effects, without replaying the person's earlier taps at each new one. Taps must
+    come in time order; a tap older than the last one fed needs a new replay (the caller
+    starts again from the first tap, as ``build_sessions`` would)."""
+
+    __slots__ = ("_tracker", "last_ts")
+
+    def __init__(self, *, rules: SessionRules, schedule: Schedule | None) -> None:
+        self._tracker = _Tracker(rules, schedule)
+        self.last_ts: datetime | None = None
+
+    def feed(self, tap: DoorTap) -> TapEffect:
+        self.last_ts = tap.ts
+        return self._tracker.feed(tap)
+
+    def open_at(self, now: datetime) -> bool:
+        """Would ``build_sessions(taps fed, now=max(now, last tap))`` end with a session
+        still open? (The state is not changed: more taps may follow.)"""
+        tracker = self._tracker
+        latest = now if self.last_ts is None else max(now, self.last_ts)
+        return (
+            tracker.open_start is not None
+            and tracker.deadline is not None
+            and latest < tracker.deadline
+        )
+
+
 class _Tracker:
     __slots__ = ("at_closing", "deadline", "last_ts", "open_start", "rules", "schedule", "sessions")
 

@@ -5,9 +5,10 @@ The ingest calls :meth:`OccupancyService.taps_stored` after each stored batch (t
 minute (closing time, the 5-minute re-publication).
 
 The counts are derived from the stored events, never from what one process happened to
-receive: with several ingest workers each one stores a share of the taps, so each batch,
-tick and read first feeds the day's taps stored by every worker (``_sync``; taps already
-fed are skipped by id, ``domain.occupancy`` puts late ones back in order). Two workers
+receive: with several ingest workers each one stores a share of the taps, so each tick
+and read first feeds the day's taps stored by every worker, and each batch those of the
+last minutes (the whole day again at least once a minute) (``_sync``; taps already fed
+are skipped by id, ``domain.occupancy`` puts late ones back in order). Two workers
 thus publish and store the same counts. The state kept in memory is a cache of that
 derivation for the current local day of each campus (rebuilt on a new day or a restart,
 with the day's audited corrections).
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
 REPUBLISH = timedelta(minutes=5)  # docs/protocol.md: "at least every 5 minutes"
 SYNC_AHEAD = timedelta(seconds=1)  # taps stamped up to this far past ``now`` count
+# A stored batch reads back the taps of the last minutes only (other workers' recent
+# taps); the whole day is read again at least every ``refresh`` (a backlog stored late by
+# another worker), at each tick and each read.
+SYNC_OVERLAP = timedelta(minutes=2)
 
 
 class CapacityNotifier(Protocol):
@@ -96,6 +101,7 @@ class _Live:
     levels: dict[Zone, CapacityLevel] = field(default_factory=dict)
     published: dict[Zone, tuple[int, datetime]] = field(default_factory=dict)
     synced_at: datetime | None = None
+    day_synced_at: datetime | None = None  # the last time the whole day was read
 
 
 class OccupancyService:
@@ -137,7 +143,7 @@ class OccupancyService:
                 for tap in taps:
                     if tap.campus == campus:
                         self._feed(live, tap, now)
-                self._sync(live, now)  # and those other workers stored meanwhile
+                self._sync(live, now, recent=True)  # and those other workers stored meanwhile
                 live.occupancy.tick(now)
                 self._after(live, before, now)
 
@@ -255,18 +261,27 @@ class OccupancyService:
             occupancy.restore_adjustment(room, adjustment)
         for zone, count in occupancy.values().items():  # quietly: no alert on a restart
             live.levels[zone] = raw_level(count, place.limits_of(zone))
-        live.synced_at = now
+        live.synced_at = live.day_synced_at = now
         log.info("occupancy of %s rebuilt from today's taps: %s", campus, occupancy)
         return live
 
-    def _sync(self, live: _Live, now: datetime) -> None:
+    def _sync(self, live: _Live, now: datetime, *, recent: bool = False) -> None:
         """Feed the day's taps stored by any worker (by tap time: a late backlog stored
         by another worker counts too; those already fed are skipped by id) and put back
         the day's corrections recorded by any process (the caller's ``tick`` then
-        applies closing time)."""
+        applies closing time). ``recent`` (a stored batch): only the taps of the last
+        minutes, unless the whole day was last read more than ``refresh`` ago, so the
+        cost of a batch does not grow with the day's taps."""
         campus = live.place.campus
         midnight = local_midnight(live.day, live.calendar.tz)
-        for tap in self.events.taps(midnight, now + SYNC_AHEAD, campus=campus):
+        start = midnight
+        whole_day = live.day_synced_at
+        if recent and whole_day is not None and now - whole_day <= self.refresh:
+            assert live.synced_at is not None
+            start = max(midnight, min(live.synced_at, now) - SYNC_OVERLAP)
+        else:
+            live.day_synced_at = now
+        for tap in self.events.taps(start, now + SYNC_AHEAD, campus=campus):
             self._feed(live, tap, now)
         # And the day's corrections, whichever process's page recorded them.
         with self.registry() as session:

@@ -23,7 +23,7 @@ from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import Schedule
 from server.domain.events import StoredTap
-from server.domain.sessions import DoorTap, ReaderMode, TapEffect, build_sessions
+from server.domain.sessions import DoorTap, ReaderMode, SessionReplay, TapEffect
 from server.i18n import _
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, Sighting
 from server.services.ledger import holder_of, index_holdings, repository, session_rules, utc
@@ -60,26 +60,59 @@ _EFFECTS: dict[TapEffect, tuple[Verdict, str]] = {
 _UNKNOWN = "Unknown badge: please see the front desk"
 
 
+_Entry = tuple[datetime, int, str, ReaderMode]  # ts, seq, tap id, mode
+
+
 @dataclass
 class _CampusMemory:
-    """Recent door taps of one campus by badge hash, and its opening schedule."""
+    """Recent door taps of one campus by badge hash, and its opening schedule.
+
+    ``arrivals`` lists each badge's taps in the order they became known (what a person's
+    replay has not fed yet is at its end); ``generation`` changes when taps are forgotten,
+    which makes the replays start again."""
 
     taps: dict[str, dict[str, tuple[datetime, int, ReaderMode]]] = field(default_factory=dict)
+    arrivals: dict[str, list[_Entry]] = field(default_factory=dict)
+    generation: int = 0
     synced_at: datetime | None = None
     pruned_at: datetime | None = None
     schedule: Schedule | None = None
     schedule_at: datetime | None = None
 
     def add(self, tap: StoredTap, mode: ReaderMode) -> None:
-        self.taps.setdefault(tap.badge, {})[tap.tap_id] = (utc(tap.ts), tap.seq, mode)
+        known = self.taps.setdefault(tap.badge, {})
+        if tap.tap_id in known:
+            return
+        ts = utc(tap.ts)
+        known[tap.tap_id] = (ts, tap.seq, mode)
+        self.arrivals.setdefault(tap.badge, []).append((ts, tap.seq, tap.tap_id, mode))
 
     def prune(self, before: datetime) -> None:
         for badge in list(self.taps):
             kept = {key: value for key, value in self.taps[badge].items() if value[0] >= before}
             if kept:
                 self.taps[badge] = kept
+                self.arrivals[badge] = [
+                    (ts, seq, key, mode) for key, (ts, seq, mode) in kept.items()
+                ]
             else:
                 del self.taps[badge]
+                self.arrivals.pop(badge, None)
+        self.generation += 1
+
+
+@dataclass
+class _PersonReplay:
+    """A person's recent door taps (all their badges) fed so far to the session rules,
+    and what each did: a new tap is fed on instead of replaying the person's day."""
+
+    replay: SessionReplay
+    badges: frozenset[str]
+    generation: int
+    schedule: Schedule | None
+    fed: dict[str, int] = field(default_factory=dict)  # per badge: arrivals fed
+    last: tuple[datetime, int, str] | None = None
+    effects: dict[str, TapEffect] = field(default_factory=dict)
 
 
 class PresenceService:
@@ -100,6 +133,7 @@ class PresenceService:
         self.overlap = overlap  # how far back each sync re-reads other workers' taps
         self._lock = threading.Lock()
         self._campuses: dict[str, _CampusMemory] = {}
+        self._replays: dict[tuple[str, int], _PersonReplay] = {}
         self._modes: dict[tuple[str, str], ReaderMode] = {}
         self._modes_at: datetime | None = None
 
@@ -144,24 +178,58 @@ class PresenceService:
         holdings: dict[str, list[BadgeHolding]],
         now: datetime,
     ) -> TapEffect:
-        """Replay the person's recent door taps (all their badges) up to this one."""
+        """What the tap did, from the person's recent door taps (all their badges)
+        replayed in order; only the taps not fed yet are fed (all again after a late tap,
+        a forgotten one, another badge or a new schedule)."""
         memory = self._campuses[tap.campus]
-        recent: list[tuple[datetime, int, str, ReaderMode]] = []
-        for badge, held in holdings.items():
-            for holding in held:
-                if holding.student_pk != holder.student_pk:
-                    continue
-                for tap_id, (ts, seq, mode) in memory.taps.get(badge, {}).items():
-                    if holding.holds_at(ts):
-                        recent.append((ts, seq, tap_id, mode))
-        recent.sort()
-        door = [DoorTap(ts, mode, tap_id) for ts, _, tap_id, mode in recent]
-        latest = max(now, door[-1].ts) if door else now
-        _, effects = build_sessions(door, rules=self.rules, schedule=memory.schedule, now=latest)
-        for door_tap, effect in zip(door, effects, strict=True):
-            if door_tap.tap_id == tap.tap_id:
-                return effect
-        return TapEffect.REPEATED  # not found: already forgotten (older than the lookback)
+        held = [
+            (badge, holding)
+            for badge, holdings_of_badge in holdings.items()
+            for holding in holdings_of_badge
+            if holding.student_pk == holder.student_pk
+        ]
+        key = (tap.campus, holder.student_pk)
+        person = self._replays.get(key)
+        badges = frozenset(badge for badge, _ in held)
+        if (
+            person is None
+            or person.badges != badges
+            or person.generation != memory.generation
+            or person.schedule is not memory.schedule
+        ):
+            person = self._new_replay(key, badges, memory)
+        new = self._unfed(person, held, memory)
+        if new and person.last is not None and new[0][:3] < person.last:
+            person = self._new_replay(key, badges, memory)  # a late tap: replay all
+            new = self._unfed(person, held, memory)
+        for ts, seq, tap_id, mode in new:
+            person.effects[tap_id] = person.replay.feed(DoorTap(ts, mode, tap_id))
+            person.last = (ts, seq, tap_id)
+        # not found: already forgotten (older than the lookback)
+        return person.effects.get(tap.tap_id, TapEffect.REPEATED)
+
+    def _new_replay(
+        self, key: tuple[str, int], badges: frozenset[str], memory: _CampusMemory
+    ) -> _PersonReplay:
+        replay = SessionReplay(rules=self.rules, schedule=memory.schedule)
+        person = _PersonReplay(replay, badges, memory.generation, memory.schedule)
+        self._replays[key] = person
+        return person
+
+    @staticmethod
+    def _unfed(
+        person: _PersonReplay, held: list[tuple[str, BadgeHolding]], memory: _CampusMemory
+    ) -> list[_Entry]:
+        """The person's taps not fed yet, in order (those of a badge they held then)."""
+        new: dict[str, _Entry] = {}
+        for badge, holding in held:
+            arrivals = memory.arrivals.get(badge, [])
+            for entry in arrivals[person.fed.get(badge, 0) :]:
+                if holding.holds_at(entry[0]):
+                    new[entry[2]] = entry
+        for badge in person.badges:
+            person.fed[badge] = len(memory.arrivals.get(badge, []))
+        return sorted(new.values())
 
     def _sync(
         self, repo: PresenceRepository, campus: str, batch: list[StoredTap], now: datetime
@@ -180,6 +248,7 @@ class PresenceService:
         if memory.pruned_at is None or now - memory.pruned_at > self.refresh:
             memory.prune(now - lookback)
             memory.pruned_at = now
+            self._replays = {key: value for key, value in self._replays.items() if key[0] != campus}
         if memory.schedule_at is None or now - memory.schedule_at > self.refresh:
             calendar = repo.calendar(campus)
             today = now.astimezone(calendar.tz).date()

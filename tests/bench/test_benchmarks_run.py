@@ -21,7 +21,10 @@ SMALL = {
     "alerts.py": ["--absences", "4", "--smtp-timeout", "1"],
     "faults.py": ["--taps", "30", "--scenario", "broker-kill-9"],
     "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],
-    "ingest.py": ["--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"],
+    "ingest.py": [
+        *("--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"),
+        *("--badge-taps", "60", "--badge-students", "10"),
+    ],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
     "occupancy.py": ["--students", "5", "--days", "5"],
     "web.py": ["--students", "3", "--weeks", "1", "--repeat", "3"],

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from edge.protocol import ReaderState, ReaderStatus, Tap
-from server.domain.badges import badge_hash
+from server.domain.badges import badge_hash, badge_hasher
 from server.domain.events import ReaderStatusRecord, Rejection, StoredTap
 from server.domain.intake import Intake, TimeWindow, judge_message
 
@@ -140,3 +140,10 @@ def test_a_retained_tap_is_refused_a_retained_status_is_normal() -> None:
 def test_confirmations_are_not_for_the_server() -> None:
     judged = judge_message("campus/c1/readers/door-1/confirm", b'{"v":2}', NOW, INTAKE)
     assert isinstance(judged, Rejection) and judged.reason == "bad_topic"
+
+
+def test_the_ingest_s_badge_hasher_gives_badge_hash() -> None:
+    hasher = badge_hasher(b"a-secret")
+    for uid in ("04a1b2c3", "04:A1:B2:C3", "04 11 22 33 44 55 66", "00"):
+        assert hasher(uid) == badge_hash(b"a-secret", uid)
+    assert hasher("04a1b2c3") != badge_hasher(b"another")("04a1b2c3")

@@ -4,6 +4,7 @@ composition root and found by views in ``current_app.extensions["campus"]``."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -113,14 +114,25 @@ def create_app(
 
 
 def _secret_key(settings: Settings) -> str:
-    """``web.secret_key``, else a random key kept in the data folder (0600)."""
+    """``web.secret_key``, else a random key kept in the data folder (0600). Several web
+    processes starting together on one data folder must sign with the same key: the
+    file appears whole, once (written aside, then hard-linked into place, which fails
+    if another process linked its key first); every process reads the one in place."""
     if settings.web.secret_key:
         return settings.web.secret_key
     path = Path(settings.data_dir) / "web-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process's key is in place: use it
+        finally:
+            aside.unlink()
     return path.read_text().strip()
 
 

@@ -91,6 +91,9 @@ class WebSettings:
     # Reverse proxies in front (nginx, Caddy) whose X-Forwarded-For/-Proto are trusted,
     # so throttling sees the client's address and HTTPS is known. 0: none.
     proxy_hops: int = 0
+    # Listen with SO_REUSEPORT, so that ``serve`` and ``campus-presence web`` processes
+    # share host:port (the kernel spreads connections among them; docs/scaling.md).
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True)

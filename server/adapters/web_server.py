@@ -1,28 +1,64 @@
-"""The production WSGI server (waitress) for the Flask app, in a thread of ``serve``."""
+"""The production WSGI server (waitress) for the Flask app, in a thread of ``serve`` or
+``web``. With ``reuse_port``, the listening socket is opened with ``SO_REUSEPORT``: several
+processes of the same user listen on one address and port, and the kernel spreads the
+incoming connections among them (Linux; docs/scaling.md, "Web workers and jobs")."""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from flask import Flask
 from waitress.server import create_server
 
-from server.config import WebSettings
+from server.config import ConfigError, WebSettings
 
 log = logging.getLogger(__name__)
 
 
+def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A bound socket for ``host:port`` (waitress calls ``listen``); ``ConfigError`` with
+    the reason when it cannot be had."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise ConfigError(f"[web] host {host!r}: {error.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            if not hasattr(socket, "SO_REUSEPORT"):
+                raise ConfigError("[web] reuse_port needs SO_REUSEPORT (Linux)")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        hint = ""
+        if error.errno == 98:  # EADDRINUSE
+            hint = (
+                " (another program listens there; to share the port between serve and web "
+                "processes, every one of them needs [web] reuse_port = true)"
+            )
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}{hint}") from None
+    return sock
+
+
 class WebServer:
-    def __init__(self, app: Flask, settings: WebSettings) -> None:
-        self._server = create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads
+    def __init__(self, app: Flask, settings: WebSettings, *, reuse_port: bool = False) -> None:
+        sock = listening_socket(
+            settings.host, settings.port, reuse_port=reuse_port or settings.reuse_port
         )
+        self._server = create_server(app, sockets=[sock], threads=settings.threads)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.socket.getsockname()[:2]
+        if ":" in host:
+            host = f"[{host}]"
         return f"http://{host}:{port}"
 
     def start(self) -> None:

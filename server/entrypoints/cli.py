@@ -42,6 +42,7 @@ def _command_modules() -> list:
         ops_commands,
         presence_commands,
         privacy_command,
+        web_command,
     )
 
     return [
@@ -52,6 +53,7 @@ def _command_modules() -> list:
         account_commands,
         ops_commands,
         privacy_command,
+        web_command,
     ]
 
 

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
 from server.i18n import _
+from server.registry.database import defer_reads, end_deferred_reads
 from server.services.ledger import LedgerService
 from server.web import (
     annual,
@@ -94,6 +95,8 @@ def create_app(
             by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
             clock=clock,
         )
+    app.before_request(_defer_reads)
+    app.teardown_request(_end_deferred_reads)
     app.before_request(_limit_api_body)
     app.before_request(_authenticate)
     app.before_request(csrf.protect)
@@ -134,6 +137,19 @@ def _secret_key(settings: Settings) -> str:
         finally:
             aside.unlink()
     return path.read_text().strip()
+
+
+def _defer_reads() -> None:
+    """A GET reads the registry without its write lock (SQLite): several web processes
+    answer pages at the same time; its writes (the access log) still take it."""
+    if request.method in ("GET", "HEAD"):
+        g.campus_reads = defer_reads()
+
+
+def _end_deferred_reads(_error: BaseException | None) -> None:
+    token = g.pop("campus_reads", None)
+    if token is not None:
+        end_deferred_reads(token)
 
 
 def _limit_api_body() -> None:

@@ -15,7 +15,10 @@ composition of ``serve``, SQLite files) at Monday 23 November 2026 09:20.
    next request (first request at a random instant within the first pause); each
    user's first request (a warm-up of its connection and process) is not counted. With 1
    process, then with ``--processes`` N; p50/p95/max latency, requests per second, and
-   the ratios N/1 measured in the same run, with the load average.
+   the ratios N/1 measured in the same run, with the load average; and the web
+   processes' CPU time per request (warm-ups included), which a loaded machine inflates
+   less than the latencies: on a quiet machine, C cores and at least C processes serve
+   about C / (CPU per request) pages per second.
    Target: p95 < 300 ms for 20 users without pause.
 
     python bench/web.py [--students 60] [--weeks 12] [--repeat 20] [--users 20]
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import logging
 import math
 import os
 import random
@@ -179,6 +183,7 @@ def serve_web(folder: str, port: str) -> None:
     """A bench web process: ``campus-presence web``'s composition (``build_server(...,
     web_only=True)`` and ``start_web``) on the bench's data and clock; prints ``ready``,
     stops when its standard input closes."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" lines
     server = build_server(_settings(Path(folder), int(port)), clock=_clock, web_only=True)
     server.start_web()
     print("ready", flush=True)
@@ -201,6 +206,14 @@ class WebProcesses:
             line = child.stdout.readline()
             if line.strip() != "ready":
                 raise SystemExit(f"a web process did not start (status {child.wait()})")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the web processes so far (``/proc/<pid>/stat``)."""
+        total = 0
+        for child in self.children:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         for child in self.children:
@@ -244,6 +257,7 @@ def http_login(port: int, login: str) -> str:
 class Load:
     timings: list[float]
     seconds: float
+    cpu_ms: float = 0.0  # the web processes' CPU time per request
 
     def line(self, label: str) -> str:
         ordered = sorted(self.timings)
@@ -251,7 +265,7 @@ class Load:
         return (
             f"{label:52} n {len(ordered):4}  p50 {statistics.median(ordered):7.1f}"
             f"  p95 {_nearest_rank(ordered, 0.95):7.1f}  max {ordered[-1]:7.1f} ms"
-            f"  {rate:6.1f} req/s"
+            f"  {rate:6.1f} req/s  server CPU {self.cpu_ms:5.1f} ms/req"
         )
 
     @property
@@ -329,6 +343,7 @@ def _load_run(folder: Path, args: argparse.Namespace) -> None:
             cookies = {login: http_login(port, login) for login, _path in LOADED}
             for login, path in LOADED:
                 for pause in (0.0, args.pause):
+                    cpu_before = processes.cpu_seconds()
                     measured = load(
                         port,
                         path,
@@ -337,6 +352,8 @@ def _load_run(folder: Path, args: argparse.Namespace) -> None:
                         requests=args.paused_requests if pause else args.requests,
                         pause=pause,
                     )
+                    cpu = processes.cpu_seconds() - cpu_before
+                    measured.cpu_ms = cpu * 1000 / (len(measured.timings) + args.users)
                     results[(path, count, bool(pause))] = measured
                     label = f"{path} {count} proc, " + (
                         f"pause {pause:g} s" if pause else "no pause"

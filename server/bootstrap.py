@@ -179,7 +179,11 @@ class ServerApp:
         self.engine.dispose()
 
     def __enter__(self) -> ServerApp:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # what started stops: no thread left behind a failed start
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

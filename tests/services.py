@@ -232,10 +232,17 @@ class Postgres(_Process):
     name = "postgres"
     role = "campus"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, password: str = "") -> None:
+        """``password``: the role's password, checked (scram-sha-256) instead of trust."""
         super().__init__(folder)
         self.bin = _postgres_bin()
         self.data = folder / "data"
+        self.password = password
+        auth = ["--auth=trust"]
+        if password:
+            pwfile = folder / "pwfile"
+            pwfile.write_text(password + "\n")
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
         self.user = None
         if os.geteuid() == 0:
             try:
@@ -253,7 +260,7 @@ class Postgres(_Process):
                 str(self.data),
                 "-U",
                 self.role,
-                "--auth=trust",
+                *auth,
                 "--encoding=UTF8",
                 "--locale=C",
             ],
@@ -306,7 +313,8 @@ class Postgres(_Process):
         raise ServiceError(f"postgres did not accept connections: {self.log.read_text()[-2000:]}")
 
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{self.role}@127.0.0.1:{self.port}/{database}"
+        login = f"{self.role}:{self.password}" if self.password else self.role
+        return f"postgresql+psycopg://{login}@127.0.0.1:{self.port}/{database}"
 
     def execute(self, sql: str, database: str = "postgres") -> None:
         """One statement in autocommit mode (CREATE/DROP DATABASE need it)."""
@@ -314,7 +322,12 @@ class Postgres(_Process):
 
         try:
             with psycopg.connect(
-                host="127.0.0.1", port=self.port, user=self.role, dbname=database, autocommit=True
+                host="127.0.0.1",
+                port=self.port,
+                user=self.role,
+                password=self.password or None,
+                dbname=database,
+                autocommit=True,
             ) as connection:
                 connection.execute(sql)
         except psycopg.OperationalError as error:

@@ -4,8 +4,9 @@ Schema, line protocol and the reading of ``/query`` answers: see
 :mod:`server.adapters.influx_lines`.
 
 - Writes: ``api_version = 2`` through influxdb-client's *synchronous* write API
-  (``/api/v2/write``: InfluxDB 1.8+, 2.x, 3.x); ``api_version = 1`` POSTs to ``/write``
-  (InfluxDB 1.x, e.g. Debian's 1.6). Never the client's batching mode: it drops data.
+  (``/api/v2/write``: written for InfluxDB 1.8+ and 2.x, untested: docs/influxdb.md);
+  ``api_version = 1`` POSTs to ``/write`` (InfluxDB 1.x; tested with Debian's 1.6).
+  Never the client's batching mode: it drops data.
   One ``write_taps`` call is one HTTP write.
 - Reads: InfluxQL on ``/query`` (2.x answers it through its v1 compatibility API, with
   the bucket name as ``db`` and a DBRP mapping), values bound through ``params``.
@@ -77,7 +78,8 @@ _NOT_V2 = (
 
 
 class InfluxEventStore(EventStore):
-    """Events in InfluxDB 1.x (``api_version = 1``) or 1.8+/2.x/3.x (``api_version = 2``)."""
+    """Events in InfluxDB 1.x (``api_version = 1``, tested with 1.6) or 1.8+/2.x
+    (``api_version = 2``, untested: docs/influxdb.md)."""
 
     def __init__(
         self, settings: InfluxSettings, *, retention: timedelta, index_size: int = INDEX_SIZE

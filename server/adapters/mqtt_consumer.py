@@ -31,7 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
-from server.config import MqttSettings
+from server.config import ConfigError, MqttSettings
 from server.services.ingest import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ class MqttConsumer:
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
         self.store_healthy = True
+        self._connect_failed = False
         self._client = self._build_client()
 
     # ------------------------------------------------------------------ client
@@ -99,10 +100,17 @@ class MqttConsumer:
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
         if settings.tls_ca_file:
-            client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            try:
+                client.tls_set(ca_certs=settings.tls_ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ssl.SSLError) as error:
+                raise ConfigError(
+                    f"mqtt.tls_ca_file {settings.tls_ca_file}: cannot read the broker's CA "
+                    f"certificate ({getattr(error, 'strerror', None) or error})"
+                ) from None
         client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -115,7 +123,24 @@ class MqttConsumer:
         properties.SessionExpiryInterval = self._settings.session_expiry
         return properties
 
+    def _on_connect_fail(self, _client, _userdata) -> None:
+        """No TCP (or TLS) connection: said once per outage, not at every retry."""
+        if self._connect_failed:
+            return
+        self._connect_failed = True
+        tls = " with TLS" if self._settings.tls_ca_file else ""
+        log.warning(
+            "cannot connect to the MQTT broker at %s:%d%s (not running, wrong host or port, "
+            "or TLS refused); retrying every %d to %d s (campus-presence doctor says why)",
+            self._settings.host,
+            self._settings.port,
+            tls,
+            RECONNECT_MIN_S,
+            RECONNECT_MAX_S,
+        )
+
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        self._connect_failed = False
         if reason_code.is_failure:
             log.error("MQTT broker refused the connection: %s", reason_code)
             return

@@ -17,32 +17,34 @@ from server.config import ConfigError, WebSettings
 log = logging.getLogger(__name__)
 
 
+class WebServerError(RuntimeError):
+    """The web app cannot listen on its address (port taken, address not on this host)."""
+
+
 def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A bound socket for ``host:port`` (waitress calls ``listen``); ``ConfigError`` with
-    the reason when it cannot be had."""
+    """A bound socket for ``host:port`` (waitress calls ``listen``): ``WebServerError``
+    when it cannot be had, ``ConfigError`` for ``reuse_port`` where there is none."""
+    if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("[web] reuse_port needs SO_REUSEPORT (Linux)")
+    sock: socket.socket | None = None
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-    except socket.gaierror as error:
-        raise ConfigError(f"[web] host {host!r}: {error.strerror}") from None
-    sock = socket.socket(family, kind, proto)
-    try:
+        sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
-            if not hasattr(socket, "SO_REUSEPORT"):
-                raise ConfigError("[web] reuse_port needs SO_REUSEPORT (Linux)")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError as error:
-        sock.close()
-        hint = ""
-        if error.errno == 98:  # EADDRINUSE
-            hint = (
-                " (another program listens there; to share the port between serve and web "
-                "processes, every one of them needs [web] reuse_port = true)"
-            )
-        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}{hint}") from None
+        if sock is not None:
+            sock.close()
+        raise WebServerError(
+            f"the web app cannot listen on {host}:{port}: {error.strerror or error} "
+            "(another program on that port? `campus-presence doctor` checks it; or change "
+            "[web] host/port; serve and web processes share a port only if each has "
+            "[web] reuse_port = true)"
+        ) from None
     return sock
 
 

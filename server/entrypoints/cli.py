@@ -38,6 +38,7 @@ def _command_modules() -> list:
         account_commands,
         alert_commands,
         demo_command,
+        doctor_command,
         ingest_commands,
         ops_commands,
         presence_commands,
@@ -54,6 +55,7 @@ def _command_modules() -> list:
         ops_commands,
         privacy_command,
         web_command,
+        doctor_command,
     ]
 
 

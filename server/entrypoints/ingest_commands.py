@@ -10,8 +10,13 @@ import threading
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import OperationalError
+
+from server.adapters.event_store import EventStoreError, EventStoreUnavailable
+from server.adapters.web_server import WebServerError
 from server.bootstrap import build_event_store, build_server, utc_now
-from server.config import Settings, load_settings
+from server.config import ConfigError, Settings, load_settings
+from server.registry.database import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +49,31 @@ def wait_for_stop_signal() -> None:
     stop.wait()
 
 
+# Exit statuses of ``serve`` (the systemd unit's RestartPreventExitStatus= relies on them):
+# 0 stopped by SIGTERM/SIGINT; 1 something that may pass (a store or database server
+# not up yet, the web port still held): systemd restarts it; 2 a configuration error
+# (ConfigError, an unusable registry URL: printed by the CLI): restarting cannot fix it.
+EXIT_RETRY = 1
+
+
 def serve_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings)
+    try:
+        return _serve(settings)
+    except (WebServerError, EventStoreUnavailable) as error:
+        log.error("cannot start: %s", error)
+        return EXIT_RETRY
+    except EventStoreError as error:
+        raise ConfigError(f"the event store refused the server: {error}") from None
+    except RegistryError as error:
+        if isinstance(error.__cause__, OperationalError):  # unreachable, not a bad URL
+            log.error("cannot start: %s", error)
+            return EXIT_RETRY
+        raise
+
+
+def _serve(settings: Settings) -> int:
     with build_server(settings) as server:
         if not server.ingest.consumer.wait_subscribed(timeout=30):
             log.warning(

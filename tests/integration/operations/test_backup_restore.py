@@ -277,3 +277,13 @@ def test_the_server_makes_its_data_folders_private(tmp_path) -> None:
         assert folder.stat().st_mode & 0o777 == 0o700, folder
     for path in (data / "registry.sqlite3", events):
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+@pytest.mark.parametrize(
+    "content", [b"name,phone\nAda,0600000000\n", b"PK\x03\x04 a zip file", bytes(range(256))]
+)
+def test_a_file_that_is_not_a_tar_gz_is_refused(tmp_path, capsys, content) -> None:
+    data, config, _archive = _backup(tmp_path)
+    other = tmp_path / "export.csv"
+    other.write_bytes(content)
+    _refused(config, other, data, capsys, "is not a campus-presence backup (not a .tar.gz file)")

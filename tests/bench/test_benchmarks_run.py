@@ -23,8 +23,10 @@ SMALL = {
     "ingest.py": ["--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
     "occupancy.py": ["--students", "5", "--days", "5"],
-    "web.py": ["--students", "3", "--weeks", "1", "--repeat", "3", "--users", "4"]
-    + ["--requests", "3", "--paused-requests", "1", "--pause", "0.2"],
+    "web.py": [
+        *("--students", "3", "--weeks", "1", "--repeat", "3", "--users", "4"),
+        *("--requests", "3", "--paused-requests", "1", "--pause", "0.2"),
+    ],
 }
 
 

@@ -161,6 +161,14 @@ class ServerApp:
         self._http = WebServer(self.web, self.settings.web)
         self._http.start()
 
+    def start_web(self) -> None:
+        """``campus-presence web``: the web application only — no MQTT connection, no
+        ingest, no periodic jobs (the ``serve`` process runs them) — listening with
+        ``SO_REUSEPORT`` beside the other web processes of the same address and port."""
+        self.ingest.store.setup()
+        self._http = WebServer(self.web, self.settings.web, reuse_port=True)
+        self._http.start()
+
     @property
     def web_url(self) -> str:
         assert self._http is not None
@@ -212,7 +220,14 @@ def refuse_weak_webhook_secrets(
         raise ConfigError(str(error)) from None
 
 
-def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
+def build_server(
+    settings: Settings, *, clock: Clock = utc_now, web_only: bool = False
+) -> ServerApp:
+    """The server; ``web_only`` for a process started with :meth:`ServerApp.start_web`:
+    it never connects to the broker, so nothing it does publishes (an occupancy
+    correction made on its pages is stored in the registry and published by the
+    ``serve`` process at its next minute tick; an MQTT alert channel's test says it has
+    no broker)."""
     engine, registry = open_registry(settings.registry_database_url)
     sync_campuses(registry, settings)
     try:
@@ -229,12 +244,15 @@ def build_server(settings: Settings, *, clock: Clock = utc_now) -> ServerApp:
     features = Features(
         jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
     )
+    publish = None if web_only else ingest.consumer.publish
     alerting = build_alerting(
-        settings, registry, ingest.store, ledger, publish=ingest.consumer.publish, clock=clock
+        settings, registry, ingest.store, ledger, publish=publish, clock=clock
     )
     readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
     capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
-    _add_occupancy(features, settings, registry, ingest, presence, capacity, readers_down, clock)
+    _add_occupancy(
+        features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
+    )
     _add_alerts(features, alerting, ingest, clock)
     features.services.update(
         registry=registry,
@@ -347,6 +365,7 @@ def _add_occupancy(
     capacity: CapacityNotifier,
     readers_down: ReaderNotifier,
     clock: Clock,
+    publish: Callable[..., None] | None,
 ) -> None:
     """Live counts first (the readers' feedback line says when capacity is reached),
     then the feedback; reader health and the watch for readers gone silent (stored
@@ -356,7 +375,9 @@ def _add_occupancy(
         registry,
         ingest.store,
         settings.presence,
-        publish=lambda topic, payload: ingest.consumer.publish(topic, payload, retain=True),
+        publish=None
+        if publish is None
+        else lambda topic, payload: publish(topic, payload, retain=True),
         notifier=capacity,
     )
     ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))

@@ -96,6 +96,9 @@ class WebSettings:
     # Bearer token that lets a client not on this machine read /metrics (Prometheus on
     # another host); from CAMPUS_WEB_METRICS_TOKEN. Empty: /metrics from loopback only.
     metrics_token: str = field(default="", repr=False)
+    # Listen with SO_REUSEPORT, so that ``serve`` and ``campus-presence web`` processes
+    # share host:port (the kernel spreads connections among them; docs/scaling.md).
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True)

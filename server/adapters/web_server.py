@@ -1,14 +1,18 @@
-"""The production WSGI server (waitress) for the Flask app, in a thread of ``serve``."""
+"""The production WSGI server (waitress) for the Flask app, in a thread of ``serve`` or
+``web``. With ``reuse_port``, the listening socket is opened with ``SO_REUSEPORT``: several
+processes of the same user listen on one address and port, and the kernel spreads the
+incoming connections among them (Linux; docs/scaling.md, "Web workers and jobs")."""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from flask import Flask
 from waitress.server import create_server
 
-from server.config import WebSettings
+from server.config import ConfigError, WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -17,23 +21,46 @@ class WebServerError(RuntimeError):
     """The web app cannot listen on its address (port taken, address not on this host)."""
 
 
+def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A bound socket for ``host:port`` (waitress calls ``listen``): ``WebServerError``
+    when it cannot be had, ``ConfigError`` for ``reuse_port`` where there is none."""
+    if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("[web] reuse_port needs SO_REUSEPORT (Linux)")
+    sock: socket.socket | None = None
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError as error:
+        if sock is not None:
+            sock.close()
+        raise WebServerError(
+            f"the web app cannot listen on {host}:{port}: {error.strerror or error} "
+            "(another program on that port? `campus-presence doctor` checks it; or change "
+            "[web] host/port; serve and web processes share a port only if each has "
+            "[web] reuse_port = true)"
+        ) from None
+    return sock
+
+
 class WebServer:
-    def __init__(self, app: Flask, settings: WebSettings) -> None:
-        try:
-            self._server = create_server(
-                app, host=settings.host, port=settings.port, threads=settings.threads
-            )
-        except OSError as error:
-            raise WebServerError(
-                f"the web app cannot listen on {settings.host}:{settings.port}: "
-                f"{error.strerror or error} (another program on that port? "
-                "`campus-presence doctor` checks it; or change [web] host/port)"
-            ) from None
+    def __init__(self, app: Flask, settings: WebSettings, *, reuse_port: bool = False) -> None:
+        sock = listening_socket(
+            settings.host, settings.port, reuse_port=reuse_port or settings.reuse_port
+        )
+        self._server = create_server(app, sockets=[sock], threads=settings.threads)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.socket.getsockname()[:2]
+        if ":" in host:
+            host = f"[{host}]"
         return f"http://{host}:{port}"
 
     def start(self) -> None:

@@ -43,6 +43,7 @@ def _command_modules() -> list:
         ops_commands,
         presence_commands,
         privacy_command,
+        web_command,
     )
 
     return [
@@ -53,6 +54,7 @@ def _command_modules() -> list:
         account_commands,
         ops_commands,
         privacy_command,
+        web_command,
         doctor_command,
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, exc, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransactionOrigin, sessionmaker
 
 from server.private_files import create_private_file
 
@@ -83,11 +84,63 @@ def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock at the start, waiting up to the busy timeout. A plain
     # (deferred) BEGIN that reads and then writes fails at once with "database is
     # locked" when another connection wrote meanwhile: the timeout cannot help it.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Except a page's reads (``deferred_reads``): they never write, and taking the write
+    # lock would make the web processes read one after another (WAL readers share).
+    if connection.get_execution_options().get(_DEFERRED_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_DEFERRED_OPTION = "campus_deferred_begin"
+_reads_deferred: ContextVar[bool] = ContextVar("campus_reads_deferred", default=False)
+
+
+@contextmanager
+def deferred_reads() -> Iterator[None]:
+    """Within: on SQLite, the transactions a session begins by itself (a read: ``with
+    registry() as session: ...`` without ``session.begin()``) take no write lock, so
+    that several web processes read the registry at the same time. Transactions begun
+    with ``session.begin()`` (every write) still take it at once. For requests that do
+    not change anything (GET); a session that would write without ``session.begin()``
+    must not run within."""
+    token = _reads_deferred.set(True)
+    try:
+        yield
+    finally:
+        _reads_deferred.reset(token)
+
+
+def defer_reads() -> object:
+    """:func:`deferred_reads` for a request: returns the token for :func:`end_deferred_reads`."""
+    return _reads_deferred.set(True)
+
+
+def end_deferred_reads(token: object) -> None:
+    _reads_deferred.reset(token)  # type: ignore[arg-type]
+
+
+class RegistrySession(Session):
+    """A session that begins its own transactions (autobegin) without the write lock on
+    SQLite while :func:`deferred_reads` is on."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        bind = super().get_bind(*args, **kwargs)
+        if not _reads_deferred.get() or bind.dialect.name != "sqlite":
+            return bind
+        transaction = self.get_transaction()
+        if transaction is not None and transaction.origin is not SessionTransactionOrigin.AUTOBEGIN:
+            return bind  # session.begin(): a write
+        deferred = bind.__dict__.get("_campus_deferred")
+        if deferred is None:
+            deferred = bind.__dict__["_campus_deferred"] = bind.execution_options(
+                **{_DEFERRED_OPTION: True}
+            )
+        return deferred
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=RegistrySession, expire_on_commit=False)
 
 
 def _config() -> Config:

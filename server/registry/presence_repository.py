@@ -76,6 +76,7 @@ class PresenceRepository:
         self.session = session
         self.school_zone = school_zone
         self.timezone = timezone
+        self._calendars: dict[str, CampusCalendar] = {}
 
     # ------------------------------------------------------------------ places
 
@@ -92,6 +93,14 @@ class PresenceRepository:
         return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}
 
     def calendar(self, campus_id: str) -> CampusCalendar:
+        """The campus's calendar, read once per repository (one unit of work: a page
+        asks it for the slots, then for the sessions)."""
+        known = self._calendars.get(campus_id)
+        if known is None:
+            known = self._calendars[campus_id] = self._read_calendar(campus_id)
+        return known
+
+    def _read_calendar(self, campus_id: str) -> CampusCalendar:
         campus = self.session.get(Campus, campus_id)
         if campus is None:
             return CampusCalendar(timezone=self.timezone)

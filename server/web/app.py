@@ -4,18 +4,20 @@ composition root and found by views in ``current_app.extensions["campus"]``."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
 from server.i18n import _
+from server.registry.database import defer_reads, end_deferred_reads
 from server.services.ledger import LedgerService
 from server.web import (
     annual,
@@ -93,6 +95,8 @@ def create_app(
             by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
             clock=clock,
         )
+    app.before_request(_defer_reads)
+    app.teardown_request(_end_deferred_reads)
     app.before_request(_limit_api_body)
     app.before_request(_authenticate)
     app.before_request(csrf.protect)
@@ -113,15 +117,39 @@ def create_app(
 
 
 def _secret_key(settings: Settings) -> str:
-    """``web.secret_key``, else a random key kept in the data folder (0600)."""
+    """``web.secret_key``, else a random key kept in the data folder (0600). Several web
+    processes starting together on one data folder must sign with the same key: the
+    file appears whole, once (written aside, then hard-linked into place, which fails
+    if another process linked its key first); every process reads the one in place."""
     if settings.web.secret_key:
         return settings.web.secret_key
     path = Path(settings.data_dir) / "web-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process's key is in place: use it
+        finally:
+            aside.unlink()
     return path.read_text().strip()
+
+
+def _defer_reads() -> None:
+    """A GET reads the registry without its write lock (SQLite): several web processes
+    answer pages at the same time; its writes (the access log) still take it."""
+    if request.method in ("GET", "HEAD"):
+        g.campus_reads = defer_reads()
+
+
+def _end_deferred_reads(_error: BaseException | None) -> None:
+    token = g.pop("campus_reads", None)
+    if token is not None:
+        end_deferred_reads(token)
 
 
 def _limit_api_body() -> None:

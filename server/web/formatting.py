@@ -5,8 +5,9 @@ Times are shown in the campus's time zone (``presence.timezone``, Europe/Paris).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -65,7 +66,16 @@ def when(moment: datetime | None, style: str = "medium") -> str:
 
 
 def hour(moment: datetime | None) -> str:
-    return "" if moment is None else format_time(local(moment), "HH:mm", locale=current_language())
+    if moment is None:
+        return ""
+    shown = local(moment)
+    return _hour(shown.hour, shown.minute, current_language())
+
+
+@lru_cache(maxsize=4096)
+def _hour(hours: int, minutes: int, language: str) -> str:
+    """Babel's ``HH:mm`` of a local time (a page shows hundreds: formatted once)."""
+    return format_time(time(hours, minutes), "HH:mm", locale=language)
 
 
 def day(value: date | datetime | None, style: str = "full") -> str:
@@ -82,8 +92,15 @@ def number(value: float | int | None, digits: int = 1) -> str:
     if value is None:
         return ""
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return _decimal(str(rounded), digits, current_language())
+
+
+@lru_cache(maxsize=8192)
+def _decimal(rounded: str, digits: int, language: str) -> str:
+    """Babel's formatting of a rounded number (the weekly report shows thousands, few
+    distinct: 12,5 h, 3 h…), formatted once per value and language."""
     pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(rounded, pattern, locale=current_language())
+    return format_decimal(Decimal(rounded), pattern, locale=language)
 
 
 def hours(value: float | None) -> str:

@@ -27,7 +27,10 @@ SMALL = {
     ],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
     "occupancy.py": ["--students", "5", "--days", "5"],
-    "web.py": ["--students", "3", "--weeks", "1", "--repeat", "3"],
+    "web.py": [
+        *("--students", "3", "--weeks", "1", "--repeat", "3", "--users", "4"),
+        *("--requests", "3", "--paused-requests", "1", "--pause", "0.2"),
+    ],
 }
 
 

@@ -166,6 +166,8 @@ class ServerApp:
         ingest, no periodic jobs (the ``serve`` process runs them) — listening with
         ``SO_REUSEPORT`` beside the other web processes of the same address and port."""
         self.ingest.store.setup()
+        if self.reporter is not None:
+            self.reporter.start()  # its logins and requests in /metrics, from any process
         self._http = WebServer(self.web, self.settings.web, reuse_port=True)
         self._http.start()
 
@@ -263,7 +265,9 @@ def build_server(
     )
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
-    reporter = _add_watching(features, settings, registry, ingest, leadership, clock)
+    reporter = _add_watching(
+        features, settings, registry, ingest, leadership, clock, web_only=web_only
+    )
     web = create_app(
         settings,
         ledger=ledger,
@@ -294,15 +298,22 @@ def _add_watching(
     ingest: IngestApp,
     leadership: Leadership,
     clock: Clock,
+    *,
+    web_only: bool = False,
 ) -> ProcessReporter:
-    reporter, services = watching(
-        settings,
-        registry,
-        process=leadership.holder,
-        clock=clock,
-        ingest=ingest,
-        jobs=[ingest.retention, *features.jobs],
-    )
+    if web_only:  # no broker, no ingest, no jobs: /readyz checks the registry and jobs
+        reporter, services = watching(
+            settings, registry, process=leadership.holder, clock=clock, store=ingest.store
+        )
+    else:
+        reporter, services = watching(
+            settings,
+            registry,
+            process=leadership.holder,
+            clock=clock,
+            ingest=ingest,
+            jobs=[ingest.retention, *features.jobs],
+        )
     features.services.update(services)
     features.blueprints.append(watch.blueprint)
     return reporter

@@ -215,6 +215,19 @@ def test_web_processes_agree_whichever_answers(processes: dict[str, str]) -> Non
     assert _login(other, b, "coordination", "wrong password", token).status_code == 429
     assert _login(other, a, "coordination", PASSWORD, token).status_code == 429
 
+    # A web process is ready without a broker (it has none): it checks the registry and
+    # the jobs of the serve process, and its failed logins reach /metrics from any process.
+    ready = requests.get(f"{a}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert [check["name"] for check in ready.json()["checks"]] == ["registry", "jobs"]
+
+    def failed_logins_everywhere() -> float:
+        text = requests.get(f"{processes['serve']}/metrics", timeout=10).text
+        counts = re.findall(r'campus_logins_total\{[^}]*outcome="failed"[^}]*\} (\d+)', text)
+        return sum(float(count) for count in counts)
+
+    wait_until(lambda: failed_logins_everywhere() >= 3, timeout=20, what="logins in /metrics")
+
 
 def _arrival(page: str) -> str:
     """The "Arrived at" cell of the Now page's one current slot."""

@@ -67,10 +67,21 @@ def serve_command(args: argparse.Namespace) -> int:
     except EventStoreError as error:
         raise ConfigError(f"the event store refused the server: {error}") from None
     except RegistryError as error:
-        if isinstance(error.__cause__, OperationalError):  # unreachable, not a bad URL
+        if _may_pass(error):  # the database server is unreachable, not a bad URL
             log.error("cannot start: %s", error)
             return EXIT_RETRY
         raise
+
+
+# What the database server answers to a wrong URL: a restart cannot fix it (exit 2).
+_REFUSED = ("authentication failed", "does not exist", "no password supplied")
+
+
+def _may_pass(error: RegistryError) -> bool:
+    cause = error.__cause__
+    if not isinstance(cause, OperationalError):
+        return False
+    return not any(words in str(cause) for words in _REFUSED)
 
 
 def _serve(settings: Settings) -> int:

@@ -621,7 +621,7 @@ def check_webhook_secrets(state: RegistryState, environ: Mapping[str, str]) -> l
                 )
             )
     if webhooks and not checks:
-        checks.append(ok("webhook secret", f"set for {len(webhooks)} webhook channel(s)"))
+        checks.append(ok("webhook secret", f"set for {_count(len(webhooks), 'webhook channel')}"))
     return checks
 
 
@@ -734,7 +734,7 @@ def check_readers(settings: Settings, now: datetime) -> list[Check]:
             checks.append(
                 warning(
                     name,
-                    f"holds {item.queued} tap(s) not confirmed since "
+                    f"holds {_count(item.queued, 'tap')} not confirmed since "
                     f"{item.oldest.astimezone(zone):%Y-%m-%d %H:%M %Z}",
                     "is serve running and subscribed? (campus-presence rejections lists "
                     "refused messages)",
@@ -820,6 +820,11 @@ def run_checks(
     return Report(checks, config_loaded=True)
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 tap``, ``2 taps``: the operator's lines are English (no catalogue)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def render_text(report: Report) -> Iterator[str]:
     width = max((len(check.name) for check in report.checks), default=0)
     for check in report.checks:
@@ -828,7 +833,8 @@ def render_text(report: Report) -> Iterator[str]:
             yield f"{'':<8} {'':<{width}}  fix: {check.fix}"
     fails = sum(check.status is Status.FAIL for check in report.checks)
     warnings = sum(check.status is Status.WARNING for check in report.checks)
-    yield f"{fails} FAIL, {warnings} warning(s), {len(report.checks) - fails - warnings} ok"
+    oks = len(report.checks) - fails - warnings
+    yield f"{fails} FAIL, {_count(warnings, 'warning')}, {oks} ok"
 
 
 def render_json(report: Report) -> str:

@@ -19,7 +19,7 @@ BENCH = ROOT / "bench"
 SMALL = {
     "alerts.py": ["--absences", "4", "--smtp-timeout", "1"],
     "faults.py": ["--taps", "30", "--scenario", "broker-kill-9"],
-    "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],
+    "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200", "--backlog-taps=400"],
     "ingest.py": ["--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
     "occupancy.py": ["--students", "5", "--days", "5"],

@@ -15,7 +15,8 @@ changes (``MockPin.states`` grows by two entries a tap, forever: a test artefact
 real pin does not have, and that would be counted as the agent's memory).
 
 With ``--commands`` the harness reads lines from stdin: ``feed N`` hands N more taps
-over (then prints ``fed all``), ``stop`` stops the door.
+over (then prints ``fed all``), ``memory`` prints where its memory is (see
+:func:`memory_report`), ``stop`` stops the door.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import signal
 import sys
 import threading
 import time
+import tracemalloc
+from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
@@ -64,6 +67,20 @@ def feed(door: Door, first: int, count: int, interval: float, *, lead: int, verb
     print("fed all", flush=True)
 
 
+def memory_report() -> None:
+    """``/proc/self/status`` figures, then (under ``PYTHONTRACEMALLOC=1``) the source lines
+    holding the most Python memory; ends with a line ``memory end``."""
+    with Path("/proc/self/status").open() as status:
+        for line in status:
+            if line.startswith(("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads")):
+                print(" ".join(line.split()), flush=True)
+    if tracemalloc.is_tracing():
+        snapshot = tracemalloc.take_snapshot()
+        for stat in snapshot.statistics("lineno")[:25]:
+            print(stat, flush=True)
+    print("memory end", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", required=True)
@@ -93,6 +110,8 @@ def main() -> None:
                     door, first, int(number), args.interval, lead=args.lead, verbose=not args.quiet
                 )
                 first += int(number)
+            elif word.strip() == "memory":
+                memory_report()
             elif word.strip() == "stop":
                 door.stop()
                 break

@@ -77,7 +77,7 @@ class Delivery:
         outbox: Outbox,
         send: Callable[[Tap], int | None],
         *,
-        window: int = 1000,
+        window: int = 250,
         retry_s: float = 300.0,
         confirm_timeout_s: float = 10.0,
         confirm_retry_max_s: float = 120.0,

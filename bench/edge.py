@@ -183,8 +183,8 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             with contextlib.suppress(OSError), self._lock:
-                sample = proc_status(self.pid)
-                if sample["VmRSS"] > self._peak.get("VmRSS", 0):
+                sample = proc_status(self.pid)  # no VmRSS once the process has exited
+                if sample.get("VmRSS", 0) > self._peak.get("VmRSS", 0):
                     self._peak = sample
 
     def peak(self) -> dict[str, float]:
@@ -290,73 +290,114 @@ class RssCase:
                     raise
                 time.sleep(0.1)
 
-    def run(self, taps: int, backlog: int, interval: float) -> list[tuple[str, dict, dict, str]]:
+    def run(
+        self, taps: int, backlog: int, interval: float, settle: float
+    ) -> list[tuple[str, dict, dict, str]]:
         rows: list[tuple[str, dict, dict, str]] = []
         command = [sys.executable, "-m", "tests.edge.door_harness", "--config", str(self.config)]
         command += ["--nfc", "--commands", "--quiet", "--interval", str(interval), "--lead", "100"]
         with self.broker, (self.folder / "agent.log").open("w") as log:
             confirmer = self.confirmer()
-            child = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=child_environment(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-            assert child.stdout is not None and child.stdin is not None
-            sampler = RssSampler(child.pid)
-
-            def order(line: str, until: str) -> None:
-                child.stdin.write(line + "\n")
-                child.stdin.flush()
-                for answer in child.stdout:
-                    if answer.startswith(until):
-                        return
-
+            agent = AgentProcess(command, log)
             try:
-                child.stdout.readline()  # "started"
-                time.sleep(3.0)  # connects, polls the NFC device, publishes its status
-                rows.append(("idle (start + 3 s)", sampler.peak(), sampler.now(), ""))
+                time.sleep(settle)  # connects, polls the NFC device, publishes its status
+                rows.append(
+                    (f"idle (start + {settle:g} s)", agent.sampler.peak(), agent.sampler.now(), "")
+                )
 
-                sampler.phase()
+                agent.sampler.phase()
                 start = time.monotonic()
-                order(f"feed {taps}", "fed all")
+                agent.order(f"feed {taps}", "fed all")
                 left, _ = self.wait_waiting(lambda n: n == 0, 300)
                 rate = f"{taps / (time.monotonic() - start):,.0f} taps/s end to end, {left} left"
-                time.sleep(1.0)
-                rows.append((f"{taps:,} taps recorded and confirmed", sampler.peak(),
-                             sampler.now(), rate))  # fmt: skip
+                time.sleep(settle / 2)
+                rows.append((f"{taps:,} taps recorded and confirmed", agent.sampler.peak(),
+                             agent.sampler.now(), rate))  # fmt: skip
 
-                self.broker.stop()  # the door is cut off: taps pile up in its outbox
-                confirmer.close()
-                sampler.phase()
-                order(f"feed {backlog}", "fed all")
+                confirmer = self.outage(confirmer)
+                agent.sampler.phase()
+                agent.order(f"feed {backlog}", "fed all")
                 left, _ = self.wait_waiting(lambda n: n >= backlog, 60)
                 rows.append((f"backlog: {backlog:,} taps recorded, broker away",
-                             sampler.peak(), sampler.now(), f"{left} in the outbox"))  # fmt: skip
+                             agent.sampler.peak(), agent.sampler.now(),
+                             f"{left} in the outbox"))  # fmt: skip
 
-                sampler.phase()
+                agent.sampler.phase()
                 start = time.monotonic()
                 self.broker.start()
                 confirmer = self.confirmer()
                 left, _ = self.wait_waiting(lambda n: n == 0, 300)
                 rate = f"{backlog / (time.monotonic() - start):,.0f} taps/s, {left} left"
-                drained = sampler.peak()
-                time.sleep(2.0)
-                rows.append((f"backlog of {backlog:,} drained", drained, sampler.now(), rate))
-                order("stop", "stopped")
+                drained = agent.sampler.peak()
+                time.sleep(settle / 2)
+                rows.append((f"backlog of {backlog:,} drained", drained, agent.sampler.now(), rate))
+
+                # A power cut during an outage: a new agent process starts on the backlog.
+                confirmer = self.outage(confirmer)
+                agent.order(f"feed {backlog}", "fed all")
+                left, _ = self.wait_waiting(lambda n: n >= backlog, 60)
+                agent.order("stop", "stopped")
+                agent.close()
+                agent = AgentProcess(command, log)
+                time.sleep(settle)
+                name = f"restarted on a backlog of {left:,}, broker away (start + {settle:g} s)"
+                rows.append((name, agent.sampler.peak(), agent.sampler.now(), ""))
+                agent.sampler.phase()
+                start = time.monotonic()
+                self.broker.start()
+                confirmer = self.confirmer()
+                left, _ = self.wait_waiting(lambda n: n == 0, 300)
+                rate = f"{backlog / (time.monotonic() - start):,.0f} taps/s, {left} left"
+                drained = agent.sampler.peak()
+                time.sleep(settle / 2)
+                rows.append(("that backlog drained after the restart", drained,
+                             agent.sampler.now(), rate))  # fmt: skip
+                agent.order("stop", "stopped")
             finally:
-                sampler.close()
+                agent.close()
                 confirmer.close()
-                if child.poll() is None:
-                    child.terminate()
-                child.wait(20)
         return rows
 
+    def outage(self, confirmer: Confirmer) -> Confirmer:
+        """The door is cut off: the broker stops (and the server with it)."""
+        self.broker.stop()
+        confirmer.close()
+        return confirmer
 
-def bench_rss(folder: Path, *, taps: int, backlog: int, interval: float) -> None:
+
+class AgentProcess:
+    """One ``door_harness --commands`` process, started, with its RSS sampler."""
+
+    def __init__(self, command: list[str], log) -> None:
+        self.child = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=child_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.sampler = RssSampler(self.child.pid)
+        assert self.child.stdout is not None
+        self.child.stdout.readline()  # "started"
+
+    def order(self, line: str, until: str) -> None:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write(line + "\n")
+        self.child.stdin.flush()
+        for answer in self.child.stdout:
+            if answer.startswith(until):
+                return
+
+    def close(self) -> None:
+        self.sampler.close()
+        if self.child.poll() is None:
+            self.child.terminate()
+        self.child.wait(20)
+
+
+def bench_rss(folder: Path, *, taps: int, backlog: int, interval: float, settle: float) -> None:
     reference = reference_rss()
     ref_mb = reference["VmRSS"]
     print(
@@ -366,7 +407,7 @@ def bench_rss(folder: Path, *, taps: int, backlog: int, interval: float) -> None
     )
     for tls in (False, True):
         rows = RssCase(folder / ("rss-tls" if tls else "rss-plain"), tls=tls).run(
-            taps, backlog, interval
+            taps, backlog, interval, settle
         )
         load = os.getloadavg()[0]
         link = "TLS" if tls else "plain MQTT"
@@ -390,7 +431,12 @@ def main() -> None:
     parser.add_argument("--rss-taps", type=int, default=10_000)
     parser.add_argument("--backlog-taps", type=int, default=20_000)
     parser.add_argument("--interval", type=float, default=0.0005, help="s between two taps")
+    parser.add_argument(
+        "--settle", type=float, help="s idle before a reading (3; 1 under 1,000 RSS taps)"
+    )
     args = parser.parse_args()
+    if args.settle is None:
+        args.settle = 3.0 if args.rss_taps >= 1000 else 1.0
     folder = Path(tempfile.mkdtemp(prefix="campus-edge-bench-"))
     folder.chmod(0o755)  # Mosquitto drops root for user "mosquitto"
     try:
@@ -401,7 +447,13 @@ def main() -> None:
                 bench_outbox(folder, args.outbox_taps)
             finally:
                 confirmer.close()
-        bench_rss(folder, taps=args.rss_taps, backlog=args.backlog_taps, interval=args.interval)
+        bench_rss(
+            folder,
+            taps=args.rss_taps,
+            backlog=args.backlog_taps,
+            interval=args.interval,
+            settle=args.settle,
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -45,7 +45,7 @@ class MqttConfig:
     heartbeat_s: int = 60
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
-    max_unacked: int = 1000  # taps handed to the broker and not yet confirmed by the server
+    max_unacked: int = 250  # taps handed to the broker and not yet confirmed by the server
     refused_retry_s: float = 300.0
     # A tap not confirmed by the server this long after it was sent is sent again; the
     # wait doubles at each re-send, up to confirm_retry_max_s.
@@ -161,7 +161,7 @@ def _mqtt(s: _Section, reader: Any, environ: Mapping[str, str]) -> MqttConfig:
         heartbeat_s=s.get("heartbeat_s", int, 60, check=_between(1, 3600)),
         reconnect_min_s=s.get("reconnect_min_s", int, 1, check=_between(1, 3600)),
         reconnect_max_s=s.get("reconnect_max_s", int, 60, check=_between(1, 3600)),
-        max_unacked=s.get("max_unacked", int, 1000, check=_between(1, 60_000)),
+        max_unacked=s.get("max_unacked", int, 250, check=_between(1, 60_000)),
         refused_retry_s=s.get("refused_retry_s", float, 300.0, check=_between(1, 86400)),
         confirm_timeout_s=s.get("confirm_timeout_s", float, 10.0, check=_between(0.1, 3600)),
         confirm_retry_max_s=s.get("confirm_retry_max_s", float, 120.0, check=_between(0.1, 86400)),

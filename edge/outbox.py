@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS taps (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('last_seq', -1);
 """
+# SQLite's page cache, in KiB (its default is 2,000 KiB a connection). The outbox appends
+# at the end, reads the oldest taps in seq order and deletes confirmed ones by id: a
+# small cache serves that, the operating system caches the file, and the door's RSS
+# stays flat however long the backlog (docs/edge.md, "Memory").
+CACHE_KIB = 256
+REMOVE_CHUNK = 100  # ids per DELETE statement
+_REMOVE = f"DELETE FROM taps WHERE id IN ({','.join('?' * REMOVE_CHUNK)})"
 
 
 def new_tap_id() -> str:
@@ -81,6 +88,7 @@ class Outbox:
         if mode.lower() != "wal":
             raise sqlite3.OperationalError(f"journal mode is {mode}, WAL needed")
         db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         db.executescript(_SCHEMA)
         return db
 
@@ -131,16 +139,20 @@ class Outbox:
         return tap
 
     def remove(self, tap_ids: Iterable[str]) -> int:
-        """Forget acknowledged taps (one transaction); returns how many were there."""
+        """Forget confirmed taps (one transaction); returns how many were there.
+
+        Always the same statement, ``REMOVE_CHUNK`` ids at a time (the last chunk padded
+        with NULL, which matches no id): SQLite compiles one program per distinct SQL
+        text, and an ``IN`` list of every length from 1 to 500 kept up to 128 of them in
+        the statement cache, several MB of the door's memory."""
         ids = list(tap_ids)
         removed = 0
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                cursor = self._db.execute(f"DELETE FROM taps WHERE id IN ({marks})", chunk)
-                removed += cursor.rowcount
+            for start in range(0, len(ids), REMOVE_CHUNK):
+                chunk: list[str | None] = list(ids[start : start + REMOVE_CHUNK])
+                chunk += [None] * (REMOVE_CHUNK - len(chunk))
+                removed += self._db.execute(_REMOVE, chunk).rowcount
             self._db.execute("COMMIT")
         except sqlite3.Error as error:
             with contextlib.suppress(sqlite3.Error):

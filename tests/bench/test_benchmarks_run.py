@@ -20,7 +20,7 @@ SMALL = {
     "absences.py": ["--campuses", "1,2", "--students", "6"],
     "alerts.py": ["--absences", "4", "--smtp-timeout", "1"],
     "faults.py": ["--taps", "30", "--scenario", "broker-kill-9"],
-    "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200"],
+    "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200", "--backlog-taps=400"],
     "ingest.py": [
         *("--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"),
         *("--badge-taps", "60", "--badge-students", "10"),

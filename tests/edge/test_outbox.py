@@ -12,7 +12,7 @@ import pytest
 
 from edge.delivery import Delivery
 from edge.errors import OutboxError, OutboxFull
-from edge.outbox import Outbox
+from edge.outbox import CACHE_KIB, REMOVE_CHUNK, Outbox
 from edge.protocol import Tap
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -56,6 +56,27 @@ def test_seq_keeps_increasing_across_restarts_even_when_empty(tmp_path: Path) ->
     with Outbox(path) as outbox:
         assert outbox.count == 0 and outbox.last_seq == 2
         assert outbox.add(uid(9), T0).seq == 3
+
+
+def test_any_number_of_confirmed_taps_is_removed_by_one_statement(tmp_path: Path) -> None:
+    """SQLite compiles (and Python caches) one program per distinct SQL text: removing
+    batches of every size must not compile one per size (that cost the door MBs)."""
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        sizes = [1, REMOVE_CHUNK - 1, REMOVE_CHUNK, REMOVE_CHUNK + 1, 57]
+        taps = [outbox.add(uid(i), T0) for i in range(sum(sizes) + 3)]
+        statements: list[str] = []
+        outbox._db.set_trace_callback(statements.append)
+        start = 0
+        for size in sizes:
+            batch = [tap.id for tap in taps[start : start + size]]
+            assert outbox.remove([*batch, "not-a-tap-of-this-reader"]) == size
+            start += size
+        assert outbox.count == len(taps) - start
+        assert outbox.pending(limit=len(taps)) == taps[start:]
+        # the trace shows each statement with its values bound: compare the shapes
+        deletes = {re.sub(r"'[^']*'|NULL", "?", s) for s in statements if s.startswith("DELETE")}
+        assert len(deletes) == 1 and outbox.remove([]) == 0
+        assert outbox._db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
 
 
 def test_ids_are_unique(tmp_path: Path) -> None:
@@ -195,10 +216,12 @@ def test_confirmations_before_the_puback_unknown_and_replayed(tmp_path: Path) ->
         assert done.ids == [taps[0].id, taps[2].id] and done.unknown == 1
         assert delivery.acked(1, failed=False, reason="Success", now=0.1) is None  # late PUBACK
         assert delivery.confirm([taps[0].id], now=0.2).replayed == 1
+        assert delivery.confirm([taps[0].id.upper()], now=0.2).unknown == 1  # another id
+        assert delivery.confirm(["unknown-tap-id"], now=0.2).unknown == 1
         assert delivery.flush() == 2 and outbox.pending() == [taps[1]]
         assert delivery.pump() == 0  # tap 2 is gone from the disk, not sent
         counters = delivery.counters
-        assert (counters["confirmed"], counters["confirm_unknown"]) == (2, 1)
+        assert (counters["confirmed"], counters["confirm_unknown"]) == (2, 3)
         assert counters["confirm_replayed"] == 1
 
 

@@ -5,13 +5,17 @@
 - statistics: a year of whole-campus samples (one per change: every tap in or out of
   60 students, 4 to 6 door taps a day, plus room moves), then ``stats`` over the year,
   each month and each week (peak, average over opening hours, utilisation, heatmap);
-- live: each tap fed to ``CampusOccupancy`` (the presence engine's session rules replayed
-  over the person's day) and the counts read, as the service does per tap.
+- live: each tap fed to ``CampusOccupancy`` (the presence engine's session rules fed one
+  tap at a time, ``domain.sessions.SessionReplay``) and the counts read, as the service
+  does per tap; the reference, timed in the same run on the same taps, is what the live
+  count did before issue 16: the person's whole day replayed (``build_sessions``) at each
+  tap. The load average is printed at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +25,7 @@ from server.domain.calendar import CampusCalendar, Hours, IsoWeek
 from server.domain.events import OccupancySample
 from server.domain.occupancy import CampusOccupancy
 from server.domain.occupancy_stats import Period, period_bounds, stats
-from server.domain.sessions import DoorTap, ReaderMode, SessionRules
+from server.domain.sessions import DoorTap, ReaderMode, SessionRules, build_sessions
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRST = date(2026, 9, 1)
@@ -74,27 +78,42 @@ def main() -> None:
     days = [day for day in days if day.weekday() < 6][: args.days]
     schedule = CAL.schedule(days[0] - timedelta(days=1), days[-1] + timedelta(days=1))
 
+    print(f"load average at start: {_load()}")
     samples: list[OccupancySample] = []
     taps = 0
     live_s = 0.0
+    door_s = 0.0  # of which the door tap (the session rules)
+    replay_s = 0.0  # the reference: each person's day replayed at each tap
     for day in days:
         occupancy = CampusOccupancy(
             rules=rules, schedule=schedule, rooms=("calme", "groupe", "social")
         )
         previous = 0
+        days_taps: dict[str, list[DoorTap]] = {}
         for person, tap, room in day_taps(day, args.students, rng):
+            mine = days_taps.setdefault(person, [])
+            mine.append(tap)
+            started = time.perf_counter()
+            build_sessions(mine, rules=rules, schedule=schedule, now=tap.ts)
+            replay_s += time.perf_counter() - started
             started = time.perf_counter()
             occupancy.door_tap(person, tap, tap.ts)
+            door = time.perf_counter()
             occupancy.room_tap(person, room, tap.ts)
             counts = occupancy.values()
-            live_s += time.perf_counter() - started
+            ended = time.perf_counter()
+            door_s += door - started
+            live_s += ended - started
             taps += 1
             if counts[None] != previous:
                 samples.append(OccupancySample("bench", None, tap.ts, counts[None], 40))
                 previous = counts[None]
     print(
         f"live: {taps:,} taps over {len(days)} days, {args.students} students: "
-        f"{live_s / taps * 1e6:,.1f} µs per tap (domain: replay + counts)"
+        f"{live_s / taps * 1e6:,.1f} µs per tap (domain: session rules + room + counts), of "
+        f"which the door tap {door_s / taps * 1e6:,.1f} µs; reference, the person's day "
+        f"replayed at each tap (before issue 16): {replay_s / taps * 1e6:,.1f} µs "
+        f"(ratio {door_s / replay_s:.2f})"
     )
 
     tz = PARIS
@@ -131,6 +150,11 @@ def main() -> None:
             )
         took = time.perf_counter() - started
         print(f"stats: every {period.value} of the year ({len(firsts)}) in {took:.3f} s")
+    print(f"load average at the end: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -11,9 +11,24 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    Time,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
@@ -92,56 +107,93 @@ class PresenceRepository:
         return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}
 
     def calendar(self, campus_id: str) -> CampusCalendar:
-        campus = self.session.get(Campus, campus_id)
-        if campus is None:
+        # The campus's flags and its weekly hours in one query (outer join: a campus
+        # without hours gives one row of NULL hours).
+        rows = self.session.execute(
+            select(
+                Campus.closes_on_school_holidays,
+                Campus.closes_on_public_holidays,
+                Campus.holiday_subdivision,
+                OpeningHours.weekday,
+                OpeningHours.opens,
+                OpeningHours.closes,
+            )
+            .outerjoin(OpeningHours, OpeningHours.campus_id == Campus.id)
+            .where(Campus.id == campus_id)
+            .order_by(OpeningHours.weekday, OpeningHours.opens)
+        ).all()
+        if not rows:
             return CampusCalendar(timezone=self.timezone)
+        school, public, subdivision = rows[0][:3]
+        weekly: dict[int, list[Hours]] = defaultdict(list)
+        for *_, weekday, opens, closes in rows:
+            if weekday is not None:
+                weekly[weekday].append(Hours(opens, closes))
         # The time zone and school zone are the settings' (docs/campus-settings.md),
         # never the registry's copy in ``campuses``.
         return CampusCalendar(
             timezone=self.timezone,
-            weekly=self._weekly_hours(campus_id),
-            exceptions=self._exceptions(campus_id),
-            closures=tuple(
-                Period(row.start, row.end, row.label)
-                for row in self.session.scalars(
-                    select(Closure).where(Closure.campus_id == campus_id)
-                )
-            ),
-            school_holidays=self._school_holidays(self.school_zone),
-            closes_on_school_holidays=campus.closes_on_school_holidays,
-            closes_on_public_holidays=campus.closes_on_public_holidays,
-            holiday_subdivision=campus.holiday_subdivision,
+            # no hours configured: open at any time
+            weekly={day: tuple(hours) for day, hours in weekly.items()} if weekly else None,
+            **self._days(campus_id),
+            closes_on_school_holidays=school,
+            closes_on_public_holidays=public,
+            holiday_subdivision=subdivision,
         )
 
-    def _weekly_hours(self, campus_id: str) -> dict[int, tuple[Hours, ...]] | None:
-        rows = self.session.execute(
-            select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
-            .where(OpeningHours.campus_id == campus_id)
-            .order_by(OpeningHours.weekday, OpeningHours.opens)
-        ).all()
-        if not rows:
-            return None  # no hours configured: open at any time
-        weekly: dict[int, list[Hours]] = defaultdict(list)
-        for weekday, opens, closes in rows:
-            weekly[weekday].append(Hours(opens, closes))
-        return {weekday: tuple(hours) for weekday, hours in weekly.items()}
-
-    def _exceptions(self, campus_id: str) -> dict[date, tuple[Hours, ...]]:
-        days: dict[date, list[Hours]] = defaultdict(list)
-        rows = self.session.execute(
-            select(OpeningException.day, OpeningException.opens, OpeningException.closes)
-            .where(OpeningException.campus_id == campus_id)
-            .order_by(OpeningException.day, OpeningException.opens)
-        )
-        for day, opens, closes in rows:
-            hours = days[day]
-            if opens is not None and closes is not None:
-                hours.append(Hours(opens, closes))
-        return {day: tuple(hours) for day, hours in days.items()}
-
-    def _school_holidays(self, zone: str) -> tuple[Period, ...]:
-        rows = self.session.scalars(select(SchoolHoliday).where(SchoolHoliday.zone == zone))
-        return tuple(Period(row.start, row.end, row.label) for row in rows)
+    def _days(self, campus_id: str) -> dict[str, Any]:
+        """The campus's exceptional hours and closures and the school holidays of the
+        settings' zone, in one query (``UNION ALL``), as ``CampusCalendar`` arguments."""
+        no_date, no_time = cast(null(), Date), cast(null(), Time)
+        query = union_all(
+            select(
+                literal_column("'x'", String).label("kind"),
+                OpeningException.id,
+                OpeningException.day,
+                no_date,
+                OpeningException.opens,
+                OpeningException.closes,
+                OpeningException.label,
+            ).where(OpeningException.campus_id == bindparam("campus")),
+            select(
+                literal_column("'c'", String),
+                Closure.id,
+                Closure.start,
+                Closure.end,
+                no_time,
+                no_time,
+                Closure.label,
+            ).where(Closure.campus_id == bindparam("campus")),
+            select(
+                literal_column("'h'", String),
+                SchoolHoliday.id,
+                SchoolHoliday.start,
+                SchoolHoliday.end,
+                no_time,
+                no_time,
+                SchoolHoliday.label,
+            ).where(SchoolHoliday.zone == bindparam("zone")),
+        ).order_by("kind", "id")
+        rows = self.session.execute(query, {"campus": campus_id, "zone": self.school_zone})
+        hours: list[tuple[date, time, time]] = []
+        days: dict[date, list[Hours]] = {}
+        closures, holidays = [], []
+        for kind, _, start, end, opens, closes, label in rows:
+            if kind == "x":
+                days.setdefault(start, [])  # a day without hours is closed
+                if opens is not None and closes is not None:
+                    hours.append((start, opens, closes))
+            elif kind == "c":
+                closures.append(Period(start, end, label))
+            else:
+                holidays.append(Period(start, end, label))
+        for day, opens, closes in sorted(hours):
+            days[day].append(Hours(opens, closes))
+        return {
+            "exceptions": {day: tuple(days[day]) for day in sorted(days)},
+            "closures": tuple(closures),
+            "school_holidays": tuple(holidays),
+        }
 
     # ------------------------------------------------------------------ badges
 
@@ -202,7 +254,8 @@ class PresenceRepository:
     # ------------------------------------------------------------------ ledger inputs
 
     def plans(self, campus_id: str | None, first: date, last: date) -> list[StudentPlan]:
-        """Students with a contract (not replaced) overlapping ``first``..``last``."""
+        """Students with a contract (not replaced) overlapping ``first``..``last``, with
+        the contracts' slots: one query (outer join: a contract may have no slot)."""
         query = (
             select(
                 Student.id,
@@ -212,41 +265,37 @@ class PresenceRepository:
                 ContractRow.weekly_minutes,
                 ContractRow.valid_from,
                 ContractRow.valid_to,
+                ContractSlot.weekday,
+                ContractSlot.start,
+                ContractSlot.end,
             )
             .join(ContractRow, ContractRow.student_pk == Student.id)
+            .outerjoin(ContractSlot, ContractSlot.contract_id == ContractRow.id)
             .where(
                 ContractRow.replaced_at.is_(None),
                 ContractRow.valid_from <= last,
                 or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= first),
             )
-            .order_by(Student.student_id, ContractRow.valid_from)
+            .order_by(Student.student_id, ContractRow.valid_from, ContractRow.id)
         )
         if campus_id is not None:
             query = query.where(Student.campus_id == campus_id)
-        rows = self.session.execute(query).all()
-        slots = self._slots([row[3] for row in rows])
+        # A contract's rows are consecutive (ordered by contract within a student).
+        terms: dict[int, tuple[int, str, str, int, date, date | None]] = {}
+        slots: dict[int, list[Slot]] = defaultdict(list)
+        for row in self.session.execute(query):
+            pk, student_id, campus, contract_id, minutes, start, end, weekday, opens, closes = row
+            if contract_id not in terms:
+                terms[contract_id] = (pk, student_id, campus, minutes, start, end)
+            if weekday is not None:
+                slots[contract_id].append(_slot(weekday, opens, closes))
         plans: dict[int, StudentPlan] = {}
-        for pk, student_id, campus, contract_id, minutes, start, end in rows:
-            contract = Contract(minutes, slots.get(contract_id, ()), start, end)
+        for contract_id, (pk, student_id, campus, minutes, start, end) in terms.items():
+            contract = _contract(minutes, tuple(slots.get(contract_id, ())), start, end)
             known = plans.get(pk)
             contracts = (*known.contracts, contract) if known else (contract,)
             plans[pk] = StudentPlan(pk, student_id, campus, contracts)
         return list(plans.values())
-
-    def _slots(self, contract_ids: list[int]) -> dict[int, tuple[Slot, ...]]:
-        found: dict[int, list[Slot]] = defaultdict(list)
-        for chunk in _chunks(contract_ids):
-            rows = self.session.execute(
-                select(
-                    ContractSlot.contract_id,
-                    ContractSlot.weekday,
-                    ContractSlot.start,
-                    ContractSlot.end,
-                ).where(ContractSlot.contract_id.in_(chunk))
-            )
-            for contract_id, weekday, start, end in rows:
-                found[contract_id].append(_slot(weekday, start, end))
-        return {key: tuple(value) for key, value in found.items()}
 
     def excuses(
         self, student_pks: Collection[int], start: datetime, end: datetime
@@ -424,6 +473,15 @@ class PresenceRepository:
 def _slot(weekday: int, start: time, end: time) -> Slot:
     """Slots repeat across students: build each one once."""
     return Slot(weekday, start, end)
+
+
+@lru_cache(maxsize=4096)
+def _contract(
+    minutes: int, slots: tuple[Slot, ...], valid_from: date, valid_to: date | None
+) -> Contract:
+    """Contracts are values built from every column read: many students share terms, and
+    a report asked again rebuilds the same ones (a changed row is a different key)."""
+    return Contract(minutes, slots, valid_from, valid_to)
 
 
 def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:

@@ -188,8 +188,11 @@ def week_account(
     attended, verified = _presence(sessions, frame)
     attended_s = seconds(attended)
     verified_s = attended_s if verified is None else seconds(verified)
-    still = reachable(outcomes, frame.opening, frame.end, now)
-    left = reachable_time(still.slot_s, still.opening_s)
+    if now >= frame.end:  # the week is over: none of its slots or hours is left
+        left = reachable_time(0, 0)
+    else:
+        still = reachable(outcomes, frame.opening, frame.end, now)
+        left = reachable_time(still.slot_s, still.opening_s)
     missed = late = 0
     for outcome in outcomes:
         if outcome.state is SlotState.MISSED:

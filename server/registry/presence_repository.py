@@ -29,7 +29,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
 from server.domain.contracts import Contract, ExcuseCategory, Slot
@@ -92,6 +94,13 @@ class PresenceRepository:
         self.school_zone = school_zone
         self.timezone = timezone
 
+    def _rows(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """Rows of a prepared Core statement (below), on the session's connection: no
+        statement built per call, no ORM layer on plain rows. Pending ORM changes are
+        flushed first, as ``Session.execute`` would."""
+        self.session.flush()
+        return self.session.connection().execute(statement, params)
+
     # ------------------------------------------------------------------ places
 
     def campus_ids(self) -> list[str]:
@@ -103,25 +112,13 @@ class PresenceRepository:
         return ZoneInfo(self.timezone)
 
     def reader_modes(self) -> dict[tuple[str, str], ReaderMode]:
-        rows = self.session.execute(select(Reader.campus_id, Reader.reader_id, Reader.mode))
+        rows = self._rows(_READER_MODES, {})
         return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}
 
     def calendar(self, campus_id: str) -> CampusCalendar:
         # The campus's flags and its weekly hours in one query (outer join: a campus
         # without hours gives one row of NULL hours).
-        rows = self.session.execute(
-            select(
-                Campus.closes_on_school_holidays,
-                Campus.closes_on_public_holidays,
-                Campus.holiday_subdivision,
-                OpeningHours.weekday,
-                OpeningHours.opens,
-                OpeningHours.closes,
-            )
-            .outerjoin(OpeningHours, OpeningHours.campus_id == Campus.id)
-            .where(Campus.id == campus_id)
-            .order_by(OpeningHours.weekday, OpeningHours.opens)
-        ).all()
+        rows = self._rows(_CAMPUS_HOURS, {"campus": campus_id}).all()
         if not rows:
             return CampusCalendar(timezone=self.timezone)
         school, public, subdivision = rows[0][:3]
@@ -144,37 +141,7 @@ class PresenceRepository:
     def _days(self, campus_id: str) -> dict[str, Any]:
         """The campus's exceptional hours and closures and the school holidays of the
         settings' zone, in one query (``UNION ALL``), as ``CampusCalendar`` arguments."""
-        no_date, no_time = cast(null(), Date), cast(null(), Time)
-        query = union_all(
-            select(
-                literal_column("'x'", String).label("kind"),
-                OpeningException.id,
-                OpeningException.day,
-                no_date,
-                OpeningException.opens,
-                OpeningException.closes,
-                OpeningException.label,
-            ).where(OpeningException.campus_id == bindparam("campus")),
-            select(
-                literal_column("'c'", String),
-                Closure.id,
-                Closure.start,
-                Closure.end,
-                no_time,
-                no_time,
-                Closure.label,
-            ).where(Closure.campus_id == bindparam("campus")),
-            select(
-                literal_column("'h'", String),
-                SchoolHoliday.id,
-                SchoolHoliday.start,
-                SchoolHoliday.end,
-                no_time,
-                no_time,
-                SchoolHoliday.label,
-            ).where(SchoolHoliday.zone == bindparam("zone")),
-        ).order_by("kind", "id")
-        rows = self.session.execute(query, {"campus": campus_id, "zone": self.school_zone})
+        rows = self._rows(_CAMPUS_DAYS, {"campus": campus_id, "zone": self.school_zone})
         hours: list[tuple[date, time, time]] = []
         days: dict[date, list[Hours]] = {}
         closures, holidays = [], []
@@ -206,8 +173,7 @@ class PresenceRepository:
         return self._holdings(Badge.student_pk.in_(holders))
 
     def holdings_for_campus(self, campus_id: str) -> list[BadgeHolding]:
-        students = select(Student.id).where(Student.campus_id == campus_id)
-        return self._holdings(Badge.student_pk.in_(students))
+        return [BadgeHolding(*row) for row in self._rows(_CAMPUS_HOLDINGS, {"campus": campus_id})]
 
     def _holdings(self, condition: ColumnElement[bool]) -> list[BadgeHolding]:
         rows = self.session.execute(
@@ -256,34 +222,14 @@ class PresenceRepository:
     def plans(self, campus_id: str | None, first: date, last: date) -> list[StudentPlan]:
         """Students with a contract (not replaced) overlapping ``first``..``last``, with
         the contracts' slots: one query (outer join: a contract may have no slot)."""
-        query = (
-            select(
-                Student.id,
-                Student.student_id,
-                Student.campus_id,
-                ContractRow.id,
-                ContractRow.weekly_minutes,
-                ContractRow.valid_from,
-                ContractRow.valid_to,
-                ContractSlot.weekday,
-                ContractSlot.start,
-                ContractSlot.end,
-            )
-            .join(ContractRow, ContractRow.student_pk == Student.id)
-            .outerjoin(ContractSlot, ContractSlot.contract_id == ContractRow.id)
-            .where(
-                ContractRow.replaced_at.is_(None),
-                ContractRow.valid_from <= last,
-                or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= first),
-            )
-            .order_by(Student.student_id, ContractRow.valid_from, ContractRow.id)
-        )
-        if campus_id is not None:
-            query = query.where(Student.campus_id == campus_id)
+        if campus_id is None:
+            rows = self._rows(_PLANS, {"first": first, "last": last})
+        else:
+            rows = self._rows(_CAMPUS_PLANS, {"first": first, "last": last, "campus": campus_id})
         # A contract's rows are consecutive (ordered by contract within a student).
         terms: dict[int, tuple[int, str, str, int, date, date | None]] = {}
         slots: dict[int, list[Slot]] = defaultdict(list)
-        for row in self.session.execute(query):
+        for row in rows:
             pk, student_id, campus, contract_id, minutes, start, end, weekday, opens, closes = row
             if contract_id not in terms:
                 terms[contract_id] = (pk, student_id, campus, minutes, start, end)
@@ -302,18 +248,7 @@ class PresenceRepository:
     ) -> dict[int, list[Excuse]]:
         found: dict[int, list[Excuse]] = defaultdict(list)
         for chunk in _chunks(list(student_pks)):
-            rows = self.session.execute(
-                select(
-                    ExcusedAbsence.student_pk,
-                    ExcusedAbsence.start,
-                    ExcusedAbsence.end,
-                    ExcusedAbsence.category,
-                ).where(
-                    ExcusedAbsence.student_pk.in_(chunk),
-                    ExcusedAbsence.start < end,
-                    ExcusedAbsence.end > start,
-                )
-            )
+            rows = self._rows(_EXCUSES, {"pks": chunk, "start": start, "end": end})
             for pk, begin, finish, category in rows:
                 found[pk].append(Excuse(begin, finish, ExcuseCategory(category)))
         return found
@@ -324,21 +259,7 @@ class PresenceRepository:
         """Corrections about presence between ``start`` and ``end``, oldest first."""
         found: dict[int, list[Correction]] = defaultdict(list)
         for chunk in _chunks(list(student_pks)):
-            rows = self.session.execute(
-                select(
-                    PresenceCorrection.student_pk,
-                    PresenceCorrection.kind,
-                    PresenceCorrection.session_start,
-                    PresenceCorrection.start,
-                    PresenceCorrection.end,
-                )
-                .where(
-                    PresenceCorrection.student_pk.in_(chunk),
-                    PresenceCorrection.moment >= start,
-                    PresenceCorrection.moment < end,
-                )
-                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
-            )
+            rows = self._rows(_CORRECTIONS, {"pks": chunk, "start": start, "end": end})
             for pk, kind, session_start, begin, finish in rows:
                 found[pk].append(Correction(CorrectionKind(kind), session_start, begin, finish))
         return found
@@ -349,27 +270,14 @@ class PresenceRepository:
         self, weeks: Collection[IsoWeek], campus_id: str | None
     ) -> dict[tuple[int, str], WeekLine]:
         by_label = {str(week): week for week in weeks}
-        query = (
-            select(
-                WeeklyRecord.student_pk,
-                Student.student_id,
-                WeeklyRecord.week,
-                WeeklyRecord.expected_s,
-                WeeklyRecord.attended_s,
-                WeeklyRecord.unverified_s,
-                WeeklyRecord.missed_slots,
-                WeeklyRecord.late_arrivals,
-                WeeklyRecord.status,
-            )
-            .join(Student, Student.id == WeeklyRecord.student_pk)
-            .where(WeeklyRecord.week.in_(list(by_label)))
-        )
-        if campus_id is not None:
-            query = query.where(Student.campus_id == campus_id)
+        if campus_id is None:
+            rows = self._rows(_FROZEN, {"weeks": list(by_label)})
+        else:
+            rows = self._rows(_CAMPUS_FROZEN, {"weeks": list(by_label), "campus": campus_id})
         statuses = {status.value: status for status in WeekStatus}
         return {
             (pk, week): WeekLine(student_id, by_label[week], *figures, statuses[status])
-            for pk, student_id, week, *figures, status in self.session.execute(query)
+            for pk, student_id, week, *figures, status in rows
         }
 
     def frozen_weeks_of(
@@ -488,3 +396,137 @@ def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
     """``IN`` lists in pieces: SQLite and some drivers limit bound parameters."""
     for index in range(0, len(values), size):
         yield values[index : index + size]
+
+
+# ---------------------------------------------------------------------- prepared reads
+#
+# The ledger's reads, built once (a weekly report asked 40 times in a row paid more to
+# build and compile its statements than to run them); values come as bound parameters.
+
+_NO_DATE, _NO_TIME = cast(null(), Date), cast(null(), Time)
+
+_READER_MODES = select(Reader.campus_id, Reader.reader_id, Reader.mode)
+
+# A campus's flags and its weekly hours (outer join: a campus without hours gives one row
+# of NULL hours).
+_CAMPUS_HOURS = (
+    select(
+        Campus.closes_on_school_holidays,
+        Campus.closes_on_public_holidays,
+        Campus.holiday_subdivision,
+        OpeningHours.weekday,
+        OpeningHours.opens,
+        OpeningHours.closes,
+    )
+    .outerjoin(OpeningHours, OpeningHours.campus_id == Campus.id)
+    .where(Campus.id == bindparam("campus"))
+    .order_by(OpeningHours.weekday, OpeningHours.opens)
+)
+
+# Exceptional hours, closures and the zone's school holidays, in one ``UNION ALL``.
+_CAMPUS_DAYS = union_all(
+    select(
+        literal_column("'x'", String).label("kind"),
+        OpeningException.id,
+        OpeningException.day,
+        _NO_DATE,
+        OpeningException.opens,
+        OpeningException.closes,
+        OpeningException.label,
+    ).where(OpeningException.campus_id == bindparam("campus")),
+    select(
+        literal_column("'c'", String),
+        Closure.id,
+        Closure.start,
+        Closure.end,
+        _NO_TIME,
+        _NO_TIME,
+        Closure.label,
+    ).where(Closure.campus_id == bindparam("campus")),
+    select(
+        literal_column("'h'", String),
+        SchoolHoliday.id,
+        SchoolHoliday.start,
+        SchoolHoliday.end,
+        _NO_TIME,
+        _NO_TIME,
+        SchoolHoliday.label,
+    ).where(SchoolHoliday.zone == bindparam("zone")),
+).order_by("kind", "id")
+
+_CAMPUS_HOLDINGS = (
+    select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
+    .where(Badge.student_pk.in_(select(Student.id).where(Student.campus_id == bindparam("campus"))))
+    .order_by(Badge.active_from)
+)
+
+# Students with a contract (not replaced) overlapping ``first``..``last``, with the
+# contracts' slots (outer join: a contract may have no slot); a contract's rows are
+# consecutive.
+_PLANS = (
+    select(
+        Student.id,
+        Student.student_id,
+        Student.campus_id,
+        ContractRow.id,
+        ContractRow.weekly_minutes,
+        ContractRow.valid_from,
+        ContractRow.valid_to,
+        ContractSlot.weekday,
+        ContractSlot.start,
+        ContractSlot.end,
+    )
+    .join(ContractRow, ContractRow.student_pk == Student.id)
+    .outerjoin(ContractSlot, ContractSlot.contract_id == ContractRow.id)
+    .where(
+        ContractRow.replaced_at.is_(None),
+        ContractRow.valid_from <= bindparam("last"),
+        or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= bindparam("first")),
+    )
+    .order_by(Student.student_id, ContractRow.valid_from, ContractRow.id)
+)
+_CAMPUS_PLANS = _PLANS.where(Student.campus_id == bindparam("campus"))
+
+_EXCUSES = select(
+    ExcusedAbsence.student_pk,
+    ExcusedAbsence.start,
+    ExcusedAbsence.end,
+    ExcusedAbsence.category,
+).where(
+    ExcusedAbsence.student_pk.in_(bindparam("pks", expanding=True)),
+    ExcusedAbsence.start < bindparam("end"),
+    ExcusedAbsence.end > bindparam("start"),
+)
+
+_CORRECTIONS = (
+    select(
+        PresenceCorrection.student_pk,
+        PresenceCorrection.kind,
+        PresenceCorrection.session_start,
+        PresenceCorrection.start,
+        PresenceCorrection.end,
+    )
+    .where(
+        PresenceCorrection.student_pk.in_(bindparam("pks", expanding=True)),
+        PresenceCorrection.moment >= bindparam("start"),
+        PresenceCorrection.moment < bindparam("end"),
+    )
+    .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+)
+
+_FROZEN = (
+    select(
+        WeeklyRecord.student_pk,
+        Student.student_id,
+        WeeklyRecord.week,
+        WeeklyRecord.expected_s,
+        WeeklyRecord.attended_s,
+        WeeklyRecord.unverified_s,
+        WeeklyRecord.missed_slots,
+        WeeklyRecord.late_arrivals,
+        WeeklyRecord.status,
+    )
+    .join(Student, Student.id == WeeklyRecord.student_pk)
+    .where(WeeklyRecord.week.in_(bindparam("weeks", expanding=True)))
+)
+_CAMPUS_FROZEN = _FROZEN.where(Student.campus_id == bindparam("campus"))

@@ -181,6 +181,10 @@ class Contract:
     def slots_on(self, day: date) -> tuple[Slot, ...]:
         return self._by_day[day.weekday()] if self.covers(day) else ()
 
+    def weekday_slots(self, weekday: int) -> tuple[Slot, ...]:
+        """The slots of a weekday (0 = Monday), in order, whatever the validity."""
+        return self._by_day[weekday]
+
     @property
     def slot_minutes(self) -> int:
         return self._minutes

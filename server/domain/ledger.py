@@ -107,6 +107,11 @@ class WeekFrame:
     schedule: Schedule
     days: tuple[date, ...]
     closures: Mapping[date, tuple[ClosureKind, str]] = field(default_factory=dict)
+    _opening: Opening = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # One opening for the frame: its students share what it remembers (domain.slots).
+        object.__setattr__(self, "_opening", Opening(self.tz, self.schedule, self.closures))
 
     @classmethod
     def build(
@@ -123,7 +128,7 @@ class WeekFrame:
 
     @property
     def opening(self) -> Opening:
-        return Opening(self.tz, self.schedule, self.closures)
+        return self._opening
 
 
 def week_line(
@@ -171,9 +176,11 @@ def week_account(
         grace=grace,
         now=now,
     )
+    due_by_contract = [0] * len(contracts)
+    for at, outcome in found:
+        due_by_contract[at] += outcome.expected_s
     numerator, denominator = 0, 1  # expected seconds, as an exact fraction
-    for index, contract in enumerate(contracts):
-        due_s = sum(outcome.expected_s for at, outcome in found if at == index)
+    for contract, due_s in zip(contracts, due_by_contract, strict=True):
         share, share_of = _expected_share(contract, frame, due_s)
         numerator, denominator = numerator * share_of + share * denominator, denominator * share_of
     expected_s = (2 * numerator + 60 * denominator) // (120 * denominator) * 60  # to the minute
@@ -181,16 +188,25 @@ def week_account(
     attended, verified = _presence(sessions, frame)
     attended_s = seconds(attended)
     verified_s = attended_s if verified is None else seconds(verified)
-    still = reachable(outcomes, frame.opening, frame.end, now)
-    left = reachable_time(still.slot_s, still.opening_s)
+    if now >= frame.end:  # the week is over: none of its slots or hours is left
+        left = reachable_time(0, 0)
+    else:
+        still = reachable(outcomes, frame.opening, frame.end, now)
+        left = reachable_time(still.slot_s, still.opening_s)
+    missed = late = 0
+    for outcome in outcomes:
+        if outcome.state is SlotState.MISSED:
+            missed += 1
+        elif outcome.state is SlotState.LATE:
+            late += 1
     line = WeekLine(
         student_id,
         frame.week,
         expected_s,
         attended_s,
         attended_s - verified_s,
-        sum(1 for outcome in outcomes if outcome.state is SlotState.MISSED),
-        sum(1 for outcome in outcomes if outcome.state is SlotState.LATE),
+        missed,
+        late,
         _status(expected_s, verified_s, left, frame, now),
         left,
     )

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,7 @@ from server.domain.contracts import Contract, ExcuseCategory, Slot
 from server.domain.sessions import Session, SessionState
 
 _FAR = timedelta(days=2)  # a session still open reaches this far ahead for an arrival
+_ZERO = timedelta()
 
 
 class NotDue(StrEnum):
@@ -107,6 +108,13 @@ class Opening:
     @classmethod
     def of(cls, calendar: CampusCalendar, first: date, last: date) -> Opening:
         return cls(calendar.tz, calendar.schedule(first, last), closures(calendar, first, last))
+
+    @cached_property
+    def occurrences(self) -> dict[tuple[date, time, time, timedelta], _Occurrence]:
+        """What slot occurrences are for every student, already asked for
+        (:func:`_occurrence`): an opening never changes, so the students of a campus
+        share them."""
+        return {}
 
 
 def closures(
@@ -173,6 +181,13 @@ def attend(
     due: Sequence[Interval], check_at: datetime, presence: Presence, now: datetime
 ) -> Attendance:
     """The attendance of a due time (sorted, disjoint, not empty) at ``now``."""
+    return Attendance(*_attend(due, check_at, presence, now))
+
+
+def _attend(
+    due: Sequence[Interval], check_at: datetime, presence: Presence, now: datetime
+) -> tuple[SlotState, datetime | None, timedelta, int]:
+    """:func:`attend` as a tuple (no object per slot on the ledger's path)."""
     expected_from, due_end = due[0][0], due[-1][1]
     near = presence.near(expected_from, due_end)
     during = _cross(due, near) if near else ()
@@ -192,7 +207,7 @@ def attend(
                 arrived_at = start
                 break
         state = SlotState.PRESENT if first <= check_at else SlotState.LATE
-        return Attendance(state, arrived_at, first - expected_from, attended_s)
+        return state, arrived_at, first - expected_from, attended_s
     if now < expected_from:
         state = SlotState.UPCOMING
     elif now < check_at:
@@ -201,7 +216,7 @@ def attend(
         state = SlotState.ABSENT
     else:
         state = SlotState.MISSED
-    return Attendance(state, None, timedelta(), attended_s)
+    return state, None, _ZERO, attended_s
 
 
 def check_instant(due: Sequence[Interval], grace: timedelta) -> datetime:
@@ -228,6 +243,7 @@ class SlotOutcome:
     attended_s: int
     excused_s: int  # the part of the open slot an excuse covers
     under_way: bool  # now is within the due time
+    due_s: int = field(default=-1, compare=False, repr=False)  # seconds(due), when known
 
     @property
     def is_due(self) -> bool:
@@ -239,7 +255,7 @@ class SlotOutcome:
 
     @property
     def expected_s(self) -> int:
-        return seconds(self.due)
+        return self.due_s if self.due_s >= 0 else seconds(self.due)
 
     def as_dict(self) -> dict[str, Any]:
         """The public shape (reports, API, frozen weeks): times in ISO 8601 UTC."""
@@ -277,8 +293,23 @@ def slot_outcome(
     now: datetime,
 ) -> SlotOutcome:
     """The outcome of ``slot`` of ``contract`` on ``day`` (the one rule)."""
-    start, end = occurrence(day, slot.start, slot.end, opening.tz)
-    reason, detail, due, excused_s = _due(day, (start, end), contract, opening, excused)
+    start, end, reason, detail, due, due_s, check_at = _occurrence(opening, day, slot, grace)
+    excused_s = 0
+    if not contract.covers(day):
+        reason, detail = NotDue.OUTSIDE_CONTRACT, ""
+    elif reason is None and excused:
+        covering = [e for e in excused if e.start < due[-1][1] and e.end > due[0][0]]
+        if covering:
+            open_s = due_s
+            due = subtract(due, ((e.start, e.end) for e in covering))
+            due_s = seconds(due)
+            excused_s = open_s - due_s
+            detail = covering[0].category.value
+            if not due:
+                reason = NotDue.EXCUSED
+            else:
+                detail = detail if excused_s else ""
+                check_at = check_instant(due, grace)
     if reason is not None:
         return SlotOutcome(
             day,
@@ -291,56 +322,62 @@ def slot_outcome(
             (),
             None,
             None,
-            timedelta(),
+            _ZERO,
             0,
             excused_s,
             False,
+            0,
         )
-    check_at = check_instant(due, grace)
-    seen = attend(due, check_at, presence, now)
+    state, arrived_at, late_by, attended_s = _attend(due, check_at, presence, now)
     return SlotOutcome(
         day,
         slot,
         start,
         end,
-        seen.state,
+        state,
         None,
         detail,
         due,
         check_at,
-        seen.arrived_at,
-        seen.late_by,
-        seen.attended_s,
+        arrived_at,
+        late_by,
+        attended_s,
         excused_s,
         due[0][0] <= now < due[-1][1],
+        due_s,
     )
 
 
-def _due(
-    day: date,
-    slot: Interval,
-    contract: Contract,
-    opening: Opening,
-    excuses: Sequence[Excuse],
-) -> tuple[NotDue | None, str, tuple[Interval, ...], int]:
-    """(why not due, detail, due time, excused seconds)."""
-    if not contract.covers(day):
-        return NotDue.OUTSIDE_CONTRACT, "", (), 0
-    closure = opening.closures.get(day)
-    if closure is not None:
-        return _CLOSURE_REASON[closure[0]], closure[1], (), 0
-    open_parts = _open_parts(opening.schedule, slot)
-    if not open_parts:
-        return NotDue.OUTSIDE_OPENING_HOURS, "", (), 0
-    covering = [e for e in excuses if e.start < open_parts[-1][1] and e.end > open_parts[0][0]]
-    if not covering:
-        return None, "", open_parts, 0
-    due = subtract(open_parts, ((e.start, e.end) for e in covering))
-    excused_s = seconds(open_parts) - seconds(due)
-    category = covering[0].category.value
-    if not due:
-        return NotDue.EXCUSED, category, (), excused_s
-    return None, category if excused_s else "", due, excused_s
+# What a slot occurrence is for every student of a campus, before a contract's validity
+# and the student's excuses: (start, end, why not due, detail, open parts, their seconds,
+# check instant of the open parts).
+_Occurrence = tuple[
+    datetime, datetime, NotDue | None, str, tuple[Interval, ...], int, datetime | None
+]
+_OCCURRENCES_MEMO = 4096  # occurrences an opening remembers
+
+
+def _occurrence(opening: Opening, day: date, slot: Slot, grace: timedelta) -> _Occurrence:
+    """The slot on ``day`` for everyone: closed days (with their reason), the parts while
+    the campus is open (remembered by the opening: every student shares them)."""
+    memo = opening.occurrences
+    key = (day, slot.start, slot.end, grace)
+    found = memo.get(key)
+    if found is None:
+        start, end = occurrence(day, slot.start, slot.end, opening.tz)
+        closure = opening.closures.get(day)
+        if closure is not None:
+            found = (start, end, _CLOSURE_REASON[closure[0]], closure[1], (), 0, None)
+        else:
+            parts = _open_parts(opening.schedule, (start, end))
+            if not parts:
+                found = (start, end, NotDue.OUTSIDE_OPENING_HOURS, "", (), 0, None)
+            else:
+                found = (start, end, None, "", parts, seconds(parts), check_instant(parts, grace))
+        if len(memo) >= _OCCURRENCES_MEMO:
+            memo.clear()
+        memo[key] = found
+    return found
 
 
 _PARTS_MEMO = 4096  # intervals a schedule remembers the open parts of
@@ -403,10 +440,7 @@ def contract_outcomes(
         if first is None or last is None or not contract.overlaps(first, last):
             continue
         for day in days:
-            weekday = day.weekday()
-            for slot in contract.slots:
-                if slot.weekday != weekday:
-                    continue
+            for slot in contract.weekday_slots(day.weekday()):
                 outcome = slot_outcome(
                     day,
                     slot,

@@ -11,10 +11,27 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    Time,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
 from server.domain.contracts import Contract, ExcuseCategory, Slot
@@ -78,6 +95,13 @@ class PresenceRepository:
         self.timezone = timezone
         self._calendars: dict[str, CampusCalendar] = {}
 
+    def _rows(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """Rows of a prepared Core statement (below), on the session's connection: no
+        statement built per call, no ORM layer on plain rows. Pending ORM changes are
+        flushed first, as ``Session.execute`` would."""
+        self.session.flush()
+        return self.session.connection().execute(statement, params)
+
     # ------------------------------------------------------------------ places
 
     def campus_ids(self) -> list[str]:
@@ -89,7 +113,7 @@ class PresenceRepository:
         return ZoneInfo(self.timezone)
 
     def reader_modes(self) -> dict[tuple[str, str], ReaderMode]:
-        rows = self.session.execute(select(Reader.campus_id, Reader.reader_id, Reader.mode))
+        rows = self._rows(_READER_MODES, {})
         return {(campus, reader): ReaderMode(mode) for campus, reader, mode in rows}
 
     def calendar(self, campus_id: str) -> CampusCalendar:
@@ -101,56 +125,51 @@ class PresenceRepository:
         return known
 
     def _read_calendar(self, campus_id: str) -> CampusCalendar:
-        campus = self.session.get(Campus, campus_id)
-        if campus is None:
+        # The campus's flags and its weekly hours in one query (outer join: a campus
+        # without hours gives one row of NULL hours).
+        rows = self._rows(_CAMPUS_HOURS, {"campus": campus_id}).all()
+        if not rows:
             return CampusCalendar(timezone=self.timezone)
+        school, public, subdivision = rows[0][:3]
+        weekly: dict[int, list[Hours]] = defaultdict(list)
+        for *_, weekday, opens, closes in rows:
+            if weekday is not None:
+                weekly[weekday].append(Hours(opens, closes))
         # The time zone and school zone are the settings' (docs/campus-settings.md),
         # never the registry's copy in ``campuses``.
         return CampusCalendar(
             timezone=self.timezone,
-            weekly=self._weekly_hours(campus_id),
-            exceptions=self._exceptions(campus_id),
-            closures=tuple(
-                Period(row.start, row.end, row.label)
-                for row in self.session.scalars(
-                    select(Closure).where(Closure.campus_id == campus_id)
-                )
-            ),
-            school_holidays=self._school_holidays(self.school_zone),
-            closes_on_school_holidays=campus.closes_on_school_holidays,
-            closes_on_public_holidays=campus.closes_on_public_holidays,
-            holiday_subdivision=campus.holiday_subdivision,
+            # no hours configured: open at any time
+            weekly={day: tuple(hours) for day, hours in weekly.items()} if weekly else None,
+            **self._days(campus_id),
+            closes_on_school_holidays=school,
+            closes_on_public_holidays=public,
+            holiday_subdivision=subdivision,
         )
 
-    def _weekly_hours(self, campus_id: str) -> dict[int, tuple[Hours, ...]] | None:
-        rows = self.session.execute(
-            select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
-            .where(OpeningHours.campus_id == campus_id)
-            .order_by(OpeningHours.weekday, OpeningHours.opens)
-        ).all()
-        if not rows:
-            return None  # no hours configured: open at any time
-        weekly: dict[int, list[Hours]] = defaultdict(list)
-        for weekday, opens, closes in rows:
-            weekly[weekday].append(Hours(opens, closes))
-        return {weekday: tuple(hours) for weekday, hours in weekly.items()}
-
-    def _exceptions(self, campus_id: str) -> dict[date, tuple[Hours, ...]]:
-        days: dict[date, list[Hours]] = defaultdict(list)
-        rows = self.session.execute(
-            select(OpeningException.day, OpeningException.opens, OpeningException.closes)
-            .where(OpeningException.campus_id == campus_id)
-            .order_by(OpeningException.day, OpeningException.opens)
-        )
-        for day, opens, closes in rows:
-            hours = days[day]
-            if opens is not None and closes is not None:
-                hours.append(Hours(opens, closes))
-        return {day: tuple(hours) for day, hours in days.items()}
-
-    def _school_holidays(self, zone: str) -> tuple[Period, ...]:
-        rows = self.session.scalars(select(SchoolHoliday).where(SchoolHoliday.zone == zone))
-        return tuple(Period(row.start, row.end, row.label) for row in rows)
+    def _days(self, campus_id: str) -> dict[str, Any]:
+        """The campus's exceptional hours and closures and the school holidays of the
+        settings' zone, in one query (``UNION ALL``), as ``CampusCalendar`` arguments."""
+        rows = self._rows(_CAMPUS_DAYS, {"campus": campus_id, "zone": self.school_zone})
+        hours: list[tuple[date, time, time]] = []
+        days: dict[date, list[Hours]] = {}
+        closures, holidays = [], []
+        for kind, _, start, end, opens, closes, label in rows:
+            if kind == "x":
+                days.setdefault(start, [])  # a day without hours is closed
+                if opens is not None and closes is not None:
+                    hours.append((start, opens, closes))
+            elif kind == "c":
+                closures.append(Period(start, end, label))
+            else:
+                holidays.append(Period(start, end, label))
+        for day, opens, closes in sorted(hours):
+            days[day].append(Hours(opens, closes))
+        return {
+            "exceptions": {day: tuple(days[day]) for day in sorted(days)},
+            "closures": tuple(closures),
+            "school_holidays": tuple(holidays),
+        }
 
     # ------------------------------------------------------------------ badges
 
@@ -163,8 +182,7 @@ class PresenceRepository:
         return self._holdings(Badge.student_pk.in_(holders))
 
     def holdings_for_campus(self, campus_id: str) -> list[BadgeHolding]:
-        students = select(Student.id).where(Student.campus_id == campus_id)
-        return self._holdings(Badge.student_pk.in_(students))
+        return [BadgeHolding(*row) for row in self._rows(_CAMPUS_HOLDINGS, {"campus": campus_id})]
 
     def _holdings(self, condition: ColumnElement[bool]) -> list[BadgeHolding]:
         rows = self.session.execute(
@@ -211,69 +229,35 @@ class PresenceRepository:
     # ------------------------------------------------------------------ ledger inputs
 
     def plans(self, campus_id: str | None, first: date, last: date) -> list[StudentPlan]:
-        """Students with a contract (not replaced) overlapping ``first``..``last``."""
-        query = (
-            select(
-                Student.id,
-                Student.student_id,
-                Student.campus_id,
-                ContractRow.id,
-                ContractRow.weekly_minutes,
-                ContractRow.valid_from,
-                ContractRow.valid_to,
-            )
-            .join(ContractRow, ContractRow.student_pk == Student.id)
-            .where(
-                ContractRow.replaced_at.is_(None),
-                ContractRow.valid_from <= last,
-                or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= first),
-            )
-            .order_by(Student.student_id, ContractRow.valid_from)
-        )
-        if campus_id is not None:
-            query = query.where(Student.campus_id == campus_id)
-        rows = self.session.execute(query).all()
-        slots = self._slots([row[3] for row in rows])
+        """Students with a contract (not replaced) overlapping ``first``..``last``, with
+        the contracts' slots: one query (outer join: a contract may have no slot)."""
+        if campus_id is None:
+            rows = self._rows(_PLANS, {"first": first, "last": last})
+        else:
+            rows = self._rows(_CAMPUS_PLANS, {"first": first, "last": last, "campus": campus_id})
+        # A contract's rows are consecutive (ordered by contract within a student).
+        terms: dict[int, tuple[int, str, str, int, date, date | None]] = {}
+        slots: dict[int, list[Slot]] = defaultdict(list)
+        for row in rows:
+            pk, student_id, campus, contract_id, minutes, start, end, weekday, opens, closes = row
+            if contract_id not in terms:
+                terms[contract_id] = (pk, student_id, campus, minutes, start, end)
+            if weekday is not None:
+                slots[contract_id].append(_slot(weekday, opens, closes))
         plans: dict[int, StudentPlan] = {}
-        for pk, student_id, campus, contract_id, minutes, start, end in rows:
-            contract = Contract(minutes, slots.get(contract_id, ()), start, end)
+        for contract_id, (pk, student_id, campus, minutes, start, end) in terms.items():
+            contract = _contract(minutes, tuple(slots.get(contract_id, ())), start, end)
             known = plans.get(pk)
             contracts = (*known.contracts, contract) if known else (contract,)
             plans[pk] = StudentPlan(pk, student_id, campus, contracts)
         return list(plans.values())
-
-    def _slots(self, contract_ids: list[int]) -> dict[int, tuple[Slot, ...]]:
-        found: dict[int, list[Slot]] = defaultdict(list)
-        for chunk in _chunks(contract_ids):
-            rows = self.session.execute(
-                select(
-                    ContractSlot.contract_id,
-                    ContractSlot.weekday,
-                    ContractSlot.start,
-                    ContractSlot.end,
-                ).where(ContractSlot.contract_id.in_(chunk))
-            )
-            for contract_id, weekday, start, end in rows:
-                found[contract_id].append(_slot(weekday, start, end))
-        return {key: tuple(value) for key, value in found.items()}
 
     def excuses(
         self, student_pks: Collection[int], start: datetime, end: datetime
     ) -> dict[int, list[Excuse]]:
         found: dict[int, list[Excuse]] = defaultdict(list)
         for chunk in _chunks(list(student_pks)):
-            rows = self.session.execute(
-                select(
-                    ExcusedAbsence.student_pk,
-                    ExcusedAbsence.start,
-                    ExcusedAbsence.end,
-                    ExcusedAbsence.category,
-                ).where(
-                    ExcusedAbsence.student_pk.in_(chunk),
-                    ExcusedAbsence.start < end,
-                    ExcusedAbsence.end > start,
-                )
-            )
+            rows = self._rows(_EXCUSES, {"pks": chunk, "start": start, "end": end})
             for pk, begin, finish, category in rows:
                 found[pk].append(Excuse(begin, finish, ExcuseCategory(category)))
         return found
@@ -284,21 +268,7 @@ class PresenceRepository:
         """Corrections about presence between ``start`` and ``end``, oldest first."""
         found: dict[int, list[Correction]] = defaultdict(list)
         for chunk in _chunks(list(student_pks)):
-            rows = self.session.execute(
-                select(
-                    PresenceCorrection.student_pk,
-                    PresenceCorrection.kind,
-                    PresenceCorrection.session_start,
-                    PresenceCorrection.start,
-                    PresenceCorrection.end,
-                )
-                .where(
-                    PresenceCorrection.student_pk.in_(chunk),
-                    PresenceCorrection.moment >= start,
-                    PresenceCorrection.moment < end,
-                )
-                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
-            )
+            rows = self._rows(_CORRECTIONS, {"pks": chunk, "start": start, "end": end})
             for pk, kind, session_start, begin, finish in rows:
                 found[pk].append(Correction(CorrectionKind(kind), session_start, begin, finish))
         return found
@@ -309,27 +279,14 @@ class PresenceRepository:
         self, weeks: Collection[IsoWeek], campus_id: str | None
     ) -> dict[tuple[int, str], WeekLine]:
         by_label = {str(week): week for week in weeks}
-        query = (
-            select(
-                WeeklyRecord.student_pk,
-                Student.student_id,
-                WeeklyRecord.week,
-                WeeklyRecord.expected_s,
-                WeeklyRecord.attended_s,
-                WeeklyRecord.unverified_s,
-                WeeklyRecord.missed_slots,
-                WeeklyRecord.late_arrivals,
-                WeeklyRecord.status,
-            )
-            .join(Student, Student.id == WeeklyRecord.student_pk)
-            .where(WeeklyRecord.week.in_(list(by_label)))
-        )
-        if campus_id is not None:
-            query = query.where(Student.campus_id == campus_id)
+        if campus_id is None:
+            rows = self._rows(_FROZEN, {"weeks": list(by_label)})
+        else:
+            rows = self._rows(_CAMPUS_FROZEN, {"weeks": list(by_label), "campus": campus_id})
         statuses = {status.value: status for status in WeekStatus}
         return {
             (pk, week): WeekLine(student_id, by_label[week], *figures, statuses[status])
-            for pk, student_id, week, *figures, status in self.session.execute(query)
+            for pk, student_id, week, *figures, status in rows
         }
 
     def frozen_weeks_of(
@@ -435,7 +392,150 @@ def _slot(weekday: int, start: time, end: time) -> Slot:
     return Slot(weekday, start, end)
 
 
+@lru_cache(maxsize=4096)
+def _contract(
+    minutes: int, slots: tuple[Slot, ...], valid_from: date, valid_to: date | None
+) -> Contract:
+    """Contracts are values built from every column read: many students share terms, and
+    a report asked again rebuilds the same ones (a changed row is a different key)."""
+    return Contract(minutes, slots, valid_from, valid_to)
+
+
 def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
     """``IN`` lists in pieces: SQLite and some drivers limit bound parameters."""
     for index in range(0, len(values), size):
         yield values[index : index + size]
+
+
+# ---------------------------------------------------------------------- prepared reads
+#
+# The ledger's reads, built once (a weekly report asked 40 times in a row paid more to
+# build and compile its statements than to run them); values come as bound parameters.
+
+_NO_DATE, _NO_TIME = cast(null(), Date), cast(null(), Time)
+
+_READER_MODES = select(Reader.campus_id, Reader.reader_id, Reader.mode)
+
+# A campus's flags and its weekly hours (outer join: a campus without hours gives one row
+# of NULL hours).
+_CAMPUS_HOURS = (
+    select(
+        Campus.closes_on_school_holidays,
+        Campus.closes_on_public_holidays,
+        Campus.holiday_subdivision,
+        OpeningHours.weekday,
+        OpeningHours.opens,
+        OpeningHours.closes,
+    )
+    .outerjoin(OpeningHours, OpeningHours.campus_id == Campus.id)
+    .where(Campus.id == bindparam("campus"))
+    .order_by(OpeningHours.weekday, OpeningHours.opens)
+)
+
+# Exceptional hours, closures and the zone's school holidays, in one ``UNION ALL``.
+_CAMPUS_DAYS = union_all(
+    select(
+        literal_column("'x'", String).label("kind"),
+        OpeningException.id,
+        OpeningException.day,
+        _NO_DATE,
+        OpeningException.opens,
+        OpeningException.closes,
+        OpeningException.label,
+    ).where(OpeningException.campus_id == bindparam("campus")),
+    select(
+        literal_column("'c'", String),
+        Closure.id,
+        Closure.start,
+        Closure.end,
+        _NO_TIME,
+        _NO_TIME,
+        Closure.label,
+    ).where(Closure.campus_id == bindparam("campus")),
+    select(
+        literal_column("'h'", String),
+        SchoolHoliday.id,
+        SchoolHoliday.start,
+        SchoolHoliday.end,
+        _NO_TIME,
+        _NO_TIME,
+        SchoolHoliday.label,
+    ).where(SchoolHoliday.zone == bindparam("zone")),
+).order_by("kind", "id")
+
+_CAMPUS_HOLDINGS = (
+    select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
+    .where(Badge.student_pk.in_(select(Student.id).where(Student.campus_id == bindparam("campus"))))
+    .order_by(Badge.active_from)
+)
+
+# Students with a contract (not replaced) overlapping ``first``..``last``, with the
+# contracts' slots (outer join: a contract may have no slot); a contract's rows are
+# consecutive.
+_PLANS = (
+    select(
+        Student.id,
+        Student.student_id,
+        Student.campus_id,
+        ContractRow.id,
+        ContractRow.weekly_minutes,
+        ContractRow.valid_from,
+        ContractRow.valid_to,
+        ContractSlot.weekday,
+        ContractSlot.start,
+        ContractSlot.end,
+    )
+    .join(ContractRow, ContractRow.student_pk == Student.id)
+    .outerjoin(ContractSlot, ContractSlot.contract_id == ContractRow.id)
+    .where(
+        ContractRow.replaced_at.is_(None),
+        ContractRow.valid_from <= bindparam("last"),
+        or_(ContractRow.valid_to.is_(None), ContractRow.valid_to >= bindparam("first")),
+    )
+    .order_by(Student.student_id, ContractRow.valid_from, ContractRow.id)
+)
+_CAMPUS_PLANS = _PLANS.where(Student.campus_id == bindparam("campus"))
+
+_EXCUSES = select(
+    ExcusedAbsence.student_pk,
+    ExcusedAbsence.start,
+    ExcusedAbsence.end,
+    ExcusedAbsence.category,
+).where(
+    ExcusedAbsence.student_pk.in_(bindparam("pks", expanding=True)),
+    ExcusedAbsence.start < bindparam("end"),
+    ExcusedAbsence.end > bindparam("start"),
+)
+
+_CORRECTIONS = (
+    select(
+        PresenceCorrection.student_pk,
+        PresenceCorrection.kind,
+        PresenceCorrection.session_start,
+        PresenceCorrection.start,
+        PresenceCorrection.end,
+    )
+    .where(
+        PresenceCorrection.student_pk.in_(bindparam("pks", expanding=True)),
+        PresenceCorrection.moment >= bindparam("start"),
+        PresenceCorrection.moment < bindparam("end"),
+    )
+    .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+)
+
+_FROZEN = (
+    select(
+        WeeklyRecord.student_pk,
+        Student.student_id,
+        WeeklyRecord.week,
+        WeeklyRecord.expected_s,
+        WeeklyRecord.attended_s,
+        WeeklyRecord.unverified_s,
+        WeeklyRecord.missed_slots,
+        WeeklyRecord.late_arrivals,
+        WeeklyRecord.status,
+    )
+    .join(Student, Student.id == WeeklyRecord.student_pk)
+    .where(WeeklyRecord.week.in_(bindparam("weeks", expanding=True)))
+)
+_CAMPUS_FROZEN = _FROZEN.where(Student.campus_id == bindparam("campus"))

@@ -13,8 +13,10 @@ Reading (issue 16): one query of plain tap rows per campus and period
 the registry inputs (plans, calendar, holdings, corrections, excuses) once per campus and
 call. Nothing computed is kept between calls: every call reads the stored taps and the
 registry afresh, so a late tap, a correction or another server process's write counts at
-the next call. The only memo (the open parts of slots, ``domain.slots``) lives on the
-schedule built for the call.
+the next call. The memos of ``domain.slots`` (the open parts of slots, on the schedule; what
+each slot occurrence is for every student, on the week's opening) live on objects built
+for the call; the registry keeps only its prepared statements and ``Contract`` values
+keyed by every column they are built from.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ composition of ``serve``, SQLite files) at Monday 23 November 2026 09:20.
 1. Each page asked ``--repeat`` times through Flask's test client (no network: the
    server's own time, one request at a time), logged in as the role that uses it.
 2. Under load, as issue 15/16 measured it: real ``campus-presence web`` processes (the
-   real waitress, ``SO_REUSEPORT`` on one loopback port, 8 threads each, the bench's
+   real waitress, ``SO_REUSEPORT`` on one loopback port, ``--threads`` each (the
+   ``[web] threads`` default unless told), the bench's
    clock) and ``--users`` concurrent users (threads, each its own keep-alive HTTP
    connection, stdlib ``http.client``) asking the tutor's *Now* page and the weekly
    report (``/coordinator/presence``) ``--requests`` times each without pause, then
@@ -23,6 +24,7 @@ composition of ``serve``, SQLite files) at Monday 23 November 2026 09:20.
 
     python bench/web.py [--students 60] [--weeks 12] [--repeat 20] [--users 20]
                         [--requests 20] [--paused-requests 5] [--pause 2] [--processes 2]
+                        [--threads 2]
 """
 
 from __future__ import annotations
@@ -149,11 +151,11 @@ def _client(app, login: str):
     return client
 
 
-def _settings(folder: Path, port: int = 0) -> Settings:
+def _settings(folder: Path, port: int = 0, threads: int = WebSettings.threads) -> Settings:
     return Settings(
         data_dir=folder,
         badge_secret="bench-web-secret-0123456789",
-        web=WebSettings(port=port, secure_cookies=False, reuse_port=True),
+        web=WebSettings(port=port, secure_cookies=False, reuse_port=True, threads=threads),
         campuses=(CampusSettings(CAMPUS, "Campus de mesure", (DOOR,)),),
     )
 
@@ -179,12 +181,13 @@ def _test_client_table(server, repeat: int) -> None:
 # -- under load: real web processes, real HTTP ------------------------------------------
 
 
-def serve_web(folder: str, port: str) -> None:
+def serve_web(folder: str, port: str, threads: str) -> None:
     """A bench web process: ``campus-presence web``'s composition (``build_server(...,
     web_only=True)`` and ``start_web``) on the bench's data and clock; prints ``ready``,
     stops when its standard input closes."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" lines
-    server = build_server(_settings(Path(folder), int(port)), clock=_clock, web_only=True)
+    settings = _settings(Path(folder), int(port), int(threads))
+    server = build_server(settings, clock=_clock, web_only=True)
     server.start_web()
     print("ready", flush=True)
     try:
@@ -196,8 +199,8 @@ def serve_web(folder: str, port: str) -> None:
 class WebProcesses:
     """``count`` bench web processes on one port."""
 
-    def __init__(self, folder: Path, port: int, count: int) -> None:
-        command = [sys.executable, __file__, "--serve-web", str(folder), str(port)]
+    def __init__(self, folder: Path, port: int, count: int, threads: int) -> None:
+        command = [sys.executable, __file__, "--serve-web", str(folder), str(port), str(threads)]
         self.children = [
             subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             for _ in range(count)
@@ -335,10 +338,10 @@ def _load_run(folder: Path, args: argparse.Namespace) -> None:
     results: dict[tuple[str, int, bool], Load] = {}
     print(
         f"\n{args.users} users over real HTTP (loopback), SO_REUSEPORT web processes of "
-        f"8 threads; load average before: {_load_average()}"
+        f"{args.threads} threads; load average before: {_load_average()}"
     )
     for count in sorted({1, args.processes}):
-        processes = WebProcesses(folder, port, count)
+        processes = WebProcesses(folder, port, count, args.threads)
         try:
             cookies = {login: http_login(port, login) for login, _path in LOADED}
             for login, path in LOADED:
@@ -386,8 +389,8 @@ def _free_port() -> int:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-web":
-        serve_web(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-web":
+        serve_web(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, default=60)
@@ -398,6 +401,9 @@ def main() -> None:
     parser.add_argument("--paused-requests", type=int, default=5, help="each user, with pause")
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between requests")
     parser.add_argument("--processes", type=int, default=2, help="web processes, against 1")
+    parser.add_argument(
+        "--threads", type=int, default=WebSettings.threads, help="waitress threads a process"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)

@@ -82,7 +82,11 @@ class IngestSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    threads: int = 8
+    # Threads of one web process running the pages. Pages are CPU work under one
+    # interpreter lock: more threads only contend for it (bench/web.py: 20 users, p95
+    # 405 ms with 8 threads, 203 ms with 2, two processes); more cores want more
+    # processes (docs/scaling.md). Waitress reads and writes the sockets itself.
+    threads: int = 2
     # Signs the session cookies; from CAMPUS_WEB_SECRET_KEY. Empty: a random key kept in
     # <data_dir>/web-secret-key (0600), so sessions survive a restart.
     secret_key: str = field(default="", repr=False)

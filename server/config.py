@@ -84,7 +84,7 @@ class WebSettings:
     port: int = 8080
     # Threads of one web process running the pages. Pages are CPU work under one
     # interpreter lock: more threads only contend for it (bench/web.py: 20 users, p95
-    # 405 ms with 8 threads, 203 ms with 2, two processes); more cores want more
+    # 406 ms with 8 threads, 215 ms with 2, two processes); more cores want more
     # processes (docs/scaling.md). Waitress reads and writes the sockets itself.
     threads: int = 2
     # Signs the session cookies; from CAMPUS_WEB_SECRET_KEY. Empty: a random key kept in

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -59,8 +60,14 @@ EXIT_RETRY = 1
 def serve_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings)
+    return exit_status(lambda: _serve(settings))
+
+
+def exit_status(start: Callable[[], int]) -> int:
+    """Run a server process (``serve``, ``web``) and map what stops it to the unit's exit
+    statuses: 1 may pass (restarted), 2 a configuration error (raised to the CLI)."""
     try:
-        return _serve(settings)
+        return start()
     except (WebServerError, EventStoreUnavailable) as error:
         log.error("cannot start: %s", error)
         return EXIT_RETRY

@@ -17,18 +17,13 @@ import subprocess
 import sys
 import threading
 
-from sqlalchemy.exc import OperationalError
-
-from server.adapters.event_store import EventStoreError, EventStoreUnavailable
-from server.adapters.web_server import WebServerError
 from server.bootstrap import build_server
 from server.config import ConfigError, Settings, load_settings
 from server.entrypoints.ingest_commands import (
-    EXIT_RETRY,
     configure_logging,
+    exit_status,
     wait_for_stop_signal,
 )
-from server.registry.database import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +52,7 @@ def web_command(args: argparse.Namespace) -> int:
     configure_logging(settings)
     if args.workers > 1:
         return _supervise(args)
-    # The exit statuses of serve (ingest_commands): 1 may pass (restarted), 2 configuration.
-    try:
-        return _serve_web(settings)
-    except (WebServerError, EventStoreUnavailable) as error:
-        log.error("cannot start: %s", error)
-        return EXIT_RETRY
-    except EventStoreError as error:
-        raise ConfigError(f"the event store refused the server: {error}") from None
-    except RegistryError as error:
-        if isinstance(error.__cause__, OperationalError):  # unreachable, not a bad URL
-            log.error("cannot start: %s", error)
-            return EXIT_RETRY
-        raise
+    return exit_status(lambda: _serve_web(settings))
 
 
 def _serve_web(settings: Settings) -> int:

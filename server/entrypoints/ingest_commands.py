@@ -42,12 +42,14 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def wait_for_stop_signal() -> None:
-    """Block until SIGINT or SIGTERM (systemd's stop)."""
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (systemd's stop). Installed before anything
+    starts, so a stop asked for during start-up (a slow registry, a held lock) still ends
+    the process cleanly once it is up, instead of killing it with the default handler."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
 
 
 # Exit statuses of ``serve`` (the systemd unit's RestartPreventExitStatus= relies on them):
@@ -60,7 +62,8 @@ EXIT_RETRY = 1
 def serve_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings)
-    return exit_status(lambda: _serve(settings))
+    stop = stop_on_signals()
+    return exit_status(lambda: _serve(settings, stop))
 
 
 def exit_status(start: Callable[[], int]) -> int:
@@ -91,7 +94,7 @@ def _may_pass(error: RegistryError) -> bool:
     return not any(words in str(cause) for words in _REFUSED)
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, stop: threading.Event) -> int:
     with build_server(settings) as server:
         if not server.ingest.consumer.wait_subscribed(timeout=30):
             log.warning(
@@ -105,7 +108,7 @@ def _serve(settings: Settings) -> int:
                 "no account yet: create the first one with "
                 "`campus-presence create-admin --login <e-mail>`"
             )
-        wait_for_stop_signal()
+        stop.wait()
     log.info("stopped: %s", server.ingest.service.counters.snapshot())
     return 0
 

@@ -22,7 +22,7 @@ from server.config import ConfigError, Settings, load_settings
 from server.entrypoints.ingest_commands import (
     configure_logging,
     exit_status,
-    wait_for_stop_signal,
+    stop_on_signals,
 )
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,16 @@ def web_command(args: argparse.Namespace) -> int:
     configure_logging(settings)
     if args.workers > 1:
         return _supervise(args)
-    return exit_status(lambda: _serve_web(settings))
+    stop = stop_on_signals()
+    return exit_status(lambda: _serve_web(settings, stop))
 
 
-def _serve_web(settings: Settings) -> int:
+def _serve_web(settings: Settings, stop: threading.Event) -> int:
     server = build_server(settings, web_only=True)
     try:
         server.start_web()
         log.info("web process listening on %s; stop with Ctrl+C", server.web_url)
-        wait_for_stop_signal()
+        stop.wait()
     finally:
         server.close()
     return 0
@@ -73,9 +74,7 @@ def _supervise(args: argparse.Namespace) -> int:
     if args.config is not None:
         command += ["--config", str(args.config)]
     command += ["web", "--workers", "1"]
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     children = [subprocess.Popen(command) for _ in range(args.workers)]
     log.info("%d web processes started: %s", len(children), [c.pid for c in children])
     ended = None

@@ -108,3 +108,43 @@ readers = ["{DOOR}"]
     assert code == 0, log.read_text()
     assert UID not in log.read_text().lower()
     assert "campus-presence create-admin" in log.read_text()  # how to get a first account
+
+
+def test_a_stop_asked_for_while_serve_starts_ends_it_cleanly(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """systemd may stop the unit while it is still migrating the registry: the process
+    finishes starting, then stops with status 0 (the default SIGTERM handler would kill it
+    with -15 and lose the counters' last line)."""
+    config = tmp_path / "campus.toml"
+    config.write_text(
+        f"""
+[server]
+data_dir = "{tmp_path / "data"}"
+[mqtt]
+port = {mosquitto.port}
+client_id = "serve-early-stop"
+[web]
+port = {free_port()}
+[[campus]]
+id = "{CAMPUS}"
+readers = ["{DOOR}"]
+"""
+    )
+    environ = {**os.environ, "CAMPUS_BADGES_HASH_SECRET": "s" * 32}
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.entrypoints.cli", "--config", str(config), "serve"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+    try:
+        # the first migration line: settings loaded, logging set, start-up under way
+        wait_until(lambda: "alembic" in log.read_text(), timeout=30, what="the migrations")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(30)
+    assert code == 0, log.read_text()
+    assert "stopped:" in log.read_text()

@@ -309,9 +309,16 @@ class OccupancyService:
     def _after(
         self, live: _Live, before: dict[Zone, int], now: datetime, *, force: bool = False
     ) -> None:
-        """Record, publish and judge the zones whose count changed."""
+        """Record, publish and judge the zones whose count changed: since ``before``, or
+        since the count last published (or never published) — a page's read (``current``)
+        may have fed the stored taps, even rebuilt the day, between the store write and
+        this call, leaving ``before`` equal."""
         after = live.occupancy.values()
-        changed = [zone for zone, count in after.items() if before.get(zone) != count]
+        changed = [
+            zone
+            for zone, count in after.items()
+            if before.get(zone) != count or live.published.get(zone, (None,))[0] != count
+        ]
         samples = [self._sample(live, zone, after[zone], now) for zone in changed]
         if samples:
             try:

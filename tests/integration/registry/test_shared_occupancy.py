@@ -93,3 +93,38 @@ def test_a_correction_made_on_one_worker_is_the_count_of_both(registry, events, 
     b.tap(UID_E002, NOW + timedelta(minutes=1))  # one more badges in, through b
     a.now = b.now
     assert (a.campus_count(), b.campus_count(), b.last_published()) == (5, 5, 5)
+
+
+def test_a_page_read_between_the_store_and_the_listener_does_not_hide_the_change(
+    registry, events, settings
+) -> None:
+    """A page (``current``) may read the stored taps before the ingest's listener runs:
+    the listener must still record, publish and judge the new count (CI saw the event
+    and the history sample missing)."""
+    run_import(registry, csv_bytes(ROW_E001, ROW_E002, ROW_E003))
+    published: list[dict] = []
+    occupancy = OccupancyService(
+        registry,
+        events,
+        settings.presence,
+        publish=lambda topic, payload: published.append(json.loads(payload)),
+    )
+    ingest = IngestService(events, build_intake(settings))
+    now = NOW
+    reads: list[int] = []
+
+    def page_reads(_taps) -> None:  # runs first: the page of another thread, in between
+        (whole,) = [z for z in occupancy.current(now, campus=CAMPUS) if z.room is None]
+        reads.append(whole.count.count)
+
+    ingest.on_taps_stored(page_reads)
+    ingest.on_taps_stored(occupancy_listener(occupancy, lambda: now))
+    for seq, uid in enumerate((UID_E001, UID_E002), start=1):
+        now = NOW + timedelta(seconds=seq)
+        tap = Tap(id=uuid.uuid4().hex, uid=uid, ts=now - timedelta(seconds=1), seq=seq)
+        message = InboundMessage(taps_topic(CAMPUS, "door-1"), tap.to_json(), now)
+        assert ingest.handle_batch([message]).stored
+    assert reads == [1, 2]  # the page saw each tap before the listener
+    assert [item["count"] for item in published if item["room"] is None] == [1, 2]
+    samples = events.occupancy(NOW, NOW + timedelta(hours=1), campus=CAMPUS, room="")
+    assert [sample.count for sample in samples] == [1, 2]

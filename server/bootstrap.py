@@ -19,6 +19,7 @@ from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
 from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
+from server.container import Services
 from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
@@ -202,9 +203,10 @@ class ServerApp:
 
 @dataclass
 class Features:
-    """What each feature adds to the web app and the periodic jobs."""
+    """What each feature adds to the web app's services and blueprints, and the
+    periodic jobs."""
 
-    services: dict[str, object] = field(default_factory=dict)
+    services: Services
     blueprints: list[Blueprint] = field(default_factory=list)
     jobs: list[PeriodicJob] = field(default_factory=list)
 
@@ -243,9 +245,8 @@ def build_server(
         registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
     )
     ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
-    features = Features(
-        jobs=[PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))]
-    )
+    freeze = PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))
+    features = Features(Services(settings=settings, clock=clock, ledger=ledger), jobs=[freeze])
     publish = None if web_only else ingest.consumer.publish
     alerting = build_alerting(
         settings, registry, ingest.store, ledger, publish=publish, clock=clock
@@ -256,25 +257,15 @@ def build_server(
         features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
     )
     _add_alerts(features, alerting, ingest, clock)
-    features.services.update(
-        registry=registry,
-        store=ingest.store,
-        presence=presence,
-        accounts=AccountService(registry),
-        access_log=AccessLog(registry),
-    )
+    found = features.services
+    found.registry, found.store, found.presence = registry, ingest.store, presence
+    found.accounts, found.access_log = AccountService(registry), AccessLog(registry)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
     reporter = _add_watching(
         features, settings, registry, ingest, leadership, clock, web_only=web_only
     )
-    web = create_app(
-        settings,
-        ledger=ledger,
-        clock=clock,
-        services=features.services,
-        blueprints=features.blueprints,
-    )
+    web = create_app(features.services, blueprints=features.blueprints)
     for job in [ingest.retention, *features.jobs]:
         job.lease = leadership.leads
     return ServerApp(
@@ -302,11 +293,11 @@ def _add_watching(
     web_only: bool = False,
 ) -> ProcessReporter:
     if web_only:  # no broker, no ingest, no jobs: /readyz checks the registry and jobs
-        reporter, services = watching(
+        reporter, readiness, metrics = watching(
             settings, registry, process=leadership.holder, clock=clock, store=ingest.store
         )
     else:
-        reporter, services = watching(
+        reporter, readiness, metrics = watching(
             settings,
             registry,
             process=leadership.holder,
@@ -314,7 +305,7 @@ def _add_watching(
             ingest=ingest,
             jobs=[ingest.retention, *features.jobs],
         )
-    features.services.update(services)
+    features.services.readiness, features.services.metrics = readiness, metrics
     features.blueprints.append(watch.blueprint)
     return reporter
 
@@ -328,7 +319,7 @@ def watching(
     ingest: IngestApp | None = None,
     jobs: Sequence[PeriodicJob] = (),
     store: EventStore | None = None,
-) -> tuple[ProcessReporter, dict[str, object]]:
+) -> tuple[ProcessReporter, Readiness, Metrics]:
     """``/readyz`` and ``/metrics`` of a process running ``ingest`` (or none: a web-only
     process) and ``jobs``: its reporter, which writes its counters to the registry under
     ``process`` (the name it holds the job lease with, so any process finds the lease
@@ -351,20 +342,16 @@ def watching(
     reporter = ProcessReporter(registry, process=process, parts=parts)
     broker = ingest.consumer if ingest is not None else None
     written = ingest.store if ingest is not None else None
-    services: dict[str, object] = {
-        "readiness": Readiness(
-            registry, clock=clock, broker=broker, store=written, reporter=reporter
-        ),
-        "metrics": Metrics(
-            registry,
-            clock=clock,
-            wall=reporter.wall,
-            store=written or store,
-            reporter=reporter,
-            known_readers=settings.known_readers(),
-        ),
-    }
-    return reporter, services
+    readiness = Readiness(registry, clock=clock, broker=broker, store=written, reporter=reporter)
+    metrics = Metrics(
+        registry,
+        clock=clock,
+        wall=reporter.wall,
+        store=written or store,
+        reporter=reporter,
+        known_readers=settings.known_readers(),
+    )
+    return reporter, readiness, metrics
 
 
 def _add_occupancy(
@@ -406,9 +393,9 @@ def _add_occupancy(
         PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),
         PeriodicJob("reader-watch", watch.check, clock=clock, every=minute),
     ]
-    features.services.update(
-        occupancy=occupancy, reader_health=ReaderHealthService(ingest.store), reader_watch=watch
-    )
+    found = features.services
+    found.occupancy, found.reader_health = occupancy, ReaderHealthService(ingest.store)
+    found.reader_watch = watch
     features.blueprints.append(api_occupancy.blueprint)
 
 
@@ -417,6 +404,6 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     alert (listener after the readers' feedback)."""
     ingest.service.on_taps_stored(alerting.taps_listener(clock))
     features.jobs += alerting.jobs(clock)
-    features.services["alerts"] = alerting.alerts
-    features.services["alert_channels"] = alerting.channels  # the admin's test button
+    features.services.alerts = alerting.alerts
+    features.services.alert_channels = alerting.channels  # the admin's test button
     features.blueprints += [api_alerts.blueprint, health.blueprint]

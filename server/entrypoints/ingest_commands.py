@@ -17,6 +17,7 @@ from server.adapters.event_store import EventStoreError, EventStoreUnavailable
 from server.adapters.web_server import WebServerError
 from server.bootstrap import build_event_store, build_server, utc_now
 from server.config import ConfigError, Settings, load_settings
+from server.container import services_of
 from server.registry.database import RegistryError
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _serve(settings: Settings, stop: threading.Event) -> int:
                 settings.mqtt.port,
             )
         log.info("server running, web app on %s; stop with Ctrl+C", server.web_url)
-        if server.web.extensions["campus"]["accounts"].count() == 0:
+        if services_of(server.web).accounts.count() == 0:
             log.warning(
                 "no account yet: create the first one with "
                 "`campus-presence create-admin --login <e-mail>`"

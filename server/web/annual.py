@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from server.domain.accounts import Role
 from server.domain.annual_report import Grid, PeriodError, ReportPeriod, report_period
@@ -61,7 +61,7 @@ def _page(template_flag: bool) -> str | tuple[str, int]:
         period = _period()
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
-    grid = annual_report.annual_grid(services()["ledger"], campus, period, now())
+    grid = annual_report.annual_grid(services().ledger, campus, period, now())
     viewed("campus", campus, "annual_report")
     return render_template(
         "coordinator/annual.html",
@@ -109,7 +109,7 @@ def export() -> Response | tuple[str, int]:
         period = _period()
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
-    grid = annual_report.annual_grid(services()["ledger"], campus, period, now())
+    grid = annual_report.annual_grid(services().ledger, campus, period, now())
     viewed("campus", campus, f"annual_report.{fmt}")
     return _download([grid], fmt, f"rapport-annuel-{campus}-{period.label}")
 
@@ -137,7 +137,7 @@ def region() -> Response | str | tuple[str, int]:
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
     names = campus_names()
-    grids = annual_report.campus_grids(services()["ledger"], list(names), period, now())
+    grids = annual_report.campus_grids(services().ledger, list(names), period, now())
     viewed("campus", "*", "annual_region")
     fmt = request.args.get("format", "html")
     if fmt in ("xlsx", "json"):
@@ -157,7 +157,7 @@ def api_annual() -> Response:
     """``?year=2026-2027`` (or ``from``/``to``; the current academic year by default)
     ``[&campus=id]``: the grid as JSON; a token of one campus reads only that campus
     (its own when none is asked)."""
-    ledger = current_app.extensions["campus"]["ledger"]
+    ledger = services().ledger
     try:
         period = _period()
     except PeriodError as refused:
@@ -165,7 +165,7 @@ def api_annual() -> Response:
     campus = api_params.query_campus() or _only(ledger.campus_ids())
     if campus is None:
         return error(400, "bad_campus", _("Several campuses: say which one with campus."))
-    clock = current_app.extensions["campus"]["clock"]
+    clock = services().clock
     return Response(
         json.dumps(annual_report.annual_grid(ledger, campus, period, clock()).as_dict()),
         mimetype="application/json",

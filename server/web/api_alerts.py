@@ -1,7 +1,7 @@
 """``/api/v1/alerts``: absence and shortfall alerts, the call log, the evidence report.
 
 Views find :class:`~server.services.alerts.AlertService` under ``alerts`` in
-``current_app.extensions["campus"]``. Bodies are validated here, at the boundary: a bad
+``services()``. Bodies are validated here, at the boundary: a bad
 field is answered 400 with the field's name and what it must be. A token of one campus
 sees and acts on the alerts of that campus only (an alert's campus is its student's or
 its reader's).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from server.domain.accounts import Role
 from server.domain.alerts import (
@@ -30,6 +30,7 @@ from server.services import coordinator_reports
 from server.services.alerts import AlertNotFound, AlertService
 from server.web import api_params
 from server.web.api_params import BadParam
+from server.web.context import services
 from server.web.errors import error
 from server.web.guards import current, roles
 
@@ -41,11 +42,11 @@ def _bad_field(field: str, message: str) -> BadParam:
 
 
 def _service() -> AlertService:
-    return current_app.extensions["campus"]["alerts"]
+    return services().alerts
 
 
 def _now() -> datetime:
-    return current_app.extensions["campus"]["clock"]()
+    return services().clock()
 
 
 def _actor(body: dict[str, Any]) -> Actor:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from server.domain.accounts import MANAGERS, Principal, Role
 from server.i18n import _
+from server.web.context import services
 from server.web.errors import error
 
 PUBLIC = frozenset({"/api/v1/openapi.json"})
@@ -26,13 +27,13 @@ def authenticate() -> Response | None:
         response = error(401, "unauthorised", _("A bearer token is required."))
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
-    services = current_app.extensions["campus"]
-    configured = services["settings"].api_token
+    found = services()
+    configured = found.settings.api_token
     who: Principal | None = None
     if configured and hmac.compare_digest(token.encode(), configured.encode()):
         who = Principal(name="api", role=Role.ADMIN)
-    elif "accounts" in services:
-        who = services["accounts"].token_principal(token, services["clock"]())
+    elif found.accounts is not None:
+        who = found.accounts.token_principal(token, found.clock())
     if who is None:
         return error(403, "forbidden", _("This token is not allowed."))
     if who.role not in MANAGERS:

@@ -1,7 +1,7 @@
 """``/api/v1/occupancy`` and ``/api/v1/readers``: counts now, history, statistics,
 forecast, manual corrections, and reader health. Counts only, never who.
 
-Services (``current_app.extensions["campus"]``): ``occupancy`` (OccupancyService),
+Services (``services()``): ``occupancy`` (OccupancyService),
 ``reader_health`` (ReaderHealthService), optionally ``reader_watch`` (ReaderWatch).
 A token of one campus reads and corrects only that campus.
 """
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from edge.protocol import format_timestamp
 from server.adapters import spreadsheets
@@ -27,6 +27,7 @@ from server.services import occupancy_reports as reports
 from server.services.occupancy import OccupancyService, ZoneReading
 from server.web import api_params
 from server.web.api_params import BadParam
+from server.web.context import services
 from server.web.guards import roles
 
 blueprint = Blueprint("api_occupancy", __name__, url_prefix="/api/v1")
@@ -36,8 +37,8 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _services() -> tuple[OccupancyService, datetime]:
-    extensions = current_app.extensions["campus"]
-    return extensions["occupancy"], extensions["clock"]()
+    extensions = services()
+    return extensions.occupancy, extensions.clock()
 
 
 def _campus(service: OccupancyService, now: datetime, *, required: bool = True) -> str | None:
@@ -273,13 +274,13 @@ def correct() -> Response:
 @roles(Role.COORDINATOR, Role.ADMIN)
 def readers() -> Response:
     """Each reader's health now: online/offline/degraded/unknown, last status, queue."""
-    extensions = current_app.extensions["campus"]
-    moment = extensions["clock"]()
+    extensions = services()
+    moment = extensions.clock()
     campus = api_params.query_campus()
-    known = extensions["settings"].known_readers()
-    watch = extensions.get("reader_watch")
+    known = extensions.settings.known_readers()
+    watch = extensions.reader_watch
     down = watch.current(moment) if watch is not None else {}
-    items = extensions["reader_health"].current(moment, known=known, campus=campus)
+    items = extensions.reader_health.current(moment, known=known, campus=campus)
     return jsonify(
         {
             "at": format_timestamp(moment),

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from edge.protocol import is_valid_id
 from server.domain.calendar import (
@@ -29,6 +29,7 @@ from server.domain.calendar import (
 from server.domain.periods import MAX_YEARS, Period, PeriodError, period, year_period
 from server.i18n import _
 from server.web.api_auth import campus_scope
+from server.web.context import services
 from server.web.errors import error
 
 MAX_BODY_BYTES = 64 * 1024  # a call log or a correction is a few hundred bytes
@@ -58,7 +59,7 @@ def _bad_campus() -> BadParam:
 
 
 def known_campuses() -> list[str]:
-    return current_app.extensions["campus"]["ledger"].campus_ids()
+    return services().ledger.campus_ids()
 
 
 def campus(text: Any = None) -> str | None:
@@ -85,7 +86,7 @@ def query_campus() -> str | None:
 
 def campus_zone(campus_id: str | None) -> ZoneInfo:
     """The time zone a campus's days are read in (the deployment's for every campus)."""
-    return current_app.extensions["campus"]["ledger"].campus_timezone(campus_id)
+    return services().ledger.campus_timezone(campus_id)
 
 
 # --------------------------------------------------------------------------- days and times

@@ -3,7 +3,7 @@ up as it does, for integrations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from server.adapters.spreadsheets import XLSX_TYPE
 from server.domain.accounts import Role
@@ -12,6 +12,7 @@ from server.services import reports
 from server.services.week_story import WeekStoryError
 from server.services.week_texts import problem_text
 from server.web import api_params
+from server.web.context import services
 from server.web.errors import error
 from server.web.guards import roles
 from server.web.week_story_view import stories
@@ -24,13 +25,13 @@ blueprint = Blueprint("api_presence", __name__, url_prefix="/api/v1/presence")
 def weekly() -> Response:
     """``?week=2026-W48[&campus=id][&format=json|csv]``; a token of one campus reads
     only that campus (its own when none is asked)."""
-    services = current_app.extensions["campus"]
+    found = services()
     week = api_params.week()
     campus = api_params.query_campus()
     fmt = request.args.get("format", "json")
     if fmt not in reports.FORMATS:
         return error(400, "bad_format", _("format must be json or csv."))
-    report = reports.weekly_report(services["ledger"], week, services["clock"](), campus=campus)
+    report = reports.weekly_report(found.ledger, week, found.clock(), campus=campus)
     if fmt == "csv":
         return Response(reports.render(report, "csv"), mimetype="text/csv")
     return jsonify(report)
@@ -45,13 +46,13 @@ def period() -> Response:
     """``?from=2026-09-01&to=2027-06-30`` or ``?year=2026-2027`` (or ``2026``),
     ``[&campus=id][&format=json|csv|xlsx]``: one row per student-week, totals per
     student (JSON); at most five years (400 ``bad_period``)."""
-    services = current_app.extensions["campus"]
+    found = services()
     span = api_params.period_of_query()
     campus = api_params.query_campus()
     fmt = request.args.get("format", "json")
     if fmt not in reports.PERIOD_FORMATS:
         return error(400, "bad_format", _("format must be json, csv or xlsx."))
-    report = reports.period_report(services["ledger"], span, services["clock"](), campus=campus)
+    report = reports.period_report(found.ledger, span, found.clock(), campus=campus)
     answer = Response(reports.render_period(report, fmt), mimetype=_PERIOD_TYPES[fmt])
     if fmt != "json":
         name = f"presence-{span.first.isoformat()}-{span.last.isoformat()}.{fmt}"
@@ -72,7 +73,7 @@ def student_week(student_id: str, week: str) -> Response:
         story = stories().story(
             student_id,
             week,
-            current_app.extensions["campus"]["clock"](),
+            services().clock(),
             may_see=lambda ref: who.sees_campus(ref.campus_id),
         )
     except WeekStoryError as refused:

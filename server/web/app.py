@@ -1,13 +1,14 @@
 """Flask application factory: the pages of each role (session login, CSRF-protected
 forms) and the JSON API under ``/api/`` (bearer tokens). Services are built by the
-composition root and found by views in ``current_app.extensions["campus"]``."""
+composition root (a typed ``server.container.Services``) and found by views with
+``server.web.context.services()``."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
+from server.container import EXTENSION, Services
 from server.i18n import _
 from server.registry.database import defer_reads, end_deferred_reads
-from server.services.ledger import LedgerService
 from server.web import (
     annual,
     api_auth,
@@ -38,7 +39,6 @@ from server.web.rate_limit import LoginThrottle, ThrottlePolicy
 from server.web.student import blueprint as student_pages
 from server.web.tutor import blueprint as tutor_pages
 
-Clock = Callable[[], datetime]
 PAGES = (auth.blueprint, tutor_pages, coordinator_pages, admin_pages, student_pages)
 
 _CSP = (
@@ -47,22 +47,15 @@ _CSP = (
 )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(
-    settings: Settings,
+    services: Services,
     *,
-    ledger: LedgerService,
-    clock: Clock = _utc_now,
     test_config: Mapping[str, Any] | None = None,
-    services: Mapping[str, object] | None = None,
     blueprints: Sequence[Blueprint] = (),
 ) -> Flask:
-    """The app, wired to services built by the composition root (``ledger``, plus
-    ``services`` such as ``accounts``, ``registry``, ``alerts``, ``occupancy``); each API
-    feature brings its own blueprint."""
+    """The app, wired to the services the composition root built (``server.container``);
+    each API feature brings its own blueprint."""
+    settings = services.settings
     app = Flask(__name__)
     app.config.update(
         JSON_SORT_KEYS=False,
@@ -79,21 +72,15 @@ def create_app(
     if settings.web.proxy_hops:
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    app.extensions["campus"] = {
-        "settings": settings,
-        "ledger": ledger,
-        "clock": clock,
-        **(services or {}),
-    }
-    registry = app.extensions["campus"].get("registry")
-    if registry is not None:
-        app.extensions["campus"]["login_throttle"] = LoginThrottle(
-            registry,  # type: ignore[arg-type]
+    app.extensions[EXTENSION] = services
+    if services.registry is not None and services.login_throttle is None:
+        services.login_throttle = LoginThrottle(
+            services.registry,
             by_address=ThrottlePolicy(
                 free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
             ),
             by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
-            clock=clock,
+            clock=services.clock,
         )
     app.before_request(_defer_reads)
     app.teardown_request(_end_deferred_reads)

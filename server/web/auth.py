@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     redirect,
     render_template,
@@ -29,6 +28,7 @@ from server.domain.contracts import DomainError
 from server.i18n import _, ngettext
 from server.privacy_notice import privacy_notice
 from server.services.accounts import AccountService, LoginOutcome
+from server.web.context import services
 from server.web.guards import current, principal, roles
 from server.web.navigation import home_endpoint
 
@@ -40,11 +40,11 @@ counters = {"login_ok": 0, "login_failed": 0, "login_throttled": 0}
 
 
 def _accounts() -> AccountService:
-    return current_app.extensions["campus"]["accounts"]
+    return services().accounts
 
 
 def _now():
-    return current_app.extensions["campus"]["clock"]()
+    return services().clock()
 
 
 def load_principal() -> None:
@@ -88,7 +88,7 @@ def login() -> Response | str | tuple[str, int]:
         if principal() is not None:
             return redirect(target or url_for("auth.home"))
         return render_template("login.html", next=target)
-    throttle = current_app.extensions["campus"]["login_throttle"]
+    throttle = services().login_throttle
     address = request.remote_addr or "?"
     login_name = request.form.get("login", "").strip()[:254]
     password = request.form.get("password", "")[:1024]
@@ -135,7 +135,7 @@ def _start_session(who: Principal, version: int, target: str | None) -> Response
 @blueprint.get("/confidentialite")
 def privacy() -> str:
     """The privacy notice (RGPD art. 13), for everyone: no login."""
-    settings = current_app.extensions["campus"]["settings"]
+    settings = services().settings
     return render_template("privacy.html", sections=privacy_notice(settings))
 
 

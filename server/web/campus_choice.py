@@ -4,15 +4,16 @@ their own, else the first by id. Shared by the coordinator and admin pages."""
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from flask import abort
 
 from server.services.campuses import CampusRef, campus_list
+from server.web.context import services
 from server.web.guards import check_campus, current
 
 
 def visible_campuses() -> list[CampusRef]:
     who = current()
-    registry = current_app.extensions["campus"]["registry"]
+    registry = services().registry
     return [campus for campus in campus_list(registry) if who.sees_campus(campus.id)]
 
 

@@ -4,20 +4,21 @@ and who acts now (for the audit log)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from flask import current_app
 
+from server.container import Services, services_of
 from server.registry.student_repository import Actor
 from server.web.guards import current
 
 
-def services() -> dict[str, Any]:
-    return current_app.extensions["campus"]
+def services() -> Services:
+    """The container the composition root built (``server.container``)."""
+    return services_of(current_app)
 
 
 def now() -> datetime:
-    return services()["clock"]()
+    return services().clock()
 
 
 def actor() -> Actor:
@@ -26,6 +27,4 @@ def actor() -> Actor:
 
 def viewed(entity: str, entity_id: str, what: str) -> None:
     """Record that the principal saw or downloaded personal data (access log)."""
-    services()["access_log"].viewed(
-        current(), entity=entity, entity_id=entity_id, what=what, at=now()
-    )
+    services().access_log.viewed(current(), entity=entity, entity_id=entity_id, what=what, at=now())

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 
 from server.i18n import (
     DEFAULT_LANGUAGE,
@@ -23,6 +23,7 @@ from server.i18n import (
     ngettext,
     set_language,
 )
+from server.web.context import services
 
 COOKIE = "lang"
 
@@ -50,7 +51,7 @@ def language_url(language: str) -> str:
 
 
 def _zone() -> ZoneInfo:
-    return current_app.extensions["campus"]["settings"].presence.zone
+    return services().settings.presence.zone
 
 
 def local(moment: datetime) -> datetime:

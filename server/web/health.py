@@ -14,6 +14,6 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 def status() -> Response:
-    answer = jsonify(health_report(services()["registry"]))
+    answer = jsonify(health_report(services().registry))
     answer.headers["Cache-Control"] = "no-store"
     return answer

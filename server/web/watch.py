@@ -27,18 +27,18 @@ _PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 def readiness() -> Readiness:
     """The composition root's, else (an app given the registry only) the registry and
     job checks."""
-    found = services().get("readiness")
+    found = services().readiness
     if found is None:
-        found = Readiness(services()["registry"], clock=services()["clock"])
-        services()["readiness"] = found
+        found = Readiness(services().registry, clock=services().clock)
+        services().readiness = found
     return found
 
 
 def metrics() -> Metrics:
-    found = services().get("metrics")
+    found = services().metrics
     if found is None:
-        found = Metrics(services()["registry"], clock=services()["clock"], wall=wall_clock)
-        services()["metrics"] = found
+        found = Metrics(services().registry, clock=services().clock, wall=wall_clock)
+        services().metrics = found
     return found
 
 
@@ -61,7 +61,7 @@ def exposition() -> Response:
 
 
 def _refusal() -> Response | None:
-    token = services()["settings"].web.metrics_token
+    token = services().settings.web.metrics_token
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return None

@@ -24,11 +24,11 @@ _STATUS = {
 def stories() -> WeekStories:
     found = services()
     return WeekStories(
-        found["registry"],
-        found["store"],
-        found["ledger"],
-        found["settings"].presence,
-        retention_days=int(found["settings"].events.retention_days),
+        found.registry,
+        found.store,
+        found.ledger,
+        found.settings.presence,
+        retention_days=int(found.settings.events.retention_days),
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
+from server.container import services_of
 from server.registry.alert_models import AlertChannelSettings
 from tests.browser.conftest import PHONE, PageFactory
 from tests.services import free_port
@@ -71,7 +72,7 @@ def test_the_emailed_link_leads_to_the_alert_after_login_and_the_call_is_recorde
     world.tap("E003", at(9, 10))
     world.clock.set(at(9, 15, 30))
     world.check_absences()
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     alerts.notifications.retry_due(world.clock())  # the delivery lanes of ``serve``
 
     mails = [message_from_bytes(item, policy=policy.default) for item in inbox.messages]

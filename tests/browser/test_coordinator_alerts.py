@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
+from server.container import services_of
 from server.domain.alerts import CallLog, CallOutcome
 from server.registry.student_repository import Actor
 from tests.browser.conftest import PageFactory, describe
@@ -43,7 +44,7 @@ def test_the_coordinator_follows_the_campus_alerts_live(
 
     world.clock.set(at(9, 25))
     call = CallLog(at(9, 24), CallOutcome.REACHED)
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     alerts.log_call(alert_of(world, "E002"), call, Actor("alice", at(9, 25)))
     page.clock.run_for(16_000)  # one polling period (15 s) and a bit
 

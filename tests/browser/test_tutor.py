@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
+from server.container import services_of
 from tests.browser.conftest import PHONE, PageFactory
 from tests.web.conftest import PARIS, World
 
@@ -66,7 +67,7 @@ def test_the_tutor_calls_the_absent_student_and_records_the_call(world: World, p
     page.wait_for_url("**/tutor/now")
     expect(page.locator(".notice-success")).to_contain_text(NOE)
     expect(alert_cards(page)).to_have_count(0)
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_path)
+    recorded = services_of(world.app).alerts.get(alert_path)
     assert recorded["status"] == "closed" and recorded["resolution"] == "called"
     assert [
         (c["outcome"], c["reason_category"], c["reason"], c["excused"], c["by"])

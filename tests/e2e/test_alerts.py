@@ -20,6 +20,7 @@ from sqlalchemy import update
 from edge.protocol import events_topic
 from server.alerting import build_alerting
 from server.bootstrap import build_ingest
+from server.container import Services
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
@@ -133,13 +134,10 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
             alerting = build_alerting(
                 settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
             )
-            app = create_app(
-                settings,
-                ledger=ledger,
-                clock=clock,
-                services={"alerts": alerting.alerts},
-                blueprints=[blueprint],
+            services = Services(
+                settings=settings, clock=clock, ledger=ledger, alerts=alerting.alerts
             )
+            app = create_app(services, blueprints=[blueprint])
             client = app.test_client()
             jobs = alerting.jobs(clock)
             for job in jobs:

@@ -23,6 +23,7 @@ from sqlalchemy import update
 
 from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.bootstrap import build_ingest
+from server.container import Services
 from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
@@ -130,16 +131,15 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
         )
         ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
         watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=captured)
-        app = create_app(
-            settings,
+        services = Services(
+            settings=settings,
+            clock=clock,
             ledger=LedgerService(registry, ingest.store, settings.presence),
-            services={
-                "occupancy": occupancy,
-                "reader_health": ReaderHealthService(ingest.store),
-                "reader_watch": watch,
-            },
-            blueprints=[api_occupancy.blueprint],
+            occupancy=occupancy,
+            reader_health=ReaderHealthService(ingest.store),
+            reader_watch=watch,
         )
+        app = create_app(services, blueprints=[api_occupancy.blueprint])
         yield {
             "settings": settings,
             "ingest": ingest,

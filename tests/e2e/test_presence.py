@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from edge.protocol import feedback_topic
 from server.bootstrap import build_ingest
+from server.container import Services
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
@@ -120,7 +121,10 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
             reader.close()
         assert inbox.messages[0]["text"] == "Bonjour, entrée enregistrée"
 
-        app = create_app(settings, ledger=LedgerService(registry, ingest.store, settings.presence))
+        ledger = LedgerService(registry, ingest.store, settings.presence)
+        app = create_app(
+            Services(settings=settings, clock=lambda: datetime.now(UTC), ledger=ledger)
+        )
         client = app.test_client()
         week = IsoWeek.of(enter.astimezone(ZoneInfo("Europe/Paris")).date())
         answer = client.get(

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import ServerApp, build_server
 from server.config import CampusSettings, Settings, WebSettings
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.models import Student, Tutor
 from server.registry.student_repository import Actor
@@ -180,7 +181,7 @@ def _furnish(world: World) -> None:
             actor=actor,
         )
         assert not report.errors, report.errors
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     alice, bruno = world.tutor_id("alice@campus.test"), world.tutor_id("bruno@campus.test")
     for login, role, campus, tutor, student in [
         ("admin", Role.ADMIN, "", None, None),

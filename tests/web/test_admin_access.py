@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.student_repository import Actor
 from tests.web.conftest import OTHER, PASSWORD, log_in, post_form
@@ -90,7 +91,7 @@ def test_every_admin_form_needs_the_csrf_token(world, client_as) -> None:
 
 
 def test_an_admin_of_one_campus_stays_out_of_the_others(world) -> None:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     accounts.create(
         login="admin-other",
         password=PASSWORD,

@@ -9,6 +9,7 @@ import re
 
 from sqlalchemy import select
 
+from server.container import services_of
 from server.registry.account_models import Account
 from server.registry.models import AuditEntry
 from tests.web.conftest import log_in, post_form
@@ -143,7 +144,7 @@ def test_a_token_opens_the_api_until_it_is_revoked(world, client_as) -> None:
     assert len(report.get_json()["students"]) == 5
     assert secret[1] not in admin.get("/admin/tokens").get_data(as_text=True)
 
-    token_id = world.app.extensions["campus"]["accounts"].tokens()[0].id
+    token_id = services_of(world.app).accounts.tokens()[0].id
     answer = post_form(admin, "/admin/tokens/revoke", {"token_id": str(token_id)})
     assert answer.status_code == 302
     report = api.get("/api/v1/presence/weekly?week=2026-W48", headers=headers)
@@ -157,7 +158,7 @@ def test_a_bad_token_form_is_refused(world, client_as) -> None:
     assert "Ce champ est obligatoire." in answer.get_data(as_text=True)
     answer = post_form(admin, "/admin/tokens", {"name": "x", "role": "tutor", "campus": ""})
     assert answer.status_code == 400
-    assert world.app.extensions["campus"]["accounts"].tokens() == []
+    assert services_of(world.app).accounts.tokens() == []
 
 
 def test_a_coordinator_phone_is_typed_as_said_stored_in_e164_and_audited_without_it(

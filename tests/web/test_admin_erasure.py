@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.badges import badge_hash
 from server.registry.account_models import Account, StudentNote
@@ -262,7 +263,7 @@ def test_no_page_report_api_or_export_shows_the_student_any_more(world, client_a
 
 
 def _token(world: World) -> str:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="alerts", role=Role.COORDINATOR, campus_id=CAMPUS, actor=Actor("t", world.clock())
     )
@@ -270,13 +271,11 @@ def _token(world: World) -> str:
 
 
 def _export(world: World, pk: int) -> dict:
-    services = world.app.extensions["campus"]
+    services = services_of(world.app)
     space = StudentSpace(
-        services["registry"], services["store"], services["ledger"], services["settings"].presence
+        services.registry, services.store, services.ledger, services.settings.presence
     )
-    return StudentData(services["registry"], space, retention_days=400).everything(
-        pk, world.clock()
-    )
+    return StudentData(services.registry, space, retention_days=400).everything(pk, world.clock())
 
 
 def test_the_account_can_no_longer_log_in(world, client_as) -> None:

@@ -10,6 +10,7 @@ import html
 import pytest
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.models import AuditEntry, Student
 from server.registry.student_repository import Actor
@@ -134,7 +135,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(world) -> None:
 
 
 def test_an_admin_of_another_campus_is_refused(world) -> None:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     accounts.create(
         login="admin-other",
         password=PASSWORD,

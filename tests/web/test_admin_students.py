@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.calendar import IsoWeek
 from server.registry.models import AuditEntry, Student
 from server.registry.models import Contract as ContractRow
@@ -213,7 +214,7 @@ def test_a_contract_changed_from_a_past_day_says_which_closed_weeks_are_recomput
     for day in (23, 24, 26, 27):  # in and out on four days of week 48
         world.tap("E001", datetime(2026, 11, day, 9, tzinfo=PARIS))
         world.tap("E001", datetime(2026, 11, day, 13, tzinfo=PARIS))
-    ledger = world.app.extensions["campus"]["ledger"]
+    ledger = services_of(world.app).ledger
     # The job froze W47 and W48 once their window closed (14 December).
     ledger.freeze_due(datetime(2026, 12, 14, 10, tzinfo=PARIS), weeks_back=2)
     client = client_as("admin")

@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from server.container import services_of
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import AuditEntry
 from tests.alert_receivers import SmtpServer
@@ -56,7 +57,7 @@ def _email_failing_twice(world: World) -> None:
     world.check_absences()
     world.clock.set(at(9, 16))
     world.check_absences()
-    notifications = world.app.extensions["campus"]["alerts"].notifications
+    notifications = services_of(world.app).alerts.notifications
     assert notifications.retry_due(world.clock()) == 1  # the other campus's MQTT event
     world.clock.advance(minutes=1)
     assert notifications.retry_due(world.clock()) == 0  # both retried, both refused again

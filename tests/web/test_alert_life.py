@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.alert_models import Alert, AlertChannelSettings, AlertDelivery
 from server.registry.models import AuditEntry
@@ -26,7 +27,7 @@ def test_no_answer_keeps_the_alert_open_with_the_next_call_due(world, client_as)
     alert_id = alert_of(world, "E002")
     client = client_as("alice")
     assert _call(client, alert_id, "no_answer", "09:21").status_code == 302
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert (recorded["status"], recorded["stage"], recorded["attempts"]) == (
         "acknowledged",
         "no_answer",
@@ -57,7 +58,7 @@ def test_three_unanswered_calls_escalate_to_the_coordinator(world, client_as) ->
     _escalation_delay(world, 180)  # only the calls escalate here
     alert_id = alert_of(world, "E002")
     client = client_as("alice")
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     for hhmm in ("09:21", "09:51"):
         world.clock.set(at(int(hhmm[:2]), int(hhmm[3:])))
         _call(client, alert_id, "no_answer", hhmm)
@@ -88,7 +89,7 @@ def test_a_closed_alert_refuses_a_new_call_and_an_acknowledgement(world, client_
     assert "Cette alerte est close" in text and "corrigez cet appel" in text
     ack = post_form(client, f"/tutor/alerts/{alert_id}/ack", {}, page=f"/tutor/alerts/{alert_id}")
     assert ack.status_code == 409
-    assert len(world.app.extensions["campus"]["alerts"].get(alert_id)["calls"]) == 1
+    assert len(services_of(world.app).alerts.get(alert_id)["calls"]) == 1
     assert "elle n’accepte plus d’appel" in page(client, f"/tutor/alerts/{alert_id}")
 
 
@@ -107,7 +108,7 @@ def test_the_api_answers_409_with_a_reason_on_a_closed_alert(world, client_as) -
         refused = client.post(path, json=payload, headers=headers)
         assert refused.status_code == 409, path
         assert refused.get_json()["error"]["code"] == "alert_closed"
-    assert len(world.app.extensions["campus"]["alerts"].get(alert_id)["calls"]) == 1
+    assert len(services_of(world.app).alerts.get(alert_id)["calls"]) == 1
 
 
 def test_correct_this_call_reopens_the_alert_and_is_audited(world, client_as) -> None:
@@ -123,7 +124,7 @@ def test_correct_this_call_reopens_the_alert_and_is_audited(world, client_as) ->
         page=f"/tutor/alerts/{alert_id}",
     )
     assert fix.status_code == 302
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert (recorded["status"], recorded["stage"]) == ("acknowledged", "no_answer")
     assert [c["outcome"] for c in recorded["calls"]] == ["no_answer"]
     with world.registry() as session:

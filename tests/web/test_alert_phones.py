@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from server.adapters.alert_channels import webhook_payload
+from server.container import services_of
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert
 from server.registry.alert_repository import AlertRepository
@@ -19,7 +20,7 @@ from tests.web.test_tutor_now import alert_of, morning
 
 
 def _set_phone(world, login: str, phone: str) -> None:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     with world.registry() as session:
         account_id = session.scalar(select(Account.id).where(Account.login == login))
     accounts.set_phone(account_id, phone, Actor("tests", world.clock()))
@@ -30,7 +31,7 @@ def test_the_tutor_and_the_coordinators_are_texted_at_their_account_numbers(worl
     _set_phone(world, "alice", "06 00 00 00 01")
     _set_phone(world, "coord", "04 76 00 00 01")
     _set_phone(world, "coord-other", "04 76 00 00 09")
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     with world.registry() as session:
         pk = session.scalar(select(Alert.id).where(Alert.public_id == alert_of(world, "E002")))
         repository = AlertRepository(session)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from server.container import services_of
 from server.domain import annual_report as rules
 from server.domain.accounts import Role
 from server.entrypoints.cli import main
@@ -132,7 +133,7 @@ def test_the_region_shows_every_campus_side_by_side(world, client_as) -> None:
 
 
 def _token(world, role: Role, campus: str) -> dict[str, str]:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name=f"annual-{role}-{campus or 'all'}",
         role=role,

@@ -47,6 +47,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from server.adapters.web_server import WebServer
 from server.config import WebSettings
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
@@ -89,7 +90,7 @@ def served(world) -> Iterator[str]:
 
 @pytest.fixture
 def bearer(world) -> dict[str, str]:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="fuzz", role=Role.ADMIN, campus_id="", actor=Actor("t", world.clock())
     )

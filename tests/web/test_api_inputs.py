@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import AlertKind
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR
@@ -37,7 +38,7 @@ GETS = [
 
 
 def _token(world, role: Role = Role.ADMIN, campus: str = "") -> dict[str, str]:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name=f"{role}-{campus or 'all'}",
         role=role,
@@ -142,7 +143,7 @@ def test_a_200_kb_deeply_nested_body_is_refused_not_a_recursion_error(
         nested = {"outcome": "reached", "reason": nested}
     answer = api.post(f"/api/v1/alerts/{alert}/{path}", json=nested, headers=admin)
     _refused(answer, 400, "bad_body")
-    assert world.app.extensions["campus"]["alerts"].get(alert)["status"] == "open"
+    assert services_of(world.app).alerts.get(alert)["status"] == "open"
 
 
 def test_history_from_a_day_at_the_ends_of_the_calendar_is_a_400(api, admin) -> None:

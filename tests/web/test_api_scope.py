@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
@@ -20,7 +21,7 @@ SLOT_START = MONDAY_0920.replace(minute=0)
 
 
 def _token(world, role: Role = Role.COORDINATOR, campus: str = CAMPUS) -> dict[str, str]:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name=f"{role}-{campus or 'all'}",
         role=role,
@@ -133,7 +134,7 @@ def test_a_count_of_another_campus_cannot_be_corrected(world, api) -> None:
     body = {"campus": OTHER, "room": None, "count": 3, "reason": "comptage à la main"}
     refused = api.post("/api/v1/occupancy/corrections", json=body, headers=_token(world))
     assert refused.status_code == 403
-    occupancy = world.app.extensions["campus"]["occupancy"]
+    occupancy = services_of(world.app).occupancy
     (reading,) = [r for r in occupancy.current(world.clock(), campus=OTHER) if r.room is None]
     assert reading.count.count == 0
     body["campus"] = CAMPUS
@@ -161,7 +162,7 @@ def test_an_alert_of_another_campus_cannot_be_acknowledged_nor_called(world, api
     assert refused.status_code == 404
     call = {"outcome": "reached", "by": "alice@campus.test"}
     assert api.post(f"/api/v1/alerts/{theirs}/calls", json=call, headers=headers).status_code == 404
-    alert = world.app.extensions["campus"]["alerts"].get(theirs)
+    alert = services_of(world.app).alerts.get(theirs)
     assert alert["status"] == "open" and alert["calls"] == []
     answer = api.post(
         f"/api/v1/alerts/{theirs}/calls", json=call, headers=_token(world, campus=OTHER)

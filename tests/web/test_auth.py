@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from server.bootstrap import build_server
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.models import AuditEntry
 from server.registry.student_repository import Actor
@@ -212,7 +213,7 @@ def test_english_is_available_and_remembered(world) -> None:
 
 
 def test_api_tokens_made_by_an_admin_work_until_revoked(world) -> None:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     actor = Actor("admin", world.clock())
     secret, token = accounts.create_token(
         name="tableau de bord", role=Role.COORDINATOR, campus_id="test-campus", actor=actor
@@ -234,7 +235,7 @@ def test_a_session_cookie_does_not_open_the_api(client_as) -> None:
 
 def test_a_disabled_account_loses_its_session(world, client_as) -> None:
     client = client_as("bruno")
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     bruno = next(account for account in accounts.accounts() if account.login == "bruno")
     accounts.set_active(bruno.id, False, Actor("admin", world.clock() + timedelta(seconds=1)))
     assert client.get("/account/password").status_code == 302
@@ -249,13 +250,8 @@ def test_behind_a_trusted_proxy_throttling_sees_each_client_address(world) -> No
     settings = replace(
         world.settings, web=replace(world.settings.web, proxy_hops=1, login_attempts_per_ip=2)
     )
-    shared = world.app.extensions["campus"]
-    services = {
-        key: value
-        for key, value in shared.items()
-        if key not in ("settings", "ledger", "clock", "login_throttle")
-    }
-    app = create_app(settings, ledger=shared["ledger"], clock=world.clock, services=services)
+    services = replace(services_of(world.app), settings=settings, login_throttle=None)
+    app = create_app(services)
     first, second = app.test_client(), app.test_client()
     for client in (first, second):
         client.environ_base["REMOTE_ADDR"] = "10.0.0.1"  # the proxy

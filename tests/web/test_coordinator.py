@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
 from server.registry.models import AuditEntry, Closure
 from server.registry.student_repository import Actor
@@ -151,7 +152,7 @@ def test_evidence_counts_the_campus_absences_and_calls(world, client_as) -> None
     world.clock.set(at(9, 20))
     world.tap("E001", at(9, 5))
     world.check_absences()  # E002, E003 (Alice), E004 (Bruno) here; E005 elsewhere
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     listing = [
         item for item in alerts.listing(open_only=True, since=None) if item["kind"] == "absence"
     ]

@@ -8,6 +8,7 @@ import html
 
 import pytest
 
+from server.container import services_of
 from tests.web.test_alert_life import _call
 from tests.web.test_tutor_now import alert_of, at, morning
 
@@ -27,7 +28,7 @@ def test_open_escalated_and_closed_alerts_of_the_campus(world, client_as) -> Non
     morning(world)  # 09:20: absences of E002 (Alice) and E004 (Bruno); E005 elsewhere
     _call(client_as("alice"), alert_of(world, "E002"), "reached", "09:21")
     world.clock.set(at(9, 55))
-    world.app.extensions["campus"]["alerts"].escalate_due(world.clock())  # E004: 30 min
+    services_of(world.app).alerts.escalate_due(world.clock())  # E004: 30 min
     text = text_of(client_as("coord").get(BOARD))
     assert "Noé Martin" in section(text, "closed-title")
     assert "close à 09:20 (après un appel)" in section(text, "closed-title")

@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from server.container import services_of
 from server.registry.models import AuditEntry
 from tests.web.conftest import CAMPUS, OTHER, ROOM, csrf_of, post_form
 from tests.web.test_coordinator_occupancy import at, furnish, tap_at
@@ -32,7 +33,7 @@ def corrections(world) -> list[AuditEntry]:
 
 def counts(world) -> dict[str | None, tuple[int, int]]:
     """What ``GET /api/v1/occupancy`` reads: zone → (count, adjustment)."""
-    service = world.app.extensions["campus"]["occupancy"]
+    service = services_of(world.app).occupancy
     return {
         item.room: (item.count.count, item.count.adjustment)
         for item in service.current(world.clock(), campus=CAMPUS)

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.calendar import IsoWeek
 from server.registry.models import AuditEntry
 from tests.web.conftest import CAMPUS, PARIS
@@ -60,7 +61,7 @@ def test_weekly_xlsx_has_the_ledger_figures(morning, client_as) -> None:
     assert sheet.freeze_panes == "A2"
     rows = {row[2]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert sorted(rows) == ["E001", "E002", "E003", "E004"]
-    ledger = morning.app.extensions["campus"]["ledger"]
+    ledger = services_of(morning.app).ledger
     lines = {line.student_id: line for line in ledger.weekly(IsoWeek.parse(WEEK), at(11, 30))}
     e001 = rows["E001"]
     assert e001[8] == 2.0 == lines["E001"].attended_s / 3600

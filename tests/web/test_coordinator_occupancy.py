@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from server.container import services_of
 from server.domain.capacity import Limits
 from server.domain.events import ReaderStatusRecord
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
@@ -36,7 +37,7 @@ def furnish(world, *, campus_capacity: int = 30, room_capacity: int = 12) -> Non
         repo.link_reader(CAMPUS, ROOM, "salle-1")
     # The service runs from 08:00 (as its minute job would): every change is a sample.
     world.clock.set(at(8, 0))
-    world.app.extensions["campus"]["occupancy"].tick(at(8, 0))
+    services_of(world.app).occupancy.tick(at(8, 0))
 
 
 def tap_at(world, student_id: str, moment: datetime, *, reader: str = DOOR) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import CallLog, CallOutcome
 from server.registry.student_repository import Actor
@@ -29,7 +30,7 @@ def _morning(world) -> None:
     world.check_absences()
     world.clock.set(at(9, 25))
     world.tap("E003", at(9, 25))
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     (e002,) = [
         item["id"]
         for item in alerts.listing(open_only=True, since=None)

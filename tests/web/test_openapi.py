@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
@@ -173,7 +174,7 @@ def _an_absence(world) -> str:
 def test_each_documented_get_answers_the_documented_keys(world, spec) -> None:
     alert_id = _an_absence(world)
     world.tap("E002", MONDAY_0920 - timedelta(minutes=10))
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="doc", role=Role.COORDINATOR, campus_id=CAMPUS, actor=Actor("t", world.clock())
     )
@@ -219,7 +220,7 @@ def test_documented_posts_answer_the_documented_keys(world, spec) -> None:
 
 
 def _admin_token(world) -> str:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="admin", role=Role.ADMIN, actor=Actor("t", world.clock())
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 from openpyxl import load_workbook
 
+from server.container import services_of
 from server.domain.calendar import IsoWeek
 from tests.web.conftest import CAMPUS, PARIS
 from tests.web.test_api_inputs import _token
@@ -38,7 +39,7 @@ def fortnight(world):
 
 
 def _ledger(world, *weeks: str):
-    ledger = world.app.extensions["campus"]["ledger"]
+    ledger = services_of(world.app).ledger
     found = ledger.weeks([IsoWeek.parse(week) for week in weeks], world.clock(), campus=CAMPUS)
     return {(str(w), line.student_id): line for w, lines in found.items() for line in lines}
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
@@ -45,7 +46,7 @@ def _morning_with_a_call(world) -> str:
 
 
 def _token(world) -> str:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="calls", role=Role.COORDINATOR, campus_id=CAMPUS, actor=Actor("t", world.clock())
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from server.container import services_of
 from server.domain.contracts import ExcuseCategory
 from server.registry.student_repository import Actor
 from tests.web.conftest import PARIS
@@ -67,7 +68,7 @@ def test_my_week_says_when_i_am_in(world, client_as) -> None:
 
 def test_an_excused_slot_is_taken_off_what_is_expected(world, client_as) -> None:
     _morning(world)
-    corrections = world.app.extensions["campus"]["alerts"].corrections
+    corrections = services_of(world.app).alerts.corrections
     tuesday = datetime(2026, 11, 24, 14, 0, tzinfo=PARIS)
     corrections.excuse(
         "E001",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from server.container import services_of
 from server.registry.account_models import StudentNote
 from tests.web.conftest import post_form
 from tests.web.test_tutor_now import alert_of, morning
@@ -63,7 +64,7 @@ def test_posts_are_refused_to_those_who_do_not_see_the_student(world, client_as)
     for path, data in posts:
         answer = post_form(visitor, path, data, page="/login")
         assert answer.status_code == 302 and "/login" in answer.headers["Location"]
-    recorded = world.app.extensions["campus"]["alerts"].get(alert)
+    recorded = services_of(world.app).alerts.get(alert)
     assert (recorded["status"], recorded["calls"]) == ("open", [])
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, date
 
 from sqlalchemy import func, select
 
+from server.container import services_of
 from server.registry.alert_models import AlertCall
 from server.registry.models import ExcusedAbsence
 from tests.web.conftest import CAMPUS, post_form
@@ -44,7 +45,7 @@ def test_a_call_logged_later_keeps_its_real_time(world, client_as) -> None:
         {"called_at": "09:26", "outcome": "reached", "reason_category": "transport"},
     )
     assert answer.status_code == 302
-    alerts = world.app.extensions["campus"]["alerts"]
+    alerts = services_of(world.app).alerts
     recorded = alerts.get(alert_id)
     assert recorded["called_at"] == at(9, 26).astimezone(UTC).isoformat()
     assert [c["called_at"] for c in recorded["calls"]] == [at(9, 26).astimezone(UTC).isoformat()]
@@ -70,7 +71,7 @@ def test_a_call_in_the_future_is_refused_and_nothing_is_saved(world, client_as) 
     text = html.unescape(answer.get_data(as_text=True))
     assert "un appel ne peut pas être consigné dans le futur" in text
     assert 'value="10:15"' in text  # the form keeps what was typed
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert (recorded["status"], recorded["called_at"], recorded["calls"]) == ("open", None, [])
     assert _calls_and_excuses(world) == (0, 0)  # not even the excuse
 
@@ -92,7 +93,7 @@ def test_other_bad_times_are_refused_with_their_message(world, client_as) -> Non
         assert answer.status_code == 400, value
         assert message in html.unescape(answer.get_data(as_text=True)), value
     assert _calls_and_excuses(world) == (0, 0)
-    assert world.app.extensions["campus"]["alerts"].get(alert_id)["status"] == "open"
+    assert services_of(world.app).alerts.get(alert_id)["status"] == "open"
 
 
 def test_a_coordinator_logs_a_call_for_a_tutor_and_others_cannot(world, client_as) -> None:
@@ -106,7 +107,7 @@ def test_a_coordinator_logs_a_call_for_a_tutor_and_others_cannot(world, client_a
         assert answer.status_code == 403, login
     assert _calls_and_excuses(world) == (0, 0)
     assert post_form(client_as("coord"), f"/tutor/alerts/{alert_id}", data).status_code == 302
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert [(c["called_at"], c["by"]) for c in recorded["calls"]] == [
         (at(9, 21).astimezone(UTC).isoformat(), "coord")
     ]
@@ -137,5 +138,5 @@ def test_a_call_before_midnight_logged_after_it_keeps_yesterday_as_its_day(
         client, f"/tutor/alerts/{alert_id}", {"called_at": "23:50", "outcome": "reached"}
     )
     assert answer.status_code == 302
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert recorded["called_at"] == at(23, 50).astimezone(UTC).isoformat()

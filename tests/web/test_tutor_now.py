@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from server.container import services_of
 from server.registry.alert_models import Alert
 from server.registry.models import AuditEntry, ExcusedAbsence, Student
 from tests.web.conftest import PARIS, World, post_form
@@ -132,7 +133,7 @@ def test_logging_a_call_closes_the_alert_and_excuses_the_slot(world, client_as) 
         {"outcome": "reached", "reason_category": "illness", "reason": "Grippe", "excused": "yes"},
     )
     assert (answer.status_code, answer.headers["Location"]) == (302, "/tutor/now")
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert (recorded["status"], recorded["resolution"]) == ("closed", "called")
     assert recorded["called_at"] == at(9, 24).astimezone(UTC).isoformat()
     assert [
@@ -156,7 +157,7 @@ def test_a_call_without_excuse_keeps_the_slot_due(world, client_as) -> None:
     client = client_as("alice")
     answer = post_form(client, f"/tutor/alerts/{alert_id}", {"outcome": "voicemail"})
     assert answer.status_code == 302
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert recorded["status"] == "closed"
     assert [(c["outcome"], c["excused"]) for c in recorded["calls"]] == [("voicemail", False)]
     assert roster(page(client, "/tutor/now"))["E002"] == ("09:00–12:00", "Absent·e")
@@ -178,7 +179,7 @@ def test_a_bad_call_form_is_refused_with_its_message(world, client_as) -> None:
         answer = post_form(client, path, data)
         assert answer.status_code == 400, data
         assert message in html.unescape(answer.get_data(as_text=True)), data
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert (recorded["status"], recorded["calls"]) == ("open", [])
 
 
@@ -188,7 +189,7 @@ def test_acknowledging_an_alert(world, client_as) -> None:
     client = client_as("alice")
     answer = post_form(client, f"/tutor/alerts/{alert_id}/ack", {}, page="/tutor/now")
     assert answer.headers["Location"] == f"/tutor/alerts/{alert_id}"
-    recorded = world.app.extensions["campus"]["alerts"].get(alert_id)
+    recorded = services_of(world.app).alerts.get(alert_id)
     assert recorded["status"] == "acknowledged" and recorded["acknowledged_at"]
     assert "Alerte prise en compte : Noé Martin." in page(client, f"/tutor/alerts/{alert_id}")
     now = alerts_section(page(client, "/tutor/now"))

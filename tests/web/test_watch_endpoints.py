@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.bootstrap import watching
+from server.container import Services, services_of
 from server.registry.alert_models import Alert
 from server.registry.shared_state_models import JobLease
 from server.services.ingest import InboundMessage
@@ -63,9 +64,9 @@ def test_metrics_answer_loopback_only_without_a_token(world: World) -> None:
 
 
 def test_metrics_answer_another_host_with_the_bearer_token(world: World) -> None:
-    settings = world.app.extensions["campus"]["settings"]
+    settings = services_of(world.app).settings
     web = replace(settings.web, metrics_token=TOKEN)
-    world.app.extensions["campus"]["settings"] = replace(settings, web=web)
+    services_of(world.app).settings = replace(settings, web=web)
     client = world.app.test_client()
     remote = {"REMOTE_ADDR": "203.0.113.7"}
     missing = client.get("/metrics", environ_base=remote)
@@ -163,16 +164,18 @@ def test_a_web_only_process_checks_what_it_runs_and_shows_the_others_counters(
     """A process serving the web app only (no broker, no jobs) on the same registry: its
     readiness has no broker or store check, and its jobs check looks at the lease holder
     (the ``serve`` process here), through the holder's row in the registry."""
-    reporter, services = watching(
+    reporter, readiness, metrics = watching(
         world.settings, world.registry, process="web-only:1:0a0b0c0d", clock=world.clock
     )
-    web_only = create_app(
-        world.settings,
-        ledger=world.server.ledger,
+    services = Services(
+        settings=world.settings,
         clock=world.clock,
-        services={"registry": world.registry, **services},
-        blueprints=[watch.blueprint],
+        ledger=world.server.ledger,
+        registry=world.registry,
+        readiness=readiness,
+        metrics=metrics,
     )
+    web_only = create_app(services, blueprints=[watch.blueprint])
     serving = world.server
     serving.leadership.renew(world.clock())  # the serve process runs the jobs...
     answer = web_only.test_client().get("/readyz")

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 import pytest
 from sqlalchemy import select
 
+from server.container import services_of
 from server.domain.accounts import Role
 from server.registry.alert_models import Alert
 from server.registry.models import OpeningException
@@ -92,7 +93,7 @@ def test_the_tutors_student_page_links_to_the_weeks(client_as) -> None:
 
 
 def _token(world, role: Role, campus: str | None) -> dict[str, str]:
-    accounts = world.app.extensions["campus"]["accounts"]
+    accounts = services_of(world.app).accounts
     secret, _view = accounts.create_token(
         name="weeks", role=role, campus_id=campus, actor=Actor("t", world.clock())
     )

@@ -20,9 +20,9 @@ from server.web.admin.common import (
     actor,
     admin_only,
     flash_success,
-    service,
     visible_campuses,
 )
+from server.web.context import services
 from server.web.forms import FieldError, choice, integer, refused, text
 from server.web.guards import check_campus, current
 
@@ -30,7 +30,7 @@ _ROLES = tuple(role.value for role in Role)
 
 
 def _accounts() -> AccountService:
-    return service("accounts")
+    return services().accounts
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
@@ -39,7 +39,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         "admin/accounts.html",
         accounts=_accounts().accounts(),
         campuses=visible_campuses(),
-        tutors=tutors(service("registry")),
+        tutors=tutors(services().registry),
         roles=_ROLES,
         **(values | extra),
     )
@@ -67,7 +67,7 @@ def _links(form: dict[str, str], role: Role, campus: str) -> tuple[str, int | No
         return campus, tutor_id, None
     if role is Role.STUDENT:
         student_id = text(form, "student_id", max_chars=64)
-        student = student_ref(service("registry"), student_id)
+        student = student_ref(services().registry, student_id)
         if student is None:
             raise FieldError(
                 "student_id", "There is no student {student_id}.", student_id=student_id

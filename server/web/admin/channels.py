@@ -29,8 +29,8 @@ from server.web.admin.common import (
     chosen_campus,
     flash_error,
     flash_success,
-    service,
 )
+from server.web.context import services
 from server.web.forms import FieldError, choice, integer, refused, text
 
 CHANNEL_LABELS = {"email": "E-mail", "webhook": "Webhook (SMS gateway)", "mqtt": "MQTT"}
@@ -74,16 +74,16 @@ def read_settings(
 
 def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extra: object) -> str:
     campus, campuses = chosen_campus()
-    shown = settings if settings is not None else channel_settings(service("registry"), campus.id)
+    shown = settings if settings is not None else channel_settings(services().registry, campus.id)
     values = {"error": None, "error_field": None, **extra}
-    enabled = channel_settings(service("registry"), campus.id)
+    enabled = channel_settings(services().registry, campus.id)
     return render_template(
         "admin/channels.html",
         campus=campus,
         campuses=campuses,
         settings=shown,
         securities=SMTP_SECURITY,
-        health=campus_channels(service("registry"), campus.id),
+        health=campus_channels(services().registry, campus.id),
         testable=[name for name in TESTABLE if getattr(enabled, f"{name}_enabled")],
         **values,
     )
@@ -109,7 +109,7 @@ def save_channels() -> Response | tuple[str, int]:
             for name in ("email_enabled", "webhook_enabled", "mqtt_enabled")
         }
         return _page(typed, error=message, error_field=failure.field), 400
-    save_channel_settings(service("registry"), campus.id, settings, actor())
+    save_channel_settings(services().registry, campus.id, settings, actor())
     flash_success("The alert channels of {campus} are saved.", campus=campus.name)
     return redirect(url_for("admin.channels", campus=campus.id))
 
@@ -123,7 +123,7 @@ def test_channel() -> Response:
     if name not in TESTABLE:
         flash_error("There is no such channel.")
         return redirect(url_for("admin.channels", campus=campus.id))
-    result = send_test(service("registry"), service("alert_channels"), campus.id, name, actor())
+    result = send_test(services().registry, services().alert_channels, campus.id, name, actor())
     label = _(CHANNEL_LABELS[name])
     if result.ok:
         flash_success("The test message was sent by {channel}.", channel=label)

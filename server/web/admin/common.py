@@ -3,8 +3,6 @@ admin may pick from, and French flash messages."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import flash, request
 
 from server.domain.accounts import Role
@@ -18,10 +16,6 @@ from server.web.context import services as services
 from server.web.guards import roles
 
 admin_only = roles(Role.ADMIN)
-
-
-def service(name: str) -> Any:
-    return services()[name]
 
 
 def chosen_campus(source: str | None = None) -> tuple[CampusRef, list[CampusRef]]:

@@ -9,18 +9,19 @@ from werkzeug.wrappers import Response
 
 from server.services import erasure
 from server.web.admin import blueprint
-from server.web.admin.common import actor, admin_only, flash_success, now, service
+from server.web.admin.common import actor, admin_only, flash_success, now
+from server.web.context import services
 from server.web.forms import FieldError, refused
 from server.web.guards import check_campus, current
 
 
 def _secret() -> bytes:
-    return service("settings").badge_secret.encode()
+    return services().settings.badge_secret.encode()
 
 
 def _preview_or_404(student_id: str) -> erasure.ErasurePreview:
-    zone = service("settings").presence.zone
-    found = erasure.preview(service("registry"), student_id, secret=_secret(), now=now(), zone=zone)
+    zone = services().settings.presence.zone
+    found = erasure.preview(services().registry, student_id, secret=_secret(), now=now(), zone=zone)
     if found is None:
         abort(404)
     check_campus(found.campus_id)
@@ -28,14 +29,14 @@ def _preview_or_404(student_id: str) -> erasure.ErasurePreview:
 
 
 def _page(found: erasure.ErasurePreview, *, error: str | None = None) -> str:
-    service("access_log").viewed(
+    services().access_log.viewed(
         current(), entity="student", entity_id=found.student_id, what="admin_erasure", at=now()
     )
     return render_template(
         "admin/erasure.html",
         student=found,
         counts=found.counts,
-        retention_days=service("settings").events.retention_days,
+        retention_days=services().settings.events.retention_days,
         error=error,
     )
 
@@ -58,11 +59,11 @@ def erase_student(student_id: str) -> Response | tuple[str, int]:
         )
         return _page(found, error=refused(failure, "admin_erasure")), 400
     report = erasure.erase_student(
-        service("registry"),
+        services().registry,
         student_id,
         actor(),
         secret=_secret(),
-        zone=service("settings").presence.zone,
+        zone=services().settings.presence.zone,
     )
     if report is None:  # pragma: no cover - erased by someone else between the two reads
         abort(404)

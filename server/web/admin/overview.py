@@ -7,7 +7,8 @@ from flask import render_template
 from server.services.admin_overview import overview
 from server.services.delivery_health import failing_channels
 from server.web.admin import blueprint
-from server.web.admin.common import admin_only, now, service, visible_campuses
+from server.web.admin.common import admin_only, now, visible_campuses
+from server.web.context import services
 
 
 @blueprint.get("/")
@@ -15,14 +16,14 @@ from server.web.admin.common import admin_only, now, service, visible_campuses
 def index() -> str:
     campuses = visible_campuses()
     counts = overview(
-        service("registry"),
-        accounts=service("accounts"),
-        reader_health=service("reader_health"),
-        known_readers=service("settings").known_readers(),
+        services().registry,
+        accounts=services().accounts,
+        reader_health=services().reader_health,
+        known_readers=services().settings.known_readers(),
         campus_ids=[campus.id for campus in campuses],
         now=now(),
     )
-    failing = failing_channels(service("registry"), [campus.id for campus in campuses])
+    failing = failing_channels(services().registry, [campus.id for campus in campuses])
     return render_template(
         "admin/index.html",
         counts=counts,

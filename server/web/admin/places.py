@@ -12,7 +12,8 @@ from server.i18n import _
 from server.registry.occupancy_repository import RoomInfo
 from server.services import admin_places
 from server.web.admin import blueprint, fields
-from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, now, service
+from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, now
+from server.web.context import services
 from server.web.forms import FieldError, choice, refused, text
 
 _FORM = "admin_places"
@@ -20,11 +21,11 @@ _FORM = "admin_places"
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     campus, campuses = chosen_campus()
-    sheet = admin_places.place_sheet(service("registry"), campus.id)
+    sheet = admin_places.place_sheet(services().registry, campus.id)
     health = {
         item.reader: item
-        for item in service("reader_health").current(
-            now(), known=service("settings").known_readers(), campus=campus.id
+        for item in services().reader_health.current(
+            now(), known=services().settings.known_readers(), campus=campus.id
         )
     }
     forms = ["capacity", "new-room", *(f"room-{room.id}" for room in sheet.rooms)]
@@ -67,7 +68,7 @@ def set_campus_capacity() -> Response | tuple[str, int]:
     campus, _campuses = chosen_campus()
     try:
         limits = fields.limits(request.form)
-        admin_places.set_campus_limits(service("registry"), campus.id, limits, actor())
+        admin_places.set_campus_limits(services().registry, campus.id, limits, actor())
     except FieldError as failure:
         return _refused(failure, "capacity")
     flash_success("The capacity of {campus} is saved.", campus=campus.name)
@@ -93,7 +94,7 @@ def add_room() -> Response | tuple[str, int]:
             kind=choice(form, "kind", admin_places.KINDS),
             limits=fields.limits(form),
         )
-        admin_places.add_room(service("registry"), campus.id, room, actor())
+        admin_places.add_room(services().registry, campus.id, room, actor())
     except (FieldError, DomainError) as failure:
         return _refused(failure, "new-room")
     flash_success("The room {name} is added.", name=room.name)
@@ -108,7 +109,7 @@ def edit_room(room_id: int) -> Response | tuple[str, int]:
     try:
         name = text(form, "name", max_chars=100)
         admin_places.edit_room(
-            service("registry"),
+            services().registry,
             campus.id,
             room_id,
             name=name,
@@ -133,7 +134,7 @@ def set_reader(reader_id: str) -> Response | tuple[str, int]:
         if mode == "room" and not room:
             raise FieldError("room", "A room reader needs its room.")
         admin_places.set_reader(
-            service("registry"),
+            services().registry,
             campus.id,
             reader_id,
             mode=mode,

@@ -33,8 +33,8 @@ from server.web.admin.common import (
     chosen_campus,
     flash_success,
     now,
-    service,
 )
+from server.web.context import services
 from server.web.formatting import day as format_day
 from server.web.formatting import local
 from server.web.forms import FieldError, day, refused, text
@@ -57,8 +57,8 @@ def slots_text(slots: Iterable[Slot]) -> str:
 def students() -> str:
     campus, campuses = chosen_campus()
     search = request.args.get("q", "").strip()[:100]
-    rows = admin_students.list_students(service("registry"), [campus.id], search)
-    service("access_log").viewed(
+    rows = admin_students.list_students(services().registry, [campus.id], search)
+    services().access_log.viewed(
         current(), entity="campus", entity_id=campus.id, what="admin_student_list", at=now()
     )
     return render_template(
@@ -86,11 +86,11 @@ def import_students() -> str | tuple[str, int]:
         return render_template("admin/import.html", **page, dry_run=True)
     dry_run = fields.checkbox(request.form, "dry_run")
     page["strict"] = fields.checkbox(request.form, "strict")
-    settings = service("settings")
+    settings = services().settings
     try:
         data = fields.csv_file(request.files, "file")
         report = run_import(
-            service("registry"),
+            services().registry,
             data,
             campus_id=campus.id,
             secret=settings.badge_secret.encode(),
@@ -174,17 +174,17 @@ def new_student() -> Response | str | tuple[str, int]:
     """Add one student by hand: identity, contact, tutor, contract and, optionally, a
     badge. Saved and audited as an imported row is."""
     campus, campuses = chosen_campus()
-    tutors = admin_students.tutors(service("registry"))
+    tutors = admin_students.tutors(services().registry)
     page = {"campus": campus, "campuses": campuses, "tutors": tutors, "form": {}}
     if request.method == "GET":
         page["form"] = {"weekly_hours": "12"}
         return render_template("admin/student_new.html", **page, error=None, error_field=None)
-    form, settings = request.form, service("settings")
+    form, settings = request.form, services().settings
     page["form"] = {name: form.get(name, "") for name in NEW_FIELDS}  # never the badge
     try:
         row = _new_student_row(form, tutors, settings.badge_secret.encode())
         admin_students.create_student(
-            service("registry"),
+            services().registry,
             row,
             campus_id=campus.id,
             actor=actor(),
@@ -212,7 +212,7 @@ def new_student() -> Response | str | tuple[str, int]:
 
 
 def _student_or_404(student_id: str) -> admin_students.StudentFile:
-    found = admin_students.student_file(service("registry"), student_id, local(now()).date())
+    found = admin_students.student_file(services().registry, student_id, local(now()).date())
     if found is None:
         abort(404)
     check_campus(found.campus_id)
@@ -239,14 +239,14 @@ def _identity_form(found: admin_students.StudentFile) -> dict[str, str]:
 
 
 def _student_page(found: admin_students.StudentFile, **extra: object) -> str:
-    service("access_log").viewed(
+    services().access_log.viewed(
         current(), entity="student", entity_id=found.student_id, what="admin_student", at=now()
     )
     values = {
         "student": found,
         "form": _contract_form(found),
         "identity": _identity_form(found),
-        "tutors": admin_students.tutors(service("registry")),
+        "tutors": admin_students.tutors(services().registry),
         "slots_text": slots_text,
         "error": None,
         "error_field": None,
@@ -265,7 +265,7 @@ def student(student_id: str) -> str:
 @admin_only
 def change_contract(student_id: str) -> Response | tuple[str, int]:
     found = _student_or_404(student_id)
-    form, settings = request.form, service("settings")
+    form, settings = request.form, services().settings
     try:
         weekly = fields.hours(form, "weekly_hours")
         slots = fields.slots(form, "slots")
@@ -274,7 +274,7 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
         if valid_to is not None and valid_to < valid_from:
             raise FieldError("valid_to", "The end date is before the start date.")
         reopened = admin_students.change_contract(
-            service("registry"),
+            services().registry,
             student_id,
             weekly_minutes=weekly,
             slots=slots,
@@ -317,13 +317,13 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
 @admin_only
 def assign_tutor(student_id: str) -> Response | tuple[str, int]:
     found = _student_or_404(student_id)
-    tutors = admin_students.tutors(service("registry"))
+    tutors = admin_students.tutors(services().registry)
     try:
         chosen = request.form.get("tutor_id", "")
         if chosen and chosen not in {str(tutor.id) for tutor in tutors}:
             raise FieldError("tutor_id", "Choose one of the proposed values.")
         admin_students.assign_tutor(
-            service("registry"), student_id, int(chosen) if chosen else None, actor()
+            services().registry, student_id, int(chosen) if chosen else None, actor()
         )
     except FieldError as failure:
         message = refused(failure, "admin_tutor")
@@ -340,7 +340,7 @@ def give_badge(student_id: str) -> Response | tuple[str, int]:
     try:
         try:
             badge = hash_uid(
-                request.form.get("badge_uid", ""), service("settings").badge_secret.encode()
+                request.form.get("badge_uid", ""), services().settings.badge_secret.encode()
             )
         except RowError:
             badge = ""
@@ -348,7 +348,7 @@ def give_badge(student_id: str) -> Response | tuple[str, int]:
             raise FieldError(
                 "badge_uid", "A badge number is expected: 4, 7, 8 or 10 bytes in hexadecimal."
             )
-        given = admin_students.give_badge(service("registry"), student_id, badge, actor())
+        given = admin_students.give_badge(services().registry, student_id, badge, actor())
     except FieldError as failure:
         message = refused(failure, "admin_give_badge")
         return _student_page(found, error=message, error_field=failure.field), 400
@@ -368,7 +368,7 @@ def edit_student(student_id: str) -> Response | tuple[str, int]:
     form = request.form
     try:
         values = fields.identity(form)
-        changed = admin_students.change_identity(service("registry"), student_id, values, actor())
+        changed = admin_students.change_identity(services().registry, student_id, values, actor())
     except FieldError as failure:
         message = refused(failure, "admin_identity")
         identity = {name: form.get(name, "") for name in admin_students.IDENTITY_FIELDS}

@@ -11,7 +11,8 @@ from server.domain.contracts import DomainError
 from server.i18n import _
 from server.services.accounts import AccountService
 from server.web.admin import blueprint
-from server.web.admin.common import actor, admin_only, flash_success, service, visible_campuses
+from server.web.admin.common import actor, admin_only, flash_success, visible_campuses
+from server.web.context import services
 from server.web.forms import FieldError, choice, integer, refused, text
 from server.web.guards import current
 
@@ -19,7 +20,7 @@ _ROLES = (Role.COORDINATOR.value, Role.ADMIN.value)
 
 
 def _accounts() -> AccountService:
-    return service("accounts")
+    return services().accounts
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:

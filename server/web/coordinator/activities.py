@@ -40,7 +40,7 @@ def campus_students(campus_id: str, tutor_id: int | None = None) -> list[tuple[i
     query = select(Student).where(Student.campus_id == campus_id)
     if tutor_id is not None:
         query = query.where(Student.tutor_id == tutor_id)
-    with services()["registry"]() as session:
+    with services().registry() as session:
         students = session.scalars(
             query.order_by(Student.last_name, Student.first_name, Student.id)
         ).all()
@@ -55,7 +55,7 @@ def activities_page() -> str | tuple[str, int]:
         year = year_param()
     except FieldError as failure:
         return invalid(_("Activity log"), refused(failure, "activities"))
-    log = activities.activities_for(services()["registry"], campus, year.first_day, year.last_day)
+    log = activities.activities_for(services().registry, campus, year.first_day, year.last_day)
     return render_template(
         "coordinator/activities.html",
         campus=campus,
@@ -84,7 +84,7 @@ def save_from_form(
     kind: str, campus: str, form: Any, item_id: int | None, *, tutor_id: int | None
 ) -> int:
     """Read the kind's fields and save (FieldError / DomainError on bad input)."""
-    registry = services()["registry"]
+    registry = services().registry
     day = forms.day(form, "day")
     assert day is not None
     note = forms.text(form, "note", required=False, max_chars=1000)
@@ -169,7 +169,7 @@ def render_form(
         values=values,
         error=error,
         readers=(
-            activities.campus_readers(services()["registry"], campus)
+            activities.campus_readers(services().registry, campus)
             if kind == "workshop" and item is not None and action.startswith("/coordinator/")
             else []
         ),
@@ -219,7 +219,7 @@ def new_activity(kind: str) -> Response | tuple[str, int]:
 
 
 def _existing(kind: str, item_id: int) -> Any:
-    item = activities.activity(services()["registry"], kind, item_id)
+    item = activities.activity(services().registry, kind, item_id)
     if item is None:
         abort(404)
     check_campus(item.campus_id)
@@ -239,7 +239,7 @@ def delete_activity(kind: str, item_id: int) -> Response:
     item = _existing(_kind(kind), item_id)
     try:
         activities.delete_activity(
-            services()["registry"], kind, item_id, item.campus_id, actor=actor()
+            services().registry, kind, item_id, item.campus_id, actor=actor()
         )
     except DomainError as failure:
         flash(_(failure.message, **failure.values), "error")
@@ -254,14 +254,14 @@ def workshop_badges(item_id: int) -> Response | tuple[str, int]:
     """Take a workshop's attendance from the badges tapped at a room reader during it
     (``services.activities.attendance_from_badges``)."""
     item = _existing("workshop", item_id)
-    zone = services()["settings"].presence.timezone
+    zone = services().settings.presence.timezone
     try:
         start = forms.moment(request.form, "start", timezone=zone)
         end = forms.moment(request.form, "end", timezone=zone)
         reader = forms.text(request.form, "reader", max_chars=64)
         count = activities.attendance_from_badges(
-            services()["registry"],
-            services()["store"],
+            services().registry,
+            services().store,
             item.id,
             item.campus_id,
             reader=reader,

@@ -35,7 +35,7 @@ def _alerts(campus: str) -> CampusAlerts:
     kind = None
     if request.args.get("kind", ""):
         kind = AlertKind(forms.choice(request.args, "kind", [item.value for item in AlertKind]))
-    board = AlertBoard(services()["registry"], services()["settings"].presence)
+    board = AlertBoard(services().registry, services().settings.presence)
     return board.campus(campus, now(), tutor_id=tutor_id, kind=kind)
 
 

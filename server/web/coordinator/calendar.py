@@ -32,7 +32,7 @@ from server.web.guards import current, roles
 def _page(campus: str, *, error: str = "", values: dict[str, str] | None = None) -> str:
     extensions = services()
     upcoming = coordinator_calendar.upcoming(
-        extensions["registry"], extensions["settings"].presence, campus, today()
+        extensions.registry, extensions.settings.presence, campus, today()
     )
     return render_template(
         "coordinator/calendar.html",
@@ -73,7 +73,7 @@ def add_closure() -> Response | tuple[str, int]:
         return _page(campus, error=message, values=request.form.to_dict()), 400
     try:
         save_closure(
-            services()["registry"],
+            services().registry,
             campus,
             start,
             end,

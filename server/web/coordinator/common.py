@@ -26,7 +26,7 @@ FORMATS = ("csv", "xlsx")
 
 
 def timezone() -> ZoneInfo:
-    return services()["settings"].presence.zone
+    return services().settings.presence.zone
 
 
 def today() -> date:

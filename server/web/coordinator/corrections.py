@@ -38,7 +38,7 @@ def _correction_form(
 @roles(*MANAGERS)
 def correct_occupancy() -> Response | tuple[str, int]:
     campus = chosen_campus(request.form)
-    service = services()["occupancy"]
+    service = services().occupancy
     rooms = coordinator_occupancy.room_names(service, campus, now())
     try:
         room, count, reason = _correction_form(request.form, rooms)

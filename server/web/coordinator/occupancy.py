@@ -41,12 +41,12 @@ REFRESH_SECONDS = 10
 def _now_view(campus: str) -> coordinator_occupancy.OccupancyNow:
     extensions = services()
     return coordinator_occupancy.campus_now(
-        extensions["occupancy"],
-        extensions["reader_health"],
-        extensions.get("reader_watch"),
+        extensions.occupancy,
+        extensions.reader_health,
+        extensions.reader_watch,
         campus,
         now(),
-        known_readers=extensions["settings"].known_readers(),
+        known_readers=extensions.settings.known_readers(),
     )
 
 
@@ -59,12 +59,12 @@ def occupancy_page(campus: str, *, error: str = "", values: Mapping[str, str] | 
         campuses=campus_names(),
         live=_now_view(campus),
         refresh=REFRESH_SECONDS,
-        rooms=coordinator_occupancy.room_names(extensions["occupancy"], campus, now()),
+        rooms=coordinator_occupancy.room_names(extensions.occupancy, campus, now()),
         corrections=coordinator_corrections.corrections_today(
-            extensions["occupancy"], campus, now(), timezone()
+            extensions.occupancy, campus, now(), timezone()
         ),
         limits=(MAX_COUNT, *REASON_CHARS),
-        failing=failing_channels(extensions["registry"], [campus]),
+        failing=failing_channels(extensions.registry, [campus]),
         error=error,
         values=values or {},
     )
@@ -107,7 +107,7 @@ def _history_params(rooms: Mapping[str, str]) -> tuple[date, date, str | None]:
 @roles(*MANAGERS)
 def history() -> str | tuple[str, int]:
     campus = chosen_campus()
-    service = services()["occupancy"]
+    service = services().occupancy
     rooms = coordinator_occupancy.room_names(service, campus, now())
     try:
         first, last, room = _history_params(rooms)
@@ -139,7 +139,7 @@ def history_export() -> Response | tuple[str, int]:
     """The peak and mean per hour (per day beyond 31 days) of the history shown, as
     CSV or XLSX: counts only, no names."""
     campus = chosen_campus()
-    service = services()["occupancy"]
+    service = services().occupancy
     rooms = coordinator_occupancy.room_names(service, campus, now())
     try:
         fmt = format_param()

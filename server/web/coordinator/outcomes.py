@@ -49,7 +49,7 @@ def outcomes_page() -> str | tuple[str, int]:
         year = year_param()
     except FieldError as failure:
         return invalid(_("Students' years"), refused(failure, "outcomes"))
-    roster = outcomes.year_roster(services()["registry"], campus, year)
+    roster = outcomes.year_roster(services().registry, campus, year)
     return render_template(
         "coordinator/outcomes.html",
         campus=campus,
@@ -61,7 +61,7 @@ def outcomes_page() -> str | tuple[str, int]:
 
 
 def _student(student_pk: int) -> Student:
-    with services()["registry"]() as session:
+    with services().registry() as session:
         student = session.get(Student, student_pk)
     if student is None:
         abort(404)
@@ -113,7 +113,7 @@ def outcome(student_rowid: int) -> Response | tuple[str, int]:
         year = year_param(source)
     except FieldError as failure:
         return invalid(_("Students' years"), refused(failure, "outcome"))
-    registry = services()["registry"]
+    registry = services().registry
     record, exists = outcomes.student_year(registry, student.id, year)
     if request.method == "GET":
         return _form_page(record, exists)

@@ -58,7 +58,7 @@ def period_param() -> Period:
 
 
 def _report(campus: str) -> PeriodReport:
-    return coordinator_reports.period_report(services()["ledger"], campus, period_param(), now())
+    return coordinator_reports.period_report(services().ledger, campus, period_param(), now())
 
 
 @blueprint.get("/presence/period")

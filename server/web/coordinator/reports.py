@@ -53,7 +53,7 @@ def _weekly(campus: str) -> tuple[WeeklyReport, dict[str, str]]:
         raise FieldError("tutor", "Choose one of the proposed values.")
     programme = text(request.args, "programme", required=False)
     report = coordinator_reports.weekly_report(
-        services()["ledger"],
+        services().ledger,
         campus,
         week,
         now(),
@@ -168,12 +168,12 @@ def _evidence(campus: str) -> EvidenceReport:
             "to", "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
         ) from None
     return coordinator_reports.evidence(
-        services()["registry"],
+        services().registry,
         campus,
         first,
         last,
         tz=timezone(),
-        settings=services()["settings"].presence,
+        settings=services().settings.presence,
     )
 
 
@@ -190,7 +190,7 @@ def evidence() -> str | tuple[str, int]:
         campus=campus,
         campuses=campus_names(),
         report=report,
-        failing=failing_channels(services()["registry"], [campus]),
+        failing=failing_channels(services().registry, [campus]),
     )
 
 
@@ -207,7 +207,7 @@ def evidence_export() -> Response | tuple[str, int]:
     if request.args.get("part") == "absences":
         viewed("campus", campus, f"evidence_absences.{fmt}")
         records = coordinator_reports.absences(
-            services()["registry"], campus, report.first, report.last, tz=timezone()
+            services().registry, campus, report.first, report.last, tz=timezone()
         )
         calls = max([1, *(len(record.calls) for record in records)])
         rows = [_absence_row(record, calls) for record in records]

@@ -16,17 +16,15 @@ from server.web.guards import check_student, current
 
 def space() -> StudentSpace:
     found = services()
-    return StudentSpace(
-        found["registry"], found["store"], found["ledger"], found["settings"].presence
-    )
+    return StudentSpace(found.registry, found.store, found.ledger, found.settings.presence)
 
 
 def data() -> StudentData:
-    return StudentData(services()["registry"], space(), retention_days=retention_days())
+    return StudentData(services().registry, space(), retention_days=retention_days())
 
 
 def retention_days() -> int:
-    return int(services()["settings"].events.retention_days)
+    return int(services().settings.events.retention_days)
 
 
 def me() -> Me:

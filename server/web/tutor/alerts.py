@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.alerts import (
@@ -29,6 +29,7 @@ from server.i18n import _
 from server.services.alerts import AlertService
 from server.services.tutor_board import AlertCard
 from server.web import forms
+from server.web.context import services
 from server.web.formatting import local
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
@@ -39,7 +40,7 @@ FORM = "tutor_call"
 
 
 def _alerts() -> AlertService:
-    return current_app.extensions["campus"]["alerts"]
+    return services().alerts
 
 
 def _visible_alert(public_id: str) -> AlertCard:
@@ -52,7 +53,7 @@ def _visible_alert(public_id: str) -> AlertCard:
 
 
 def _zone() -> ZoneInfo:
-    return current_app.extensions["campus"]["settings"].presence.zone
+    return services().settings.presence.zone
 
 
 def _page(card: AlertCard, *, error: str | None = None, status: int = 200) -> tuple[str, int]:

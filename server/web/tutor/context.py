@@ -21,22 +21,20 @@ STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
 
 def board() -> TutorBoard:
     found = services()
-    return TutorBoard(found["registry"], found["store"], found["settings"].presence)
+    return TutorBoard(found.registry, found.store, found.settings.presence)
 
 
 def students() -> TutorStudents:
     found = services()
-    return TutorStudents(
-        found["registry"], found["ledger"], found["store"], found["settings"].presence
-    )
+    return TutorStudents(found.registry, found.ledger, found.store, found.settings.presence)
 
 
 def corrections() -> TutorCorrections:
     found = services()
-    settings = found["settings"]
+    settings = found.settings
     return TutorCorrections(
-        found["registry"],
-        found["store"],
+        found.registry,
+        found.store,
         settings.presence,
         retention_days=settings.events.retention_days,
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.contracts import DomainError, ExcuseCategory
 from server.i18n import _
 from server.services.tutor_scope import StudentRef
 from server.web import forms
+from server.web.context import services
 from server.web.forms import FieldError, refused
 from server.web.guards import roles
 from server.web.tutor import blueprint
@@ -23,7 +24,7 @@ MAX_REASON = 500
 
 
 def _zone() -> str:
-    return current_app.extensions["campus"]["settings"].presence.timezone
+    return services().settings.presence.timezone
 
 
 def instant(form: Mapping[str, str], name: str, *, required: bool = True) -> datetime | None:

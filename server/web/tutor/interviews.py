@@ -27,7 +27,7 @@ from server.web.tutor.context import scope
 
 def _my_students() -> dict[int, tuple[str, str, int | None]]:
     """pk → (name, campus, tutor id) of the tutor's students."""
-    with services()["registry"]() as session:
+    with services().registry() as session:
         return {
             ref.pk: (ref.name, ref.campus_id, ref.tutor_id) for ref in students_in(session, scope())
         }
@@ -35,7 +35,7 @@ def _my_students() -> dict[int, tuple[str, str, int | None]]:
 
 def _year() -> AcademicYear:
     text = request.args.get("year", "").strip()
-    zone = services()["settings"].presence.zone
+    zone = services().settings.presence.zone
     try:
         return AcademicYear.parse(text) if text else AcademicYear.of(now().astimezone(zone).date())
     except ValueError:
@@ -50,9 +50,7 @@ def interviews() -> str:
     found = []
     workshops = []
     for campus in sorted({campus for _name, campus, _tutor in mine.values()}):
-        log = activities.activities_for(
-            services()["registry"], campus, year.first_day, year.last_day
-        )
+        log = activities.activities_for(services().registry, campus, year.first_day, year.last_day)
         found += [item for item in log.interviews if item.student_pk in mine]
         workshops += log.workshops
     found.sort(key=lambda item: (item.day, item.id))
@@ -130,7 +128,7 @@ def new_interview() -> Response | tuple[str, int]:
 
 
 def _interview(item_id: int) -> Any:
-    item = activities.activity(services()["registry"], "interview", item_id)
+    item = activities.activity(services().registry, "interview", item_id)
     if item is None:
         abort(404)
     _mine(item)
@@ -148,7 +146,7 @@ def edit_interview(item_id: int) -> Response | tuple[str, int]:
 def delete_interview(item_id: int) -> Response:
     item = _interview(item_id)
     activities.delete_activity(
-        services()["registry"], "interview", item.id, item.campus_id, actor=actor()
+        services().registry, "interview", item.id, item.campus_id, actor=actor()
     )
     flash(_("The interview is deleted."), "success")
     return redirect(url_for("tutor.interviews"))
@@ -156,7 +154,7 @@ def delete_interview(item_id: int) -> Response:
 
 def _workshop(item_id: int) -> tuple[Any, dict[int, tuple[str, str, int | None]]]:
     """The workshop, if it is on the campus of one of the tutor's students."""
-    item = activities.activity(services()["registry"], "workshop", item_id)
+    item = activities.activity(services().registry, "workshop", item_id)
     if item is None:
         abort(404)
     mine = {pk: student for pk, student in _my_students().items() if student[1] == item.campus_id}
@@ -176,7 +174,7 @@ def workshop(item_id: int) -> Response | tuple[str, int]:
         try:
             ticked = [int(value) for value in request.form.getlist("students")]
             activities.tick_attendees(
-                services()["registry"],
+                services().registry,
                 item.id,
                 item.campus_id,
                 among=mine,

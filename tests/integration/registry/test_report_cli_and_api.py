@@ -12,6 +12,7 @@ import pytest
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import load_settings
+from server.container import Services
 from server.entrypoints import presence_commands
 from server.registry.database import open_registry
 from server.services.ledger import LedgerService
@@ -118,9 +119,8 @@ def client(imported):
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
     ledger = LedgerService(registry, store, settings.presence)
-    app = create_app(
-        settings, ledger=ledger, clock=lambda: datetime.fromisoformat(NOW).astimezone(UTC)
-    )
+    clock = lambda: datetime.fromisoformat(NOW).astimezone(UTC)  # noqa: E731
+    app = create_app(Services(settings=settings, clock=clock, ledger=ledger))
     app.testing = True
     yield app.test_client()
     store.close()

@@ -1,0 +1,65 @@
+"""The typed container the composition root (:mod:`server.bootstrap`) fills: every
+service a view, a command or a job reaches for, by attribute — never by a string key.
+
+The web app keeps one (``create_app(services=...)``); views read it with
+:func:`server.web.context.services`, anything holding the app with :func:`services_of`.
+``settings``, ``clock`` and ``ledger`` are always there; the rest is ``None`` in an app
+composed for a test with only the parts it needs (``readiness`` and ``metrics`` are then
+built on first use from the registry, see :mod:`server.web.watch`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from server.adapters.event_store import EventStore
+    from server.config import Settings
+    from server.services.access_log import AccessLog
+    from server.services.accounts import AccountService
+    from server.services.alerts import AlertService
+    from server.services.ledger import LedgerService
+    from server.services.metrics import Metrics
+    from server.services.notifications import Channel
+    from server.services.occupancy import OccupancyService
+    from server.services.presence import PresenceService
+    from server.services.reader_health import ReaderHealthService
+    from server.services.reader_watch import ReaderWatch
+    from server.services.readiness import Readiness
+    from server.web.rate_limit import LoginThrottle
+
+Clock = Callable[[], datetime]
+
+EXTENSION = "campus"  # the one key of ``Flask.extensions`` the container lives under
+
+
+@dataclass(kw_only=True, eq=False)
+class Services:
+    settings: Settings
+    clock: Clock
+    ledger: LedgerService
+    registry: sessionmaker[Session] | None = None
+    store: EventStore | None = None
+    presence: PresenceService | None = None
+    accounts: AccountService | None = None
+    access_log: AccessLog | None = None
+    alerts: AlertService | None = None
+    alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
+    occupancy: OccupancyService | None = None
+    reader_health: ReaderHealthService | None = None
+    reader_watch: ReaderWatch | None = None
+    readiness: Readiness | None = None
+    metrics: Metrics | None = None
+    login_throttle: LoginThrottle | None = None
+
+
+def services_of(app: Flask) -> Services:
+    """The container of a web app made by :func:`server.web.app.create_app`."""
+    found = app.extensions[EXTENSION]
+    assert isinstance(found, Services)
+    return found

@@ -48,16 +48,17 @@ from bench.reference.polling_watcher import AbsenceWatcher as PollingWatcher
 from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.contracts import Contract, Slot
 from server.domain.events import ReaderStatusRecord, StoredTap
+from server.domain.notices import Channel, Notice
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 from server.services.campuses import sync_campuses
 from server.services.leadership import Leadership
 from server.services.ledger import LedgerService
-from server.services.notifications import Channel, Notice
 from server.services.reader_health import ReaderHealthService
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -53,13 +53,14 @@ if os.environ.get("PYTHONPATH"):
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, Slot
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService
 

@@ -15,6 +15,7 @@ from server.adapters.alert_channels import CampusChannelConfig, build_channels
 from server.adapters.event_store import EventStore
 from server.config import Settings
 from server.domain.events import StoredTap
+from server.domain.notices import Channel
 from server.registry.alert_repository import AlertRepository
 from server.services.absence_schedule import AbsenceSchedule
 from server.services.absence_watcher import AbsenceWatcher
@@ -22,7 +23,7 @@ from server.services.alerts import AlertService, arrival_listener
 from server.services.corrections import CorrectionService
 from server.services.delivery_workers import DeliveryWorkers
 from server.services.ledger import LedgerService
-from server.services.notifications import Channel, NotificationService
+from server.services.notifications import NotificationService
 from server.services.periodic import PeriodicJob
 from server.services.reader_health import ReaderHealthService
 from server.services.shortfalls import ShortfallWatcher

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
     from server.adapters.event_store import EventStore
     from server.config import Settings
+    from server.domain.notices import Channel
     from server.services.access_log import AccessLog
     from server.services.accounts import AccountService
     from server.services.alerts import AlertService
     from server.services.ledger import LedgerService
     from server.services.metrics import Metrics
-    from server.services.notifications import Channel
     from server.services.occupancy import OccupancyService
     from server.services.presence import PresenceService
     from server.services.reader_health import ReaderHealthService

@@ -15,10 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 from sqlalchemy import orm, update
 
+from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import Campus, Tutor
-from server.registry.student_repository import Actor
 from server.services.student_import import import_students
 from tests.services import free_port
 

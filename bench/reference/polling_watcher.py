@@ -20,6 +20,7 @@ from server.domain.absences import ExpectedSlot, Verdict, expected_slots, judge,
 from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution, incident_over
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
+from server.domain.notices import NoticeKind
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
@@ -27,7 +28,6 @@ from server.registry.alert_repository import AlertRepository, apply_state, state
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import corrected_sessions, repository, session_rules
-from server.services.notifications import NoticeKind
 from server.services.reader_health import ReaderHealthService
 
 log = logging.getLogger(__name__)

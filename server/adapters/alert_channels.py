@@ -27,9 +27,7 @@ from edge.protocol import events_topic, format_timestamp
 from server.domain.accounts import Role
 from server.domain.alert_links import recipient_role
 from server.domain.alerts import AlertKind
-from server.domain.phones import DEFAULT_COUNTRY, InvalidPhone, e164
-from server.services import alert_texts
-from server.services.notifications import (
+from server.domain.notices import (
     RAISED_AND_RESOLVED,
     Channel,
     ChannelUnavailable,
@@ -38,6 +36,8 @@ from server.services.notifications import (
     NoticeKind,
     TestMessage,
 )
+from server.domain.phones import DEFAULT_COUNTRY, InvalidPhone, e164
+from server.texts import alert_texts
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,10 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.contracts import DomainError
 from server.entrypoints.presence_commands import presence
 from server.i18n import _
-from server.registry.student_repository import Actor
 from server.services.accounts import AccountService
 
 

@@ -21,12 +21,12 @@ from edge.protocol import is_valid_id
 from server.adapters.event_store import EventStore
 from server.bootstrap import build_event_store
 from server.config import Settings, load_settings
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek, parse_day
 from server.domain.contracts import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
-from server.registry.student_repository import Actor
 from server.services import calendar_admin, enrolment, reports
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService, repository

@@ -9,11 +9,12 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from server.domain.week_story import Problem, WeekStoryError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
 from server.services.ledger import LedgerService
-from server.services.week_story import Problem, WeekStories, WeekStory, WeekStoryError
-from server.services.week_texts import (
+from server.services.week_story import WeekStories, WeekStory
+from server.texts.week_texts import (
     day_kind,
     problem_text,
     session_state,

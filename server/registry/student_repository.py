@@ -4,13 +4,13 @@ one audited (who, what, when, before/after without phone numbers)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, DomainError, Slot, plan_contract_change
 from server.registry import audit
@@ -24,14 +24,6 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.models import Contract as ContractRow
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who makes a change, and when (for the audit log)."""
-
-    name: str
-    at: datetime
 
 
 def as_contract(row: ContractRow) -> Contract:

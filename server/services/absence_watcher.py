@@ -42,6 +42,7 @@ from server.domain.alerts import (
 )
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
+from server.domain.notices import Channel, NoticeKind
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
 from server.domain.slots import Excuse
@@ -54,7 +55,6 @@ from server.registry.alert_repository import (
 from server.registry.presence_repository import PresenceRepository, StudentPlan
 from server.services.alerts import AlertService, Step
 from server.services.ledger import corrected_sessions, repository, session_rules
-from server.services.notifications import Channel, NoticeKind
 from server.services.reader_health import ReaderHealthService
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,12 @@ from functools import cache
 from sqlalchemy import func, orm, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.domain.accounts import Principal, Role, password_problems
+from server.domain.accounts import Actor, Principal, Role, password_problems
 from server.domain.contracts import DomainError
 from server.domain.phones import InvalidPhone, e164
 from server.registry import audit
 from server.registry.account_models import Account, ApiToken
 from server.registry.models import Campus, Student, Tutor
-from server.registry.student_repository import Actor
 
 TOKEN_PREFIX = "cp_"  # noqa: S105 - a marker that tells our tokens apart, not a secret
 

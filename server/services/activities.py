@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, orm, select
 
 from server.adapters.event_store import EventStore
+from server.domain.accounts import Actor
 from server.domain.activities import (
     ActivityLog,
     AttendanceSource,
@@ -36,7 +37,6 @@ from server.registry.outcome_models import (
     WorkshopAttendee,
     WorkshopRow,
 )
-from server.registry.student_repository import Actor
 
 Registry = Callable[[], orm.Session]
 KINDS = ("workshop", "interview", "exam", "meeting")

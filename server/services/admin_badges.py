@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import orm, select
 
 from server.adapters.event_store import EventStore
+from server.domain.accounts import Actor
 from server.domain.contracts import DomainError
 from server.registry.models import Student, UnknownBadge
-from server.registry.student_repository import Actor
 from server.services.enrolment import attach_unknown_badge
 
 Registry = Callable[[], orm.Session]

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import orm
 
+from server.domain.accounts import Actor
 from server.domain.deliveries import scrub
+from server.domain.notices import Channel, DeliveryFailed, TestMessage
 from server.i18n import _
 from server.registry import audit, channel_health
 from server.registry.alert_models import AlertChannelSettings
-from server.registry.student_repository import Actor
-from server.services.notifications import Channel, DeliveryFailed, TestMessage
 
 Registry = Callable[[], orm.Session]
 SMTP_SECURITY = ("starttls", "ssl", "none")

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import orm, select
 
+from server.domain.accounts import Actor
 from server.domain.capacity import Limits
 from server.domain.contracts import DomainError
 from server.registry import audit
 from server.registry.models import READER_MODES, Reader, Room
 from server.registry.occupancy_models import ROOM_KINDS, CampusCapacity, RoomProfile
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
-from server.registry.student_repository import Actor
 
 Registry = Callable[[], orm.Session]
 MODES = READER_MODES  # toggle | in | out doors, or a room reader

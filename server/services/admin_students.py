@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, orm, select
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, DomainError, Slot
 from server.registry.models import Badge, Student, Tutor, UnknownBadge
 from server.registry.models import Contract as ContractRow
-from server.registry.student_repository import Actor, StudentRepository, as_contract
+from server.registry.student_repository import StudentRepository, as_contract
 from server.services.contract_changes import record_contract
 from server.services.erasure import is_erased
 from server.services.student_import import StudentRow, save_row

@@ -15,19 +15,20 @@ from sqlalchemy import orm
 
 from server.config import PresenceSettings
 from server.domain import alerts as rules
+from server.domain.accounts import Actor
 from server.domain.alerts import AlertKind, AlertLife, CallLog, CallPolicy
 from server.domain.calendar import local_midnight
 from server.domain.contracts import DomainError
 from server.domain.events import StoredTap
+from server.domain.notices import NoticeKind
 from server.domain.sessions import ReaderMode
 from server.registry import audit
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings
 from server.registry.alert_repository import AlertRepository, apply_state, call_of, state_of
 from server.registry.models import Student
-from server.registry.student_repository import Actor
 from server.services.corrections import CorrectionService
 from server.services.ledger import holder_of, index_holdings, repository
-from server.services.notifications import NoticeKind, NotificationService
+from server.services.notifications import NotificationService
 
 log = logging.getLogger(__name__)
 

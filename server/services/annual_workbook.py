@@ -26,7 +26,7 @@ from server.domain.annual_report import (
     from_dict,
 )
 from server.i18n import _
-from server.services import annual_texts as texts
+from server.texts import annual_texts as texts
 
 DATA_SHEET = "data"
 BOLD = Font(bold=True)

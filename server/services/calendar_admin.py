@@ -13,11 +13,11 @@ from datetime import date
 
 from sqlalchemy import delete, orm, select
 
+from server.domain.accounts import Actor
 from server.domain.contracts import DomainError, parse_slots
 from server.i18n import _, ngettext
 from server.registry import audit
 from server.registry.models import Campus, Closure, OpeningHours, SchoolHoliday
-from server.registry.student_repository import Actor
 from server.services.student_import import RowProblem, decode, parse_date, read_rows
 
 

@@ -14,9 +14,9 @@ from sqlalchemy import orm
 
 from server.domain.alerts import AlertKind, Resolution, incident_over
 from server.domain.capacity import CapacityChanged, CapacityLevel
+from server.domain.notices import NoticeKind
 from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.services.alerts import AlertService, Step
-from server.services.notifications import NoticeKind
 from server.services.occupancy import LoggingCapacityNotifier
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract
 from server.domain.ledger import weeks_to_recompute
 from server.registry.models import Student
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 
 
 def record_contract(

@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import orm
 
 from server.config import PresenceSettings
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import DomainError, ExcuseCategory
 from server.domain.ledger import taps_purged
 from server.domain.sessions import Correction
 from server.registry import audit
 from server.registry.models import ExcusedAbsence, PresenceCorrection, Student
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 
 MAX_MANUAL_SESSION = timedelta(hours=24)
 

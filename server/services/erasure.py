@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, orm, select, update
 
+from server.domain.accounts import Actor
 from server.registry import audit
 from server.registry.account_models import Account, StudentNote
 from server.registry.alert_models import Alert, AlertCall
@@ -45,7 +46,7 @@ from server.registry.models import (
 )
 from server.registry.models import Contract as ContractRow
 from server.registry.outcome_models import InterviewRow, StudentYearRow
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from edge.protocol import (
     Confirmation,
@@ -31,18 +30,16 @@ from edge.protocol import (
     parse_reader_topic,
 )
 from server.adapters.event_store import EventStore
-from server.domain.events import ReaderStatusRecord, Rejection, StoredTap, WriteOutcome
+from server.domain.events import (
+    InboundMessage,
+    ReaderStatusRecord,
+    Rejection,
+    StoredTap,
+    WriteOutcome,
+)
 from server.domain.intake import Intake, conflict_rejection, judge_message
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    topic: str
-    payload: bytes
-    received_at: datetime
-    retained: bool = False  # delivered with the RETAIN flag (a tap never is)
 
 
 @dataclass(frozen=True, slots=True)

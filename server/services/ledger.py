@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from server.adapters.event_store import EventStore, TapRow
 from server.adapters.event_times import EPOCH, to_us
 from server.config import PresenceSettings
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek, Schedule
 from server.domain.contracts import Contract
 from server.domain.events import StoredTap
@@ -57,7 +58,7 @@ from server.domain.sessions import (
 from server.domain.slots import closures
 from server.domain.week_story import breakdown, week_sessions
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 
 log = logging.getLogger(__name__)
 

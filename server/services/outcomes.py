@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import orm, select
 
 from server.domain.academic_year import AcademicYear
+from server.domain.accounts import Actor
 from server.domain.contracts import DomainError
 from server.domain.outcomes import (
     AgeBand,
@@ -22,7 +23,6 @@ from server.domain.outcomes import (
 from server.registry import audit
 from server.registry.models import Student
 from server.registry.outcome_models import StudentYearRow
-from server.registry.student_repository import Actor
 
 Registry = Callable[[], orm.Session]
 

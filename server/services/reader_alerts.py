@@ -10,9 +10,9 @@ from collections.abc import Callable
 from sqlalchemy import orm
 
 from server.domain.alerts import AlertKind, Resolution, incident_over
+from server.domain.notices import NoticeKind
 from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.services.alerts import AlertService, Step
-from server.services.notifications import NoticeKind
 from server.services.reader_watch import LoggingReaderNotifier, ReaderDown
 
 

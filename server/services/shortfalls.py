@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from server.domain.alerts import AlertKind, ShortfallNoticed, shortfall_kind
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekLine
+from server.domain.notices import NoticeKind
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Student
 from server.services.alerts import AlertService, Step
 from server.services.ledger import LedgerService
-from server.services.notifications import NoticeKind
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ from sqlalchemy import orm
 
 from edge.protocol import UID_BYTE_LENGTHS
 from server.adapters.spreadsheets import Column, csv_bytes
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import local_instant
 from server.domain.contracts import (
@@ -49,7 +50,7 @@ from server.domain.contracts import (
 )
 from server.domain.outcomes import StudentYear
 from server.i18n import _, ngettext
-from server.registry.student_repository import Actor, StudentRepository
+from server.registry.student_repository import StudentRepository
 from server.services import outcome_import
 from server.services.contract_changes import record_contract
 from server.services.outcomes import store_student_year

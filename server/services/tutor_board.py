@@ -22,11 +22,11 @@ from server.registry.alert_models import AbsenceEvaluation, Alert, AlertCall
 from server.registry.alert_repository import AlertRepository, state_of
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
-from server.services.alert_texts import tel_uri
 from server.services.alerts import call_policy
 from server.services.ledger import repository
 from server.services.tutor_scope import Scope, StudentRef, ref_of, students_in
 from server.services.tutor_sessions import SessionReader
+from server.texts.alert_texts import tel_uri
 
 STUDENT_ALERTS = (AlertKind.ABSENCE.value, AlertKind.SHORTFALL.value, AlertKind.EARLY_WARNING.value)
 

@@ -11,9 +11,9 @@ from sqlalchemy import orm
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
+from server.domain.accounts import Actor
 from server.domain.contracts import DomainError, ExcuseCategory
 from server.domain.sessions import Correction, CorrectionKind, Session, SessionState
-from server.registry.student_repository import Actor
 from server.services.corrections import CorrectionService
 from server.services.ledger import repository
 from server.services.tutor_scope import StudentRef

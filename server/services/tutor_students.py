@@ -13,6 +13,7 @@ from sqlalchemy import orm, select
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import DomainError
 from server.domain.ledger import WeekLine, WeekStatus, hours
@@ -21,7 +22,6 @@ from server.registry import audit
 from server.registry.account_models import StudentNote
 from server.registry.alert_models import Alert, AlertCall
 from server.registry.models import Contract, ExcusedAbsence, Student
-from server.registry.student_repository import Actor
 from server.services.ledger import LedgerService, repository
 from server.services.tutor_board import STUDENT_ALERTS, AlertCard, call_of, card_of, lives_of
 from server.services.tutor_scope import Scope, StudentRef, student_ref, students_in

@@ -27,8 +27,10 @@ from server.domain.ledger import WeekFrame, WeekLine, WeekStatus, taps_purged, w
 from server.domain.sessions import Session, build_sessions
 from server.domain.slots import closures
 from server.domain.week_story import (
+    Problem,
     SlotLine,
     Totals,
+    WeekStoryError,
     is_future,
     read_breakdown,
     totals,
@@ -44,19 +46,6 @@ from server.services.ledger import (
     session_rules,
 )
 from server.services.tutor_scope import StudentRef, student_ref
-
-
-class Problem(StrEnum):
-    BAD_WEEK = "bad_week"  # not an ISO week, or one that does not exist
-    UNKNOWN_STUDENT = "unknown_student"
-    FORBIDDEN = "forbidden"  # a student of another campus or tutor, someone else's week
-    FUTURE_WEEK = "future_week"
-
-
-class WeekStoryError(LookupError):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.value)
-        self.problem = problem
 
 
 class Source(StrEnum):

@@ -8,9 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import orm, select
 
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.registry.models import Student, Tutor
-from server.registry.student_repository import Actor
 from server.services.accounts import AccountService
 from server.simulation.roster import TUTORS
 

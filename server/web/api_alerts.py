@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import (
     MAX_REASON_CHARS,
     AlertClosed,
@@ -25,7 +25,6 @@ from server.domain.alerts import (
 from server.domain.contracts import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.registry.student_repository import Actor
 from server.services import coordinator_reports
 from server.services.alerts import AlertNotFound, AlertService
 from server.web import api_params

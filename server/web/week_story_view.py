@@ -8,9 +8,10 @@ from collections.abc import Callable
 from flask import render_template
 
 from server.domain.calendar import IsoWeek
-from server.services import week_texts
+from server.domain.week_story import Problem, WeekStoryError
 from server.services.tutor_scope import StudentRef
-from server.services.week_story import Problem, WeekStories, WeekStoryError
+from server.services.week_story import WeekStories
+from server.texts import week_texts
 from server.web.context import now, services
 
 _STATUS = {

@@ -21,11 +21,11 @@ from edge.protocol import events_topic
 from server.alerting import build_alerting
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.registry.models import Campus
-from server.registry.student_repository import Actor
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService
 from server.services.student_import import import_students

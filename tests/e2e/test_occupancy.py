@@ -24,11 +24,11 @@ from sqlalchemy import update
 from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
-from server.registry.student_repository import Actor
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService
 from server.services.occupancy import OccupancyService, occupancy_listener

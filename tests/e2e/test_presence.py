@@ -23,10 +23,10 @@ from sqlalchemy import update
 from edge.protocol import feedback_topic
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
-from server.registry.student_repository import Actor
 from server.services.campuses import sync_campuses
 from server.services.ledger import LedgerService
 from server.services.presence import PresenceService, feedback_listener

@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from server.config import load_settings
+from server.domain.accounts import Actor
 from server.registry.database import open_registry
-from server.registry.student_repository import Actor
 from server.services.calendar_admin import set_opening_hours
 from server.services.campuses import sync_campuses
 from server.services.student_import import import_students

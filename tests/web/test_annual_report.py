@@ -15,9 +15,8 @@ from openpyxl import load_workbook
 
 from server.container import services_of
 from server.domain import annual_report as rules
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.entrypoints.cli import main
-from server.registry.student_repository import Actor
 from server.web import app as web
 from tests.web.conftest import CAMPUS, MONDAY_0920, OTHER, SECRET
 

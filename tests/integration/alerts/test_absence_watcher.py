@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from server.domain.accounts import Actor
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence
-from server.registry.student_repository import Actor
 from tests.integration.alerts.conftest import paris, statuses
 from tests.integration.registry.conftest import UID_E001
 

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import DomainError, ExcuseCategory, parse_slots
 from server.domain.ledger import WeekStatus
@@ -16,7 +17,6 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
-from server.registry.student_repository import Actor
 from server.services import admin_students
 from server.services.corrections import CorrectionService
 from server.services.ledger import LedgerService

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from edge.protocol import Tap, taps_topic
 from server.bootstrap import build_intake
-from server.services.ingest import InboundMessage, IngestService
+from server.domain.events import InboundMessage
+from server.services.ingest import IngestService
 from server.services.occupancy import OccupancyService, occupancy_listener
 from tests.integration.registry.conftest import (
     CAMPUS,

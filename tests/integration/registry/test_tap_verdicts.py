@@ -4,10 +4,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.registry.models import AuditEntry, OpeningHours, Reader, UnknownBadge
-from server.registry.student_repository import Actor
 from server.services import enrolment
 from server.services.ledger import LedgerService
 from server.services.presence import PresenceService, Verdict

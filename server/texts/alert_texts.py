@@ -12,8 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from server.domain.alerts import AlertKind
+from server.domain.notices import Notice, NoticeKind
 from server.i18n import _
-from server.services.notifications import Notice, NoticeKind
 
 _NOT_DIGITS = re.compile(r"[^\d+]")
 

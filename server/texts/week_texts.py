@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from server.domain.week_story import Problem
 from server.i18n import _
-from server.services.week_story import Problem
 
 
 def slot_state(state: str) -> str:

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import DomainError
 from server.domain.ledger import WeekStatus
 
 MAX_REASON_CHARS = 2000

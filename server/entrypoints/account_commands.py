@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from server.domain.accounts import Actor, Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.entrypoints.presence_commands import presence
 from server.i18n import _
 from server.services.accounts import AccountService

@@ -23,7 +23,7 @@ from server.bootstrap import build_event_store
 from server.config import Settings, load_settings
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek, parse_day
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry

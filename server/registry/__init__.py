@@ -2,4 +2,4 @@
 
 # The models first: the feature tables' modules need ``Base``, and ``models`` imports them
 # back at its end (to register them); whichever registry module is imported first.
-from server.registry import models as models  # noqa: E402
+from server.registry import models as models

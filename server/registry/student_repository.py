@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract, DomainError, Slot, plan_contract_change
+from server.domain.contracts import Contract, Slot, plan_contract_change
+from server.domain.errors import DomainError
 from server.registry import audit
 from server.registry.models import (
     Badge,

@@ -19,7 +19,7 @@ from sqlalchemy import func, orm, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.domain.accounts import Actor, Principal, Role, password_problems
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.phones import InvalidPhone, e164
 from server.registry import audit
 from server.registry.account_models import Account, ApiToken

@@ -26,7 +26,7 @@ from server.domain.activities import (
     check_note,
     check_theme,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.registry import audit
 from server.registry.models import Badge, Reader, Student
 from server.registry.outcome_models import (

@@ -13,7 +13,7 @@ from sqlalchemy import orm, select
 
 from server.adapters.event_store import EventStore
 from server.domain.accounts import Actor
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.registry.models import Student, UnknownBadge
 from server.services.enrolment import attach_unknown_badge
 

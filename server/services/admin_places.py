@@ -11,7 +11,7 @@ from sqlalchemy import orm, select
 
 from server.domain.accounts import Actor
 from server.domain.capacity import Limits
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.registry import audit
 from server.registry.models import READER_MODES, Reader, Room
 from server.registry.occupancy_models import ROOM_KINDS, CampusCapacity, RoomProfile

@@ -13,7 +13,8 @@ from sqlalchemy import func, or_, orm, select
 
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract, DomainError, Slot
+from server.domain.contracts import Contract, Slot
+from server.domain.errors import DomainError
 from server.registry.models import Badge, Student, Tutor, UnknownBadge
 from server.registry.models import Contract as ContractRow
 from server.registry.student_repository import StudentRepository, as_contract

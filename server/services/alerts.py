@@ -18,7 +18,7 @@ from server.domain import alerts as rules
 from server.domain.accounts import Actor
 from server.domain.alerts import AlertKind, AlertLife, CallLog, CallPolicy
 from server.domain.calendar import local_midnight
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.events import StoredTap
 from server.domain.notices import NoticeKind
 from server.domain.sessions import ReaderMode

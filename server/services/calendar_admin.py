@@ -14,7 +14,8 @@ from datetime import date
 from sqlalchemy import delete, orm, select
 
 from server.domain.accounts import Actor
-from server.domain.contracts import DomainError, parse_slots
+from server.domain.contracts import parse_slots
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.registry import audit
 from server.registry.models import Campus, Closure, OpeningHours, SchoolHoliday

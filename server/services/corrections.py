@@ -17,7 +17,8 @@ from sqlalchemy import orm
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import DomainError
 from server.domain.ledger import taps_purged
 from server.domain.sessions import Correction
 from server.registry import audit

@@ -21,7 +21,7 @@ from sqlalchemy import orm, select
 from server.adapters.event_store import EventStore
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.registry import audit
 from server.registry.models import Badge, UnknownBadge
 from server.registry.student_repository import StudentRepository

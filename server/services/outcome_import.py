@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import (
     AgeBand,
     ProfileStatus,

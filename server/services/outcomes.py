@@ -11,7 +11,7 @@ from sqlalchemy import orm, select
 
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import (
     AgeBand,
     ProfileStatus,

@@ -41,13 +41,8 @@ from server.adapters.spreadsheets import Column, csv_bytes
 from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import local_instant
-from server.domain.contracts import (
-    MINIMUM_WEEKLY_MINUTES,
-    Contract,
-    DomainError,
-    looks_like_slot,
-    parse_slots,
-)
+from server.domain.contracts import MINIMUM_WEEKLY_MINUTES, Contract, looks_like_slot, parse_slots
+from server.domain.errors import DomainError
 from server.domain.outcomes import StudentYear
 from server.i18n import _, ngettext
 from server.registry.student_repository import StudentRepository

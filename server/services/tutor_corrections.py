@@ -12,7 +12,8 @@ from sqlalchemy import orm
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import DomainError
 from server.domain.sessions import Correction, CorrectionKind, Session, SessionState
 from server.services.corrections import CorrectionService
 from server.services.ledger import repository

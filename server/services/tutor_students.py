@@ -15,7 +15,7 @@ from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.ledger import WeekLine, WeekStatus, hours
 from server.domain.sessions import Session, SessionState
 from server.registry import audit

@@ -22,7 +22,7 @@ from server.domain.alerts import (
     CallOutcome,
     ReasonCategory,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
 from server.services import coordinator_reports

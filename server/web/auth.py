@@ -24,7 +24,7 @@ from flask import (
 )
 
 from server.domain.accounts import Principal, Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.privacy_notice import privacy_notice
 from server.services.accounts import AccountService, LoginOutcome

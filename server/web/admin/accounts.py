@@ -9,7 +9,7 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
 from server.services.accounts import AccountService
 from server.services.admin_accounts import generate_password

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.services import admin_badges
 from server.services.enrolment import PastTapsChoice, unknown_badges

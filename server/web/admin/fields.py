@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import FileStorage
 
 from server.domain.capacity import Limits
-from server.domain.contracts import DomainError, Slot, parse_slots
+from server.domain.contracts import Slot, parse_slots
+from server.domain.errors import DomainError
 from server.services.student_import import (
     RowError,
     check_email,

@@ -7,7 +7,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from edge.protocol import is_valid_id
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
 from server.registry.occupancy_repository import RoomInfo
 from server.services import admin_places

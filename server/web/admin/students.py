@@ -13,7 +13,8 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.adapters.spreadsheets import CSV_TYPE
-from server.domain.contracts import Contract, DomainError, Slot, format_slots
+from server.domain.contracts import Contract, Slot, format_slots
+from server.domain.errors import DomainError
 from server.i18n import _, current_language
 from server.services import admin_students
 from server.services.student_import import (

@@ -10,7 +10,7 @@ from datetime import date
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from server.domain.accounts import Actor
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
 from server.services import coordinator_calendar
 from server.services.calendar_admin import add_closure as save_closure

@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result, StudentYear
 from server.i18n import _
 from server.registry.models import Student

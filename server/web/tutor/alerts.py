@@ -24,7 +24,7 @@ from server.domain.alerts import (
     CallOutcome,
     ReasonCategory,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
 from server.services.alerts import AlertService
 from server.services.tutor_board import AlertCard

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
 from server.services import activities
 from server.services.tutor_scope import students_in

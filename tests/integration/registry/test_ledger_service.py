@@ -6,7 +6,8 @@ from sqlalchemy import select, update
 
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError, ExcuseCategory, parse_slots
+from server.domain.contracts import ExcuseCategory, parse_slots
+from server.domain.errors import DomainError
 from server.domain.ledger import WeekStatus
 from server.domain.sessions import Correction, CorrectionKind
 from server.registry.models import (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
 from server.domain.activities import Modality
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import ProfileStatus, ProgrammeType, Result
 from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee

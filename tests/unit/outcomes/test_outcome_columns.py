@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result
 from server.services.outcome_import import parse_outcome
 

@@ -27,6 +27,7 @@ from edge.protocol import events_topic, format_timestamp
 from server.domain.accounts import Role
 from server.domain.alert_links import recipient_role
 from server.domain.alerts import AlertKind
+from server.domain.errors import InvalidInput
 from server.domain.notices import (
     RAISED_AND_RESOLVED,
     Channel,
@@ -126,7 +127,7 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0][:120] if str(error) else ""
 
 
-class WebhookSecretError(ValueError):
+class WebhookSecretError(InvalidInput):
     """A webhook channel without a secret of at least :data:`MIN_SECRET_CHARS`."""
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.domain.calendar import IsoWeek
+from server.domain.errors import NotFound
 from server.domain.sessions import Session, SessionState
 from server.domain.slots import NotDue, SlotOutcome, SlotState
 
@@ -156,7 +157,7 @@ class Problem(StrEnum):
     FUTURE_WEEK = "future_week"
 
 
-class WeekStoryError(LookupError):
+class WeekStoryError(NotFound):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.value)
         self.problem = problem

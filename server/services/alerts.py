@@ -18,7 +18,7 @@ from server.domain import alerts as rules
 from server.domain.accounts import Actor
 from server.domain.alerts import AlertKind, AlertLife, CallLog, CallPolicy
 from server.domain.calendar import local_midnight
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, NotFound
 from server.domain.events import StoredTap
 from server.domain.notices import NoticeKind
 from server.domain.sessions import ReaderMode
@@ -33,12 +33,16 @@ from server.services.notifications import NotificationService
 log = logging.getLogger(__name__)
 
 
-class AlertNotFound(DomainError):
+class AlertNotFound(NotFound):
+    code = "unknown_alert"
+
     def __init__(self) -> None:
-        super().__init__("there is no such alert")
+        super().__init__("There is no such alert.")
 
 
-class CallNotFound(DomainError):
+class CallNotFound(NotFound):
+    code = "unknown_call"
+
     def __init__(self) -> None:
         super().__init__("there is no such call")
 

@@ -26,6 +26,7 @@ from server.domain.annual_report import (
     StudentHours,
 )
 from server.domain.calendar import Interval, IsoWeek, local_midnight
+from server.domain.errors import InvalidInput
 from server.domain.events import CAMPUS_WIDE
 from server.domain.occupancy_stats import stats
 from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
@@ -245,7 +246,7 @@ def campus_grids(
     return [annual_grid(ledger, campus, period, now) for campus in campuses]
 
 
-class MergeError(ValueError):
+class MergeError(InvalidInput):
     """A file of a merge that cannot be read: its name and the reason."""
 
     def __init__(self, name: str, reason: str) -> None:

@@ -18,6 +18,7 @@ from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, IsoWeek
 from server.domain.contracts import Contract
+from server.domain.errors import NotFound
 from server.domain.ledger import WeekLine, WeekStatus
 from server.domain.sessions import Session
 from server.domain.student_progress import (
@@ -33,7 +34,7 @@ from server.registry.presence_repository import PresenceRepository
 from server.services.ledger import LedgerService, corrected_sessions, repository, session_rules
 
 
-class NotAStudent(LookupError):
+class NotAStudent(NotFound):
     """The account is not linked to a student record (any more)."""
 
 

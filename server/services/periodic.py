@@ -123,7 +123,7 @@ class PeriodicJob:
     def _run(self) -> None:
         while True:
             try:
-                self._turn(self._clock())
+                self.run_once()
             except Exception:
                 log.exception("periodic job %s failed; next try in %s", self.name, self._every)
             if self._stop.wait(self._every.total_seconds()):
@@ -161,8 +161,8 @@ class PeriodicJob:
             )
 
     def run_once(self) -> object:
-        """One turn now, in the caller's thread (tests, a replay), if this process holds
-        the job's lease; failures propagate."""
+        """One turn now, in the caller's thread (the job's own loop, or a test), if this
+        process holds the job's lease; failures propagate."""
         return self._turn(self._clock())
 
     def stop(self) -> None:

@@ -359,8 +359,8 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
     from server.config import CampusSettings, InfluxSettings
     from server.domain.accounts import Actor
     from server.domain.events import InboundMessage
-    from server.services.campuses import sync_campuses
-    from server.services.student_import import import_students
+    from server.services.people.campuses import sync_campuses
+    from server.services.people.student_import import import_students
 
     count = args.badge_taps
     students = min(count, args.badge_students)

@@ -25,23 +25,27 @@ from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
-from server.services.access_log import AccessLog
-from server.services.accounts import AccountService
-from server.services.campuses import sync_campuses
-from server.services.capacity_alerts import CapacityAlerts
-from server.services.ingest import IngestService
-from server.services.leadership import Leadership
-from server.services.ledger import LedgerService
-from server.services.metrics import Metrics, process_meta
-from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
-from server.services.occupancy_feedback import with_capacity
-from server.services.periodic import PeriodicJob, purge_expired
-from server.services.presence import PresenceService, feedback_listener
-from server.services.process_reports import ProcessReporter
-from server.services.reader_alerts import ReaderDownAlerts
-from server.services.reader_health import ReaderHealthService
-from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.services.readiness import Readiness
+from server.services.accounts.accounts import AccountService
+from server.services.alerts.capacity_alerts import CapacityAlerts
+from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.occupancy.occupancy import (
+    CapacityNotifier,
+    OccupancyService,
+    occupancy_listener,
+)
+from server.services.occupancy.occupancy_feedback import with_capacity
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.occupancy.reader_watch import ReaderNotifier, ReaderWatch
+from server.services.operations.ingest import IngestService
+from server.services.operations.leadership import Leadership
+from server.services.operations.metrics import Metrics, process_meta
+from server.services.operations.periodic import PeriodicJob, purge_expired
+from server.services.operations.process_reports import ProcessReporter
+from server.services.operations.readiness import Readiness
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService, feedback_listener
+from server.services.privacy.access_log import AccessLog
 from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
 

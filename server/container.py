@@ -21,16 +21,16 @@ if TYPE_CHECKING:
     from server.adapters.event_store import EventStore
     from server.config import Settings
     from server.domain.notices import Channel
-    from server.services.access_log import AccessLog
-    from server.services.accounts import AccountService
-    from server.services.alerts import AlertService
-    from server.services.ledger import LedgerService
-    from server.services.metrics import Metrics
-    from server.services.occupancy import OccupancyService
-    from server.services.presence import PresenceService
-    from server.services.reader_health import ReaderHealthService
-    from server.services.reader_watch import ReaderWatch
-    from server.services.readiness import Readiness
+    from server.services.accounts.accounts import AccountService
+    from server.services.alerts.alerts import AlertService
+    from server.services.occupancy.occupancy import OccupancyService
+    from server.services.occupancy.reader_health import ReaderHealthService
+    from server.services.occupancy.reader_watch import ReaderWatch
+    from server.services.operations.metrics import Metrics
+    from server.services.operations.readiness import Readiness
+    from server.services.presence.ledger import LedgerService
+    from server.services.presence.presence import PresenceService
+    from server.services.privacy.access_log import AccessLog
     from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]

@@ -1,6 +1,6 @@
 """Alert channels: e-mail over SMTP, a JSON webhook for an SMS gateway, MQTT events.
 
-Each implements :class:`server.services.notifications.Channel`. Passwords and secrets are
+Each implements :class:`server.services.alerts.notifications.Channel`. Passwords and secrets are
 read from the environment variables the campus's settings name, never stored or logged.
 Errors are reported without personal data (addresses and phone numbers stay out).
 The webhook's body and how a receiver checks it are described in ``docs/alerts.md``.

@@ -1,7 +1,7 @@
 """What an alert's notification says and the port every channel implements: the
 :class:`Notice` (one alert at one step), who is told (:attr:`Notice.emails`), the
 :class:`Channel` interface (e-mail, SMS webhook, MQTT event) and its failures. Shared by
-the notification service (``server.services.notifications``), the channels
+the notification service (``server.services.alerts.notifications``), the channels
 (``server.adapters.alert_channels``) and the texts (``server.texts.alert_texts``)."""
 
 from __future__ import annotations

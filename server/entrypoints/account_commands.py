@@ -15,7 +15,7 @@ from server.domain.accounts import Actor, Role
 from server.domain.errors import DomainError
 from server.entrypoints.presence_commands import presence
 from server.i18n import _
-from server.services.accounts import AccountService
+from server.services.accounts.accounts import AccountService
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

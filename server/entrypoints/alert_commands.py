@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from server.alerting import build_alerting
 from server.entrypoints.presence_commands import presence
 from server.i18n import _, ngettext
-from server.services.ledger import LedgerService
+from server.services.presence.ledger import LedgerService
 
 SEND_WAIT_S = 30.0
 

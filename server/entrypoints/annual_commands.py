@@ -17,9 +17,9 @@ from server.domain import annual_report as rules
 from server.domain.annual_report import Grid, PeriodError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
-from server.services import annual_report
-from server.services.annual_workbook import workbook_bytes
-from server.services.ledger import LedgerService
+from server.services.presence.ledger import LedgerService
+from server.services.reporting import annual_report
+from server.services.reporting.annual_workbook import workbook_bytes
 
 FORMATS = ("json", "xlsx")
 

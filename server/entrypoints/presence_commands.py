@@ -27,15 +27,16 @@ from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
-from server.services import calendar_admin, enrolment, reports
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService, repository
-from server.services.student_import import (
+from server.services.people import calendar_admin, enrolment
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import (
     ImportReport,
     import_students,
     import_summary,
     parse_date,
 )
+from server.services.presence import reports
+from server.services.presence.ledger import LedgerService, repository
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from server.domain.week_story import Problem, WeekStoryError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
-from server.services.ledger import LedgerService
-from server.services.week_story import WeekStories, WeekStory
+from server.services.presence.ledger import LedgerService
+from server.services.presence.week_story import WeekStories, WeekStory
 from server.texts.week_texts import (
     day_kind,
     problem_text,

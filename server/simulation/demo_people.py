@@ -10,7 +10,7 @@ from sqlalchemy import orm, select
 
 from server.domain.accounts import Actor, Role
 from server.registry.models import Student, Tutor
-from server.services.accounts import AccountService
+from server.services.accounts.accounts import AccountService
 from server.simulation.roster import TUTORS
 
 # login, role, display name, tutor e-mail or student id

@@ -1,6 +1,6 @@
 """``/api/v1/alerts``: absence and shortfall alerts, the call log, the evidence report.
 
-Views find :class:`~server.services.alerts.AlertService` under ``alerts`` in
+Views find :class:`~server.services.alerts.alerts.AlertService` under ``alerts`` in
 ``services()``. Bodies are validated here, at the boundary: a bad
 field is answered 400 with the field's name and what it must be. A token of one campus
 sees and acts on the alerts of that campus only (an alert's campus is its student's or
@@ -23,8 +23,8 @@ from server.domain.alerts import (
 )
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.services import coordinator_reports
-from server.services.alerts import AlertNotFound, AlertService
+from server.services.alerts.alerts import AlertNotFound, AlertService
+from server.services.reporting import coordinator_reports
 from server.web import api_params
 from server.web.api_params import BadParam
 from server.web.context import services

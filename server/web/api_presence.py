@@ -9,7 +9,7 @@ from server.adapters.spreadsheets import XLSX_TYPE
 from server.domain.accounts import Role
 from server.domain.week_story import WeekStoryError
 from server.i18n import _
-from server.services import reports
+from server.services.presence import reports
 from server.texts.week_texts import problem_text
 from server.web import api_params
 from server.web.context import services

@@ -27,7 +27,7 @@ from server.domain.accounts import Principal, Role
 from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.privacy_notice import privacy_notice
-from server.services.accounts import AccountService, LoginOutcome
+from server.services.accounts.accounts import AccountService, LoginOutcome
 from server.web.context import services
 from server.web.guards import current, principal, roles
 from server.web.navigation import home_endpoint

@@ -9,8 +9,8 @@ from flask import render_template
 
 from server.domain.calendar import IsoWeek
 from server.domain.week_story import Problem, WeekStoryError
-from server.services.tutor_scope import StudentRef
-from server.services.week_story import WeekStories
+from server.services.accounts.tutor_scope import StudentRef
+from server.services.presence.week_story import WeekStories
 from server.texts import week_texts
 from server.web.context import now, services
 

@@ -13,7 +13,7 @@ from flask import Flask
 import server
 from server.domain.alerts import AlertClosed
 from server.domain.errors import Conflict, DomainError, InvalidInput, NotFound, ServerError
-from server.services.alerts import AlertNotFound
+from server.services.alerts.alerts import AlertNotFound
 from server.web.api_params import BadParam
 from server.web.errors import answer, message_of, status_of
 from server.web.forms import FieldError

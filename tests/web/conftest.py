@@ -34,8 +34,8 @@ from server.container import services_of
 from server.domain.accounts import Actor, Role
 from server.domain.events import InboundMessage
 from server.registry.models import Student, Tutor
-from server.services.calendar_admin import set_opening_hours
-from server.services.student_import import import_students
+from server.services.people.calendar_admin import set_opening_hours
+from server.services.people.student_import import import_students
 from tests.conftest import REGISTRY_BACKEND, new_postgres_database
 
 PARIS = ZoneInfo("Europe/Paris")

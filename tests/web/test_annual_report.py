@@ -239,7 +239,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     from server.domain.academic_year import AcademicYear
     from server.domain.activities import Modality
     from server.domain.outcomes import ProfileStatus, ProgrammeType, Result, StudentYear
-    from server.services import activities, outcomes
+    from server.services.people import activities, outcomes
 
     actor = Actor("tests", world.clock())
     year = AcademicYear(2026)

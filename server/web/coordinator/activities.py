@@ -18,7 +18,7 @@ from server.domain.activities import Modality
 from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.registry.models import Student
-from server.services import activities
+from server.services.people import activities
 from server.web import forms, outcome_labels
 from server.web.context import actor
 from server.web.coordinator import blueprint

@@ -9,7 +9,7 @@ from flask import render_template, request
 
 from server.domain.alerts import AlertKind
 from server.i18n import _
-from server.services.alert_board import AlertBoard, CampusAlerts
+from server.services.alerts.alert_board import AlertBoard, CampusAlerts
 from server.web import forms
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import abort
 
-from server.services.student_data import StudentData
-from server.services.student_space import Me, NotAStudent, StudentSpace
+from server.services.privacy.student_data import StudentData
+from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services

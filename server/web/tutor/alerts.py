@@ -26,8 +26,8 @@ from server.domain.alerts import (
 )
 from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.alerts import AlertService
-from server.services.tutor_board import AlertCard
+from server.services.alerts.alerts import AlertService
+from server.services.screens.tutor_board import AlertCard
 from server.web import forms
 from server.web.context import services
 from server.web.errors import message_of, status_of

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import abort
 
 from server.domain.accounts import Role
-from server.services.tutor_board import TutorBoard
-from server.services.tutor_corrections import TutorCorrections
-from server.services.tutor_scope import Scope, StudentRef
-from server.services.tutor_students import TutorStudents
+from server.services.accounts.tutor_scope import Scope, StudentRef
+from server.services.screens.tutor_board import TutorBoard
+from server.services.screens.tutor_corrections import TutorCorrections
+from server.services.screens.tutor_students import TutorStudents
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services

@@ -19,7 +19,7 @@ from server.config import Settings
 from server.domain.events import ReaderStatusRecord
 from server.domain.notices import Channel, Notice
 from server.registry.models import Campus, Reader
-from server.services.ledger import LedgerService
+from server.services.presence.ledger import LedgerService
 from tests.e2e.helpers import wait_until
 from tests.integration.registry.conftest import (  # noqa: F401 (fixtures)
     CAMPUS,

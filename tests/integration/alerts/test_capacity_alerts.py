@@ -17,7 +17,7 @@ from server.config import Settings
 from server.domain.alerts import AlertKind
 from server.domain.capacity import CapacityChanged, CapacityLevel
 from server.domain.notices import Notice, NoticeKind
-from server.services.capacity_alerts import CapacityAlerts
+from server.services.alerts.capacity_alerts import CapacityAlerts
 from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, mqtt_event_of, paris
 from tests.services import Mosquitto
 

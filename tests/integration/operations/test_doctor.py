@@ -24,8 +24,8 @@ from server.domain.events import ReaderStatusRecord
 from server.entrypoints.cli import main
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
-from server.services.campuses import sync_campuses
-from server.services.doctor import Status, run_checks
+from server.services.operations.doctor import Status, run_checks
+from server.services.people.campuses import sync_campuses
 from tests.conftest import new_postgres_database
 from tests.integration.test_broker_acl import CampusBroker, render_acl, run_script
 from tests.services import Influxd, Postgres, free_port

@@ -16,8 +16,8 @@ from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
-from server.services.campuses import sync_campuses
-from server.services.student_import import ImportReport, import_students
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import ImportReport, import_students
 
 SECRET = "a-test-secret-of-32-characters!!"
 TOKEN = "api-token-for-tests"

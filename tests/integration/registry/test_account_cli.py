@@ -12,7 +12,7 @@ import pytest
 from server.config import load_settings
 from server.entrypoints.cli import main
 from server.registry.database import open_registry
-from server.services.accounts import AccountService, LoginOutcome
+from server.services.accounts.accounts import AccountService, LoginOutcome
 
 SECRET = "a-test-secret-of-32-characters!!"
 

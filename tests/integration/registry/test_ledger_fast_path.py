@@ -44,8 +44,8 @@ from server.domain.sessions import (
 from server.domain.slots import closures
 from server.registry.models import Closure, OpeningHours
 from server.registry.student_repository import StudentRepository
-from server.services.corrections import CorrectionService
-from server.services.ledger import (
+from server.services.presence.corrections import CorrectionService
+from server.services.presence.ledger import (
     LedgerService,
     holder_of,
     index_holdings,

@@ -18,9 +18,9 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
-from server.services import admin_students
-from server.services.corrections import CorrectionService
-from server.services.ledger import LedgerService
+from server.services.people import admin_students
+from server.services.presence.corrections import CorrectionService
+from server.services.presence.ledger import LedgerService
 from tests.integration.registry.conftest import (
     ROW_E001,
     ROW_E002,

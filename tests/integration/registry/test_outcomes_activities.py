@@ -15,8 +15,8 @@ from server.domain.errors import DomainError
 from server.domain.outcomes import ProfileStatus, ProgrammeType, Result
 from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee
-from server.services import activities, outcomes
-from server.services.erasure import erase_student
+from server.services.people import activities, outcomes
+from server.services.privacy.erasure import erase_student
 from tests.integration.registry.conftest import (
     CAMPUS,
     HEADER,

@@ -15,8 +15,8 @@ from server.config import load_settings
 from server.container import Services
 from server.entrypoints import presence_commands
 from server.registry.database import open_registry
-from server.services.ledger import LedgerService
-from server.services.presence import PresenceService
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService
 from server.web.app import create_app
 from tests.integration.registry.conftest import (
     ROW_E001,

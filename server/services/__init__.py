@@ -9,7 +9,7 @@
 - ``reporting``: the coordinator's reports and the ministry's annual grid;
 - ``privacy``: export, erasure, the access log;
 - ``accounts``: logins, passwords, tokens, who follows whom;
-- ``operations``: the ingest, periodic jobs and their leader, readiness, metrics, doctor;
+- ``operations``: the ingest, periodic jobs and their leader, readiness, metrics;
 - ``screens``: what one page shows, composed from the use cases above.
 
 A use case receives its ports (the registry's session factory, the event store, the

@@ -23,6 +23,7 @@ from server.container import Services
 from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
+from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.accounts.accounts import AccountService
@@ -263,7 +264,10 @@ def build_server(
     _add_alerts(features, alerting, ingest, clock)
     found = features.services
     found.registry, found.store, found.presence = registry, ingest.store, presence
-    found.accounts, found.access_log = AccountService(registry), AccessLog(registry)
+    found.accounts, found.access_log = (
+        AccountService(accounts_unit_of_work(registry)),
+        AccessLog(registry),
+    )
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
     reporter = _add_watching(

@@ -13,6 +13,7 @@ SERVER = Path(__file__).resolve().parents[2] / "server"
 # module prefix -> prefixes it must not import (anything of the server above it)
 FORBIDDEN = {
     "server.domain": ("server.",),  # but server.domain itself, see ALLOWED
+    "server.ports": ("server.",),
     "server.texts": ("server.",),
     "server.registry": (
         "server.services",
@@ -36,6 +37,7 @@ FORBIDDEN = {
 }
 ALLOWED = {
     "server.domain": ("server.domain",),
+    "server.ports": ("server.domain", "server.ports"),
     "server.texts": ("server.domain", "server.texts", "server.i18n"),
 }
 

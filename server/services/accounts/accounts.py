@@ -15,15 +15,12 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
-from sqlalchemy import func, orm, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.domain.accounts import Actor, Principal, Role, password_problems
 from server.domain.errors import DomainError
 from server.domain.phones import InvalidPhone, e164
-from server.registry import audit
-from server.registry.account_models import Account, ApiToken
-from server.registry.models import Campus, Student, Tutor
+from server.ports.accounts import AccountRecord, AccountsUnitOfWork, Places, TokenRecord
 
 TOKEN_PREFIX = "cp_"  # noqa: S105 - a marker that tells our tokens apart, not a secret
 
@@ -80,10 +77,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _principal(account: Account) -> Principal:
+def _principal(account: AccountRecord) -> Principal:
+    assert account.id is not None
     return Principal(
         name=account.login,
-        role=Role(account.role),
+        role=account.role,
         campus_id=account.campus_id,
         tutor_id=account.tutor_id,
         student_pk=account.student_pk,
@@ -91,12 +89,13 @@ def _principal(account: Account) -> Principal:
     )
 
 
-def _view(account: Account) -> AccountView:
+def _view(account: AccountRecord) -> AccountView:
+    assert account.id is not None
     return AccountView(
         account.id,
         account.login,
         account.display_name,
-        Role(account.role),
+        account.role,
         account.campus_id,
         account.tutor_id,
         account.student_pk,
@@ -107,12 +106,13 @@ def _view(account: Account) -> AccountView:
     )
 
 
-def _token_view(row: ApiToken) -> TokenView:
+def _token_view(row: TokenRecord) -> TokenView:
+    assert row.id is not None
     return TokenView(
         row.id,
         row.name,
         row.prefix,
-        Role(row.role),
+        row.role,
         row.campus_id,
         row.created_by,
         row.created_at,
@@ -122,8 +122,12 @@ def _token_view(row: ApiToken) -> TokenView:
 
 
 class AccountService:
-    def __init__(self, registry: Callable[[], orm.Session]) -> None:
-        self.registry = registry
+    """The account use cases, on the account ports: ``unit_of_work`` opens one
+    transaction (``server.registry.account_store.accounts_unit_of_work`` in the server,
+    in-memory fakes in the unit tests)."""
+
+    def __init__(self, unit_of_work: Callable[[], AccountsUnitOfWork]) -> None:
+        self.unit_of_work = unit_of_work
 
     # --- accounts -------------------------------------------------------------------
 
@@ -147,61 +151,58 @@ class AccountService:
             raise DomainError("A login has 3 to 254 characters and no spaces.")
         for problem in password_problems(password, login=login):
             raise DomainError(problem)
-        with self.registry() as session, session.begin():
-            self._check_links(session, role, campus_id, tutor_id, student_pk)
-            if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+        with self.unit_of_work() as uow:
+            self._check_links(uow.places, role, campus_id, tutor_id, student_pk)
+            if uow.accounts.by_login(login) is not None:
                 raise DomainError("The login {login} is already taken.", login=login)
-            account = Account(
-                login=login,
-                display_name=display_name.strip(),
-                phone=phone,
-                role=role.value,
-                campus_id=campus_id,
-                tutor_id=tutor_id if role is Role.TUTOR else None,
-                student_pk=student_pk if role is Role.STUDENT else None,
-                password_hash=generate_password_hash(password),
-                active=True,
-                failed_logins=0,
-                session_version=1,
-                created_at=actor.at,
+            account = uow.accounts.add(
+                AccountRecord(
+                    login=login,
+                    display_name=display_name.strip(),
+                    phone=phone,
+                    role=role,
+                    campus_id=campus_id,
+                    tutor_id=tutor_id if role is Role.TUTOR else None,
+                    student_pk=student_pk if role is Role.STUDENT else None,
+                    password_hash=generate_password_hash(password),
+                    created_at=actor.at,
+                )
             )
-            session.add(account)
-            session.flush()
-            self._audit(session, actor, "account_created", account, after=_view(account))
+            self._audit(uow, actor, "account_created", account, after=_view(account))
+            uow.commit()
             return _view(account)
 
     @staticmethod
     def _check_links(
-        session: orm.Session,
+        places: Places,
         role: Role,
         campus_id: str,
         tutor_id: int | None,
         student_pk: int | None,
     ) -> None:
-        if campus_id and session.get(Campus, campus_id) is None:
+        if campus_id and not places.campus_exists(campus_id):
             raise DomainError("There is no campus {campus}.", campus=campus_id)
-        if role is Role.TUTOR and (tutor_id is None or session.get(Tutor, tutor_id) is None):
+        if role is Role.TUTOR and (tutor_id is None or not places.tutor_exists(tutor_id)):
             raise DomainError("A tutor account must be linked to a tutor.")
         if role is Role.STUDENT:
-            student = session.get(Student, student_pk) if student_pk is not None else None
-            if student is None:
+            campus = places.student_campus(student_pk) if student_pk is not None else None
+            if campus is None:
                 raise DomainError("A student account must be linked to a student.")
-            if campus_id != student.campus_id:
+            if campus_id != campus:
                 raise DomainError("A student account belongs to the student's campus.")
 
     def accounts(self) -> list[AccountView]:
-        with self.registry() as session:
-            rows = session.scalars(select(Account).order_by(Account.role, Account.login))
-            return [_view(row) for row in rows]
+        with self.unit_of_work() as uow:
+            return [_view(row) for row in uow.accounts.listing()]
 
     def count(self) -> int:
-        with self.registry() as session:
-            return session.scalar(select(func.count(Account.id))) or 0
+        with self.unit_of_work() as uow:
+            return uow.accounts.count()
 
     def authenticate(self, login: str, password: str, now: datetime) -> LoginResult:
         login = login.strip().lower()
-        with self.registry() as session, session.begin():
-            account = session.scalar(select(Account).where(Account.login == login))
+        with self.unit_of_work() as uow:
+            account = uow.accounts.by_login(login)
             if account is None or not account.active:
                 check_password_hash(_dummy_hash(), password)
                 return LoginResult(LoginOutcome.WRONG)
@@ -209,17 +210,21 @@ class AccountService:
             # and let anyone lock a tutor out; the web's login throttle slows guessing.
             if not check_password_hash(account.password_hash, password):
                 account.failed_logins += 1
+                uow.accounts.save(account)
+                uow.commit()
                 return LoginResult(LoginOutcome.WRONG)
             account.failed_logins = 0
             account.locked_until = None
             account.last_login_at = now
+            uow.accounts.save(account)
+            uow.commit()
             return LoginResult(LoginOutcome.OK, _principal(account), account.session_version)
 
     def principal(self, account_id: int, session_version: int) -> Principal | None:
         """The principal of a logged-in session, or None when the account was disabled
         or its password changed since the session began."""
-        with self.registry() as session:
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             if account is None or not account.active:
                 return None
             if account.session_version != session_version:
@@ -227,59 +232,68 @@ class AccountService:
             return _principal(account)
 
     def session_version(self, account_id: int) -> int:
-        with self.registry() as session:
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             return account.session_version if account is not None else 0
 
     def change_password(self, account_id: int, current: str, new: str, now: datetime) -> int:
         """Change one's own password; returns the new session version (other sessions of
         the account end)."""
-        with self.registry() as session, session.begin():
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             if account is None or not check_password_hash(account.password_hash, current):
                 raise DomainError("The current password is wrong.")
-            return self._set_password(session, account, new, Actor(account.login, now))
+            version = self._set_password(uow, account, new, Actor(account.login, now))
+            uow.commit()
+            return version
 
     def reset_password(self, account_id: int, new: str, actor: Actor) -> None:
         """An admin sets someone's password (and unlocks the account)."""
-        with self.registry() as session, session.begin():
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             if account is None:
                 raise DomainError("There is no such account.")
-            self._set_password(session, account, new, actor)
+            self._set_password(uow, account, new, actor)
+            uow.commit()
 
-    def _set_password(self, session: orm.Session, account: Account, new: str, actor: Actor) -> int:
+    def _set_password(
+        self, uow: AccountsUnitOfWork, account: AccountRecord, new: str, actor: Actor
+    ) -> int:
         for problem in password_problems(new, login=account.login):
             raise DomainError(problem)
         account.password_hash = generate_password_hash(new)
         account.session_version += 1
         account.failed_logins = 0
         account.locked_until = None
-        self._audit(session, actor, "password_changed", account)
+        uow.accounts.save(account)
+        self._audit(uow, actor, "password_changed", account)
         return account.session_version
 
     def set_active(self, account_id: int, active: bool, actor: Actor) -> None:
-        with self.registry() as session, session.begin():
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             if account is None:
                 raise DomainError("There is no such account.")
             before = _view(account)
             account.active = active
             account.session_version += 1
-            self._audit(session, actor, "account_updated", account, before, _view(account))
+            uow.accounts.save(account)
+            self._audit(uow, actor, "account_updated", account, before, _view(account))
+            uow.commit()
 
     def set_phone(self, account_id: int, phone: str, actor: Actor) -> str:
         """Store the account's phone (E.164; empty removes it); returns it. The audit
         entry says whether a number was set, never the number."""
         number = _phone(phone)
-        with self.registry() as session, session.begin():
-            account = session.get(Account, account_id)
+        with self.unit_of_work() as uow:
+            account = uow.accounts.get(account_id)
             if account is None:
                 raise DomainError("There is no such account.")
             before = bool(account.phone)
             account.phone = number
-            audit.record(
-                session,
+            uow.accounts.save(account)
+            assert account.id is not None
+            uow.audit.record(
                 at=actor.at,
                 actor=actor.name,
                 action="account_phone_set",
@@ -288,6 +302,7 @@ class AccountService:
                 before={"phone": before},
                 after={"phone": bool(number)},
             )
+            uow.commit()
         return number
 
     # --- API tokens -----------------------------------------------------------------
@@ -302,22 +317,22 @@ class AccountService:
         if role is Role.STUDENT or role is Role.TUTOR:
             raise DomainError("An API token is for a coordinator or an admin.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.registry() as session, session.begin():
-            if campus_id and session.get(Campus, campus_id) is None:
+        with self.unit_of_work() as uow:
+            if campus_id and not uow.places.campus_exists(campus_id):
                 raise DomainError("There is no campus {campus}.", campus=campus_id)
-            row = ApiToken(
-                name=name,
-                digest=_digest(secret),
-                prefix=secret[:8],
-                role=role.value,
-                campus_id=campus_id,
-                created_by=actor.name,
-                created_at=actor.at,
+            row = uow.tokens.add(
+                TokenRecord(
+                    name=name,
+                    digest=_digest(secret),
+                    prefix=secret[:8],
+                    role=role,
+                    campus_id=campus_id,
+                    created_by=actor.name,
+                    created_at=actor.at,
+                )
             )
-            session.add(row)
-            session.flush()
-            audit.record(
-                session,
+            assert row.id is not None
+            uow.audit.record(
                 at=actor.at,
                 actor=actor.name,
                 action="token_created",
@@ -325,47 +340,51 @@ class AccountService:
                 entity_id=row.id,
                 after={"name": name, "role": role.value, "campus": campus_id},
             )
+            uow.commit()
             return secret, _token_view(row)
 
     def revoke_token(self, token_id: int, actor: Actor) -> None:
-        with self.registry() as session, session.begin():
-            row = session.get(ApiToken, token_id)
+        with self.unit_of_work() as uow:
+            row = uow.tokens.get(token_id)
             if row is None:
                 raise DomainError("There is no such token.")
             if row.revoked_at is None:
+                assert row.id is not None
                 row.revoked_at = actor.at
-                audit.record(
-                    session,
+                uow.tokens.save(row)
+                uow.audit.record(
                     at=actor.at,
                     actor=actor.name,
                     action="token_revoked",
                     entity="api_token",
                     entity_id=row.id,
                 )
+                uow.commit()
 
     def tokens(self) -> list[TokenView]:
-        with self.registry() as session:
-            rows = session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()))
-            return [_token_view(row) for row in rows]
+        with self.unit_of_work() as uow:
+            return [_token_view(row) for row in uow.tokens.listing()]
 
     def token_principal(self, token: str, now: datetime) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX):
             return None
-        with self.registry() as session, session.begin():
-            row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+        with self.unit_of_work() as uow:
+            row = uow.tokens.by_digest(_digest(token))
             if row is None or row.revoked_at is not None:
                 return None
             row.last_used_at = now
-            return Principal(name=f"token:{row.name}", role=Role(row.role), campus_id=row.campus_id)
+            uow.tokens.save(row)
+            uow.commit()
+            return Principal(name=f"token:{row.name}", role=row.role, campus_id=row.campus_id)
 
     # --- audit ----------------------------------------------------------------------
 
     @staticmethod
     def _audit(
-        session: orm.Session,
+        uow: AccountsUnitOfWork,
         actor: Actor,
         action: str,
-        account: Account,
+        account: AccountRecord,
         before: AccountView | None = None,
         after: AccountView | None = None,
     ) -> None:
@@ -379,8 +398,8 @@ class AccountService:
                 "active": view.active,
             }
 
-        audit.record(
-            session,
+        assert account.id is not None
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action=action,

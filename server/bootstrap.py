@@ -27,6 +27,7 @@ from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.accounts.accounts import AccountService
+from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
 from server.services.occupancy.occupancy import (
@@ -46,7 +47,13 @@ from server.services.operations.readiness import Readiness
 from server.services.people.campuses import sync_campuses
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
+from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
+from server.services.privacy.student_data import StudentData
+from server.services.screens.student_space import StudentSpace
+from server.services.screens.tutor_board import TutorBoard
+from server.services.screens.tutor_corrections import TutorCorrections
+from server.services.screens.tutor_students import TutorStudents
 from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
 
@@ -268,6 +275,7 @@ def build_server(
         AccountService(accounts_unit_of_work(registry)),
         AccessLog(registry),
     )
+    _add_screens(found, settings, registry, ingest.store, ledger)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
     reporter = _add_watching(
@@ -288,6 +296,24 @@ def build_server(
         leadership,
         reporter,
     )
+
+
+def _add_screens(
+    found: Services,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    store: EventStore,
+    ledger: LedgerService,
+) -> None:
+    """What the pages show, composed once (they hold no state between requests)."""
+    presence, retention = settings.presence, int(settings.events.retention_days)
+    found.tutor_board = TutorBoard(registry, store, presence)
+    found.tutor_students = TutorStudents(registry, ledger, store, presence)
+    found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
+    found.student_space = StudentSpace(registry, store, ledger, presence)
+    found.student_data = StudentData(registry, found.student_space, retention_days=retention)
+    found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
+    found.alert_board = AlertBoard(registry, presence)
 
 
 def _add_watching(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.config import Settings
     from server.domain.notices import Channel
     from server.services.accounts.accounts import AccountService
+    from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
     from server.services.occupancy.occupancy import OccupancyService
     from server.services.occupancy.reader_health import ReaderHealthService
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
     from server.services.operations.readiness import Readiness
     from server.services.presence.ledger import LedgerService
     from server.services.presence.presence import PresenceService
+    from server.services.presence.week_story import WeekStories
     from server.services.privacy.access_log import AccessLog
+    from server.services.privacy.student_data import StudentData
+    from server.services.screens.student_space import StudentSpace
+    from server.services.screens.tutor_board import TutorBoard
+    from server.services.screens.tutor_corrections import TutorCorrections
+    from server.services.screens.tutor_students import TutorStudents
     from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]
@@ -56,6 +63,14 @@ class Services:
     readiness: Readiness | None = None
     metrics: Metrics | None = None
     login_throttle: LoginThrottle | None = None
+    # what the pages show, composed once from the services above
+    tutor_board: TutorBoard | None = None
+    tutor_students: TutorStudents | None = None
+    tutor_corrections: TutorCorrections | None = None
+    student_space: StudentSpace | None = None
+    student_data: StudentData | None = None
+    week_stories: WeekStories | None = None
+    alert_board: AlertBoard | None = None
 
 
 def services_of(app: Flask) -> Services:

@@ -23,14 +23,9 @@ _STATUS = {
 
 
 def stories() -> WeekStories:
-    found = services()
-    return WeekStories(
-        found.registry,
-        found.store,
-        found.ledger,
-        found.settings.presence,
-        retention_days=int(found.settings.events.retention_days),
-    )
+    found = services().week_stories
+    assert found is not None
+    return found
 
 
 def render(

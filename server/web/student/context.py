@@ -15,12 +15,15 @@ from server.web.guards import check_student, current
 
 
 def space() -> StudentSpace:
-    found = services()
-    return StudentSpace(found.registry, found.store, found.ledger, found.settings.presence)
+    found = services().student_space
+    assert found is not None
+    return found
 
 
 def data() -> StudentData:
-    return StudentData(services().registry, space(), retention_days=retention_days())
+    found = services().student_data
+    assert found is not None
+    return found
 
 
 def retention_days() -> int:

@@ -20,24 +20,21 @@ STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
 
 
 def board() -> TutorBoard:
-    found = services()
-    return TutorBoard(found.registry, found.store, found.settings.presence)
+    found = services().tutor_board
+    assert found is not None
+    return found
 
 
 def students() -> TutorStudents:
-    found = services()
-    return TutorStudents(found.registry, found.ledger, found.store, found.settings.presence)
+    found = services().tutor_students
+    assert found is not None
+    return found
 
 
 def corrections() -> TutorCorrections:
-    found = services()
-    settings = found.settings
-    return TutorCorrections(
-        found.registry,
-        found.store,
-        settings.presence,
-        retention_days=settings.events.retention_days,
-    )
+    found = services().tutor_corrections
+    assert found is not None
+    return found
 
 
 def scope() -> Scope:

@@ -165,7 +165,8 @@ def test_api_refuses_a_token_when_none_is_configured_nor_made(imported, monkeypa
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    app = create_app(settings, ledger=LedgerService(registry, store, settings.presence))
+    ledger = LedgerService(registry, store, settings.presence)
+    app = create_app(Services(settings=settings, clock=lambda: datetime.now(UTC), ledger=ledger))
     answer = app.test_client().get(
         "/api/v1/presence/weekly?week=2026-W48", headers={"Authorization": "Bearer anything"}
     )

@@ -36,6 +36,16 @@ class StudentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def contracts_of(self, student_pk: int, *, current: bool = False) -> list[ContractRow]:
+        """A student's contracts in the order they were recorded; ``current``: only those
+        not replaced by a correction, by start day."""
+        query = select(ContractRow).where(ContractRow.student_pk == student_pk)
+        if current:
+            query = query.where(ContractRow.replaced_at.is_(None)).order_by(ContractRow.valid_from)
+        else:
+            query = query.order_by(ContractRow.id)
+        return list(self.session.scalars(query))
+
     def campus_exists(self, campus_id: str) -> bool:
         return self.session.get(Campus, campus_id) is not None
 

@@ -27,6 +27,8 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
+from server.registry.presence_repository import PresenceRepository
+from server.registry.student_repository import StudentRepository
 from server.services.presence.ledger import repository
 from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 
@@ -125,9 +127,7 @@ def _accounts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
 
 
 def _contracts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Contract).where(Contract.student_pk == student_pk).order_by(Contract.id)
-    )
+    rows = StudentRepository(session).contracts_of(student_pk)
     return [
         {
             "weekly_hours": row.weekly_minutes / 60,
@@ -174,11 +174,7 @@ def _weeks(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
 
 
 def _excuses(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(ExcusedAbsence)
-        .where(ExcusedAbsence.student_pk == student_pk)
-        .order_by(ExcusedAbsence.start.desc())
-    )
+    rows = PresenceRepository(session).student_excuses(student_pk)
     return [
         {
             "start": row.start,

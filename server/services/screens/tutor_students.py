@@ -21,7 +21,9 @@ from server.domain.sessions import Session, SessionState
 from server.registry import audit
 from server.registry.account_models import StudentNote
 from server.registry.alert_models import Alert, AlertCall
-from server.registry.models import Contract, ExcusedAbsence, Student
+from server.registry.models import Student
+from server.registry.presence_repository import PresenceRepository
+from server.registry.student_repository import StudentRepository
 from server.services.accounts.tutor_scope import Scope, StudentRef, student_ref, students_in
 from server.services.presence.ledger import LedgerService, repository
 from server.services.presence.tutor_sessions import SessionReader
@@ -224,11 +226,7 @@ class TutorStudents:
 
 def _contracts(session: orm.Session, student_pk: int, today: date) -> list[ContractView]:
     """Contracts in force or to come, not replaced by a correction."""
-    rows = session.scalars(
-        select(Contract)
-        .where(Contract.student_pk == student_pk, Contract.replaced_at.is_(None))
-        .order_by(Contract.valid_from)
-    )
+    rows = StudentRepository(session).contracts_of(student_pk, current=True)
     return [
         ContractView(
             weekly_hours=round(row.weekly_minutes / 60, 2),
@@ -248,12 +246,7 @@ def _slot_key(slot: object) -> tuple[int, time]:
 
 
 def _excuses(session: orm.Session, student_pk: int, limit: int = 30) -> list[ExcuseView]:
-    rows = session.scalars(
-        select(ExcusedAbsence)
-        .where(ExcusedAbsence.student_pk == student_pk)
-        .order_by(ExcusedAbsence.start.desc())
-        .limit(limit)
-    )
+    rows = PresenceRepository(session).student_excuses(student_pk, limit=limit)
     return [ExcuseView(r.start, r.end, r.category, r.note, r.created_by) for r in rows]
 
 

@@ -252,13 +252,12 @@ def build_server(
         engine.dispose()
         raise
     ingest = build_ingest(settings, clock=clock, registry=registry)
-    presence = PresenceService(registry, ingest.store, settings.presence)
-    ledger = LedgerService(
-        registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
-    )
+    found = build_services(settings, registry, ingest.store, clock=clock)
+    ledger, presence = found.ledger, found.presence
+    assert presence is not None
     ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
     freeze = PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))
-    features = Features(Services(settings=settings, clock=clock, ledger=ledger), jobs=[freeze])
+    features = Features(found, jobs=[freeze])
     publish = None if web_only else ingest.consumer.publish
     alerting = build_alerting(
         settings, registry, ingest.store, ledger, publish=publish, clock=clock
@@ -269,13 +268,6 @@ def build_server(
         features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
     )
     _add_alerts(features, alerting, ingest, clock)
-    found = features.services
-    found.registry, found.store, found.presence = registry, ingest.store, presence
-    found.accounts, found.access_log = (
-        AccountService(accounts_unit_of_work(registry)),
-        AccessLog(registry),
-    )
-    _add_screens(found, settings, registry, ingest.store, ledger)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
     reporter = _add_watching(
@@ -296,6 +288,30 @@ def build_server(
         leadership,
         reporter,
     )
+
+
+def build_services(
+    settings: Settings, registry: sessionmaker[Session], store: EventStore, *, clock: Clock
+) -> Services:
+    """The services every process composes the same way on one registry and event store:
+    the ledger, the doors' feedback, accounts, the access log and what the pages show.
+    ``serve`` and ``web`` add the live parts (occupancy, alerts, watching); the commands
+    use these as they are."""
+    ledger = LedgerService(
+        registry, store, settings.presence, retention_days=settings.events.retention_days
+    )
+    found = Services(
+        settings=settings,
+        clock=clock,
+        ledger=ledger,
+        registry=registry,
+        store=store,
+        presence=PresenceService(registry, store, settings.presence),
+        accounts=AccountService(accounts_unit_of_work(registry)),
+        access_log=AccessLog(registry),
+    )
+    _add_screens(found, settings, registry, store, ledger)
+    return found
 
 
 def _add_screens(

@@ -21,9 +21,10 @@ from typing import Any
 class ServerError(Exception):
     code = "refused"
 
-    def __init__(self, message: str = "", **values: Any) -> None:
-        super().__init__(message.format(**values) if values else message)
-        self.message = message
+    def __init__(self, message: object = "", **values: Any) -> None:
+        text = str(message)  # some carry a value (an id, a code) rather than a sentence
+        super().__init__(text.format(**values) if values else text)
+        self.message = text
         self.values = values
 
 

@@ -48,17 +48,18 @@ from bench.reference.polling_watcher import AbsenceWatcher as PollingWatcher
 from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.contracts import Contract, Slot
 from server.domain.events import ReaderStatusRecord, StoredTap
+from server.domain.notices import Channel, Notice
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
-from server.registry.student_repository import Actor, StudentRepository
-from server.services.campuses import sync_campuses
-from server.services.leadership import Leadership
-from server.services.ledger import LedgerService
-from server.services.notifications import Channel, Notice
-from server.services.reader_health import ReaderHealthService
+from server.registry.student_repository import StudentRepository
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.operations.leadership import Leadership
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import LedgerService
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = date(2026, 11, 23)
@@ -355,7 +356,7 @@ def main() -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip the old design")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    lanes = logging.getLogger("server.services.delivery_workers")
+    lanes = logging.getLogger("server.services.alerts.delivery_workers")
     lanes.addHandler(LANE_ERRORS)
     lanes.propagate = False
     sizes = [int(item) for item in options.campuses.split(",")]

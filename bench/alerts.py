@@ -41,8 +41,8 @@ from server.alerting import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
 from server.registry.alert_models import Alert, AlertDelivery
 from server.registry.database import open_registry
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import LedgerService
 from tests.alert_receivers import (
     ENVIRON,
     MONDAY_0900,

@@ -357,10 +357,10 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
     badges in turn. The second half of each phase is timed (warm, a long day behind)."""
     from server.bootstrap import build_server
     from server.config import CampusSettings, InfluxSettings
-    from server.registry.student_repository import Actor
-    from server.services.campuses import sync_campuses
-    from server.services.ingest import InboundMessage
-    from server.services.student_import import import_students
+    from server.domain.accounts import Actor
+    from server.domain.events import InboundMessage
+    from server.services.people.campuses import sync_campuses
+    from server.services.people.student_import import import_students
 
     count = args.badge_taps
     students = min(count, args.badge_students)

@@ -53,15 +53,16 @@ if os.environ.get("PYTHONPATH"):
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, Slot
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
-from server.registry.student_repository import Actor, StudentRepository
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService
+from server.registry.student_repository import StudentRepository
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import LedgerService
 
 PARIS = ZoneInfo("Europe/Paris")
 SECRET = b"bench-secret-bench-secret"
@@ -146,7 +147,7 @@ def generate_taps(
 
 def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -> dict:
     """Seconds of each timed line with the code found first on ``sys.path``."""
-    from server.services.ledger import LedgerService  # the tree under test
+    from server.services.presence.ledger import LedgerService  # the tree under test
 
     store = open_store(options.store, folder, influx_url)
     engine, registry = open_registry(_settings(options, folder).registry_database_url)

@@ -54,10 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import build_server
 from server.config import CampusSettings, Settings, WebSettings
-from server.registry.student_repository import Actor
-from server.services.calendar_admin import set_opening_hours
-from server.services.ingest import InboundMessage
-from server.services.student_import import import_students
+from server.domain.accounts import Actor
+from server.domain.events import InboundMessage
+from server.services.people.calendar_admin import set_opening_hours
+from server.services.people.student_import import import_students
 from server.simulation.demo_people import furnish_people
 from server.simulation.roster import demo_sheet
 from server.simulation.scenario import demo_badges

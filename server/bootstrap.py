@@ -23,25 +23,37 @@ from server.container import Services
 from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
+from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
-from server.services.access_log import AccessLog
-from server.services.accounts import AccountService
-from server.services.campuses import sync_campuses
-from server.services.capacity_alerts import CapacityAlerts
-from server.services.ingest import IngestService
-from server.services.leadership import Leadership
-from server.services.ledger import LedgerService
-from server.services.metrics import Metrics, process_meta
-from server.services.occupancy import CapacityNotifier, OccupancyService, occupancy_listener
-from server.services.occupancy_feedback import with_capacity
-from server.services.periodic import PeriodicJob, purge_expired
-from server.services.presence import PresenceService, feedback_listener
-from server.services.process_reports import ProcessReporter
-from server.services.reader_alerts import ReaderDownAlerts
-from server.services.reader_health import ReaderHealthService
-from server.services.reader_watch import ReaderNotifier, ReaderWatch
-from server.services.readiness import Readiness
+from server.services.accounts.accounts import AccountService
+from server.services.alerts.alert_board import AlertBoard
+from server.services.alerts.capacity_alerts import CapacityAlerts
+from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.occupancy.occupancy import (
+    CapacityNotifier,
+    OccupancyService,
+    occupancy_listener,
+)
+from server.services.occupancy.occupancy_feedback import with_capacity
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.occupancy.reader_watch import ReaderNotifier, ReaderWatch
+from server.services.operations.ingest import IngestService
+from server.services.operations.leadership import Leadership
+from server.services.operations.metrics import Metrics, process_meta
+from server.services.operations.periodic import PeriodicJob, purge_expired
+from server.services.operations.process_reports import ProcessReporter
+from server.services.operations.readiness import Readiness
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService, feedback_listener
+from server.services.presence.week_story import WeekStories
+from server.services.privacy.access_log import AccessLog
+from server.services.privacy.student_data import StudentData
+from server.services.screens.student_space import StudentSpace
+from server.services.screens.tutor_board import TutorBoard
+from server.services.screens.tutor_corrections import TutorCorrections
+from server.services.screens.tutor_students import TutorStudents
 from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
 
@@ -240,13 +252,12 @@ def build_server(
         engine.dispose()
         raise
     ingest = build_ingest(settings, clock=clock, registry=registry)
-    presence = PresenceService(registry, ingest.store, settings.presence)
-    ledger = LedgerService(
-        registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
-    )
+    found = build_services(settings, registry, ingest.store, clock=clock)
+    ledger, presence = found.ledger, found.presence
+    assert presence is not None
     ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
     freeze = PeriodicJob("freeze-weeks", ledger.freeze_due, clock=clock, every=timedelta(hours=6))
-    features = Features(Services(settings=settings, clock=clock, ledger=ledger), jobs=[freeze])
+    features = Features(found, jobs=[freeze])
     publish = None if web_only else ingest.consumer.publish
     alerting = build_alerting(
         settings, registry, ingest.store, ledger, publish=publish, clock=clock
@@ -257,9 +268,6 @@ def build_server(
         features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
     )
     _add_alerts(features, alerting, ingest, clock)
-    found = features.services
-    found.registry, found.store, found.presence = registry, ingest.store, presence
-    found.accounts, found.access_log = AccountService(registry), AccessLog(registry)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
     leadership = Leadership(registry)
     reporter = _add_watching(
@@ -280,6 +288,48 @@ def build_server(
         leadership,
         reporter,
     )
+
+
+def build_services(
+    settings: Settings, registry: sessionmaker[Session], store: EventStore, *, clock: Clock
+) -> Services:
+    """The services every process composes the same way on one registry and event store:
+    the ledger, the doors' feedback, accounts, the access log and what the pages show.
+    ``serve`` and ``web`` add the live parts (occupancy, alerts, watching); the commands
+    use these as they are."""
+    ledger = LedgerService(
+        registry, store, settings.presence, retention_days=settings.events.retention_days
+    )
+    found = Services(
+        settings=settings,
+        clock=clock,
+        ledger=ledger,
+        registry=registry,
+        store=store,
+        presence=PresenceService(registry, store, settings.presence),
+        accounts=AccountService(accounts_unit_of_work(registry)),
+        access_log=AccessLog(registry),
+    )
+    _add_screens(found, settings, registry, store, ledger)
+    return found
+
+
+def _add_screens(
+    found: Services,
+    settings: Settings,
+    registry: sessionmaker[Session],
+    store: EventStore,
+    ledger: LedgerService,
+) -> None:
+    """What the pages show, composed once (they hold no state between requests)."""
+    presence, retention = settings.presence, int(settings.events.retention_days)
+    found.tutor_board = TutorBoard(registry, store, presence)
+    found.tutor_students = TutorStudents(registry, ledger, store, presence)
+    found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
+    found.student_space = StudentSpace(registry, store, ledger, presence)
+    found.student_data = StudentData(registry, found.student_space, retention_days=retention)
+    found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
+    found.alert_board = AlertBoard(registry, presence)
 
 
 def _add_watching(

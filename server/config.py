@@ -21,9 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.protocol import is_valid_id
+from server.domain.errors import InvalidInput
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInput):
     """A configuration that cannot be used; the message says which key and why."""
 
 

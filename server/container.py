@@ -20,17 +20,24 @@ if TYPE_CHECKING:
 
     from server.adapters.event_store import EventStore
     from server.config import Settings
-    from server.services.access_log import AccessLog
-    from server.services.accounts import AccountService
-    from server.services.alerts import AlertService
-    from server.services.ledger import LedgerService
-    from server.services.metrics import Metrics
-    from server.services.notifications import Channel
-    from server.services.occupancy import OccupancyService
-    from server.services.presence import PresenceService
-    from server.services.reader_health import ReaderHealthService
-    from server.services.reader_watch import ReaderWatch
-    from server.services.readiness import Readiness
+    from server.domain.notices import Channel
+    from server.services.accounts.accounts import AccountService
+    from server.services.alerts.alert_board import AlertBoard
+    from server.services.alerts.alerts import AlertService
+    from server.services.occupancy.occupancy import OccupancyService
+    from server.services.occupancy.reader_health import ReaderHealthService
+    from server.services.occupancy.reader_watch import ReaderWatch
+    from server.services.operations.metrics import Metrics
+    from server.services.operations.readiness import Readiness
+    from server.services.presence.ledger import LedgerService
+    from server.services.presence.presence import PresenceService
+    from server.services.presence.week_story import WeekStories
+    from server.services.privacy.access_log import AccessLog
+    from server.services.privacy.student_data import StudentData
+    from server.services.screens.student_space import StudentSpace
+    from server.services.screens.tutor_board import TutorBoard
+    from server.services.screens.tutor_corrections import TutorCorrections
+    from server.services.screens.tutor_students import TutorStudents
     from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]
@@ -56,6 +63,14 @@ class Services:
     readiness: Readiness | None = None
     metrics: Metrics | None = None
     login_throttle: LoginThrottle | None = None
+    # what the pages show, composed once from the services above
+    tutor_board: TutorBoard | None = None
+    tutor_students: TutorStudents | None = None
+    tutor_corrections: TutorCorrections | None = None
+    student_space: StudentSpace | None = None
+    student_data: StudentData | None = None
+    week_stories: WeekStories | None = None
+    alert_board: AlertBoard | None = None
 
 
 def services_of(app: Flask) -> Services:

@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 from sqlalchemy import orm, update
 
+from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import Campus, Tutor
-from server.registry.student_repository import Actor
-from server.services.student_import import import_students
+from server.services.people.student_import import import_students
 from tests.services import free_port
 
 MONDAY_0900 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 in Paris

@@ -1,5 +1,5 @@
 """REFERENCE ONLY, for bench/absences.py: the absence watcher as it was before issue 16
-(main at 68375c0, server/services/absence_watcher.py, unchanged below this docstring),
+(main at 68375c0, server/services/alerts/absence_watcher.py, unchanged below this docstring),
 polled every 15 s by a PeriodicJob: it checks the campuses one after another, one
 transaction per evaluated slot, then the notification bookkeeping of each alert step in
 its own transactions (AlertService.announce). Not used by the product."""
@@ -20,15 +20,15 @@ from server.domain.absences import ExpectedSlot, Verdict, expected_slots, judge,
 from server.domain.alerts import AbsenceHeld, AbsenceNoticed, AlertKind, Resolution, incident_over
 from server.domain.calendar import Schedule
 from server.domain.events import ReaderStatusRecord
+from server.domain.notices import NoticeKind
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
 from server.registry.alert_models import AbsenceEvaluation, WatcherMark
 from server.registry.alert_repository import AlertRepository, apply_state, state_of
 from server.registry.presence_repository import PresenceRepository, StudentPlan
-from server.services.alerts import AlertService, Step
-from server.services.ledger import corrected_sessions, repository, session_rules
-from server.services.notifications import NoticeKind
-from server.services.reader_health import ReaderHealthService
+from server.services.alerts.alerts import AlertService, Step
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.presence.ledger import corrected_sessions, repository, session_rules
 
 log = logging.getLogger(__name__)
 

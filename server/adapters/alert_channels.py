@@ -1,6 +1,6 @@
 """Alert channels: e-mail over SMTP, a JSON webhook for an SMS gateway, MQTT events.
 
-Each implements :class:`server.services.notifications.Channel`. Passwords and secrets are
+Each implements :class:`server.services.alerts.notifications.Channel`. Passwords and secrets are
 read from the environment variables the campus's settings name, never stored or logged.
 Errors are reported without personal data (addresses and phone numbers stay out).
 The webhook's body and how a receiver checks it are described in ``docs/alerts.md``.
@@ -27,9 +27,8 @@ from edge.protocol import events_topic, format_timestamp
 from server.domain.accounts import Role
 from server.domain.alert_links import recipient_role
 from server.domain.alerts import AlertKind
-from server.domain.phones import DEFAULT_COUNTRY, InvalidPhone, e164
-from server.services import alert_texts
-from server.services.notifications import (
+from server.domain.errors import InvalidInput
+from server.domain.notices import (
     RAISED_AND_RESOLVED,
     Channel,
     ChannelUnavailable,
@@ -38,6 +37,8 @@ from server.services.notifications import (
     NoticeKind,
     TestMessage,
 )
+from server.domain.phones import DEFAULT_COUNTRY, InvalidPhone, e164
+from server.texts import alert_texts
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0][:120] if str(error) else ""
 
 
-class WebhookSecretError(ValueError):
+class WebhookSecretError(InvalidInput):
     """A webhook channel without a secret of at least :data:`MIN_SECRET_CHARS`."""
 
 

@@ -33,7 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
 from server.adapters.mqtt_reading import ChunkedReadClient
 from server.config import ConfigError, MqttSettings
-from server.services.ingest import InboundMessage
+from server.domain.events import InboundMessage
 
 log = logging.getLogger(__name__)
 

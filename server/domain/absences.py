@@ -34,10 +34,6 @@ class Verdict(StrEnum):
     ABSENT = "absent"
     INDETERMINATE = "indeterminate"
 
-    @property
-    def final(self) -> bool:
-        return self is not Verdict.INDETERMINATE
-
 
 @dataclass(frozen=True, slots=True, order=True)
 class ExpectedSlot:

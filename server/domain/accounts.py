@@ -8,6 +8,7 @@ campus when ``campus_id`` is empty); a ``tutor`` sees only their own students; a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 MIN_PASSWORD_CHARS = 12
@@ -64,3 +65,11 @@ def password_problems(password: str, *, login: str) -> list[str]:
     if password and len(set(password)) < 4:
         problems.append("The password repeats too few characters.")
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, and when (for the audit log)."""
+
+    name: str
+    at: datetime

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 
 MAX_NOTE_CHARS = 1000
 MAX_EXAM_CANDIDATES = 500

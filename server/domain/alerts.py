@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import Conflict, DomainError
 from server.domain.ledger import WeekStatus
 
 MAX_REASON_CHARS = 2000
@@ -143,9 +144,11 @@ class AlertLife:
         return self.stage is Stage.ESCALATED
 
 
-class AlertClosed(DomainError):
+class AlertClosed(Conflict):
     """A closed alert takes no new call nor acknowledgement; a logged call is fixed
     through its own correction."""
+
+    code = "alert_closed"
 
     def __init__(self) -> None:
         super().__init__(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from server.domain import periods
 from server.domain.academic_year import AcademicYear
 from server.domain.calendar import Interval
+from server.domain.errors import InvalidInput
 
 FORMAT_ID = "campus-presence.annual-grid"
 FORMAT_VERSION = 1
@@ -34,11 +35,11 @@ OUTCOMES = ("success", "failed", "dropped_out", "reoriented")
 Value = int | float | str | None
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidInput):
     """A period the report refuses, with the reason (English, translated at the edge)."""
 
 
-class GridFormatError(ValueError):
+class GridFormatError(InvalidInput):
     """An exported grid this version cannot read (unknown format or another version)."""
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
-from typing import Any
+
+from server.domain.errors import DomainError
 
 MINIMUM_WEEKLY_MINUTES = 12 * 60  # national rule: at least 12 h a week
 
@@ -31,16 +32,6 @@ _SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = r"(\d{1,2})(?:[:hH](\d{2})?)?"
 _SLOT = re.compile(rf"([^\W\d_]+)\.?\s*{_TIME}\s*-\s*{_TIME}")
 SLOT_SEPARATORS = re.compile(r"[;,\n|/]")
-
-
-class DomainError(ValueError):
-    """A rule broken by some input. ``message`` is an English text with ``{placeholders}``
-    that the caller translates (``_(error.message, **error.values)``)."""
-
-    def __init__(self, message: str, **values: Any) -> None:
-        super().__init__(message.format(**values))
-        self.message = message
-        self.values = values
 
 
 class ExcuseCategory(StrEnum):

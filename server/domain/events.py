@@ -81,3 +81,11 @@ class OccupancySample:
     at: datetime  # when the count was computed (aware)
     count: int
     capacity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    topic: str
+    payload: bytes
+    received_at: datetime
+    retained: bool = False  # delivered with the RETAIN flag (a tap never is)

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 
 MAX_REASON_CHARS = 500
 

@@ -13,12 +13,13 @@ from datetime import date, timedelta
 
 from server.domain.academic_year import AcademicYear
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR, IsoWeek
+from server.domain.errors import InvalidInput
 
 MAX_YEARS = 5
 _ISO_YEAR = re.compile(r"^(\d{4})$")
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidInput):
     """A period refused: ``code`` (``too_long``, ``reversed``, ``bad_year``,
     ``unsupported_day``: a day outside the supported years) says why."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from server.domain.errors import InvalidInput
+
 DEFAULT_COUNTRY = "FR"
 # Calling code and national (significant) number length after the trunk prefix 0.
 _COUNTRIES: dict[str, tuple[str, tuple[int, ...]]] = {
@@ -40,7 +42,7 @@ _SEPARATORS = re.compile(r"[\s.\-/()\u00a0\u202f]")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
-class InvalidPhone(ValueError):
+class InvalidPhone(InvalidInput):
     """Not a phone number we can write in E.164 (the message holds no digits of it)."""
 
 

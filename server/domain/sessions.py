@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from server.domain.calendar import Schedule
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 
 
 class ReaderMode(StrEnum):

@@ -13,9 +13,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from server.domain.calendar import IsoWeek
+from server.domain.errors import NotFound
 from server.domain.sessions import Session, SessionState
 from server.domain.slots import NotDue, SlotOutcome, SlotState
 
@@ -146,3 +148,16 @@ def totals(slots: Sequence[SlotLine], weekly_minutes: int, slot_minutes: int) ->
 def is_future(week: IsoWeek, today: date) -> bool:
     """A week that has not begun yet has nothing to explain."""
     return week.monday > today
+
+
+class Problem(StrEnum):
+    BAD_WEEK = "bad_week"  # not an ISO week, or one that does not exist
+    UNKNOWN_STUDENT = "unknown_student"
+    FORBIDDEN = "forbidden"  # a student of another campus or tutor, someone else's week
+    FUTURE_WEEK = "future_week"
+
+
+class WeekStoryError(NotFound):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem

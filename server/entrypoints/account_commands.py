@@ -11,12 +11,12 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.accounts import Actor, Role
+from server.domain.errors import DomainError
 from server.entrypoints.presence_commands import presence
 from server.i18n import _
-from server.registry.student_repository import Actor
-from server.services.accounts import AccountService
+from server.registry.account_store import accounts_unit_of_work
+from server.services.accounts.accounts import AccountService
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def create_admin_command(args: argparse.Namespace) -> int:
     if password is None:
         return 1
     with presence(args) as context:
-        accounts = AccountService(context.registry)
+        accounts = AccountService(accounts_unit_of_work(context.registry))
         try:
             account = accounts.create(
                 login=args.login,

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from server.alerting import build_alerting
 from server.entrypoints.presence_commands import presence
 from server.i18n import _, ngettext
-from server.services.ledger import LedgerService
 
 SEND_WAIT_S = 30.0
 
@@ -47,7 +46,7 @@ def check_absences_command(args: argparse.Namespace) -> int:
     at = args.at or datetime.now(UTC)
     with presence(args) as context:
         events = context.event_store()
-        ledger = LedgerService(context.registry, events, context.settings.presence)
+        ledger = context.services().ledger
         alerting = build_alerting(context.settings, context.registry, events, ledger, publish=None)
         deliveries = alerting.delivery_workers(lambda: datetime.now(UTC))
         deliveries.start()
@@ -92,7 +91,7 @@ def evidence_command(args: argparse.Namespace) -> int:
         print(_("--to cannot be before --from"), file=sys.stderr)
         return 2
     with presence(args) as context:
-        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        ledger = context.services().ledger
         alerting = build_alerting(
             context.settings, context.registry, ledger.events, ledger, publish=None
         )

@@ -17,9 +17,8 @@ from server.domain import annual_report as rules
 from server.domain.annual_report import Grid, PeriodError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
-from server.services import annual_report
-from server.services.annual_workbook import workbook_bytes
-from server.services.ledger import LedgerService
+from server.services.reporting import annual_report
+from server.services.reporting.annual_workbook import workbook_bytes
 
 FORMATS = ("json", "xlsx")
 
@@ -56,7 +55,7 @@ def annual_command(args: argparse.Namespace) -> int:
             print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
             return 2
     with presence(args) as context:
-        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        ledger = context.services().ledger
         known = ledger.campus_ids()
         unknown = [campus for campus in args.campus or [] if campus not in known]
         if unknown:

@@ -26,17 +26,16 @@ from zoneinfo import ZoneInfo
 from server.adapters.embedded_broker import EmbeddedBroker, free_loopback_port
 from server.bootstrap import build_server, utc_now
 from server.config import CampusSettings, MqttSettings, Settings, WebSettings
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.calendar import IsoWeek
 from server.domain.capacity import Limits
 from server.domain.events import StoredTap
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
-from server.registry.student_repository import Actor
-from server.services.calendar_admin import set_opening_hours
-from server.services.campuses import sync_campuses
-from server.services.student_import import import_students
+from server.services.people.calendar_admin import set_opening_hours
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import import_students
 from server.simulation.clock import SimulatedClock
 from server.simulation.demo_people import furnish_people
 from server.simulation.door import SimulatedDoor

@@ -1,6 +1,6 @@
 """``campus-presence doctor``: checks the configuration, secrets, file modes, broker,
 event store, registry, clock, readers and web port, one line each with what to fix
-(server/services/doctor.py). Exit status 0: no FAIL; 1: a FAIL; 2: the configuration
+(server/entrypoints/doctor_checks.py). Exit status 0: no FAIL; 1: a FAIL; 2: the configuration
 cannot be loaded."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from server.services.doctor import render_json, render_text, run_checks
+from server.entrypoints.doctor_checks import render_json, render_text, run_checks
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -19,23 +19,25 @@ from sqlalchemy import orm
 
 from edge.protocol import is_valid_id
 from server.adapters.event_store import EventStore
-from server.bootstrap import build_event_store
+from server.bootstrap import build_event_store, build_services, utc_now
 from server.config import Settings, load_settings
+from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek, parse_day
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
-from server.registry.student_repository import Actor
-from server.services import calendar_admin, enrolment, reports
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService, repository
-from server.services.student_import import (
+from server.services.people import calendar_admin, enrolment
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import (
     ImportReport,
     import_students,
     import_summary,
     parse_date,
 )
+from server.services.presence import reports
+from server.services.presence.ledger import repository
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -144,12 +146,22 @@ class Presence:
     settings: Settings
     registry: orm.sessionmaker[orm.Session]
     events: EventStore | None = None
+    built: Services | None = None
 
     def event_store(self) -> EventStore:
         if self.events is None:
             self.events = build_event_store(self.settings)
             self.events.setup()
         return self.events
+
+    def services(self) -> Services:
+        """The services composed as ``serve`` composes them (``build_services``), on
+        this command's registry and event store (opened on first use)."""
+        if self.built is None:
+            self.built = build_services(
+                self.settings, self.registry, self.event_store(), clock=utc_now
+            )
+        return self.built
 
 
 @contextmanager
@@ -246,7 +258,7 @@ def weekly_report_command(args: argparse.Namespace) -> int:
         print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
         return 2
     with presence(args) as context:
-        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        ledger = context.services().ledger
         report = reports.weekly_report(ledger, week, _now(args), campus=args.campus)
     sys.stdout.write(reports.render(report, args.format))
     return 0
@@ -368,7 +380,7 @@ def presence_report_command(args: argparse.Namespace) -> int:
         print(_("--campus must be a campus id like saint-marcellin"), file=sys.stderr)
         return 2
     with presence(args) as context:
-        ledger = LedgerService(context.registry, context.event_store(), context.settings.presence)
+        ledger = context.services().ledger
         report = reports.period_report(ledger, span, _now(args), campus=args.campus)
     data = reports.render_period(report, args.format)
     if args.output is not None:

@@ -9,11 +9,11 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from server.domain.week_story import Problem, WeekStoryError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
-from server.services.ledger import LedgerService
-from server.services.week_story import Problem, WeekStories, WeekStory, WeekStoryError
-from server.services.week_texts import (
+from server.services.presence.week_story import WeekStory
+from server.texts.week_texts import (
     day_kind,
     problem_text,
     session_state,
@@ -39,14 +39,8 @@ def add_week_report(kinds: argparse._SubParsersAction) -> None:
 def week_report_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
         settings = context.settings
-        ledger = LedgerService(context.registry, context.event_store(), settings.presence)
-        stories = WeekStories(
-            context.registry,
-            context.event_store(),
-            ledger,
-            settings.presence,
-            retention_days=settings.events.retention_days,
-        )
+        stories = context.services().week_stories
+        assert stories is not None
         try:
             story = stories.story(args.student, args.week, _now(args))
         except WeekStoryError as refused:

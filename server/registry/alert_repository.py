@@ -25,10 +25,10 @@ from server.domain.alerts import (
     Resolution,
     call_needed,
 )
+from server.domain.notices import Notice, NoticeKind, Person
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.models import Student, Tutor
-from server.services.notifications import Notice, NoticeKind, Person
 
 _CHUNK = 500  # keys per IN (...) query
 _STUDENT_COLUMNS = select(

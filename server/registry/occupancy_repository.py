@@ -20,6 +20,18 @@ CORRECTION_ENTITY = "occupancy"
 
 
 @dataclass(frozen=True, slots=True)
+class CountCorrection:
+    """A count set by hand on the coordinator's occupancy page."""
+
+    at: datetime
+    room: str | None  # None: the whole campus
+    computed: int  # what the readers counted then
+    count: int  # what was set by hand
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
 class RoomInfo:
     code: str  # public id: MQTT events, API
     name: str
@@ -187,6 +199,36 @@ class OccupancyRepository:
             room = row.entity_id.split("/", 1)[1] or None
             result.append((room, int(json.loads(row.after)["adjustment"])))
         return result
+
+    def corrections_between(
+        self, campus: str, since: datetime, until: datetime
+    ) -> list[CountCorrection]:
+        """The campus's corrections between ``since`` and ``until``, newest first."""
+        rows = self.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.action == CORRECTION_ACTION,
+                AuditEntry.entity == CORRECTION_ENTITY,
+                AuditEntry.entity_id.startswith(f"{campus}/", autoescape=True),
+                AuditEntry.at >= since,
+                AuditEntry.at <= until,
+            )
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        )
+        return [_count_correction(row) for row in rows]
+
+
+def _count_correction(row: AuditEntry) -> CountCorrection:
+    before = json.loads(row.before or "{}")
+    after = json.loads(row.after or "{}")
+    return CountCorrection(
+        at=row.at,
+        room=row.entity_id.split("/", 1)[1] or None,
+        computed=int(before.get("count", 0)),
+        count=int(after.get("count", 0)),
+        reason=str(after.get("reason", "")),
+        actor=row.actor,
+    )
 
 
 def _default_code(room_id: int) -> str:

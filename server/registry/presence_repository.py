@@ -86,6 +86,18 @@ class Sighting:
     ts: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ExcuseRecord:
+    """An excused absence as recorded (the tutor's page, the student's data export)."""
+
+    start: datetime
+    end: datetime
+    category: str
+    note: str
+    created_by: str
+    created_at: datetime
+
+
 class PresenceRepository:
     def __init__(
         self, session: Session, *, school_zone: str = "A", timezone: str = "Europe/Paris"
@@ -261,6 +273,19 @@ class PresenceRepository:
             for pk, begin, finish, category in rows:
                 found[pk].append(Excuse(begin, finish, ExcuseCategory(category)))
         return found
+
+    def student_excuses(self, student_pk: int, *, limit: int | None = None) -> list[ExcuseRecord]:
+        """A student's excused absences, latest first."""
+        query = (
+            select(ExcusedAbsence)
+            .where(ExcusedAbsence.student_pk == student_pk)
+            .order_by(ExcusedAbsence.start.desc())
+            .limit(limit)
+        )
+        return [
+            ExcuseRecord(r.start, r.end, r.category, r.note, r.created_by, r.created_at)
+            for r in self.session.scalars(query)
+        ]
 
     def corrections(
         self, student_pks: Collection[int], start: datetime, end: datetime

@@ -4,15 +4,16 @@ one audited (who, what, when, before/after without phone numbers)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract, DomainError, Slot, plan_contract_change
+from server.domain.contracts import Contract, Slot, plan_contract_change
+from server.domain.errors import DomainError
 from server.registry import audit
 from server.registry.models import (
     Badge,
@@ -26,14 +27,6 @@ from server.registry.models import (
 from server.registry.models import Contract as ContractRow
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who makes a change, and when (for the audit log)."""
-
-    name: str
-    at: datetime
-
-
 def as_contract(row: ContractRow) -> Contract:
     slots = tuple(Slot(slot.weekday, slot.start, slot.end) for slot in row.slots)
     return Contract(row.weekly_minutes, slots, row.valid_from, row.valid_to)
@@ -42,6 +35,16 @@ def as_contract(row: ContractRow) -> Contract:
 class StudentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def contracts_of(self, student_pk: int, *, current: bool = False) -> list[ContractRow]:
+        """A student's contracts in the order they were recorded; ``current``: only those
+        not replaced by a correction, by start day."""
+        query = select(ContractRow).where(ContractRow.student_pk == student_pk)
+        if current:
+            query = query.where(ContractRow.replaced_at.is_(None)).order_by(ContractRow.valid_from)
+        else:
+            query = query.order_by(ContractRow.id)
+        return list(self.session.scalars(query))
 
     def campus_exists(self, campus_id: str) -> bool:
         return self.session.get(Campus, campus_id) is not None

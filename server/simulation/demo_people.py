@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import orm, select
 
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
+from server.registry.account_store import accounts_unit_of_work
 from server.registry.models import Student, Tutor
-from server.registry.student_repository import Actor
-from server.services.accounts import AccountService
+from server.services.accounts.accounts import AccountService
 from server.simulation.roster import TUTORS
 
 # login, role, display name, tutor e-mail or student id
@@ -35,7 +35,7 @@ def furnish_people(
                 tutors[email].name, tutors[email].phone = name, phone
         links = {email: row.id for email, row in tutors.items()}
         students = {sid: pk for sid, pk in session.execute(select(Student.student_id, Student.id))}
-    accounts = AccountService(registry)
+    accounts = AccountService(accounts_unit_of_work(registry))
     existing = {account.login for account in accounts.accounts()}
     for login, role, name, link in ACCOUNTS:
         if login in existing:

@@ -48,7 +48,6 @@ class SimulatedDoor:
         self._thread: threading.Thread | None = None
         self._seq = dict.fromkeys(readers, 0)
         self.published = 0
-        self._left = len(self._events)
         self._clients = {reader: self._client(reader, host, port, protocol) for reader in readers}
 
     def _client(self, reader: str, host: str, port: int, protocol: int) -> mqtt.Client:
@@ -80,7 +79,6 @@ class SimulatedDoor:
                 heartbeat_due = now + timedelta(seconds=self._heartbeat_s)
             while pending and pending[0].at <= now:
                 self._publish(pending.popleft())
-                self._left = len(pending)
             if self._stop.wait(_TICK_S):
                 return
 
@@ -99,11 +97,6 @@ class SimulatedDoor:
             tap = Tap(id=uuid.uuid4().hex, uid=event.uid, ts=event.at, seq=self._seq[event.reader])
             client.publish(topic, tap.to_json(), qos=1)
         self.published += 1
-
-    @property
-    def finished(self) -> bool:
-        """Every event of the scenario was published (heartbeats go on)."""
-        return self._left == 0
 
     def stop(self) -> None:
         self._stop.set()

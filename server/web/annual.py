@@ -12,8 +12,9 @@ from flask import Blueprint, Response, abort, render_template, request
 from server.domain.accounts import Role
 from server.domain.annual_report import Grid, PeriodError, ReportPeriod, report_period
 from server.i18n import _
-from server.services import annual_report, annual_texts
-from server.services.annual_workbook import workbook_bytes
+from server.services.reporting import annual_report
+from server.services.reporting.annual_workbook import workbook_bytes
+from server.texts import annual_texts
 from server.web import api_params
 from server.web.charts import bar_chart
 from server.web.context import viewed

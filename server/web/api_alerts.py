@@ -1,6 +1,6 @@
 """``/api/v1/alerts``: absence and shortfall alerts, the call log, the evidence report.
 
-Views find :class:`~server.services.alerts.AlertService` under ``alerts`` in
+Views find :class:`~server.services.alerts.alerts.AlertService` under ``alerts`` in
 ``services()``. Bodies are validated here, at the boundary: a bad
 field is answered 400 with the field's name and what it must be. A token of one campus
 sees and acts on the alerts of that campus only (an alert's campus is its student's or
@@ -14,20 +14,17 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import (
     MAX_REASON_CHARS,
-    AlertClosed,
     CallLog,
     CallOutcome,
     ReasonCategory,
 )
-from server.domain.contracts import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.registry.student_repository import Actor
-from server.services import coordinator_reports
-from server.services.alerts import AlertNotFound, AlertService
+from server.services.alerts.alerts import AlertNotFound, AlertService
+from server.services.reporting import coordinator_reports
 from server.web import api_params
 from server.web.api_params import BadParam
 from server.web.context import services
@@ -65,14 +62,6 @@ def _check_alert(alert_id: str) -> None:
         raise AlertNotFound()
 
 
-def _domain(failure: DomainError) -> Response:
-    if isinstance(failure, AlertNotFound):
-        return error(404, "unknown_alert", _("There is no such alert."))
-    if isinstance(failure, AlertClosed):
-        return error(409, "alert_closed", _(failure.message, **failure.values))
-    return error(400, "refused", _(failure.message, **failure.values))
-
-
 @blueprint.get("")
 @roles(Role.COORDINATOR, Role.ADMIN)
 def listing() -> Response:
@@ -89,25 +78,18 @@ def listing() -> Response:
 @blueprint.post("/<alert_id>/ack")
 @roles(Role.COORDINATOR, Role.ADMIN)
 def acknowledge(alert_id: str) -> Response:
-    try:
-        _check_alert(alert_id)
-        body = api_params.json_body(optional=True)
-        return jsonify(_service().acknowledge(alert_id, _actor(body)))
-    except DomainError as failure:
-        return _domain(failure)
+    _check_alert(alert_id)  # a refusal is answered by server.web.errors
+    body = api_params.json_body(optional=True)
+    return jsonify(_service().acknowledge(alert_id, _actor(body)))
 
 
 @blueprint.post("/<alert_id>/calls")
 @roles(Role.COORDINATOR, Role.ADMIN)
 def log_call(alert_id: str) -> Response:
     """``{"called_at", "outcome", "reason_category", "reason", "excused", "by"}``"""
-    try:
-        _check_alert(alert_id)
-        body = api_params.json_body()
-        call = _call(body)
-        answer = _service().log_call(alert_id, call, _actor(body))
-    except DomainError as failure:
-        return _domain(failure)
+    _check_alert(alert_id)  # a refusal is answered by server.web.errors
+    body = api_params.json_body()
+    answer = _service().log_call(alert_id, _call(body), _actor(body))
     response = jsonify(answer)
     response.status_code = 201
     return response

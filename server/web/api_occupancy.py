@@ -23,8 +23,8 @@ from server.domain.calendar import IsoWeek
 from server.domain.coordinator_reports import HOURLY_UP_TO_DAYS, HourPeak
 from server.domain.occupancy_stats import Period
 from server.i18n import _
-from server.services import occupancy_reports as reports
-from server.services.occupancy import OccupancyService, ZoneReading
+from server.services.occupancy import occupancy_reports as reports
+from server.services.occupancy.occupancy import OccupancyService, ZoneReading
 from server.web import api_params
 from server.web.api_params import BadParam
 from server.web.context import services

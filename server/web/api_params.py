@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import request
 
 from edge.protocol import is_valid_id
 from server.domain.calendar import (
@@ -26,29 +26,27 @@ from server.domain.calendar import (
     parse_day,
     supported_day,
 )
+from server.domain.errors import InvalidInput
 from server.domain.periods import MAX_YEARS, Period, PeriodError, period, year_period
 from server.i18n import _
 from server.web.api_auth import campus_scope
 from server.web.context import services
-from server.web.errors import error
 
 MAX_BODY_BYTES = 64 * 1024  # a call log or a correction is a few hundred bytes
 MAX_BODY_DEPTH = 8  # the deepest body the API takes is an object of scalars
 
 
-class BadParam(ValueError):
-    """A parameter or the body the API refuses: answered ``status`` with ``code``."""
+class BadParam(InvalidInput):
+    """A parameter or the body the API refuses: answered ``status`` with ``code``
+    (``server.web.errors``); its ``message`` is already translated."""
+
+    translated = True
 
     def __init__(self, code: str, message: str, *, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
-
-
-def answer(failure: BadParam) -> Response:
-    """The app's error handler of :class:`BadParam`."""
-    return error(failure.status, failure.code, failure.message)
 
 
 # --------------------------------------------------------------------------- campus

@@ -7,10 +7,10 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from server.adapters.spreadsheets import XLSX_TYPE
 from server.domain.accounts import Role
+from server.domain.week_story import WeekStoryError
 from server.i18n import _
-from server.services import reports
-from server.services.week_story import WeekStoryError
-from server.services.week_texts import problem_text
+from server.services.presence import reports
+from server.texts.week_texts import problem_text
 from server.web import api_params
 from server.web.context import services
 from server.web.errors import error

@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
 from server.container import EXTENSION, Services
+from server.domain.errors import ServerError
 from server.i18n import _
 from server.registry.database import defer_reads, end_deferred_reads
 from server.web import (
@@ -27,6 +28,7 @@ from server.web import (
     api_presence,
     auth,
     csrf,
+    errors,
     formatting,
     navigation,
 )
@@ -91,7 +93,7 @@ def create_app(
     app.jinja_env.globals.update(csrf_token=csrf.token, menu=navigation.menu, principal=principal)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(api_params.BadParam, api_params.answer)
+    app.register_error_handler(ServerError, errors.answer)
     for page in PAGES:
         app.register_blueprint(page)
     app.register_blueprint(openapi)

@@ -24,10 +24,10 @@ from flask import (
 )
 
 from server.domain.accounts import Principal, Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.privacy_notice import privacy_notice
-from server.services.accounts import AccountService, LoginOutcome
+from server.services.accounts.accounts import AccountService, LoginOutcome
 from server.web.context import services
 from server.web.guards import current, principal, roles
 from server.web.navigation import home_endpoint

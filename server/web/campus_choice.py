@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import abort
 
-from server.services.campuses import CampusRef, campus_list
+from server.services.people.campuses import CampusRef, campus_list
 from server.web.context import services
 from server.web.guards import check_campus, current
 

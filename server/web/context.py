@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 
 from server.container import Services, services_of
-from server.registry.student_repository import Actor
+from server.domain.accounts import Actor
 from server.web.guards import current
 
 

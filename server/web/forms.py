@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain.errors import InvalidInput
 from server.i18n import _
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 refused_fields: Counter[str] = Counter()
 
 
-class FieldError(ValueError):
+class FieldError(InvalidInput):
     """``message`` is an English message id with ``{placeholders}``."""
 
     def __init__(self, field: str, message: str, **values: Any) -> None:

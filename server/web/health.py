@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from server.services.delivery_health import health_report
+from server.services.alerts.delivery_health import health_report
 from server.web.context import services
 
 blueprint = Blueprint("health", __name__)

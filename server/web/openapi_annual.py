@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.annual_report import FORMAT_ID, FORMAT_VERSION
-from server.services.annual_texts import SECTIONS
+from server.texts.annual_texts import SECTIONS
 
 FIGURE = {"type": ["number", "null"]}  # None: not recorded
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}

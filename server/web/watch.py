@@ -15,9 +15,9 @@ import ipaddress
 from flask import Blueprint, Response, jsonify, request
 
 from server.prometheus_text import CONTENT_TYPE, render
-from server.services.metrics import Metrics
-from server.services.process_reports import wall_clock
-from server.services.readiness import Readiness
+from server.services.operations.metrics import Metrics
+from server.services.operations.process_reports import wall_clock
+from server.services.operations.readiness import Readiness
 from server.web.context import services
 
 blueprint = Blueprint("watch", __name__)

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from flask import render_template
 
 from server.domain.calendar import IsoWeek
-from server.services import week_texts
-from server.services.tutor_scope import StudentRef
-from server.services.week_story import Problem, WeekStories, WeekStoryError
+from server.domain.week_story import Problem, WeekStoryError
+from server.services.accounts.tutor_scope import StudentRef
+from server.services.presence.week_story import WeekStories
+from server.texts import week_texts
 from server.web.context import now, services
 
 _STATUS = {
@@ -22,14 +23,9 @@ _STATUS = {
 
 
 def stories() -> WeekStories:
-    found = services()
-    return WeekStories(
-        found.registry,
-        found.store,
-        found.ledger,
-        found.settings.presence,
-        retention_days=int(found.settings.events.retention_days),
-    )
+    found = services().week_stories
+    assert found is not None
+    return found
 
 
 def render(

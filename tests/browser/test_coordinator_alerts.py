@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from server.container import services_of
+from server.domain.accounts import Actor
 from server.domain.alerts import CallLog, CallOutcome
-from server.registry.student_repository import Actor
 from tests.browser.conftest import PageFactory, describe
 from tests.web.conftest import PARIS, World
 from tests.web.test_tutor_now import alert_of, morning

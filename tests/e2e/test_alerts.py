@@ -21,14 +21,14 @@ from edge.protocol import events_topic
 from server.alerting import build_alerting
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.registry.models import Campus
-from server.registry.student_repository import Actor
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService
-from server.services.student_import import import_students
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import import_students
+from server.services.presence.ledger import LedgerService
 from server.web.api_alerts import blueprint
 from server.web.app import create_app
 from tests.e2e.helpers import CAMPUS, SECRET, ingest_settings, wait_until

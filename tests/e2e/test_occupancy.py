@@ -24,17 +24,17 @@ from sqlalchemy import update
 from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
-from server.registry.student_repository import Actor
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService
-from server.services.occupancy import OccupancyService, occupancy_listener
-from server.services.reader_health import ReaderHealthService
-from server.services.reader_watch import ReaderDown, ReaderWatch
-from server.services.student_import import import_students
+from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.occupancy.reader_watch import ReaderDown, ReaderWatch
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import import_students
+from server.services.presence.ledger import LedgerService
 from server.web import api_occupancy
 from server.web.app import create_app
 from tests.e2e.helpers import CAMPUS, SECRET, Reader, ingest_settings, make_tap, wait_until

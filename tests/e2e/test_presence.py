@@ -23,14 +23,14 @@ from sqlalchemy import update
 from edge.protocol import feedback_topic
 from server.bootstrap import build_ingest
 from server.container import Services
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
-from server.registry.student_repository import Actor
-from server.services.campuses import sync_campuses
-from server.services.ledger import LedgerService
-from server.services.presence import PresenceService, feedback_listener
-from server.services.student_import import import_students
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import import_students
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService, feedback_listener
 from server.web.app import create_app
 from tests.e2e.helpers import CAMPUS, DOOR, SECRET, Reader, ingest_settings, make_tap, wait_until
 from tests.services import Mosquitto

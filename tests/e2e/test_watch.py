@@ -24,6 +24,8 @@ from server.config import Settings, WebSettings
 from tests.e2e.helpers import CAMPUS, Reader, ingest_settings, make_tap, wait_until
 from tests.services import Mosquitto, free_port
 
+READINESS_LOG = "server.services.operations.readiness"
+
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
@@ -80,7 +82,7 @@ def server(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[ServerApp]:
 def test_ready_when_all_is_up_then_the_broker_check_fails_while_it_is_stopped(
     server: ServerApp, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="server.services.readiness")
+    caplog.set_level(logging.INFO, logger="server.services.operations.readiness")
     wait_until(lambda: readiness(server)[0] == 200, timeout=20, what="ready")
     _status, body = readiness(server)
     assert body["status"] == "ready"
@@ -97,7 +99,9 @@ def test_ready_when_all_is_up_then_the_broker_check_fails_while_it_is_stopped(
         assert readiness(server)[0] == 503
     mosquitto.start()
     wait_until(lambda: readiness(server)[0] == 200, timeout=30, what="ready again")
-    said = [r.getMessage() for r in caplog.records if r.name == "server.services.readiness"]
+    said = [
+        r.getMessage() for r in caplog.records if r.name == "server.services.operations.readiness"
+    ]
     not_ready = [line for line in said if line.startswith("not ready: broker")]
     assert len(not_ready) == 1, said  # once per change, not once per probe
     assert said[-1] == "ready again"
@@ -118,7 +122,11 @@ def test_not_ready_while_the_event_store_cannot_be_written(
         store = body["checks"][1]
         assert store["detail"] == "not writable (EventStoreUnavailable)"
         assert str(path) not in json.dumps(body)  # the answer is public: no path
-        said = [r.getMessage() for r in caplog.records if r.name == "server.services.readiness"]
+        said = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "server.services.operations.readiness"
+        ]
         assert any("probe failed" in line and "locked" in line for line in said), said
     finally:
         holder.execute("ROLLBACK")

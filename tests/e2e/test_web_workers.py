@@ -21,11 +21,11 @@ import pytest
 import requests
 
 from server.config import load_settings
+from server.domain.accounts import Actor
 from server.registry.database import open_registry
-from server.registry.student_repository import Actor
-from server.services.calendar_admin import set_opening_hours
-from server.services.campuses import sync_campuses
-from server.services.student_import import import_students
+from server.services.people.calendar_admin import set_opening_hours
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import import_students
 from server.simulation.demo_people import furnish_people
 from server.simulation.roster import TUTORS
 from tests.e2e.helpers import CAMPUS, DOOR, Reader, make_tap, wait_until

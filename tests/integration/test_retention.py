@@ -11,7 +11,7 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import UnknownBadge
-from server.services.periodic import purge_expired
+from server.services.operations.periodic import purge_expired
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

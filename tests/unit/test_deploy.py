@@ -171,7 +171,7 @@ def test_every_command_of_the_install_guide_parses() -> None:
 
 def test_the_example_config_loads_and_holds_no_secret() -> None:
     from server.config import load_settings
-    from server.services.doctor import secrets_in_file
+    from server.entrypoints.doctor_checks import secrets_in_file
 
     example = DEPLOY / "config.example.toml"
     settings = load_settings(example, {"CAMPUS_BADGES_HASH_SECRET": "x" * 32})

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.services.periodic import PeriodicJob
-from server.services.process_reports import Report
-from server.services.readiness import late_jobs
+from server.services.operations.periodic import PeriodicJob
+from server.services.operations.process_reports import Report
+from server.services.operations.readiness import late_jobs
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -31,12 +31,11 @@ from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_top
 from server.bootstrap import ServerApp, build_server
 from server.config import CampusSettings, Settings, WebSettings
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
+from server.domain.events import InboundMessage
 from server.registry.models import Student, Tutor
-from server.registry.student_repository import Actor
-from server.services.calendar_admin import set_opening_hours
-from server.services.ingest import InboundMessage
-from server.services.student_import import import_students
+from server.services.people.calendar_admin import set_opening_hours
+from server.services.people.student_import import import_students
 from tests.conftest import REGISTRY_BACKEND, new_postgres_database
 
 PARIS = ZoneInfo("Europe/Paris")

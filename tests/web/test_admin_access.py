@@ -9,8 +9,7 @@ import re
 import pytest
 
 from server.container import services_of
-from server.domain.accounts import Role
-from server.registry.student_repository import Actor
+from server.domain.accounts import Actor, Role
 from tests.web.conftest import OTHER, PASSWORD, log_in, post_form
 
 PAGES = [

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from server.domain.calendar import IsoWeek
 from server.registry.models import AuditEntry, Badge
-from server.services.enrolment import unknown_badges
+from server.services.people.enrolment import unknown_badges
 from tests.web.conftest import MONDAY_0920, post_form
 
 WEEK = IsoWeek.parse("2026-W48")

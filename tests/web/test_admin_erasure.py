@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.badges import badge_hash
 from server.registry.account_models import Account, StudentNote
 from server.registry.alert_models import Alert, AlertCall
@@ -29,10 +29,9 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.models import Contract as ContractRow
-from server.registry.student_repository import Actor
-from server.services.erasure import ERASED_NAME, erase_student, pseudonym
-from server.services.student_data import StudentData, as_json
-from server.services.student_space import StudentSpace
+from server.services.privacy.erasure import ERASED_NAME, erase_student, pseudonym
+from server.services.privacy.student_data import StudentData, as_json
+from server.services.screens.student_space import StudentSpace
 from tests.web.conftest import CAMPUS, PARIS, SECRET, STUDENTS, World, log_in, post_form
 from tests.web.test_tutor_now import alert_of, at
 

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.registry.models import AuditEntry, Student
-from server.registry.student_repository import Actor
 from tests.web.conftest import OTHER, PASSWORD, log_in, post_form
 
 PAGE = "/admin/students/E001"

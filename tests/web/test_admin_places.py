@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from edge.protocol import ReaderState, ReaderStatus, status_topic
+from server.domain.events import InboundMessage
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import AuditEntry, Reader
 from server.registry.occupancy_repository import OccupancyRepository
-from server.services.ingest import InboundMessage
 from tests.web.conftest import CAMPUS, DOOR, post_form
 
 PLACES = "/admin/places?campus=test-campus"

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from server.domain.accounts import Role
 from server.domain.alert_links import PLACE_ALERTS, alert_path
 from server.domain.alerts import AlertKind
+from server.domain.notices import NoticeKind
 from server.registry.alert_models import Alert, AlertChannelSettings
 from server.registry.alert_repository import AlertRepository
-from server.services.notifications import NoticeKind
 from tests.web.conftest import CAMPUS, PASSWORD, csrf_of
 from tests.web.test_tutor_now import alert_of, morning
 

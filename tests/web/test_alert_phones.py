@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from server.adapters.alert_channels import webhook_payload
 from server.container import services_of
+from server.domain.accounts import Actor
+from server.domain.notices import NoticeKind
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert
 from server.registry.alert_repository import AlertRepository
-from server.registry.student_repository import Actor
-from server.services.notifications import NoticeKind
 from tests.web.test_tutor_now import alert_of, morning
 
 

@@ -15,9 +15,8 @@ from openpyxl import load_workbook
 
 from server.container import services_of
 from server.domain import annual_report as rules
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.entrypoints.cli import main
-from server.registry.student_repository import Actor
 from server.web import app as web
 from tests.web.conftest import CAMPUS, MONDAY_0920, OTHER, SECRET
 
@@ -240,7 +239,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     from server.domain.academic_year import AcademicYear
     from server.domain.activities import Modality
     from server.domain.outcomes import ProfileStatus, ProgrammeType, Result, StudentYear
-    from server.services import activities, outcomes
+    from server.services.people import activities, outcomes
 
     actor = Actor("tests", world.clock())
     year = AcademicYear(2026)

@@ -48,10 +48,9 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from server.adapters.web_server import WebServer
 from server.config import WebSettings
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, MONDAY_0920
 
 pytestmark = pytest.mark.slow

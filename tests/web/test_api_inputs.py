@@ -14,13 +14,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import AlertKind
 from server.domain.calendar import FIRST_YEAR, LAST_YEAR
 from server.i18n import gettext
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Campus
-from server.registry.student_repository import Actor
 from server.web.api_params import MAX_BODY_BYTES, MAX_BODY_DEPTH
 from tests.web.conftest import CAMPUS, MONDAY_0920, OTHER, PARIS
 from tests.web.test_coordinator_occupancy import furnish, tap_at

@@ -10,10 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, MONDAY_0920, OTHER
 
 WEEK = "/api/v1/presence/weekly?week=2026-W48"

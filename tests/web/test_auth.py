@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from server.bootstrap import build_server
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.registry.models import AuditEntry
-from server.registry.student_repository import Actor
 from tests.web.conftest import PASSWORD, csrf_of, log_in, post_form
 
 

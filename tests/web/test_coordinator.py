@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from server.container import services_of
+from server.domain.accounts import Actor
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
 from server.registry.models import AuditEntry, Closure
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, OTHER, PARIS, post_form
 
 PAGES = [

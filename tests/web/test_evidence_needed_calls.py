@@ -8,9 +8,8 @@ import html
 import re
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import CallLog, CallOutcome
-from server.registry.student_repository import Actor
 from tests.web.test_api_scope import _token
 from tests.web.test_coordinator_exports import sheet_of
 from tests.web.test_tutor_now import at

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, MONDAY_0920
 
 SAMPLE_QUERIES = {

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from server.domain.academic_year import AcademicYear
+from server.domain.accounts import Actor
 from server.domain.activities import AttendanceSource
 from server.domain.outcomes import Result
 from server.registry.models import AuditEntry
-from server.registry.student_repository import Actor
-from server.services import activities, outcomes
+from server.services.people import activities, outcomes
 from tests.web.conftest import CAMPUS, DOOR, OTHER, PARIS, ROOM, csrf_of, post_form
 
 YEAR = AcademicYear(2026)

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.domain.alerts import AlertKind
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import AuditEntry
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, PARIS, STUDENTS
 
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from server.container import services_of
+from server.domain.accounts import Actor
 from server.domain.contracts import ExcuseCategory
-from server.registry.student_repository import Actor
 from tests.web.conftest import PARIS
 
 PAGES = ["/me", "/me/history", "/me/data", "/me/data.json"]

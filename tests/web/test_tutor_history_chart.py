@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 from server.domain.ledger import WeekStatus
-from server.services.tutor_students import LedgerRow
+from server.services.screens.tutor_students import LedgerRow
 from server.web.student.chart import HEIGHT
 from server.web.tutor.charts import history_chart
 from tests.web.conftest import PARIS

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from edge.protocol import ReaderState, ReaderStatus, status_topic
 from server.bootstrap import watching
 from server.container import Services, services_of
+from server.domain.events import InboundMessage
 from server.registry.alert_models import Alert
 from server.registry.shared_state_models import JobLease
-from server.services.ingest import InboundMessage
-from server.services.leadership import JOBS
+from server.services.operations.leadership import JOBS
 from server.web import auth, watch
 from server.web.app import create_app
 from tests.web.conftest import CAMPUS, DOOR, PARIS, STUDENTS, World, log_in

@@ -16,7 +16,7 @@ from server.web.navigation import MENUS
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "server" / "web"
-SERVICES = ["server/services/accounts.py", "server/entrypoints/account_commands.py"]
+SERVICES = ["server/services/accounts/accounts.py", "server/entrypoints/account_commands.py"]
 TRANSLATED_CALLS = {"_", "gettext", "DomainError", "FieldError", "flash_error", "flash_success"}
 TEMPLATE_CALL = re.compile(r"""_\(\s*(["'])(.+?)(?<!\\)\1\s*[,)]""", re.DOTALL)
 

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from server.container import services_of
-from server.domain.accounts import Role
+from server.domain.accounts import Actor, Role
 from server.registry.alert_models import Alert
 from server.registry.models import OpeningException
-from server.registry.student_repository import Actor
 from tests.web.conftest import CAMPUS, PARIS
 
 W48 = "2026-W48"

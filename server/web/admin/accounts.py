@@ -9,12 +9,12 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.accounts import AccountService
-from server.services.admin_accounts import generate_password
-from server.services.admin_badges import student_ref
-from server.services.admin_students import tutors
+from server.services.accounts.accounts import AccountService
+from server.services.accounts.admin_accounts import generate_password
+from server.services.people.admin_badges import student_ref
+from server.services.people.admin_students import tutors
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
     actor,

@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
-from server.services import admin_badges
-from server.services.enrolment import PastTapsChoice, unknown_badges
-from server.services.enrolment import revoke_badges as revoke_all
+from server.services.people import admin_badges
+from server.services.people.enrolment import PastTapsChoice, unknown_badges
+from server.services.people.enrolment import revoke_badges as revoke_all
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, chosen_campus, flash_success
 from server.web.context import services

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from server.adapters.alert_channels import MIN_SECRET_CHARS, webhook_secret_problem
 from server.i18n import _
-from server.services.admin_channels import (
+from server.services.alerts.admin_channels import (
     SMTP_SECURITY,
     TESTABLE,
     ChannelSettings,
@@ -21,7 +21,7 @@ from server.services.admin_channels import (
     save_channel_settings,
     send_test,
 )
-from server.services.delivery_health import campus_channels
+from server.services.alerts.delivery_health import campus_channels
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
     actor,

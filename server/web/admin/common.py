@@ -7,7 +7,7 @@ from flask import flash, request
 
 from server.domain.accounts import Role
 from server.i18n import _
-from server.services.campuses import CampusRef
+from server.services.people.campuses import CampusRef
 from server.web import campus_choice
 from server.web.campus_choice import visible_campuses
 from server.web.context import actor as actor

@@ -1,13 +1,13 @@
 """A student's erasure (their right to erasure): a confirmation page that says what
 will be erased and what is kept, and asks to type the student id; then the erasure,
-one transaction in :mod:`server.services.erasure`."""
+one transaction in :mod:`server.services.privacy.erasure`."""
 
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.services import erasure
+from server.services.privacy import erasure
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, flash_success, now
 from server.web.context import services

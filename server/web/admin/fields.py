@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import FileStorage
 
 from server.domain.capacity import Limits
-from server.domain.contracts import DomainError, Slot, parse_slots
-from server.services.student_import import (
+from server.domain.contracts import Slot, parse_slots
+from server.domain.errors import DomainError
+from server.services.people.student_import import (
     RowError,
     check_email,
     check_name,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import render_template
 
-from server.services.admin_overview import overview
-from server.services.delivery_health import failing_channels
+from server.services.alerts.delivery_health import failing_channels
+from server.services.screens.admin_overview import overview
 from server.web.admin import blueprint
 from server.web.admin.common import admin_only, now, visible_campuses
 from server.web.context import services

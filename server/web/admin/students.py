@@ -13,10 +13,11 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.adapters.spreadsheets import CSV_TYPE
-from server.domain.contracts import Contract, DomainError, Slot, format_slots
+from server.domain.contracts import Contract, Slot, format_slots
+from server.domain.errors import DomainError
 from server.i18n import _, current_language
-from server.services import admin_students
-from server.services.student_import import (
+from server.services.people import admin_students
+from server.services.people.student_import import (
     STUDENT_FIELDS,
     RowError,
     StudentRow,
@@ -25,7 +26,7 @@ from server.services.student_import import (
     import_summary,
     template_csv,
 )
-from server.services.student_import import import_students as run_import
+from server.services.people.student_import import import_students as run_import
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
     actor,

@@ -7,9 +7,9 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.accounts import AccountService
+from server.services.accounts.accounts import AccountService
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, flash_success, visible_campuses
 from server.web.context import services

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from server.domain.activities import Modality
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _, ngettext
 from server.registry.models import Student
-from server.services import activities
+from server.services.people import activities
 from server.web import forms, outcome_labels
 from server.web.context import actor
 from server.web.coordinator import blueprint

@@ -9,7 +9,7 @@ from flask import render_template, request
 
 from server.domain.alerts import AlertKind
 from server.i18n import _
-from server.services.alert_board import AlertBoard, CampusAlerts
+from server.services.alerts.alert_board import CampusAlerts
 from server.web import forms
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
@@ -35,7 +35,8 @@ def _alerts(campus: str) -> CampusAlerts:
     kind = None
     if request.args.get("kind", ""):
         kind = AlertKind(forms.choice(request.args, "kind", [item.value for item in AlertKind]))
-    board = AlertBoard(services().registry, services().settings.presence)
+    board = services().alert_board
+    assert board is not None
     return board.campus(campus, now(), tutor_id=tutor_id, kind=kind)
 
 

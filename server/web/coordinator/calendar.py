@@ -9,12 +9,12 @@ from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from server.domain.contracts import DomainError
+from server.domain.accounts import Actor
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.registry.student_repository import Actor
-from server.services import coordinator_calendar
-from server.services.calendar_admin import add_closure as save_closure
-from server.services.coordinator_calendar import MAX_CLOSURE_DAYS
+from server.services.people import coordinator_calendar
+from server.services.people.calendar_admin import add_closure as save_closure
+from server.services.people.coordinator_calendar import MAX_CLOSURE_DAYS
 from server.web import forms
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from flask import Response, flash, redirect, request, url_for
 
 from server.i18n import _
-from server.services import coordinator_corrections, coordinator_occupancy
-from server.services.coordinator_corrections import MAX_COUNT, REASON_CHARS
+from server.services.occupancy import coordinator_corrections, coordinator_occupancy
+from server.services.occupancy.coordinator_corrections import MAX_COUNT, REASON_CHARS
 from server.web import forms
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import MANAGERS, chosen_campus, now, services

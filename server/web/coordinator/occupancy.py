@@ -13,10 +13,10 @@ from server.adapters.spreadsheets import Cell, Column, Kind
 from server.domain.calendar import local_instant
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _, current_language
-from server.services import coordinator_corrections, coordinator_occupancy
-from server.services.coordinator_corrections import MAX_COUNT, REASON_CHARS
-from server.services.coordinator_occupancy import OccupancyHistory
-from server.services.delivery_health import failing_channels
+from server.services.alerts.delivery_health import failing_channels
+from server.services.occupancy import coordinator_corrections, coordinator_occupancy
+from server.services.occupancy.coordinator_corrections import MAX_COUNT, REASON_CHARS
+from server.services.occupancy.coordinator_occupancy import OccupancyHistory
 from server.web import charts, formatting
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (

@@ -11,11 +11,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result, StudentYear
 from server.i18n import _
 from server.registry.models import Student
-from server.services import outcomes
+from server.services.people import outcomes
 from server.web import forms, outcome_labels
 from server.web.context import actor
 from server.web.coordinator import blueprint

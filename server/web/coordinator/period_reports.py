@@ -13,8 +13,8 @@ from server.adapters.spreadsheets import Cell, Column, Kind
 from server.domain.periods import MAX_YEARS, Period, PeriodError, period, year_period
 from server.domain.student_progress import academic_year_start
 from server.i18n import _
-from server.services import coordinator_reports
-from server.services.coordinator_reports import PeriodReport
+from server.services.reporting import coordinator_reports
+from server.services.reporting.coordinator_reports import PeriodReport
 from server.web import forms
 from server.web.context import viewed
 from server.web.coordinator import blueprint

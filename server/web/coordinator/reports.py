@@ -16,14 +16,14 @@ from server.domain.coordinator_reports import ReportLine
 from server.domain.ledger import WeekStatus
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.services import coordinator_reports
-from server.services.coordinator_reports import (
+from server.services.alerts.delivery_health import failing_channels
+from server.services.reporting import coordinator_reports
+from server.services.reporting.coordinator_reports import (
     AbsenceRecord,
     EvidenceReport,
     EvidenceRow,
     WeeklyReport,
 )
-from server.services.delivery_health import failing_channels
 from server.web.context import viewed
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (

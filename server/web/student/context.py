@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import abort
 
-from server.services.student_data import StudentData
-from server.services.student_space import Me, NotAStudent, StudentSpace
+from server.services.privacy.student_data import StudentData
+from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services
@@ -15,12 +15,15 @@ from server.web.guards import check_student, current
 
 
 def space() -> StudentSpace:
-    found = services()
-    return StudentSpace(found.registry, found.store, found.ledger, found.settings.presence)
+    found = services().student_space
+    assert found is not None
+    return found
 
 
 def data() -> StudentData:
-    return StudentData(services().registry, space(), retention_days=retention_days())
+    found = services().student_data
+    assert found is not None
+    return found
 
 
 def retention_days() -> int:

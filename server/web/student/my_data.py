@@ -9,7 +9,7 @@ import re
 from flask import Response, render_template
 
 from server.domain.accounts import Role
-from server.services.student_data import as_json
+from server.services.privacy.student_data import as_json
 from server.web.guards import roles
 from server.web.student import blueprint
 from server.web.student.context import data, downloaded, me, now

@@ -24,12 +24,13 @@ from server.domain.alerts import (
     CallOutcome,
     ReasonCategory,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.alerts import AlertService
-from server.services.tutor_board import AlertCard
+from server.services.alerts.alerts import AlertService
+from server.services.screens.tutor_board import AlertCard
 from server.web import forms
 from server.web.context import services
+from server.web.errors import message_of, status_of
 from server.web.formatting import local
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
@@ -122,8 +123,7 @@ def alert(public_id: str) -> Response | tuple[str, int]:
     except FieldError as failure:
         return _page(card, error=refused(failure, FORM), status=400)
     except DomainError as failure:
-        status = 409 if isinstance(failure, AlertClosed) else 400
-        return _page(card, error=_(failure.message, **failure.values), status=status)
+        return _page(card, error=message_of(failure), status=status_of(failure))
     flash(_("Call recorded for {name}.", name=card.student.name), "success")
     return redirect(url_for("tutor.now"))
 
@@ -135,7 +135,7 @@ def acknowledge(public_id: str) -> Response | tuple[str, int]:
     try:
         _alerts().acknowledge(public_id, actor())
     except AlertClosed as failure:
-        return _page(card, error=_(failure.message, **failure.values), status=409)
+        return _page(card, error=message_of(failure), status=status_of(failure))
     flash(_("Alert acknowledged: {name}.", name=card.student.name), "success")
     return redirect(url_for("tutor.alert", public_id=public_id))
 

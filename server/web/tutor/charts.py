@@ -11,7 +11,7 @@ from markupsafe import Markup
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekStatus
 from server.i18n import current_language, ngettext
-from server.services.tutor_students import LedgerRow
+from server.services.screens.tutor_students import LedgerRow
 from server.web import formatting
 from server.web.student.chart import Bar, weekly_bars
 

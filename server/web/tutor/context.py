@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import abort
 
 from server.domain.accounts import Role
-from server.services.tutor_board import TutorBoard
-from server.services.tutor_corrections import TutorCorrections
-from server.services.tutor_scope import Scope, StudentRef
-from server.services.tutor_students import TutorStudents
+from server.services.accounts.tutor_scope import Scope, StudentRef
+from server.services.screens.tutor_board import TutorBoard
+from server.services.screens.tutor_corrections import TutorCorrections
+from server.services.screens.tutor_students import TutorStudents
 from server.web.context import actor as actor
 from server.web.context import now as now
 from server.web.context import services as services
@@ -20,24 +20,21 @@ STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
 
 
 def board() -> TutorBoard:
-    found = services()
-    return TutorBoard(found.registry, found.store, found.settings.presence)
+    found = services().tutor_board
+    assert found is not None
+    return found
 
 
 def students() -> TutorStudents:
-    found = services()
-    return TutorStudents(found.registry, found.ledger, found.store, found.settings.presence)
+    found = services().tutor_students
+    assert found is not None
+    return found
 
 
 def corrections() -> TutorCorrections:
-    found = services()
-    settings = found.settings
-    return TutorCorrections(
-        found.registry,
-        found.store,
-        settings.presence,
-        retention_days=settings.events.retention_days,
-    )
+    found = services().tutor_corrections
+    assert found is not None
+    return found
 
 
 def scope() -> Scope:

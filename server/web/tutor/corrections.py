@@ -9,9 +9,10 @@ from datetime import datetime
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.tutor_scope import StudentRef
+from server.services.accounts.tutor_scope import StudentRef
 from server.web import forms
 from server.web.context import services
 from server.web.forms import FieldError, refused

@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response
 
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Role
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services import activities
-from server.services.tutor_scope import students_in
+from server.services.accounts.tutor_scope import students_in
+from server.services.people import activities
 from server.web import outcome_labels
 from server.web.context import actor, now, services
 from server.web.coordinator.activities import render_form, save_from_form

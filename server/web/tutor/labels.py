@@ -13,7 +13,7 @@ from server.domain.ledger import WeekStatus
 from server.domain.sessions import SessionState
 from server.domain.tutor_roster import RosterState
 from server.i18n import _, current_language
-from server.services.alert_texts import tel_uri
+from server.texts.alert_texts import tel_uri
 
 
 def outcomes() -> list[tuple[str, str]]:

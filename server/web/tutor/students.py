@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.tutor_scope import StudentRef
-from server.services.tutor_students import MAX_NOTE_CHARS
+from server.services.accounts.tutor_scope import StudentRef
+from server.services.screens.tutor_students import MAX_NOTE_CHARS
 from server.web import forms
 from server.web.forms import FieldError, refused
 from server.web.guards import current, roles

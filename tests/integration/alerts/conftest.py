@@ -17,9 +17,9 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import Alerting, build_alerting
 from server.config import Settings
 from server.domain.events import ReaderStatusRecord
+from server.domain.notices import Channel, Notice
 from server.registry.models import Campus, Reader
-from server.services.ledger import LedgerService
-from server.services.notifications import Channel, Notice
+from server.services.presence.ledger import LedgerService
 from tests.e2e.helpers import wait_until
 from tests.integration.registry.conftest import (  # noqa: F401 (fixtures)
     CAMPUS,
@@ -49,7 +49,7 @@ class RecordingChannel(Channel):
         return True
 
     def send(self, notice: Notice) -> None:
-        from server.services.notifications import DeliveryFailed
+        from server.domain.notices import DeliveryFailed
 
         if self.failing:
             raise DeliveryFailed("down for the test")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from server.alerting import build_alerting
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence, Student
-from server.services.absence_schedule import AbsenceSchedule
-from server.services.leadership import Leadership
-from server.services.ledger import LedgerService
+from server.services.alerts.absence_schedule import AbsenceSchedule
+from server.services.operations.leadership import Leadership
+from server.services.presence.ledger import LedgerService
 from tests.integration.alerts.conftest import MONDAY, paris, statuses
 from tests.integration.registry.conftest import UID_E001
 

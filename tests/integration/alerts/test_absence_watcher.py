@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from server.domain.accounts import Actor
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence
-from server.registry.student_repository import Actor
 from tests.integration.alerts.conftest import paris, statuses
 from tests.integration.registry.conftest import UID_E001
 
@@ -85,7 +85,7 @@ def test_restart_in_the_middle_of_a_slot_catches_up_once(
     assert alerting.watcher.run(paris(9, 0)).evaluated == 0  # first run: the mark
     # The server is down from 09:01 to 11:00; a new watcher starts at 11:00.
     from server.alerting import build_alerting
-    from server.services.ledger import LedgerService
+    from server.services.presence.ledger import LedgerService
 
     ledger = LedgerService(registry, events, settings.presence)
     again = build_alerting(settings, registry, events, ledger, publish=None, environ={})

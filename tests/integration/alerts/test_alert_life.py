@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pytest
 
+from server.domain.accounts import Actor
 from server.domain.alerts import AlertClosed, CallLog, CallOutcome
-from server.registry.student_repository import Actor
 from tests.integration.alerts.conftest import MONDAY, paris, statuses
 from tests.integration.registry.conftest import UID_E001
 

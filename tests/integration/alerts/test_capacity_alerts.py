@@ -16,8 +16,8 @@ from server.alerting import Alerting
 from server.config import Settings
 from server.domain.alerts import AlertKind
 from server.domain.capacity import CapacityChanged, CapacityLevel
-from server.services.capacity_alerts import CapacityAlerts
-from server.services.notifications import Notice, NoticeKind
+from server.domain.notices import Notice, NoticeKind
+from server.services.alerts.capacity_alerts import CapacityAlerts
 from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, mqtt_event_of, paris
 from tests.services import Mosquitto
 
@@ -100,7 +100,7 @@ CAPACITY_NOTICE = Notice(
 
 
 def test_capacity_notices_go_to_the_coordinators_in_french() -> None:
-    from server.services import alert_texts
+    from server.texts import alert_texts
 
     assert CAPACITY_NOTICE.emails == ("coord@campus.fr",)
     payload = webhook_payload(CAPACITY_NOTICE, at=CAPACITY_NOTICE.ts)

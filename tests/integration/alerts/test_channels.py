@@ -34,7 +34,7 @@ from server.adapters.alert_channels import (
     check_webhook_secrets,
 )
 from server.domain.alerts import AlertKind
-from server.services.notifications import DeliveryFailed, Notice, NoticeKind, Person
+from server.domain.notices import DeliveryFailed, Notice, NoticeKind, Person
 from tests.integration.alerts.conftest import mqtt_event_of
 from tests.services import Mosquitto, free_port
 
@@ -264,14 +264,14 @@ def test_mqtt_event_has_the_documented_shape_and_no_personal_data(mosquitto: Mos
 
 
 def test_mqtt_without_a_client_is_unavailable_not_failed() -> None:
-    from server.services.notifications import ChannelUnavailable
+    from server.domain.notices import ChannelUnavailable
 
     with pytest.raises(ChannelUnavailable):
         MqttChannel(None).send(NOTICE)
 
 
 def test_a_test_message_by_webhook_says_test_and_texts_nobody() -> None:
-    from server.services.notifications import TestMessage
+    from server.domain.notices import TestMessage
     from tests.alert_receivers import WEBHOOK_SECRET, WebhookReceiver
 
     receiver = WebhookReceiver()

@@ -14,7 +14,7 @@ from server.config import load_settings
 from server.entrypoints import alert_commands
 from server.entrypoints.cli import main
 from server.registry.database import open_registry
-from server.services.campuses import sync_campuses
+from server.services.people.campuses import sync_campuses
 from tests.alert_receivers import (
     WEBHOOK_SECRET,
     SmtpServer,

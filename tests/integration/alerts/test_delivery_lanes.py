@@ -18,9 +18,9 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import Alerting, build_alerting
 from server.config import Settings
 from server.registry.alert_models import AlertChannelSettings, AlertDelivery
-from server.services.delivery_health import failing_channels, health_report
-from server.services.ledger import LedgerService
-from server.services.notifications import NotificationService
+from server.services.alerts.delivery_health import failing_channels, health_report
+from server.services.alerts.notifications import NotificationService
+from server.services.presence.ledger import LedgerService
 from tests.alert_receivers import (
     ENVIRON,
     MONDAY_0900,

@@ -9,10 +9,10 @@ from sqlalchemy import orm
 
 from server.alerting import Alerting
 from server.config import Settings
+from server.domain.notices import NoticeKind
 from server.registry.database import open_registry
-from server.services.notifications import NoticeKind
-from server.services.reader_alerts import ReaderDownAlerts
-from server.services.reader_watch import ReaderDown, ReaderWatch
+from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.occupancy.reader_watch import ReaderDown, ReaderWatch
 from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris, statuses
 
 

@@ -29,10 +29,10 @@ from sqlalchemy import select
 
 from server.adapters.alert_channels import SIGNATURE_HEADER, webhook_payload
 from server.alerting import campus_channels
+from server.domain.notices import Notice, NoticeKind
 from server.registry.alert_models import Alert, AlertChannelSettings
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Tutor
-from server.services.notifications import Notice, NoticeKind
 from tests.integration.alerts.conftest import paris, statuses
 from tests.services import free_port
 

@@ -22,10 +22,10 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.config import load_settings
 from server.domain.events import ReaderStatusRecord
 from server.entrypoints.cli import main
+from server.entrypoints.doctor_checks import Status, run_checks
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
-from server.services.campuses import sync_campuses
-from server.services.doctor import Status, run_checks
+from server.services.people.campuses import sync_campuses
 from tests.conftest import new_postgres_database
 from tests.integration.test_broker_acl import CampusBroker, render_acl, run_script
 from tests.services import Influxd, Postgres, free_port

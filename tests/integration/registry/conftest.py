@@ -12,12 +12,12 @@ from sqlalchemy import orm
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, PresenceSettings, Settings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
-from server.registry.student_repository import Actor
-from server.services.campuses import sync_campuses
-from server.services.student_import import ImportReport, import_students
+from server.services.people.campuses import sync_campuses
+from server.services.people.student_import import ImportReport, import_students
 
 SECRET = "a-test-secret-of-32-characters!!"
 TOKEN = "api-token-for-tests"

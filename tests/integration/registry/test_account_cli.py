@@ -11,8 +11,9 @@ import pytest
 
 from server.config import load_settings
 from server.entrypoints.cli import main
+from server.registry.account_store import accounts_unit_of_work
 from server.registry.database import open_registry
-from server.services.accounts import AccountService, LoginOutcome
+from server.services.accounts.accounts import AccountService, LoginOutcome
 
 SECRET = "a-test-secret-of-32-characters!!"
 
@@ -40,7 +41,7 @@ def test_the_first_admin_is_created_and_can_log_in(config, monkeypatch, capsys) 
     assert "chef@campus.fr" in capsys.readouterr().out
     engine, registry = open_registry(load_settings(config).registry_database_url)
     try:
-        result = AccountService(registry).authenticate(
+        result = AccountService(accounts_unit_of_work(registry)).authenticate(
             "chef@campus.fr", "a long admin pass phrase", datetime.now(UTC)
         )
         assert result.outcome is LoginOutcome.OK

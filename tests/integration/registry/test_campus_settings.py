@@ -13,8 +13,8 @@ from sqlalchemy import update
 from server.config import ConfigError, PresenceSettings, Settings, _validate
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Campus
-from server.services.campuses import sync_campuses
-from server.services.ledger import repository
+from server.services.people.campuses import sync_campuses
+from server.services.presence.ledger import repository
 from tests.integration.registry.conftest import CAMPUS
 
 
@@ -30,7 +30,7 @@ def test_a_changed_configuration_updates_the_registry_copy(registry, settings, c
         settings,
         presence=PresenceSettings(timezone="America/Cayenne", school_zone="Guyane"),
     )
-    with caplog.at_level(logging.INFO, logger="server.services.campuses"):
+    with caplog.at_level(logging.INFO, logger="server.services.people.campuses"):
         sync_campuses(registry, moved)
     assert _row(registry) == ("America/Cayenne", "Guyane")
     assert "campus campus-a set to the configured time zone America/Cayenne" in caplog.text

@@ -21,10 +21,11 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.bootstrap import build_intake
 from server.config import InfluxSettings
 from server.domain.calendar import IsoWeek
+from server.domain.events import InboundMessage
 from server.registry.models import AuditEntry, OpeningHours, Reader, WeeklyRecord
-from server.services import reports
-from server.services.ingest import InboundMessage, IngestService
-from server.services.ledger import LedgerService
+from server.services.operations.ingest import IngestService
+from server.services.presence import reports
+from server.services.presence.ledger import LedgerService
 from tests.integration.registry.conftest import (
     CAMPUS,
     ROW_E001,

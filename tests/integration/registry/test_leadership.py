@@ -10,8 +10,8 @@ from sqlalchemy import orm, select
 
 from server.registry.database import open_registry
 from server.registry.shared_state_models import JobLease
-from server.services.leadership import Leadership
-from server.services.periodic import PeriodicJob
+from server.services.operations.leadership import Leadership
+from server.services.operations.periodic import PeriodicJob
 
 T0 = datetime(2026, 12, 7, 9, tzinfo=UTC)
 TTL = timedelta(seconds=30)

@@ -27,6 +27,7 @@ from server.adapters.event_store import EventStore
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import InfluxSettings
+from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, ExcuseCategory, Slot
@@ -42,9 +43,9 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures
 from server.registry.models import Closure, OpeningHours
-from server.registry.student_repository import Actor, StudentRepository
-from server.services.corrections import CorrectionService
-from server.services.ledger import (
+from server.registry.student_repository import StudentRepository
+from server.services.presence.corrections import CorrectionService
+from server.services.presence.ledger import (
     LedgerService,
     holder_of,
     index_holdings,

@@ -4,8 +4,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.domain.contracts import DomainError, ExcuseCategory, parse_slots
+from server.domain.contracts import ExcuseCategory, parse_slots
+from server.domain.errors import DomainError
 from server.domain.ledger import WeekStatus
 from server.domain.sessions import Correction, CorrectionKind
 from server.registry.models import (
@@ -16,10 +18,9 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
-from server.registry.student_repository import Actor
-from server.services import admin_students
-from server.services.corrections import CorrectionService
-from server.services.ledger import LedgerService
+from server.services.people import admin_students
+from server.services.presence.corrections import CorrectionService
+from server.services.presence.ledger import LedgerService
 from tests.integration.registry.conftest import (
     ROW_E001,
     ROW_E002,

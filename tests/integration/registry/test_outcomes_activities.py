@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from server.domain.academic_year import AcademicYear
+from server.domain.accounts import Actor
 from server.domain.activities import Modality
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import ProfileStatus, ProgrammeType, Result
 from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee
-from server.registry.student_repository import Actor
-from server.services import activities, outcomes
-from server.services.erasure import erase_student
+from server.services.people import activities, outcomes
+from server.services.privacy.erasure import erase_student
 from tests.integration.registry.conftest import (
     CAMPUS,
     HEADER,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from server.registry.database import open_registry
-from server.services.process_reports import ProcessReporter, recent_reports, report_of
+from server.services.operations.process_reports import ProcessReporter, recent_reports, report_of
 
 T0 = datetime(2026, 12, 7, 9, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from server.registry.database import MIGRATIONS, make_engine, migrate
 from server.registry.models import AuditEntry, Base, Campus, Reader
-from server.services.campuses import sync_campuses
+from server.services.people.campuses import sync_campuses
 
 
 def test_migrations_build_the_models_schema_on_a_real_file(tmp_path) -> None:

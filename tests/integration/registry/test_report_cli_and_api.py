@@ -15,8 +15,8 @@ from server.config import load_settings
 from server.container import Services
 from server.entrypoints import presence_commands
 from server.registry.database import open_registry
-from server.services.ledger import LedgerService
-from server.services.presence import PresenceService
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService
 from server.web.app import create_app
 from tests.integration.registry.conftest import (
     ROW_E001,
@@ -165,7 +165,8 @@ def test_api_refuses_a_token_when_none_is_configured_nor_made(imported, monkeypa
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    app = create_app(settings, ledger=LedgerService(registry, store, settings.presence))
+    ledger = LedgerService(registry, store, settings.presence)
+    app = create_app(Services(settings=settings, clock=lambda: datetime.now(UTC), ledger=ledger))
     answer = app.test_client().get(
         "/api/v1/presence/weekly?week=2026-W48", headers={"Authorization": "Bearer anything"}
     )

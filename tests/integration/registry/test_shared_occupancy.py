@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from edge.protocol import Tap, taps_topic
 from server.bootstrap import build_intake
-from server.services.ingest import InboundMessage, IngestService
-from server.services.occupancy import OccupancyService, occupancy_listener
+from server.domain.events import InboundMessage
+from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
+from server.services.operations.ingest import IngestService
 from tests.integration.registry.conftest import (
     CAMPUS,
     ROW_E001,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server.i18n import set_language
 from server.registry.models import AuditEntry, Contract, Student
-from server.services.student_import import (
+from server.services.people.student_import import (
     TEMPLATE_EXAMPLE,
     TEMPLATE_HEADER,
     decode,

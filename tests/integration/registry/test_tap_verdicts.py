@@ -4,13 +4,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.registry.models import AuditEntry, OpeningHours, Reader, UnknownBadge
-from server.registry.student_repository import Actor
-from server.services import enrolment
-from server.services.ledger import LedgerService
-from server.services.presence import PresenceService, Verdict
+from server.services.people import enrolment
+from server.services.presence.ledger import LedgerService
+from server.services.presence.presence import PresenceService, Verdict
 from tests.integration.registry.conftest import ROW_E001, UID_E001, csv_bytes, run_import
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from server.domain.accounts import Actor
 from server.domain.contracts import ExcuseCategory
 from server.domain.sessions import Correction, CorrectionKind
 from server.domain.slots import NotDue, SlotState
+from server.domain.week_story import Problem, WeekStoryError
 from server.registry.models import OpeningHours, WeeklyRecord
-from server.registry.student_repository import Actor
-from server.services.corrections import CorrectionService
-from server.services.ledger import LedgerService
-from server.services.week_story import Problem, Source, WeekStories, WeekStoryError
+from server.services.presence.corrections import CorrectionService
+from server.services.presence.ledger import LedgerService
+from server.services.presence.week_story import Source, WeekStories
 from tests.integration.registry.conftest import ROW_E001, ROW_E002, UID_E001, csv_bytes, run_import
 from tests.integration.registry.test_report_cli_and_api import (  # noqa: F401 (fixtures)
     NOW,

@@ -21,7 +21,7 @@ from server.domain.alerts import (
     Resolution,
     Stage,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 
 T0 = datetime(2026, 11, 23, 8, 15, tzinfo=UTC)  # 09:15 in Paris
 OPEN = AlertState(AlertStatus.OPEN, T0)

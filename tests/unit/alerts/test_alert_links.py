@@ -9,7 +9,7 @@ import pytest
 from server.domain.accounts import Role
 from server.domain.alert_links import PLACE_ALERTS, alert_link, alert_path, recipient_role
 from server.domain.alerts import AlertKind
-from server.services.notifications import Notice, NoticeKind, Person
+from server.domain.notices import Notice, NoticeKind, Person
 
 STUDENT_KINDS = [kind for kind in AlertKind if kind not in PLACE_ALERTS]
 

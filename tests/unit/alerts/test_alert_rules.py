@@ -18,7 +18,8 @@ from server.domain.alerts import (
     ReasonCategory,
     Resolution,
 )
-from server.domain.contracts import DomainError, ExcuseCategory
+from server.domain.contracts import ExcuseCategory
+from server.domain.errors import DomainError
 from server.domain.ledger import WeekStatus
 
 T0 = datetime(2026, 11, 23, 8, 15, 30, tzinfo=UTC)

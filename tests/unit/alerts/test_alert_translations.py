@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 from server.i18n import _catalogue
-from server.services import alert_texts
+from server.texts import alert_texts
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = [
     "server/domain/alerts.py",
-    "server/services/alerts.py",
-    "server/services/alert_texts.py",
+    "server/services/alerts/alerts.py",
+    "server/texts/alert_texts.py",
     "server/web/api_alerts.py",
     "server/entrypoints/alert_commands.py",
 ]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from edge.protocol import parse_timestamp
 from server.domain.calendar import CampusCalendar
 from server.domain.events import OccupancySample
-from server.services.occupancy import occupancy_message
+from server.services.occupancy.occupancy import occupancy_message
 
 
 def test_occupancy_message_shape_and_local_offset() -> None:

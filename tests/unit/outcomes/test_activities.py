@@ -12,7 +12,7 @@ from server.domain.activities import (
     attendees_from_taps,
     check_exam,
 )
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 
 DAY = date(2026, 11, 23)
 

@@ -3,9 +3,9 @@ from datetime import date
 import pytest
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result
-from server.services.outcome_import import parse_outcome
+from server.services.people.outcome_import import parse_outcome
 
 
 def test_no_year_and_no_outcome_value_means_nothing_to_save() -> None:

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from server.domain.academic_year import AcademicYear
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.outcomes import Result, StudentYear, check_student_year, count_outcomes
 
 YEAR = AcademicYear(2026)

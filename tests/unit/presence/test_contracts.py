@@ -4,13 +4,13 @@ import pytest
 
 from server.domain.contracts import (
     Contract,
-    DomainError,
     Slot,
     format_slots,
     looks_like_slot,
     parse_slots,
     plan_contract_change,
 )
+from server.domain.errors import DomainError
 
 
 def test_slots_in_french_and_english_and_several_spellings() -> None:

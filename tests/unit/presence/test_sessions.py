@@ -3,7 +3,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from server.domain.calendar import CampusCalendar, Hours
-from server.domain.contracts import DomainError
+from server.domain.errors import DomainError
 from server.domain.sessions import (
     Correction,
     CorrectionKind,

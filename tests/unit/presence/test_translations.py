@@ -6,18 +6,18 @@ from pathlib import Path
 import pytest
 
 from server.i18n import _catalogue
-from server.services.presence import _EFFECTS, _UNKNOWN
+from server.services.presence.presence import _EFFECTS, _UNKNOWN
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = [
     "server/domain/contracts.py",
     "server/domain/sessions.py",
     "server/registry/student_repository.py",
-    "server/services/presence.py",
-    "server/services/student_import.py",
-    "server/services/corrections.py",
-    "server/services/enrolment.py",
-    "server/services/calendar_admin.py",
+    "server/services/presence/presence.py",
+    "server/services/people/student_import.py",
+    "server/services/presence/corrections.py",
+    "server/services/people/enrolment.py",
+    "server/services/people/calendar_admin.py",
     "server/entrypoints/presence_commands.py",
     "server/web/app.py",
     "server/web/api_presence.py",

@@ -11,10 +11,10 @@ import pytest
 
 from server.domain.slots import NotDue, SlotState
 from server.i18n import _catalogue, _plurals, ngettext, set_language
-from server.services import week_texts
+from server.texts import week_texts
 
 ROOT = Path(__file__).resolve().parents[3]
-MODULES = ["server/services/week_texts.py", "server/entrypoints/week_commands.py"]
+MODULES = ["server/texts/week_texts.py", "server/entrypoints/week_commands.py"]
 
 
 def _calls(name: str) -> list[str]:

@@ -1,0 +1,201 @@
+"""The registry's implementation of the account ports (``server.ports.accounts``): one
+SQLAlchemy session per unit of work, records copied in and out of the ORM rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, orm, select
+
+from server.domain.accounts import Role
+from server.ports.accounts import AccountRecord, TokenRecord
+from server.registry import audit
+from server.registry.account_models import Account, ApiToken
+from server.registry.models import Campus, Student, Tutor
+
+_ACCOUNT_FIELDS = (
+    "login",
+    "display_name",
+    "phone",
+    "campus_id",
+    "tutor_id",
+    "student_pk",
+    "password_hash",
+    "active",
+    "failed_logins",
+    "locked_until",
+    "session_version",
+    "created_at",
+    "last_login_at",
+)
+_TOKEN_FIELDS = (
+    "name",
+    "digest",
+    "prefix",
+    "campus_id",
+    "created_by",
+    "created_at",
+    "revoked_at",
+    "last_used_at",
+)
+
+
+def _account(row: Account) -> AccountRecord:
+    values = {name: getattr(row, name) for name in _ACCOUNT_FIELDS}
+    return AccountRecord(id=row.id, role=Role(row.role), **values)
+
+
+def _token(row: ApiToken) -> TokenRecord:
+    values = {name: getattr(row, name) for name in _TOKEN_FIELDS}
+    return TokenRecord(id=row.id, role=Role(row.role), **values)
+
+
+class SqlAccounts:
+    def __init__(self, session: orm.Session) -> None:
+        self._session = session
+
+    def get(self, account_id: int) -> AccountRecord | None:
+        row = self._session.get(Account, account_id)
+        return _account(row) if row is not None else None
+
+    def by_login(self, login: str) -> AccountRecord | None:
+        row = self._session.scalar(select(Account).where(Account.login == login))
+        return _account(row) if row is not None else None
+
+    def listing(self) -> list[AccountRecord]:
+        rows = self._session.scalars(select(Account).order_by(Account.role, Account.login))
+        return [_account(row) for row in rows]
+
+    def count(self) -> int:
+        return self._session.scalar(select(func.count(Account.id))) or 0
+
+    def add(self, record: AccountRecord) -> AccountRecord:
+        row = Account(role=record.role.value, **{n: getattr(record, n) for n in _ACCOUNT_FIELDS})
+        self._session.add(row)
+        self._session.flush()
+        record.id = row.id
+        return record
+
+    def save(self, record: AccountRecord) -> None:
+        assert record.id is not None
+        row = self._session.get(Account, record.id)
+        assert row is not None
+        row.role = record.role.value
+        for name in _ACCOUNT_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+
+class SqlTokens:
+    def __init__(self, session: orm.Session) -> None:
+        self._session = session
+
+    def get(self, token_id: int) -> TokenRecord | None:
+        row = self._session.get(ApiToken, token_id)
+        return _token(row) if row is not None else None
+
+    def by_digest(self, digest: str) -> TokenRecord | None:
+        row = self._session.scalar(select(ApiToken).where(ApiToken.digest == digest))
+        return _token(row) if row is not None else None
+
+    def listing(self) -> list[TokenRecord]:
+        rows = self._session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()))
+        return [_token(row) for row in rows]
+
+    def add(self, record: TokenRecord) -> TokenRecord:
+        row = ApiToken(role=record.role.value, **{n: getattr(record, n) for n in _TOKEN_FIELDS})
+        self._session.add(row)
+        self._session.flush()
+        record.id = row.id
+        return record
+
+    def save(self, record: TokenRecord) -> None:
+        assert record.id is not None
+        row = self._session.get(ApiToken, record.id)
+        assert row is not None
+        row.role = record.role.value
+        for name in _TOKEN_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+
+class SqlPlaces:
+    def __init__(self, session: orm.Session) -> None:
+        self._session = session
+
+    def campus_exists(self, campus_id: str) -> bool:
+        return self._session.get(Campus, campus_id) is not None
+
+    def tutor_exists(self, tutor_id: int) -> bool:
+        return self._session.get(Tutor, tutor_id) is not None
+
+    def student_campus(self, student_pk: int) -> str | None:
+        student = self._session.get(Student, student_pk)
+        return student.campus_id if student is not None else None
+
+
+class SqlAuditTrail:
+    def __init__(self, session: orm.Session) -> None:
+        self._session = session
+
+    def record(
+        self,
+        *,
+        at: Any,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: str | int,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        audit.record(
+            self._session,
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+
+
+class SqlAccountsUnitOfWork:
+    """``server.ports.accounts.AccountsUnitOfWork`` on one registry session."""
+
+    def __init__(self, registry: Callable[[], orm.Session]) -> None:
+        self._registry = registry
+        self._session: orm.Session | None = None
+
+    def __enter__(self) -> SqlAccountsUnitOfWork:
+        session = self._session = self._registry()
+        self.accounts = SqlAccounts(session)
+        self.tokens = SqlTokens(session)
+        self.places = SqlPlaces(session)
+        self.audit = SqlAuditTrail(session)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()  # whatever was not committed
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        assert self._session is not None
+        self._session.commit()
+
+
+def accounts_unit_of_work(
+    registry: Callable[[], orm.Session],
+) -> Callable[[], SqlAccountsUnitOfWork]:
+    """What :class:`~server.services.accounts.accounts.AccountService` is built with."""
+    return lambda: SqlAccountsUnitOfWork(registry)

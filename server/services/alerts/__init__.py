@@ -1,0 +1,3 @@
+"""Alerts: an absence noticed at a slot's check instant, shortfalls of a week, readers down
+and rooms over capacity; the alert's life (calls, acknowledgement, escalation) and its
+notices, recorded per channel and delivered by the lanes."""

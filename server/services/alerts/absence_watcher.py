@@ -1,0 +1,544 @@
+"""Use case: notice absences. Run at each slot's check instant by the
+``absence-watcher`` job of ``serve`` (``services.absence_schedule``, with a safety sweep
+every few minutes) and on demand (``campus-presence check-absences --at``).
+
+Each check looks at the slot occurrences whose check instant (slot start + grace, see
+``domain.absences``) has passed since the last ones checked, and stores one evaluation
+per occurrence: a restart catches up on what it missed and never checks a slot twice
+(a unique constraint says so). An absence raises one alert for the tutor (another
+unique constraint); an occurrence the door readers cannot vouch for is held as
+*indeterminate*, the coordinator is told the reader is down, and it is checked again
+once the reader is back with its queued taps delivered. Everything one check finds, on
+every campus, is recorded in one transaction with the deliveries of its alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import orm, select
+from sqlalchemy.exc import IntegrityError
+
+from server.adapters.event_store import EventStore
+from server.config import PresenceSettings
+from server.domain.absences import (
+    ExpectedSlot,
+    Verdict,
+    check_instants,
+    expected_slots,
+    judge,
+    reader_back,
+)
+from server.domain.alerts import (
+    AbsenceHeld,
+    AbsenceNoticed,
+    AlertKind,
+    Resolution,
+    incident_over,
+)
+from server.domain.calendar import Schedule
+from server.domain.events import ReaderStatusRecord
+from server.domain.notices import Channel, NoticeKind
+from server.domain.reader_health import Health, ReaderHealth, health_at
+from server.domain.sessions import ReaderMode, Session
+from server.domain.slots import Excuse
+from server.registry.alert_models import AbsenceEvaluation, Alert, WatcherMark
+from server.registry.alert_repository import (
+    AlertRepository,
+    apply_state,
+    state_of,
+)
+from server.registry.presence_repository import PresenceRepository, StudentPlan
+from server.services.alerts.alerts import AlertService, Step
+from server.services.occupancy.reader_health import ReaderHealthService
+from server.services.presence.ledger import corrected_sessions, repository, session_rules
+
+log = logging.getLogger(__name__)
+
+FIRST_RUN_MARGIN = timedelta(minutes=5)  # a server started at 09:15:30 still checks 09:15
+
+
+@dataclass
+class WatchReport:
+    evaluated: int = 0
+    noticed: list[AbsenceNoticed] = field(default_factory=list)
+    held: list[AbsenceHeld] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A campus's due slot occurrences in a window, and what they were derived from."""
+
+    slots: list[ExpectedSlot]
+    schedule: Schedule
+    plans: list[StudentPlan]
+    excuses: dict[int, list[Excuse]]
+
+
+@dataclass
+class Prepared:
+    """The due slots of the campuses checked at the coming instants, read ahead."""
+
+    since: datetime
+    until: datetime
+    campuses: dict[str, Due] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What the check of one slot occurrence found, before it is recorded."""
+
+    item: ExpectedSlot
+    verdict: Verdict
+    down: tuple[str, ...]  # the door readers that could not vouch for it
+    held: bool  # checked before and held (its evaluation row exists)
+
+    @property
+    def absent(self) -> bool:
+        return self.verdict is Verdict.ABSENT
+
+
+@dataclass
+class _Campus:
+    """What one run knows of one campus."""
+
+    id: str
+    doors: list[str]
+    statuses: dict[str, ReaderStatusRecord]
+    now: datetime
+    reliable: dict[tuple[str, datetime, datetime], bool] = field(default_factory=dict)
+    found: list[_Found] = field(default_factory=list)
+
+    def health(self, reader: str) -> ReaderHealth:
+        return health_at(self.id, reader, self.statuses.get(reader), self.now, stamped=True)
+
+
+class AbsenceWatcher:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        events: EventStore,
+        health: ReaderHealthService,
+        alerts: AlertService,
+        settings: PresenceSettings,
+        *,
+        catch_up: timedelta = timedelta(days=4),
+    ) -> None:
+        self.registry = registry
+        self.events = events
+        self.health = health
+        self.alerts = alerts
+        self.settings = settings
+        self.rules = session_rules(settings)
+        self.grace = timedelta(minutes=settings.grace_minutes)
+        self.catch_up = catch_up
+
+    def run(self, now: datetime) -> WatchReport:
+        """The safety sweep: slots since the watcher's first run on each campus."""
+        return self.check(now, respect_mark=True)
+
+    def check(
+        self,
+        now: datetime,
+        *,
+        respect_mark: bool = False,
+        since: datetime | None = None,
+        campuses: Collection[str] | None = None,
+        prepared: Prepared | None = None,
+    ) -> WatchReport:
+        """Check every slot whose check instant is in the last ``catch_up`` (after the
+        first run's mark when ``respect_mark``, after ``since`` when given; on
+        ``campuses`` only when given), and record what it finds in ONE transaction:
+        evaluations, alerts and their deliveries; then wake the delivery lanes. The due
+        slots ``prepared`` shortly before (:meth:`prepare`) are used when they cover the
+        window and no excuse changed since; the taps are always read now."""
+        try:
+            report = self._check(now, respect_mark, since, campuses, prepared)
+        except IntegrityError:  # another worker evaluated some of these slots meanwhile
+            log.info("slots already evaluated by another worker; checking the rest again")
+            report = self._check(now, respect_mark, since, campuses, prepared)
+        if report.noticed or report.held:
+            log.info(
+                "absence check: %d evaluated, %d noticed, %d held",
+                report.evaluated,
+                len(report.noticed),
+                len(report.held),
+            )
+        return report
+
+    def upcoming(self, now: datetime, until: datetime) -> dict[datetime, set[str]]:
+        """The check instants in ``(now, until]`` (``domain.absences.check_instants``),
+        each with the campuses that have a slot checked then: when to wake."""
+        found: dict[datetime, set[str]] = {}
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            for campus in repo.campus_ids():
+                due = self._due(repo, campus, now, until)
+                for instant in check_instants(due.slots, now, until):
+                    found.setdefault(instant, set()).add(campus)
+        return dict(sorted(found.items()))
+
+    def prepare(self, since: datetime, until: datetime, campuses: Collection[str]) -> Prepared:
+        """Read ahead what the check of the instants up to ``until`` needs from the
+        contracts, the calendar and the excuses (the slots due in ``(since, until]``),
+        so that the check at the instant reads only taps, readers and evaluations."""
+        found = Prepared(since, until)
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            for campus in sorted(campuses):
+                found.campuses[campus] = self._due(repo, campus, since, until)
+        return found
+
+    def _check(
+        self,
+        now: datetime,
+        respect_mark: bool,
+        since: datetime | None,
+        only: Collection[str] | None,
+        prepared: Prepared | None,
+    ) -> WatchReport:
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            campuses = repo.campus_ids()
+            modes = repo.reader_modes()
+        if only is not None:
+            campuses = [campus for campus in campuses if campus in only]
+        marks = self._marks(campuses, now) if respect_mark else {}
+        start = now - self.catch_up if since is None else max(now - self.catch_up, since)
+        windows = {campus: max(start, marks.get(campus, start)) for campus in campuses}
+        ready = self._still_valid(prepared, windows, now) if prepared is not None else {}
+        places = [
+            self._look(campus, windows[campus], now, modes, ready.get(campus))
+            for campus in campuses
+        ]
+        return self._record(places, now)
+
+    def _still_valid(
+        self, prepared: Prepared, windows: dict[str, datetime], now: datetime
+    ) -> dict[str, Due]:
+        """The campuses whose prepared slots cover their window and whose excuses are
+        the same now (one query for all of them)."""
+        if now > prepared.until:
+            return {}
+        usable = {
+            campus: due
+            for campus, due in prepared.campuses.items()
+            if campus in windows and windows[campus] >= prepared.since
+        }
+        students = sorted({plan.student_pk for due in usable.values() for plan in due.plans})
+        with self.registry() as session:
+            excuses = repository(session, self.settings).excuses(
+                students, prepared.since - timedelta(days=1), prepared.until
+            )
+        return {
+            campus: due
+            for campus, due in usable.items()
+            if all(
+                list(excuses.get(plan.student_pk, ())) == list(due.excuses.get(plan.student_pk, ()))
+                for plan in due.plans
+            )
+        }
+
+    def _marks(self, campuses: Sequence[str], now: datetime) -> dict[str, datetime]:
+        """Each campus's mark: when the watcher first ran there (made now if new)."""
+        if not campuses:
+            return {}
+        with self.registry() as session:
+            marks = {
+                row.campus_id: row.started_at
+                for row in session.scalars(
+                    select(WatcherMark).where(WatcherMark.campus_id.in_(list(campuses)))
+                )
+            }
+        missing = [campus for campus in campuses if campus not in marks]
+        if missing:
+            with self.registry() as session, session.begin():
+                for campus in missing:
+                    mark = session.get(WatcherMark, campus)
+                    if mark is None:
+                        mark = WatcherMark(campus_id=campus, started_at=now - FIRST_RUN_MARGIN)
+                        session.add(mark)
+                    marks[campus] = mark.started_at
+        return marks
+
+    def _due(self, repo: PresenceRepository, campus: str, since: datetime, until: datetime) -> Due:
+        """The campus's due slot occurrences checked in ``(since, until]``."""
+        calendar = repo.calendar(campus)
+        tz = calendar.tz
+        first, last = since.astimezone(tz).date(), until.astimezone(tz).date()
+        plans = repo.plans(campus, first, last)
+        schedule = calendar.schedule(first - timedelta(days=1), last + timedelta(days=1))
+        excuses = repo.excuses([p.student_pk for p in plans], since - timedelta(days=1), until)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        due = [
+            item
+            for plan in plans
+            for item in expected_slots(
+                plan.student_pk,
+                plan.student_id,
+                plan.contracts,
+                days=days,
+                schedule=schedule,
+                tz=tz,
+                excuses=excuses.get(plan.student_pk, ()),
+                grace=self.grace,
+            )
+            if since < item.check_at <= until
+        ]
+        return Due(due, schedule, plans, excuses)
+
+    def _look(
+        self,
+        campus: str,
+        since: datetime,
+        now: datetime,
+        modes: dict[tuple[str, str], ReaderMode],
+        ready: Due | None = None,
+    ) -> _Campus:
+        """What the campus's slots checked in ``(since, now]`` and not final yet find
+        (their due slots ``ready`` when prepared): read everything, write nothing."""
+        with self.registry() as session:
+            repo = repository(session, self.settings)
+            found = ready or self._due(repo, campus, since, now)
+            schedule, plans = found.schedule, found.plans
+            due = [item for item in found.slots if since < item.check_at <= now]
+            done = self._evaluations(session, campus, since, now) if due else {}
+            todo = [item for item in due if done.get(_key(item)) in (None, Verdict.INDETERMINATE)]
+            doors = sorted(
+                r for (c, r), mode in modes.items() if c == campus and mode is not ReaderMode.ROOM
+            )
+            sessions = self._sessions(repo, campus, schedule, plans, todo, now) if todo else {}
+        # Each reader's status stored for ``now`` (a replay may be in the past: the history
+        # the readers stamped then, even if it reached the server later).
+        statuses = {status.reader: status for status in self.events.reader_status_at(campus, now)}
+        place = _Campus(campus, doors, statuses, now)
+        for item in todo:
+            held = done.get(_key(item)) is Verdict.INDETERMINATE
+            down = self._doors_down(place, item, held)
+            verdict = judge(item, sessions.get(item.student_pk, []), doors_reliable=not down)
+            if held and verdict is Verdict.INDETERMINATE:
+                continue  # still held: nothing new to store
+            place.found.append(_Found(item, verdict, tuple(down), held))
+        return place
+
+    def _evaluations(
+        self, session: orm.Session, campus: str, since: datetime, now: datetime
+    ) -> dict[tuple[int, datetime], Verdict]:
+        rows = session.execute(
+            select(
+                AbsenceEvaluation.student_pk,
+                AbsenceEvaluation.slot_start,
+                AbsenceEvaluation.verdict,
+            ).where(
+                AbsenceEvaluation.campus_id == campus,
+                AbsenceEvaluation.check_at > since,
+                AbsenceEvaluation.check_at <= now,
+            )
+        )
+        return {(pk, start): Verdict(verdict) for pk, start, verdict in rows}
+
+    def _sessions(
+        self,
+        repo: PresenceRepository,
+        campus: str,
+        schedule: Schedule,
+        plans: Sequence[StudentPlan],
+        todo: Sequence[ExpectedSlot],
+        now: datetime,
+    ) -> dict[int, list[Session]]:
+        start = min(item.start for item in todo) - self.rules.lookback
+        end = now + timedelta(microseconds=1)
+        wanted = sorted({item.student_pk for item in todo} & {p.student_pk for p in plans})
+        return corrected_sessions(
+            self.events, repo, self.rules, campus, wanted, (start, end), schedule, now
+        )
+
+    def _doors_down(self, place: _Campus, item: ExpectedSlot, held: bool) -> list[str]:
+        """The door readers that cannot vouch for the occurrence's check."""
+        if held:  # checked again only once every door is back with its queue empty
+            return [r for r in place.doors if not reader_back(place.health(r), item.check_at)]
+        down = []
+        for reader in place.doors:
+            key = (reader, item.start, item.check_at)
+            if key not in place.reliable:
+                place.reliable[key] = self.health.reliable_throughout(
+                    place.id, reader, item.start, item.check_at
+                )
+            if not place.reliable[key]:
+                down.append(reader)
+        return down
+
+    def _record(self, places: Sequence[_Campus], now: datetime) -> WatchReport:
+        """Everything the campuses' checks found, in one transaction: the evaluations,
+        the absence and reader-down alerts, the readers back, and the deliveries of
+        every step (the channels read before, the lanes woken after)."""
+        report = WatchReport()
+        notifications = self.alerts.notifications
+        with self.registry() as session:
+            downs = AlertRepository(session).open_readers_down([p.id for p in places])
+        telling = {p.id for p in places if p.found} | {campus for campus, _r in downs}
+        channels = {campus: notifications.channels(campus) for campus in sorted(telling)}
+        if not telling:
+            return report  # nothing found, no reader down: nothing to write
+        # Steps in order; an absence is first its index in ``absences`` (bulk-inserted).
+        pending: list[tuple[Alert | int, NoticeKind]] = []
+        evaluations: list[dict[str, Any]] = []
+        absences: list[dict[str, Any]] = []
+        with self.registry() as session, session.begin():
+            repo = AlertRepository(session, timezone=self.settings.timezone)
+            downs = repo.open_readers_down([p.id for p in places])
+            absent = [f.item.student_pk for p in places for f in p.found if f.absent]
+            tutors = repo.tutors_of(absent) if absent else {}
+            for place in places:
+                for found in place.found:
+                    if found.held:  # its row exists
+                        self._store(session, found, now)
+                    else:
+                        evaluations.append(_evaluation(place.id, found, now))
+                    if found.verdict is Verdict.ABSENT:
+                        values = _absence(place, found.item, tutors)
+                        report.noticed.append(
+                            AbsenceNoticed(
+                                values["public_id"],
+                                place.id,
+                                found.item.student_id,
+                                found.item.start,
+                                found.item.end,
+                                place.now,
+                            )
+                        )
+                        pending.append((len(absences), NoticeKind.RAISED))
+                        absences.append(values)
+                    elif found.verdict is Verdict.INDETERMINATE:
+                        for reader in found.down:
+                            if (place.id, reader) not in downs:
+                                row = self._reader_down(session, place, reader)
+                                downs[(place.id, reader)] = row
+                                pending.append((row, NoticeKind.RAISED))
+                        report.held.append(
+                            AbsenceHeld(
+                                place.id, found.item.student_id, found.item.start, found.down
+                            )
+                        )
+                    report.evaluated += 1
+                for reader in place.doors:  # readers back, their queue empty
+                    row = downs.get((place.id, reader))
+                    if row is None or not reader_back(place.health(reader), row.noticed_at):
+                        continue
+                    apply_state(
+                        row, incident_over(state_of(row), Resolution.READER_BACK, place.now)
+                    )
+                    pending.append((row, NoticeKind.RESOLVED))
+            session.flush()
+            if evaluations:
+                session.execute(AbsenceEvaluation.__table__.insert(), evaluations)
+            ids = _insert_returning_ids(session, absences)
+            report.steps = [
+                Step(ids[row] if isinstance(row, int) else row.id, notice)
+                for row, notice in pending
+            ]
+            lanes = self._deliveries(session, report.steps, now, channels)
+        notifications.wake_lanes(lanes)
+        return report
+
+    def _deliveries(
+        self,
+        session: orm.Session,
+        steps: Sequence[Step],
+        now: datetime,
+        channels: dict[str, Mapping[str, Channel]],
+    ) -> set[tuple[str, str]]:
+        """The steps' deliveries, in the transaction; a failure there is logged and
+        leaves the alerts recorded (the admin sees them in the web list's absence)."""
+        try:
+            with session.begin_nested():
+                return self.alerts.notifications.record(
+                    session, [(step.alert_pk, step.notice) for step in steps], now, channels
+                )
+        except Exception:
+            log.exception("the deliveries of %d alert steps could not be recorded", len(steps))
+            return set()
+
+    @staticmethod
+    def _store(session: orm.Session, found: _Found, now: datetime) -> None:
+        """A held check's evaluation, checked again."""
+        item = found.item
+        row = session.scalar(
+            select(AbsenceEvaluation).where(
+                AbsenceEvaluation.student_pk == item.student_pk,
+                AbsenceEvaluation.slot_start == item.start,
+            )
+        )
+        if row is None:  # gone meanwhile (an erasure): nothing to update
+            return
+        row.slot_end, row.check_at = item.end, item.check_at
+        row.verdict, row.evaluated_at = found.verdict.value, now
+
+    def _reader_down(self, session: orm.Session, place: _Campus, reader: str) -> Alert:
+        health = place.health(reader)
+        row = AlertRepository.new(
+            AlertKind.READER_DOWN,
+            f"reader_down:{place.id}:{reader}:{place.now.isoformat()}",
+            place.id,
+            place.now,
+            reader_id=reader,
+            reader_state=_reader_state(health, place.statuses.get(reader)),
+            reader_last_seen=health.last_seen,
+        )
+        session.add(row)
+        return row
+
+
+def _evaluation(campus: str, found: _Found, now: datetime) -> dict[str, Any]:
+    item = found.item
+    return {
+        "student_pk": item.student_pk,
+        "campus_id": campus,
+        "slot_start": item.start,
+        "slot_end": item.end,
+        "check_at": item.check_at,
+        "verdict": found.verdict.value,
+        "evaluated_at": now,
+    }
+
+
+def _absence(place: _Campus, item: ExpectedSlot, tutors: dict[int, int | None]) -> dict[str, Any]:
+    """The columns of an absence alert's row."""
+    return AlertRepository.values(
+        AlertKind.ABSENCE,
+        f"absence:{item.student_pk}:{item.start.isoformat()}",
+        place.id,
+        place.now,
+        student_pk=item.student_pk,
+        tutor_id=tutors.get(item.student_pk),
+        slot_start=item.start,
+        slot_end=item.end,
+    )
+
+
+def _insert_returning_ids(session: orm.Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the alerts' rows at once; their ids, in order."""
+    if not rows:
+        return []
+    table = Alert.__table__  # Core: no ORM objects, one multi-row INSERT … RETURNING
+    result = session.execute(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+    )
+    return [pk for (pk,) in result]
+
+
+def _key(item: ExpectedSlot) -> tuple[int, datetime]:
+    return item.student_pk, item.start
+
+
+def _reader_state(health: ReaderHealth, last: ReaderStatusRecord | None) -> str:
+    if health.health is Health.DEGRADED:
+        return "degraded"
+    if last is not None and last.state == "offline":
+        return "offline"
+    return "silent"

@@ -1,0 +1,3 @@
+"""Occupancy: who is in now, per campus and room, against capacity; counts corrected by
+hand, history, statistics and forecast; readers' health and the watch for readers gone
+silent; the rooms and their limits."""

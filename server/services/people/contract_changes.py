@@ -1,0 +1,35 @@
+"""Use case: a contract's terms change, maybe from a day in the past.
+
+Weeks already frozen were computed with the old terms. Every week from the day the new
+terms apply to this week is re-opened, so the next report recomputes it with the new
+terms. Weeks whose raw taps are already purged keep their stored record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from server.domain.accounts import Actor
+from server.domain.calendar import IsoWeek
+from server.domain.contracts import Contract
+from server.domain.ledger import weeks_to_recompute
+from server.registry.models import Student
+from server.registry.student_repository import StudentRepository
+
+
+def record_contract(
+    students: StudentRepository,
+    student: Student,
+    contract: Contract,
+    actor: Actor,
+    *,
+    timezone: ZoneInfo,
+    retention: timedelta,
+) -> tuple[IsoWeek, ...] | None:
+    """Record ``contract`` (history kept, audited); returns the frozen weeks re-opened,
+    or None when the contract was already in force as it is."""
+    if not students.apply_contract(student, contract, actor):
+        return None
+    weeks = weeks_to_recompute(contract.valid_from, actor.at, timezone, retention)
+    return tuple(students.reopen_weeks(student, weeks, actor, cause="contract_changed"))

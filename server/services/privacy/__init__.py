@@ -1,0 +1,3 @@
+"""Privacy: a student's data exported (GDPR access), erased, and who saw personal data (the
+access log). Retention of taps is the ingest's periodic purge
+(``operations.periodic.purge_expired``)."""

@@ -1,0 +1,92 @@
+"""The layers of docs/architecture.md, checked on the imports of every server module:
+nothing imports upwards."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SERVER = Path(__file__).resolve().parents[2] / "server"
+
+# module prefix -> prefixes it must not import (anything of the server above it)
+FORBIDDEN = {
+    "server.domain": ("server.",),  # but server.domain itself, see ALLOWED
+    "server.ports": ("server.",),
+    "server.texts": ("server.",),
+    "server.registry": (
+        "server.services",
+        "server.web",
+        "server.entrypoints",
+        "server.bootstrap",
+        "server.alerting",
+        "server.container",
+        "server.adapters",
+    ),
+    "server.adapters": (
+        "server.services",
+        "server.web",
+        "server.entrypoints",
+        "server.bootstrap",
+        "server.alerting",
+        "server.container",
+        "server.registry",
+    ),
+    "server.services": ("server.web", "server.entrypoints", "server.bootstrap", "server.alerting"),
+}
+ALLOWED = {
+    "server.domain": ("server.domain",),
+    "server.ports": ("server.domain", "server.ports"),
+    "server.texts": ("server.domain", "server.texts", "server.i18n"),
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(SERVER.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        parts = path.relative_to(SERVER.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append((name, path))
+    return found
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
+def _layer(module: str) -> str | None:
+    return next((layer for layer in FORBIDDEN if module.startswith(layer)), None)
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_no_layer_imports_upwards(layer: str) -> None:
+    wrong = []
+    for module, path in _modules():
+        if _layer(module) != layer:
+            continue
+        for imported in _imports(path):
+            if not imported.startswith(FORBIDDEN[layer]):
+                continue
+            if imported.startswith(ALLOWED.get(layer, ())):
+                continue
+            wrong.append(f"{module} imports {imported}")
+    assert wrong == []
+
+
+def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
+    edge = {
+        imported
+        for module, path in _modules()
+        for imported in _imports(path)
+        if imported.startswith("edge")
+    }
+    assert edge == {"edge.protocol"}

@@ -91,7 +91,6 @@ class Agent:
         )
         self.taps_topic = taps_topic(config.campus, config.reader)
         self.status_topic = status_topic(config.campus, config.reader)
-        self.taps_recorded = 0
         self._waiting: dict[str, _Waiting] = {}
         self._published: tuple[ReaderState, str] | None = None
         self._next_heartbeat = 0.0
@@ -110,20 +109,24 @@ class Agent:
 
     @property
     def counters(self) -> Counter[str]:
-        """confirmed, resent, no_subscribers, confirm_unknown, confirm_replayed,
-        confirm_malformed, feedback_malformed, refused_taps (not recorded: outbox full or
-        disk error)."""
+        """recorded (taps written to the outbox), refused_taps (not recorded: outbox full
+        or disk error), confirmed, resent, no_subscribers, confirm_unknown,
+        confirm_replayed, confirm_malformed, feedback_malformed; logged when the agent
+        stops."""
         return self.delivery.counters
 
     # ------------------------------------------------------------------ loop
 
     def run(self) -> None:
-        """Run until :meth:`stop`; then wait briefly for in-flight PUBACKs."""
+        """Run until :meth:`stop`; then wait briefly for in-flight PUBACKs and for the
+        signals still queued."""
         self.feedback.set_fault(not self.health.nfc_ok)
         self.delivery.pump()  # taps left from a previous run, in seq order
         while not self._stopping:
             self.step(timeout=self._until_next_timer())
         self._drain(timeout=2.0)
+        self.feedback.wait_idle(timeout=1.0)  # the last tap's signal plays to its end
+        log.info("stopped: %s", {name: n for name, n in sorted(self.counters.items()) if n})
 
     def step(self, timeout: float = 0.0) -> int:
         """Handle the events that arrive within ``timeout`` s, then flush and pump."""
@@ -185,7 +188,7 @@ class Agent:
             detail = str(error) if isinstance(error, OutboxFull) else f"outbox error: {error}"
             self._set_health(outbox_full=True, outbox_detail=detail)
             return None
-        self.taps_recorded += 1
+        self.counters["recorded"] += 1
         if self.health.outbox_full:
             self._set_health(outbox_full=False, outbox_detail="")
         return tap

@@ -49,7 +49,7 @@ class QuietMockPin(MockPin):
 
 def handled(door: Door) -> int:
     """Taps the agent has recorded or refused (read across threads: plain integers)."""
-    return door.agent.taps_recorded + door.agent.counters["refused_taps"]
+    return door.agent.counters["recorded"] + door.agent.counters["refused_taps"]
 
 
 def feed(door: Door, first: int, count: int, interval: float, *, lead: int, verbose: bool) -> None:

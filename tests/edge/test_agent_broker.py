@@ -9,6 +9,7 @@ protocol v2 is needed, :class:`tests.edge.conftest.Confirmer` plays it on the br
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import signal
 import sqlite3
@@ -89,8 +90,14 @@ def stored_taps(config: Config) -> list[Tap]:
 
 @pytest.mark.broker
 def test_a_tap_is_published_confirmed_and_removed_from_the_outbox(
-    tmp_path: Path, mosquitto: Mosquitto, pins: MockFactory, subscriber_factory, confirmer_factory
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    pins: MockFactory,
+    subscriber_factory,
+    confirmer_factory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="edge.agent")
     subscriber: Subscriber = subscriber_factory(mosquitto.port)
     confirmer_factory(mosquitto.port)
     config = make_config(tmp_path, port=mosquitto.port, feedback=FAST)
@@ -112,6 +119,8 @@ def test_a_tap_is_published_confirmed_and_removed_from_the_outbox(
     assert list(door.feedback.played)[:2] == [Signal.READ, Signal.STORED]
     assert stored_taps(config) == []
     assert door.agent.counters["confirmed"] == 1
+    stopped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stopped:")]
+    assert stopped == ["stopped: {'confirmed': 1, 'recorded': 1}"]  # the door's counters
 
 
 @pytest.mark.broker
@@ -368,13 +377,11 @@ def test_a_full_disk_refuses_taps_with_the_red_pattern_and_drops_nothing_silentl
         assert wait(lambda: door.link.connected)
         pages = door.outbox._db.execute("PRAGMA page_count").fetchone()[0]
         door.outbox._db.execute(f"PRAGMA max_page_count = {pages}")
-        fed = 0
-        while not door.agent.counters["refused_taps"] and fed < 5000:
+        fed, counters = 0, door.agent.counters
+        while not counters["refused_taps"] and fed < 5000:
             tap(door, fed)
             fed += 1
-            assert wait(
-                lambda f=fed: door.agent.taps_recorded + door.agent.counters["refused_taps"] == f
-            )
+            assert wait(lambda f=fed: counters["recorded"] + counters["refused_taps"] == f)
         # (Fed this fast, the answers to earlier taps may push that signal out of the
         # player's short queue: the next student, at a door's pace, sees it.)
         assert door.feedback.wait_idle(15)
@@ -387,7 +394,7 @@ def test_a_full_disk_refuses_taps_with_the_red_pattern_and_drops_nothing_silentl
         assert watcher.wait_for(
             lambda s: any("database or disk is full" in p["detail"] for p in s.payloads("/status"))
         )
-        recorded = door.agent.taps_recorded
+        recorded = door.agent.counters["recorded"]
         assert door.outbox.count == recorded  # written taps are all kept
 
         door.outbox._db.execute("PRAGMA max_page_count = 1073741823")  # room again

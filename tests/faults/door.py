@@ -72,12 +72,12 @@ class PlannedDoor:
     def feed(self, count: int) -> None:
         agent = self.door.agent
         for tap in self.plan.taps[self.next_index : self.next_index + count]:
-            recorded, red_on = agent.taps_recorded, self._red_rises()
+            recorded, red_on = agent.counters["recorded"], self._red_rises()
             self.clock.planned = tap.ts
             self.door.events.put(BadgeSeen(tap.uid, tap.ts.timestamp()))
             deadline = time.monotonic() + 10
             while True:
-                if agent.taps_recorded > recorded:
+                if agent.counters["recorded"] > recorded:
                     print(f"recorded {tap.index} {self.next_seq}", flush=True)
                     self.next_seq += 1
                     break

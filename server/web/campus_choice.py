@@ -4,16 +4,22 @@ their own, else the first by id. Shared by the coordinator and admin pages."""
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from flask import abort, current_app, g
 
 from server.services.campuses import CampusRef, campus_list
 from server.web.guards import check_campus, current
 
 
 def visible_campuses() -> list[CampusRef]:
-    who = current()
-    registry = current_app.extensions["campus"]["registry"]
-    return [campus for campus in campus_list(registry) if who.sees_campus(campus.id)]
+    """Read once a request (a page asks for its campus and for the picker's list); the
+    next request reads the registry again."""
+    found = g.get("visible_campuses")
+    if found is None:
+        who = current()
+        registry = current_app.extensions["campus"]["registry"]
+        found = [campus for campus in campus_list(registry) if who.sees_campus(campus.id)]
+        g.visible_campuses = found
+    return list(found)
 
 
 def chosen_campus(wanted: str) -> CampusRef:

@@ -345,14 +345,13 @@ def corrected_sessions(
 ) -> dict[int, list[Session]]:
     """Each student's sessions from the door taps stored in ``span``, as known at
     ``now``, corrections applied: the one way the ledger, the tutors' and the students'
-    pages see presence. The taps are read as plain rows (``EventStore.tap_rows``), asked
-    first: the store answers while the registry is read (``EventStore.tap_rows_soon``)."""
+    pages see presence. The taps are read as plain rows (``EventStore.tap_rows``)."""
     start, end = span
-    rows = events.tap_rows_soon(start, end, campus=campus_id) if start < end else list
-    holdings = index_holdings(repo.holdings_for_campus(campus_id))
-    modes = repo.reader_modes()
+    rows = events.tap_rows(start, end, campus=campus_id) if start < end else []
+    door = door_rows_by_student(
+        campus_id, rows, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
+    )
     corrections = repo.corrections(student_pks, start, end)
-    door = door_rows_by_student(campus_id, rows(), holdings, modes)
     result = {}
     for pk in student_pks:
         built, _ = build_sessions(door.get(pk, []), rules=rules, schedule=schedule, now=now)

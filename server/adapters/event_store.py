@@ -7,7 +7,7 @@ suite (``tests/integration/test_event_store_contract.py``) runs against both.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from server.adapters.event_times import to_us
@@ -76,15 +76,6 @@ class EventStore(abc.ABC):
             (tap.badge, to_us(tap.ts), tap.reader, tap.tap_id)
             for tap in self.taps(start, end, campus=campus)
         ]
-
-    def tap_rows_soon(
-        self, start: datetime, end: datetime, *, campus: str | None = None
-    ) -> Callable[[], list[TapRow]]:
-        """:meth:`tap_rows`, asked now and answered by calling what it returns (once): a
-        store read over the network starts its query at once, so that the caller's other
-        reads (the registry's) run while the store answers. This default reads when
-        called. Nothing is kept: each call asks the store again."""
-        return lambda: self.tap_rows(start, end, campus=campus)
 
     @abc.abstractmethod
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int: ...

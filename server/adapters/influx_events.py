@@ -28,8 +28,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,8 +102,6 @@ class InfluxEventStore(EventStore):
             retries=False,
             timeout=urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
         )
-        # Reads started ahead (tap_rows_soon); threads made on the first one.
-        self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="influx-read")
         self._client: InfluxDBClient | None = None
         if settings.api_version == 2:
             self._client = InfluxDBClient(
@@ -276,14 +273,6 @@ class InfluxEventStore(EventStore):
         )
         return tap_rows_of(text)
 
-    def tap_rows_soon(
-        self, start: datetime, end: datetime, *, campus: str | None = None
-    ) -> Callable[[], list[TapRow]]:
-        """The ``/query`` of :meth:`tap_rows` sent now from a thread of the store's; the
-        answer (or its error) when the returned function is called. InfluxDB works on
-        it meanwhile, in its own process."""
-        return self._reads.submit(self.tap_rows, start, end, campus=campus).result
-
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
         rows = self._query(f"SELECT count(tap_id) FROM taps WHERE {where}", params)
@@ -379,7 +368,6 @@ class InfluxEventStore(EventStore):
         return 0
 
     def close(self) -> None:
-        self._reads.shutdown(wait=True)  # a read under way ends within its timeout
         self._http.clear()
         if self._client is not None:
             self._write_api.close()

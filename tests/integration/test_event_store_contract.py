@@ -173,26 +173,6 @@ def test_tap_rows_are_the_taps_as_plain_columns(store: EventStore, base: datetim
     assert store.tap_rows(start, end, campus="c3") == []
 
 
-def test_tap_rows_soon_answers_tap_rows_and_reads_again_each_time(
-    store: EventStore, base: datetime
-) -> None:
-    """``tap_rows_soon`` (asked first, answered after the registry reads) gives what
-    ``tap_rows`` gives, and keeps nothing: a tap stored before the next ask is in it."""
-    store.write_taps([tap("tap-1", base + timedelta(seconds=1), 1)])
-    start, end = base, base + timedelta(seconds=5)
-    asked = [store.tap_rows_soon(start, end, campus=c) for c in ("c1", "c2", None)]
-
-    assert [answer() for answer in asked] == [
-        store.tap_rows(start, end, campus=c) for c in ("c1", "c2", None)
-    ]
-    assert [row[3] for row in asked[0]()] == ["tap-1"]
-    store.write_taps([tap("tap-2", base + timedelta(seconds=2), 2)])
-    assert [row[3] for row in store.tap_rows_soon(start, end, campus="c1")()] == [
-        "tap-1",
-        "tap-2",
-    ]
-
-
 def test_tap_times_are_kept_to_the_millisecond(store: EventStore, base: datetime) -> None:
     precise = tap("tap-precise", base + timedelta(microseconds=123_456))
     store.write_taps([precise])

@@ -214,19 +214,3 @@ def test_setup_while_unreachable_raises_unavailable(own_influxd: Influxd) -> Non
         pytest.raises(EventStoreUnavailable),
     ):
         store.setup()
-
-
-def test_a_read_started_ahead_raises_unavailable_when_its_answer_is_asked(
-    own_influxd: Influxd,
-) -> None:
-    """``tap_rows_soon`` sends its query from a thread of the store's: a store that went
-    away raises :class:`EventStoreUnavailable` to the caller, at the answer."""
-    settings = InfluxSettings(url=own_influxd.url, api_version=1, database="gone", timeout_s=1)
-    with InfluxEventStore(settings, retention=timedelta(days=1)) as store:
-        store.setup()
-        now = datetime.now(UTC)
-        assert store.tap_rows_soon(now - timedelta(hours=1), now, campus="c1")() == []
-        own_influxd.stop()
-        answer = store.tap_rows_soon(now - timedelta(hours=1), now, campus="c1")
-        with pytest.raises(EventStoreUnavailable):
-            answer()

@@ -312,3 +312,17 @@ def test_every_row_of_the_weekly_report_is_labelled_and_has_its_status_pill(
             seen.add((week, pills[0][0]))
     assert ("2026-W48", "status-expected") in seen  # the week under way: on track
     assert ("2026-W47", "status-expected") not in seen  # a week over is decided
+
+
+def test_the_campus_list_is_read_for_each_request_even_in_one_application_context(
+    world, client_as
+) -> None:
+    """A page reads the campuses its principal sees once (``visible_campuses``): never
+    an earlier request's list, even when ``g`` outlives requests (an application context
+    pushed around them, as in scripts and tests)."""
+    admin, coord = client_as("admin"), client_as("coord")
+    with world.app.app_context():
+        first = admin.get("/coordinator/presence").get_data(as_text=True)
+        second = coord.get("/coordinator/presence").get_data(as_text=True)
+    assert 'id="campus-picker"' in first  # two campuses: the picker
+    assert 'id="campus-picker"' not in second and "E005" not in second

@@ -21,10 +21,14 @@ composition of ``serve``, SQLite files) at Monday 23 November 2026 09:20.
    less than the latencies: on a quiet machine, C cores and at least C processes serve
    about C / (CPU per request) pages per second.
    Target: p95 < 300 ms for 20 users without pause.
+3. ``--reference DIR``: the same load on ``--processes`` web processes running the code of
+   another tree (e.g. the commit before a change, from ``git archive``) on the same data,
+   alternately with this tree's ``--rounds`` times; p95 and CPU per request of each, and
+   the ratios this tree / the reference (a shared machine's load hits both alike).
 
     python bench/web.py [--students 60] [--weeks 12] [--repeat 20] [--users 20]
                         [--requests 20] [--paused-requests 5] [--pause 2] [--processes 2]
-                        [--threads 2]
+                        [--threads 2] [--reference DIR [--rounds 2]]
 """
 
 from __future__ import annotations
@@ -49,7 +53,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+# The tree under test: ours, or the reference's given by PYTHONPATH to a web process.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
 from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import build_server
@@ -197,12 +204,18 @@ def serve_web(folder: str, port: str, threads: str) -> None:
 
 
 class WebProcesses:
-    """``count`` bench web processes on one port."""
+    """``count`` bench web processes on one port, with the code of ``tree`` (default:
+    this one)."""
 
-    def __init__(self, folder: Path, port: int, count: int, threads: int) -> None:
+    def __init__(
+        self, folder: Path, port: int, count: int, threads: int, tree: Path | None = None
+    ) -> None:
         command = [sys.executable, __file__, "--serve-web", str(folder), str(port), str(threads)]
+        env = {**os.environ, "PYTHONPATH": str(tree or Path(__file__).resolve().parents[1])}
         self.children = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+            )
             for _ in range(count)
         ]
         for child in self.children:
@@ -333,6 +346,33 @@ def load(port: int, path: str, cookie: str, *, users: int, requests: int, pause:
 LOADED = [("tutrice", "/tutor/now"), ("coordination", "/coordinator/presence")]
 
 
+def _measure(
+    port: int, processes: WebProcesses, args: argparse.Namespace
+) -> dict[tuple[str, bool], Load]:
+    """Each loaded page, without then with pause, on running web processes."""
+    results: dict[tuple[str, bool], Load] = {}
+    cookies = {login: http_login(port, login) for login, _path in LOADED}
+    for login, path in LOADED:
+        for pause in (0.0, args.pause):
+            cpu_before = processes.cpu_seconds()
+            measured = load(
+                port,
+                path,
+                cookies[login],
+                users=args.users,
+                requests=args.paused_requests if pause else args.requests,
+                pause=pause,
+            )
+            cpu = processes.cpu_seconds() - cpu_before
+            measured.cpu_ms = cpu * 1000 / (len(measured.timings) + args.users)
+            results[(path, bool(pause))] = measured
+    return results
+
+
+def _how(path: str, paused: bool, pause: float) -> str:
+    return f"{path} " + (f"pause {pause:g} s" if paused else "no pause")
+
+
 def _load_run(folder: Path, args: argparse.Namespace) -> None:
     port = _free_port()
     results: dict[tuple[str, int, bool], Load] = {}
@@ -343,25 +383,12 @@ def _load_run(folder: Path, args: argparse.Namespace) -> None:
     for count in sorted({1, args.processes}):
         processes = WebProcesses(folder, port, count, args.threads)
         try:
-            cookies = {login: http_login(port, login) for login, _path in LOADED}
-            for login, path in LOADED:
-                for pause in (0.0, args.pause):
-                    cpu_before = processes.cpu_seconds()
-                    measured = load(
-                        port,
-                        path,
-                        cookies[login],
-                        users=args.users,
-                        requests=args.paused_requests if pause else args.requests,
-                        pause=pause,
-                    )
-                    cpu = processes.cpu_seconds() - cpu_before
-                    measured.cpu_ms = cpu * 1000 / (len(measured.timings) + args.users)
-                    results[(path, count, bool(pause))] = measured
-                    label = f"{path} {count} proc, " + (
-                        f"pause {pause:g} s" if pause else "no pause"
-                    )
-                    print(measured.line(label), flush=True)
+            for (path, paused), measured in _measure(port, processes, args).items():
+                results[(path, count, paused)] = measured
+                label = f"{path} {count} proc, " + (
+                    f"pause {args.pause:g} s" if paused else "no pause"
+                )
+                print(measured.line(label), flush=True)
         finally:
             processes.close()
     if args.processes != 1:
@@ -375,6 +402,46 @@ def _load_run(folder: Path, args: argparse.Namespace) -> None:
                     f"  {path:24} {how:9} p95 {many.p95 / one.p95:5.2f}"
                     f"  req/s {many.rate / one.rate:5.2f}"
                 )
+    print(f"load average after: {_load_average()}")
+
+
+def _reference_run(folder: Path, args: argparse.Namespace) -> None:
+    """This tree against ``--reference`` on the same data, ``--processes`` each,
+    alternately; per page, the best p95 and the least CPU per request of each tree."""
+    port = _free_port()
+    n = args.processes
+    print(
+        f"\nthis tree against the reference {args.reference}: {args.users} users, {n} web "
+        f"process(es) of {args.threads} threads, {args.rounds} round(s) each, alternately; "
+        f"load average before: {_load_average()}"
+    )
+    best: dict[tuple[str, str, bool], Load] = {}
+    cpu: dict[tuple[str, str, bool], float] = {}
+    for _ in range(args.rounds):
+        for name, tree in (("reference", args.reference.resolve()), ("this tree", None)):
+            processes = WebProcesses(folder, port, n, args.threads, tree)
+            try:
+                for (path, paused), measured in _measure(port, processes, args).items():
+                    key = (name, path, paused)
+                    print(measured.line(f"{_how(path, paused, args.pause)}, {name}"), flush=True)
+                    if key not in best or measured.p95 < best[key].p95:
+                        best[key] = measured
+                    cpu[key] = min(cpu.get(key, math.inf), measured.cpu_ms)
+            finally:
+                processes.close()
+    print(f"this tree / reference ({n} processes; best p95, least CPU per request):")
+    for _login, path in LOADED:
+        for paused in (False, True):
+            before, after = best[("reference", path, paused)], best[("this tree", path, paused)]
+            cpu_before, cpu_after = (
+                cpu[("reference", path, paused)],
+                cpu[("this tree", path, paused)],
+            )
+            print(
+                f"  {_how(path, paused, args.pause):40} p95 {before.p95:7.1f} -> {after.p95:7.1f}"
+                f" ms  {after.p95 / before.p95:5.2f}   CPU {cpu_before:5.1f} -> {cpu_after:5.1f}"
+                f" ms/req  {cpu_after / cpu_before:5.2f}"
+            )
     print(f"load average after: {_load_average()}")
 
 
@@ -404,6 +471,8 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=WebSettings.threads, help="waitress threads a process"
     )
+    parser.add_argument("--reference", type=Path, help="a tree whose code is the reference")
+    parser.add_argument("--rounds", type=int, default=2, help="with --reference: runs of each")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -417,6 +486,8 @@ def main() -> None:
         finally:
             server.close()
         _load_run(folder, args)
+        if args.reference:
+            _reference_run(folder, args)
 
 
 if __name__ == "__main__":

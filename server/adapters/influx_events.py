@@ -266,9 +266,8 @@ class InfluxEventStore(EventStore):
         self, start: datetime, end: datetime, *, campus: str | None = None
     ) -> list[TapRow]:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
-        text = self._query_text(
-            "SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader "
-            f"FROM taps WHERE {where}",
+        text = self._query_text(  # no campus column: a row does not name it
+            f"SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps WHERE {where}",
             params,
             epoch="ms",
         )

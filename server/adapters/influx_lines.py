@@ -169,7 +169,7 @@ def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def tap_rows_of(text: str) -> list[TapRow]:
     """:data:`TapRow` tuples from the ``/query`` answer (``epoch=ms``) of
-    ``SELECT tap_id, badge, seq, received_ms, clock_synced, campus, reader FROM taps``,
+    ``SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps``,
     ordered by (ts, seq, tap id) like :meth:`EventStore.taps`; rows missing a field are
     left out (see above). Reads the JSON's value lists as they are: no dict per row."""
     found: list[tuple[int, int, str, str, str]] = []

@@ -92,8 +92,12 @@ def number(value: float | int | None, digits: int = 1) -> str:
     """Rounded half up, as people round (0,25 h shows 0,3 h, not Babel's even 0,2 h)."""
     if value is None:
         return ""
+    return _number(value, digits, current_language())
+
+
+def _number(value: float | int, digits: int, language: str) -> str:
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    return _decimal(str(rounded), digits, current_language())
+    return _decimal(str(rounded), digits, language)
 
 
 @lru_cache(maxsize=8192)
@@ -106,7 +110,14 @@ def _decimal(rounded: str, digits: int, language: str) -> str:
 
 def hours(value: float | None) -> str:
     """Hours as a decimal number: ``12,5 h``."""
-    return "" if value is None else gettext("{hours} h", hours=number(value))
+    return "" if value is None else _hours(value, current_language())
+
+
+@lru_cache(maxsize=8192)
+def _hours(value: float, language: str) -> str:
+    """:func:`hours` of a value in a language, formatted once (the weekly report shows
+    five a student, few distinct: 12 h, 3,5 h…)."""
+    return gettext("{hours} h", language, hours=_number(value, 1, language))
 
 
 def minutes_as_hours(value: int | None) -> str:

@@ -267,3 +267,63 @@ def test_others_cannot_close_this_campus(world, client_as, login: str) -> None:
     assert answer.status_code == 403
     with world.registry() as session:
         assert session.scalars(select(Closure)).all() == []
+
+
+PILLS = {  # the status pill's class, and its words in each language
+    "fr": {
+        "status-ok": "Atteint",
+        "status-danger": "Insuffisant",
+        "status-warning": "En risque",
+        "status-neutral": "Excusée",
+        "status-expected": "En bonne voie",
+    },
+    "en": {
+        "status-ok": "Met",
+        "status-danger": "Short",
+        "status-warning": "At risk",
+        "status-neutral": "Excused",
+        "status-expected": "On track",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_every_row_of_the_weekly_report_is_labelled_and_has_its_status_pill(
+    world, client_as, language: str
+) -> None:
+    """The labels and pills are rendered once a page (issue 16): every row still carries
+    each column's header as its ``data-label`` (the narrow-screen layout) and the pill of
+    its own status, in the page's language."""
+    world.clock.set(at(11, 30))
+    coord = client_as("coord")
+    seen = set()
+    for week in ("2026-W47", "2026-W48"):
+        page = coord.get(f"/coordinator/presence?week={week}&lang={language}").get_data(
+            as_text=True
+        )
+        table = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        headers = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', page)
+        rows = table.split("</tr>")[:-1]
+        assert len(rows) == 4 and len(headers) == 9
+        for row in rows:
+            assert re.findall(r'data-label="([^"]*)"', row) == headers
+            pills = re.findall(r'<span class="status (status-[a-z]+)">([^<]*)</span>', row)
+            assert len(pills) == 1
+            assert PILLS[language][pills[0][0]] == pills[0][1]
+            seen.add((week, pills[0][0]))
+    assert ("2026-W48", "status-expected") in seen  # the week under way: on track
+    assert ("2026-W47", "status-expected") not in seen  # a week over is decided
+
+
+def test_the_campus_list_is_read_for_each_request_even_in_one_application_context(
+    world, client_as
+) -> None:
+    """A page reads the campuses its principal sees once (``visible_campuses``): never
+    an earlier request's list, even when ``g`` outlives requests (an application context
+    pushed around them, as in scripts and tests)."""
+    admin, coord = client_as("admin"), client_as("coord")
+    with world.app.app_context():
+        first = admin.get("/coordinator/presence").get_data(as_text=True)
+        second = coord.get("/coordinator/presence").get_data(as_text=True)
+    assert 'id="campus-picker"' in first  # two campuses: the picker
+    assert 'id="campus-picker"' not in second and "E005" not in second

@@ -32,6 +32,16 @@ def test_hours_round_half_up_in_the_readers_format(in_app, language, value, show
     assert formatting.hours(value) == shown
 
 
+def test_hours_formatted_once_are_still_in_each_readers_language(in_app) -> None:
+    """``hours`` keeps each value's text per language: the same value asked in French,
+    English, then French again reads each time in the language of the moment."""
+    shown = []
+    for language in ("fr", "en", "fr", "en"):
+        set_language(language)
+        shown.append((formatting.hours(2.75), formatting.hours(0.05), formatting.hours(None)))
+    assert shown == [("2,8 h", "0,1 h", ""), ("2.8 h", "0.1 h", "")] * 2
+
+
 def test_dates_and_times_are_french_and_in_the_campus_zone(in_app) -> None:
     set_language("fr")
     winter = datetime(2026, 11, 23, 8, 15, tzinfo=UTC)

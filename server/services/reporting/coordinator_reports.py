@@ -51,24 +51,35 @@ class WeeklyReport:
 
 def students_of(registry: Registry, campus: str) -> dict[str, StudentInfo]:
     """The campus's students by student id, with their tutor's name (else e-mail)."""
-    query = (
-        select(Student, Tutor)
+    query = (  # the columns shown, not whole rows: a report reads it for every student
+        select(
+            Student.id.label("pk"),
+            Student.student_id,
+            Student.last_name,
+            Student.first_name,
+            Student.programme,
+            Student.tutor_id,
+            Tutor.id.label("tutor_pk"),
+            Tutor.name.label("tutor_name"),
+            Tutor.email.label("tutor_email"),
+        )
         .outerjoin(Tutor, Tutor.id == Student.tutor_id)
         .where(Student.campus_id == campus)
     )
     with registry() as session:
-        return {
-            student.student_id: StudentInfo(
-                student_pk=student.id,
-                student_id=student.student_id,
-                last_name=student.last_name,
-                first_name=student.first_name,
-                programme=student.programme,
-                tutor_id=student.tutor_id,
-                tutor=(tutor.name or tutor.email) if tutor is not None else "",
-            )
-            for student, tutor in session.execute(query)
-        }
+        rows = session.execute(query).all()
+    return {
+        row.student_id: StudentInfo(
+            student_pk=row.pk,
+            student_id=row.student_id,
+            last_name=row.last_name,
+            first_name=row.first_name,
+            programme=row.programme,
+            tutor_id=row.tutor_id,
+            tutor=(row.tutor_name or row.tutor_email) if row.tutor_pk is not None else "",
+        )
+        for row in rows
+    }
 
 
 def weekly_report(

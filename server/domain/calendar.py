@@ -298,6 +298,8 @@ class Schedule:
 
 def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     """Sorted union of intervals; touching intervals are joined."""
+    if isinstance(intervals, list) and _separate(intervals):
+        return tuple(intervals)  # already sorted, disjoint and apart: the union itself
     result: list[Interval] = []
     for start, end in sorted(intervals):
         if end <= start:
@@ -308,6 +310,16 @@ def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
         else:
             result.append((start, end))
     return tuple(result)
+
+
+def _separate(intervals: list[Interval]) -> bool:
+    """Whether every interval is not empty and starts after the previous one ends."""
+    previous = None
+    for start, end in intervals:
+        if end <= start or (previous is not None and start <= previous):
+            return False
+        previous = end
+    return True
 
 
 def intersect(first: Iterable[Interval], second: Iterable[Interval]) -> tuple[Interval, ...]:

@@ -84,6 +84,8 @@ class SessionRules:
         return max(2 * self.max_duration, timedelta(days=1))
 
 
+_ROOM, _IN, _OUT = ReaderMode.ROOM, ReaderMode.IN, ReaderMode.OUT
+
 # A session in integer form (``calendar.to_us``): start, end, state.
 SessionSpan = tuple[int, int, SessionState]
 # A door tap in integer form: (microseconds since the epoch, reader mode, tap id).
@@ -193,22 +195,23 @@ class _Tracker:
         self.last_ts: int | None = None
 
     def feed(self, ts: int, mode: ReaderMode) -> TapEffect:
-        if mode is ReaderMode.ROOM:
+        if mode is _ROOM:
             return TapEffect.ROOM
-        if self.last_ts is not None and ts - self.last_ts <= self.debounce:
-            self.last_ts = ts
+        last, self.last_ts = self.last_ts, ts
+        if last is not None and ts - last <= self.debounce:
             return TapEffect.REPEATED
-        self.last_ts = ts
-        if self.open_start is not None and self.deadline is not None and ts >= self.deadline:
-            self._close(self.deadline, SessionState.UNVERIFIED)
-        if self.open_start is None:
-            if mode is not ReaderMode.IN and self._late_exit(ts):
+        start = self.open_start
+        if start is not None and ts >= self.deadline:  # type: ignore[operator]
+            self._close(self.deadline, SessionState.UNVERIFIED)  # type: ignore[arg-type]
+            start = None
+        if start is None:
+            if mode is not _IN and self.at_closing and self._late_exit(ts):
                 return TapEffect.LEFT
-            if mode is ReaderMode.OUT:
+            if mode is _OUT:
                 return TapEffect.NOT_IN
             self._open(ts)
             return TapEffect.ENTERED
-        if mode is ReaderMode.IN:
+        if mode is _IN:
             return TapEffect.ALREADY_IN
         self._close(ts, SessionState.CLOSED)
         return TapEffect.LEFT

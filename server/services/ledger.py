@@ -143,9 +143,7 @@ class LedgerService:
         A national report (no ``campus``) is computed by the worker processes when the
         service has them (``services.ledger_workers``): the same lines."""
         if campus is None and self.workers is not None:
-            campus_ids = self.campus_ids()
-            if len(campus_ids) > 1:
-                return self.workers.weeks(campus_ids, weeks, now)
+            return self.workers.weeks(self.campus_ids(), weeks, now)
         return self.campus_weeks([campus] if campus else None, weeks, now)
 
     def campus_weeks(

@@ -186,6 +186,8 @@ class ServerApp:
         self.ingest.close()
         if self.reporter is not None:
             self.reporter.stop()  # the last counters, after the ingest's last batch
+        if self.ledger.workers is not None:
+            self.ledger.workers.close()
         self.engine.dispose()
 
     def __enter__(self) -> ServerApp:
@@ -239,8 +241,17 @@ def build_server(
         raise
     ingest = build_ingest(settings, clock=clock, registry=registry)
     presence = PresenceService(registry, ingest.store, settings.presence)
+    workers = None
+    if settings.presence.report_processes > 1:
+        from server.services.ledger_workers import CampusWorkers
+
+        workers = CampusWorkers(settings, processes=settings.presence.report_processes)
     ledger = LedgerService(
-        registry, ingest.store, settings.presence, retention_days=settings.events.retention_days
+        registry,
+        ingest.store,
+        settings.presence,
+        retention_days=settings.events.retention_days,
+        workers=workers,
     )
     ingest.service.before_ack(lambda taps: ledger.reopen_for_taps(taps, clock()))
     features = Features(

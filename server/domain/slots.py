@@ -406,10 +406,8 @@ def slot_outcome(
     """The outcome of ``slot`` of ``contract`` on ``day`` (the one rule: :func:`_slot`,
     on integer instants)."""
     raw = _slot(
-        day,
-        slot,
-        contract,
-        opening,
+        _occurrence(opening, day, slot, us_of(grace)),
+        contract.covers(day),
         [excuse_span(excuse) for excuse in excused],
         presence.stays,
         us_of(grace),
@@ -441,19 +439,18 @@ def outcome_of(day: date, slot: Slot, raw: RawOutcome) -> SlotOutcome:
 
 
 def _slot(
-    day: date,
-    slot: Slot,
-    contract: Contract,
-    opening: Opening,
+    occurrence: _Occurrence,
+    covered: bool,
     excused: Sequence[ExcuseSpan],
     stays: Stays,
     grace: int,
     now: int,
 ) -> RawOutcome:
-    """The slot rule on integer instants (microseconds since the epoch, UTC)."""
-    _, _, reason, detail, due, due_s, check_at, start, end = _occurrence(opening, day, slot, grace)
+    """The slot rule on integer instants (microseconds since the epoch, UTC), for a slot
+    occurrence (:func:`_occurrence`) the contract ``covered`` or not that day."""
+    _, _, reason, detail, due, due_s, check_at, start, end = occurrence
     excused_s = 0
-    if not contract.covers(day):
+    if not covered:
         reason, detail = NotDue.OUTSIDE_CONTRACT, ""
     elif reason is None and excused:
         covering = [e for e in excused if e[0] < due[-1][1] and e[1] > due[0][0]]
@@ -637,12 +634,21 @@ def contract_slots(
     outcome as :data:`RawOutcome`)."""
     first, last = (days[0], days[-1]) if days else (None, None)
     found = []
+    memo = opening.occurrences
     for index, contract in enumerate(contracts):
         if first is None or last is None or not contract.overlaps(first, last):
             continue
+        week_slots = contract.week_slots
         for day in days:
-            for slot in contract.weekday_slots(day.weekday()):
-                raw = _slot(day, slot, contract, opening, excuses, stays, grace, now)
+            slots = week_slots[day.weekday()]
+            if not slots:
+                continue
+            covered = contract.covers(day)
+            for slot in slots:
+                occurrence = memo.get((day, slot.start, slot.end, grace))
+                if occurrence is None:
+                    occurrence = _occurrence(opening, day, slot, grace)
+                raw = _slot(occurrence, covered, excuses, stays, grace, now)
                 found.append((index, day, slot, raw))
     return found
 

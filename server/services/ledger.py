@@ -25,6 +25,7 @@ import bisect
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -143,7 +144,10 @@ class LedgerService:
         A national report (no ``campus``) is computed by the worker processes when the
         service has them (``services.ledger_workers``): the same lines."""
         if campus is None and self.workers is not None:
-            return self.workers.weeks(self.campus_ids(), weeks, now)
+            try:
+                return self.workers.weeks(self.campus_ids(), weeks, now)
+            except BrokenProcessPool:
+                log.error("national report computed in this process: a worker died")
         return self.campus_weeks([campus] if campus else None, weeks, now)
 
     def campus_weeks(

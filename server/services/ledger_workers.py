@@ -9,7 +9,9 @@ worker between calls but its connections: every call reads the stored taps and t
 registry afresh (a late tap counts at the next call, as in one process).
 
 The workers start with the pool (a report does not pay their start) and use the
-``spawn`` method (no copy of the parent's threads, connections or locks). ``cpu_s``
+``spawn`` method (no copy of the parent's threads, connections or locks). A worker that
+dies fails the report under way with ``BrokenProcessPool`` (``LedgerService`` then
+computes it in its own process) and new workers are started for the next one. ``cpu_s``
 adds up the CPU time the workers spent on reports, for the benchmark.
 """
 
@@ -20,6 +22,7 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -78,19 +81,25 @@ class CampusWorkers:
             raise ValueError("at least one worker process")
         self.processes = processes
         self.cpu_s = 0.0
-        self._pool = ProcessPoolExecutor(
-            processes,
+        self.restarts = 0  # pools rebuilt after a worker died
+        self._settings = settings
+        self._pool, self.pids = self._start()
+
+    def _start(self) -> tuple[ProcessPoolExecutor, set[int]]:
+        pool = ProcessPoolExecutor(
+            self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(settings,),
+            initargs=(self._settings,),
         )
         started = time.perf_counter()
-        pids = set(self._pool.map(_ready, range(processes * 2)))
+        pids = set(pool.map(_ready, range(self.processes * 2)))
         log.info(
             "%d ledger worker process(es) ready in %.1f s",
             len(pids),
             time.perf_counter() - started,
         )
+        return pool, pids
 
     def weeks(
         self, campus_ids: Sequence[str], weeks: Sequence[IsoWeek], now: datetime
@@ -100,7 +109,18 @@ class CampusWorkers:
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
         count = min(len(campus_ids), self.processes * _CHUNKS_PER_PROCESS)
         chunks = [list(campus_ids[index::count]) for index in range(count)]
-        gathered = self._pool.map(_campus_lines, chunks, repeat(tuple(result)), repeat(now))
+        try:
+            gathered = list(
+                self._pool.map(_campus_lines, chunks, repeat(tuple(result)), repeat(now))
+            )
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): new workers for the next report;
+            # this one is the caller's to compute otherwise.
+            log.error("a ledger worker process died; starting new ones")
+            self.restarts += 1
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool, self.pids = self._start()
+            raise
         for lines, cpu_s in gathered:
             self.cpu_s += cpu_s
             for line in lines:

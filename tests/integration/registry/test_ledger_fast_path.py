@@ -17,7 +17,10 @@ taps included.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -298,3 +301,13 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
         assert national.weeks(WEEKS, NOW) == _lines(fast) == _lines(slow)
         assert national.weeks(WEEKS, NOW) != again
         assert workers.cpu_s > 0
+
+        # A worker killed: the report that finds the pool broken is computed in this
+        # process and new workers are started (once); the same lines each time.
+        expected = _lines(fast)
+        os.kill(min(workers.pids), signal.SIGKILL)
+        time.sleep(1)  # the pool notices the death (else the next report does)
+        assert national.weeks(WEEKS, NOW) == expected
+        assert national.weeks(WEEKS, NOW) == expected
+        assert workers.restarts == 1
+        assert national.weeks(WEEKS, NOW) == expected

@@ -256,7 +256,8 @@ class Schedule:
 
     @cached_property
     def spans_memo(self) -> dict[Span, tuple[Span, ...]]:
-        """Open parts of spans already asked for (``domain.slots``, integer form)."""
+        """Open parts of spans already asked for (``domain.slots``, integer form): a
+        schedule never changes, so every student of a campus shares them."""
         return {}
 
     def closing_after_us(self, moment: int) -> int | None:
@@ -270,12 +271,6 @@ class Schedule:
         """:meth:`opening_after` in microseconds."""
         index = bisect.bisect_right(self.span_starts, moment)
         return self.spans[index][0] if index < len(self.spans) else None
-
-    @cached_property
-    def parts_memo(self) -> dict[Interval, tuple[Interval, ...]]:
-        """Open parts of intervals already asked for (``domain.slots``): a schedule never
-        changes, so every student of a campus shares them."""
-        return {}
 
     def closing_after(self, moment: datetime) -> datetime | None:
         """End of the open interval containing ``moment``; None when closed then."""

@@ -57,7 +57,6 @@ from server.domain.contracts import Contract, ExcuseCategory, Slot
 from server.domain.sessions import Session, SessionSpan, SessionState
 
 _FAR = us_of(timedelta(days=2))  # a session still open reaches this far ahead for an arrival
-_ZERO = timedelta()
 
 
 class NotDue(StrEnum):

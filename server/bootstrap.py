@@ -199,6 +199,8 @@ class ServerApp:
         self.ingest.close()
         if self.reporter is not None:
             self.reporter.stop()  # the last counters, after the ingest's last batch
+        if self.ledger.workers is not None:
+            self.ledger.workers.close()
         self.engine.dispose()
 
     def __enter__(self) -> ServerApp:
@@ -294,11 +296,22 @@ def build_services(
     settings: Settings, registry: sessionmaker[Session], store: EventStore, *, clock: Clock
 ) -> Services:
     """The services every process composes the same way on one registry and event store:
-    the ledger, the doors' feedback, accounts, the access log and what the pages show.
+    the ledger (with its worker processes for national reports, ``[presence]
+    report_processes``: close them with ``ledger.workers``), the doors' feedback,
+    accounts, the access log and what the pages show.
     ``serve`` and ``web`` add the live parts (occupancy, alerts, watching); the commands
     use these as they are."""
+    workers = None
+    if settings.presence.report_processes > 1:
+        from server.services.presence.ledger_workers import CampusWorkers
+
+        workers = CampusWorkers(settings, processes=settings.presence.report_processes)
     ledger = LedgerService(
-        registry, store, settings.presence, retention_days=settings.events.retention_days
+        registry,
+        store,
+        settings.presence,
+        retention_days=settings.events.retention_days,
+        workers=workers,
     )
     found = Services(
         settings=settings,

@@ -125,6 +125,9 @@ class PresenceSettings:
     first_call_minutes: int = 15
     call_again_minutes: int = 30
     escalate_after_calls: int = 3
+    # Worker processes computing a national report's campuses (services.ledger_workers;
+    # bench/README.md "Ledger"): 1 computes in the web/serve process itself.
+    report_processes: int = 1
 
     @property
     def zone(self) -> ZoneInfo:

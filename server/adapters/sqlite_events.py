@@ -162,6 +162,9 @@ class SqliteEventStore(EventStore):
             connection.execute(  # status history by the readers' own stamps
                 "CREATE INDEX IF NOT EXISTS statuses_by_stamp ON statuses (campus, reader, ts_us)"
             )
+            # A campus's taps in time order are read from the index alone (tap_rows: the
+            # ledger); it replaces the (campus, ts_us) index of files made before.
+            connection.execute("DROP INDEX IF EXISTS taps_by_campus")
 
     def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
         if not taps:

@@ -177,6 +177,11 @@ class Contract:
         return self._by_day[weekday]
 
     @property
+    def week_slots(self) -> tuple[tuple[Slot, ...], ...]:
+        """:meth:`weekday_slots` of each weekday, Monday first."""
+        return self._by_day
+
+    @property
     def slot_minutes(self) -> int:
         return self._minutes
 

@@ -32,23 +32,28 @@ from zoneinfo import ZoneInfo
 
 from server.domain.calendar import (
     ClosureKind,
-    Interval,
     IsoWeek,
     Schedule,
+    Span,
     merge,
-    seconds,
+    span_seconds,
+    to_us,
+    us_of,
 )
 from server.domain.contracts import Contract
 from server.domain.forecast import at_risk, reachable_time
-from server.domain.sessions import Session, SessionState
+from server.domain.sessions import Session, SessionSpan, SessionState, span_of
 from server.domain.slots import (
     Excuse,
+    ExcuseSpan,
     Opening,
-    Presence,
     SlotOutcome,
     SlotState,
-    contract_outcomes,
-    reachable,
+    Stays,
+    contract_slots,
+    excuse_span,
+    outcome_of,
+    reachable_spans,
 )
 
 
@@ -108,10 +113,14 @@ class WeekFrame:
     days: tuple[date, ...]
     closures: Mapping[date, tuple[ClosureKind, str]] = field(default_factory=dict)
     _opening: Opening = field(init=False, repr=False, compare=False)
+    start_us: int = field(init=False, repr=False, compare=False)  # ``start``, ``to_us``
+    end_us: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # One opening for the frame: its students share what it remembers (domain.slots).
         object.__setattr__(self, "_opening", Opening(self.tz, self.schedule, self.closures))
+        object.__setattr__(self, "start_us", to_us(self.start))
+        object.__setattr__(self, "end_us", to_us(self.end))
 
     @classmethod
     def build(
@@ -166,39 +175,67 @@ def week_account(
     now: datetime,
 ) -> tuple[WeekLine, list[SlotOutcome]]:
     """The ledger line and the slot outcomes it adds up (``domain.slots``), in time order;
-    slots outside a contract's validity are listed too, as not due."""
-    found = contract_outcomes(
+    slots outside a contract's validity are listed too, as not due (computed on integer
+    instants: :func:`account`)."""
+    line, outcomes = account(
+        student_id,
+        frame,
+        contracts=contracts,
+        sessions=[span_of(session) for session in sessions],
+        excuses=[excuse_span(excuse) for excuse in excuses],
+        grace=us_of(grace),
+        now=to_us(now),
+        outcomes=True,
+    )
+    return line, outcomes
+
+
+def account(
+    student_id: str,
+    frame: WeekFrame,
+    *,
+    contracts: Sequence[Contract],
+    sessions: Sequence[SessionSpan],
+    excuses: Sequence[ExcuseSpan] = (),
+    grace: int,
+    now: int,
+    outcomes: bool = False,
+) -> tuple[WeekLine, list[SlotOutcome]]:
+    """:func:`week_account` on integer instants (microseconds since the epoch, UTC:
+    ``calendar.to_us``), the one place the week's figures are decided; the slot outcomes
+    are built as objects only when asked (``outcomes``), else the list is empty."""
+    found = contract_slots(
         frame.days,
         frame.opening,
         contracts,
-        sessions=Presence.of(sessions),
+        stays=Stays.of(sessions),
         excuses=excuses,
         grace=grace,
         now=now,
     )
     due_by_contract = [0] * len(contracts)
-    for at, outcome in found:
-        due_by_contract[at] += outcome.expected_s
+    missed = late = 0
+    for at, _, _, raw in found:
+        due_by_contract[at] += raw[12]
+        state = raw[2]
+        if state is SlotState.MISSED:
+            missed += 1
+        elif state is SlotState.LATE:
+            late += 1
     numerator, denominator = 0, 1  # expected seconds, as an exact fraction
     for contract, due_s in zip(contracts, due_by_contract, strict=True):
         share, share_of = _expected_share(contract, frame, due_s)
         numerator, denominator = numerator * share_of + share * denominator, denominator * share_of
     expected_s = (2 * numerator + 60 * denominator) // (120 * denominator) * 60  # to the minute
-    outcomes = sorted((outcome for _, outcome in found), key=lambda item: (item.start, item.end))
     attended, verified = _presence(sessions, frame)
-    attended_s = seconds(attended)
-    verified_s = attended_s if verified is None else seconds(verified)
-    if now >= frame.end:  # the week is over: none of its slots or hours is left
+    attended_s = span_seconds(attended)
+    verified_s = attended_s if verified is None else span_seconds(verified)
+    if now >= frame.end_us:  # the week is over: none of its slots or hours is left
         left = reachable_time(0, 0)
     else:
-        still = reachable(outcomes, frame.opening, frame.end, now)
+        dues = [raw[5] for _, _, _, raw in found if raw[3] is None]
+        still = reachable_spans(dues, frame.schedule, frame.end_us, now)
         left = reachable_time(still.slot_s, still.opening_s)
-    missed = late = 0
-    for outcome in outcomes:
-        if outcome.state is SlotState.MISSED:
-            missed += 1
-        elif outcome.state is SlotState.LATE:
-            late += 1
     line = WeekLine(
         student_id,
         frame.week,
@@ -210,7 +247,10 @@ def week_account(
         _status(expected_s, verified_s, left, frame, now),
         left,
     )
-    return line, outcomes
+    if not outcomes:
+        return line, []
+    ordered = sorted(found, key=lambda item: (item[3][0], item[3][1]))
+    return line, [outcome_of(day, slot, raw) for _, day, slot, raw in ordered]
 
 
 def weeks_to_recompute(
@@ -234,19 +274,19 @@ def taps_purged(week: IsoWeek, now: datetime, tz: ZoneInfo, retention: timedelta
 
 
 def _presence(
-    sessions: Sequence[Session], frame: WeekFrame
-) -> tuple[tuple[Interval, ...], tuple[Interval, ...] | None]:
+    sessions: Sequence[SessionSpan], frame: WeekFrame
+) -> tuple[tuple[Span, ...], tuple[Span, ...] | None]:
     """The union of the sessions within the week, and of the verified ones (None when
     all of them are verified: the same union)."""
-    low, high = frame.start, frame.end
-    parts: list[Interval] = []
-    verified: list[Interval] = []
+    low, high = frame.start_us, frame.end_us
+    parts: list[Span] = []
+    verified: list[Span] = []
     unverified = False
-    for session in sessions:
-        if session.start < high and session.end > low:
-            part = (max(session.start, low), min(session.end, high))
+    for start, end, state in sessions:
+        if start < high and end > low:
+            part = (start if start > low else low, end if end < high else high)
             parts.append(part)
-            if session.state is SessionState.UNVERIFIED:
+            if state is SessionState.UNVERIFIED:
                 unverified = True
             else:
                 verified.append(part)
@@ -254,7 +294,7 @@ def _presence(
 
 
 def _status(
-    expected_s: int, verified_s: int, reachable_s: int, frame: WeekFrame, now: datetime
+    expected_s: int, verified_s: int, reachable_s: int, frame: WeekFrame, now: int
 ) -> WeekStatus:
     """At risk only when the time still reachable (slots and opening hours left) cannot
     cover what is missing (``domain.forecast``)."""
@@ -262,7 +302,7 @@ def _status(
         return WeekStatus.EXCUSED
     if verified_s >= expected_s:
         return WeekStatus.MET
-    if now >= frame.end:
+    if now >= frame.end_us:
         return WeekStatus.SHORT
     if at_risk(verified_s, expected_s, reachable_s):
         return WeekStatus.AT_RISK

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from server.domain.calendar import Schedule
+from server.domain.calendar import Schedule, from_us, to_us, us_of
 from server.domain.errors import DomainError
 
 
@@ -84,15 +84,60 @@ class SessionRules:
         return max(2 * self.max_duration, timedelta(days=1))
 
 
+_ROOM, _IN, _OUT = ReaderMode.ROOM, ReaderMode.IN, ReaderMode.OUT
+
+# A session in integer form (``calendar.to_us``): start, end, state.
+SessionSpan = tuple[int, int, SessionState]
+# A door tap in integer form: (microseconds since the epoch, reader mode, tap id).
+TapSpan = tuple[int, ReaderMode, str]
+
+
 def build_sessions(
     taps: Sequence[DoorTap], *, rules: SessionRules, schedule: Schedule | None, now: datetime
 ) -> tuple[list[Session], list[TapEffect]]:
     """Sessions from one person's taps (sorted by time, none after ``now``), and the
-    effect of each tap, in the order given."""
+    effect of each tap, in the order given (the rule runs on integer instants:
+    :func:`build_session_spans`)."""
+    spans, effects = build_session_spans(
+        [(to_us(tap.ts), tap.mode, tap.tap_id) for tap in taps],
+        rules=rules,
+        schedule=schedule,
+        now=to_us(now),
+        effects=True,
+    )
+    return [session_of(span) for span in spans], effects
+
+
+def build_session_spans(
+    taps: Sequence[TapSpan],
+    *,
+    rules: SessionRules,
+    schedule: Schedule | None,
+    now: int,
+    effects: bool = False,
+) -> tuple[list[SessionSpan], list[TapEffect]]:
+    """:func:`build_sessions` on integer instants (microseconds since the epoch, UTC):
+    taps as :data:`TapSpan` in time order; the effects only when asked. The one place the
+    session rule is decided."""
     tracker = _Tracker(rules, schedule)
-    effects = [tracker.feed(tap) for tap in taps]
+    feed = tracker.feed
+    if effects:
+        found = [feed(ts, mode) for ts, mode, _ in taps]
+    else:
+        found = []
+        for ts, mode, _ in taps:
+            feed(ts, mode)
     tracker.finish(now)
-    return tracker.sessions, effects
+    return tracker.sessions, found
+
+
+def session_of(span: SessionSpan) -> Session:
+    """The :class:`Session` of an integer session (UTC instants)."""
+    return Session(from_us(span[0]), from_us(span[1]), span[2])
+
+
+def span_of(session: Session) -> SessionSpan:
+    return to_us(session.start), to_us(session.end), session.state
 
 
 class SessionReplay:
@@ -109,7 +154,7 @@ class SessionReplay:
 
     def feed(self, tap: DoorTap) -> TapEffect:
         self.last_ts = tap.ts
-        return self._tracker.feed(tap)
+        return self._tracker.feed(to_us(tap.ts), tap.mode)
 
     def open_at(self, now: datetime) -> bool:
         """Would ``build_sessions(taps fed, now=max(now, last tap))`` end with a session
@@ -119,95 +164,105 @@ class SessionReplay:
         return (
             tracker.open_start is not None
             and tracker.deadline is not None
-            and latest < tracker.deadline
+            and to_us(latest) < tracker.deadline
         )
 
 
 class _Tracker:
-    __slots__ = ("at_closing", "deadline", "last_ts", "open_start", "rules", "schedule", "sessions")
+    """The session rule, on integer instants (microseconds since the epoch)."""
+
+    __slots__ = (
+        "at_closing",
+        "deadline",
+        "debounce",
+        "early",
+        "last_ts",
+        "max_us",
+        "open_start",
+        "schedule",
+        "sessions",
+    )
 
     def __init__(self, rules: SessionRules, schedule: Schedule | None) -> None:
-        self.rules = rules
+        self.debounce = us_of(rules.debounce)
+        self.max_us = us_of(rules.max_duration)
+        self.early = us_of(rules.early_arrival)
         self.schedule = schedule
-        self.sessions: list[Session] = []
-        self.open_start: datetime | None = None
-        self.deadline: datetime | None = None
+        self.sessions: list[SessionSpan] = []
+        self.open_start: int | None = None
+        self.deadline: int | None = None
         self.at_closing = False  # the deadline is a closing time, not the maximum
-        self.last_ts: datetime | None = None
+        self.last_ts: int | None = None
 
-    def feed(self, tap: DoorTap) -> TapEffect:
-        if tap.mode is ReaderMode.ROOM:
+    def feed(self, ts: int, mode: ReaderMode) -> TapEffect:
+        if mode is _ROOM:
             return TapEffect.ROOM
-        if self.last_ts is not None and tap.ts - self.last_ts <= self.rules.debounce:
-            self.last_ts = tap.ts
+        last, self.last_ts = self.last_ts, ts
+        if last is not None and ts - last <= self.debounce:
             return TapEffect.REPEATED
-        self.last_ts = tap.ts
-        if self.open_start is not None and self.deadline is not None and tap.ts >= self.deadline:
-            self._close(self.deadline, SessionState.UNVERIFIED)
-        if self.open_start is None:
-            if tap.mode is not ReaderMode.IN and self._late_exit(tap.ts):
+        start = self.open_start
+        if start is not None and ts >= self.deadline:  # type: ignore[operator]
+            self._close(self.deadline, SessionState.UNVERIFIED)  # type: ignore[arg-type]
+            start = None
+        if start is None:
+            if mode is not _IN and self.at_closing and self._late_exit(ts):
                 return TapEffect.LEFT
-            if tap.mode is ReaderMode.OUT:
+            if mode is _OUT:
                 return TapEffect.NOT_IN
-            self._open(tap.ts)
+            self._open(ts)
             return TapEffect.ENTERED
-        if tap.mode is ReaderMode.IN:
+        if mode is _IN:
             return TapEffect.ALREADY_IN
-        self._close(tap.ts, SessionState.CLOSED)
+        self._close(ts, SessionState.CLOSED)
         return TapEffect.LEFT
 
-    def finish(self, now: datetime) -> None:
+    def finish(self, now: int) -> None:
         if self.open_start is None or self.deadline is None:
             return
         if now >= self.deadline:
             self._close(self.deadline, SessionState.UNVERIFIED)
         else:
-            self.sessions.append(
-                Session(self.open_start, max(now, self.open_start), SessionState.OPEN)
-            )
+            self.sessions.append((self.open_start, max(now, self.open_start), SessionState.OPEN))
             self.open_start = None
 
-    def _open(self, moment: datetime) -> None:
+    def _open(self, moment: int) -> None:
         self.open_start = moment
-        cap = moment + self.rules.max_duration
+        cap = moment + self.max_us
         closing = self._closing(moment)
         self.at_closing = closing is not None and closing <= cap
         self.deadline = closing if closing is not None and closing <= cap else cap
 
-    def _closing(self, moment: datetime) -> datetime | None:
+    def _closing(self, moment: int) -> int | None:
         """When a session opened at ``moment`` must end at the latest, by the calendar.
 
         Opened while closed: a little before opening it runs to that opening's closing
         time; otherwise it ends at once (unverified: a tutor will say what happened)."""
         if self.schedule is None:
             return None
-        closing = self.schedule.closing_after(moment)
+        closing = self.schedule.closing_after_us(moment)
         if closing is not None:
             return closing
-        opening = self.schedule.opening_after(moment)
-        if opening is not None and opening - moment <= self.rules.early_arrival:
-            return self.schedule.closing_after(opening)
+        opening = self.schedule.opening_after_us(moment)
+        if opening is not None and opening - moment <= self.early:
+            return self.schedule.closing_after_us(opening)
         return moment
 
-    def _close(self, moment: datetime, state: SessionState) -> None:
+    def _close(self, moment: int, state: SessionState) -> None:
         assert self.open_start is not None
-        self.sessions.append(Session(self.open_start, moment, state))
+        self.sessions.append((self.open_start, moment, state))
         self.open_start = None
 
-    def _late_exit(self, moment: datetime) -> bool:
+    def _late_exit(self, moment: int) -> bool:
         """A tap while closed, right after a session was cut at closing time, is its end."""
         if not self.sessions or self.schedule is None or not self.at_closing:
             return False
-        last = self.sessions[-1]
-        if (
-            last.state is not SessionState.UNVERIFIED
-            or moment - last.start > self.rules.max_duration
-        ):
+        start, end, state = self.sessions[-1]
+        if state is not SessionState.UNVERIFIED or moment - start > self.max_us:
             return False
-        reopening = self.schedule.opening_after(last.end)
+        reopening = self.schedule.opening_after_us(end)
         if reopening is not None and reopening <= moment:
             return False
-        self.sessions[-1] = Session(last.start, moment, SessionState.CLOSED)
+        self.sessions[-1] = (start, moment, SessionState.CLOSED)
         self.at_closing = False
         return True
 
@@ -271,3 +326,11 @@ def apply_corrections(
             amended = correction.new_session()
             by_start[amended.start] = amended
     return sorted(by_start.values())
+
+
+def correct_spans(
+    spans: Sequence[SessionSpan], corrections: Iterable[Correction]
+) -> list[SessionSpan]:
+    """:func:`apply_corrections` on integer sessions (the rule stays there)."""
+    fixed = apply_corrections((session_of(span) for span in spans), corrections)
+    return [span_of(session) for session in fixed]

@@ -37,21 +37,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import (
+    US_PER_S,
     CampusCalendar,
     ClosureKind,
     Interval,
     IsoWeek,
     Schedule,
+    Span,
+    from_us,
     local_instant,
     merge,
     seconds,
+    span_seconds,
     subtract,
+    to_us,
+    us_of,
 )
 from server.domain.contracts import Contract, ExcuseCategory, Slot
-from server.domain.sessions import Session, SessionState
+from server.domain.sessions import Session, SessionSpan, SessionState
 
-_FAR = timedelta(days=2)  # a session still open reaches this far ahead for an arrival
-_ZERO = timedelta()
+_FAR = us_of(timedelta(days=2))  # a session still open reaches this far ahead for an arrival
 
 
 class NotDue(StrEnum):
@@ -110,7 +115,7 @@ class Opening:
         return cls(calendar.tz, calendar.schedule(first, last), closures(calendar, first, last))
 
     @cached_property
-    def occurrences(self) -> dict[tuple[date, time, time, timedelta], _Occurrence]:
+    def occurrences(self) -> dict[tuple[date, time, time, int], _Occurrence]:
         """What slot occurrences are for every student, already asked for
         (:func:`_occurrence`): an opening never changes, so the students of a campus
         share them."""
@@ -131,18 +136,57 @@ def closures(
     return found
 
 
+class Stays:
+    """A student's presence in integer form (microseconds since the epoch, UTC): the union
+    of the sessions, the start of the one still open, if any. What the slot rule reads."""
+
+    __slots__ = ("intervals", "open_since", "starts")
+
+    def __init__(self, intervals: tuple[Span, ...], open_since: int | None = None) -> None:
+        self.intervals = intervals
+        self.open_since = open_since
+        self.starts = [start for start, _ in intervals]
+
+    @classmethod
+    def of(cls, sessions: Iterable[SessionSpan]) -> Stays:
+        spans = []
+        open_since = None
+        for start, end, state in sessions:
+            spans.append((start, end))
+            if state is SessionState.OPEN:
+                open_since = start
+        return cls(merge(spans), open_since)
+
+    def near(self, low: int, high: int) -> tuple[Span, ...]:
+        """The intervals that may overlap ``low``..``high`` (binary search)."""
+        first = max(bisect.bisect_right(self.starts, low) - 1, 0)
+        return self.intervals[first : bisect.bisect_left(self.starts, high)]
+
+    def reach(self, low: int, high: int) -> tuple[Span, ...]:
+        """Presence near ``low``..``high``, with the open session running on to ``high``."""
+        near = self.near(low, high)
+        if self.open_since is None or high <= self.open_since:
+            return near
+        return merge((*near, (self.open_since, high)))
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
     """A student's presence from their (corrected) sessions: the union of the sessions,
-    and the start of the one still open, if any."""
+    and the start of the one still open, if any (aware instants; the rule reads its
+    integer form, ``stays``)."""
 
     intervals: tuple[Interval, ...]
     open_since: datetime | None = None
     starts: tuple[datetime, ...] = field(default=(), compare=False)
+    stays: Stays = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.starts) != len(self.intervals):
             object.__setattr__(self, "starts", tuple(start for start, _ in self.intervals))
+        spans = tuple((to_us(start), to_us(end)) for start, end in self.intervals)
+        since = None if self.open_since is None else to_us(self.open_since)
+        object.__setattr__(self, "stays", Stays(spans, since))
 
     @classmethod
     def of(cls, sessions: Iterable[Session]) -> Presence:
@@ -181,23 +225,54 @@ def attend(
     due: Sequence[Interval], check_at: datetime, presence: Presence, now: datetime
 ) -> Attendance:
     """The attendance of a due time (sorted, disjoint, not empty) at ``now``."""
-    return Attendance(*_attend(due, check_at, presence, now))
+    state, arrived_at, late_us, attended_s = _attend(
+        tuple((to_us(start), to_us(end)) for start, end in due),
+        to_us(check_at),
+        presence.stays,
+        to_us(now),
+    )
+    return Attendance(
+        state,
+        None if arrived_at is None else from_us(arrived_at),
+        timedelta(microseconds=late_us),
+        attended_s,
+    )
 
 
 def _attend(
-    due: Sequence[Interval], check_at: datetime, presence: Presence, now: datetime
-) -> tuple[SlotState, datetime | None, timedelta, int]:
-    """:func:`attend` as a tuple (no object per slot on the ledger's path)."""
+    due: Sequence[Span], check_at: int, stays: Stays, now: int
+) -> tuple[SlotState, int | None, int, int]:
+    """:func:`attend` on integer instants, as a tuple: (state, arrival, late by, attended
+    seconds). The one place this part of the rule is decided."""
     expected_from, due_end = due[0][0], due[-1][1]
-    near = presence.near(expected_from, due_end)
+    starts = stays.starts
+    first_at = bisect.bisect_right(starts, expected_from) - 1
+    near = stays.intervals[first_at if first_at > 0 else 0 : bisect.bisect_left(starts, due_end)]
+    if len(due) == 1 and (stays.open_since is None or due_end + _FAR <= stays.open_since):
+        # The usual case in one pass: one due part, no session still open near it (the
+        # general path below gives the same: the first stay crossing the due part holds
+        # the first due presence).
+        attended = 0
+        first = arrived_at = None
+        for start, end in near:
+            low = start if start > expected_from else expected_from
+            high = end if end < due_end else due_end
+            if low < high:
+                attended += high - low
+                if first is None:
+                    first, arrived_at = low, start
+        if first is not None:
+            state = SlotState.PRESENT if first <= check_at else SlotState.LATE
+            return state, arrived_at, first - expected_from, attended // US_PER_S
+        return _no_arrival(expected_from, check_at, due_end, now), None, 0, 0
     during = _cross(due, near) if near else ()
-    attended_s = seconds(during) if during else 0
-    if presence.open_since is None or due_end + _FAR <= presence.open_since:
+    attended_s = span_seconds(during) if during else 0
+    if stays.open_since is None or due_end + _FAR <= stays.open_since:
         # Without a session still open, the presence reaching the due time is ``near``
         # (intervals starting after the due time's end cannot meet it).
         reach, met = near, during
     else:
-        reach = presence.reach(expected_from, due_end + _FAR)
+        reach = stays.reach(expected_from, due_end + _FAR)
         met = _cross(due, reach) if reach else ()
     if met:
         first = met[0][0]
@@ -208,20 +283,28 @@ def _attend(
                 break
         state = SlotState.PRESENT if first <= check_at else SlotState.LATE
         return state, arrived_at, first - expected_from, attended_s
+    return _no_arrival(expected_from, check_at, due_end, now), None, 0, attended_s
+
+
+def _no_arrival(expected_from: int, check_at: int, due_end: int, now: int) -> SlotState:
+    """The state of a due time nobody arrived for, at ``now``."""
     if now < expected_from:
-        state = SlotState.UPCOMING
-    elif now < check_at:
-        state = SlotState.WAITING
-    elif now < due_end:
-        state = SlotState.ABSENT
-    else:
-        state = SlotState.MISSED
-    return state, None, _ZERO, attended_s
+        return SlotState.UPCOMING
+    if now < check_at:
+        return SlotState.WAITING
+    if now < due_end:
+        return SlotState.ABSENT
+    return SlotState.MISSED
 
 
 def check_instant(due: Sequence[Interval], grace: timedelta) -> datetime:
     """When the absence check of a due time is made: expected start plus grace, at the
     latest the end of the due time."""
+    return from_us(_check_instant(tuple((to_us(s), to_us(e)) for s, e in due), us_of(grace)))
+
+
+def _check_instant(due: Sequence[Span], grace: int) -> int:
+    """:func:`check_instant` on integer instants (the rule)."""
     return min(due[0][0] + grace, due[-1][1])
 
 
@@ -281,6 +364,33 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+# An excused absence in integer form: start, end (microseconds since the epoch), category.
+ExcuseSpan = tuple[int, int, ExcuseCategory]
+
+# What became of a slot occurrence, in integer form (:func:`_slot`): the slot as committed
+# (aware, UTC), state, why not due, detail, due time, check instant, arrival, late by (µs),
+# attended seconds, excused seconds, under way, due seconds.
+RawOutcome = tuple[
+    datetime,
+    datetime,
+    SlotState,
+    NotDue | None,
+    str,
+    tuple[Span, ...],
+    int | None,
+    int | None,
+    int,
+    int,
+    int,
+    bool,
+    int,
+]
+
+
+def excuse_span(excuse: Excuse) -> ExcuseSpan:
+    return to_us(excuse.start), to_us(excuse.end), excuse.category
+
+
 def slot_outcome(
     day: date,
     slot: Slot,
@@ -292,28 +402,70 @@ def slot_outcome(
     grace: timedelta,
     now: datetime,
 ) -> SlotOutcome:
-    """The outcome of ``slot`` of ``contract`` on ``day`` (the one rule)."""
-    start, end, reason, detail, due, due_s, check_at = _occurrence(opening, day, slot, grace)
+    """The outcome of ``slot`` of ``contract`` on ``day`` (the one rule: :func:`_slot`,
+    on integer instants)."""
+    raw = _slot(
+        _occurrence(opening, day, slot, us_of(grace)),
+        contract.covers(day),
+        [excuse_span(excuse) for excuse in excused],
+        presence.stays,
+        us_of(grace),
+        to_us(now),
+    )
+    return outcome_of(day, slot, raw)
+
+
+def outcome_of(day: date, slot: Slot, raw: RawOutcome) -> SlotOutcome:
+    """The :class:`SlotOutcome` of an outcome computed on integer instants."""
+    start, end, state, reason, detail, due, check_at, arrived, late, attended_s = raw[:10]
+    return SlotOutcome(
+        day,
+        slot,
+        start,
+        end,
+        state,
+        reason,
+        detail,
+        tuple((from_us(low), from_us(high)) for low, high in due),
+        None if check_at is None else from_us(check_at),
+        None if arrived is None else from_us(arrived),
+        timedelta(microseconds=late),
+        attended_s,
+        raw[10],
+        raw[11],
+        raw[12],
+    )
+
+
+def _slot(
+    occurrence: _Occurrence,
+    covered: bool,
+    excused: Sequence[ExcuseSpan],
+    stays: Stays,
+    grace: int,
+    now: int,
+) -> RawOutcome:
+    """The slot rule on integer instants (microseconds since the epoch, UTC), for a slot
+    occurrence (:func:`_occurrence`) the contract ``covered`` or not that day."""
+    _, _, reason, detail, due, due_s, check_at, start, end = occurrence
     excused_s = 0
-    if not contract.covers(day):
+    if not covered:
         reason, detail = NotDue.OUTSIDE_CONTRACT, ""
     elif reason is None and excused:
-        covering = [e for e in excused if e.start < due[-1][1] and e.end > due[0][0]]
+        covering = [e for e in excused if e[0] < due[-1][1] and e[1] > due[0][0]]
         if covering:
             open_s = due_s
-            due = subtract(due, ((e.start, e.end) for e in covering))
-            due_s = seconds(due)
+            due = subtract(due, ((e[0], e[1]) for e in covering))
+            due_s = span_seconds(due)
             excused_s = open_s - due_s
-            detail = covering[0].category.value
+            detail = covering[0][2].value
             if not due:
                 reason = NotDue.EXCUSED
             else:
                 detail = detail if excused_s else ""
-                check_at = check_instant(due, grace)
+                check_at = _check_instant(due, grace)
     if reason is not None:
-        return SlotOutcome(
-            day,
-            slot,
+        return (
             start,
             end,
             SlotState.NOT_DUE,
@@ -322,16 +474,16 @@ def slot_outcome(
             (),
             None,
             None,
-            _ZERO,
+            0,
             0,
             excused_s,
             False,
             0,
         )
-    state, arrived_at, late_by, attended_s = _attend(due, check_at, presence, now)
-    return SlotOutcome(
-        day,
-        slot,
+    assert check_at is not None
+    state, arrived_at, late_by, attended_s = _attend(due, check_at, stays, now)
+    under_way = due[0][0] <= now < due[-1][1]
+    return (
         start,
         end,
         state,
@@ -343,37 +495,51 @@ def slot_outcome(
         late_by,
         attended_s,
         excused_s,
-        due[0][0] <= now < due[-1][1],
+        under_way,
         due_s,
     )
 
 
 # What a slot occurrence is for every student of a campus, before a contract's validity
-# and the student's excuses: (start, end, why not due, detail, open parts, their seconds,
-# check instant of the open parts).
+# and the student's excuses, in integer form: (start, end, why not due, detail, open
+# parts, their seconds, check instant of the open parts, start and end as aware UTC).
 _Occurrence = tuple[
-    datetime, datetime, NotDue | None, str, tuple[Interval, ...], int, datetime | None
+    int, int, NotDue | None, str, tuple[Span, ...], int, int | None, datetime, datetime
 ]
 _OCCURRENCES_MEMO = 4096  # occurrences an opening remembers
 
 
-def _occurrence(opening: Opening, day: date, slot: Slot, grace: timedelta) -> _Occurrence:
+def _occurrence(opening: Opening, day: date, slot: Slot, grace: int) -> _Occurrence:
     """The slot on ``day`` for everyone: closed days (with their reason), the parts while
     the campus is open (remembered by the opening: every student shares them)."""
     memo = opening.occurrences
     key = (day, slot.start, slot.end, grace)
     found = memo.get(key)
     if found is None:
-        start, end = occurrence(day, slot.start, slot.end, opening.tz)
+        start_at, end_at = occurrence(day, slot.start, slot.end, opening.tz)
+        start, end = to_us(start_at), to_us(end_at)
         closure = opening.closures.get(day)
         if closure is not None:
-            found = (start, end, _CLOSURE_REASON[closure[0]], closure[1], (), 0, None)
+            reason = _CLOSURE_REASON[closure[0]]
+            found = (start, end, reason, closure[1], (), 0, None, start_at, end_at)
         else:
-            parts = _open_parts(opening.schedule, (start, end))
+            parts = _open_parts_us(opening.schedule, (start, end))
             if not parts:
-                found = (start, end, NotDue.OUTSIDE_OPENING_HOURS, "", (), 0, None)
+                reason = NotDue.OUTSIDE_OPENING_HOURS
+                found = (start, end, reason, "", (), 0, None, start_at, end_at)
             else:
-                found = (start, end, None, "", parts, seconds(parts), check_instant(parts, grace))
+                check_at = _check_instant(parts, grace)
+                found = (
+                    start,
+                    end,
+                    None,
+                    "",
+                    parts,
+                    span_seconds(parts),
+                    check_at,
+                    start_at,
+                    end_at,
+                )
         if len(memo) >= _OCCURRENCES_MEMO:
             memo.clear()
         memo[key] = found
@@ -384,14 +550,21 @@ _PARTS_MEMO = 4096  # intervals a schedule remembers the open parts of
 
 
 def _open_parts(schedule: Schedule, slot: Interval) -> tuple[Interval, ...]:
+    """The parts of ``slot`` while the campus is open (aware instants)."""
+    parts = _open_parts_us(schedule, (to_us(slot[0]), to_us(slot[1])))
+    return tuple((from_us(start), from_us(end)) for start, end in parts)
+
+
+def _open_parts_us(schedule: Schedule, slot: Span) -> tuple[Span, ...]:
     """The parts of ``slot`` while the campus is open (remembered by the schedule)."""
-    memo = schedule.parts_memo
+    memo = schedule.spans_memo
     found = memo.get(slot)
     if found is None:
-        intervals = schedule.intervals
-        low = max(bisect.bisect_right(schedule.starts, slot[0]) - 1, 0)
-        high = bisect.bisect_left(schedule.starts, slot[1])
-        found = _cross((slot,), intervals[low:high])
+        spans = schedule.spans
+        starts = schedule.span_starts
+        low = max(bisect.bisect_right(starts, slot[0]) - 1, 0)
+        high = bisect.bisect_left(starts, slot[1])
+        found = _cross((slot,), spans[low:high])
         if len(memo) >= _PARTS_MEMO:
             memo.clear()
         memo[slot] = found
@@ -434,24 +607,48 @@ def contract_outcomes(
 ) -> list[tuple[int, SlotOutcome]]:
     """(index of the contract, outcome) of the contracts' slots on ``days``."""
     presence = sessions if isinstance(sessions, Presence) else Presence.of(sessions)
+    found = contract_slots(
+        days,
+        opening,
+        contracts,
+        stays=presence.stays,
+        excuses=[excuse_span(excuse) for excuse in excuses],
+        grace=us_of(grace),
+        now=to_us(now),
+    )
+    return [(index, outcome_of(day, slot, raw)) for index, day, slot, raw in found]
+
+
+def contract_slots(
+    days: Sequence[date],
+    opening: Opening,
+    contracts: Sequence[Contract],
+    *,
+    stays: Stays,
+    excuses: Sequence[ExcuseSpan] = (),
+    grace: int,
+    now: int,
+) -> list[tuple[int, date, Slot, RawOutcome]]:
+    """:func:`contract_outcomes` on integer instants: (index of the contract, day, slot,
+    outcome as :data:`RawOutcome`)."""
     first, last = (days[0], days[-1]) if days else (None, None)
     found = []
+    memo = opening.occurrences
     for index, contract in enumerate(contracts):
         if first is None or last is None or not contract.overlaps(first, last):
             continue
+        week_slots = contract.week_slots
         for day in days:
-            for slot in contract.weekday_slots(day.weekday()):
-                outcome = slot_outcome(
-                    day,
-                    slot,
-                    contract,
-                    opening,
-                    excused=excuses,
-                    presence=presence,
-                    grace=grace,
-                    now=now,
-                )
-                found.append((index, outcome))
+            slots = week_slots[day.weekday()]
+            if not slots:
+                continue
+            covered = contract.covers(day)
+            for slot in slots:
+                occurrence = memo.get((day, slot.start, slot.end, grace))
+                if occurrence is None:
+                    occurrence = _occurrence(opening, day, slot, grace)
+                raw = _slot(occurrence, covered, excuses, stays, grace, now)
+                found.append((index, day, slot, raw))
     return found
 
 
@@ -469,14 +666,26 @@ def reachable(
 ) -> Reachable:
     """The seconds still reachable this week from ``now``: in the due slots left, and in
     the campus's open hours left (up to ``week_end``)."""
-    slot_s = sum(
-        seconds(after(outcome.due, now))
+    dues = [
+        tuple((to_us(start), to_us(end)) for start, end in outcome.due)
         for outcome in outcomes
-        if outcome.is_due and outcome.due[-1][1] > now  # else nothing of it is left
+        if outcome.is_due
+    ]
+    return reachable_spans(dues, opening.schedule, to_us(week_end), to_us(now))
+
+
+def reachable_spans(
+    dues: Iterable[Sequence[Span]], schedule: Schedule, week_end: int, now: int
+) -> Reachable:
+    """:func:`reachable` on integer instants, from the due times of the due slots."""
+    slot_s = sum(
+        sum(end - max(start, now) for start, end in due if end > now) // US_PER_S
+        for due in dues
+        if due and due[-1][1] > now  # else nothing of it is left
     )
     if now >= week_end:
         return Reachable(slot_s, 0)
-    return Reachable(slot_s, seconds(_open_parts(opening.schedule, (now, week_end))))
+    return Reachable(slot_s, span_seconds(_open_parts_us(schedule, (now, week_end))))
 
 
 def _cross(left: Sequence[Interval], right: Sequence[Interval]) -> tuple[Interval, ...]:

@@ -173,6 +173,8 @@ def presence(args: argparse.Namespace) -> Iterator[Presence]:
         sync_campuses(registry, settings)
         yield context
     finally:
+        if context.built is not None and context.built.ledger.workers is not None:
+            context.built.ledger.workers.close()
         if context.events is not None:
             context.events.close()
         engine.dispose()

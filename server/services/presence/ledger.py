@@ -22,29 +22,33 @@ keyed by every column they are built from.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore, TapRow
-from server.adapters.event_times import EPOCH, to_us
+from server.adapters.event_times import to_us
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek, Schedule
+from server.domain.calendar import IsoWeek, Schedule, from_us, us_of
 from server.domain.contracts import Contract
 from server.domain.events import StoredTap
 from server.domain.ledger import (
     WeekFrame,
     WeekLine,
+    account,
     freeze_candidates,
     late_tap_week,
     oldest_unconfirmed,
-    week_account,
     weeks_to_freeze,
 )
 from server.domain.sessions import (
@@ -52,15 +56,37 @@ from server.domain.sessions import (
     ReaderMode,
     Session,
     SessionRules,
-    apply_corrections,
-    build_sessions,
+    SessionSpan,
+    TapSpan,
+    build_session_spans,
+    correct_spans,
+    session_of,
 )
-from server.domain.slots import closures
+from server.domain.slots import closures, excuse_span
 from server.domain.week_story import breakdown, week_sessions
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
 from server.registry.student_repository import StudentRepository
 
+if TYPE_CHECKING:
+    from server.services.presence.ledger_workers import CampusWorkers
+
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a report is computed, as it was
+    after. The computation makes millions of small objects without cycles (tuples of
+    integers, lists, lines), all freed by reference counting; the collector's passes over
+    them cost ~25 % of a national year (bench/README.md, "Ledger"). Other threads of
+    the process keep reference counting; their cycles, if any, wait for the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def session_rules(settings: PresenceSettings) -> SessionRules:
@@ -103,8 +129,12 @@ class LedgerService:
         settings: PresenceSettings,
         *,
         retention_days: int = 400,
+        workers: CampusWorkers | None = None,
     ) -> None:
+        """``workers``: worker processes for national reports (``services.ledger_workers``);
+        the caller that built them closes them."""
         self.registry = registry
+        self.workers = workers
         self.events = events
         self.settings = settings
         self.rules = session_rules(settings)
@@ -129,12 +159,28 @@ class LedgerService:
         self, weeks: Sequence[IsoWeek], now: datetime, *, campus: str | None = None
     ) -> dict[IsoWeek, list[WeekLine]]:
         """Lines of every student with a contract in each week: frozen ones as stored,
-        the others computed from the raw taps (never frozen here: that is the job's)."""
+        the others computed from the raw taps (never frozen here: that is the job's).
+        A national report (no ``campus``) is computed by the worker processes when the
+        service has them (``services.ledger_workers``): the same lines."""
+        if campus is None and self.workers is not None:
+            try:
+                return self.workers.weeks(self.campus_ids(), weeks, now)
+            except BrokenProcessPool:
+                log.error("national report computed in this process: a worker died")
+        return self.campus_weeks([campus] if campus else None, weeks, now)
+
+    def campus_weeks(
+        self, campus_ids: Sequence[str] | None, weeks: Sequence[IsoWeek], now: datetime
+    ) -> dict[IsoWeek, list[WeekLine]]:
+        """:meth:`weeks` for the campuses given (every campus when None), in this
+        process."""
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
-        with self.registry() as session:
+        with self.registry() as session, cycle_collection_paused():
             repo = repository(session, self.settings)
-            frozen = repo.frozen(result, campus)
-            for campus_id in [campus] if campus else repo.campus_ids():
+            frozen = repo.frozen(result, None) if campus_ids is None else {}
+            for campus_id in repo.campus_ids() if campus_ids is None else campus_ids:
+                if campus_ids is not None:
+                    frozen = repo.frozen(result, campus_id)
                 for _, line, _ in self._campus_lines(repo, campus_id, tuple(result), frozen, now):
                     result[line.week].append(line)
         for lines in result.values():
@@ -297,23 +343,27 @@ class LedgerService:
             )
             for week in weeks
         }
-        grace = timedelta(minutes=self.settings.grace_minutes)
+        grace = us_of(timedelta(minutes=self.settings.grace_minutes))
+        now_us, margin = to_us(now), us_of(self.rules.lookback)
+        excused = {pk: [excuse_span(e) for e in found] for pk, found in excuses.items()}
         lines = []
         for week, plan, contracts in pending:
             frame = frames[week]
-            near = sessions[plan.student_pk].near(frame, self.rules.lookback)
-            line, outcomes = week_account(
+            near = sessions[plan.student_pk].near(frame, margin)
+            line, outcomes = account(
                 plan.student_id,
                 frame,
                 contracts=contracts,
                 sessions=near,
-                excuses=excuses.get(plan.student_pk, ()),
+                excuses=excused.get(plan.student_pk, ()),
                 grace=grace,
-                now=now,
+                now=now_us,
+                outcomes=breakdowns,
             )
             kept = None
             if breakdowns:
-                kept = breakdown(outcomes, week_sessions(near, frame.start, frame.end))
+                objects = [session_of(item) for item in near]
+                kept = breakdown(outcomes, week_sessions(objects, frame.start, frame.end))
             lines.append((plan.student_pk, line, kept))
         return lines
 
@@ -328,9 +378,7 @@ class LedgerService:
     ) -> dict[int, _Sessions]:
         """Each student's sessions over the span, corrections applied."""
         pks = [plan.student_pk for plan in plans]
-        found = corrected_sessions(
-            self.events, repo, self.rules, campus_id, pks, span, schedule, now
-        )
+        found = corrected_spans(self.events, repo, self.rules, campus_id, pks, span, schedule, now)
         return {pk: _Sessions(sessions) for pk, sessions in found.items()}
 
 
@@ -347,17 +395,34 @@ def corrected_sessions(
     """Each student's sessions from the door taps stored in ``span``, as known at
     ``now``, corrections applied: the one way the ledger, the tutors' and the students'
     pages see presence. The taps are read as plain rows (``EventStore.tap_rows``)."""
+    found = corrected_spans(events, repo, rules, campus_id, student_pks, span, schedule, now)
+    return {pk: [session_of(item) for item in spans] for pk, spans in found.items()}
+
+
+def corrected_spans(
+    events: EventStore,
+    repo: PresenceRepository,
+    rules: SessionRules,
+    campus_id: str,
+    student_pks: Sequence[int],
+    span: tuple[datetime, datetime],
+    schedule: Schedule,
+    now: datetime,
+) -> dict[int, list[SessionSpan]]:
+    """:func:`corrected_sessions` in integer form (``domain.sessions.SessionSpan``: no
+    datetime per tap or session), what the ledger computes on."""
     start, end = span
     rows = events.tap_rows(start, end, campus=campus_id) if start < end else []
-    door = door_rows_by_student(
+    door = door_spans_by_student(
         campus_id, rows, index_holdings(repo.holdings_for_campus(campus_id)), repo.reader_modes()
     )
     corrections = repo.corrections(student_pks, start, end)
+    now_us = to_us(now)
     result = {}
     for pk in student_pks:
-        built, _ = build_sessions(door.get(pk, []), rules=rules, schedule=schedule, now=now)
+        built, _ = build_session_spans(door.get(pk, ()), rules=rules, schedule=schedule, now=now_us)
         fixes = corrections.get(pk)
-        result[pk] = apply_corrections(built, fixes) if fixes else built
+        result[pk] = correct_spans(built, fixes) if fixes else built
     return result
 
 
@@ -390,10 +455,24 @@ def door_rows_by_student(
     modes: dict[tuple[str, str], ReaderMode],
 ) -> dict[int, list[DoorTap]]:
     """:func:`door_taps_by_student` for one campus's taps read as rows (time order)."""
-    grouped: dict[int, list[DoorTap]] = defaultdict(list)
+    return {
+        pk: [DoorTap(from_us(ts), mode, tap_id) for ts, mode, tap_id in taps]
+        for pk, taps in door_spans_by_student(campus, rows, holdings, modes).items()
+    }
+
+
+def door_spans_by_student(
+    campus: str,
+    rows: Sequence[TapRow],
+    holdings: dict[str, list[BadgeHolding]],
+    modes: dict[tuple[str, str], ReaderMode],
+) -> dict[int, list[TapSpan]]:
+    """:func:`door_rows_by_student` in integer form: ``(ts_us, mode, tap_id)`` per door
+    tap of a known badge, grouped by student, in time order."""
+    grouped: dict[int, list[TapSpan]] = defaultdict(list)
     # Most badges have had one holder, never revoked: skip the search for those.
     sole = {
-        badge: held[0]
+        badge: (held[0].student_pk, to_us(held[0].active_from))
         for badge, held in holdings.items()
         if len(held) == 1 and held[0].revoked_at is None
     }
@@ -405,13 +484,15 @@ def door_rows_by_student(
             mode = reader_mode[reader] = modes.get((campus, reader), ReaderMode.TOGGLE)
         if mode is room:
             continue
-        ts = EPOCH + timedelta(microseconds=ts_us)  # event_times.from_us, inlined
         holder = sole.get(badge)
-        if holder is None or ts < holder.active_from:
-            holder = holder_of(holdings, badge, ts)
-            if holder is None:
+        if holder is not None and ts_us >= holder[1]:
+            pk = holder[0]
+        else:
+            found = holder_of(holdings, badge, from_us(ts_us))
+            if found is None:
                 continue
-        grouped[holder.student_pk].append(DoorTap(ts, mode, tap_id))
+            pk = found.student_pk
+        grouped[pk].append((ts_us, mode, tap_id))
     return grouped
 
 
@@ -420,16 +501,17 @@ def _sunday(week: IsoWeek) -> date:
 
 
 class _Sessions:
-    """One student's sessions sorted by start, sliced by week with a binary search."""
+    """One student's sessions (integer form) sorted by start, sliced by week with a
+    binary search."""
 
     __slots__ = ("sessions", "starts")
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[SessionSpan]) -> None:
         self.sessions = sessions
-        self.starts = [session.start for session in sessions]
+        self.starts = [session[0] for session in sessions]
 
-    def near(self, frame: WeekFrame, margin: timedelta) -> list[Session]:
+    def near(self, frame: WeekFrame, margin: int) -> list[SessionSpan]:
         """The sessions that may overlap the week."""
-        low = bisect.bisect_left(self.starts, frame.start - margin)
-        high = bisect.bisect_left(self.starts, frame.end)
+        low = bisect.bisect_left(self.starts, frame.start_us - margin)
+        high = bisect.bisect_left(self.starts, frame.end_us)
         return self.sessions[low:high]

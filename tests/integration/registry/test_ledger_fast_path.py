@@ -9,13 +9,21 @@ and week. All run on the
 same generated campus (double taps, forgotten exits, extra afternoons, a badge replaced,
 room and one-way readers, unknown badges, excuses, corrections, the All Saints holidays, a
 public holiday and a closure), on both real stores, and again after late taps for weeks
-already computed: nothing may be served from an earlier computation.
+already computed: nothing may be served from an earlier computation. (3) The national
+report computed by worker processes (``services.ledger_workers``, each with its own
+registry sessions and event store built from the settings) gives the same lines, late
+taps included.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import random
+import signal
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -26,7 +34,7 @@ import pytest
 from server.adapters.event_store import EventStore
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
-from server.config import InfluxSettings
+from server.config import InfluxSettings, Settings
 from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
@@ -52,6 +60,7 @@ from server.services.presence.ledger import (
     repository,
     session_rules,
 )
+from server.services.presence.ledger_workers import CampusWorkers
 from tests.integration.registry.conftest import CAMPUS, SECRET
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -70,21 +79,27 @@ class _ReferenceInflux(InfluxEventStore):
 
 
 @pytest.fixture(params=["sqlite", pytest.param("influxdb", marks=pytest.mark.influxdb)])
-def stores(request, tmp_path: Path) -> Iterator[tuple[EventStore, EventStore]]:
-    """(the store as the ledger uses it, the same storage read the reference way)."""
+def stores(
+    request, tmp_path: Path, settings: Settings
+) -> Iterator[tuple[EventStore, EventStore, Settings]]:
+    """(the store as the ledger uses it, the same storage read the reference way, the
+    settings a worker process builds the same store from)."""
     if request.param == "sqlite":
-        path = tmp_path / "events.sqlite3"
+        path = settings.events_sqlite_path
         pair = (SqliteEventStore(path), _ReferenceSqlite(path))
+        worker_settings = settings
     else:
         url = request.getfixturevalue("influxd").url
-        settings = InfluxSettings(url=url, api_version=1, database="fast_path")
+        influx = InfluxSettings(url=url, api_version=1, database="fast_path")
         pair = (
-            InfluxEventStore(settings, retention=timedelta(days=3650)),
-            _ReferenceInflux(settings, retention=timedelta(days=3650)),
+            InfluxEventStore(influx, retention=timedelta(days=3650)),
+            _ReferenceInflux(influx, retention=timedelta(days=3650)),
         )
+        events = replace(settings.events, backend="influxdb", retention_days=3650)
+        worker_settings = replace(settings, events=events, influxdb=influx)
     for store in pair:
         store.setup()
-    yield pair
+    yield (*pair, worker_settings)
     for store in pair:
         store.close()
 
@@ -251,7 +266,7 @@ def _lines(ledger: LedgerService) -> dict:
 
 
 def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) -> None:
-    store, reference = stores
+    store, reference, worker_settings = stores
     rng = random.Random(16)
     people = _campus(registry, settings, rng)
     taps = _taps(people, WEEKS, rng, 1)
@@ -261,6 +276,7 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
     slow = LedgerService(registry, reference, settings.presence)
 
     first = _lines(fast)
+    assert gc.isenabled()  # the cyclic collector is paused only while computing
     assert first == _lines(slow)
     assert first == _plain_lines(registry, reference, settings.presence)
     assert sum(len(lines) for lines in first.values()) == 12 * len(WEEKS)
@@ -277,3 +293,24 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
     assert again == _lines(slow)
     assert again == _plain_lines(registry, reference, settings.presence)
     assert again != first
+
+    # The national report in two worker processes: the same lines, and a late tap stored
+    # after a report counts at the next one (nothing kept in the workers).
+    with CampusWorkers(worker_settings, processes=2) as workers:
+        national = LedgerService(registry, store, settings.presence, workers=workers)
+        assert national.weeks(WEEKS, NOW) == again
+        later = _taps(people, WEEKS[3:], random.Random(62), len(taps) + len(late) + 1)[::7]
+        store.write_taps(later)
+        assert national.weeks(WEEKS, NOW) == _lines(fast) == _lines(slow)
+        assert national.weeks(WEEKS, NOW) != again
+        assert workers.cpu_s > 0
+
+        # A worker killed: the report that finds the pool broken is computed in this
+        # process and new workers are started (once); the same lines each time.
+        expected = _lines(fast)
+        os.kill(min(workers.pids), signal.SIGKILL)
+        time.sleep(1)  # the pool notices the death (else the next report does)
+        assert national.weeks(WEEKS, NOW) == expected
+        assert national.weeks(WEEKS, NOW) == expected
+        assert workers.restarts == 1
+        assert national.weeks(WEEKS, NOW) == expected

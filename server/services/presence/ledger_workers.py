@@ -1,0 +1,139 @@
+"""The national report's campuses computed in worker processes (issue 16).
+
+A national report (every campus, one or many weeks) is one independent computation per
+campus: :class:`CampusWorkers` hands groups of campuses to ``processes`` worker processes,
+each with its own registry session factory and event store built from the settings, and
+gathers their lines. The rule is the same code (``LedgerService``, ``domain.ledger``):
+the lines are the ones one process computes, in the same order. Nothing is kept in a
+worker between calls but its connections: every call reads the stored taps and the
+registry afresh (a late tap counts at the next call, as in one process).
+
+The workers start with the pool (a report does not pay their start) and use the
+``spawn`` method (no copy of the parent's threads, connections or locks). A worker that
+dies fails the report under way with ``BrokenProcessPool`` (``LedgerService`` then
+computes it in its own process) and new workers are started for the next one. ``cpu_s``
+adds up the CPU time the workers spent on reports, for the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from itertools import repeat
+from typing import TYPE_CHECKING
+
+from server.domain.calendar import IsoWeek
+from server.domain.ledger import WeekLine
+
+if TYPE_CHECKING:
+    from server.config import Settings
+    from server.services.presence.ledger import LedgerService
+
+log = logging.getLogger(__name__)
+
+_CHUNKS_PER_PROCESS = 4  # groups of campuses per worker: the slow ones even out
+
+_worker: LedgerService | None = None  # the worker process's own service
+
+
+def _start(settings: Settings) -> None:
+    """In a worker: its own registry sessions and event store (the main process has
+    already migrated the registry)."""
+    global _worker
+    from server.bootstrap import build_event_store
+    from server.registry.database import make_engine, session_factory
+    from server.services.presence.ledger import LedgerService
+
+    engine = make_engine(settings.registry_database_url)
+    _worker = LedgerService(
+        session_factory(engine),
+        build_event_store(settings),
+        settings.presence,
+        retention_days=settings.events.retention_days,
+    )
+
+
+def _ready(_: int) -> int:
+    time.sleep(0.05)  # long enough for every worker to take one
+    return multiprocessing.current_process().pid or 0
+
+
+def _campus_lines(
+    campus_ids: Sequence[str], weeks: tuple[IsoWeek, ...], now: datetime
+) -> tuple[list[WeekLine], float]:
+    assert _worker is not None, "worker not started"
+    started = time.process_time()
+    found = _worker.campus_weeks(campus_ids, weeks, now)
+    lines = [line for week_lines in found.values() for line in week_lines]
+    return lines, time.process_time() - started
+
+
+class CampusWorkers:
+    """``processes`` worker processes computing campuses' weekly lines."""
+
+    def __init__(self, settings: Settings, *, processes: int = 2) -> None:
+        if processes < 1:
+            raise ValueError("at least one worker process")
+        self.processes = processes
+        self.cpu_s = 0.0
+        self.restarts = 0  # pools rebuilt after a worker died
+        self._settings = settings
+        self._pool, self.pids = self._start()
+
+    def _start(self) -> tuple[ProcessPoolExecutor, set[int]]:
+        pool = ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(self._settings,),
+        )
+        started = time.perf_counter()
+        pids = set(pool.map(_ready, range(self.processes * 2)))
+        log.info(
+            "%d ledger worker process(es) ready in %.1f s",
+            len(pids),
+            time.perf_counter() - started,
+        )
+        return pool, pids
+
+    def weeks(
+        self, campus_ids: Sequence[str], weeks: Sequence[IsoWeek], now: datetime
+    ) -> dict[IsoWeek, list[WeekLine]]:
+        """The lines of the campuses' students for ``weeks``, as
+        ``LedgerService.campus_weeks`` gives them in one process (sorted by student)."""
+        result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
+        count = min(len(campus_ids), self.processes * _CHUNKS_PER_PROCESS)
+        chunks = [list(campus_ids[index::count]) for index in range(count)]
+        try:
+            gathered = list(
+                self._pool.map(_campus_lines, chunks, repeat(tuple(result)), repeat(now))
+            )
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): new workers for the next report;
+            # this one is the caller's to compute otherwise.
+            log.error("a ledger worker process died; starting new ones")
+            self.restarts += 1
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool, self.pids = self._start()
+            raise
+        for lines, cpu_s in gathered:
+            self.cpu_s += cpu_s
+            for line in lines:
+                result[line.week].append(line)
+        for lines in result.values():
+            lines.sort(key=lambda line: line.student_id)
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> CampusWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

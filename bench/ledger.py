@@ -188,6 +188,7 @@ def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
     """Two worker processes for the national report (started before the timing, as the
     server starts them), with the tree's own ``CampusWorkers``; None if it has none."""
     try:
+        from server.bootstrap import worker_ledger
         from server.services.presence.ledger_workers import CampusWorkers
     except ImportError:
         return None
@@ -200,7 +201,7 @@ def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
             events=dataclasses.replace(settings.events, backend="influxdb", retention_days=3650),
             influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench", timeout_s=300),
         )
-    return CampusWorkers(settings, processes=2)
+    return CampusWorkers(settings, worker_ledger, processes=2)
 
 
 LINES = (

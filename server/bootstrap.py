@@ -292,6 +292,20 @@ def build_server(
     )
 
 
+def worker_ledger(settings: Settings) -> LedgerService:
+    """The ledger of a national report's worker process (``CampusWorkers``): its own
+    registry sessions and event store, no workers of its own."""
+    from server.registry.database import make_engine, session_factory
+
+    engine = make_engine(settings.registry_database_url)
+    return LedgerService(
+        session_factory(engine),
+        build_event_store(settings),
+        settings.presence,
+        retention_days=settings.events.retention_days,
+    )
+
+
 def build_services(
     settings: Settings, registry: sessionmaker[Session], store: EventStore, *, clock: Clock
 ) -> Services:
@@ -305,7 +319,8 @@ def build_services(
     if settings.presence.report_processes > 1:
         from server.services.presence.ledger_workers import CampusWorkers
 
-        workers = CampusWorkers(settings, processes=settings.presence.report_processes)
+        processes = settings.presence.report_processes
+        workers = CampusWorkers(settings, worker_ledger, processes=processes)
     ledger = LedgerService(
         registry,
         store,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -41,21 +41,11 @@ _CHUNKS_PER_PROCESS = 4  # groups of campuses per worker: the slow ones even out
 _worker: LedgerService | None = None  # the worker process's own service
 
 
-def _start(settings: Settings) -> None:
-    """In a worker: its own registry sessions and event store (the main process has
-    already migrated the registry)."""
+def _start(build: Callable[[Settings], LedgerService], settings: Settings) -> None:
+    """In a worker: its own service, registry sessions and event store, built by the
+    composition root's ``build`` (the main process has already migrated the registry)."""
     global _worker
-    from server.bootstrap import build_event_store
-    from server.registry.database import make_engine, session_factory
-    from server.services.presence.ledger import LedgerService
-
-    engine = make_engine(settings.registry_database_url)
-    _worker = LedgerService(
-        session_factory(engine),
-        build_event_store(settings),
-        settings.presence,
-        retention_days=settings.events.retention_days,
-    )
+    _worker = build(settings)
 
 
 def _ready(_: int) -> int:
@@ -76,13 +66,22 @@ def _campus_lines(
 class CampusWorkers:
     """``processes`` worker processes computing campuses' weekly lines."""
 
-    def __init__(self, settings: Settings, *, processes: int = 2) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        build: Callable[[Settings], LedgerService],
+        *,
+        processes: int = 2,
+    ) -> None:
+        """``build`` makes a worker's service from the settings, in the worker: a
+        module-level function (``spawn`` pickles it by name)."""
         if processes < 1:
             raise ValueError("at least one worker process")
         self.processes = processes
         self.cpu_s = 0.0
         self.restarts = 0  # pools rebuilt after a worker died
         self._settings = settings
+        self._build = build
         self._pool, self.pids = self._start()
 
     def _start(self) -> tuple[ProcessPoolExecutor, set[int]]:
@@ -90,7 +89,7 @@ class CampusWorkers:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(self._settings,),
+            initargs=(self._build, self._settings),
         )
         started = time.perf_counter()
         pids = set(pool.map(_ready, range(self.processes * 2)))

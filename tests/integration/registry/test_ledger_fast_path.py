@@ -34,6 +34,7 @@ import pytest
 from server.adapters.event_store import EventStore
 from server.adapters.influx_events import InfluxEventStore
 from server.adapters.sqlite_events import SqliteEventStore
+from server.bootstrap import worker_ledger
 from server.config import InfluxSettings, Settings
 from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
@@ -296,7 +297,7 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
 
     # The national report in two worker processes: the same lines, and a late tap stored
     # after a report counts at the next one (nothing kept in the workers).
-    with CampusWorkers(worker_settings, processes=2) as workers:
+    with CampusWorkers(worker_settings, worker_ledger, processes=2) as workers:
         national = LedgerService(registry, store, settings.presence, workers=workers)
         assert national.weeks(WEEKS, NOW) == again
         later = _taps(people, WEEKS[3:], random.Random(62), len(taps) + len(late) + 1)[::7]

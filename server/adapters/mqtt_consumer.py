@@ -47,7 +47,7 @@ BatchHandler = Callable[[Sequence[InboundMessage]], object]
 Clock = Callable[[], datetime]
 
 
-# What one socket read brought: the messages, and the packet ids to acknowledge (QoS 1).
+# Messages, and beside each the packet id to acknowledge (0: QoS 0, nothing to acknowledge).
 _Read = tuple[list[InboundMessage], list[int]]
 
 
@@ -180,7 +180,7 @@ class MqttConsumer:
                     InboundMessage(topic, payload, received_at, retain)
                     for topic, payload, retain, _qos, _mid in publishes
                 ],
-                [mid for _topic, _payload, _retain, qos, mid in publishes if qos == 1],
+                [mid if qos == 1 else 0 for _topic, _payload, _retain, qos, mid in publishes],
             )
         )
 
@@ -238,8 +238,7 @@ class MqttConsumer:
 
     def _next_batch(self) -> _Read:
         """Up to ``batch_max`` messages: what arrived within ``batch_wait_s`` of the
-        first. A read that does not fit is carried over to the next batch whole (its
-        messages and its acknowledgements stay together)."""
+        first. What does not fit is the start of the next batch."""
         messages, mids = self._carry
         self._carry = ([], [])
         if not messages:
@@ -261,11 +260,12 @@ class MqttConsumer:
             if item is None:
                 self._stopping.set()
                 break
-            if len(messages) + len(item[0]) > self._batch_max:
-                self._carry = item
-                break
             messages += item[0]
             mids += item[1]
+        if len(messages) > self._batch_max:
+            cut = self._batch_max
+            self._carry = (messages[cut:], mids[cut:])
+            messages, mids = messages[:cut], mids[:cut]
         return messages, mids
 
     def _handle_until_stored(self, messages: list[InboundMessage], mids: list[int]) -> None:
@@ -289,5 +289,5 @@ class MqttConsumer:
                 log.info("event store is back; %d held messages stored", len(messages))
             self.store_healthy = True
             if self._settings.manual_ack:
-                self._client.ack_many(mids)
+                self._client.ack_many([mid for mid in mids if mid])
             return

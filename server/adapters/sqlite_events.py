@@ -214,11 +214,16 @@ class SqliteEventStore(EventStore):
             )
 
     def write_rejection(self, rejection: Rejection) -> None:
-        row = rejection_row(rejection)
-        with self._transaction() as connection:
-            connection.execute(
+        self.write_rejections([rejection])
+
+    def write_rejections(self, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
+        rows = [rejection_row(rejection) for rejection in rejections]
+        with self._transaction() as connection:  # one commit (fsync) for the batch's
+            connection.executemany(
                 f"INSERT INTO rejections ({REJECTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                rows,
             )
 
     def taps(

@@ -418,8 +418,11 @@ def test_rejections_newest_first_with_limit(store: EventStore, base: datetime) -
     old = rejection(0)
     newer = [rejection(n, campus="c1", reader="door-1") for n in range(1, 5)]
     twin = replace(newer[-1], detail="same instant, same reason")
-    for item in [old, *newer, twin]:
+    store.write_rejection(old)
+    store.write_rejections(newer[:2])  # a batch's, in one write
+    for item in [*newer[2:], twin]:
         store.write_rejection(item)
+    store.write_rejections([])
     since = base + timedelta(seconds=1)
 
     assert store.rejections(since=since, limit=3) == [twin, newer[3], newer[2]]

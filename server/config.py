@@ -34,6 +34,8 @@ class MqttSettings:
     username: str = ""
     password: str = field(default="", repr=False)
     tls_ca_file: str = ""
+    # One per ingest process on the shared group (campus-ingest-1, -2, ...): one process
+    # per core at most, 2 on 2 cores; a third brought nothing (docs/scaling.md).
     client_id: str = "campus-ingest-1"
     protocol: int = 5  # 5, or 3 for MQTT 3.1.1 brokers (plain subscription, no $share)
     shared_group: str = "ingest"

@@ -15,6 +15,9 @@ For each store (SQLite, the default, and InfluxDB 1.6 through its v1 API):
    time from the first publish to the last tap stored.
 4. Ingest, drained: the taps are queued for the workers' sessions, then they start.
    Ratio ingest / raw; target: ingest >= 0.6 of raw live.
+   Beside the rates, the CPU time per tap of the live phases (Linux /proc and wait4):
+   ``mosquitto_sub`` against all the ingest workers together, and the broker's in each,
+   figures that a shared machine's load disturbs less than the rates.
 
 Then, once (store as in ``--badge-store``): **one badge, N taps in a day** against the
 same N taps from ``--badge-students`` distinct badges in turn (N of them if N is smaller;
@@ -56,6 +59,16 @@ SECRET = "bench-secret-0123456789-abcdefghij"
 
 def reader_ids(count: int) -> list[str]:
     return [f"door-{index}" for index in range(1, count + 1)]
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc), in seconds: figures
+    that hold better than rates on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def load() -> str:
@@ -150,6 +163,9 @@ class Workers:
     def latencies(self) -> list[float]:
         return [value for chunk in self._all("latencies") for value in chunk]
 
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(process.pid) for process in self.processes)
+
     def wait_stored(self, total: int, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while self.stored.value < total:
@@ -207,13 +223,19 @@ def _sub(port: int, *extra: str) -> list[str]:
     return ["mosquitto_sub", "-p", str(port), "-q", "1", "-V", "mqttv5", "-t", SUB_TOPIC, *extra]
 
 
-def raw_live(port: int, readers: list[str], files: list[Path], total: int) -> float:
+def raw_live(
+    port: int, readers: list[str], files: list[Path], total: int, broker_pid: int
+) -> tuple[float, float, float]:
+    """(taps/s, CPU s of mosquitto_sub, CPU s of the broker) for ``total`` taps."""
     subscriber = subprocess.Popen(_sub(port, "-C", str(total)), stdout=subprocess.DEVNULL)
     time.sleep(0.5)  # let it subscribe
+    broker_before = cpu_seconds(broker_pid)
     start = time.monotonic()
     c_publish(port, readers, files)
-    subscriber.wait(600)
-    return total / (time.monotonic() - start)
+    _, status, usage = os.wait4(subscriber.pid, 0)  # its CPU time, as it is reaped
+    subscriber.returncode = os.waitstatus_to_exitcode(status)
+    rate = total / (time.monotonic() - start)
+    return rate, usage.ru_utime + usage.ru_stime, cpu_seconds(broker_pid) - broker_before
 
 
 def raw_drained(port: int, readers: list[str], files: list[Path], total: int, name: str) -> float:
@@ -279,8 +301,9 @@ def store_run(args, store: str, broker: Mosquitto, influx_url: str, folder: Path
     data.mkdir()
     figures: dict = {"total": total}
 
-    figures["raw_live"] = raw_live(
-        port, readers, payload_files(data, readers, per_reader, "a"), total
+    broker_pid = broker.process.pid
+    figures["raw_live"], figures["cpu_sub"], figures["cpu_broker_raw"] = raw_live(
+        port, readers, payload_files(data, readers, per_reader, "a"), total, broker_pid
     )
     figures["raw_drained"] = raw_drained(
         port, readers, payload_files(data, readers, per_reader, "b"), total, f"raw-{store}"
@@ -303,10 +326,13 @@ def store_run(args, store: str, broker: Mosquitto, influx_url: str, folder: Path
 
     files = payload_files(data, readers, per_reader, "d")
     time.sleep(0.2)
+    cpu_before = workers.cpu_seconds(), cpu_seconds(broker_pid)
     start = time.monotonic()
     c_publish(port, readers, files)
     workers.wait_stored(2 * total)
     figures["ingest_live"] = total / (time.monotonic() - start)
+    figures["cpu_workers"] = workers.cpu_seconds() - cpu_before[0]
+    figures["cpu_broker_ingest"] = cpu_seconds(broker_pid) - cpu_before[1]
     figures["load_ingest"] = load()
     workers.latencies()
 
@@ -334,6 +360,13 @@ def print_store(args, store: str, figures: dict) -> None:
     print(
         f"  drained: raw {figures['raw_drained']:,.0f} taps/s; "
         f"ingest {figures['ingest_drained']:,.0f} taps/s; ratio {drained:.2f}"
+    )
+    per_tap = 1e6 / figures["total"]
+    print(
+        f"  CPU per tap, live: mosquitto_sub {figures['cpu_sub'] * per_tap:.1f} us, "
+        f"ingest workers {figures['cpu_workers'] * per_tap:.1f} us (all {args.workers}); "
+        f"broker {figures['cpu_broker_raw'] * per_tap:.1f} us (raw) / "
+        f"{figures['cpu_broker_ingest'] * per_tap:.1f} us (ingest)"
     )
     latencies = figures.get("latencies")
     if latencies:

@@ -54,10 +54,13 @@ class ProtocolError(ValueError):
 
 
 def check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]) -> None:
-    missing = sorted(required - body.keys())
+    keys = body.keys()
+    if len(keys) == len(required) + 1 and "v" in body and keys >= required:
+        return  # the usual message: exactly the required fields and "v" (never required)
+    missing = sorted(required - keys)
     if missing:
         raise ProtocolError(Reason.MISSING_FIELD, f"missing field(s) {', '.join(missing)}")
-    extra = sorted(body.keys() - required - optional - {"v"})
+    extra = sorted(keys - required - optional - {"v"})
     if extra:
         names = ", ".join(name[:20] for name in extra[:5])
         raise ProtocolError(Reason.EXTRA_FIELD, f"unexpected field(s) {names}")

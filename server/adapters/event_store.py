@@ -55,6 +55,11 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def write_rejection(self, rejection: Rejection) -> None: ...
 
+    def write_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """A batch's rejections, in order (the stores write them in one go)."""
+        for rejection in rejections:
+            self.write_rejection(rejection)
+
     @abc.abstractmethod
     def taps(
         self,

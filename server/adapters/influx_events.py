@@ -213,10 +213,19 @@ class InfluxEventStore(EventStore):
             self._write([status_line(status) for status in statuses])
 
     def write_rejection(self, rejection: Rejection) -> None:
+        self.write_rejections([rejection])
+
+    def write_rejections(self, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
         with self._write_lock:
             # Two rejections never share a time (they would overwrite each other).
-            time_ns = max(to_ns(rejection.received_at), self._last_rejection_ns + 1)
-            self._write([rejection_line(rejection, time_ns)])
+            lines = []
+            time_ns = self._last_rejection_ns
+            for rejection in rejections:
+                time_ns = max(to_ns(rejection.received_at), time_ns + 1)
+                lines.append(rejection_line(rejection, time_ns))
+            self._write(lines)  # one request for the batch's
             self._last_rejection_ns = time_ns
 
     def _write(self, lines: list[str]) -> None:

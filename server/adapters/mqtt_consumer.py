@@ -1,12 +1,15 @@
 """The MQTT side of ingest: a paho-mqtt 2.x client with manual acknowledgement.
 
-paho's callbacks only turn a message into an :class:`InboundMessage` and queue it; one
-worker thread gathers what arrived within a few milliseconds into a batch, hands it to
-the batch handler (the ingest service), and acknowledges the batch's messages only once
-the handler returned. If the handler raises (the event store is down), the same batch is
-retried with backoff and nothing is acknowledged meanwhile; if the process dies, the
-broker redelivers the unacknowledged messages to the persistent session (if it has not
-expired) and the doors re-send every tap the server has not confirmed (protocol v2).
+The receiving thread (paho's loop, with :class:`LeanIngestClient`: the PUBLISH packets
+of each socket read decoded at once, issue 16) only turns them into
+:class:`InboundMessage` objects and queues them, a read at a time; one worker thread
+gathers what arrived within a few milliseconds into a batch, hands it to the batch
+handler (the ingest service), and acknowledges the batch's messages only once the
+handler returned, all its PUBACKs in one write. If the handler raises (the event store
+is down), the same batch is retried with backoff and nothing is acknowledged meanwhile;
+if the process dies, the broker redelivers the unacknowledged messages to the persistent
+session (if it has not expired) and the doors re-send every tap the server has not
+confirmed (protocol v2).
 
 The subscriptions are made again in ``on_connect`` on every connection, whatever the
 broker says of the session: Mosquitto 2.0 does not restore a ``$share`` subscription
@@ -22,7 +25,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
@@ -31,7 +33,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.protocol import STATUS_SUBSCRIPTION, TAPS_SUBSCRIPTION
-from server.adapters.mqtt_reading import ChunkedReadClient
+from server.adapters.mqtt_packets import Publish
+from server.adapters.mqtt_reading import LeanIngestClient
 from server.config import ConfigError, MqttSettings
 from server.domain.events import InboundMessage
 
@@ -44,11 +47,8 @@ BatchHandler = Callable[[Sequence[InboundMessage]], object]
 Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    message: InboundMessage
-    mid: int
-    qos: int
+# Messages, and beside each the packet id to acknowledge (0: QoS 0, nothing to acknowledge).
+_Read = tuple[list[InboundMessage], list[int]]
 
 
 def subscriptions(settings: MqttSettings) -> list[str]:
@@ -79,7 +79,8 @@ class MqttConsumer:
         self._batch_max = batch_max
         self._batch_wait_s = batch_wait_s
         self._retry_max_s = retry_max_s
-        self._inbox: queue.SimpleQueue[_Delivery | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._carry: _Read = ([], [])  # beyond batch_max: the next batch's start
         self._subscribed = threading.Event()
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
@@ -91,12 +92,13 @@ class MqttConsumer:
     def _build_client(self) -> mqtt.Client:
         settings = self._settings
         v5 = settings.protocol == 5
-        client = ChunkedReadClient(
+        client = LeanIngestClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
             manual_ack=settings.manual_ack,
+            on_publishes=self._on_publishes,
         )
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
@@ -114,7 +116,6 @@ class MqttConsumer:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
         return client
 
     def _connect_properties(self) -> Properties | None:
@@ -170,11 +171,23 @@ class MqttConsumer:
         if not self._stopping.is_set():
             log.warning("disconnected from MQTT broker (%s); reconnecting", reason_code)
 
-    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
-        inbound = InboundMessage(
-            message.topic, bytes(message.payload), self._clock(), retained=bool(message.retain)
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        """The messages of one socket read (receiving thread): queued as one item."""
+        received_at = self._clock()
+        self._inbox.put(
+            (
+                [
+                    InboundMessage(topic, payload, received_at, retain)
+                    for topic, payload, retain, _qos, _mid in publishes
+                ],
+                [mid if qos == 1 else 0 for _topic, _payload, _retain, qos, mid in publishes],
+            )
         )
-        self._inbox.put(_Delivery(inbound, message.mid, message.qos))
+
+    @property
+    def malformed_packets(self) -> int:
+        """PUBLISH packets from the broker that could not be decoded (logged)."""
+        return self._client.malformed_packets
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -219,17 +232,22 @@ class MqttConsumer:
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:
         while not self._stopping.is_set():
-            batch = self._next_batch()
-            if batch:
-                self._handle_until_stored(batch)
+            messages, mids = self._next_batch()
+            if messages:
+                self._handle_until_stored(messages, mids)
 
-    def _next_batch(self) -> list[_Delivery]:
-        first = self._inbox.get()
-        if first is None:
-            return []
-        batch = [first]
+    def _next_batch(self) -> _Read:
+        """Up to ``batch_max`` messages: what arrived within ``batch_wait_s`` of the
+        first. What does not fit is the start of the next batch."""
+        messages, mids = self._carry
+        self._carry = ([], [])
+        if not messages:
+            first = self._inbox.get()
+            if first is None:
+                return [], []
+            messages, mids = first
         deadline = time.monotonic() + self._batch_wait_s
-        while len(batch) < self._batch_max:
+        while len(messages) < self._batch_max:
             remaining = deadline - time.monotonic()
             try:
                 item = (
@@ -242,26 +260,34 @@ class MqttConsumer:
             if item is None:
                 self._stopping.set()
                 break
-            batch.append(item)
-        return batch
+            messages += item[0]
+            mids += item[1]
+        if len(messages) > self._batch_max:
+            cut = self._batch_max
+            self._carry = (messages[cut:], mids[cut:])
+            messages, mids = messages[:cut], mids[:cut]
+        return messages, mids
 
-    def _handle_until_stored(self, batch: list[_Delivery]) -> None:
+    def _handle_until_stored(self, messages: list[InboundMessage], mids: list[int]) -> None:
         delay = 0.1
         while True:
             try:
-                self._handler([delivery.message for delivery in batch])
+                self._handler(messages)
             except Exception as error:
                 self.store_healthy = False
                 log.warning(
-                    "could not store %d messages (%s); retrying in %.1fs", len(batch), error, delay
+                    "could not store %d messages (%s); retrying in %.1fs",
+                    len(messages),
+                    error,
+                    delay,
                 )
                 if self._stopping.wait(delay):
                     return  # not acknowledged: the broker redelivers them later
                 delay = min(delay * 2, self._retry_max_s)
                 continue
             if not self.store_healthy:
-                log.info("event store is back; %d held messages stored", len(batch))
+                log.info("event store is back; %d held messages stored", len(messages))
             self.store_healthy = True
-            for delivery in batch:
-                self._client.ack(delivery.mid, delivery.qos)
+            if self._settings.manual_ack:
+                self._client.ack_many([mid for mid in mids if mid])
             return

@@ -71,6 +71,12 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
+_INSERT_TAP = (
+    f"INSERT INTO taps ({TAP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (tap_id) DO NOTHING"
+)
+
+
 class SqliteEventStore(EventStore):
     """Events in one SQLite file; safe to share between threads."""
 
@@ -169,19 +175,26 @@ class SqliteEventStore(EventStore):
     def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
         if not taps:
             return []
-        outcomes = []
+        rows = [tap_row(tap) for tap in taps]
         with self._transaction() as connection:
-            for tap in taps:
-                outcomes.append(self._write_tap(connection, tap))
-        return outcomes
+            # The usual batch, only new taps: one statement for all of them. A batch with a
+            # tap already stored (a redelivery, a re-send) is undone and written tap by
+            # tap to tell each one's outcome.
+            connection.execute("SAVEPOINT batch")
+            before = connection.total_changes
+            connection.executemany(_INSERT_TAP, rows)
+            if connection.total_changes - before == len(rows):
+                connection.execute("RELEASE batch")
+                return [WriteOutcome.STORED] * len(rows)
+            connection.execute("ROLLBACK TO batch")
+            connection.execute("RELEASE batch")
+            pairs = zip(taps, rows, strict=True)
+            return [self._write_tap(connection, tap, row) for tap, row in pairs]
 
-    def _write_tap(self, connection: sqlite3.Connection, tap: StoredTap) -> WriteOutcome:
-        row = tap_row(tap)
-        inserted = connection.execute(
-            f"INSERT INTO taps ({TAP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tap_id) DO NOTHING",
-            row,
-        ).rowcount
+    def _write_tap(
+        self, connection: sqlite3.Connection, tap: StoredTap, row: tuple
+    ) -> WriteOutcome:
+        inserted = connection.execute(_INSERT_TAP, row).rowcount
         if inserted:
             return WriteOutcome.STORED
         stored = connection.execute(
@@ -204,11 +217,16 @@ class SqliteEventStore(EventStore):
             )
 
     def write_rejection(self, rejection: Rejection) -> None:
-        row = rejection_row(rejection)
-        with self._transaction() as connection:
-            connection.execute(
+        self.write_rejections([rejection])
+
+    def write_rejections(self, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
+        rows = [rejection_row(rejection) for rejection in rejections]
+        with self._transaction() as connection:  # one commit (fsync) for the batch's
+            connection.executemany(
                 f"INSERT INTO rejections ({REJECTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                rows,
             )
 
     def taps(

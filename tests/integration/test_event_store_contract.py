@@ -274,6 +274,23 @@ def test_duplicates_within_one_write(store: EventStore, base: datetime) -> None:
     assert [t.tap_id for t in store.taps(base, base + MS)] == ["tap-batch-01", "tap-batch-02"]
 
 
+def test_new_taps_beside_a_redelivery_in_one_write_are_all_stored(
+    store: EventStore, base: datetime
+) -> None:
+    # The SQLite store writes a batch in one statement and, when a tap of it was already
+    # stored, undoes that and writes tap by tap: the new taps around it must stay.
+    original = tap("tap-mixed-00", base, 1)
+    assert store.write_taps([original]) == [WriteOutcome.STORED]
+    new = [tap(f"tap-mixed-{n:02d}", base, n + 1) for n in (1, 2)]
+
+    outcomes = store.write_taps([new[0], original, new[1]])
+
+    assert outcomes == [WriteOutcome.STORED, WriteOutcome.DUPLICATE, WriteOutcome.STORED]
+    ids = [t.tap_id for t in store.taps(base, base + MS)]
+    assert sorted(ids) == ["tap-mixed-00", "tap-mixed-01", "tap-mixed-02"]
+    assert store.count_taps(base, base + MS) == 3
+
+
 def test_duplicates_and_conflicts_seen_by_a_new_instance(backend: Backend, base: datetime) -> None:
     original = tap("tap-reopen-1", base, 3)
     first = backend.open()
@@ -401,8 +418,11 @@ def test_rejections_newest_first_with_limit(store: EventStore, base: datetime) -
     old = rejection(0)
     newer = [rejection(n, campus="c1", reader="door-1") for n in range(1, 5)]
     twin = replace(newer[-1], detail="same instant, same reason")
-    for item in [old, *newer, twin]:
+    store.write_rejection(old)
+    store.write_rejections(newer[:2])  # a batch's, in one write
+    for item in [*newer[2:], twin]:
         store.write_rejection(item)
+    store.write_rejections([])
     since = base + timedelta(seconds=1)
 
     assert store.rejections(since=since, limit=3) == [twin, newer[3], newer[2]]

@@ -146,8 +146,8 @@ class IngestService:
             rejected += conflicts
             if statuses:
                 self._store.write_statuses(statuses)
-            for rejection in rejected:
-                self._store.write_rejection(rejection)
+            if rejected:
+                self._store.write_rejections(rejected)
         except Exception:
             self.counters.store_failed()
             raise

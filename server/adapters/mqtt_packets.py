@@ -15,13 +15,15 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
+from server.domain.errors import InvalidInput
+
 PUBLISH = 0x30
 PUBACK = 0x40
 
 _PUBACK = struct.Struct("!BBH")
 
 
-class MalformedPacket(ValueError):
+class MalformedPacket(InvalidInput):
     """The bytes are not a well-formed MQTT packet of the kind expected."""
 
 

@@ -416,6 +416,7 @@ def watching(
         parts["broker"] = lambda: {
             "connected": consumer.connected,
             "subscribed": consumer.subscribed,
+            "malformed_packets": consumer.malformed_packets,
         }
     reporter = ProcessReporter(registry, process=process, parts=parts)
     broker = ingest.consumer if ingest is not None else None

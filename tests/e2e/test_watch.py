@@ -160,6 +160,7 @@ def test_metrics_count_taps_published_over_mqtt(server: ServerApp, mosquitto: Mo
     assert total(found, "campus_ingest_rejected_total") == 2
     assert total(found, "campus_event_store_failures_total") == 0
     assert total(found, "campus_broker_connected", **process) == 1
+    assert total(found, "campus_mqtt_malformed_packets_total", **process) == 0
     assert total(found, "campus_job_lease_held") == 1
     # the leader's jobs run at start: a duration and a success time for each, once done
     wanted = {"retention", "freeze-weeks", "occupancy", "reader-watch", "absence-watcher"}

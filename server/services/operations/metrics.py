@@ -168,6 +168,12 @@ def process_families(reports: Iterable[Report], now: datetime) -> list[Family]:
         "gauge",
         "1 when the process is connected to the broker with its subscriptions granted.",
     )
+    malformed = Family(
+        "campus_mqtt_malformed_packets_total",
+        "counter",
+        "MQTT packets from the broker that could not be decoded (the connection is dropped "
+        "and made again).",
+    )
     for report in reports:
         meta = report.counters.get("process", {})
         info.add(
@@ -184,7 +190,8 @@ def process_families(reports: Iterable[Report], now: datetime) -> list[Family]:
         if isinstance(link, dict):
             ok = bool(link.get("connected")) and bool(link.get("subscribed"))
             broker.add(int(ok), process=report.process)
-    return [info, up, started, broker]
+            malformed.add(int(link.get("malformed_packets", 0)), process=report.process)
+    return [info, up, started, broker, malformed]
 
 
 def ingest_families(reports: Iterable[Report]) -> list[Family]:

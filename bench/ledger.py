@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 import random
@@ -47,6 +48,7 @@ from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # The tree under test: ours, or the reference's given by PYTHONPATH to a child run.
@@ -56,7 +58,6 @@ if os.environ.get("PYTHONPATH"):
 
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
-from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract, Slot
@@ -64,8 +65,27 @@ from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
 from server.registry.student_repository import StudentRepository
-from server.services.people.campuses import sync_campuses
-from server.services.presence.ledger import LedgerService
+
+
+def _found(*places: str) -> Any:
+    """The first ``module:name`` that imports: a reference tree (``--reference``) may be
+    from before the services were grouped by capability (issue 17)."""
+    for place in places:
+        module, name = place.split(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError(" or ".join(places))
+
+
+Actor = _found("server.domain.accounts:Actor", "server.registry.student_repository:Actor")
+sync_campuses = _found(
+    "server.services.people.campuses:sync_campuses", "server.services.campuses:sync_campuses"
+)
+LedgerService = _found(
+    "server.services.presence.ledger:LedgerService", "server.services.ledger:LedgerService"
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 SECRET = b"bench-secret-bench-secret"
@@ -149,9 +169,8 @@ def generate_taps(
 
 
 def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -> dict:
-    """Seconds of each timed line with the code found first on ``sys.path``."""
-    from server.services.presence.ledger import LedgerService  # the tree under test
-
+    """Seconds of each timed line with the code found first on ``sys.path`` (the tree
+    under test: ``LedgerService`` above is imported from it)."""
     store = open_store(options.store, folder, influx_url)
     engine, registry = open_registry(_settings(options, folder).registry_database_url)
     weeks = [FIRST_WEEK.shifted(offset) for offset in range(options.weeks)]

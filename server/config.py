@@ -129,7 +129,7 @@ class PresenceSettings:
     first_call_minutes: int = 15
     call_again_minutes: int = 30
     escalate_after_calls: int = 3
-    # Worker processes computing a national report's campuses (services.ledger_workers;
+    # Worker processes computing a national report's campuses (services.presence.ledger_workers;
     # bench/README.md "Ledger"): 1 computes in the web/serve process itself.
     report_processes: int = 1
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import json
 import os
 import random
@@ -48,7 +47,6 @@ from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 # The tree under test: ours, or the reference's given by PYTHONPATH to a child run.
@@ -56,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if os.environ.get("PYTHONPATH"):
     sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
+from bench.reference.trees import Actor, found
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
 from server.domain.badges import badge_hash
@@ -66,24 +65,10 @@ from server.registry.database import open_registry
 from server.registry.models import OpeningHours
 from server.registry.student_repository import StudentRepository
 
-
-def _found(*places: str) -> Any:
-    """The first ``module:name`` that imports: a reference tree (``--reference``) may be
-    from before the services were grouped by capability (issue 17)."""
-    for place in places:
-        module, name = place.split(":")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError(" or ".join(places))
-
-
-Actor = _found("server.domain.accounts:Actor", "server.registry.student_repository:Actor")
-sync_campuses = _found(
+sync_campuses = found(
     "server.services.people.campuses:sync_campuses", "server.services.campuses:sync_campuses"
 )
-LedgerService = _found(
+LedgerService = found(
     "server.services.presence.ledger:LedgerService", "server.services.ledger:LedgerService"
 )
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib
 import logging
 import math
 import os
@@ -52,7 +51,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 # The tree under test: ours, or the reference's given by PYTHONPATH to a web process.
@@ -60,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if os.environ.get("PYTHONPATH"):
     sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
+from bench.reference.trees import Actor, found
 from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import build_server
 from server.config import CampusSettings, Settings, WebSettings
@@ -67,28 +66,14 @@ from server.simulation.demo_people import furnish_people
 from server.simulation.roster import demo_sheet
 from server.simulation.scenario import demo_badges
 
-
-def _found(*places: str) -> Any:
-    """The first ``module:name`` that imports: a reference tree (``--reference``) may be
-    from before the services were grouped by capability (issue 17)."""
-    for place in places:
-        module, name = place.split(":")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError(" or ".join(places))
-
-
-Actor = _found("server.domain.accounts:Actor", "server.registry.student_repository:Actor")
-InboundMessage = _found(
+InboundMessage = found(
     "server.domain.events:InboundMessage", "server.services.ingest:InboundMessage"
 )
-set_opening_hours = _found(
+set_opening_hours = found(
     "server.services.people.calendar_admin:set_opening_hours",
     "server.services.calendar_admin:set_opening_hours",
 )
-import_students = _found(
+import_students = found(
     "server.services.people.student_import:import_students",
     "server.services.student_import:import_students",
 )

@@ -3,9 +3,9 @@ SQLAlchemy session per unit of work, records copied in and out of the ORM rows."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from functools import partial
 from types import TracebackType
-from typing import Any
 
 from sqlalchemy import func, orm, select
 
@@ -135,30 +135,11 @@ class SqlPlaces:
 
 
 class SqlAuditTrail:
-    def __init__(self, session: orm.Session) -> None:
-        self._session = session
+    """The audit log of one session: ``record`` is :func:`server.registry.audit.record`
+    with the session given."""
 
-    def record(
-        self,
-        *,
-        at: Any,
-        actor: str,
-        action: str,
-        entity: str,
-        entity_id: str | int,
-        before: Mapping[str, Any] | None = None,
-        after: Mapping[str, Any] | None = None,
-    ) -> None:
-        audit.record(
-            self._session,
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-        )
+    def __init__(self, session: orm.Session) -> None:
+        self.record = partial(audit.record, session)
 
 
 class SqlAccountsUnitOfWork:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
 from sqlalchemy import Engine
@@ -56,6 +57,9 @@ from server.services.screens.tutor_corrections import TutorCorrections
 from server.services.screens.tutor_students import TutorStudents
 from server.web import api_alerts, api_occupancy, auth, health, watch
 from server.web.app import create_app
+
+if TYPE_CHECKING:
+    from server.services.presence.ledger_workers import CampusWorkers
 
 log = logging.getLogger(__name__)
 
@@ -292,18 +296,30 @@ def build_server(
     )
 
 
+def build_ledger(
+    settings: Settings,
+    registry: Callable[[], Session],
+    store: EventStore,
+    *,
+    workers: CampusWorkers | None = None,
+) -> LedgerService:
+    """The ledger as every process builds it (the configured retention)."""
+    return LedgerService(
+        registry,
+        store,
+        settings.presence,
+        retention_days=settings.events.retention_days,
+        workers=workers,
+    )
+
+
 def worker_ledger(settings: Settings) -> LedgerService:
     """The ledger of a national report's worker process (``CampusWorkers``): its own
     registry sessions and event store, no workers of its own."""
     from server.registry.database import make_engine, session_factory
 
     engine = make_engine(settings.registry_database_url)
-    return LedgerService(
-        session_factory(engine),
-        build_event_store(settings),
-        settings.presence,
-        retention_days=settings.events.retention_days,
-    )
+    return build_ledger(settings, session_factory(engine), build_event_store(settings))
 
 
 def build_services(
@@ -321,13 +337,7 @@ def build_services(
 
         processes = settings.presence.report_processes
         workers = CampusWorkers(settings, worker_ledger, processes=processes)
-    ledger = LedgerService(
-        registry,
-        store,
-        settings.presence,
-        retention_days=settings.events.retention_days,
-        workers=workers,
-    )
+    ledger = build_ledger(settings, registry, store, workers=workers)
     found = Services(
         settings=settings,
         clock=clock,

@@ -38,18 +38,19 @@ def api_status(url: str) -> int:
         return 0
 
 
-def test_serve_answers_readers_and_the_api_then_stops_on_sigterm(
-    tmp_path: Path, mosquitto: Mosquitto
-) -> None:
-    web_port = free_port()
+def start_serve(
+    tmp_path: Path, broker_port: int, web_port: int, client_id: str, **environ: str
+) -> tuple[subprocess.Popen, Path]:
+    """``campus-presence serve`` on a TOML file for one campus and door, its output in a
+    log file; returns the process and the log."""
     config = tmp_path / "campus.toml"
     config.write_text(
         f"""
 [server]
 data_dir = "{tmp_path / "data"}"
 [mqtt]
-port = {mosquitto.port}
-client_id = "serve-test"
+port = {broker_port}
+client_id = "{client_id}"
 [web]
 port = {web_port}
 [[campus]]
@@ -57,19 +58,24 @@ id = "{CAMPUS}"
 readers = ["{DOOR}"]
 """
     )
-    environ = {
-        **os.environ,
-        "CAMPUS_BADGES_HASH_SECRET": "s" * 32,
-        "CAMPUS_SERVER_API_TOKEN": TOKEN,
-    }
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "server.entrypoints.cli", "--config", str(config), "serve"],
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=environ,
+            env={**os.environ, "CAMPUS_BADGES_HASH_SECRET": "s" * 32, **environ},
         )
+    return server, log
+
+
+def test_serve_answers_readers_and_the_api_then_stops_on_sigterm(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    web_port = free_port()
+    server, log = start_serve(
+        tmp_path, mosquitto.port, web_port, "serve-test", CAMPUS_SERVER_API_TOKEN=TOKEN
+    )
     feedback: list[dict] = []
     lock = threading.Lock()
     listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -116,30 +122,7 @@ def test_a_stop_asked_for_while_serve_starts_ends_it_cleanly(
     """systemd may stop the unit while it is still migrating the registry: the process
     finishes starting, then stops with status 0 (the default SIGTERM handler would kill it
     with -15 and lose the counters' last line)."""
-    config = tmp_path / "campus.toml"
-    config.write_text(
-        f"""
-[server]
-data_dir = "{tmp_path / "data"}"
-[mqtt]
-port = {mosquitto.port}
-client_id = "serve-early-stop"
-[web]
-port = {free_port()}
-[[campus]]
-id = "{CAMPUS}"
-readers = ["{DOOR}"]
-"""
-    )
-    environ = {**os.environ, "CAMPUS_BADGES_HASH_SECRET": "s" * 32}
-    log = tmp_path / "serve.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "server.entrypoints.cli", "--config", str(config), "serve"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=environ,
-        )
+    server, log = start_serve(tmp_path, mosquitto.port, free_port(), "serve-early-stop")
     try:
         # the first migration line: settings loaded, logging set, start-up under way
         wait_until(lambda: "alembic" in log.read_text(), timeout=30, what="the migrations")

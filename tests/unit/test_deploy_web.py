@@ -14,18 +14,9 @@ from pathlib import Path
 import pytest
 
 from server.entrypoints.cli import main
+from tests.unit.test_deploy import directives
 
 UNIT = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "campus-presence-web@.service"
-
-
-def directives(path: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", ";", "[")):
-            key, _, value = line.partition("=")
-            found.setdefault(key.strip(), []).append(value.strip())
-    return found
 
 
 def test_the_web_unit_is_hardened_and_runs_the_web_command() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]
+
+T = TypeVar("T")
 
 EXTENSION = "campus"  # the one key of ``Flask.extensions`` the container lives under
 
@@ -78,3 +80,10 @@ def services_of(app: Flask) -> Services:
     found = app.extensions[EXTENSION]
     assert isinstance(found, Services)
     return found
+
+
+def built(service: T | None) -> T:
+    """A service the composition root built; an app composed for a test with only some
+    parts has ``None`` for the others."""
+    assert service is not None, "this app was composed without that service"
+    return service

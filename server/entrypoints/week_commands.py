@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from server.container import built
 from server.domain.week_story import Problem, WeekStoryError
 from server.entrypoints.presence_commands import _instant, _now, presence
 from server.i18n import _, ngettext
@@ -39,8 +40,7 @@ def add_week_report(kinds: argparse._SubParsersAction) -> None:
 def week_report_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
         settings = context.settings
-        stories = context.services().week_stories
-        assert stories is not None
+        stories = built(context.services().week_stories)
         try:
             story = stories.story(args.student, args.week, _now(args))
         except WeekStoryError as refused:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import render_template
 
+from server.container import built
 from server.domain.calendar import IsoWeek
 from server.domain.week_story import Problem, WeekStoryError
 from server.services.accounts.tutor_scope import StudentRef
@@ -23,9 +24,7 @@ _STATUS = {
 
 
 def stories() -> WeekStories:
-    found = services().week_stories
-    assert found is not None
-    return found
+    return built(services().week_stories)
 
 
 def render(

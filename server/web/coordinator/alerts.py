@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from server.container import built
 from server.domain.alerts import AlertKind
 from server.i18n import _
 from server.services.alerts.alert_board import CampusAlerts
@@ -35,8 +36,7 @@ def _alerts(campus: str) -> CampusAlerts:
     kind = None
     if request.args.get("kind", ""):
         kind = AlertKind(forms.choice(request.args, "kind", [item.value for item in AlertKind]))
-    board = services().alert_board
-    assert board is not None
+    board = built(services().alert_board)
     return board.campus(campus, now(), tutor_id=tutor_id, kind=kind)
 
 

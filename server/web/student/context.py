@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 
+from server.container import built
 from server.services.privacy.student_data import StudentData
 from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 from server.web.context import actor as actor
@@ -15,15 +16,11 @@ from server.web.guards import check_student, current
 
 
 def space() -> StudentSpace:
-    found = services().student_space
-    assert found is not None
-    return found
+    return built(services().student_space)
 
 
 def data() -> StudentData:
-    found = services().student_data
-    assert found is not None
-    return found
+    return built(services().student_data)
 
 
 def retention_days() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 
+from server.container import built
 from server.domain.accounts import Role
 from server.services.accounts.tutor_scope import Scope, StudentRef
 from server.services.screens.tutor_board import TutorBoard
@@ -20,21 +21,15 @@ STAFF = (Role.TUTOR, Role.COORDINATOR, Role.ADMIN)
 
 
 def board() -> TutorBoard:
-    found = services().tutor_board
-    assert found is not None
-    return found
+    return built(services().tutor_board)
 
 
 def students() -> TutorStudents:
-    found = services().tutor_students
-    assert found is not None
-    return found
+    return built(services().tutor_students)
 
 
 def corrections() -> TutorCorrections:
-    found = services().tutor_corrections
-    assert found is not None
-    return found
+    return built(services().tutor_corrections)
 
 
 def scope() -> Scope:

@@ -56,9 +56,9 @@ class MqttSettings:
 @dataclass(frozen=True)
 class InfluxSettings:
     url: str = "http://127.0.0.1:8086"
-    # 1: /write (1.x; the one tested, with Debian's 1.6); 2: /api/v2/write (written for
-    # 1.8+ and 2.x, untested: docs/influxdb.md)
-    api_version: int = 2
+    # 1 (the default): /write (1.x; the one tested, with Debian's and Raspberry Pi OS's
+    # 1.6); 2: /api/v2/write (written for 1.8+ and 2.x, untested: docs/influxdb.md)
+    api_version: int = 1
     database: str = "campus"  # database (1.x) or bucket (2.x) name
     org: str = ""
     token: str = field(default="", repr=False)

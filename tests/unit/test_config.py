@@ -24,6 +24,15 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert settings.registry_database_url.startswith("sqlite:///")
 
 
+def test_influxdb_speaks_the_tested_api_unless_told(tmp_path: Path) -> None:
+    """Debian and Raspberry Pi OS ship InfluxDB 1.6, the one server tested: a config naming
+    only its URL must work with it (docs/influxdb.md)."""
+    path = write(
+        tmp_path, '[events]\nbackend = "influxdb"\n[events.influxdb]\nurl = "http://i:8086"\n'
+    )
+    assert load_settings(path, SECRET).influxdb.api_version == 1
+
+
 def test_file_then_environment_override(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -33,10 +32,12 @@ from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
 from server.domain.contracts import Contract, ExcuseCategory, Slot
 from server.domain.ledger import Excuse, WeekLine, WeekStatus
 from server.domain.sessions import Correction, CorrectionKind, ReaderMode
+from server.ports.presence import BadgeHolding, ExcuseRecord, Sighting, StudentPlan
 from server.registry.models import (
     Badge,
     Campus,
@@ -53,49 +54,6 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.models import Contract as ContractRow
-
-
-@dataclass(frozen=True, slots=True)
-class BadgeHolding:
-    """A student holding a badge (by its hash) from ``active_from`` to ``revoked_at``."""
-
-    badge_hash: str
-    student_pk: int
-    active_from: datetime
-    revoked_at: datetime | None
-
-    def holds_at(self, moment: datetime) -> bool:
-        return self.active_from <= moment and (self.revoked_at is None or moment < self.revoked_at)
-
-
-@dataclass(frozen=True, slots=True)
-class StudentPlan:
-    """A student and the contracts that matter for a span of days."""
-
-    student_pk: int
-    student_id: str
-    campus_id: str
-    contracts: tuple[Contract, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    badge_hash: str
-    campus_id: str
-    reader_id: str
-    ts: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ExcuseRecord:
-    """An excused absence as recorded (the tutor's page, the student's data export)."""
-
-    start: datetime
-    end: datetime
-    category: str
-    note: str
-    created_by: str
-    created_at: datetime
 
 
 class PresenceRepository:
@@ -409,6 +367,10 @@ class PresenceRepository:
                 .order_by(ExcusedAbsence.start)
             )
         )
+
+
+def repository(session: Session, settings: PresenceSettings) -> PresenceRepository:
+    return PresenceRepository(session, school_zone=settings.school_zone, timezone=settings.timezone)
 
 
 @lru_cache(maxsize=4096)

@@ -64,7 +64,12 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures, excuse_span
 from server.domain.week_story import breakdown, week_sessions
-from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
+from server.registry.presence_repository import (
+    BadgeHolding,
+    PresenceRepository,
+    StudentPlan,
+    repository,
+)
 from server.registry.student_repository import StudentRepository
 
 if TYPE_CHECKING:
@@ -94,10 +99,6 @@ def session_rules(settings: PresenceSettings) -> SessionRules:
         debounce=timedelta(seconds=settings.debounce_s),
         max_duration=timedelta(hours=settings.max_session_hours),
     )
-
-
-def repository(session: orm.Session, settings: PresenceSettings) -> PresenceRepository:
-    return PresenceRepository(session, school_zone=settings.school_zone, timezone=settings.timezone)
 
 
 def holder_of(

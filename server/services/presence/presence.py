@@ -25,14 +25,13 @@ from server.domain.calendar import Schedule
 from server.domain.events import StoredTap
 from server.domain.sessions import DoorTap, ReaderMode, SessionReplay, TapEffect
 from server.i18n import _
-from server.registry.presence_repository import BadgeHolding, PresenceRepository, Sighting
-from server.services.presence.ledger import (
-    holder_of,
-    index_holdings,
+from server.registry.presence_repository import (
+    BadgeHolding,
+    PresenceRepository,
+    Sighting,
     repository,
-    session_rules,
-    utc,
 )
+from server.services.presence.ledger import holder_of, index_holdings, session_rules, utc
 
 
 class Verdict(StrEnum):

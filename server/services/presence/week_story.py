@@ -36,14 +36,13 @@ from server.domain.week_story import (
     totals,
     week_sessions,
 )
-from server.registry.presence_repository import PresenceRepository
+from server.registry.presence_repository import PresenceRepository, repository
 from server.services.accounts.tutor_scope import StudentRef, student_ref
 from server.services.presence.ledger import (
     LedgerService,
     corrected_sessions,
     door_taps_by_student,
     index_holdings,
-    repository,
     session_rules,
 )
 

@@ -33,9 +33,10 @@ from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
 from server.domain.reader_health import Health, silence_limit, stamped_at
 from server.registry.models import Campus, Contract, Room, Student
 from server.registry.occupancy_models import CampusCapacity
+from server.registry.presence_repository import repository
 from server.services.people.activities import activities_for
 from server.services.people.outcomes import outcomes_for
-from server.services.presence.ledger import LedgerService, repository
+from server.services.presence.ledger import LedgerService
 from server.services.reporting import coordinator_reports
 
 STATUS_LOOKBACK = timedelta(days=1)

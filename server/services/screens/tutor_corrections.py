@@ -15,9 +15,9 @@ from server.domain.accounts import Actor
 from server.domain.contracts import ExcuseCategory
 from server.domain.errors import DomainError
 from server.domain.sessions import Correction, CorrectionKind, Session, SessionState
+from server.registry.presence_repository import repository
 from server.services.accounts.tutor_scope import StudentRef
 from server.services.presence.corrections import CorrectionService
-from server.services.presence.ledger import repository
 from server.services.presence.tutor_sessions import SessionReader
 
 CONFIRMED_REASON = "confirmed by tutor"

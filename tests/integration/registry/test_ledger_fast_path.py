@@ -52,15 +52,10 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures
 from server.registry.models import Closure, OpeningHours
+from server.registry.presence_repository import repository
 from server.registry.student_repository import StudentRepository
 from server.services.presence.corrections import CorrectionService
-from server.services.presence.ledger import (
-    LedgerService,
-    holder_of,
-    index_holdings,
-    repository,
-    session_rules,
-)
+from server.services.presence.ledger import LedgerService, holder_of, index_holdings, session_rules
 from server.services.presence.ledger_workers import CampusWorkers
 from tests.integration.registry.conftest import CAMPUS, SECRET
 

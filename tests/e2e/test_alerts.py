@@ -26,6 +26,7 @@ from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
 from server.services.presence.ledger import LedgerService
@@ -130,7 +131,9 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
         with build_ingest(settings, clock=clock) as ingest:
             assert ingest.consumer.wait_subscribed(10)
             _door_heartbeats(ingest.store)
-            ledger = LedgerService(registry, ingest.store, settings.presence)
+            ledger = LedgerService(
+                presence_unit_of_work(registry, settings.presence), ingest.store, settings.presence
+            )
             alerting = build_alerting(
                 settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
             )

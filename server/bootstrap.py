@@ -356,14 +356,21 @@ def build_services(
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)
-    found.reports = Reports(
+    found.reports = build_reports(settings, registry, ledger)
+    return found
+
+
+def build_reports(
+    settings: Settings, registry: Callable[[], Session], ledger: LedgerService
+) -> Reports:
+    """What the coordinator's reports and the annual grid are computed from."""
+    return Reports(
         ledger=ledger,
         units=reporting_unit_of_work(registry, settings.presence.timezone),
         settings=settings.presence,
         outcomes=partial(outcomes_for, registry),
         activities=partial(activities_for, registry),
     )
-    return found
 
 
 def _add_screens(

@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from edge.protocol import events_topic
 from server.alerting import build_alerting
-from server.bootstrap import build_ingest
+from server.bootstrap import build_ingest, build_reports
 from server.container import Services
 from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
@@ -138,7 +138,11 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
                 settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
             )
             services = Services(
-                settings=settings, clock=clock, ledger=ledger, alerts=alerting.alerts
+                settings=settings,
+                clock=clock,
+                ledger=ledger,
+                alerts=alerting.alerts,
+                reports=build_reports(settings, registry, ledger),
             )
             app = create_app(services, blueprints=[blueprint])
             client = app.test_client()

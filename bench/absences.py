@@ -55,6 +55,7 @@ from server.domain.events import ReaderStatusRecord, StoredTap
 from server.domain.notices import Channel, Notice
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
+from server.registry.presence_store import presence_unit_of_work
 from server.registry.student_repository import StudentRepository
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.operations.leadership import Leadership
@@ -240,7 +241,9 @@ def _open(settings: Settings, folder: Path):  # type: ignore[no-untyped-def]
     engine, registry = open_registry(settings.registry_database_url)
     events = SqliteEventStore(folder / "events.sqlite3")
     events.setup()
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     alerting = build_alerting(settings, registry, events, ledger, publish=None, environ={})
     counting = Counting()
     alerting.notifications.channels = lambda campus: {"bench": counting}

@@ -41,6 +41,7 @@ from server.alerting import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
 from server.registry.alert_models import Alert, AlertDelivery
 from server.registry.database import open_registry
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.presence.ledger import LedgerService
 from tests.alert_receivers import (
@@ -119,7 +120,9 @@ def run(args: argparse.Namespace, *, hang: bool, broker: Mosquitto | None) -> di
             def publish(topic: str, payload: bytes) -> None:
                 client.publish(topic, payload, qos=1)
 
-        ledger = LedgerService(registry, events, settings.presence)
+        ledger = LedgerService(
+            presence_unit_of_work(registry, settings.presence), events, settings.presence
+        )
         alerting = build_alerting(
             settings, registry, events, ledger, publish=publish, environ=ENVIRON
         )

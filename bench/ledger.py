@@ -153,6 +153,16 @@ def generate_taps(
     return taps
 
 
+def _ledger(registry, store, settings: PresenceSettings, **options) -> LedgerService:  # type: ignore[no-untyped-def]
+    """The tree under test's ledger on the registry: through the presence units of work
+    (issue 17), or on the session factory itself in a tree from before them."""
+    try:
+        units = found("server.registry.presence_store:presence_unit_of_work")
+    except ImportError:
+        return LedgerService(registry, store, settings, **options)
+    return LedgerService(units(registry, settings), store, settings, **options)
+
+
 def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -> dict:
     """Seconds of each timed line with the code found first on ``sys.path`` (the tree
     under test: ``LedgerService`` above is imported from it)."""
@@ -161,7 +171,7 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     weeks = [FIRST_WEEK.shifted(offset) for offset in range(options.weeks)]
     middle = FIRST_WEEK.shifted(options.weeks // 2)
     now = datetime.combine(weeks[-1].monday + timedelta(days=8), clock(12), tzinfo=PARIS)
-    ledger = LedgerService(registry, store, PresenceSettings(correction_window_days=100_000))
+    ledger = _ledger(registry, store, PresenceSettings(correction_window_days=100_000))
     one = "campus-000"
     ledger.weekly(weeks[0], now, campus=one)  # first call pays imports (holidays data)
     found = {}
@@ -180,7 +190,7 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     workers = _workers(options, folder, influx_url)
     if workers is not None:  # a tree with services.ledger_workers: the national year again
         with workers:
-            national = LedgerService(registry, store, ledger.settings, workers=workers)
+            national = _ledger(registry, store, ledger.settings, workers=workers)
             timed("national_year_2p", lambda: national.weeks(weeks, now))
             found["national_year_2p_cpu"] += workers.cpu_s  # the workers' CPU time too
     store.close()
@@ -404,7 +414,7 @@ def freezing(options, registry, folder: Path, influx_url: str | None, total: int
     weeks = [FIRST_WEEK.shifted(offset) for offset in range(options.weeks)]
     now = datetime.combine(weeks[-1].monday + timedelta(days=8), clock(12), tzinfo=PARIS)
     national = f"national ({options.campuses} campuses)"
-    freezing = LedgerService(registry, store, PresenceSettings())
+    freezing = _ledger(registry, store, PresenceSettings())
     old = sum(1 for week in weeks if week.bounds(PARIS)[1] + timedelta(days=14) <= now)
     live = len(weeks) - old
 

@@ -17,6 +17,7 @@ from server.config import Settings
 from server.domain.events import StoredTap
 from server.domain.notices import Channel
 from server.registry.alert_repository import AlertRepository
+from server.registry.presence_store import presence_unit_of_work
 from server.services.alerts.absence_schedule import AbsenceSchedule
 from server.services.alerts.absence_watcher import AbsenceWatcher
 from server.services.alerts.alerts import AlertService, arrival_listener
@@ -110,7 +111,9 @@ def build_alerting(
 
     notifications = NotificationService(registry, channels, load_notice, load_notices=load_notices)
     corrections = CorrectionService(
-        registry, settings.presence, retention_days=settings.events.retention_days
+        presence_unit_of_work(registry, settings.presence),
+        settings.presence,
+        retention_days=settings.events.retention_days,
     )
     alerts = AlertService(registry, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(

@@ -27,6 +27,8 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.presence_store import presence_unit_of_work
+from server.registry.reporting_store import reporting_unit_of_work
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
@@ -45,12 +47,15 @@ from server.services.operations.metrics import Metrics, process_meta
 from server.services.operations.periodic import PeriodicJob, purge_expired
 from server.services.operations.process_reports import ProcessReporter
 from server.services.operations.readiness import Readiness
+from server.services.people.activities import activities_for
 from server.services.people.campuses import sync_campuses
+from server.services.people.outcomes import outcomes_for
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
 from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
 from server.services.privacy.student_data import StudentData
+from server.services.reporting.coordinator_reports import Reports
 from server.services.screens.student_space import StudentSpace
 from server.services.screens.tutor_board import TutorBoard
 from server.services.screens.tutor_corrections import TutorCorrections
@@ -305,7 +310,7 @@ def build_ledger(
 ) -> LedgerService:
     """The ledger as every process builds it (the configured retention)."""
     return LedgerService(
-        registry,
+        presence_unit_of_work(registry, settings.presence),
         store,
         settings.presence,
         retention_days=settings.events.retention_days,
@@ -344,12 +349,28 @@ def build_services(
         ledger=ledger,
         registry=registry,
         store=store,
-        presence=PresenceService(registry, store, settings.presence),
+        presence=PresenceService(
+            presence_unit_of_work(registry, settings.presence), store, settings.presence
+        ),
         accounts=AccountService(accounts_unit_of_work(registry)),
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)
+    found.reports = build_reports(settings, registry, ledger)
     return found
+
+
+def build_reports(
+    settings: Settings, registry: Callable[[], Session], ledger: LedgerService
+) -> Reports:
+    """What the coordinator's reports and the annual grid are computed from."""
+    return Reports(
+        ledger=ledger,
+        units=reporting_unit_of_work(registry, settings.presence.timezone),
+        settings=settings.presence,
+        outcomes=partial(outcomes_for, registry),
+        activities=partial(activities_for, registry),
+    )
 
 
 def _add_screens(
@@ -366,7 +387,9 @@ def _add_screens(
     found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
     found.student_space = StudentSpace(registry, store, ledger, presence)
     found.student_data = StudentData(registry, found.student_space, retention_days=retention)
-    found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
+    found.week_stories = WeekStories(
+        presence_unit_of_work(registry, presence), store, ledger, presence, retention_days=retention
+    )
     found.alert_board = AlertBoard(registry, presence)
 
 

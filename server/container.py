@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from server.services.presence.week_story import WeekStories
     from server.services.privacy.access_log import AccessLog
     from server.services.privacy.student_data import StudentData
+    from server.services.reporting.coordinator_reports import Reports
     from server.services.screens.student_space import StudentSpace
     from server.services.screens.tutor_board import TutorBoard
     from server.services.screens.tutor_corrections import TutorCorrections
@@ -73,6 +74,7 @@ class Services:
     student_data: StudentData | None = None
     week_stories: WeekStories | None = None
     alert_board: AlertBoard | None = None
+    reports: Reports | None = None  # the coordinator's reports and the annual grid
 
 
 def services_of(app: Flask) -> Services:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from edge.protocol import is_valid_id
+from server.container import built
 from server.domain import annual_report as rules
 from server.domain.annual_report import Grid, PeriodError
 from server.entrypoints.presence_commands import _instant, _now, presence
@@ -56,12 +57,13 @@ def annual_command(args: argparse.Namespace) -> int:
             return 2
     with presence(args) as context:
         ledger = context.services().ledger
+        reports = built(context.services().reports)
         known = ledger.campus_ids()
         unknown = [campus for campus in args.campus or [] if campus not in known]
         if unknown:
             print(_("unknown campus: {campus}", campus=", ".join(unknown)), file=sys.stderr)
             return 2
-        grids = annual_report.campus_grids(ledger, args.campus or known, period, _now(args))
+        grids = annual_report.campus_grids(reports, args.campus or known, period, _now(args))
     return _write(grids, args.format, args.output)
 
 

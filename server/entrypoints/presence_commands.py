@@ -28,6 +28,7 @@ from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
+from server.registry.presence_repository import repository
 from server.services.people import calendar_admin, enrolment
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import (
@@ -37,7 +38,6 @@ from server.services.people.student_import import (
     parse_date,
 )
 from server.services.presence import reports
-from server.services.presence.ledger import repository
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

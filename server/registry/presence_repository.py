@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -30,13 +29,26 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
 from server.domain.contracts import Contract, ExcuseCategory, Slot
 from server.domain.ledger import Excuse, WeekLine, WeekStatus
 from server.domain.sessions import Correction, CorrectionKind, ReaderMode
+from server.ports.presence import (
+    AlreadyFrozen,
+    BadgeHolding,
+    CorrectionNote,
+    ExcuseRecord,
+    FrozenLine,
+    FrozenRecord,
+    Sighting,
+    StudentKey,
+    StudentPlan,
+)
 from server.registry.models import (
     Badge,
     Campus,
@@ -55,50 +67,9 @@ from server.registry.models import (
 from server.registry.models import Contract as ContractRow
 
 
-@dataclass(frozen=True, slots=True)
-class BadgeHolding:
-    """A student holding a badge (by its hash) from ``active_from`` to ``revoked_at``."""
-
-    badge_hash: str
-    student_pk: int
-    active_from: datetime
-    revoked_at: datetime | None
-
-    def holds_at(self, moment: datetime) -> bool:
-        return self.active_from <= moment and (self.revoked_at is None or moment < self.revoked_at)
-
-
-@dataclass(frozen=True, slots=True)
-class StudentPlan:
-    """A student and the contracts that matter for a span of days."""
-
-    student_pk: int
-    student_id: str
-    campus_id: str
-    contracts: tuple[Contract, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    badge_hash: str
-    campus_id: str
-    reader_id: str
-    ts: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ExcuseRecord:
-    """An excused absence as recorded (the tutor's page, the student's data export)."""
-
-    start: datetime
-    end: datetime
-    category: str
-    note: str
-    created_by: str
-    created_at: datetime
-
-
 class PresenceRepository:
+    """The registry's :class:`server.ports.presence.PresenceStore`."""
+
     def __init__(
         self, session: Session, *, school_zone: str = "A", timezone: str = "Europe/Paris"
     ) -> None:
@@ -106,6 +77,9 @@ class PresenceRepository:
         self.school_zone = school_zone
         self.timezone = timezone
         self._calendars: dict[str, CampusCalendar] = {}
+        # Students read in this session, held so that re-opening their weeks
+        # (``presence_store.SqlPresenceStudents``) reads them no second time.
+        self.students_read: dict[int, Student] = {}
 
     def _rows(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
         """Rows of a prepared Core statement (below), on the session's connection: no
@@ -316,12 +290,12 @@ class PresenceRepository:
 
     def frozen_weeks_of(
         self, wanted: Collection[tuple[int, str, str]]
-    ) -> dict[Student, list[IsoWeek]]:
+    ) -> dict[StudentKey, list[IsoWeek]]:
         """Of ``(student pk, campus, week label)``, the weeks frozen for a student of that
         campus, by student: one query for the lot."""
         pks = sorted({pk for pk, _, _ in wanted})
         labels = sorted({week for _, _, week in wanted})
-        found: dict[Student, list[IsoWeek]] = defaultdict(list)
+        found: dict[StudentKey, list[IsoWeek]] = defaultdict(list)
         for chunk in _chunks(pks):
             rows = self.session.execute(
                 select(Student, WeeklyRecord.week)
@@ -330,12 +304,11 @@ class PresenceRepository:
             )
             for student, week in rows:
                 if (student.id, student.campus_id, week) in wanted:
-                    found[student].append(IsoWeek.parse(week))
+                    self.students_read[student.id] = student
+                    found[StudentKey(student.id, student.student_id)].append(IsoWeek.parse(week))
         return dict(found)
 
-    def unfreeze(
-        self, lines: Iterable[tuple[int, WeekLine, str | None]], frozen_at: datetime
-    ) -> None:
+    def unfreeze(self, lines: Iterable[FrozenLine], frozen_at: datetime) -> None:
         """Drop the records ``freeze(lines, frozen_at)`` wrote (still unseen by anyone)."""
         by_week: dict[str, list[int]] = defaultdict(list)
         for student_pk, line, _ in lines:
@@ -350,8 +323,9 @@ class PresenceRepository:
                     )
                 )
 
-    def freeze(self, lines: Iterable[tuple[int, WeekLine, str | None]], frozen_at: datetime) -> int:
-        """Store weekly records, each with its breakdown (how it adds up, JSON)."""
+    def freeze(self, lines: Iterable[FrozenLine], frozen_at: datetime) -> int:
+        """Store weekly records, each with its breakdown (how it adds up, JSON); raises
+        :class:`AlreadyFrozen` when one was stored meanwhile."""
         rows = [
             {
                 "student_pk": student_pk,
@@ -368,47 +342,98 @@ class PresenceRepository:
             for student_pk, line, kept in lines
         ]
         if rows:
-            self.session.execute(insert(WeeklyRecord), rows)
+            try:
+                self.session.execute(insert(WeeklyRecord), rows)
+            except IntegrityError as error:
+                raise AlreadyFrozen("weekly records frozen meanwhile") from error
         return len(rows)
 
-    def frozen_record(self, student_pk: int, week: IsoWeek) -> WeeklyRecord | None:
+    def frozen_record(self, student_pk: int, week: IsoWeek) -> FrozenRecord | None:
         """The frozen record of one student's week, breakdown included, if frozen."""
-        return self.session.scalar(
-            select(WeeklyRecord).where(
+        row = self.session.execute(
+            select(WeeklyRecord.frozen_at, WeeklyRecord.breakdown).where(
                 WeeklyRecord.student_pk == student_pk, WeeklyRecord.week == str(week)
             )
-        )
+        ).first()
+        return FrozenRecord(*row) if row is not None else None
 
     def correction_notes(
         self, student_pk: int, start: datetime, end: datetime
-    ) -> list[PresenceCorrection]:
+    ) -> list[CorrectionNote]:
         """The corrections of presence between ``start`` and ``end`` with who, when and
         why, oldest first."""
-        return list(
-            self.session.scalars(
-                select(PresenceCorrection)
-                .where(
-                    PresenceCorrection.student_pk == student_pk,
-                    PresenceCorrection.moment >= start,
-                    PresenceCorrection.moment < end,
-                )
-                .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
+        rows = self.session.scalars(
+            select(PresenceCorrection)
+            .where(
+                PresenceCorrection.student_pk == student_pk,
+                PresenceCorrection.moment >= start,
+                PresenceCorrection.moment < end,
             )
+            .order_by(PresenceCorrection.created_at, PresenceCorrection.id)
         )
+        return [
+            CorrectionNote(
+                row.kind,
+                row.moment,
+                row.session_start,
+                row.start,
+                row.end,
+                row.reason,
+                row.author,
+                row.created_at,
+            )
+            for row in rows
+        ]
 
-    def excuse_notes(self, student_pk: int, start: datetime, end: datetime) -> list[ExcusedAbsence]:
+    def excuse_notes(self, student_pk: int, start: datetime, end: datetime) -> list[ExcuseRecord]:
         """The excused absences overlapping ``start``..``end``, with their note."""
-        return list(
-            self.session.scalars(
-                select(ExcusedAbsence)
-                .where(
-                    ExcusedAbsence.student_pk == student_pk,
-                    ExcusedAbsence.start < end,
-                    ExcusedAbsence.end > start,
-                )
-                .order_by(ExcusedAbsence.start)
+        rows = self.session.scalars(
+            select(ExcusedAbsence)
+            .where(
+                ExcusedAbsence.student_pk == student_pk,
+                ExcusedAbsence.start < end,
+                ExcusedAbsence.end > start,
             )
+            .order_by(ExcusedAbsence.start)
         )
+        return [
+            ExcuseRecord(r.start, r.end, r.category, r.note, r.created_by, r.created_at)
+            for r in rows
+        ]
+
+    def add_correction(self, student_pk: int, note: CorrectionNote) -> int:
+        row = PresenceCorrection(
+            student_pk=student_pk,
+            kind=note.kind,
+            moment=note.moment,
+            session_start=note.session_start,
+            start=note.start,
+            end=note.end,
+            reason=note.reason,
+            author=note.author,
+            created_at=note.created_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def add_excuse(self, student_pk: int, excuse: ExcuseRecord) -> int:
+        row = ExcusedAbsence(
+            student_pk=student_pk,
+            start=excuse.start,
+            end=excuse.end,
+            category=excuse.category,
+            note=excuse.note,
+            created_by=excuse.created_by,
+            created_at=excuse.created_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+
+def repository(session: Session, settings: PresenceSettings) -> PresenceRepository:
+    return PresenceRepository(session, school_zone=settings.school_zone, timezone=settings.timezone)
 
 
 @lru_cache(maxsize=4096)

@@ -9,6 +9,7 @@ import json
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from server.container import built
 from server.domain.accounts import Role
 from server.domain.annual_report import Grid, PeriodError, ReportPeriod, report_period
 from server.i18n import _
@@ -62,7 +63,7 @@ def _page(template_flag: bool) -> str | tuple[str, int]:
         period = _period()
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
-    grid = annual_report.annual_grid(services().ledger, campus, period, now())
+    grid = annual_report.annual_grid(built(services().reports), campus, period, now())
     viewed("campus", campus, "annual_report")
     return render_template(
         "coordinator/annual.html",
@@ -110,7 +111,7 @@ def export() -> Response | tuple[str, int]:
         period = _period()
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
-    grid = annual_report.annual_grid(services().ledger, campus, period, now())
+    grid = annual_report.annual_grid(built(services().reports), campus, period, now())
     viewed("campus", campus, f"annual_report.{fmt}")
     return _download([grid], fmt, f"rapport-annuel-{campus}-{period.label}")
 
@@ -138,7 +139,7 @@ def region() -> Response | str | tuple[str, int]:
     except PeriodError as refused:
         return invalid(_("Annual report"), _(str(refused)))
     names = campus_names()
-    grids = annual_report.campus_grids(services().ledger, list(names), period, now())
+    grids = annual_report.campus_grids(built(services().reports), list(names), period, now())
     viewed("campus", "*", "annual_region")
     fmt = request.args.get("format", "html")
     if fmt in ("xlsx", "json"):
@@ -168,7 +169,9 @@ def api_annual() -> Response:
         return error(400, "bad_campus", _("Several campuses: say which one with campus."))
     clock = services().clock
     return Response(
-        json.dumps(annual_report.annual_grid(ledger, campus, period, clock()).as_dict()),
+        json.dumps(
+            annual_report.annual_grid(built(services().reports), campus, period, clock()).as_dict()
+        ),
         mimetype="application/json",
     )
 

@@ -19,13 +19,14 @@ from sqlalchemy import update
 
 from edge.protocol import events_topic
 from server.alerting import build_alerting
-from server.bootstrap import build_ingest
+from server.bootstrap import build_ingest, build_reports
 from server.container import Services
 from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
 from server.services.presence.ledger import LedgerService
@@ -130,12 +131,18 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
         with build_ingest(settings, clock=clock) as ingest:
             assert ingest.consumer.wait_subscribed(10)
             _door_heartbeats(ingest.store)
-            ledger = LedgerService(registry, ingest.store, settings.presence)
+            ledger = LedgerService(
+                presence_unit_of_work(registry, settings.presence), ingest.store, settings.presence
+            )
             alerting = build_alerting(
                 settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
             )
             services = Services(
-                settings=settings, clock=clock, ledger=ledger, alerts=alerting.alerts
+                settings=settings,
+                clock=clock,
+                ledger=ledger,
+                alerts=alerting.alerts,
+                reports=build_reports(settings, registry, ledger),
             )
             app = create_app(services, blueprints=[blueprint])
             client = app.test_client()

@@ -29,6 +29,7 @@ from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.presence_store import presence_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.occupancy.reader_watch import ReaderDown, ReaderWatch
@@ -134,7 +135,9 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
         services = Services(
             settings=settings,
             clock=clock,
-            ledger=LedgerService(registry, ingest.store, settings.presence),
+            ledger=LedgerService(
+                presence_unit_of_work(registry, settings.presence), ingest.store, settings.presence
+            ),
             occupancy=occupancy,
             reader_health=ReaderHealthService(ingest.store),
             reader_watch=watch,

@@ -27,6 +27,7 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
 from server.services.presence.ledger import LedgerService
@@ -109,7 +110,9 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
     clock = lambda: datetime.now(UTC)  # noqa: E731
     with build_ingest(settings) as ingest:
         assert ingest.consumer.wait_subscribed(10)
-        presence = PresenceService(registry, ingest.store, settings.presence)
+        presence = PresenceService(
+            presence_unit_of_work(registry, settings.presence), ingest.store, settings.presence
+        )
         ingest.service.on_taps_stored(feedback_listener(presence, ingest.consumer.publish, clock))
         reader = Reader(mosquitto.port)
         try:
@@ -121,7 +124,9 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
             reader.close()
         assert inbox.messages[0]["text"] == "Bonjour, entrée enregistrée"
 
-        ledger = LedgerService(registry, ingest.store, settings.presence)
+        ledger = LedgerService(
+            presence_unit_of_work(registry, settings.presence), ingest.store, settings.presence
+        )
         app = create_app(
             Services(settings=settings, clock=lambda: datetime.now(UTC), ledger=ledger)
         )

@@ -90,3 +90,26 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
         if imported.startswith("edge")
     }
     assert edge == {"edge.protocol"}
+
+
+# Capabilities whose use cases reach storage only through their ports (server/ports):
+# no SQLAlchemy and no registry in any of their modules (issue 17).
+PORTED = ("presence", "reporting")
+
+
+@pytest.mark.parametrize("package", PORTED)
+def test_ported_capabilities_import_neither_sqlalchemy_nor_the_registry(package: str) -> None:
+    modules = [
+        (module, path)
+        for module, path in _modules()
+        if module == f"server.services.{package}"
+        or module.startswith(f"server.services.{package}.")
+    ]
+    assert modules, f"no module in server/services/{package}"
+    wrong = [
+        f"{module} imports {imported}"
+        for module, path in modules
+        for imported in _imports(path)
+        if imported.split(".")[0] == "sqlalchemy" or imported.startswith("server.registry")
+    ]
+    assert wrong == []

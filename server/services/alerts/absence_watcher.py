@@ -52,10 +52,10 @@ from server.registry.alert_repository import (
     apply_state,
     state_of,
 )
-from server.registry.presence_repository import PresenceRepository, StudentPlan
+from server.registry.presence_repository import PresenceRepository, StudentPlan, repository
 from server.services.alerts.alerts import AlertService, Step
 from server.services.occupancy.reader_health import ReaderHealthService
-from server.services.presence.ledger import corrected_sessions, repository, session_rules
+from server.services.presence.ledger import corrected_sessions, session_rules
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ from server.registry import audit
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings
 from server.registry.alert_repository import AlertRepository, apply_state, call_of, state_of
 from server.registry.models import Student
+from server.registry.presence_repository import repository
 from server.services.alerts.notifications import NotificationService
 from server.services.presence.corrections import CorrectionService
-from server.services.presence.ledger import holder_of, index_holdings, repository
+from server.services.presence.ledger import holder_of, index_holdings
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from server.domain.coordinator_reports import (
 )
 from server.domain.occupancy_stats import OccupancyStats, Segment, segments, stats
 from server.domain.reader_health import ReaderHealth
+from server.registry.presence_repository import repository
 from server.services.occupancy import occupancy_reports as reports
 from server.services.occupancy.occupancy import OccupancyService, capacity_of
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.occupancy.reader_watch import ReaderWatch
-from server.services.presence.ledger import repository
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,14 +39,8 @@ from server.domain.events import OccupancySample, StoredTap
 from server.domain.occupancy import CampusOccupancy, Zone, ZoneCount
 from server.domain.sessions import DoorTap, ReaderMode
 from server.registry.occupancy_repository import OccupancyRepository, Place
-from server.registry.presence_repository import BadgeHolding
-from server.services.presence.ledger import (
-    holder_of,
-    index_holdings,
-    repository,
-    session_rules,
-    utc,
-)
+from server.registry.presence_repository import BadgeHolding, repository
+from server.services.presence.ledger import holder_of, index_holdings, session_rules, utc
 
 log = logging.getLogger(__name__)
 

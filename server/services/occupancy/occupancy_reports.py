@@ -18,8 +18,8 @@ from server.domain.occupancy_stats import (
     segments,
     stats,
 )
+from server.registry.presence_repository import repository
 from server.services.occupancy.occupancy import OccupancyService, capacity_of
-from server.services.presence.ledger import repository
 
 MAX_HISTORY = timedelta(days=5 * 365 + 2)  # five years, with up to two leap days
 INITIAL_LOOKBACK = timedelta(days=1)

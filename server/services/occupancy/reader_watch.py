@@ -24,8 +24,8 @@ from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import Schedule
 from server.domain.reader_health import Health, ReaderHealth, health_at, silence_limit
+from server.registry.presence_repository import repository
 from server.registry.shared_state_models import ReaderOutage
-from server.services.presence.ledger import repository
 
 log = logging.getLogger(__name__)
 

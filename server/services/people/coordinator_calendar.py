@@ -12,7 +12,7 @@ from sqlalchemy import orm
 
 from server.config import PresenceSettings
 from server.domain.calendar import ClosureKind, Period, french_public_holidays
-from server.services.presence.ledger import repository
+from server.registry.presence_repository import repository
 
 HORIZON = timedelta(days=183)  # about six months
 MAX_CLOSURE_DAYS = 366

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import orm
-
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
@@ -21,9 +19,15 @@ from server.domain.contracts import ExcuseCategory
 from server.domain.errors import DomainError
 from server.domain.ledger import taps_purged
 from server.domain.sessions import Correction
-from server.registry import audit
-from server.registry.models import ExcusedAbsence, PresenceCorrection, Student
-from server.registry.student_repository import StudentRepository
+from server.ports.presence import (
+    CORRECTIONS_ENTITY,
+    EXCUSES_ENTITY,
+    CorrectionNote,
+    ExcuseRecord,
+    PresenceStore,
+    PresenceUnitOfWork,
+    StudentKey,
+)
 
 MAX_MANUAL_SESSION = timedelta(hours=24)
 
@@ -31,12 +35,12 @@ MAX_MANUAL_SESSION = timedelta(hours=24)
 class CorrectionService:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        units: Callable[[], PresenceUnitOfWork],
         settings: PresenceSettings,
         *,
         retention_days: int,
     ) -> None:
-        self.registry = registry
+        self.units = units
         self.settings = settings
         self.retention = timedelta(days=retention_days)
         self.tz = settings.zone
@@ -51,7 +55,7 @@ class CorrectionService:
             raise DomainError("a corrected session cannot last more than 24 hours")
         moments = [m for m in (correction.session_start, start, end) if m]
         values = {"session_start": correction.session_start, "start": start, "end": end}
-        row = PresenceCorrection(
+        note = CorrectionNote(
             kind=correction.kind.value,
             moment=correction.moment,
             reason=reason,
@@ -59,8 +63,14 @@ class CorrectionService:
             created_at=actor.at,
             **values,
         )
+
+        def add(store: PresenceStore, student_pk: int) -> int:
+            return store.add_correction(student_pk, note)
+
         after = {"kind": correction.kind.value, "reason": reason, **values}
-        return self._record(student_id, row, moments, "presence_corrected", after, actor)
+        return self._record(
+            student_id, add, CORRECTIONS_ENTITY, moments, "presence_corrected", after, actor
+        )
 
     def excuse(
         self,
@@ -75,48 +85,48 @@ class CorrectionService:
         """Record an excused absence (illness, exam, competition, job interview…)."""
         if end <= start:
             raise DomainError("an absence cannot end before it starts")
-        row = ExcusedAbsence(
-            start=start,
-            end=end,
-            category=category.value,
-            note=note,
-            created_by=actor.name,
-            created_at=actor.at,
-        )
+        excuse = ExcuseRecord(start, end, category.value, note, actor.name, actor.at)
+
+        def add(store: PresenceStore, student_pk: int) -> int:
+            return store.add_excuse(student_pk, excuse)
+
         after = {"start": start, "end": end, "category": category.value}
         moments = _week_moments(start, end)
-        return self._record(student_id, row, moments, "absence_excused", after, actor)
+        return self._record(
+            student_id, add, EXCUSES_ENTITY, moments, "absence_excused", after, actor
+        )
 
     def _record(
         self,
         student_id: str,
-        row: PresenceCorrection | ExcusedAbsence,
+        add: Callable[[PresenceStore, int], int],
+        entity: str,
         moments: list[datetime],
         action: str,
         after: dict[str, Any],
         actor: Actor,
     ) -> int:
-        """Save ``row`` for the student with its audit entry, re-opening frozen weeks."""
-        with self.registry() as session, session.begin():
-            student = self._student(session, student_id)
+        """Save a record for the student (``add``) with its audit entry, re-opening
+        frozen weeks."""
+        with self.units() as uow:
+            student = self._student(uow, student_id)
             weeks = self._weeks(moments, actor)
-            row.student_pk = student.id
-            session.add(row)
-            session.flush()
-            audit.record(
-                session,
+            record_id = add(uow.presence, student.pk)
+            uow.audit.record(
                 at=actor.at,
                 actor=actor.name,
                 action=action,
-                entity=row.__tablename__,
-                entity_id=row.id,
+                entity=entity,
+                entity_id=record_id,
                 after={"student_id": student_id, **after},
             )
-            StudentRepository(session).reopen_weeks(student, weeks, actor, cause=action)
-            return row.id
+            uow.students.reopen_weeks(student, weeks, actor, cause=action)
+            uow.commit()
+            return record_id
 
-    def _student(self, session: orm.Session, student_id: str) -> Student:
-        student = StudentRepository(session).student(student_id)
+    @staticmethod
+    def _student(uow: PresenceUnitOfWork, student_id: str) -> StudentKey:
+        student = uow.students.key(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
         return student

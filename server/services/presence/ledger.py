@@ -32,14 +32,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm
-from sqlalchemy.exc import IntegrityError
-
 from server.adapters.event_store import EventStore, TapRow
 from server.adapters.event_times import to_us
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek, Schedule, from_us, us_of
+from server.domain.calendar import CampusCalendar, IsoWeek, Schedule, from_us, us_of
 from server.domain.contracts import Contract
 from server.domain.events import StoredTap
 from server.domain.ledger import (
@@ -64,8 +61,14 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures, excuse_span
 from server.domain.week_story import breakdown, week_sessions
-from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
-from server.registry.student_repository import StudentRepository
+from server.ports.presence import (
+    AlreadyFrozen,
+    BadgeHolding,
+    FrozenLine,
+    PresenceStore,
+    PresenceUnitOfWork,
+    StudentPlan,
+)
 
 if TYPE_CHECKING:
     from server.services.presence.ledger_workers import CampusWorkers
@@ -96,10 +99,6 @@ def session_rules(settings: PresenceSettings) -> SessionRules:
     )
 
 
-def repository(session: orm.Session, settings: PresenceSettings) -> PresenceRepository:
-    return PresenceRepository(session, school_zone=settings.school_zone, timezone=settings.timezone)
-
-
 def holder_of(
     holdings: dict[str, list[BadgeHolding]], badge: str, moment: datetime
 ) -> BadgeHolding | None:
@@ -124,16 +123,17 @@ def utc(moment: datetime) -> datetime:
 class LedgerService:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        units: Callable[[], PresenceUnitOfWork],
         events: EventStore,
         settings: PresenceSettings,
         *,
         retention_days: int = 400,
         workers: CampusWorkers | None = None,
     ) -> None:
-        """``workers``: worker processes for national reports (``services.ledger_workers``);
+        """``units``: the presence store's units of work (``server.ports.presence``);
+        ``workers``: worker processes for national reports (``services.ledger_workers``);
         the caller that built them closes them."""
-        self.registry = registry
+        self.units = units
         self.workers = workers
         self.events = events
         self.settings = settings
@@ -142,8 +142,14 @@ class LedgerService:
         self.retention = timedelta(days=retention_days)
 
     def campus_ids(self) -> list[str]:
-        with self.registry() as session:
-            return repository(session, self.settings).campus_ids()
+        with self.units() as uow:
+            return uow.presence.campus_ids()
+
+    def calendar(self, campus_id: str) -> CampusCalendar:
+        """The campus's calendar as the ledger reads it (opening hours, closures,
+        holidays)."""
+        with self.units() as uow:
+            return uow.presence.calendar(campus_id)
 
     def campus_timezone(self, campus_id: str | None) -> ZoneInfo:
         """The time zone in which a campus's local days and weeks are read: the settings'
@@ -175,8 +181,8 @@ class LedgerService:
         """:meth:`weeks` for the campuses given (every campus when None), in this
         process."""
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
-        with self.registry() as session, cycle_collection_paused():
-            repo = repository(session, self.settings)
+        with self.units() as uow, cycle_collection_paused():
+            repo = uow.presence
             frozen = repo.frozen(result, None) if campus_ids is None else {}
             for campus_id in repo.campus_ids() if campus_ids is None else campus_ids:
                 if campus_ids is not None:
@@ -196,8 +202,8 @@ class LedgerService:
     def _freeze_campus(self, campus: str, now: datetime, weeks_back: int | None) -> int:
         statuses = self.events.latest_statuses(campus=campus)
         held = oldest_unconfirmed((status.queued, status.oldest) for status in statuses)
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.units() as uow:
+            repo = uow.presence
             tz = repo.calendar(campus).tz
             candidates = freeze_candidates(now, tz, self.window, self.retention)
             if weeks_back is not None:
@@ -234,19 +240,21 @@ class LedgerService:
         if count and self.events.count_taps(*span, campus=campus) != taps_before:
             # A tap for these weeks was stored while they were computed: its ingest found
             # nothing frozen to re-open. Undo; the next turn freezes them with it.
-            with self.registry() as session, session.begin():
-                repository(session, self.settings).unfreeze(lines, now)
+            with self.units() as uow:
+                uow.presence.unfreeze(lines, now)
+                uow.commit()
             log.info("%s: taps stored while freezing; weeks frozen again next turn", campus)
             return 0
         return count
 
-    def _freeze(self, lines: list[tuple[int, WeekLine, str]], now: datetime) -> int:
+    def _freeze(self, lines: list[FrozenLine], now: datetime) -> int:
         try:
-            with self.registry() as session, session.begin():
-                count = repository(session, self.settings).freeze(lines, now)
+            with self.units() as uow:
+                count = uow.presence.freeze(lines, now)
+                uow.commit()
             log.info("froze %d weekly records", count)
             return count
-        except IntegrityError:
+        except AlreadyFrozen:
             log.info("weekly records were frozen by another worker meanwhile")
             return 0
 
@@ -261,8 +269,8 @@ class LedgerService:
         old = [tap for tap in taps if tap.ts + self.window <= now]
         if not old:
             return []
-        with self.registry() as session, session.begin():
-            repo = repository(session, self.settings)
+        with self.units() as uow:
+            repo = uow.presence
             modes = repo.reader_modes()
             old = [t for t in old if modes.get((t.campus, t.reader)) is not ReaderMode.ROOM]
             holdings = index_holdings(repo.holdings_for_hashes({tap.badge for tap in old}))
@@ -276,19 +284,19 @@ class LedgerService:
             if not wanted:
                 return []
             found = repo.frozen_weeks_of(wanted)
-            students = StudentRepository(session)
             actor = Actor("ingest", now)
             reopened = []
             for student, weeks in found.items():
-                for week in students.reopen_weeks(student, weeks, actor, cause="late_tap"):
+                for week in uow.students.reopen_weeks(student, weeks, actor, cause="late_tap"):
                     reopened.append((student.student_id, str(week)))
+            uow.commit()
         if reopened:
             log.info("late taps re-opened %d frozen week(s)", len(reopened))
         return reopened
 
     def _campus_lines(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         campus_id: str,
         weeks: tuple[IsoWeek, ...],
         frozen: dict[tuple[int, str], WeekLine],
@@ -318,7 +326,7 @@ class LedgerService:
 
     def _compute(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         campus_id: str,
         pending: list[tuple[IsoWeek, StudentPlan, list[Contract]]],
         plans: Sequence[StudentPlan],
@@ -369,7 +377,7 @@ class LedgerService:
 
     def _sessions(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         campus_id: str,
         span: tuple[datetime, datetime],
         schedule: Schedule,
@@ -384,7 +392,7 @@ class LedgerService:
 
 def corrected_sessions(
     events: EventStore,
-    repo: PresenceRepository,
+    repo: PresenceStore,
     rules: SessionRules,
     campus_id: str,
     student_pks: Sequence[int],
@@ -401,7 +409,7 @@ def corrected_sessions(
 
 def corrected_spans(
     events: EventStore,
-    repo: PresenceRepository,
+    repo: PresenceStore,
     rules: SessionRules,
     campus_id: str,
     student_pks: Sequence[int],

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import orm
-
 from edge.protocol import Feedback, FeedbackResult, feedback_topic
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
@@ -25,14 +23,8 @@ from server.domain.calendar import Schedule
 from server.domain.events import StoredTap
 from server.domain.sessions import DoorTap, ReaderMode, SessionReplay, TapEffect
 from server.i18n import _
-from server.registry.presence_repository import BadgeHolding, PresenceRepository, Sighting
-from server.services.presence.ledger import (
-    holder_of,
-    index_holdings,
-    repository,
-    session_rules,
-    utc,
-)
+from server.ports.presence import BadgeHolding, PresenceStore, PresenceUnitOfWork, Sighting
+from server.services.presence.ledger import holder_of, index_holdings, session_rules, utc
 
 
 class Verdict(StrEnum):
@@ -124,14 +116,14 @@ class _PersonReplay:
 class PresenceService:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        units: Callable[[], PresenceUnitOfWork],
         events: EventStore,
         settings: PresenceSettings,
         *,
         refresh: timedelta = timedelta(minutes=1),
         overlap: timedelta = timedelta(minutes=2),
     ) -> None:
-        self.registry = registry
+        self.units = units
         self.events = events
         self.settings = settings
         self.rules = session_rules(settings)
@@ -147,8 +139,8 @@ class PresenceService:
         """One verdict per tap, in order. Call after the batch is stored."""
         if not taps:
             return []
-        with self._lock, self.registry() as session, session.begin():
-            repo = repository(session, self.settings)
+        with self._lock, self.units() as uow:
+            repo = uow.presence
             modes = self._reader_modes(repo, now)
             door = [tap for tap in taps if self._mode(modes, tap) is not ReaderMode.ROOM]
             for campus in {tap.campus for tap in door}:
@@ -161,6 +153,7 @@ class PresenceService:
                     unknown.append(Sighting(tap.badge, tap.campus, tap.reader, utc(tap.ts)))
                 verdicts.append(verdict)
             repo.note_unknown(unknown)
+            uow.commit()
         return verdicts
 
     def _verdict(
@@ -238,7 +231,7 @@ class PresenceService:
         return sorted(new.values())
 
     def _sync(
-        self, repo: PresenceRepository, campus: str, batch: list[StoredTap], now: datetime
+        self, repo: PresenceStore, campus: str, batch: list[StoredTap], now: datetime
     ) -> None:
         """Bring the campus's memory up to date with the store and this batch."""
         memory = self._campuses.setdefault(campus, _CampusMemory())
@@ -264,7 +257,7 @@ class PresenceService:
             memory.schedule_at = now
 
     def _reader_modes(
-        self, repo: PresenceRepository, now: datetime
+        self, repo: PresenceStore, now: datetime
     ) -> dict[tuple[str, str], ReaderMode]:
         if self._modes_at is None or now - self._modes_at > self.refresh:
             self._modes = repo.reader_modes()

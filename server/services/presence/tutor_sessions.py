@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.sessions import Session, SessionState
-from server.registry.presence_repository import PresenceRepository
+from server.ports.presence import PresenceStore
 from server.services.presence.ledger import corrected_sessions, session_rules
 
 
@@ -20,7 +20,7 @@ class SessionReader:
 
     def sessions(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         campus_id: str,
         student_pks: Collection[int],
         span: tuple[datetime, datetime],

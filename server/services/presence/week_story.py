@@ -17,8 +17,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import orm
-
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, IsoWeek, Schedule
@@ -36,14 +34,13 @@ from server.domain.week_story import (
     totals,
     week_sessions,
 )
-from server.registry.presence_repository import PresenceRepository
-from server.services.accounts.tutor_scope import StudentRef, student_ref
+from server.ports.presence import PresenceStore, PresenceUnitOfWork
+from server.services.accounts.tutor_scope import StudentRef
 from server.services.presence.ledger import (
     LedgerService,
     corrected_sessions,
     door_taps_by_student,
     index_holdings,
-    repository,
     session_rules,
 )
 
@@ -204,14 +201,14 @@ def _correction_dict(item: CorrectionLine) -> dict[str, Any]:
 class WeekStories:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        units: Callable[[], PresenceUnitOfWork],
         events: EventStore,
         ledger: LedgerService,
         settings: PresenceSettings,
         *,
         retention_days: int,
     ) -> None:
-        self.registry = registry
+        self.units = units
         self.events = events
         self.ledger = ledger
         self.settings = settings
@@ -233,20 +230,29 @@ class WeekStories:
             week = IsoWeek.parse(week_text)
         except ValueError:
             raise WeekStoryError(Problem.BAD_WEEK) from None
-        with self.registry() as session:
-            ref = student_ref(session, student_id) if student_id else None
-        if ref is None:
+        with self.units() as uow:
+            card = uow.students.card(student_id) if student_id else None
+        if card is None:
             raise WeekStoryError(Problem.UNKNOWN_STUDENT)
+        ref = StudentRef(
+            card.pk,
+            card.student_id,
+            card.campus_id,
+            card.tutor_id,
+            card.name,
+            card.phone,
+            card.tutor,
+        )
         if may_see is not None and not may_see(ref):
             raise WeekStoryError(Problem.FORBIDDEN)
-        with self.registry() as session:
-            calendar = repository(session, self.settings).calendar(ref.campus_id)
+        with self.units() as uow:
+            calendar = uow.presence.calendar(ref.campus_id)
         today = now.astimezone(calendar.tz).date()
         if is_future(week, today):
             raise WeekStoryError(Problem.FUTURE_WEEK)
         line = self._line(ref, week, now)
-        with self.registry() as session:
-            return self._story(repository(session, self.settings), ref, week, line, now)
+        with self.units() as uow:
+            return self._story(uow.presence, ref, week, line, now)
 
     def _line(self, ref: StudentRef, week: IsoWeek, now: datetime) -> WeekLine:
         for line in self.ledger.weekly(week, now, campus=ref.campus_id):
@@ -256,7 +262,7 @@ class WeekStories:
 
     def _story(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         ref: StudentRef,
         week: IsoWeek,
         line: WeekLine,
@@ -335,7 +341,7 @@ class WeekStories:
 
     def _taps(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         ref: StudentRef,
         span: tuple[datetime, datetime],
         schedule: Schedule,
@@ -356,7 +362,7 @@ class WeekStories:
         ]
 
 
-def _contracts(repo: PresenceRepository, ref: StudentRef, week: IsoWeek) -> list[Contract]:
+def _contracts(repo: PresenceStore, ref: StudentRef, week: IsoWeek) -> list[Contract]:
     days = week.days()
     for plan in repo.plans(ref.campus_id, days[0], days[-1]):
         if plan.student_pk == ref.pk:

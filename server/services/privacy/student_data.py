@@ -27,9 +27,8 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
-from server.registry.presence_repository import PresenceRepository
+from server.registry.presence_repository import PresenceRepository, repository
 from server.registry.student_repository import StudentRepository
-from server.services.presence.ledger import repository
 from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 
 HASH_PREFIX = 8  # characters of a badge's keyed hash shown to its holder

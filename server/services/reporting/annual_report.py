@@ -11,8 +11,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, orm, select
-
 from server.domain import annual_report as rules
 from server.domain.academic_year import AcademicYear
 from server.domain.annual_report import (
@@ -31,12 +29,9 @@ from server.domain.events import CAMPUS_WIDE
 from server.domain.occupancy_stats import stats
 from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
 from server.domain.reader_health import Health, silence_limit, stamped_at
-from server.registry.models import Campus, Contract, Room, Student
-from server.registry.occupancy_models import CampusCapacity
-from server.services.people.activities import activities_for
-from server.services.people.outcomes import outcomes_for
-from server.services.presence.ledger import LedgerService, repository
+from server.services.presence.ledger import LedgerService
 from server.services.reporting import coordinator_reports
+from server.services.reporting.coordinator_reports import Reports
 
 STATUS_LOOKBACK = timedelta(days=1)
 OUTCOME_OF = {
@@ -47,22 +42,22 @@ OUTCOME_OF = {
 }  # Result.PENDING: not recorded yet
 
 
-def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: datetime) -> Grid:
+def annual_grid(reports: Reports, campus: str, period: ReportPeriod, now: datetime) -> Grid:
     """The grid of one campus; a period without data gives an empty but valid grid."""
+    ledger = reports.ledger
     tz = ledger.campus_timezone(campus)
     start = local_midnight(period.first, tz)
     end = min(local_midnight(period.last + timedelta(days=1), tz), max(now, start))
-    with ledger.registry() as session:
-        row = session.get(Campus, campus)
-        name = row.name if row is not None and row.name else campus
-        calendar = repository(session, ledger.settings).calendar(campus)
-        place = _place(session, campus)
-    students = _headcount(ledger, campus, period)
+    with reports.units() as uow:
+        name = uow.reports.campus_name(campus) or campus
+        place = uow.reports.place(campus)
+    calendar = ledger.calendar(campus)
+    students = _headcount(reports, campus, period)
     past = []
     year = AcademicYear.of(period.first)
     for _ in range(rules.PAST_YEARS):
         year = year.previous()
-        past.append((str(year), len(_headcount(ledger, campus, rules.academic_year(str(year))))))
+        past.append((str(year), len(_headcount(reports, campus, rules.academic_year(str(year))))))
     schedule = calendar.schedule(period.first, period.last)
     intervals = [(a, b) for a, b in schedule.intervals if a < end and b > start]
     inputs = GridInputs(
@@ -73,37 +68,25 @@ def annual_grid(ledger: LedgerService, campus: str, period: ReportPeriod, now: d
         students=students,
         past_headcounts=list(reversed(past)),
         hours=_hours(ledger, campus, period, now, {s.student_id for s in students}),
-        absences=_absences(ledger, campus, period, tz),
+        absences=_absences(reports, campus, period, tz),
         occupancy=_occupancy(ledger, campus, start, end, intervals, tz, place),
         open_intervals=intervals,
         reader_availability=_readers(ledger, campus, start, end, intervals),
-        activity=_activity(ledger, campus, period),
+        activity=_activity(reports, campus, period),
     )
     return rules.grid(inputs)
 
 
-def _place(session: orm.Session, campus: str) -> tuple[int | None, float | None]:
-    """The campus's capacity and surface: its own settings, else the sum of its rooms'."""
-    own = session.get(CampusCapacity, campus)
-    rooms = list(session.scalars(select(Room).where(Room.campus_id == campus)))
-    capacity = own.capacity if own is not None else None
-    area = own.area_m2 if own is not None else None
-    if capacity is None and any(room.capacity for room in rooms):
-        capacity = sum(room.capacity or 0 for room in rooms)
-    if area is None and any(room.area_m2 for room in rooms):
-        area = sum(room.area_m2 or 0.0 for room in rooms)
-    return capacity, area
-
-
-def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list[StudentFacts]:
+def _headcount(reports: Reports, campus: str, period: ReportPeriod) -> list[StudentFacts]:
     """The students of the period: those with a contract in it and those with a year
     recorded (``services.outcomes``), with what that record says of them."""
-    with ledger.registry() as session:
-        found = {facts.student_id: facts for facts in _students(session, campus, period)}
+    with reports.units() as uow:
+        headcount = uow.reports.headcount(campus, period.first, period.last)
+    found = {facts.student_id: facts for facts in headcount}
     records: dict[str, StudentYear] = {}
     year = AcademicYear.of(period.first)
     while year.first_day <= period.last:
-        for record in outcomes_for(ledger.registry, campus, year):
+        for record in reports.outcomes(campus, year):
             records[record.student_id] = record  # the latest year wins
         year = year.following()
     for student_id, record in records.items():
@@ -120,8 +103,8 @@ def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list
     return [found[key] for key in sorted(found)]
 
 
-def _activity(ledger: LedgerService, campus: str, period: ReportPeriod) -> ActivityFacts:
-    log = activities_for(ledger.registry, campus, period.first, period.last)
+def _activity(reports: Reports, campus: str, period: ReportPeriod) -> ActivityFacts:
+    log = reports.activities(campus, period.first, period.last)
     return ActivityFacts(
         workshops=[(workshop.theme, workshop.attendance) for workshop in log.workshops],
         interviews={
@@ -131,30 +114,6 @@ def _activity(ledger: LedgerService, campus: str, period: ReportPeriod) -> Activ
         exam_candidates=log.exam_candidates,
         copil=log.meeting_count,
     )
-
-
-def _students(session: orm.Session, campus: str, period: ReportPeriod) -> list[StudentFacts]:
-    """Students with a contract (not replaced) overlapping the period: the headcount."""
-    query = (
-        select(Student)
-        .join(Contract, Contract.student_pk == Student.id)
-        .where(
-            Student.campus_id == campus,
-            Contract.replaced_at.is_(None),
-            Contract.valid_from <= period.last,
-            or_(Contract.valid_to.is_(None), Contract.valid_to >= period.first),
-        )
-        .distinct()
-        .order_by(Student.student_id)
-    )
-    return [
-        StudentFacts(
-            student_id=student.student_id,
-            tutor_id=student.tutor_id,
-            institution_type=student.institution_type or "",
-        )
-        for student in session.scalars(query)
-    ]
 
 
 def _hours(
@@ -178,12 +137,8 @@ def _hours(
     return [StudentHours(sid, expected[sid], attended[sid]) for sid in sorted(expected)]
 
 
-def _absences(
-    ledger: LedgerService, campus: str, period: ReportPeriod, tz: ZoneInfo
-) -> AbsenceFacts:
-    report = coordinator_reports.evidence(
-        ledger.registry, campus, period.first, period.last, tz=tz, settings=ledger.settings
-    )
+def _absences(reports: Reports, campus: str, period: ReportPeriod, tz: ZoneInfo) -> AbsenceFacts:
+    report = coordinator_reports.evidence(reports, campus, period.first, period.last, tz=tz)
     line = report.total.line
     return AbsenceFacts(
         noticed=line.noticed,
@@ -240,10 +195,10 @@ def _readers(
 
 
 def campus_grids(
-    ledger: LedgerService, campuses: list[str], period: ReportPeriod, now: datetime
+    reports: Reports, campuses: list[str], period: ReportPeriod, now: datetime
 ) -> list[Grid]:
     """The same grid for several campuses of this server, side by side (a region)."""
-    return [annual_grid(ledger, campus, period, now) for campus in campuses]
+    return [annual_grid(reports, campus, period, now) for campus in campuses]
 
 
 class MergeError(InvalidInput):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm, select
-
 from edge.protocol import format_timestamp
 from server.config import PresenceSettings
 from server.domain import alerts as alert_rules
-from server.domain.alerts import AlertKind, EvidenceLine
+from server.domain.academic_year import AcademicYear
+from server.domain.activities import ActivityLog
+from server.domain.alerts import EvidenceLine
 from server.domain.calendar import IsoWeek, local_midnight
 from server.domain.coordinator_reports import (
     PeriodTotal,
@@ -29,14 +29,27 @@ from server.domain.coordinator_reports import (
     totals,
 )
 from server.domain.ledger import hours
+from server.domain.outcomes import StudentYear
 from server.domain.periods import Period
-from server.registry.alert_models import Alert, AlertCall
-from server.registry.alert_repository import AlertRepository
-from server.registry.models import Student, Tutor
+from server.ports.reporting import AbsenceRecord, CallRecord, ReportingUnitOfWork
 from server.services.alerts.alerts import call_policy
 from server.services.presence.ledger import LedgerService
 
-Registry = Callable[[], orm.Session]
+__all__ = ["AbsenceRecord", "CallRecord"]  # records of ``server.ports.reporting``, named here
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reports:
+    """What the reports are computed from: the ledger, the reporting store's units of
+    work (``server.ports.reporting``) and the people's records (a campus's recorded
+    academic years, its activities: ``services.people``), composed by the composition
+    root."""
+
+    ledger: LedgerService
+    units: Callable[[], ReportingUnitOfWork]
+    settings: PresenceSettings
+    outcomes: Callable[[str, AcademicYear], list[StudentYear]]
+    activities: Callable[[str, date, date], ActivityLog]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,41 +62,14 @@ class WeeklyReport:
     programmes: list[str]
 
 
-def students_of(registry: Registry, campus: str) -> dict[str, StudentInfo]:
+def students_of(reports: Reports, campus: str) -> dict[str, StudentInfo]:
     """The campus's students by student id, with their tutor's name (else e-mail)."""
-    query = (  # the columns shown, not whole rows: a report reads it for every student
-        select(
-            Student.id.label("pk"),
-            Student.student_id,
-            Student.last_name,
-            Student.first_name,
-            Student.programme,
-            Student.tutor_id,
-            Tutor.id.label("tutor_pk"),
-            Tutor.name.label("tutor_name"),
-            Tutor.email.label("tutor_email"),
-        )
-        .outerjoin(Tutor, Tutor.id == Student.tutor_id)
-        .where(Student.campus_id == campus)
-    )
-    with registry() as session:
-        rows = session.execute(query).all()
-    return {
-        row.student_id: StudentInfo(
-            student_pk=row.pk,
-            student_id=row.student_id,
-            last_name=row.last_name,
-            first_name=row.first_name,
-            programme=row.programme,
-            tutor_id=row.tutor_id,
-            tutor=(row.tutor_name or row.tutor_email) if row.tutor_pk is not None else "",
-        )
-        for row in rows
-    }
+    with reports.units() as uow:
+        return uow.reports.directory(campus)
 
 
 def weekly_report(
-    ledger: LedgerService,
+    reports: Reports,
     campus: str,
     week: IsoWeek,
     now: datetime,
@@ -92,10 +78,10 @@ def weekly_report(
     programme: str = "",
 ) -> WeeklyReport:
     """Every student of the campus with a contract that week, sorted by name."""
-    directory = students_of(ledger.registry, campus)
+    directory = students_of(reports, campus)
     lines = [
         report_line(line, directory[line.student_id])
-        for line in ledger.weekly(week, now, campus=campus)
+        for line in reports.ledger.weekly(week, now, campus=campus)
         if line.student_id in directory
     ]
     tutors = sorted(
@@ -153,13 +139,13 @@ class PeriodReport:
     students: list[StudentPeriod]  # by name
 
 
-def period_report(ledger: LedgerService, campus: str, span: Period, now: datetime) -> PeriodReport:
+def period_report(reports: Reports, campus: str, span: Period, now: datetime) -> PeriodReport:
     """Every student-week of the campus over the ISO weeks touching ``span`` (the ledger
     read once for all of them) and each student's totals (``domain.coordinator_reports.
     period_totals``), sorted by name."""
-    directory = students_of(ledger.registry, campus)
+    directory = students_of(reports, campus)
     weeks = span.weeks()
-    by_week = ledger.weeks(weeks, now, campus=campus)
+    by_week = reports.ledger.weeks(weeks, now, campus=campus)
 
     def by_name(student: StudentInfo) -> tuple[str, str, str]:
         return (student.last_name.lower(), student.first_name.lower(), student.student_id)
@@ -197,107 +183,36 @@ class EvidenceReport:
 
 
 def evidence(
-    registry: Registry,
+    reports: Reports,
     campus: str,
     first: date,
     last: date,
     *,
     tz: ZoneInfo,
-    settings: PresenceSettings | None = None,
 ) -> EvidenceReport:
     """The call-on-absence evidence of one campus from ``first`` to ``last`` (local days,
     included): per tutor (by name), then the total; the shares are of the absences that
     still needed a call (``domain.alerts.call_needed`` under the campus's policy)."""
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
-    with registry() as session:
-        repo = AlertRepository(session, timezone=str(tz))
-        policy = call_policy(settings or PresenceSettings(), repo.channel_settings(campus))
-        facts = repo.facts(start, end, campus, policy)
+    with reports.units() as uow:
+        # ``call_policy`` reads only the channels' ``escalation_minutes``.
+        policy = call_policy(reports.settings, uow.reports.channel_policy(campus))  # type: ignore[arg-type]
+        facts = uow.reports.alert_facts(start, end, campus, policy)
     lines = alert_rules.evidence(facts, tz)
     rows = [EvidenceRow(line, line.excused) for line in lines[:-1]]
     total = EvidenceRow(lines[-1], lines[-1].excused)
     return EvidenceReport(campus, first, last, rows, total)
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    called_at: datetime  # UTC
-    outcome: str  # domain.alerts.CallOutcome value
-    author: str
-    excused: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AbsenceRecord:
-    """One absence noticed, as the evidence export shows it, with every call logged."""
-
-    alert_id: str
-    noticed_at: datetime  # UTC
-    student_id: str
-    last_name: str
-    first_name: str
-    tutor: str  # by name, else e-mail; "" without a tutor
-    slot_start: datetime | None
-    slot_end: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str
-    status: str
-    resolution: str | None  # how it closed: called, arrived (None while open)
-    closed_at: datetime | None
-    calls: tuple[CallRecord, ...]
-
-
 def absences(
-    registry: Registry, campus: str | None, first: date, last: date, *, tz: ZoneInfo
+    reports: Reports, campus: str | None, first: date, last: date, *, tz: ZoneInfo
 ) -> list[AbsenceRecord]:
     """Every absence alert of the campus (``None``: of every campus) noticed from
     ``first`` to ``last`` (local days, included), in the order noticed, with its calls in
     the order made."""
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
-    query = (
-        select(Alert, Student)
-        .outerjoin(Student, Student.id == Alert.student_pk)
-        .where(
-            Alert.kind == AlertKind.ABSENCE.value,
-            Alert.noticed_at >= start,
-            Alert.noticed_at < end,
-        )
-        .order_by(Alert.noticed_at, Alert.id)
-    )
-    if campus is not None:
-        query = query.where(Alert.campus_id == campus)
-    with registry() as session:
-        rows = session.execute(query).all()
-        ids = [alert.id for alert, _student in rows]
-        calls: dict[int, list[CallRecord]] = {}
-        for call in session.scalars(
-            select(AlertCall).where(AlertCall.alert_pk.in_(ids)).order_by(AlertCall.called_at)
-        ):
-            calls.setdefault(call.alert_pk, []).append(
-                CallRecord(call.called_at, call.outcome, call.author, call.excused)
-            )
-        tutors = AlertRepository(session, timezone=str(tz)).tutor_names(
-            {alert.tutor_id for alert, _student in rows if alert.tutor_id}
-        )
-    return [
-        AbsenceRecord(
-            alert_id=alert.public_id,
-            noticed_at=alert.noticed_at,
-            student_id=student.student_id if student is not None else "",
-            last_name=student.last_name if student is not None else "",
-            first_name=student.first_name if student is not None else "",
-            tutor=tutors.get(alert.tutor_id, "") if alert.tutor_id else "",
-            slot_start=alert.slot_start,
-            slot_end=alert.slot_end,
-            acknowledged_at=alert.acknowledged_at,
-            acknowledged_by=alert.acknowledged_by,
-            status=alert.status,
-            resolution=alert.resolution,
-            closed_at=alert.closed_at,
-            calls=tuple(calls.get(alert.id, ())),
-        )
-        for alert, student in rows
-    ]
+    with reports.units() as uow:
+        return uow.reports.absence_records(campus, start, end)
 
 
 def absence_dict(record: AbsenceRecord) -> dict[str, object]:

@@ -30,13 +30,8 @@ from server.domain.student_progress import (
     year_weeks,
 )
 from server.registry.models import Student
-from server.registry.presence_repository import PresenceRepository
-from server.services.presence.ledger import (
-    LedgerService,
-    corrected_sessions,
-    repository,
-    session_rules,
-)
+from server.registry.presence_repository import PresenceRepository, repository
+from server.services.presence.ledger import LedgerService, corrected_sessions, session_rules
 
 
 class NotAStudent(NotFound):

@@ -21,10 +21,9 @@ from server.domain.tutor_roster import RosterState, on_roster, roster_state
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertCall
 from server.registry.alert_repository import AlertRepository, state_of
 from server.registry.models import Student, Tutor
-from server.registry.presence_repository import PresenceRepository
+from server.registry.presence_repository import PresenceRepository, repository
 from server.services.accounts.tutor_scope import Scope, StudentRef, ref_of, students_in
 from server.services.alerts.alerts import call_policy
-from server.services.presence.ledger import repository
 from server.services.presence.tutor_sessions import SessionReader
 from server.texts.alert_texts import tel_uri
 

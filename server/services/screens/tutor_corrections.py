@@ -15,9 +15,10 @@ from server.domain.accounts import Actor
 from server.domain.contracts import ExcuseCategory
 from server.domain.errors import DomainError
 from server.domain.sessions import Correction, CorrectionKind, Session, SessionState
+from server.registry.presence_repository import repository
+from server.registry.presence_store import presence_unit_of_work
 from server.services.accounts.tutor_scope import StudentRef
 from server.services.presence.corrections import CorrectionService
-from server.services.presence.ledger import repository
 from server.services.presence.tutor_sessions import SessionReader
 
 CONFIRMED_REASON = "confirmed by tutor"
@@ -34,7 +35,9 @@ class TutorCorrections:
     ) -> None:
         self.registry = registry
         self.settings = settings
-        self.service = CorrectionService(registry, settings, retention_days=retention_days)
+        self.service = CorrectionService(
+            presence_unit_of_work(registry, settings), settings, retention_days=retention_days
+        )
         self.sessions = SessionReader(events, settings)
 
     def fix(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, render_template, request
 
 from server.adapters.spreadsheets import Cell, Column, Kind
+from server.container import built
 from server.domain.periods import MAX_YEARS, Period, PeriodError, period, year_period
 from server.domain.student_progress import academic_year_start
 from server.i18n import _
@@ -58,7 +59,9 @@ def period_param() -> Period:
 
 
 def _report(campus: str) -> PeriodReport:
-    return coordinator_reports.period_report(services().ledger, campus, period_param(), now())
+    return coordinator_reports.period_report(
+        built(services().reports), campus, period_param(), now()
+    )
 
 
 @blueprint.get("/presence/period")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import Response, render_template, request
 
 from server.adapters.spreadsheets import Cell, Column, Kind
+from server.container import built
 from server.domain.alerts import Resolution
 from server.domain.coordinator_reports import ReportLine
 from server.domain.ledger import WeekStatus
@@ -53,7 +54,7 @@ def _weekly(campus: str) -> tuple[WeeklyReport, dict[str, str]]:
         raise FieldError("tutor", "Choose one of the proposed values.")
     programme = text(request.args, "programme", required=False)
     report = coordinator_reports.weekly_report(
-        services().ledger,
+        built(services().reports),
         campus,
         week,
         now(),
@@ -168,12 +169,7 @@ def _evidence(campus: str) -> EvidenceReport:
             "to", "A period is at most {count} years long: ask for a shorter one.", count=MAX_YEARS
         ) from None
     return coordinator_reports.evidence(
-        services().registry,
-        campus,
-        first,
-        last,
-        tz=timezone(),
-        settings=services().settings.presence,
+        built(services().reports), campus, first, last, tz=timezone()
     )
 
 
@@ -207,7 +203,7 @@ def evidence_export() -> Response | tuple[str, int]:
     if request.args.get("part") == "absences":
         viewed("campus", campus, f"evidence_absences.{fmt}")
         records = coordinator_reports.absences(
-            services().registry, campus, report.first, report.last, tz=timezone()
+            built(services().reports), campus, report.first, report.last, tz=timezone()
         )
         calls = max([1, *(len(record.calls) for record in records)])
         rows = [_absence_row(record, calls) for record in records]

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.domain.events import ReaderStatusRecord
 from server.domain.notices import Channel, Notice
 from server.registry.models import Campus, Reader
+from server.registry.presence_store import presence_unit_of_work
 from server.services.presence.ledger import LedgerService
 from tests.e2e.helpers import wait_until
 from tests.integration.registry.conftest import (  # noqa: F401 (fixtures)
@@ -78,7 +79,9 @@ def alerting(
     channel: RecordingChannel,
     enrolled: None,
 ) -> Iterator[Alerting]:
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     built = build_alerting(settings, registry, events, ledger, publish=None, environ={})
     built.notifications.channels = lambda campus: {"record": channel}
     built.watcher.catch_up = timedelta(hours=3)  # no statuses before the test's morning

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from server.alerting import build_alerting
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence, Student
+from server.registry.presence_store import presence_unit_of_work
 from server.services.alerts.absence_schedule import AbsenceSchedule
 from server.services.operations.leadership import Leadership
 from server.services.presence.ledger import LedgerService
@@ -157,7 +158,9 @@ def test_a_restart_after_the_missed_instant_raises_it_once(
     statuses(events, paris(8), paris(9, 50))
     before = AbsenceSchedule(alerting.watcher, clock=Clock(paris(9, 0)))
     before.step()  # the process runs at 09:00 (its mark), then is down until 09:40
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     again = build_alerting(settings, registry, events, ledger, publish=None, environ={})
     again.notifications.channels = lambda campus: {"record": channel}
     again.watcher.catch_up = alerting.watcher.catch_up

@@ -8,6 +8,7 @@ from server.domain.accounts import Actor
 from server.domain.alerts import CallLog, CallOutcome, ReasonCategory
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence
+from server.registry.presence_store import presence_unit_of_work
 from tests.integration.alerts.conftest import paris, statuses
 from tests.integration.registry.conftest import UID_E001
 
@@ -87,7 +88,9 @@ def test_restart_in_the_middle_of_a_slot_catches_up_once(
     from server.alerting import build_alerting
     from server.services.presence.ledger import LedgerService
 
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     again = build_alerting(settings, registry, events, ledger, publish=None, environ={})
     again.watcher.catch_up = alerting.watcher.catch_up
     report = again.watcher.run(paris(11, 0))

@@ -18,6 +18,7 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import Alerting, build_alerting
 from server.config import Settings
 from server.registry.alert_models import AlertChannelSettings, AlertDelivery
+from server.registry.presence_store import presence_unit_of_work
 from server.services.alerts.delivery_health import failing_channels, health_report
 from server.services.alerts.notifications import NotificationService
 from server.services.presence.ledger import LedgerService
@@ -52,7 +53,9 @@ class Clock:
 
 
 def _alerting(settings, registry, events) -> Alerting:
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     built = build_alerting(settings, registry, events, ledger, publish=None, environ=ENVIRON)
     built.watcher.catch_up = timedelta(hours=3)
     return built

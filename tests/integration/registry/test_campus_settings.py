@@ -13,8 +13,8 @@ from sqlalchemy import update
 from server.config import ConfigError, PresenceSettings, Settings, _validate
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Campus
+from server.registry.presence_repository import repository
 from server.services.people.campuses import sync_campuses
-from server.services.presence.ledger import repository
 from tests.integration.registry.conftest import CAMPUS
 
 

@@ -23,6 +23,7 @@ from server.config import InfluxSettings
 from server.domain.calendar import IsoWeek
 from server.domain.events import InboundMessage
 from server.registry.models import AuditEntry, OpeningHours, Reader, WeeklyRecord
+from server.registry.presence_store import presence_unit_of_work
 from server.services.operations.ingest import IngestService
 from server.services.presence import reports
 from server.services.presence.ledger import LedgerService
@@ -72,7 +73,9 @@ def ledger(registry, store, settings) -> LedgerService:
                 OpeningHours(campus_id=CAMPUS, weekday=weekday, opens=time(8), closes=time(19))
             )
         session.execute(update(Reader).where(Reader.reader_id == "room-1").values(mode="room"))
-    return LedgerService(registry, store, settings.presence)
+    return LedgerService(
+        presence_unit_of_work(registry, settings.presence), store, settings.presence
+    )
 
 
 class Door:
@@ -211,7 +214,9 @@ def test_a_tap_stored_while_the_week_is_computed_is_not_lost(
     store = _TapArrivesMidFreeze(tmp_path / "racing.sqlite3")
     store.setup()
     try:
-        ledger = LedgerService(registry, store, settings.presence)
+        ledger = LedgerService(
+            presence_unit_of_work(registry, settings.presence), store, settings.presence
+        )
         run_import(registry, csv_bytes(ROW_E001, ROW_E002))
         arrival, departure = writer.tap(UID_E001, at(MON, 9)), writer.tap(UID_E001, at(MON, 12))
         store.write_taps([arrival])

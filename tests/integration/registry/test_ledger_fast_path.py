@@ -52,15 +52,11 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures
 from server.registry.models import Closure, OpeningHours
+from server.registry.presence_repository import repository
+from server.registry.presence_store import presence_unit_of_work
 from server.registry.student_repository import StudentRepository
 from server.services.presence.corrections import CorrectionService
-from server.services.presence.ledger import (
-    LedgerService,
-    holder_of,
-    index_holdings,
-    repository,
-    session_rules,
-)
+from server.services.presence.ledger import LedgerService, holder_of, index_holdings, session_rules
 from server.services.presence.ledger_workers import CampusWorkers
 from tests.integration.registry.conftest import CAMPUS, SECRET
 
@@ -186,7 +182,9 @@ def _taps(people, weeks, rng: random.Random, first_seq: int) -> list[StoredTap]:
 
 
 def _amend(registry, settings, rng: random.Random, people) -> None:
-    corrections = CorrectionService(registry, settings.presence, retention_days=400)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=400
+    )
     for student_id, _, contract in people[1:8]:
         week = rng.choice(WEEKS)
         slot = contract.slots[0]
@@ -273,8 +271,12 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
     taps = _taps(people, WEEKS, rng, 1)
     store.write_taps(taps)
     _amend(registry, settings, rng, people)
-    fast = LedgerService(registry, store, settings.presence)
-    slow = LedgerService(registry, reference, settings.presence)
+    fast = LedgerService(
+        presence_unit_of_work(registry, settings.presence), store, settings.presence
+    )
+    slow = LedgerService(
+        presence_unit_of_work(registry, settings.presence), reference, settings.presence
+    )
 
     first = _lines(fast)
     assert gc.isenabled()  # the cyclic collector is paused only while computing
@@ -298,7 +300,12 @@ def test_fast_read_path_gives_the_reference_lines(registry, settings, stores) ->
     # The national report in two worker processes: the same lines, and a late tap stored
     # after a report counts at the next one (nothing kept in the workers).
     with CampusWorkers(worker_settings, worker_ledger, processes=2) as workers:
-        national = LedgerService(registry, store, settings.presence, workers=workers)
+        national = LedgerService(
+            presence_unit_of_work(registry, settings.presence),
+            store,
+            settings.presence,
+            workers=workers,
+        )
         assert national.weeks(WEEKS, NOW) == again
         later = _taps(people, WEEKS[3:], random.Random(62), len(taps) + len(late) + 1)[::7]
         store.write_taps(later)

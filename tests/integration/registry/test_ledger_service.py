@@ -18,6 +18,7 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people import admin_students
 from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import LedgerService
@@ -49,7 +50,9 @@ def ledger(registry, events, settings) -> LedgerService:
             session.add(
                 OpeningHours(campus_id="campus-a", weekday=weekday, opens=time(8), closes=time(19))
             )
-    return LedgerService(registry, events, settings.presence)
+    return LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
 
 
 def _attend_full_week(writer, uid=UID_E001) -> None:
@@ -108,7 +111,9 @@ def test_a_campus_closure_lowers_the_expected_hours(ledger, registry) -> None:
 
 def test_an_excused_absence_and_a_tutor_correction(ledger, writer, registry, settings) -> None:
     writer.tap(UID_E001, at(MON, 9))  # forgot to badge out
-    corrections = CorrectionService(registry, settings.presence, retention_days=400)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=400
+    )
     actor = Actor("tutor@campus.fr", datetime(2026, 11, 24, 8, tzinfo=UTC))
     corrections.excuse(
         "E001", at(THU, 0), at(FRI, 23), ExcuseCategory.EXAM, note="partiels", actor=actor
@@ -129,7 +134,9 @@ def test_an_excused_absence_and_a_tutor_correction(ledger, writer, registry, set
 
 
 def test_a_correction_needs_a_reason_and_a_known_student(registry, settings, ledger) -> None:
-    corrections = CorrectionService(registry, settings.presence, retention_days=400)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=400
+    )
     actor = Actor("tutor", AFTER_W48)
     add = Correction(CorrectionKind.ADD, None, at(MON, 9), at(MON, 12))
     with pytest.raises(DomainError, match="reason"):
@@ -167,7 +174,9 @@ def test_a_late_correction_reopens_a_frozen_week(ledger, writer, registry, setti
     frozen_at = datetime(2026, 12, 20, tzinfo=UTC)
     ledger.freeze_due(frozen_at, weeks_back=1)
     assert _line(ledger.weekly(W48, frozen_at), "E001").unverified_s == 10 * 3600
-    corrections = CorrectionService(registry, settings.presence, retention_days=400)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=400
+    )
     confirm = Correction(CorrectionKind.CONFIRM, at(MON, 9))
     corrections.correct(
         "E001", confirm, reason="was there all day", actor=Actor("tutor", frozen_at)
@@ -195,7 +204,9 @@ def _frozen(session, student_id):
 
 
 def test_weeks_whose_taps_are_purged_cannot_be_corrected(registry, settings, ledger) -> None:
-    corrections = CorrectionService(registry, settings.presence, retention_days=30)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=30
+    )
     add = Correction(CorrectionKind.ADD, None, at(MON, 9), at(MON, 12))
     with pytest.raises(DomainError, match="purged"):
         corrections.correct(

@@ -15,6 +15,7 @@ from server.config import load_settings
 from server.container import Services
 from server.entrypoints import presence_commands
 from server.registry.database import open_registry
+from server.registry.presence_store import presence_unit_of_work
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService
 from server.web.app import create_app
@@ -118,7 +119,9 @@ def client(imported):
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    ledger = LedgerService(registry, store, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), store, settings.presence
+    )
     clock = lambda: datetime.fromisoformat(NOW).astimezone(UTC)  # noqa: E731
     app = create_app(Services(settings=settings, clock=clock, ledger=ledger))
     app.testing = True
@@ -165,7 +168,9 @@ def test_api_refuses_a_token_when_none_is_configured_nor_made(imported, monkeypa
     settings = load_settings(imported)
     engine, registry = open_registry(settings.registry_database_url)
     store = SqliteEventStore(settings.events_sqlite_path)
-    ledger = LedgerService(registry, store, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), store, settings.presence
+    )
     app = create_app(Services(settings=settings, clock=lambda: datetime.now(UTC), ledger=ledger))
     answer = app.test_client().get(
         "/api/v1/presence/weekly?week=2026-W48", headers={"Authorization": "Bearer anything"}
@@ -202,7 +207,9 @@ def test_badge_commands_list_and_attach_an_unknown_badge(imported, capsys) -> No
     writer = TapWriter(store)
     writer.seq = 1000  # tap ids of its own: the fixture's taps are already stored
     tap = writer.tap("04ffeeddcc", datetime.combine(MON, time(10), tzinfo=PARIS))
-    PresenceService(registry, store, settings.presence).taps_stored([tap], tap.ts)
+    PresenceService(
+        presence_unit_of_work(registry, settings.presence), store, settings.presence
+    ).taps_stored([tap], tap.ts)
     store.close()
     engine.dispose()
     assert _run(imported, "badges", "unknown") == 0

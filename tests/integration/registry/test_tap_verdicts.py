@@ -8,6 +8,7 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.registry.models import AuditEntry, OpeningHours, Reader, UnknownBadge
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people import enrolment
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, Verdict
@@ -30,7 +31,9 @@ def service(registry, events, settings) -> PresenceService:
                 OpeningHours(campus_id="campus-a", weekday=weekday, opens=time(8), closes=time(19))
             )
         session.execute(update(Reader).where(Reader.reader_id == "room-1").values(mode="room"))
-    return PresenceService(registry, events, settings.presence)
+    return PresenceService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
 
 
 def _stored(service, writer, uid, moment, reader="door-1"):
@@ -80,7 +83,9 @@ def test_an_unknown_badge_is_kept_for_enrolment_and_counts_once_attached(
     # The taps since it was first seen count: 09:00 in, 09:01 out, now 12:00 in again.
     verdict = _stored(service, writer, new_card, at(MON, 12))
     assert verdict.result is Verdict.IN
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     line = ledger.weekly(IsoWeek.of(MON), at(MON, 13))[0]
     assert line.attended_s == 60 + 3600
 
@@ -94,7 +99,9 @@ def test_credited_taps_of_a_frozen_week_reopen_it_and_count(
     _stored(service, writer, new_card, at(MON, 9))
     _stored(service, writer, new_card, at(MON, 12))
     later = at(MON + timedelta(days=21), 10)
-    ledger = LedgerService(registry, events, settings.presence)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
     assert ledger.freeze_due(later) > 0
     week = IsoWeek.of(MON)
     assert ledger.weekly(week, later)[0].attended_s == 0  # frozen before the badge was known

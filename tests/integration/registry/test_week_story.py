@@ -16,6 +16,7 @@ from server.domain.sessions import Correction, CorrectionKind
 from server.domain.slots import NotDue, SlotState
 from server.domain.week_story import Problem, WeekStoryError
 from server.registry.models import OpeningHours, WeeklyRecord
+from server.registry.presence_store import presence_unit_of_work
 from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import LedgerService
 from server.services.presence.week_story import Source, WeekStories
@@ -51,15 +52,25 @@ def stories(registry, events, settings, writer) -> WeekStories:
     writer.tap(UID_E001, at(MON, 9, 40))
     writer.tap(UID_E001, at(MON, 12))
     writer.tap(UID_E001, at(TUE, 14, 30))  # late, and forgets to badge out
-    corrections = CorrectionService(registry, settings.presence, retention_days=400)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence), settings.presence, retention_days=400
+    )
     actor = Actor("tutrice@campus.fr", datetime(2026, 11, 26, 8, tzinfo=UTC))
     corrections.excuse(
         "E001", at(THU, 0), at(THU, 23), ExcuseCategory.EXAM, note="partiel", actor=actor
     )
     amend = Correction(CorrectionKind.AMEND, at(TUE, 14, 30), at(TUE, 14, 30), at(TUE, 18))
     corrections.correct("E001", amend, reason="left at six, forgot to badge", actor=actor)
-    ledger = LedgerService(registry, events, settings.presence)
-    return WeekStories(registry, events, ledger, settings.presence, retention_days=400)
+    ledger = LedgerService(
+        presence_unit_of_work(registry, settings.presence), events, settings.presence
+    )
+    return WeekStories(
+        presence_unit_of_work(registry, settings.presence),
+        events,
+        ledger,
+        settings.presence,
+        retention_days=400,
+    )
 
 
 def test_a_live_week_explains_every_slot_session_correction_and_excuse(stories) -> None:

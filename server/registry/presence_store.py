@@ -1,0 +1,102 @@
+"""The registry's unit of work of the presence ports (``server.ports.presence``): one
+SQLAlchemy session, the presence store (:class:`PresenceRepository`, Core reads in bulk),
+the students it names and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+
+from sqlalchemy import orm, select
+
+from server.config import PresenceSettings
+from server.domain.accounts import Actor
+from server.domain.calendar import IsoWeek
+from server.ports.presence import StudentCard, StudentKey
+from server.registry.account_store import SqlAuditTrail
+from server.registry.models import Student, Tutor
+from server.registry.presence_repository import PresenceRepository
+from server.registry.student_repository import StudentRepository
+
+
+class SqlPresenceStudents:
+    def __init__(self, session: orm.Session, read: dict[int, Student]) -> None:
+        self._session = session
+        self._read = read  # the students read in this session (held: not read again)
+
+    def key(self, student_id: str) -> StudentKey | None:
+        student = self._session.scalar(select(Student).where(Student.student_id == student_id))
+        if student is None:
+            return None
+        self._read[student.id] = student
+        return StudentKey(student.id, student.student_id)
+
+    def card(self, student_id: str) -> StudentCard | None:
+        row = self._session.execute(
+            select(Student, Tutor)
+            .outerjoin(Tutor, Tutor.id == Student.tutor_id)
+            .where(Student.student_id == student_id)
+        ).first()
+        if row is None:
+            return None
+        student, tutor = row
+        return StudentCard(
+            pk=student.id,
+            student_id=student.student_id,
+            campus_id=student.campus_id,
+            tutor_id=student.tutor_id,
+            name=f"{student.first_name} {student.last_name}".strip(),
+            phone=student.phone,
+            tutor=tutor.label if tutor else "",
+        )
+
+    def reopen_weeks(
+        self, student: StudentKey, weeks: Iterable[IsoWeek], actor: Actor, *, cause: str
+    ) -> list[IsoWeek]:
+        row = self._read.get(student.pk) or self._session.get(Student, student.pk)
+        if row is None:
+            return []
+        return StudentRepository(self._session).reopen_weeks(row, weeks, actor, cause=cause)
+
+
+class SqlPresenceUnitOfWork:
+    """``server.ports.presence.PresenceUnitOfWork`` on one registry session."""
+
+    def __init__(self, registry: Callable[[], orm.Session], settings: PresenceSettings) -> None:
+        self._registry = registry
+        self._settings = settings
+        self._session: orm.Session | None = None
+
+    def __enter__(self) -> SqlPresenceUnitOfWork:
+        session = self._session = self._registry()
+        settings = self._settings
+        self.presence = PresenceRepository(
+            session, school_zone=settings.school_zone, timezone=settings.timezone
+        )
+        self.students = SqlPresenceStudents(session, self.presence.students_read)
+        self.audit = SqlAuditTrail(session)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()  # whatever was not committed
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        assert self._session is not None
+        self._session.commit()
+
+
+def presence_unit_of_work(
+    registry: Callable[[], orm.Session], settings: PresenceSettings
+) -> Callable[[], SqlPresenceUnitOfWork]:
+    """What the presence use cases (``server.services.presence``) are built with."""
+    return lambda: SqlPresenceUnitOfWork(registry, settings)

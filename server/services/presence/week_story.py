@@ -36,8 +36,9 @@ from server.domain.week_story import (
     totals,
     week_sessions,
 )
+from server.ports.screens import StudentRef
 from server.registry.presence_repository import PresenceRepository
-from server.services.accounts.tutor_scope import StudentRef, student_ref
+from server.registry.screen_reads import student_ref
 from server.services.presence.ledger import (
     LedgerService,
     corrected_sessions,

@@ -22,7 +22,8 @@ from server.registry.alert_models import AbsenceEvaluation, Alert, AlertCall
 from server.registry.alert_repository import AlertRepository, state_of
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
-from server.services.accounts.tutor_scope import Scope, StudentRef, ref_of, students_in
+from server.registry.screen_reads import ref_of, students_in
+from server.services.accounts.tutor_scope import Scope, StudentRef
 from server.services.alerts.alerts import call_policy
 from server.services.presence.ledger import repository
 from server.services.presence.tutor_sessions import SessionReader

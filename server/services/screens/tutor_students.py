@@ -23,8 +23,9 @@ from server.registry.account_models import StudentNote
 from server.registry.alert_models import Alert, AlertCall
 from server.registry.models import Student
 from server.registry.presence_repository import PresenceRepository
+from server.registry.screen_reads import student_ref, students_in
 from server.registry.student_repository import StudentRepository
-from server.services.accounts.tutor_scope import Scope, StudentRef, student_ref, students_in
+from server.services.accounts.tutor_scope import Scope, StudentRef
 from server.services.presence.ledger import LedgerService, repository
 from server.services.presence.tutor_sessions import SessionReader
 from server.services.screens.tutor_board import (

@@ -14,7 +14,7 @@ from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Role
 from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.accounts.tutor_scope import students_in
+from server.registry.screen_reads import students_in
 from server.services.people import activities
 from server.web import outcome_labels
 from server.web.context import actor, now, services

@@ -27,6 +27,7 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.screen_reads import screen_reads
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
@@ -46,8 +47,10 @@ from server.services.operations.periodic import PeriodicJob, purge_expired
 from server.services.operations.process_reports import ProcessReporter
 from server.services.operations.readiness import Readiness
 from server.services.people.campuses import sync_campuses
+from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
+from server.services.presence.tutor_sessions import SessionReader
 from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
 from server.services.privacy.student_data import StudentData
@@ -361,10 +364,14 @@ def _add_screens(
 ) -> None:
     """What the pages show, composed once (they hold no state between requests)."""
     presence, retention = settings.presence, int(settings.events.retention_days)
-    found.tutor_board = TutorBoard(registry, store, presence)
-    found.tutor_students = TutorStudents(registry, ledger, store, presence)
-    found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
-    found.student_space = StudentSpace(registry, store, ledger, presence)
+    reads = screen_reads(registry, presence)
+    sessions = SessionReader(store, presence)
+    corrections = CorrectionService(registry, presence, retention_days=retention)
+    found.screen_reads = reads
+    found.tutor_board = TutorBoard(reads, sessions, presence)
+    found.tutor_students = TutorStudents(reads, ledger, sessions, presence)
+    found.tutor_corrections = TutorCorrections(reads, sessions, corrections)
+    found.student_space = StudentSpace(reads, store, ledger, presence)
     found.student_data = StudentData(registry, found.student_space, retention_days=retention)
     found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
     found.alert_board = AlertBoard(registry, presence)

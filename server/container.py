@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from server.adapters.event_store import EventStore
     from server.config import Settings
     from server.domain.notices import Channel
+    from server.ports.screens import ScreenReads
     from server.services.accounts.accounts import AccountService
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
@@ -66,6 +67,7 @@ class Services:
     metrics: Metrics | None = None
     login_throttle: LoginThrottle | None = None
     # what the pages show, composed once from the services above
+    screen_reads: Callable[[], ScreenReads] | None = None  # the screens' unit of work
     tutor_board: TutorBoard | None = None
     tutor_students: TutorStudents | None = None
     tutor_corrections: TutorCorrections | None = None

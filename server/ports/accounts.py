@@ -50,6 +50,28 @@ class TokenRecord:
     id: int | None = None  # given by ``Tokens.add``
 
 
+@dataclass(frozen=True, slots=True)
+class TutorChoice:
+    """A tutor a tutor account may be linked to."""
+
+    id: int
+    email: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.email})" if self.name else self.email
+
+
+@dataclass(frozen=True, slots=True)
+class StudentLink:
+    """A student a student account may be linked to."""
+
+    pk: int
+    student_id: str
+    campus_id: str
+
+
 class Accounts(Protocol):
     def get(self, account_id: int) -> AccountRecord | None: ...
 
@@ -92,6 +114,12 @@ class Places(Protocol):
     def student_campus(self, student_pk: int) -> str | None:
         """The student's campus, None when there is no such student."""
         ...
+
+    def tutors(self) -> list[TutorChoice]:
+        """Every tutor, by name then e-mail."""
+        ...
+
+    def student(self, student_id: str) -> StudentLink | None: ...
 
 
 class AuditTrail(Protocol):

@@ -10,7 +10,7 @@ from types import TracebackType
 from sqlalchemy import func, orm, select
 
 from server.domain.accounts import Role
-from server.ports.accounts import AccountRecord, TokenRecord
+from server.ports.accounts import AccountRecord, StudentLink, TokenRecord, TutorChoice
 from server.registry import audit
 from server.registry.account_models import Account, ApiToken
 from server.registry.models import Campus, Student, Tutor
@@ -132,6 +132,14 @@ class SqlPlaces:
     def student_campus(self, student_pk: int) -> str | None:
         student = self._session.get(Student, student_pk)
         return student.campus_id if student is not None else None
+
+    def tutors(self) -> list[TutorChoice]:
+        rows = self._session.scalars(select(Tutor).order_by(Tutor.name, Tutor.email))
+        return [TutorChoice(row.id, row.email, row.name) for row in rows]
+
+    def student(self, student_id: str) -> StudentLink | None:
+        row = self._session.scalar(select(Student).where(Student.student_id == student_id))
+        return StudentLink(row.id, row.student_id, row.campus_id) if row is not None else None
 
 
 class SqlAuditTrail:

@@ -24,7 +24,13 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 def unit_of_work(request: pytest.FixtureRequest) -> Callable[[], AccountsUnitOfWork]:
     """A tutor (its id in ``unit_of_work.tutor``) and a student of CAMPUS on each side."""
     if request.param == "fake":
-        stored = Stored(campuses={CAMPUS}, tutors={1}, students={1: CAMPUS})
+        stored = Stored(
+            campuses={CAMPUS},
+            tutors={1},
+            students={1: CAMPUS},
+            tutor_names={1: ("tutrice@campus.fr", "Tutrice")},
+            student_ids={"E001": 1},
+        )
         factory = lambda: FakeUnitOfWork(stored)  # noqa: E731
         factory.tutor, factory.student = 1, 1  # type: ignore[attr-defined]
         return factory
@@ -144,3 +150,19 @@ def test_an_audit_entry_is_written_with_the_transaction(unit_of_work) -> None:
             at=NOW, actor="admin", action="account_created", entity="account", entity_id=added.id
         )
         uow.commit()
+
+
+def test_the_places_an_account_may_be_linked_to(unit_of_work) -> None:
+    with unit_of_work() as uow:
+        tutors = uow.places.tutors()
+        student = uow.places.student("E001")
+        assert uow.places.student("E999") is None
+    assert [(t.id, t.label) for t in tutors] == [
+        (unit_of_work.tutor, "Tutrice (tutrice@campus.fr)")
+    ]
+    assert student is not None
+    assert (student.pk, student.student_id, student.campus_id) == (
+        unit_of_work.student,
+        "E001",
+        CAMPUS,
+    )

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from server.ports.accounts import AccountRecord, TokenRecord
+from server.ports.accounts import AccountRecord, StudentLink, TokenRecord, TutorChoice
 
 
 @dataclass
@@ -24,6 +24,8 @@ class Stored:
     campuses: set[str] = field(default_factory=set)
     tutors: set[int] = field(default_factory=set)
     students: dict[int, str] = field(default_factory=dict)  # student pk -> campus
+    tutor_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (email, name)
+    student_ids: dict[str, int] = field(default_factory=dict)  # student id -> pk
     commits: int = 0
 
 
@@ -96,6 +98,17 @@ class FakePlaces:
 
     def student_campus(self, student_pk: int) -> str | None:
         return self._stored.students.get(student_pk)
+
+    def tutors(self) -> list[TutorChoice]:
+        found = [
+            TutorChoice(pk, *self._stored.tutor_names.get(pk, ("", "")))
+            for pk in self._stored.tutors
+        ]
+        return sorted(found, key=lambda tutor: (tutor.name, tutor.email))
+
+    def student(self, student_id: str) -> StudentLink | None:
+        pk = self._stored.student_ids.get(student_id)
+        return StudentLink(pk, student_id, self._stored.students[pk]) if pk is not None else None
 
 
 class FakeAuditTrail:

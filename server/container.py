@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.domain.notices import Channel
     from server.ports.screens import ScreenReads
     from server.services.accounts.accounts import AccountService
+    from server.services.accounts.login_throttle import LoginThrottle
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
     from server.services.occupancy.occupancy import OccupancyService
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from server.services.screens.tutor_board import TutorBoard
     from server.services.screens.tutor_corrections import TutorCorrections
     from server.services.screens.tutor_students import TutorStudents
-    from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]
 

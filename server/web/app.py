@@ -21,6 +21,7 @@ from server.container import EXTENSION, Services
 from server.domain.errors import ServerError
 from server.i18n import _
 from server.registry.database import defer_reads, end_deferred_reads
+from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolicy
 from server.web import (
     annual,
     api_auth,
@@ -37,7 +38,6 @@ from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
 from server.web.guards import principal
 from server.web.openapi import blueprint as openapi
-from server.web.rate_limit import LoginThrottle, ThrottlePolicy
 from server.web.student import blueprint as student_pages
 from server.web.tutor import blueprint as tutor_pages
 

@@ -24,11 +24,12 @@ from server.container import Services
 from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
-from server.registry.account_store import accounts_unit_of_work
+from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.registry.screen_reads import screen_reads
 from server.services.accounts.accounts import AccountService
+from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolicy
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
@@ -349,10 +350,25 @@ def build_services(
         store=store,
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
+        login_throttle=login_throttle(settings, registry, clock),
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)
     return found
+
+
+def login_throttle(
+    settings: Settings, registry: sessionmaker[Session], clock: Clock
+) -> LoginThrottle:
+    """Failed logins counted in the registry, shared by every web process."""
+    return LoginThrottle(
+        login_throttle_unit_of_work(registry),
+        by_address=ThrottlePolicy(
+            free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
+        ),
+        by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
+        clock=clock,
+    )
 
 
 def _add_screens(

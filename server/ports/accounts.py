@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from server.domain.accounts import Role
+from server.domain.errors import ServerError
 
 
 @dataclass(slots=True)
@@ -146,6 +147,56 @@ class AccountsUnitOfWork(Protocol):
     audit: AuditTrail
 
     def __enter__(self) -> AccountsUnitOfWork: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LoginFailureRecord:
+    """Failed logins of one key (``address:…`` or ``login:…``, the login hashed)."""
+
+    key: str
+    failures: int
+    last_failure_at: datetime
+    blocked_until: datetime | None = None
+
+
+class ConcurrentUpdate(ServerError):
+    """Another process changed the same record in the meantime: the unit of work was
+    discarded, try it again."""
+
+    code = "conflict"
+
+
+class LoginFailures(Protocol):
+    def get(self, key: str) -> LoginFailureRecord | None: ...
+
+    def locked(self, key: str) -> LoginFailureRecord | None:
+        """``get``, the record locked until the unit of work ends (where the store can)."""
+        ...
+
+    def add(self, record: LoginFailureRecord) -> None: ...
+
+    def save(self, record: LoginFailureRecord) -> None: ...
+
+    def forget(self, key: str) -> None: ...
+
+
+class LoginThrottleUnitOfWork(Protocol):
+    """One transaction of the login throttle; leaving it by :class:`ConcurrentUpdate`
+    means another process wrote the same key at once (nothing was kept)."""
+
+    failures: LoginFailures
+    audit: AuditTrail
+
+    def __enter__(self) -> LoginThrottleUnitOfWork: ...
 
     def __exit__(
         self,

@@ -21,7 +21,6 @@ from server.container import EXTENSION, Services
 from server.domain.errors import ServerError
 from server.i18n import _
 from server.registry.database import defer_reads, end_deferred_reads
-from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolicy
 from server.web import (
     annual,
     api_auth,
@@ -75,15 +74,6 @@ def create_app(
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = services
-    if services.registry is not None and services.login_throttle is None:
-        services.login_throttle = LoginThrottle(
-            services.registry,
-            by_address=ThrottlePolicy(
-                free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
-            ),
-            by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
-            clock=services.clock,
-        )
     app.before_request(_defer_reads)
     app.teardown_request(_end_deferred_reads)
     app.before_request(_limit_api_body)

@@ -90,3 +90,21 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
         if imported.startswith("edge")
     }
     assert edge == {"edge.protocol"}
+
+
+# Capabilities whose use cases reach storage only through their ports (server/ports):
+# no module of server/services/<name> imports SQLAlchemy or the registry, even for typing.
+PORTED = ("accounts", "screens")
+
+
+@pytest.mark.parametrize("package", PORTED)
+def test_a_ported_capability_imports_no_storage(package: str) -> None:
+    wrong = [
+        f"{module} imports {imported}"
+        for module, path in _modules()
+        if module == f"server.services.{package}"
+        or module.startswith(f"server.services.{package}.")
+        for imported in _imports(path)
+        if imported.split(".")[0] == "sqlalchemy" or imported.startswith("server.registry")
+    ]
+    assert wrong == []

@@ -16,7 +16,6 @@ from server.domain.absences import ExpectedSlot, expected_slots
 from server.domain.alerts import AlertLife, life
 from server.domain.tutor_roster import RosterState, on_roster, roster_state
 from server.ports.screens import (
-    STUDENT_ALERTS,
     AlertFacts,
     CallLine,
     PresenceReads,
@@ -27,8 +26,6 @@ from server.ports.screens import (
 )
 from server.services.alerts.alerts import call_policy
 from server.texts.alert_texts import tel_uri
-
-__all__ = ["STUDENT_ALERTS", "AlertCard", "Board", "CallLine", "RosterLine", "TutorBoard"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,10 @@ from server.ports.screens import (
     Scope,
     ScreenReads,
     SessionSource,
-    SlotView,
     StudentRef,
     WeekLedger,
 )
 from server.services.screens.tutor_board import AlertCard, card_of, lives_of
-
-__all__ = ["ContractView", "ExcuseView", "LedgerRow", "NoteView", "SlotView", "StudentPage"]
 
 MAX_NOTE_CHARS = 4000
 HISTORY_WEEKS = 10

@@ -24,12 +24,14 @@ from server.container import Services
 from server.domain.badges import badge_hasher
 from server.domain.intake import Intake, TimeWindow
 from server.private_files import private_folder
-from server.registry.account_store import accounts_unit_of_work
+from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.registry.presence_store import presence_unit_of_work
 from server.registry.reporting_store import reporting_unit_of_work
+from server.registry.screen_reads import screen_reads
 from server.services.accounts.accounts import AccountService
+from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolicy
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
@@ -50,8 +52,10 @@ from server.services.operations.readiness import Readiness
 from server.services.people.activities import activities_for
 from server.services.people.campuses import sync_campuses
 from server.services.people.outcomes import outcomes_for
+from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
+from server.services.presence.tutor_sessions import SessionReader
 from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
 from server.services.privacy.student_data import StudentData
@@ -353,6 +357,7 @@ def build_services(
             presence_unit_of_work(registry, settings.presence), store, settings.presence
         ),
         accounts=AccountService(accounts_unit_of_work(registry)),
+        login_throttle=login_throttle(settings, registry, clock),
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)
@@ -373,6 +378,20 @@ def build_reports(
     )
 
 
+def login_throttle(
+    settings: Settings, registry: sessionmaker[Session], clock: Clock
+) -> LoginThrottle:
+    """Failed logins counted in the registry, shared by every web process."""
+    return LoginThrottle(
+        login_throttle_unit_of_work(registry),
+        by_address=ThrottlePolicy(
+            free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
+        ),
+        by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
+        clock=clock,
+    )
+
+
 def _add_screens(
     found: Services,
     settings: Settings,
@@ -382,10 +401,16 @@ def _add_screens(
 ) -> None:
     """What the pages show, composed once (they hold no state between requests)."""
     presence, retention = settings.presence, int(settings.events.retention_days)
-    found.tutor_board = TutorBoard(registry, store, presence)
-    found.tutor_students = TutorStudents(registry, ledger, store, presence)
-    found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
-    found.student_space = StudentSpace(registry, store, ledger, presence)
+    reads = screen_reads(registry, presence)
+    sessions = SessionReader(store, presence)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, presence), presence, retention_days=retention
+    )
+    found.screen_reads = reads
+    found.tutor_board = TutorBoard(reads, sessions, presence)
+    found.tutor_students = TutorStudents(reads, ledger, sessions, presence)
+    found.tutor_corrections = TutorCorrections(reads, sessions, corrections)
+    found.student_space = StudentSpace(reads, store, ledger, presence)
     found.student_data = StudentData(registry, found.student_space, retention_days=retention)
     found.week_stories = WeekStories(
         presence_unit_of_work(registry, presence), store, ledger, presence, retention_days=retention

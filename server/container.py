@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from server.adapters.event_store import EventStore
     from server.config import Settings
     from server.domain.notices import Channel
+    from server.ports.screens import ScreenReads
     from server.services.accounts.accounts import AccountService
+    from server.services.accounts.login_throttle import LoginThrottle
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
     from server.services.occupancy.occupancy import OccupancyService
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
     from server.services.screens.tutor_board import TutorBoard
     from server.services.screens.tutor_corrections import TutorCorrections
     from server.services.screens.tutor_students import TutorStudents
-    from server.web.rate_limit import LoginThrottle
 
 Clock = Callable[[], datetime]
 
@@ -67,6 +68,7 @@ class Services:
     metrics: Metrics | None = None
     login_throttle: LoginThrottle | None = None
     # what the pages show, composed once from the services above
+    screen_reads: Callable[[], ScreenReads] | None = None  # the screens' unit of work
     tutor_board: TutorBoard | None = None
     tutor_students: TutorStudents | None = None
     tutor_corrections: TutorCorrections | None = None

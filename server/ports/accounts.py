@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from server.domain.accounts import Role
+from server.domain.errors import ServerError
 
 
 @dataclass(slots=True)
@@ -48,6 +49,28 @@ class TokenRecord:
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
     id: int | None = None  # given by ``Tokens.add``
+
+
+@dataclass(frozen=True, slots=True)
+class TutorChoice:
+    """A tutor a tutor account may be linked to."""
+
+    id: int
+    email: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.email})" if self.name else self.email
+
+
+@dataclass(frozen=True, slots=True)
+class StudentLink:
+    """A student a student account may be linked to."""
+
+    pk: int
+    student_id: str
+    campus_id: str
 
 
 class Accounts(Protocol):
@@ -93,6 +116,12 @@ class Places(Protocol):
         """The student's campus, None when there is no such student."""
         ...
 
+    def tutors(self) -> list[TutorChoice]:
+        """Every tutor, by name then e-mail."""
+        ...
+
+    def student(self, student_id: str) -> StudentLink | None: ...
+
 
 class AuditTrail(Protocol):
     def record(
@@ -118,6 +147,56 @@ class AccountsUnitOfWork(Protocol):
     audit: AuditTrail
 
     def __enter__(self) -> AccountsUnitOfWork: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LoginFailureRecord:
+    """Failed logins of one key (``address:…`` or ``login:…``, the login hashed)."""
+
+    key: str
+    failures: int
+    last_failure_at: datetime
+    blocked_until: datetime | None = None
+
+
+class ConcurrentUpdate(ServerError):
+    """Another process changed the same record in the meantime: the unit of work was
+    discarded, try it again."""
+
+    code = "conflict"
+
+
+class LoginFailures(Protocol):
+    def get(self, key: str) -> LoginFailureRecord | None: ...
+
+    def locked(self, key: str) -> LoginFailureRecord | None:
+        """``get``, the record locked until the unit of work ends (where the store can)."""
+        ...
+
+    def add(self, record: LoginFailureRecord) -> None: ...
+
+    def save(self, record: LoginFailureRecord) -> None: ...
+
+    def forget(self, key: str) -> None: ...
+
+
+class LoginThrottleUnitOfWork(Protocol):
+    """One transaction of the login throttle; leaving it by :class:`ConcurrentUpdate`
+    means another process wrote the same key at once (nothing was kept)."""
+
+    failures: LoginFailures
+    audit: AuditTrail
+
+    def __enter__(self) -> LoginThrottleUnitOfWork: ...
 
     def __exit__(
         self,

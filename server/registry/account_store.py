@@ -7,13 +7,22 @@ from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 
-from sqlalchemy import func, orm, select
+from sqlalchemy import delete, func, orm, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server.domain.accounts import Role
-from server.ports.accounts import AccountRecord, TokenRecord
+from server.ports.accounts import (
+    AccountRecord,
+    ConcurrentUpdate,
+    LoginFailureRecord,
+    StudentLink,
+    TokenRecord,
+    TutorChoice,
+)
 from server.registry import audit
 from server.registry.account_models import Account, ApiToken
 from server.registry.models import Campus, Student, Tutor
+from server.registry.shared_state_models import LoginFailures
 
 _ACCOUNT_FIELDS = (
     "login",
@@ -133,6 +142,14 @@ class SqlPlaces:
         student = self._session.get(Student, student_pk)
         return student.campus_id if student is not None else None
 
+    def tutors(self) -> list[TutorChoice]:
+        rows = self._session.scalars(select(Tutor).order_by(Tutor.name, Tutor.email))
+        return [TutorChoice(row.id, row.email, row.name) for row in rows]
+
+    def student(self, student_id: str) -> StudentLink | None:
+        row = self._session.scalar(select(Student).where(Student.student_id == student_id))
+        return StudentLink(row.id, row.student_id, row.campus_id) if row is not None else None
+
 
 class SqlAuditTrail:
     """The audit log of one session: ``record`` is :func:`server.registry.audit.record`
@@ -180,3 +197,81 @@ def accounts_unit_of_work(
 ) -> Callable[[], SqlAccountsUnitOfWork]:
     """What :class:`~server.services.accounts.accounts.AccountService` is built with."""
     return lambda: SqlAccountsUnitOfWork(registry)
+
+
+def _failures(row: LoginFailures) -> LoginFailureRecord:
+    return LoginFailureRecord(row.key, row.failures, row.last_failure_at, row.blocked_until)
+
+
+class SqlLoginFailures:
+    def __init__(self, session: orm.Session) -> None:
+        self._session = session
+
+    def get(self, key: str) -> LoginFailureRecord | None:
+        row = self._session.get(LoginFailures, key)
+        return _failures(row) if row is not None else None
+
+    def locked(self, key: str) -> LoginFailureRecord | None:
+        row = self._session.get(LoginFailures, key, with_for_update=True)
+        return _failures(row) if row is not None else None
+
+    def add(self, record: LoginFailureRecord) -> None:
+        self._session.add(
+            LoginFailures(
+                key=record.key,
+                failures=record.failures,
+                last_failure_at=record.last_failure_at,
+                blocked_until=record.blocked_until,
+            )
+        )
+
+    def save(self, record: LoginFailureRecord) -> None:
+        row = self._session.get(LoginFailures, record.key)  # already loaded: no query
+        assert row is not None
+        row.failures = record.failures
+        row.last_failure_at = record.last_failure_at
+        row.blocked_until = record.blocked_until
+
+    def forget(self, key: str) -> None:
+        self._session.execute(delete(LoginFailures).where(LoginFailures.key == key))
+
+
+class SqlLoginThrottleUnitOfWork:
+    """``server.ports.accounts.LoginThrottleUnitOfWork`` on one registry session: two
+    processes inserting or updating one key at once end in :class:`ConcurrentUpdate`."""
+
+    def __init__(self, registry: Callable[[], orm.Session]) -> None:
+        self._registry = registry
+        self._session: orm.Session | None = None
+
+    def __enter__(self) -> SqlLoginThrottleUnitOfWork:
+        session = self._session = self._registry()
+        self.failures = SqlLoginFailures(session)
+        self.audit = SqlAuditTrail(session)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()  # whatever was not committed
+        finally:
+            self._session.close()
+            self._session = None
+        if isinstance(error, IntegrityError | OperationalError):
+            raise ConcurrentUpdate("login_failures") from error
+
+    def commit(self) -> None:
+        assert self._session is not None
+        self._session.commit()
+
+
+def login_throttle_unit_of_work(
+    registry: Callable[[], orm.Session],
+) -> Callable[[], SqlLoginThrottleUnitOfWork]:
+    """What :class:`~server.services.accounts.login_throttle.LoginThrottle` is built with."""
+    return lambda: SqlLoginThrottleUnitOfWork(registry)

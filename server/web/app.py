@@ -37,7 +37,6 @@ from server.web.coordinator import blueprint as coordinator_pages
 from server.web.errors import error
 from server.web.guards import principal
 from server.web.openapi import blueprint as openapi
-from server.web.rate_limit import LoginThrottle, ThrottlePolicy
 from server.web.student import blueprint as student_pages
 from server.web.tutor import blueprint as tutor_pages
 
@@ -75,15 +74,6 @@ def create_app(
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = services
-    if services.registry is not None and services.login_throttle is None:
-        services.login_throttle = LoginThrottle(
-            services.registry,
-            by_address=ThrottlePolicy(
-                free=settings.web.login_attempts_per_ip, cap=timedelta(minutes=5)
-            ),
-            by_login=ThrottlePolicy(free=3, cap=timedelta(seconds=60)),
-            clock=services.clock,
-        )
     app.before_request(_defer_reads)
     app.teardown_request(_end_deferred_reads)
     app.before_request(_limit_api_body)

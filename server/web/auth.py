@@ -1,9 +1,9 @@
 """Log in, log out, change one's password; who the session belongs to.
 
 A wrong password counts against the login typed and the client's address in the
-registry's login throttle (:mod:`server.web.rate_limit`): a growing wait, never a lock,
-answered alike whether the login exists or not, so a visitor can neither list the logins
-nor lock a tutor out."""
+registry's login throttle (:mod:`server.services.accounts.login_throttle`): a growing
+wait, never a lock, answered alike whether the login exists or not, so a visitor can
+neither list the logins nor lock a tutor out."""
 
 from __future__ import annotations
 

@@ -272,7 +272,7 @@ def _token(world: World) -> str:
 def _export(world: World, pk: int) -> dict:
     services = services_of(world.app)
     space = StudentSpace(
-        services.registry, services.store, services.ledger, services.settings.presence
+        services.screen_reads, services.store, services.ledger, services.settings.presence
     )
     return StudentData(services.registry, space, retention_days=400).everything(pk, world.clock())
 

@@ -244,12 +244,15 @@ def test_a_disabled_account_loses_its_session(world, client_as) -> None:
 def test_behind_a_trusted_proxy_throttling_sees_each_client_address(world) -> None:
     from dataclasses import replace
 
+    from server.bootstrap import login_throttle
     from server.web.app import create_app
 
     settings = replace(
         world.settings, web=replace(world.settings.web, proxy_hops=1, login_attempts_per_ip=2)
     )
-    services = replace(services_of(world.app), settings=settings, login_throttle=None)
+    services = services_of(world.app)
+    throttle = login_throttle(settings, services.registry, services.clock)
+    services = replace(services, settings=settings, login_throttle=throttle)
     app = create_app(services)
     first, second = app.test_client(), app.test_client()
     for client in (first, second):

@@ -20,7 +20,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.domain.accounts import Actor, Principal, Role, password_problems
 from server.domain.errors import DomainError
 from server.domain.phones import InvalidPhone, e164
-from server.ports.accounts import AccountRecord, AccountsUnitOfWork, Places, TokenRecord
+from server.ports.accounts import (
+    AccountRecord,
+    AccountsUnitOfWork,
+    Places,
+    StudentLink,
+    TokenRecord,
+    TutorChoice,
+)
 
 TOKEN_PREFIX = "cp_"  # noqa: S105 - a marker that tells our tokens apart, not a secret
 
@@ -194,6 +201,16 @@ class AccountService:
     def accounts(self) -> list[AccountView]:
         with self.unit_of_work() as uow:
             return [_view(row) for row in uow.accounts.listing()]
+
+    def tutors(self) -> list[TutorChoice]:
+        """The tutors a tutor account may be linked to, by name."""
+        with self.unit_of_work() as uow:
+            return uow.places.tutors()
+
+    def student(self, student_id: str) -> StudentLink | None:
+        """The student a student account would be linked to, if there is one."""
+        with self.unit_of_work() as uow:
+            return uow.places.student(student_id)
 
     def count(self) -> int:
         with self.unit_of_work() as uow:

@@ -5,18 +5,18 @@ itself like the tutor's *Now* page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, orm, select
 
 from server.config import PresenceSettings
-from server.domain.alerts import AlertKind, AlertLife, Stage
+from server.domain.alerts import AlertKind, AlertLife, Stage, life
 from server.registry.alert_models import Alert
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, state_of
 from server.registry.models import Student
-from server.services.screens.tutor_board import lives_of
+from server.services.alerts.alerts import call_policy
 
 RECENT = timedelta(hours=24)  # closed alerts shown this long after closing
 
@@ -143,3 +143,18 @@ class AlertBoard:
             closed_at=row.closed_at,
             resolution=row.resolution,
         )
+
+
+def lives_of(
+    session: orm.Session, settings: PresenceSettings, rows: Sequence[Alert], now: datetime
+) -> dict[int, AlertLife]:
+    """Each alert's life at ``now`` (``domain.alerts.life``), by alert id."""
+    repo = AlertRepository(session, timezone=settings.timezone)
+    calls = repo.calls_of([row.id for row in rows])
+    policies = {
+        campus: call_policy(settings, repo.channel_settings(campus))
+        for campus in {row.campus_id for row in rows}
+    }
+    return {
+        row.id: life(state_of(row), calls[row.id], policies[row.campus_id], now) for row in rows
+    }

@@ -35,7 +35,7 @@ from server.domain.week_story import (
     week_sessions,
 )
 from server.ports.presence import PresenceStore, PresenceUnitOfWork
-from server.services.accounts.tutor_scope import StudentRef
+from server.ports.screens import StudentRef
 from server.services.presence.ledger import (
     LedgerService,
     corrected_sessions,

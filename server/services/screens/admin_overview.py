@@ -6,16 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import orm
+from server.domain.reader_health import Health, ReaderHealth
+from server.ports.screens import ScreenReads
+from server.services.accounts.accounts import AccountView
 
-from server.domain.reader_health import Health
-from server.services.accounts.accounts import AccountService
-from server.services.occupancy.reader_health import ReaderHealthService
-from server.services.people.admin_students import student_count
-from server.services.people.enrolment import unknown_badges
 
-Registry = Callable[[], orm.Session]
+class AccountListing(Protocol):
+    """``server.services.accounts.accounts.AccountService``"""
+
+    def accounts(self) -> list[AccountView]: ...
+
+
+class ReaderHealths(Protocol):
+    """``server.services.occupancy.reader_health.ReaderHealthService``"""
+
+    def current(
+        self, now: datetime, *, known: Iterable[tuple[str, str]] = (), campus: str | None = None
+    ) -> list[ReaderHealth]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +38,18 @@ class Overview:
 
 
 def overview(
-    registry: Registry,
+    reads: Callable[[], ScreenReads],
     *,
-    accounts: AccountService,
-    reader_health: ReaderHealthService,
+    accounts: AccountListing,
+    reader_health: ReaderHealths,
     known_readers: Iterable[tuple[str, str]],
     campus_ids: list[str],
     now: datetime,
 ) -> Overview:
     """Counts over ``campus_ids`` (accounts: all of them)."""
-    waiting = [item for item in unknown_badges(registry) if item.campus_id in campus_ids]
+    with reads() as view:
+        students = view.student_count(campus_ids)
+        waiting = view.unknown_badges_waiting(campus_ids)
     health = [
         item
         for item in reader_health.current(now, known=known_readers)
@@ -46,8 +57,8 @@ def overview(
     ]
     listed = accounts.accounts()
     return Overview(
-        students=student_count(registry, campus_ids),
-        unknown_badges=len(waiting),
+        students=students,
+        unknown_badges=waiting,
         accounts=len(listed),
         active_accounts=sum(1 for account in listed if account.active),
         readers=len(health),

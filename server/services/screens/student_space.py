@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import orm
-
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
 from server.domain.calendar import CampusCalendar, IsoWeek
@@ -29,9 +27,8 @@ from server.domain.student_progress import (
     week_slots,
     year_weeks,
 )
-from server.registry.models import Student
-from server.registry.presence_repository import PresenceRepository, repository
-from server.services.presence.ledger import LedgerService, corrected_sessions, session_rules
+from server.ports.screens import PresenceReads, ScreenReads, WeekLedger
+from server.services.presence.ledger import corrected_sessions, session_rules
 
 
 class NotAStudent(NotFound):
@@ -67,28 +64,28 @@ class MyYear:
 class StudentSpace:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        reads: Callable[[], ScreenReads],
         events: EventStore,
-        ledger: LedgerService,
+        ledger: WeekLedger,
         settings: PresenceSettings,
     ) -> None:
-        self.registry = registry
+        self.reads = reads
         self.events = events
         self.ledger = ledger
         self.settings = settings
         self.rules = session_rules(settings)
 
     def me(self, student_pk: int) -> Me:
-        with self.registry() as session:
-            row = session.get(Student, student_pk)
-            if row is None:
-                raise NotAStudent(student_pk)
-            return Me(row.id, row.student_id, row.campus_id, row.tutor_id, row.first_name)
+        with self.reads() as view:
+            row = view.student(student_pk)
+        if row is None:
+            raise NotAStudent(student_pk)
+        return Me(row.pk, row.student_id, row.campus_id, row.tutor_id, row.first_name)
 
     def week(self, student_pk: int, now: datetime) -> MyWeek:
         me = self.me(student_pk)
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.reads() as view:
+            repo = view.presence
             calendar = repo.calendar(me.campus_id)
             week = IsoWeek.of(now.astimezone(calendar.tz).date())
             start, end = week.bounds(calendar.tz)
@@ -114,8 +111,8 @@ class StudentSpace:
 
     def year(self, student_pk: int, now: datetime) -> MyYear:
         me = self.me(student_pk)
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.reads() as view:
+            repo = view.presence
             today = now.astimezone(repo.calendar(me.campus_id).tz).date()
             contracts = self._contracts(repo, me, today - timedelta(days=366), today)
         weeks = year_weeks(today, contracts)
@@ -128,7 +125,7 @@ class StudentSpace:
 
     def sessions(
         self,
-        repo: PresenceRepository,
+        repo: PresenceReads,
         me: Me,
         calendar: CampusCalendar,
         span: tuple[datetime, datetime],
@@ -142,7 +139,7 @@ class StudentSpace:
         schedule = calendar.schedule(start.astimezone(tz).date(), end.astimezone(tz).date())
         sessions = corrected_sessions(
             self.events,
-            repo,
+            repo,  # type: ignore[arg-type]  # the presence repository, through the port
             self.rules,
             me.campus_id,
             [me.student_pk],
@@ -159,7 +156,7 @@ class StudentSpace:
         return WeekLine(me.student_id, week, 0, 0, 0, 0, 0, WeekStatus.EXCUSED)  # no contract
 
     @staticmethod
-    def _contracts(repo: PresenceRepository, me: Me, first: date, last: date) -> list[Contract]:
+    def _contracts(repo: PresenceReads, me: Me, first: date, last: date) -> list[Contract]:
         for plan in repo.plans(me.campus_id, first, last):
             if plan.student_pk == me.student_pk:
                 return list(plan.contracts)

@@ -11,33 +11,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import orm, select
-
-from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
-from server.domain.absences import ExpectedSlot, Verdict, expected_slots
-from server.domain.alerts import AlertKind, AlertLife, life
+from server.domain.absences import ExpectedSlot, expected_slots
+from server.domain.alerts import AlertLife, life
 from server.domain.tutor_roster import RosterState, on_roster, roster_state
-from server.registry.alert_models import AbsenceEvaluation, Alert, AlertCall
-from server.registry.alert_repository import AlertRepository, state_of
-from server.registry.models import Student, Tutor
-from server.registry.presence_repository import PresenceRepository, repository
-from server.services.accounts.tutor_scope import Scope, StudentRef, ref_of, students_in
+from server.ports.screens import (
+    AlertFacts,
+    CallLine,
+    PresenceReads,
+    Scope,
+    ScreenReads,
+    SessionSource,
+    StudentRef,
+)
 from server.services.alerts.alerts import call_policy
-from server.services.presence.tutor_sessions import SessionReader
 from server.texts.alert_texts import tel_uri
-
-STUDENT_ALERTS = (AlertKind.ABSENCE.value, AlertKind.SHORTFALL.value, AlertKind.EARLY_WARNING.value)
-
-
-@dataclass(frozen=True, slots=True)
-class CallLine:
-    called_at: datetime
-    outcome: str
-    reason_category: str | None
-    reason: str
-    excused: bool
-    author: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +74,22 @@ class Board:
 class TutorBoard:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
-        events: EventStore,
+        reads: Callable[[], ScreenReads],
+        sessions: SessionSource,
         settings: PresenceSettings,
         *,
         ahead: timedelta = timedelta(hours=1),
     ) -> None:
-        self.registry = registry
+        self.reads = reads
         self.settings = settings
-        self.sessions = SessionReader(events, settings)
+        self.sessions = sessions
         self.grace = timedelta(minutes=settings.grace_minutes)
         self.ahead = ahead
 
     def board(self, scope: Scope, now: datetime) -> Board:
-        with self.registry() as session:
-            students = students_in(session, scope)
-            alerts = self._open_alerts(session, students, now)
-            repo = repository(session, self.settings)
+        with self.reads() as view:
+            students = view.students(scope)
+            alerts = self._open_alerts(view, students, now)
             by_campus: dict[str, list[StudentRef]] = defaultdict(list)
             for student in students:
                 by_campus[student.campus_id].append(student)
@@ -114,7 +101,7 @@ class TutorBoard:
             roster = [
                 line
                 for campus, refs in sorted(by_campus.items())
-                for line in self._roster(session, repo, campus, refs, open_by_slot, now)
+                for line in self._roster(view, campus, refs, open_by_slot, now)
             ]
         roster.sort(key=lambda line: (line.slot_start, line.state.urgency, line.student.name))
         return Board(now, alerts, roster)
@@ -122,64 +109,45 @@ class TutorBoard:
     def alert(self, public_id: str, now: datetime) -> AlertCard | None:
         """An alert about a student, with its calls and its life at ``now``; None for
         others (incidents)."""
-        with self.registry() as session:
-            row = session.execute(
-                select(Alert, Student, Tutor)
-                .join(Student, Student.id == Alert.student_pk)
-                .outerjoin(Tutor, Tutor.id == Student.tutor_id)
-                .where(Alert.public_id == public_id, Alert.kind.in_(STUDENT_ALERTS))
-            ).first()
-            if row is None:
+        with self.reads() as view:
+            found = view.alert(public_id)
+            if found is None:
                 return None
-            alert, student, tutor = row
-            calls = session.scalars(
-                select(AlertCall).where(AlertCall.alert_pk == alert.id).order_by(AlertCall.id)
-            )
-            lines = tuple(call_of(call) for call in calls)
-            return card_of(
-                alert,
-                ref_of(student, tutor),
-                lines,
-                lives_of(session, self.settings, [alert], now)[alert.id],
-            )
+            facts, ref = found
+            calls = view.calls([facts.id])
+            lives = lives_of(view, self.settings, [facts], calls, now)
+        return card_of(facts, ref, tuple(calls[facts.id]), lives[facts.id])
 
     # ------------------------------------------------------------------ parts
 
     def _open_alerts(
-        self, session: orm.Session, students: Sequence[StudentRef], now: datetime
+        self, view: ScreenReads, students: Sequence[StudentRef], now: datetime
     ) -> list[AlertCard]:
         refs = {student.pk: student for student in students}
         if not refs:
             return []
-        rows = session.scalars(
-            select(Alert)
-            .where(
-                Alert.status != "closed",
-                Alert.kind.in_(STUDENT_ALERTS),
-                Alert.student_pk.in_(list(refs)),
-            )
-            .order_by(Alert.noticed_at, Alert.id)
-        )
-        found = [row for row in rows if row.student_pk in refs]
-        lives = lives_of(session, self.settings, found, now)
-        return [card_of(row, refs[row.student_pk], (), lives[row.id]) for row in found]
+        found = view.open_alerts(list(refs))
+        calls = view.calls([facts.id for facts in found])
+        lives = lives_of(view, self.settings, found, calls, now)
+        return [card_of(facts, refs[facts.student_pk], (), lives[facts.id]) for facts in found]
 
     def _roster(
         self,
-        session: orm.Session,
-        repo: PresenceRepository,
+        view: ScreenReads,
         campus: str,
         refs: Sequence[StudentRef],
         open_by_slot: dict[tuple[int, datetime | None], str],
         now: datetime,
     ) -> list[RosterLine]:
         wanted = {ref.pk: ref for ref in refs}
-        slots = self._current_slots(repo, campus, set(wanted), now)
+        slots = self._current_slots(view.presence, campus, set(wanted), now)
         if not slots:
             return []
         span = (min(slot.start for slot in slots), max(slot.end for slot in slots))
-        sessions = self.sessions.sessions(repo, campus, {s.student_pk for s in slots}, span, now)
-        verdicts = _verdicts(session, slots)
+        sessions = self.sessions.sessions(
+            view.presence, campus, {s.student_pk for s in slots}, span, now
+        )
+        verdicts = view.verdicts([(slot.student_pk, slot.start) for slot in slots])
         lines = []
         for slot in slots:
             state, came = roster_state(
@@ -194,7 +162,7 @@ class TutorBoard:
         return lines
 
     def _current_slots(
-        self, repo: PresenceRepository, campus: str, pks: set[int], now: datetime
+        self, repo: PresenceReads, campus: str, pks: set[int], now: datetime
     ) -> list[ExpectedSlot]:
         calendar = repo.calendar(campus)
         today = now.astimezone(calendar.tz).date()
@@ -221,65 +189,54 @@ class TutorBoard:
         return found
 
 
-def _verdicts(
-    session: orm.Session, slots: Sequence[ExpectedSlot]
-) -> dict[tuple[int, datetime], Verdict]:
-    rows = session.execute(
-        select(
-            AbsenceEvaluation.student_pk, AbsenceEvaluation.slot_start, AbsenceEvaluation.verdict
-        ).where(
-            AbsenceEvaluation.student_pk.in_(list({slot.student_pk for slot in slots})),
-            AbsenceEvaluation.slot_start.in_(list({slot.start for slot in slots})),
-        )
-    )
-    return {(pk, start): Verdict(verdict) for pk, start, verdict in rows}
-
-
 def _tel(ref: StudentRef) -> str:
     return tel_uri(ref.phone) if ref.phone else ""
 
 
 def lives_of(
-    session: orm.Session, settings: PresenceSettings, rows: Sequence[Alert], now: datetime
+    view: ScreenReads,
+    settings: PresenceSettings,
+    alerts: Sequence[AlertFacts],
+    calls: dict[int, list[CallLine]],
+    now: datetime,
 ) -> dict[int, AlertLife]:
     """Each alert's life at ``now`` (``domain.alerts.life``), by alert id."""
-    repo = AlertRepository(session, timezone=settings.timezone)
-    calls = repo.calls_of([row.id for row in rows])
+    escalations = view.escalations({facts.campus_id for facts in alerts}) if alerts else {}
     policies = {
-        campus: call_policy(settings, repo.channel_settings(campus))
-        for campus in {row.campus_id for row in rows}
+        campus: call_policy(settings, escalations.get(campus))  # type: ignore[arg-type]
+        for campus in {facts.campus_id for facts in alerts}
     }
     return {
-        row.id: life(state_of(row), calls[row.id], policies[row.campus_id], now) for row in rows
+        facts.id: life(
+            facts.state,
+            [line.log() for line in calls[facts.id]],
+            policies[facts.campus_id],
+            now,
+        )
+        for facts in alerts
     }
 
 
 def card_of(
-    row: Alert,
+    facts: AlertFacts,
     ref: StudentRef,
     calls: tuple[CallLine, ...] = (),
     alert_life: AlertLife | None = None,
 ) -> AlertCard:
     return AlertCard(
-        public_id=row.public_id,
-        kind=row.kind,
-        status=row.status,
-        resolution=row.resolution,
+        public_id=facts.public_id,
+        kind=facts.kind,
+        status=facts.status,
+        resolution=facts.resolution,
         student=ref,
         tel=_tel(ref),
-        slot_start=row.slot_start,
-        slot_end=row.slot_end,
-        week=row.week,
-        noticed_at=row.noticed_at,
-        acknowledged_at=row.acknowledged_at,
-        called_at=row.called_at,
-        arrived_at=row.arrived_at,
+        slot_start=facts.slot_start,
+        slot_end=facts.slot_end,
+        week=facts.week,
+        noticed_at=facts.noticed_at,
+        acknowledged_at=facts.acknowledged_at,
+        called_at=facts.called_at,
+        arrived_at=facts.arrived_at,
         calls=calls,
         life=alert_life,
-    )
-
-
-def call_of(row: AlertCall) -> CallLine:
-    return CallLine(
-        row.called_at, row.outcome, row.reason_category, row.reason, row.excused, row.author
     )

@@ -6,39 +6,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import orm
-
-from server.adapters.event_store import EventStore
-from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.contracts import ExcuseCategory
 from server.domain.errors import DomainError
 from server.domain.sessions import Correction, CorrectionKind, Session, SessionState
-from server.registry.presence_repository import repository
-from server.registry.presence_store import presence_unit_of_work
-from server.services.accounts.tutor_scope import StudentRef
-from server.services.presence.corrections import CorrectionService
-from server.services.presence.tutor_sessions import SessionReader
+from server.ports.screens import ScreenReads, SessionSource, StudentRef
 
 CONFIRMED_REASON = "confirmed by tutor"
+
+
+class Corrections(Protocol):
+    """The presence corrections (``server.services.presence.corrections.CorrectionService``:
+    audited, re-opens frozen weeks)."""
+
+    def correct(
+        self, student_id: str, correction: Correction, *, reason: str, actor: Actor
+    ) -> int: ...
+
+    def excuse(
+        self,
+        student_id: str,
+        start: datetime,
+        end: datetime,
+        category: ExcuseCategory,
+        *,
+        note: str,
+        actor: Actor,
+    ) -> int: ...
 
 
 class TutorCorrections:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
-        events: EventStore,
-        settings: PresenceSettings,
-        *,
-        retention_days: int,
+        reads: Callable[[], ScreenReads],
+        sessions: SessionSource,
+        corrections: Corrections,
     ) -> None:
-        self.registry = registry
-        self.settings = settings
-        self.service = CorrectionService(
-            presence_unit_of_work(registry, settings), settings, retention_days=retention_days
-        )
-        self.sessions = SessionReader(events, settings)
+        self.reads = reads
+        self.service = corrections
+        self.sessions = sessions
 
     def fix(
         self,
@@ -86,9 +94,8 @@ class TutorCorrections:
 
     def _session(self, ref: StudentRef, start: datetime, now: datetime) -> Session:
         span = (start - timedelta(seconds=1), start + timedelta(seconds=1))
-        with self.registry() as session:
-            repo = repository(session, self.settings)
-            sessions = self.sessions.sessions(repo, ref.campus_id, [ref.pk], span, now)
+        with self.reads() as view:
+            sessions = self.sessions.sessions(view.presence, ref.campus_id, [ref.pk], span, now)
         for found in sessions.get(ref.pk, []):
             if found.start == start:
                 return found

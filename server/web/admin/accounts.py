@@ -13,8 +13,6 @@ from server.domain.errors import DomainError
 from server.i18n import _
 from server.services.accounts.accounts import AccountService
 from server.services.accounts.admin_accounts import generate_password
-from server.services.people.admin_badges import student_ref
-from server.services.people.admin_students import tutors
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
     actor,
@@ -39,7 +37,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         "admin/accounts.html",
         accounts=_accounts().accounts(),
         campuses=visible_campuses(),
-        tutors=tutors(services().registry),
+        tutors=_accounts().tutors(),
         roles=_ROLES,
         **(values | extra),
     )
@@ -67,7 +65,7 @@ def _links(form: dict[str, str], role: Role, campus: str) -> tuple[str, int | No
         return campus, tutor_id, None
     if role is Role.STUDENT:
         student_id = text(form, "student_id", max_chars=64)
-        student = student_ref(services().registry, student_id)
+        student = _accounts().student(student_id)
         if student is None:
             raise FieldError(
                 "student_id", "There is no student {student_id}.", student_id=student_id

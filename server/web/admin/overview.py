@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
+from server.container import built
 from server.services.alerts.delivery_health import failing_channels
 from server.services.screens.admin_overview import overview
 from server.web.admin import blueprint
@@ -16,7 +17,7 @@ from server.web.context import services
 def index() -> str:
     campuses = visible_campuses()
     counts = overview(
-        services().registry,
+        built(services().screen_reads),
         accounts=services().accounts,
         reader_health=services().reader_health,
         known_readers=services().settings.known_readers(),

@@ -1,5 +1,5 @@
-"""What the student pages share: the services (built from the composition root's
-registry, event store, ledger and settings), the clock, and who the student is."""
+"""What the student pages share: the screens the composition root built (their reads
+go through ``server.ports.screens``), the clock, and who the student is."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""What the tutor pages share: the services (built from the composition root's
-registry, event store and settings), the clock, who acts, and the access checks."""
+"""What the tutor pages share: the screens the composition root built (their reads go
+through ``server.ports.screens``), the clock, who acts, and the access checks."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Role
 from server.domain.errors import DomainError
 from server.i18n import _
-from server.services.accounts.tutor_scope import students_in
 from server.services.people import activities
 from server.web import outcome_labels
 from server.web.context import actor, now, services
@@ -22,15 +21,12 @@ from server.web.coordinator.activities import render_form, save_from_form
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
 from server.web.tutor import blueprint
-from server.web.tutor.context import scope
+from server.web.tutor.context import scope, students
 
 
 def _my_students() -> dict[int, tuple[str, str, int | None]]:
     """pk → (name, campus, tutor id) of the tutor's students."""
-    with services().registry() as session:
-        return {
-            ref.pk: (ref.name, ref.campus_id, ref.tutor_id) for ref in students_in(session, scope())
-        }
+    return {ref.pk: (ref.name, ref.campus_id, ref.tutor_id) for ref in students().students(scope())}
 
 
 def _year() -> AcademicYear:

@@ -11,11 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.domain.accounts import Role
-from server.ports.accounts import AccountRecord, AccountsUnitOfWork, TokenRecord
-from server.registry.account_store import accounts_unit_of_work
+from server.ports.accounts import (
+    AccountRecord,
+    AccountsUnitOfWork,
+    ConcurrentUpdate,
+    LoginFailureRecord,
+    LoginThrottleUnitOfWork,
+    TokenRecord,
+)
+from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.models import Student, Tutor
 from tests.integration.registry.conftest import CAMPUS
-from tests.unit.accounts.fakes import FakeUnitOfWork, Stored
+from tests.unit.accounts.fakes import FakeLoginThrottleUnitOfWork, FakeUnitOfWork, Stored
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -24,7 +31,13 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 def unit_of_work(request: pytest.FixtureRequest) -> Callable[[], AccountsUnitOfWork]:
     """A tutor (its id in ``unit_of_work.tutor``) and a student of CAMPUS on each side."""
     if request.param == "fake":
-        stored = Stored(campuses={CAMPUS}, tutors={1}, students={1: CAMPUS})
+        stored = Stored(
+            campuses={CAMPUS},
+            tutors={1},
+            students={1: CAMPUS},
+            tutor_names={1: ("tutrice@campus.fr", "Tutrice")},
+            student_ids={"E001": 1},
+        )
         factory = lambda: FakeUnitOfWork(stored)  # noqa: E731
         factory.tutor, factory.student = 1, 1  # type: ignore[attr-defined]
         return factory
@@ -144,3 +157,61 @@ def test_an_audit_entry_is_written_with_the_transaction(unit_of_work) -> None:
             at=NOW, actor="admin", action="account_created", entity="account", entity_id=added.id
         )
         uow.commit()
+
+
+def test_the_places_an_account_may_be_linked_to(unit_of_work) -> None:
+    with unit_of_work() as uow:
+        tutors = uow.places.tutors()
+        student = uow.places.student("E001")
+        assert uow.places.student("E999") is None
+    assert [(t.id, t.label) for t in tutors] == [
+        (unit_of_work.tutor, "Tutrice (tutrice@campus.fr)")
+    ]
+    assert student is not None
+    assert (student.pk, student.student_id, student.campus_id) == (
+        unit_of_work.student,
+        "E001",
+        CAMPUS,
+    )
+
+
+@pytest.fixture(params=["registry", "fake"])
+def throttle_unit_of_work(request: pytest.FixtureRequest) -> Callable[[], LoginThrottleUnitOfWork]:
+    if request.param == "fake":
+        stored = Stored()
+        return lambda: FakeLoginThrottleUnitOfWork(stored)
+    return login_throttle_unit_of_work(request.getfixturevalue("registry"))
+
+
+def test_login_failures_are_kept_on_commit_only(throttle_unit_of_work) -> None:
+    with throttle_unit_of_work() as uow:
+        uow.failures.add(LoginFailureRecord("login:a", 1, NOW))
+    with throttle_unit_of_work() as uow:
+        assert uow.failures.get("login:a") is None
+        uow.failures.add(LoginFailureRecord("login:a", 1, NOW))
+        uow.failures.add(LoginFailureRecord("address:b", 2, NOW, NOW + timedelta(seconds=1)))
+        uow.commit()
+    with throttle_unit_of_work() as uow:
+        found = uow.failures.locked("login:a")
+        assert found == LoginFailureRecord("login:a", 1, NOW)
+        found.failures, found.blocked_until = 2, NOW + timedelta(seconds=4)
+        uow.failures.save(found)
+        uow.failures.forget("address:b")
+        uow.failures.forget("address:none")
+        uow.commit()
+    with throttle_unit_of_work() as uow:
+        assert uow.failures.get("login:a") == LoginFailureRecord(
+            "login:a", 2, NOW, NOW + timedelta(seconds=4)
+        )
+        assert uow.failures.get("address:b") is None
+
+
+def test_a_key_inserted_twice_is_a_concurrent_update(throttle_unit_of_work) -> None:
+    with throttle_unit_of_work() as uow:
+        uow.failures.add(LoginFailureRecord("login:a", 1, NOW))
+        uow.commit()
+    with pytest.raises(ConcurrentUpdate), throttle_unit_of_work() as uow:
+        uow.failures.add(LoginFailureRecord("login:a", 5, NOW))
+        uow.commit()
+    with throttle_unit_of_work() as uow:
+        assert uow.failures.get("login:a") == LoginFailureRecord("login:a", 1, NOW)

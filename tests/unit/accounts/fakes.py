@@ -11,7 +11,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from server.ports.accounts import AccountRecord, TokenRecord
+from server.ports.accounts import (
+    AccountRecord,
+    ConcurrentUpdate,
+    LoginFailureRecord,
+    StudentLink,
+    TokenRecord,
+    TutorChoice,
+)
 
 
 @dataclass
@@ -24,6 +31,10 @@ class Stored:
     campuses: set[str] = field(default_factory=set)
     tutors: set[int] = field(default_factory=set)
     students: dict[int, str] = field(default_factory=dict)  # student pk -> campus
+    tutor_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (email, name)
+    student_ids: dict[str, int] = field(default_factory=dict)  # student id -> pk
+    login_failures: dict[str, LoginFailureRecord] = field(default_factory=dict)
+    collisions: int = 0  # the next commits of the login throttle that another process beats
     commits: int = 0
 
 
@@ -97,6 +108,17 @@ class FakePlaces:
     def student_campus(self, student_pk: int) -> str | None:
         return self._stored.students.get(student_pk)
 
+    def tutors(self) -> list[TutorChoice]:
+        found = [
+            TutorChoice(pk, *self._stored.tutor_names.get(pk, ("", "")))
+            for pk in self._stored.tutors
+        ]
+        return sorted(found, key=lambda tutor: (tutor.name, tutor.email))
+
+    def student(self, student_id: str) -> StudentLink | None:
+        pk = self._stored.student_ids.get(student_id)
+        return StudentLink(pk, student_id, self._stored.students[pk]) if pk is not None else None
+
 
 class FakeAuditTrail:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
@@ -153,5 +175,60 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         self._stored.accounts = copy.deepcopy(self._accounts)
         self._stored.tokens = copy.deepcopy(self._tokens)
+        self._stored.audit = list(self._audit)
+        self._stored.commits += 1
+
+
+class FakeLoginFailures:
+    def __init__(self, rows: dict[str, LoginFailureRecord]) -> None:
+        self._rows = rows
+
+    def get(self, key: str) -> LoginFailureRecord | None:
+        row = self._rows.get(key)
+        return copy.copy(row) if row is not None else None
+
+    def locked(self, key: str) -> LoginFailureRecord | None:
+        return self.get(key)
+
+    def add(self, record: LoginFailureRecord) -> None:
+        if record.key in self._rows:
+            raise ConcurrentUpdate("login_failures")  # the registry's primary key
+        self._rows[record.key] = copy.copy(record)
+
+    def save(self, record: LoginFailureRecord) -> None:
+        assert record.key in self._rows
+        self._rows[record.key] = copy.copy(record)
+
+    def forget(self, key: str) -> None:
+        self._rows.pop(key, None)
+
+
+class FakeLoginThrottleUnitOfWork:
+    """A transaction of the login throttle on copies; ``Stored.collisions`` makes the
+    next commits fail as when another process wrote the same key first."""
+
+    def __init__(self, stored: Stored) -> None:
+        self._stored = stored
+
+    def __enter__(self) -> FakeLoginThrottleUnitOfWork:
+        self._rows = copy.deepcopy(self._stored.login_failures)
+        self._audit: list[dict[str, Any]] = list(self._stored.audit)
+        self.failures = FakeLoginFailures(self._rows)
+        self.audit = FakeAuditTrail(self._audit)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        del self.failures, self.audit
+
+    def commit(self) -> None:
+        if self._stored.collisions:
+            self._stored.collisions -= 1
+            raise ConcurrentUpdate("login_failures")
+        self._stored.login_failures = copy.deepcopy(self._rows)
         self._stored.audit = list(self._audit)
         self._stored.commits += 1

@@ -188,3 +188,14 @@ def test_a_token_is_for_staff_who_manage(service: AccountService, stored: Stored
     with pytest.raises(DomainError, match="coordinator or an admin"):
         service.create_token(name="x", role=Role.TUTOR, actor=ADMIN)
     assert stored.tokens == {}
+
+
+def test_the_tutors_and_the_student_a_new_account_may_be_linked_to(stored: Stored) -> None:
+    stored.tutors |= {8}
+    stored.tutor_names.update({7: ("zoe@campus.fr", "Zoé"), 8: ("adam@campus.fr", "")})
+    stored.student_ids["E042"] = 42
+    service = AccountService(lambda: FakeUnitOfWork(stored))
+    assert [tutor.label for tutor in service.tutors()] == ["adam@campus.fr", "Zoé (zoe@campus.fr)"]
+    found = service.student("E042")
+    assert found is not None and (found.pk, found.campus_id) == (42, "saint-marcellin")
+    assert service.student("E043") is None

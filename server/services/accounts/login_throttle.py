@@ -16,12 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-
-from server.registry import audit
-from server.registry.shared_state_models import LoginFailures
+from server.ports.accounts import ConcurrentUpdate, LoginFailureRecord, LoginThrottleUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +50,13 @@ def address_key(address: str) -> str:
 class LoginThrottle:
     def __init__(
         self,
-        registry: sessionmaker[Session],
+        unit_of_work: Callable[[], LoginThrottleUnitOfWork],
         *,
         by_address: ThrottlePolicy,
         by_login: ThrottlePolicy,
         clock: Callable[[], datetime],
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.by_address = by_address
         self.by_login = by_login
         self.clock = clock
@@ -70,8 +65,8 @@ class LoginThrottle:
         """When the next try of this address and login may be made, if later than now."""
         now = self.clock()
         keys = [address_key(address), login_key(login)]
-        with self.registry() as session:
-            rows = [session.get(LoginFailures, key) for key in keys]
+        with self.unit_of_work() as uow:
+            rows = [uow.failures.get(key) for key in keys]
         waits = [row.blocked_until for row in rows if row and row.blocked_until]
         latest = max(waits, default=None)
         return latest if latest is not None and latest > now else None
@@ -86,30 +81,34 @@ class LoginThrottle:
                 try:
                     self._count(key, policy, now, address)
                     break
-                except (IntegrityError, OperationalError):
+                except ConcurrentUpdate:
                     log.warning("login throttle: concurrent update of one key, retrying")
 
     def succeeded(self, login: str) -> None:
         """The right password: this login's count starts again (the address's does not,
         or one valid account would let its holder guess others' passwords freely)."""
-        with self.registry() as session, session.begin():
-            session.execute(delete(LoginFailures).where(LoginFailures.key == login_key(login)))
+        with self.unit_of_work() as uow:
+            uow.failures.forget(login_key(login))
+            uow.commit()
 
     def _count(self, key: str, policy: ThrottlePolicy, now: datetime, address: str) -> None:
-        with self.registry() as session, session.begin():
-            row = session.get(LoginFailures, key, with_for_update=True)
+        with self.unit_of_work() as uow:
+            row = uow.failures.locked(key)
+            new = row is None
             if row is None:
-                row = LoginFailures(key=key, failures=0, last_failure_at=now)
-                session.add(row)
+                row = LoginFailureRecord(key=key, failures=0, last_failure_at=now)
             elif row.last_failure_at <= now - policy.forget:
                 row.failures = 0
             row.failures += 1
             row.last_failure_at = now
             wait = policy.wait(row.failures)
             row.blocked_until = now + wait if wait else None
+            if new:
+                uow.failures.add(row)
+            else:
+                uow.failures.save(row)
             if row.failures == policy.free:
-                audit.record(
-                    session,
+                uow.audit.record(
                     at=now,
                     actor="system",
                     action="login_failures_burst",
@@ -117,3 +116,4 @@ class LoginThrottle:
                     entity_id=key,
                     after={"failures": row.failures, "address": address},
                 )
+            uow.commit()

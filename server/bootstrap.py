@@ -27,6 +27,12 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.operations_store import (
+    SqlJobLeases,
+    SqlProcessRows,
+    SqlRegistryRetention,
+    SqlRegistryWatch,
+)
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
@@ -145,7 +151,7 @@ def build_ingest(
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
-        partial(purge_expired, store, retention=keep, registry=registry),
+        partial(purge_expired, store, retention=keep, registry=SqlRegistryRetention(registry)),
         clock=clock,
         every=timedelta(hours=1),
     )
@@ -275,7 +281,7 @@ def build_server(
     )
     _add_alerts(features, alerting, ingest, clock)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
-    leadership = Leadership(registry)
+    leadership = Leadership(SqlJobLeases(registry))
     reporter = _add_watching(
         features, settings, registry, ingest, leadership, clock, web_only=web_only
     )
@@ -428,12 +434,22 @@ def watching(
             "subscribed": consumer.subscribed,
             "malformed_packets": consumer.malformed_packets,
         }
-    reporter = ProcessReporter(registry, process=process, parts=parts)
+    rows = SqlProcessRows(registry)
+    reporter = ProcessReporter(rows, process=process, parts=parts)
     broker = ingest.consumer if ingest is not None else None
     written = ingest.store if ingest is not None else None
-    readiness = Readiness(registry, clock=clock, broker=broker, store=written, reporter=reporter)
+    readiness = Readiness(
+        SqlRegistryWatch(registry),
+        SqlJobLeases(registry),
+        rows,
+        clock=clock,
+        broker=broker,
+        store=written,
+        reporter=reporter,
+    )
     metrics = Metrics(
-        registry,
+        SqlRegistryWatch(registry),
+        rows,
         clock=clock,
         wall=reporter.wall,
         store=written or store,

@@ -4,8 +4,7 @@ service a view, a command or a job reaches for, by attribute — never by a stri
 The web app keeps one (``create_app(services=...)``); views read it with
 :func:`server.web.context.services`, anything holding the app with :func:`services_of`.
 ``settings``, ``clock`` and ``ledger`` are always there; the rest is ``None`` in an app
-composed for a test with only the parts it needs (``readiness`` and ``metrics`` are then
-built on first use from the registry, see :mod:`server.web.watch`)."""
+composed for a test with only the parts it needs."""
 
 from __future__ import annotations
 

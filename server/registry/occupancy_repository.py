@@ -4,57 +4,19 @@ their limits), which reader is in which room, and the audited manual corrections
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain.capacity import Limits
+from server.ports.occupancy import CountCorrection, Place, RoomInfo
 from server.registry import audit
 from server.registry.models import AuditEntry, Campus, Reader, Room
 from server.registry.occupancy_models import CampusCapacity, RoomProfile
 
 CORRECTION_ACTION = "occupancy_correction"
 CORRECTION_ENTITY = "occupancy"
-
-
-@dataclass(frozen=True, slots=True)
-class CountCorrection:
-    """A count set by hand on the coordinator's occupancy page."""
-
-    at: datetime
-    room: str | None  # None: the whole campus
-    computed: int  # what the readers counted then
-    count: int  # what was set by hand
-    reason: str
-    actor: str
-
-
-@dataclass(frozen=True, slots=True)
-class RoomInfo:
-    code: str  # public id: MQTT events, API
-    name: str
-    kind: str
-    limits: Limits
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A campus with its capacity and rooms."""
-
-    campus: str
-    limits: Limits
-    rooms: tuple[RoomInfo, ...]
-
-    def room(self, code: str) -> RoomInfo | None:
-        return next((room for room in self.rooms if room.code == code), None)
-
-    def limits_of(self, zone: str | None) -> Limits:
-        if zone is None:
-            return self.limits
-        room = self.room(zone)
-        return room.limits if room is not None else Limits()
 
 
 class OccupancyRepository:

@@ -12,10 +12,11 @@ from sqlalchemy import orm, select
 from server.domain.accounts import Actor
 from server.domain.capacity import Limits
 from server.domain.errors import DomainError
+from server.ports.occupancy import RoomInfo
 from server.registry import audit
 from server.registry.models import READER_MODES, Reader, Room
 from server.registry.occupancy_models import ROOM_KINDS, CampusCapacity, RoomProfile
-from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.occupancy_repository import OccupancyRepository
 
 Registry = Callable[[], orm.Session]
 MODES = READER_MODES  # toggle | in | out doors, or a room reader

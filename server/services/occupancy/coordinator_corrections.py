@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from server.domain.calendar import local_midnight
 from server.domain.occupancy import ZoneCount
-from server.registry.occupancy_repository import CountCorrection, OccupancyRepository
+from server.ports.occupancy import CountCorrection
+from server.registry.occupancy_repository import OccupancyRepository
 from server.services.occupancy.occupancy import OccupancyService
 
 MAX_COUNT = 999

@@ -38,7 +38,8 @@ from server.domain.capacity import CapacityChanged, CapacityLevel, Limits, next_
 from server.domain.events import OccupancySample, StoredTap
 from server.domain.occupancy import CampusOccupancy, Zone, ZoneCount
 from server.domain.sessions import DoorTap, ReaderMode
-from server.registry.occupancy_repository import OccupancyRepository, Place
+from server.ports.occupancy import Place
+from server.registry.occupancy_repository import OccupancyRepository
 from server.registry.presence_repository import BadgeHolding
 from server.services.presence.ledger import (
     holder_of,

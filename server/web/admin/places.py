@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from edge.protocol import is_valid_id
 from server.domain.errors import DomainError
 from server.i18n import _
-from server.registry.occupancy_repository import RoomInfo
+from server.ports.occupancy import RoomInfo
 from server.services.occupancy import admin_places
 from server.web.admin import blueprint, fields
 from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, now

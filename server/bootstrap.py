@@ -27,6 +27,7 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
 from server.registry.operations_store import (
     SqlJobLeases,
     SqlProcessRows,
@@ -37,6 +38,7 @@ from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.occupancy.admin_places import PlacesAdmin
 from server.services.occupancy.occupancy import (
     CapacityNotifier,
     OccupancyService,
@@ -353,6 +355,7 @@ def build_services(
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
         access_log=AccessLog(registry),
+        places_admin=PlacesAdmin(occupancy_unit_of_work(registry, settings.presence)),
     )
     _add_screens(found, settings, registry, store, ledger)
     return found
@@ -475,7 +478,7 @@ def _add_occupancy(
     ``reader_down`` alerts). Capacity incidents are stored ``capacity`` alerts (and
     logged), sent to the coordinators by the alert channels."""
     occupancy = OccupancyService(
-        registry,
+        occupancy_unit_of_work(registry, settings.presence),
         ingest.store,
         settings.presence,
         publish=None
@@ -492,7 +495,8 @@ def _add_occupancy(
             refine=partial(with_capacity, occupancy=occupancy),
         )
     )
-    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=readers_down)
+    outages = SqlReaderOutages(registry, settings.presence)
+    watch = ReaderWatch(outages, ingest.store, notifier=readers_down)
     minute = timedelta(minutes=1)
     features.jobs += [
         PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.services.accounts.accounts import AccountService
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
+    from server.services.occupancy.admin_places import PlacesAdmin
     from server.services.occupancy.occupancy import OccupancyService
     from server.services.occupancy.reader_health import ReaderHealthService
     from server.services.occupancy.reader_watch import ReaderWatch
@@ -59,6 +60,7 @@ class Services:
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
     occupancy: OccupancyService | None = None
+    places_admin: PlacesAdmin | None = None
     reader_health: ReaderHealthService | None = None
     reader_watch: ReaderWatch | None = None
     readiness: Readiness | None = None

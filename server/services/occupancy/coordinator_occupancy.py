@@ -22,7 +22,6 @@ from server.services.occupancy import occupancy_reports as reports
 from server.services.occupancy.occupancy import OccupancyService, capacity_of
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.occupancy.reader_watch import ReaderWatch
-from server.services.presence.ledger import repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +115,8 @@ def campus_history(
     days, included), its statistics over the opening hours against that zone's capacity,
     and the heatmap; the peak and mean per hour, or per day beyond 31 days. ``room``
     must be a room of the campus (see ``room_names``)."""
-    with occupancy.registry() as session:
-        calendar = repository(session, occupancy.settings).calendar(campus)
+    with occupancy.unit_of_work() as uow:
+        calendar = uow.places.calendar(campus)
     tz = calendar.tz
     start = local_midnight(first, tz)
     end = max(start, min(local_midnight(last + timedelta(days=1), tz), now))

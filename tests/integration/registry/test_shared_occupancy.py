@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from edge.protocol import Tap, taps_topic
 from server.bootstrap import build_intake
 from server.domain.events import InboundMessage
+from server.registry.occupancy_store import occupancy_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.operations.ingest import IngestService
 from tests.integration.registry.conftest import (
@@ -40,7 +41,7 @@ class Worker:
         self.published: list[dict] = []
         self.now = NOW
         self.occupancy = OccupancyService(
-            registry,
+            occupancy_unit_of_work(registry, settings.presence),
             events,
             settings.presence,
             publish=lambda topic, payload: self.published.append(json.loads(payload)),
@@ -105,7 +106,7 @@ def test_a_page_read_between_the_store_and_the_listener_does_not_hide_the_change
     run_import(registry, csv_bytes(ROW_E001, ROW_E002, ROW_E003))
     published: list[dict] = []
     occupancy = OccupancyService(
-        registry,
+        occupancy_unit_of_work(registry, settings.presence),
         events,
         settings.presence,
         publish=lambda topic, payload: published.append(json.loads(payload)),

@@ -34,6 +34,7 @@ from server.registry.operations_store import (
     SqlRegistryRetention,
     SqlRegistryWatch,
 )
+from server.registry.privacy_store import privacy_unit_of_work
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
@@ -58,6 +59,7 @@ from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
 from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
+from server.services.privacy.erasure import Erasure
 from server.services.privacy.student_data import StudentData
 from server.services.screens.student_space import StudentSpace
 from server.services.screens.tutor_board import TutorBoard
@@ -354,8 +356,13 @@ def build_services(
         store=store,
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
-        access_log=AccessLog(registry),
+        access_log=AccessLog(privacy_unit_of_work(registry, settings.presence)),
         places_admin=PlacesAdmin(occupancy_unit_of_work(registry, settings.presence)),
+        erasure=Erasure(
+            privacy_unit_of_work(registry, settings.presence),
+            secret=settings.badge_secret.encode(),
+            zone=settings.presence.zone,
+        ),
     )
     _add_screens(found, settings, registry, store, ledger)
     return found
@@ -374,7 +381,9 @@ def _add_screens(
     found.tutor_students = TutorStudents(registry, ledger, store, presence)
     found.tutor_corrections = TutorCorrections(registry, store, presence, retention_days=retention)
     found.student_space = StudentSpace(registry, store, ledger, presence)
-    found.student_data = StudentData(registry, found.student_space, retention_days=retention)
+    found.student_data = StudentData(
+        privacy_unit_of_work(registry, presence), found.student_space, retention_days=retention
+    )
     found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
     found.alert_board = AlertBoard(registry, presence)
 

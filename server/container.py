@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from server.services.presence.presence import PresenceService
     from server.services.presence.week_story import WeekStories
     from server.services.privacy.access_log import AccessLog
+    from server.services.privacy.erasure import Erasure
     from server.services.privacy.student_data import StudentData
     from server.services.screens.student_space import StudentSpace
     from server.services.screens.tutor_board import TutorBoard
@@ -61,6 +62,7 @@ class Services:
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
     occupancy: OccupancyService | None = None
     places_admin: PlacesAdmin | None = None
+    erasure: Erasure | None = None
     reader_health: ReaderHealthService | None = None
     reader_watch: ReaderWatch | None = None
     readiness: Readiness | None = None

@@ -90,3 +90,21 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
         if imported.startswith("edge")
     }
     assert edge == {"edge.protocol"}
+
+
+# Capability packages whose use cases reach storage through their ports only
+# (server/ports/<capability>.py): no SQLAlchemy, no registry, not even for typing.
+PORTED = ("occupancy", "privacy", "operations")
+
+
+@pytest.mark.parametrize("package", PORTED)
+def test_ported_capabilities_import_no_sqlalchemy_nor_the_registry(package: str) -> None:
+    wrong = []
+    for module, path in _modules():
+        if not module.startswith(f"server.services.{package}"):
+            continue
+        for imported in _imports(path):
+            if imported.split(".")[0] == "sqlalchemy" or imported.startswith("server.registry"):
+                wrong.append(f"{module} imports {imported}")
+    assert wrong == []
+    assert any(m.startswith(f"server.services.{package}.") for m, _ in _modules())

@@ -3,6 +3,8 @@ corrections) on in-memory fakes of their ports: no database."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +14,7 @@ from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.capacity import Limits
 from server.domain.errors import DomainError
-from server.domain.events import ReaderStatusRecord
+from server.domain.events import OccupancySample, ReaderStatusRecord, StoredTap
 from server.ports.occupancy import ReaderRecord, RoomInfo
 from server.services.occupancy.admin_places import PlacesAdmin
 from server.services.occupancy.coordinator_corrections import corrections_today
@@ -194,3 +196,67 @@ def test_an_outage_is_raised_once_and_resolved_once_whichever_process_watches() 
     assert [e.resolved for e in b.check(back)] == [True]
     assert a.check(back) == [] and outages.outages == {}
     assert [e.resolved for e in heard_a.events + heard_b.events] == [False, True]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    badge_hash: str
+    student_pk: int
+
+    def holds_at(self, moment: datetime) -> bool:
+        return True
+
+
+class Taps:
+    """The event-store calls the live occupancy makes: the stored taps of a span, and
+    the count history it writes."""
+
+    def __init__(self) -> None:
+        self.stored: list[StoredTap] = []
+        self.samples: list[OccupancySample] = []
+
+    def add(self, badge: str, at: datetime) -> StoredTap:
+        tap = StoredTap(f"t{len(self.stored)}", CAMPUS, "door-1", badge, at, len(self.stored), at)
+        self.stored.append(tap)
+        return tap
+
+    def taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> list[StoredTap]:
+        return [t for t in self.stored if start <= t.ts < end and campus in (None, t.campus)]
+
+    def write_occupancy(self, samples: list[OccupancySample]) -> None:
+        self.samples.extend(samples)
+
+
+def test_live_counts_are_derived_from_the_stored_taps_and_corrections_survive_a_restart(
+    stored: Stored,
+) -> None:
+    stored.holdings = {CAMPUS: [Holding("badge-a", 1), Holding("badge-b", 2)]}
+    events = Taps()
+    published: list[tuple[str, bytes]] = []
+
+    def service() -> OccupancyService:
+        return OccupancyService(
+            lambda: FakeUnitOfWork(stored),
+            events,  # type: ignore[arg-type]
+            PresenceSettings(),
+            publish=lambda topic, payload: published.append((topic, payload)),
+        )
+
+    live = service()
+    batch = [events.add("badge-a", NOW), events.add("badge-b", NOW + timedelta(seconds=5))]
+    live.taps_stored(batch, NOW + timedelta(seconds=6))
+    events.add("unknown-badge", NOW + timedelta(seconds=7))  # nobody's: not counted
+    (campus,) = [
+        z for z in live.current(NOW + timedelta(seconds=8), campus=CAMPUS) if z.room is None
+    ]
+    assert campus.count.count == 2
+    assert [sample.count for sample in events.samples if sample.room is None][-1] == 2
+    assert json.loads(published[-1][1])["count"] == 2
+    live.correct(CAMPUS, None, 5, reason="headcount", actor="coord", now=NOW + timedelta(minutes=1))
+    (entry,) = [e for e in stored.audit if e["action"] == "occupancy_correction"]
+    assert entry["after"] == {"count": 5, "adjustment": 3, "reason": "headcount"}
+    restarted = service()  # another process, or this one after a restart
+    (campus,) = [
+        z for z in restarted.current(NOW + timedelta(minutes=2), campus=CAMPUS) if z.room is None
+    ]
+    assert campus.count.count == 5

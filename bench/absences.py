@@ -55,6 +55,7 @@ from server.domain.events import ReaderStatusRecord, StoredTap
 from server.domain.notices import Channel, Notice
 from server.registry.database import open_registry
 from server.registry.models import OpeningHours
+from server.registry.operations_store import SqlJobLeases
 from server.registry.presence_store import presence_unit_of_work
 from server.registry.student_repository import StudentRepository
 from server.services.occupancy.reader_health import ReaderHealthService
@@ -255,7 +256,7 @@ def run_instants(settings: Settings, folder: Path, absent: int) -> dict:
     engine, registry, events, alerting, counting = _open(settings, folder)
     clock = Clock(paris(8, 30))
     schedule, deliveries = alerting.jobs(clock)[:2]
-    leadership = Leadership(registry)
+    leadership = Leadership(SqlJobLeases(registry))
     for job in (schedule, deliveries):
         job.lease = leadership.leads
     started = time.perf_counter()
@@ -304,7 +305,7 @@ def run_polling(settings: Settings, folder: Path, absent: int) -> dict:
     old.run(clock())  # a turn with nothing due
     idle = time.perf_counter() - began
     deliveries = alerting.delivery_workers(clock)
-    deliveries.lease = Leadership(registry).leads
+    deliveries.lease = Leadership(SqlJobLeases(registry)).leads
     poller = Poller(folder / "registry.sqlite3")
     poller.start()
     deliveries.start()

@@ -27,7 +27,15 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
+from server.registry.operations_store import (
+    SqlJobLeases,
+    SqlProcessRows,
+    SqlRegistryRetention,
+    SqlRegistryWatch,
+)
 from server.registry.presence_store import presence_unit_of_work
+from server.registry.privacy_store import privacy_unit_of_work
 from server.registry.reporting_store import reporting_unit_of_work
 from server.registry.screen_reads import screen_reads
 from server.services.accounts.accounts import AccountService
@@ -35,6 +43,7 @@ from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolic
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.occupancy.admin_places import PlacesAdmin
 from server.services.occupancy.occupancy import (
     CapacityNotifier,
     OccupancyService,
@@ -58,6 +67,7 @@ from server.services.presence.presence import PresenceService, feedback_listener
 from server.services.presence.tutor_sessions import SessionReader
 from server.services.presence.week_story import WeekStories
 from server.services.privacy.access_log import AccessLog
+from server.services.privacy.erasure import Erasure
 from server.services.privacy.student_data import StudentData
 from server.services.reporting.coordinator_reports import Reports
 from server.services.screens.student_space import StudentSpace
@@ -154,7 +164,7 @@ def build_ingest(
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
-        partial(purge_expired, store, retention=keep, registry=registry),
+        partial(purge_expired, store, retention=keep, registry=SqlRegistryRetention(registry)),
         clock=clock,
         every=timedelta(hours=1),
     )
@@ -284,7 +294,7 @@ def build_server(
     )
     _add_alerts(features, alerting, ingest, clock)
     # Several serve processes may share the registry: the one holding the lease runs the jobs.
-    leadership = Leadership(registry)
+    leadership = Leadership(SqlJobLeases(registry))
     reporter = _add_watching(
         features, settings, registry, ingest, leadership, clock, web_only=web_only
     )
@@ -358,7 +368,13 @@ def build_services(
         ),
         accounts=AccountService(accounts_unit_of_work(registry)),
         login_throttle=login_throttle(settings, registry, clock),
-        access_log=AccessLog(registry),
+        access_log=AccessLog(privacy_unit_of_work(registry, settings.presence)),
+        places_admin=PlacesAdmin(occupancy_unit_of_work(registry, settings.presence)),
+        erasure=Erasure(
+            privacy_unit_of_work(registry, settings.presence),
+            secret=settings.badge_secret.encode(),
+            zone=settings.presence.zone,
+        ),
     )
     _add_screens(found, settings, registry, store, ledger)
     found.reports = build_reports(settings, registry, ledger)
@@ -411,7 +427,9 @@ def _add_screens(
     found.tutor_students = TutorStudents(reads, ledger, sessions, presence)
     found.tutor_corrections = TutorCorrections(reads, sessions, corrections)
     found.student_space = StudentSpace(reads, store, ledger, presence)
-    found.student_data = StudentData(registry, found.student_space, retention_days=retention)
+    found.student_data = StudentData(
+        privacy_unit_of_work(registry, presence), found.student_space, retention_days=retention
+    )
     found.week_stories = WeekStories(
         presence_unit_of_work(registry, presence), store, ledger, presence, retention_days=retention
     )
@@ -476,12 +494,22 @@ def watching(
             "subscribed": consumer.subscribed,
             "malformed_packets": consumer.malformed_packets,
         }
-    reporter = ProcessReporter(registry, process=process, parts=parts)
+    rows = SqlProcessRows(registry)
+    reporter = ProcessReporter(rows, process=process, parts=parts)
     broker = ingest.consumer if ingest is not None else None
     written = ingest.store if ingest is not None else None
-    readiness = Readiness(registry, clock=clock, broker=broker, store=written, reporter=reporter)
+    readiness = Readiness(
+        SqlRegistryWatch(registry),
+        SqlJobLeases(registry),
+        rows,
+        clock=clock,
+        broker=broker,
+        store=written,
+        reporter=reporter,
+    )
     metrics = Metrics(
-        registry,
+        SqlRegistryWatch(registry),
+        rows,
         clock=clock,
         wall=reporter.wall,
         store=written or store,
@@ -507,7 +535,7 @@ def _add_occupancy(
     ``reader_down`` alerts). Capacity incidents are stored ``capacity`` alerts (and
     logged), sent to the coordinators by the alert channels."""
     occupancy = OccupancyService(
-        registry,
+        occupancy_unit_of_work(registry, settings.presence),
         ingest.store,
         settings.presence,
         publish=None
@@ -524,7 +552,8 @@ def _add_occupancy(
             refine=partial(with_capacity, occupancy=occupancy),
         )
     )
-    watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=readers_down)
+    outages = SqlReaderOutages(registry, settings.presence)
+    watch = ReaderWatch(outages, ingest.store, notifier=readers_down)
     minute = timedelta(minutes=1)
     features.jobs += [
         PeriodicJob("occupancy", occupancy.tick, clock=clock, every=minute),

@@ -4,8 +4,7 @@ service a view, a command or a job reaches for, by attribute — never by a stri
 The web app keeps one (``create_app(services=...)``); views read it with
 :func:`server.web.context.services`, anything holding the app with :func:`services_of`.
 ``settings``, ``clock`` and ``ledger`` are always there; the rest is ``None`` in an app
-composed for a test with only the parts it needs (``readiness`` and ``metrics`` are then
-built on first use from the registry, see :mod:`server.web.watch`)."""
+composed for a test with only the parts it needs."""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from server.services.accounts.login_throttle import LoginThrottle
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
+    from server.services.occupancy.admin_places import PlacesAdmin
     from server.services.occupancy.occupancy import OccupancyService
     from server.services.occupancy.reader_health import ReaderHealthService
     from server.services.occupancy.reader_watch import ReaderWatch
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from server.services.presence.presence import PresenceService
     from server.services.presence.week_story import WeekStories
     from server.services.privacy.access_log import AccessLog
+    from server.services.privacy.erasure import Erasure
     from server.services.privacy.student_data import StudentData
     from server.services.reporting.coordinator_reports import Reports
     from server.services.screens.student_space import StudentSpace
@@ -62,6 +63,8 @@ class Services:
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
     occupancy: OccupancyService | None = None
+    places_admin: PlacesAdmin | None = None
+    erasure: Erasure | None = None
     reader_health: ReaderHealthService | None = None
     reader_watch: ReaderWatch | None = None
     readiness: Readiness | None = None

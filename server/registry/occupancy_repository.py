@@ -4,13 +4,22 @@ their limits), which reader is in which room, and the audited manual corrections
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain.capacity import Limits
+from server.ports.occupancy import (
+    CountCorrection,
+    Place,
+    PlaceSheet,
+    ReaderLine,
+    ReaderRecord,
+    RoomInfo,
+    RoomLine,
+    RoomRecord,
+)
 from server.registry import audit
 from server.registry.models import AuditEntry, Campus, Reader, Room
 from server.registry.occupancy_models import CampusCapacity, RoomProfile
@@ -19,47 +28,10 @@ CORRECTION_ACTION = "occupancy_correction"
 CORRECTION_ENTITY = "occupancy"
 
 
-@dataclass(frozen=True, slots=True)
-class CountCorrection:
-    """A count set by hand on the coordinator's occupancy page."""
-
-    at: datetime
-    room: str | None  # None: the whole campus
-    computed: int  # what the readers counted then
-    count: int  # what was set by hand
-    reason: str
-    actor: str
-
-
-@dataclass(frozen=True, slots=True)
-class RoomInfo:
-    code: str  # public id: MQTT events, API
-    name: str
-    kind: str
-    limits: Limits
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A campus with its capacity and rooms."""
-
-    campus: str
-    limits: Limits
-    rooms: tuple[RoomInfo, ...]
-
-    def room(self, code: str) -> RoomInfo | None:
-        return next((room for room in self.rooms if room.code == code), None)
-
-    def limits_of(self, zone: str | None) -> Limits:
-        if zone is None:
-            return self.limits
-        room = self.room(zone)
-        return room.limits if room is not None else Limits()
-
-
 class OccupancyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._readers: dict[tuple[str, str], Reader] = {}
 
     def places(self) -> dict[str, Place]:
         capacities = {row.campus_id: row for row in self.session.scalars(select(CampusCapacity))}
@@ -147,8 +119,8 @@ class OccupancyRepository:
             after=_limits_summary(limits),
         )
 
-    def link_reader(self, campus: str, reader: str, room_code: str) -> None:
-        """Make ``reader`` the room reader of ``room_code`` (mode ``room``)."""
+    def link_reader(self, campus: str, reader: str, room_code: str) -> int:
+        """Make ``reader`` the room reader of ``room_code`` (mode ``room``); the room's id."""
         room_id = self.session.scalar(
             select(RoomProfile.room_id).where(
                 RoomProfile.campus_id == campus, RoomProfile.code == room_code
@@ -160,6 +132,99 @@ class OccupancyRepository:
             select(Reader).where(Reader.campus_id == campus, Reader.reader_id == reader)
         ).one()
         row.mode, row.room_id = "room", room_id
+        return room_id
+
+    def set_door(self, campus: str, reader: str, mode: str) -> None:
+        row = self._readers.get((campus, reader))  # read by ``reader`` in this session
+        if row is None:
+            row = self.session.scalars(
+                select(Reader).where(Reader.campus_id == campus, Reader.reader_id == reader)
+            ).one()
+        row.mode, row.room_id = mode, None
+
+    def reader(self, campus: str, reader_id: str) -> ReaderRecord | None:
+        row = self.session.scalar(
+            select(Reader).where(Reader.campus_id == campus, Reader.reader_id == reader_id)
+        )
+        if row is None:
+            return None
+        self._readers[(campus, reader_id)] = row
+        return ReaderRecord(row.campus_id, row.reader_id, row.mode, row.room_id)
+
+    def place_sheet(self, campus: str) -> PlaceSheet:
+        capacity = self.session.get(CampusCapacity, campus)
+        limits = (
+            Limits(capacity.capacity, capacity.soft_limit, capacity.hard_limit, capacity.area_m2)
+            if capacity is not None
+            else Limits()
+        )
+        query = (
+            select(Room, RoomProfile)
+            .outerjoin(RoomProfile, RoomProfile.room_id == Room.id)
+            .where(Room.campus_id == campus)
+            .order_by(Room.name)
+        )
+        rooms = tuple(
+            RoomLine(room.id, info.code, info.name, info.kind, info.limits)
+            for room, profile in self.session.execute(query)
+            for info in [_room_info(room, profile)]
+        )
+        codes = {room.id: room.code for room in rooms}
+        readers = tuple(
+            ReaderLine(row.reader_id, row.mode, codes.get(row.room_id, "") if row.room_id else "")
+            for row in self.session.scalars(
+                select(Reader).where(Reader.campus_id == campus).order_by(Reader.reader_id)
+            )
+        )
+        return PlaceSheet(campus, limits, rooms, readers)
+
+    def room_taken(self, campus: str, *, name: str, code: str) -> bool:
+        taken = self.session.scalar(
+            select(Room.id)
+            .outerjoin(RoomProfile, RoomProfile.room_id == Room.id)
+            .where(Room.campus_id == campus)
+            .where((Room.name == name) | (RoomProfile.code == code))
+        )
+        return taken is not None
+
+    def name_taken(self, campus: str, name: str, *, other_than: int) -> bool:
+        clash = self.session.scalar(
+            select(Room.id).where(
+                Room.campus_id == campus, Room.name == name, Room.id != other_than
+            )
+        )
+        return clash is not None
+
+    def room(self, room_id: int) -> RoomRecord | None:
+        room = self.session.get(Room, room_id)
+        if room is None:
+            return None
+        profile = self.session.get(RoomProfile, room_id)
+        return RoomRecord(
+            room.id,
+            room.campus_id,
+            profile.code if profile is not None else _default_code(room.id),
+            room.name,
+            profile.kind if profile is not None else None,
+            room.capacity,
+            room.area_m2,
+            profile.soft_limit if profile is not None else None,
+            profile.hard_limit if profile is not None else None,
+        )
+
+    def save_room(self, record: RoomRecord) -> None:
+        room = self.session.get(Room, record.id)
+        assert room is not None
+        profile = self.session.get(RoomProfile, record.id)
+        if profile is None:
+            profile = RoomProfile(room_id=record.id, campus_id=record.campus, code=record.code)
+            self.session.add(profile)
+        room.name, room.capacity, room.area_m2 = record.name, record.capacity, record.area_m2
+        profile.kind, profile.soft_limit, profile.hard_limit = (
+            record.kind,
+            record.soft,
+            record.hard,
+        )
 
     def record_correction(
         self,

@@ -14,9 +14,9 @@ import ipaddress
 
 from flask import Blueprint, Response, jsonify, request
 
+from server.container import built
 from server.prometheus_text import CONTENT_TYPE, render
 from server.services.operations.metrics import Metrics
-from server.services.operations.process_reports import wall_clock
 from server.services.operations.readiness import Readiness
 from server.web.context import services
 
@@ -25,21 +25,12 @@ _PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
 def readiness() -> Readiness:
-    """The composition root's, else (an app given the registry only) the registry and
-    job checks."""
-    found = services().readiness
-    if found is None:
-        found = Readiness(services().registry, clock=services().clock)
-        services().readiness = found
-    return found
+    """The composition root's (``server.bootstrap.watching``)."""
+    return built(services().readiness)
 
 
 def metrics() -> Metrics:
-    found = services().metrics
-    if found is None:
-        found = Metrics(services().registry, clock=services().clock, wall=wall_clock)
-        services().metrics = found
-    return found
+    return built(services().metrics)
 
 
 @blueprint.get("/readyz")

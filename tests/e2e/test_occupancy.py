@@ -29,6 +29,7 @@ from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.occupancy.reader_health import ReaderHealthService
@@ -124,14 +125,16 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
     with build_ingest(settings) as ingest:
         assert ingest.consumer.wait_subscribed(10)
         occupancy = OccupancyService(
-            registry,
+            occupancy_unit_of_work(registry, settings.presence),
             ingest.store,
             settings.presence,
             publish=lambda topic, payload: ingest.consumer.publish(topic, payload, retain=True),
             notifier=captured,
         )
         ingest.service.on_taps_stored(occupancy_listener(occupancy, clock))
-        watch = ReaderWatch(registry, ingest.store, settings.presence, notifier=captured)
+        watch = ReaderWatch(
+            SqlReaderOutages(registry, settings.presence), ingest.store, notifier=captured
+        )
         services = Services(
             settings=settings,
             clock=clock,
@@ -206,7 +209,7 @@ def test_counts_are_rebuilt_after_a_restart(wired: dict) -> None:
     finally:
         reader.close()
     fresh = OccupancyService(
-        wired["occupancy"].registry, wired["ingest"].store, wired["settings"].presence
+        wired["occupancy"].unit_of_work, wired["ingest"].store, wired["settings"].presence
     )
     readings = fresh.current(datetime.now(UTC))
     assert [r.count.count for r in readings if r.room is None] == [3]

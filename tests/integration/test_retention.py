@@ -11,6 +11,7 @@ from server.adapters.sqlite_events import SqliteEventStore
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import UnknownBadge
+from server.registry.operations_store import SqlRegistryRetention
 from server.services.operations.periodic import purge_expired
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -82,7 +83,8 @@ def test_unknown_badge_records_are_purged_with_the_taps(tmp_path: Path) -> None:
                 )
         registry_file = tmp_path / "registry.sqlite3"
         assert stale.encode() in _raw_bytes(registry_file)
-        assert purge_expired(store, NOW, timedelta(days=400), registry=registry) == 1
+        badges = SqlRegistryRetention(registry)
+        assert purge_expired(store, NOW, timedelta(days=400), registry=badges) == 1
         with registry() as session:
             left = session.scalars(select(UnknownBadge.badge_hash)).all()
         assert left == [recent]

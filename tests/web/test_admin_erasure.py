@@ -29,6 +29,7 @@ from server.registry.models import (
     WeeklyRecord,
 )
 from server.registry.models import Contract as ContractRow
+from server.registry.privacy_store import privacy_unit_of_work
 from server.services.privacy.erasure import ERASED_NAME, erase_student, pseudonym
 from server.services.privacy.student_data import StudentData, as_json
 from server.services.screens.student_space import StudentSpace
@@ -274,7 +275,11 @@ def _export(world: World, pk: int) -> dict:
     space = StudentSpace(
         services.screen_reads, services.store, services.ledger, services.settings.presence
     )
-    return StudentData(services.registry, space, retention_days=400).everything(pk, world.clock())
+    return StudentData(
+        privacy_unit_of_work(services.registry, services.settings.presence),
+        space,
+        retention_days=400,
+    ).everything(pk, world.clock())
 
 
 def test_the_account_can_no_longer_log_in(world, client_as) -> None:
@@ -316,7 +321,11 @@ def test_a_second_erasure_is_harmless(world, client_as) -> None:
     assert 'action="/admin/students/E001/identity"' not in page
     assert _count(world, AuditEntry.id, AuditEntry.action == "student_erased") == 1
     report = erase_student(
-        world.registry, "E001", Actor("t", world.clock()), secret=b"x", zone=PARIS
+        privacy_unit_of_work(world.registry, world.settings.presence),
+        "E001",
+        Actor("t", world.clock()),
+        secret=b"x",
+        zone=PARIS,
     )
     assert report is None  # another secret: the old id leads nowhere
 

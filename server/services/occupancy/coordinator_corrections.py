@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.calendar import local_midnight
 from server.domain.occupancy import ZoneCount
-from server.registry.occupancy_repository import CountCorrection, OccupancyRepository
+from server.ports.occupancy import CountCorrection
 from server.services.occupancy.occupancy import OccupancyService
 
 MAX_COUNT = 999
@@ -35,5 +35,4 @@ def corrections_today(
 ) -> list[CountCorrection]:
     """The campus's corrections since local midnight, newest first."""
     since = local_midnight(now.astimezone(tz).date(), tz)
-    with occupancy.registry() as session:
-        return OccupancyRepository(session).corrections_between(campus, since, now)
+    return occupancy.corrections(campus, since, now)

@@ -18,7 +18,6 @@ from server.domain.coordinator_reports import (
 )
 from server.domain.occupancy_stats import OccupancyStats, Segment, segments, stats
 from server.domain.reader_health import ReaderHealth
-from server.registry.presence_repository import repository
 from server.services.occupancy import occupancy_reports as reports
 from server.services.occupancy.occupancy import OccupancyService, capacity_of
 from server.services.occupancy.reader_health import ReaderHealthService
@@ -116,8 +115,8 @@ def campus_history(
     days, included), its statistics over the opening hours against that zone's capacity,
     and the heatmap; the peak and mean per hour, or per day beyond 31 days. ``room``
     must be a room of the campus (see ``room_names``)."""
-    with occupancy.registry() as session:
-        calendar = repository(session, occupancy.settings).calendar(campus)
+    with occupancy.unit_of_work() as uow:
+        calendar = uow.places.calendar(campus)
     tz = calendar.tz
     start = local_midnight(first, tz)
     end = max(start, min(local_midnight(last + timedelta(days=1), tz), now))

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import orm
-
 from edge.protocol import events_topic, format_timestamp
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
@@ -38,8 +36,7 @@ from server.domain.capacity import CapacityChanged, CapacityLevel, Limits, next_
 from server.domain.events import OccupancySample, StoredTap
 from server.domain.occupancy import CampusOccupancy, Zone, ZoneCount
 from server.domain.sessions import DoorTap, ReaderMode
-from server.registry.occupancy_repository import OccupancyRepository, Place
-from server.registry.presence_repository import BadgeHolding, repository
+from server.ports.occupancy import CountCorrection, Holding, OccupancyUnitOfWork, Place
 from server.services.presence.ledger import holder_of, index_holdings, session_rules, utc
 
 log = logging.getLogger(__name__)
@@ -107,7 +104,7 @@ class _Live:
 class OccupancyService:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        unit_of_work: Callable[[], OccupancyUnitOfWork],
         events: EventStore,
         settings: PresenceSettings,
         *,
@@ -115,7 +112,7 @@ class OccupancyService:
         notifier: CapacityNotifier | None = None,
         refresh: timedelta = timedelta(minutes=1),
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.events = events
         self.settings = settings
         self.rules = session_rules(settings)
@@ -126,7 +123,7 @@ class OccupancyService:
         self._live: dict[str, _Live] = {}
         self._modes: dict[tuple[str, str], ReaderMode] = {}
         self._rooms: dict[tuple[str, str], str] = {}
-        self._holdings: dict[str, dict[str, list[BadgeHolding]]] = {}
+        self._holdings: dict[str, dict[str, list[Holding]]] = {}
         self._loaded_at: datetime | None = None
 
     # -- inputs ------------------------------------------------------------------------
@@ -169,10 +166,11 @@ class OccupancyService:
                 raise LookupError(room)
             before = live.occupancy.values()
             computed = live.occupancy.count(room).computed
-            with self.registry() as session, session.begin():
-                OccupancyRepository(session).record_correction(
+            with self.unit_of_work() as uow:
+                uow.places.record_correction(
                     campus, room, count=count, computed=computed, reason=reason, actor=actor, at=now
                 )
+                uow.commit()
             result = live.occupancy.correct(room, count)
             self._after(live, before, now)
             return result
@@ -195,6 +193,11 @@ class OccupancyService:
                     readings.append(ZoneReading(campus_id, zone, count, limits, level))
             return readings
 
+    def corrections(self, campus: str, since: datetime, until: datetime) -> list[CountCorrection]:
+        """The campus's counts set by hand between ``since`` and ``until``, newest first."""
+        with self.unit_of_work() as uow:
+            return uow.places.corrections_between(campus, since, until)
+
     def places(self, now: datetime) -> dict[str, Place]:
         with self._lock:
             self._load(now)
@@ -215,13 +218,13 @@ class OccupancyService:
         """Reader modes, room links and badge holders, cached for ``refresh``."""
         if self._loaded_at is not None and now - self._loaded_at <= self.refresh:
             return
-        with self.registry() as session:
-            repo = repository(session, self.settings)
-            self._modes = repo.reader_modes()
-            self._rooms = OccupancyRepository(session).room_readers()
+        with self.unit_of_work() as uow:
+            places = uow.places
+            self._modes = places.reader_modes()
+            self._rooms = places.room_readers()
             self._holdings = {
-                campus: index_holdings(repo.holdings_for_campus(campus))
-                for campus in repo.campus_ids()
+                campus: index_holdings(places.holdings_for_campus(campus))  # type: ignore[arg-type]
+                for campus in places.campus_ids()
             }
         self._loaded_at = now
 
@@ -242,13 +245,12 @@ class OccupancyService:
 
     def _rebuild(self, campus: str, now: datetime) -> _Live:
         """A campus's counts for today, from the day's taps and corrections."""
-        with self.registry() as session:
-            calendar = repository(session, self.settings).calendar(campus)
-            occupancy_repo = OccupancyRepository(session)
-            place = occupancy_repo.places().get(campus, Place(campus, Limits(), ()))
+        with self.unit_of_work() as uow:
+            calendar = uow.places.calendar(campus)
+            place = uow.places.places().get(campus, Place(campus, Limits(), ()))
             day = now.astimezone(calendar.tz).date()
             midnight = local_midnight(day, calendar.tz)
-            corrections = occupancy_repo.corrections_since(campus, midnight)
+            corrections = uow.places.corrections_since(campus, midnight)
         schedule = calendar.schedule(day - timedelta(days=1), day + timedelta(days=1))
         occupancy = CampusOccupancy(
             rules=self.rules, schedule=schedule, rooms=[room.code for room in place.rooms]
@@ -284,8 +286,8 @@ class OccupancyService:
         for tap in self.events.taps(start, now + SYNC_AHEAD, campus=campus):
             self._feed(live, tap, now)
         # And the day's corrections, whichever process's page recorded them.
-        with self.registry() as session:
-            corrections = OccupancyRepository(session).corrections_since(campus, midnight)
+        with self.unit_of_work() as uow:
+            corrections = uow.places.corrections_since(campus, midnight)
         for room, adjustment in corrections:
             live.occupancy.restore_adjustment(room, adjustment)
         live.synced_at = now

@@ -18,7 +18,6 @@ from server.domain.occupancy_stats import (
     segments,
     stats,
 )
-from server.registry.presence_repository import repository
 from server.services.occupancy.occupancy import OccupancyService, capacity_of
 
 MAX_HISTORY = timedelta(days=5 * 365 + 2)  # five years, with up to two leap days
@@ -66,8 +65,8 @@ def peaks(
 def period_stats(
     service: OccupancyService, zone: Zone, period: Period, day: date, now: datetime
 ) -> OccupancyStats:
-    with service.registry() as session:
-        calendar = repository(session, service.settings).calendar(zone.campus)
+    with service.unit_of_work() as uow:
+        calendar = uow.places.calendar(zone.campus)
     start, end = period_bounds(period, day, calendar.tz)
     end = min(end, max(now, start))
     schedule = calendar.schedule(start.astimezone(calendar.tz).date(), day + timedelta(days=31))
@@ -91,16 +90,15 @@ def forecast(
 ) -> list[HourForecast]:
     """Students expected by their slots in each hour of ``week`` vs the campus capacity."""
     sunday = week.monday + timedelta(days=6)
-    with service.registry() as session:
-        repo = repository(session, service.settings)
-        calendar = repo.calendar(campus)
-        plans = repo.plans(campus, week.monday, sunday)
+    with service.unit_of_work() as uow:
+        calendar = uow.places.calendar(campus)
+        contracts = uow.places.contracts(campus, week.monday, sunday)
     schedule = calendar.schedule(week.monday, sunday)
     place = service.places(now).get(campus)
     capacity = capacity_of(place.limits) if place is not None else None
     return forecast_week(
         week,
-        [plan.contracts for plan in plans],
+        contracts,
         tz=calendar.tz,
         schedule=schedule,
         capacity=capacity,

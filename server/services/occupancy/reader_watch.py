@@ -12,20 +12,14 @@ taking the job over, or any web worker's readers page, sees the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, orm, select
-from sqlalchemy.exc import IntegrityError
-
 from server.adapters.event_store import EventStore
-from server.config import PresenceSettings
 from server.domain.calendar import Schedule
 from server.domain.reader_health import Health, ReaderHealth, health_at, silence_limit
-from server.registry.presence_repository import repository
-from server.registry.shared_state_models import ReaderOutage
+from server.ports.occupancy import Outage, ReaderOutages
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +59,13 @@ class LoggingReaderNotifier:
 class ReaderWatch:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        outages: ReaderOutages,
         events: EventStore,
-        settings: PresenceSettings,
         *,
         notifier: ReaderNotifier | None = None,
     ) -> None:
-        self.registry = registry
+        self.outages = outages
         self.events = events
-        self.settings = settings
         self.notifier = notifier or LoggingReaderNotifier()
 
     def check(self, now: datetime) -> list[ReaderDown]:
@@ -98,14 +90,12 @@ class ReaderWatch:
 
     def current(self, now: datetime) -> dict[tuple[str, str], ReaderDown]:
         """The outages alerted and not resolved yet (from the registry)."""
-        with self.registry() as session:
-            rows = session.scalars(select(ReaderOutage)).all()
-            return {
-                (row.campus_id, row.reader_id): ReaderDown(
-                    row.campus_id, row.reader_id, row.noticed_at, row.last_seen, row.reader_state
-                )
-                for row in rows
-            }
+        return {
+            (row.campus, row.reader): ReaderDown(
+                row.campus, row.reader, row.noticed_at, row.last_seen, row.reader_state
+            )
+            for row in self.outages.all()
+        }
 
     def _transition(
         self,
@@ -119,40 +109,20 @@ class ReaderWatch:
         sent only by the process whose registry write made it (one alert per outage)."""
         if down is not None and key not in known:
             event = ReaderDown(*key, now, health.last_seen, down)
-            try:
-                with self.registry() as session, session.begin():
-                    session.add(
-                        ReaderOutage(
-                            campus_id=key[0],
-                            reader_id=key[1],
-                            noticed_at=now,
-                            last_seen=health.last_seen,
-                            reader_state=down,
-                        )
-                    )
-            except IntegrityError:
+            if not self.outages.notice(Outage(*key, now, health.last_seen, down)):
                 return None  # noticed by another process meanwhile
             return event
         if key in known and health.health is Health.ONLINE:
-            with self.registry() as session, session.begin():
-                gone = session.execute(
-                    delete(ReaderOutage).where(
-                        ReaderOutage.campus_id == key[0], ReaderOutage.reader_id == key[1]
-                    )
-                ).rowcount
-            if not gone:
+            if not self.outages.resolve(*key):
                 return None
             return ReaderDown(*key, now, health.last_seen, "online", resolved=True)
         return None
 
     def _schedules(self, campuses: set[str], now: datetime) -> dict[str, Schedule]:
         schedules = {}
-        with self.registry() as session:
-            repo = repository(session, self.settings)
-            for campus in campuses:
-                calendar = repo.calendar(campus)
-                today = now.astimezone(calendar.tz).date()
-                schedules[campus] = calendar.schedule(today, today + timedelta(days=1))
+        for campus, calendar in self.outages.calendars(sorted(campuses)).items():
+            today = now.astimezone(calendar.tz).date()
+            schedules[campus] = calendar.schedule(today, today + timedelta(days=1))
         return schedules
 
 

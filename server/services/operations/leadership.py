@@ -12,13 +12,9 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, orm, update
-from sqlalchemy.exc import IntegrityError
-
-from server.registry.shared_state_models import JobLease
+from server.ports.operations import JobLeases
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +30,13 @@ def process_id() -> str:
 class Leadership:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        leases: JobLeases,
         *,
         name: str = JOBS,
         holder: str | None = None,
         ttl: timedelta = TTL,
     ) -> None:
-        self.registry = registry
+        self.leases = leases
         self.name = name
         self.holder = holder or process_id()
         self.ttl = ttl
@@ -74,39 +70,7 @@ class Leadership:
             held, self._expires_at = self._expires_at is not None, None
         if not held:
             return
-        with self.registry() as session, session.begin():
-            session.execute(
-                delete(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder)
-            )
+        self.leases.release(self.name, self.holder)
 
     def _take(self, now: datetime) -> bool:
-        expires = now + self.ttl
-        try:
-            with self.registry() as session, session.begin():
-                taken = session.execute(
-                    update(JobLease)
-                    .where(
-                        JobLease.name == self.name,
-                        or_(
-                            JobLease.holder == self.holder,
-                            JobLease.expires_at <= now,
-                            # written by a clock far ahead of ours (a simulated clock
-                            # restarted earlier): no live, synchronised holder writes that.
-                            JobLease.expires_at > now + 2 * self.ttl,
-                        ),
-                    )
-                    .values(holder=self.holder, expires_at=expires)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if taken:
-                    return True
-                if session.get(JobLease, self.name) is not None:
-                    return False  # held by another live process
-                session.add(
-                    JobLease(
-                        name=self.name, holder=self.holder, acquired_at=now, expires_at=expires
-                    )
-                )
-            return True
-        except IntegrityError:
-            return False  # another process created it first
+        return self.leases.take(self.name, self.holder, now, self.ttl)

@@ -21,15 +21,10 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from edge.protocol import Reason
 from server.adapters.event_store import EventStore
+from server.ports.operations import ProcessRows, RegistryWatch
 from server.prometheus_text import Family
-from server.registry import channel_health
-from server.registry.alert_models import ALERT_KINDS, ALERT_STATUSES, Alert
-from server.registry.shared_state_models import JobLease
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.operations.leadership import JOBS
 from server.services.operations.process_reports import (
@@ -39,7 +34,6 @@ from server.services.operations.process_reports import (
     recent_reports,
 )
 
-Registry = Callable[[], Session]
 Clock = Callable[[], datetime]
 
 # (counter key in IngestCounters.snapshot(), metric name, help)
@@ -73,7 +67,8 @@ def version() -> str:
 class Metrics:
     def __init__(
         self,
-        registry: Registry,
+        registry: RegistryWatch,
+        reports: ProcessRows,
         *,
         clock: Clock,
         wall: Clock,
@@ -82,6 +77,7 @@ class Metrics:
         known_readers: Collection[tuple[str, str]] = (),
     ) -> None:
         self.registry = registry
+        self.reports = reports
         self.clock = clock  # the clock the job lease and reader statuses are judged with
         self.wall = wall
         self.store = store
@@ -91,7 +87,7 @@ class Metrics:
     def families(self) -> list[Family]:
         wall = self.wall()
         own = self.reporter.report(wall) if self.reporter is not None else None
-        reports = merged(own, recent_reports(self.registry, wall))
+        reports = merged(own, recent_reports(self.reports, wall))
         found = [
             *process_families(reports, wall),
             *ingest_families(reports),
@@ -107,29 +103,20 @@ class Metrics:
 
     def _registry_families(self) -> list[Family]:
         now = self.clock()
-        with self.registry() as session:
-            alerts = session.execute(
-                select(Alert.kind, Alert.status, func.count()).group_by(Alert.kind, Alert.status)
-            ).all()
-            deliveries = channel_health.delivery_counts(session)
-            failing = [health for health in channel_health.states(session) if health.failing]
-            lease = session.get(JobLease, JOBS)
-            lease_expiry = lease.expires_at if lease is not None else None
+        figures = self.registry.figures(JOBS)
         stored = Family(
             "campus_alerts",
             "gauge",
             "Alerts in the registry by kind and status (raised over time: watch the increase).",
         )
-        counts = {(kind, status): 0 for kind in ALERT_KINDS for status in ALERT_STATUSES}
-        counts.update({(kind, status): count for kind, status, count in alerts})
-        for (kind, status), count in sorted(counts.items()):
+        for (kind, status), count in sorted(figures.alerts.items()):
             stored.add(count, kind=kind, status=status)
         sent = Family(
             "campus_alert_deliveries",
             "gauge",
             "Alert messages by channel and state (sent, pending, retrying, given_up).",
         )
-        for channel, states in sorted(deliveries.items()):
+        for channel, states in sorted(figures.deliveries.items()):
             for state, count in sorted(states.items()):
                 sent.add(count, channel=channel, state=state)
         failing_family = Family(
@@ -138,7 +125,7 @@ class Metrics:
             "Campuses whose alert channel keeps failing, by channel kind.",
         )
         by_channel: dict[str, int] = {}
-        for health in failing:
+        for health in figures.failing:
             by_channel[health.channel] = by_channel.get(health.channel, 0) + 1
         for channel, count in sorted(by_channel.items()):
             failing_family.add(count, channel=channel)
@@ -147,7 +134,7 @@ class Metrics:
             "gauge",
             "1 when some process holds a fresh lease to run the periodic jobs, else 0.",
         )
-        held.add(int(lease_expiry is not None and lease_expiry > now))
+        held.add(int(figures.lease_expiry is not None and figures.lease_expiry > now))
         return [stored, sent, failing_family, held]
 
 

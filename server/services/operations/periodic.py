@@ -17,11 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session, sessionmaker
-
 from server.adapters.event_store import EventStore
-from server.registry.models import UnknownBadge
+from server.ports.operations import RegistryRetention
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,7 @@ def purge_expired(
     store: EventStore,
     now: datetime,
     retention: timedelta,
-    registry: sessionmaker[Session] | None = None,
+    registry: RegistryRetention | None = None,
 ) -> int:
     """Deletes the events older than ``retention`` and, given the ``registry``, the
     unknown-badge records last seen before then (a badge hash kept no longer than the
@@ -39,30 +36,12 @@ def purge_expired(
     if deleted:
         log.info("retention: deleted %d events older than %d days", deleted, retention.days)
     if registry is not None:
-        with registry() as session, session.begin():
-            badges = session.execute(
-                delete(UnknownBadge).where(UnknownBadge.last_seen < now - retention)
-            ).rowcount
+        badges = registry.purge_unknown_badges(now - retention)
         if badges:
             log.info("retention: deleted %d unknown-badge records", badges)
-            _checkpoint_sqlite(registry)
+            registry.checkpoint()  # the deleted hashes leave a SQLite write-ahead log too
         deleted += badges
     return deleted
-
-
-def _checkpoint_sqlite(registry: sessionmaker[Session]) -> None:
-    """A SQLite registry's write-ahead log still holds the pages as they were before a
-    delete: copy the zeroed pages into the file and empty the log (outside any
-    transaction, on the driver's own connection)."""
-    with registry() as session:
-        engine = session.get_bind()
-    if engine.dialect.name != "sqlite":
-        return
-    connection = engine.raw_connection()  # type: ignore[union-attr]
-    try:
-        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,14 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
-from server.registry.shared_state_models import ProcessReport
+from server.ports.operations import ProcessRow, ProcessRows
 
 log = logging.getLogger(__name__)
 
-Registry = Callable[[], Session]
 Part = Callable[[], Any]
 
 EVERY = timedelta(seconds=5)  # how often a process writes its row
@@ -66,14 +62,14 @@ class ProcessReporter:
 
     def __init__(
         self,
-        registry: Registry,
+        rows: ProcessRows,
         *,
         process: str,
         parts: Mapping[str, Part],
         wall: Callable[[], datetime] = wall_clock,
         every: timedelta = EVERY,
     ) -> None:
-        self.registry = registry
+        self.rows = rows
         self.process = process
         self.parts = dict(parts)
         self.wall = wall
@@ -110,20 +106,8 @@ class ProcessReporter:
         now = self.wall()
         report = self.report(now)
         text = json.dumps(report.counters, sort_keys=True, separators=(",", ":"))
-        with self.registry() as session, session.begin():
-            row = session.get(ProcessReport, self.process)
-            if row is None:
-                row = ProcessReport(
-                    process_id=self.process,
-                    host=report.host,
-                    pid=report.pid,
-                    started_at=self.started_at,
-                )
-                session.add(row)
-            row.updated_at = now
-            row.stopped = stopped
-            row.counters = text
-            session.execute(delete(ProcessReport).where(ProcessReport.updated_at < now - PURGED))
+        row = ProcessRow(self.process, report.host, report.pid, self.started_at, now, stopped, text)
+        self.rows.write(row, purge_before=now - PURGED)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="process-report", daemon=True)
@@ -150,31 +134,24 @@ class ProcessReporter:
             log.exception("could not write this process's last counters to the registry")
 
 
-def recent_reports(registry: Registry, now: datetime) -> list[Report]:
+def recent_reports(rows: ProcessRows, now: datetime) -> list[Report]:
     """Every process's row written within :data:`SHOWN`, oldest start first."""
-    with registry() as session:
-        rows = session.scalars(
-            select(ProcessReport)
-            .where(ProcessReport.updated_at >= now - SHOWN)
-            .order_by(ProcessReport.started_at, ProcessReport.process_id)
-        ).all()
-        return [_report(row) for row in rows]
+    return [_report(row) for row in rows.since(now - SHOWN)]
 
 
-def report_of(registry: Registry, process: str) -> Report | None:
-    with registry() as session:
-        row = session.get(ProcessReport, process)
-        return _report(row) if row is not None else None
+def report_of(rows: ProcessRows, process: str) -> Report | None:
+    row = rows.get(process)
+    return _report(row) if row is not None else None
 
 
-def _report(row: ProcessReport) -> Report:
+def _report(row: ProcessRow) -> Report:
     try:
         counters = json.loads(row.counters)
     except ValueError:
-        log.warning("process report of %s is not valid JSON: ignored", row.process_id)
+        log.warning("process report of %s is not valid JSON: ignored", row.process)
         counters = {}
     return Report(
-        row.process_id,
+        row.process,
         row.host,
         row.pid,
         row.started_at,

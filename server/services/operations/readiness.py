@@ -19,11 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
 from server.adapters.event_store import EventStore
-from server.registry.shared_state_models import JobLease
+from server.ports.operations import JobLeases, ProcessRows, RegistryWatch
 from server.services.operations.leadership import JOBS
 from server.services.operations.process_reports import (
     ProcessReporter,
@@ -34,7 +31,6 @@ from server.services.operations.process_reports import (
 
 log = logging.getLogger(__name__)
 
-Registry = Callable[[], Session]
 Clock = Callable[[], datetime]
 
 STORE_PROBE_EVERY = 5.0  # seconds: a probe every second does not write every second
@@ -65,7 +61,9 @@ class Check:
 class Readiness:
     def __init__(
         self,
-        registry: Registry,
+        registry: RegistryWatch,
+        leases: JobLeases,
+        reports: ProcessRows,
         *,
         clock: Clock,
         broker: Broker | None = None,
@@ -75,6 +73,8 @@ class Readiness:
         probe_every: float = STORE_PROBE_EVERY,
     ) -> None:
         self.registry = registry
+        self.leases = leases
+        self.reports = reports
         self.clock = clock  # the clock the job lease is written with
         self.broker = broker
         self.store = store
@@ -149,18 +149,16 @@ class Readiness:
 
     def _registry(self) -> Check:
         try:
-            with self.registry() as session:
-                session.execute(text("SELECT 1"))
+            self.registry.ping()
         except Exception as error:
             return Check("registry", False, f"unreachable: {type(error).__name__}")
         return Check("registry", True, "reachable")
 
     def _jobs(self) -> Check:
         now = self.clock()
-        with self.registry() as session:
-            lease = session.get(JobLease, JOBS)
-            holder = lease.holder if lease is not None else None
-            expires = lease.expires_at if lease is not None else None
+        lease = self.leases.get(JOBS)
+        holder = lease.holder if lease is not None else None
+        expires = lease.expires_at if lease is not None else None
         if holder is None or expires is None or expires <= now:
             return Check("jobs", False, "no process holds the job lease")
         data: dict[str, Any] = {"holder": holder}
@@ -177,7 +175,7 @@ class Readiness:
     def _report_of(self, holder: str) -> Report | None:
         if self.reporter is not None and self.reporter.process == holder:
             return self.reporter.report()
-        return report_of(self.registry, holder)
+        return report_of(self.reports, holder)
 
 
 def late_jobs(report: Report, now: datetime) -> list[str]:

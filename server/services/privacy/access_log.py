@@ -6,23 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import orm
-
 from server.domain.accounts import Principal
-from server.registry import audit
+from server.ports.privacy import PrivacyUnitOfWork
 
 
 class AccessLog:
-    def __init__(self, registry: Callable[[], orm.Session]) -> None:
-        self.registry = registry
+    def __init__(self, unit_of_work: Callable[[], PrivacyUnitOfWork]) -> None:
+        self.unit_of_work = unit_of_work
 
     def viewed(
         self, principal: Principal, *, entity: str, entity_id: str | int, what: str, at: datetime
     ) -> None:
         """``what`` names the page or export (``student_page``, ``weekly_report.xlsx``)."""
-        with self.registry() as session, session.begin():
-            audit.record(
-                session,
+        with self.unit_of_work() as uow:
+            uow.audit.record(
                 at=at,
                 actor=principal.name,
                 action="viewed",
@@ -30,3 +27,4 @@ class AccessLog:
                 entity_id=entity_id,
                 after={"what": what, "role": principal.role.value},
             )
+            uow.commit()

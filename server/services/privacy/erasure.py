@@ -24,33 +24,23 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, orm, select, update
-
 from server.domain.accounts import Actor
-from server.registry import audit
-from server.registry.account_models import Account, StudentNote
-from server.registry.alert_models import Alert, AlertCall
-from server.registry.models import (
-    AuditEntry,
-    Badge,
-    ExcusedAbsence,
-    PresenceCorrection,
-    Student,
-    UnknownBadge,
-    WeeklyRecord,
+from server.ports.privacy import (
+    AuditRecord,
+    ErasureCounts,
+    ErasureRecords,
+    PrivacyUnitOfWork,
+    StudentRecord,
 )
-from server.registry.models import Contract as ContractRow
-from server.registry.outcome_models import InterviewRow, StudentYearRow
-from server.registry.student_repository import StudentRepository
 
 log = logging.getLogger(__name__)
 
-Registry = Callable[[], orm.Session]
+UnitOfWork = Callable[[], PrivacyUnitOfWork]
 ERASED_NAME = "Étudiant effacé"
 ERASED_PREFIX = "erased-"
 HASH_CHARS = 12
@@ -72,26 +62,6 @@ PERSONAL_KEYS = frozenset(
         "text",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ErasureCounts:
-    """What an erasure deletes or clears, and what it keeps as anonymous counts."""
-
-    notes: int  # deleted
-    excuse_texts: int  # cleared (the excused periods stay)
-    call_texts: int  # cleared (the calls stay: time and outcome)
-    correction_texts: int  # cleared (the corrections stay)
-    accounts: int  # deleted
-    badges: int  # holdings deleted
-    contracts: int  # ended the day before (or withdrawn if not started)
-    open_alerts: int  # closed
-    weekly_records: int  # kept
-    alerts: int  # kept
-    calls: int  # kept
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +87,14 @@ class ErasureReport:
     audit_entries: int = 0  # older entries whose personal values were left out
 
 
+class Named(Protocol):
+    @property
+    def student_id(self) -> str: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+
 def pseudonym(student_id: str, secret: bytes) -> str:
     """The erased row's id: a keyed hash, so that nobody can test a list of student ids
     against it without the deployment's secret, yet a second erasure finds it."""
@@ -124,16 +102,34 @@ def pseudonym(student_id: str, secret: bytes) -> str:
     return ERASED_PREFIX + digest[:HASH_CHARS]
 
 
-def is_erased(student: Student) -> bool:
+def is_erased(student: Named) -> bool:
     return student.student_id.startswith(ERASED_PREFIX) and student.first_name == ERASED_NAME
 
 
+class Erasure:
+    """The admin's erasure page: :func:`preview` and :func:`erase_student` with the
+    deployment's secret and time zone."""
+
+    def __init__(self, unit_of_work: UnitOfWork, *, secret: bytes, zone: ZoneInfo) -> None:
+        self.unit_of_work = unit_of_work
+        self.secret = secret
+        self.zone = zone
+
+    def preview(self, student_id: str, now: datetime) -> ErasurePreview | None:
+        return preview(self.unit_of_work, student_id, secret=self.secret, now=now, zone=self.zone)
+
+    def erase(self, student_id: str, actor: Actor) -> ErasureReport | None:
+        return erase_student(
+            self.unit_of_work, student_id, actor, secret=self.secret, zone=self.zone
+        )
+
+
 def preview(
-    registry: Registry, student_id: str, *, secret: bytes, now: datetime, zone: ZoneInfo
+    unit_of_work: UnitOfWork, student_id: str, *, secret: bytes, now: datetime, zone: ZoneInfo
 ) -> ErasurePreview | None:
     """What erasing ``student_id`` at ``now`` would do; None if there is no such student."""
-    with registry() as session:
-        student = _find(session, student_id, secret)
+    with unit_of_work() as uow:
+        student = _find(uow.erasure, student_id, secret)
         if student is None:
             return None
         return ErasurePreview(
@@ -144,62 +140,63 @@ def preview(
             bool(student.email),
             bool(student.phone),
             is_erased(student),
-            _counts(session, student, _last_day(now, zone)),
+            uow.erasure.counts(student.pk, _last_day(now, zone)),
         )
 
 
 def erase_student(
-    registry: Registry, student_id: str, actor: Actor, *, secret: bytes, zone: ZoneInfo
+    unit_of_work: UnitOfWork, student_id: str, actor: Actor, *, secret: bytes, zone: ZoneInfo
 ) -> ErasureReport | None:
     """Erase the student (see the module's docstring); None if there is no such student.
     A student already erased is left as it is (``already_erased``)."""
-    with registry() as session, session.begin():
-        student = _find(session, student_id, secret)
+    with unit_of_work() as uow:
+        records = uow.erasure
+        student = _find(records, student_id, secret)
         if student is None:
             return None
         last_day = _last_day(actor.at, zone)
-        counts = _counts(session, student, last_day)
+        counts = records.counts(student.pk, last_day)
         if is_erased(student):
             return ErasureReport(student.student_id, student.campus_id, True, counts)
-        old_id, new_id = student.student_id, _free_pseudonym(session, student, secret)
-        logins, accounts = _delete_personal_rows(session, student)
-        _clear_free_texts(session, student.id)
-        _end_contracts(session, student.id, last_day, actor)
-        _close_open_alerts(session, student.id, actor)
-        scrubbed = _scrub_audit(session, old_id, new_id, logins, accounts)
+        old_id, new_id = student.student_id, _free_pseudonym(records, student, secret)
+        deleted = records.delete_personal_rows(student.pk)
+        records.clear_free_texts(student.pk)
+        _end_contracts(records, student.pk, last_day, actor)
+        records.close_open_alerts(student.pk, actor.at)
+        scrubbed = _scrub_audit(records, old_id, new_id, deleted.logins, deleted.account_ids)
         _anonymise(student, new_id, actor)
-        audit.record(
-            session,
+        records.save_student(student)
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="student_erased",
             entity="student",
             entity_id=new_id,
-            after={**counts.as_dict(), "audit_entries": len(scrubbed)},
+            after={**counts.as_dict(), "audit_entries": scrubbed},
         )
-    log.info("student erased: now %s (%d audit entries cleaned)", new_id, len(scrubbed))
-    return ErasureReport(new_id, student.campus_id, False, counts, len(scrubbed))
+        uow.commit()
+    log.info("student erased: now %s (%d audit entries cleaned)", new_id, scrubbed)
+    return ErasureReport(new_id, student.campus_id, False, counts, scrubbed)
 
 
 # --------------------------------------------------------------------------- finding
 
 
-def _find(session: orm.Session, student_id: str, secret: bytes) -> Student | None:
+def _find(records: ErasureRecords, student_id: str, secret: bytes) -> StudentRecord | None:
     """The student by their id, or the erased row that id became."""
-    students = StudentRepository(session)
-    found = students.student(student_id)
+    found = records.student(student_id)
     if found is None and not student_id.startswith(ERASED_PREFIX):
-        found = students.student(pseudonym(student_id, secret))
+        found = records.student(pseudonym(student_id, secret))
     return found
 
 
-def _free_pseudonym(session: orm.Session, student: Student, secret: bytes) -> str:
+def _free_pseudonym(records: ErasureRecords, student: StudentRecord, secret: bytes) -> str:
     """The pseudonym, made unique with the row's key if an earlier erasure of the same
     id (a student imported again after erasure) already took it."""
     wanted = pseudonym(student.student_id, secret)
-    if StudentRepository(session).student(wanted) is None:
+    if records.student(wanted) is None:
         return wanted
-    return f"{wanted}-{student.id}"
+    return f"{wanted}-{student.pk}"
 
 
 def _last_day(at: datetime, zone: ZoneInfo) -> date:
@@ -207,103 +204,22 @@ def _last_day(at: datetime, zone: ZoneInfo) -> date:
     return at.astimezone(zone).date() - timedelta(days=1)
 
 
-# --------------------------------------------------------------------------- counting
-
-
-def _count(session: orm.Session, column: Any, *conditions: ColumnElement[bool]) -> int:
-    return session.scalar(select(func.count(column)).where(*conditions)) or 0
-
-
-def _counts(session: orm.Session, student: Student, last_day: date) -> ErasureCounts:
-    pk = student.id
-    alert_ids = select(Alert.id).where(Alert.student_pk == pk)
-    running = or_(ContractRow.valid_to.is_(None), ContractRow.valid_to > last_day)
-    return ErasureCounts(
-        notes=_count(session, StudentNote.id, StudentNote.student_pk == pk),
-        excuse_texts=_count(
-            session, ExcusedAbsence.id, ExcusedAbsence.student_pk == pk, ExcusedAbsence.note != ""
-        ),
-        call_texts=_count(
-            session, AlertCall.id, AlertCall.alert_pk.in_(alert_ids), AlertCall.reason != ""
-        ),
-        correction_texts=_count(
-            session,
-            PresenceCorrection.id,
-            PresenceCorrection.student_pk == pk,
-            PresenceCorrection.reason != "",
-        ),
-        accounts=_count(session, Account.id, Account.student_pk == pk),
-        badges=_count(session, Badge.id, Badge.student_pk == pk),
-        contracts=_count(
-            session,
-            ContractRow.id,
-            ContractRow.student_pk == pk,
-            ContractRow.replaced_at.is_(None),
-            running,
-        ),
-        open_alerts=_count(session, Alert.id, Alert.student_pk == pk, Alert.status != "closed"),
-        weekly_records=_count(session, WeeklyRecord.id, WeeklyRecord.student_pk == pk),
-        alerts=_count(session, Alert.id, Alert.student_pk == pk),
-        calls=_count(session, AlertCall.id, AlertCall.alert_pk.in_(alert_ids)),
-    )
-
-
 # --------------------------------------------------------------------------- erasing
 
 
-def _delete_personal_rows(session: orm.Session, student: Student) -> tuple[list[str], list[str]]:
-    """Notes, accounts, badge holdings and the sightings attached to them; returns the
-    deleted accounts' logins and ids (the audit log names them)."""
-    pk = student.id
-    accounts = session.execute(select(Account.login, Account.id).where(Account.student_pk == pk))
-    logins, ids = [], []
-    for login, account_id in accounts:
-        logins.append(login)
-        ids.append(str(account_id))
-    session.execute(delete(StudentNote).where(StudentNote.student_pk == pk))
-    session.execute(delete(Account).where(Account.student_pk == pk))
-    session.execute(delete(UnknownBadge).where(UnknownBadge.student_pk == pk))
-    session.execute(delete(Badge).where(Badge.student_pk == pk))
-    session.expire(student, ["badges"])
-    return logins, ids
-
-
-def _clear_free_texts(session: orm.Session, pk: int) -> None:
-    alert_ids = select(Alert.id).where(Alert.student_pk == pk)
-    session.execute(update(ExcusedAbsence).where(ExcusedAbsence.student_pk == pk).values(note=""))
-    session.execute(update(AlertCall).where(AlertCall.alert_pk.in_(alert_ids)).values(reason=""))
-    session.execute(
-        update(PresenceCorrection).where(PresenceCorrection.student_pk == pk).values(reason="")
-    )
-    session.execute(update(InterviewRow).where(InterviewRow.student_pk == pk).values(note=""))
-    session.execute(
-        update(StudentYearRow)
-        .where(StudentYearRow.student_pk == pk)
-        .values(programme="", institution="", result_reason="")
-    )
-
-
-def _end_contracts(session: orm.Session, pk: int, last_day: date, actor: Actor) -> None:
+def _end_contracts(records: ErasureRecords, pk: int, last_day: date, actor: Actor) -> None:
     """No slot after the erasure: no expected hours, no absence noticed."""
-    rows = session.scalars(
-        select(ContractRow).where(ContractRow.student_pk == pk, ContractRow.replaced_at.is_(None))
-    )
-    for row in rows:
-        if row.valid_from > last_day:
-            row.replaced_at = actor.at
-        elif row.valid_to is None or row.valid_to > last_day:
-            row.valid_to = last_day
+    for span in records.contracts_in_force(pk):
+        if span.valid_from > last_day:
+            span.replaced_at = actor.at
+        elif span.valid_to is None or span.valid_to > last_day:
+            span.valid_to = last_day
+        else:
+            continue
+        records.save_contract(span)
 
 
-def _close_open_alerts(session: orm.Session, pk: int, actor: Actor) -> None:
-    session.execute(
-        update(Alert)
-        .where(Alert.student_pk == pk, Alert.status != "closed")
-        .values(status="closed", closed_at=actor.at)
-    )
-
-
-def _anonymise(student: Student, new_id: str, actor: Actor) -> None:
+def _anonymise(student: StudentRecord, new_id: str, actor: Actor) -> None:
     student.student_id = new_id
     student.first_name = ERASED_NAME  # pages say "Étudiant effacé 1e7ac781783c"
     student.last_name = new_id.removeprefix(ERASED_PREFIX)
@@ -316,33 +232,26 @@ def _anonymise(student: Student, new_id: str, actor: Actor) -> None:
 
 
 def _scrub_audit(
-    session: orm.Session, old_id: str, new_id: str, logins: list[str], accounts: list[str]
-) -> list[AuditEntry]:
+    records: ErasureRecords, old_id: str, new_id: str, logins: list[str], accounts: list[str]
+) -> int:
     """Entries about the student keep who/what/when, without personal values: the old
-    id becomes the pseudonym, the student's logins as actors too."""
-    quoted = json.dumps(old_id)
-    about = or_(
-        and_(AuditEntry.entity == "student", AuditEntry.entity_id == old_id),
-        and_(
-            AuditEntry.entity == "weekly_record",
-            AuditEntry.entity_id.startswith(f"{old_id}/", autoescape=True),
-        ),
-        AuditEntry.actor.in_(logins),
-        AuditEntry.before.contains(quoted, autoescape=True),
-        AuditEntry.after.contains(quoted, autoescape=True),
-        and_(AuditEntry.entity == "account", AuditEntry.entity_id.in_(accounts)),
-    )
-    entries = list(session.scalars(select(AuditEntry).where(about)))
+    id becomes the pseudonym, the student's logins as actors too. How many."""
+    entries = records.audit_about(old_id, logins, accounts)
     for entry in entries:
-        if entry.entity_id == old_id:
-            entry.entity_id = new_id
-        elif entry.entity == "weekly_record" and entry.entity_id.startswith(f"{old_id}/"):
-            entry.entity_id = new_id + entry.entity_id[len(old_id) :]
-        if entry.actor in logins:
-            entry.actor = new_id
-        entry.before = _redact(entry.before, old_id, new_id)
-        entry.after = _redact(entry.after, old_id, new_id)
-    return entries
+        _scrub(entry, old_id, new_id, logins)
+        records.save_audit(entry)
+    return len(entries)
+
+
+def _scrub(entry: AuditRecord, old_id: str, new_id: str, logins: list[str]) -> None:
+    if entry.entity_id == old_id:
+        entry.entity_id = new_id
+    elif entry.entity == "weekly_record" and entry.entity_id.startswith(f"{old_id}/"):
+        entry.entity_id = new_id + entry.entity_id[len(old_id) :]
+    if entry.actor in logins:
+        entry.actor = new_id
+    entry.before = _redact(entry.before, old_id, new_id)
+    entry.after = _redact(entry.after, old_id, new_id)
 
 
 def _redact(text: str, old_id: str, new_id: str) -> str:

@@ -11,24 +11,8 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy import orm as sa_orm
-
-from server.domain.contracts import Slot, format_slots
-from server.registry.account_models import Account, StudentNote
-from server.registry.alert_models import Alert, AlertCall
-from server.registry.models import (
-    AuditEntry,
-    Badge,
-    Campus,
-    Contract,
-    ExcusedAbsence,
-    PresenceCorrection,
-    Student,
-    WeeklyRecord,
-)
-from server.registry.presence_repository import PresenceRepository, repository
-from server.registry.student_repository import StudentRepository
+from server.domain.contracts import format_slots
+from server.ports.privacy import Identity, PrivacyUnitOfWork, StudentFiles
 from server.services.screens.student_space import Me, NotAStudent, StudentSpace
 
 HASH_PREFIX = 8  # characters of a badge's keyed hash shown to its holder
@@ -37,45 +21,51 @@ HASH_PREFIX = 8  # characters of a badge's keyed hash shown to its holder
 class StudentData:
     def __init__(
         self,
-        registry: Callable[[], sa_orm.Session],
+        unit_of_work: Callable[[], PrivacyUnitOfWork],
         space: StudentSpace,
         *,
         retention_days: int,
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.space = space
         self.retention = timedelta(days=retention_days)
 
     def everything(self, student_pk: int, now: datetime) -> dict[str, Any]:
         """The student's data, section by section."""
         me = self.space.me(student_pk)
-        with self.registry() as session:
-            student = session.get(Student, student_pk)
-            if student is None:
+        with self.unit_of_work() as uow:
+            files = uow.files
+            identity = files.identity(student_pk)
+            if identity is None:
                 raise NotAStudent(student_pk)
-            alerts = _alerts(session, student_pk)
+            alerts = _alerts(files, student_pk)
             data: dict[str, Any] = {
                 "generated_at": now,
                 "retention_days": self.retention.days,
-                "identity": _identity(session, student),
-                "accounts": _accounts(session, student_pk),
-                "contracts": _contracts(session, student_pk),
-                "badges": _badges(session, student_pk),
-                "sessions": self._sessions(session, me, now),
-                "weeks": _weeks(session, student_pk),
-                "excuses": _excuses(session, student_pk),
-                "corrections": _corrections(session, student_pk),
+                "identity": _identity(identity),
+                "accounts": _accounts(files, student_pk),
+                "contracts": _contracts(files, student_pk),
+                "badges": _badges(files, student_pk),
+                "sessions": self._sessions(uow, me, now),
+                "weeks": _weeks(files, student_pk),
+                "excuses": _excuses(files, student_pk),
+                "corrections": _corrections(files, student_pk),
                 "alerts": alerts,
-                "notes": _notes(session, student_pk),
+                "notes": _notes(files, student_pk),
             }
-            data["audit"] = _audit(session, student, [alert["id"] for alert in alerts])
+            student_id = identity.student.student_id
+            audit = files.audit(student_pk, student_id, [alert["id"] for alert in alerts])
+            data["audit"] = [
+                {"at": row.at, "by": row.actor, "action": row.action, "entity": row.entity}
+                for row in audit
+            ]
         return data
 
-    def _sessions(self, session: sa_orm.Session, me: Me, now: datetime) -> list[dict[str, Any]]:
+    def _sessions(self, uow: PrivacyUnitOfWork, me: Me, now: datetime) -> list[dict[str, Any]]:
         """Sessions rebuilt from the taps still kept (the retention period)."""
-        repo = repository(session, self.space.settings)
-        calendar = repo.calendar(me.campus_id)
-        found = self.space.sessions(repo, me, calendar, (now - self.retention, now), now)
+        calendar = uow.files.calendar(me.campus_id)
+        span = (now - self.retention, now)
+        found = self.space.sessions(uow.presence, me, calendar, span, now)
         return [
             {"start": item.start, "end": item.end, "state": item.state.value}
             for item in reversed(found)
@@ -93,9 +83,8 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def _identity(session: sa_orm.Session, student: Student) -> dict[str, Any]:
-    campus = session.get(Campus, student.campus_id)
-    tutor = student.tutor
+def _identity(identity: Identity) -> dict[str, Any]:
+    student = identity.student
     return {
         "student_id": student.student_id,
         "first_name": student.first_name,
@@ -105,15 +94,18 @@ def _identity(session: sa_orm.Session, student: Student) -> dict[str, Any]:
         "programme": student.programme,
         "institution": student.institution,
         "institution_type": student.institution_type,
-        "campus": {"id": student.campus_id, "name": campus.name if campus else ""},
-        "tutor": {"name": tutor.name, "email": tutor.email} if tutor else None,
+        "campus": {"id": student.campus_id, "name": identity.campus_name},
+        "tutor": (
+            {"name": identity.tutor_name, "email": identity.tutor_email}
+            if identity.tutor_name is not None
+            else None
+        ),
         "created_at": student.created_at,
         "updated_at": student.updated_at,
     }
 
 
-def _accounts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Account).where(Account.student_pk == student_pk))
+def _accounts(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "login": row.login,
@@ -121,27 +113,25 @@ def _accounts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
             "created_at": row.created_at,
             "last_login_at": row.last_login_at,
         }
-        for row in rows
+        for row in files.accounts(student_pk)
     ]
 
 
-def _contracts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = StudentRepository(session).contracts_of(student_pk)
+def _contracts(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "weekly_hours": row.weekly_minutes / 60,
-            "slots": format_slots(Slot(s.weekday, s.start, s.end) for s in row.slots),
+            "slots": format_slots(row.slots),
             "valid_from": row.valid_from,
             "valid_to": row.valid_to,
             "created_at": row.created_at,
             "replaced_at": row.replaced_at,
         }
-        for row in rows
+        for row in files.contracts(student_pk)
     ]
 
 
-def _badges(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Badge).where(Badge.student_pk == student_pk).order_by(Badge.id))
+def _badges(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "hash_prefix": row.badge_hash[:HASH_PREFIX],
@@ -149,17 +139,12 @@ def _badges(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
             "revoked_at": row.revoked_at,
             "revoked_reason": row.revoked_reason,
         }
-        for row in rows
+        for row in files.badges(student_pk)
     ]
 
 
-def _weeks(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
+def _weeks(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     """Weeks kept as weekly records (they outlive the raw taps)."""
-    rows = session.scalars(
-        select(WeeklyRecord)
-        .where(WeeklyRecord.student_pk == student_pk)
-        .order_by(WeeklyRecord.week.desc())
-    )
     return [
         {
             "week": row.week,
@@ -168,12 +153,11 @@ def _weeks(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
             "status": row.status,
             "frozen_at": row.frozen_at,
         }
-        for row in rows
+        for row in files.weekly_records(student_pk)
     ]
 
 
-def _excuses(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = PresenceRepository(session).student_excuses(student_pk)
+def _excuses(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "start": row.start,
@@ -183,16 +167,11 @@ def _excuses(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
             "recorded_by": row.created_by,
             "recorded_at": row.created_at,
         }
-        for row in rows
+        for row in files.excuses(student_pk)
     ]
 
 
-def _corrections(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(PresenceCorrection)
-        .where(PresenceCorrection.student_pk == student_pk)
-        .order_by(PresenceCorrection.created_at.desc())
-    )
+def _corrections(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "kind": row.kind,
@@ -203,30 +182,11 @@ def _corrections(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any
             "by": row.author,
             "at": row.created_at,
         }
-        for row in rows
+        for row in files.corrections(student_pk)
     ]
 
 
-def _alerts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = list(
-        session.scalars(
-            select(Alert).where(Alert.student_pk == student_pk).order_by(Alert.noticed_at.desc())
-        )
-    )
-    calls: dict[int, list[dict[str, Any]]] = {row.id: [] for row in rows}
-    for call in session.scalars(
-        select(AlertCall).where(AlertCall.alert_pk.in_(list(calls))).order_by(AlertCall.id)
-    ):
-        calls[call.alert_pk].append(
-            {
-                "called_at": call.called_at,
-                "outcome": call.outcome,
-                "reason_category": call.reason_category,
-                "reason": call.reason,
-                "excused": call.excused,
-                "by": call.author,
-            }
-        )
+def _alerts(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
         {
             "id": row.public_id,
@@ -238,55 +198,24 @@ def _alerts(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
             "week": row.week,
             "noticed_at": row.noticed_at,
             "closed_at": row.closed_at,
-            "calls": calls[row.id],
+            "calls": [
+                {
+                    "called_at": call.called_at,
+                    "outcome": call.outcome,
+                    "reason_category": call.reason_category,
+                    "reason": call.reason,
+                    "excused": call.excused,
+                    "by": call.author,
+                }
+                for call in row.calls
+            ],
         }
-        for row in rows
+        for row in files.alerts(student_pk)
     ]
 
 
-def _notes(session: sa_orm.Session, student_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(StudentNote)
-        .where(StudentNote.student_pk == student_pk)
-        .order_by(StudentNote.created_at.desc())
-    )
-    return [{"at": row.created_at, "by": row.author, "text": row.body} for row in rows]
-
-
-def _audit(session: sa_orm.Session, student: Student, alert_ids: list[str]) -> list[dict[str, Any]]:
-    """Audit entries about the student: their record, contracts, badges, excuses,
-    corrections, weeks, alerts, notes, and who looked at their data."""
-    pk = student.id
-
-    def ids(column: Any) -> list[str]:
-        return [str(value) for value in session.scalars(select(column).where(_owner(column, pk)))]
-
-    about = [
-        and_(AuditEntry.entity == "student", AuditEntry.entity_id == student.student_id),
-        and_(AuditEntry.entity == "contract", AuditEntry.entity_id.in_(ids(Contract.id))),
-        and_(AuditEntry.entity == "badge", AuditEntry.entity_id.in_(ids(Badge.id))),
-        and_(
-            AuditEntry.entity == "excused_absences",
-            AuditEntry.entity_id.in_(ids(ExcusedAbsence.id)),
-        ),
-        and_(
-            AuditEntry.entity == "presence_corrections",
-            AuditEntry.entity_id.in_(ids(PresenceCorrection.id)),
-        ),
-        and_(AuditEntry.entity == "student_note", AuditEntry.entity_id.in_(ids(StudentNote.id))),
-        and_(
-            AuditEntry.entity == "weekly_record",
-            AuditEntry.entity_id.startswith(f"{student.student_id}/", autoescape=True),
-        ),
-        and_(AuditEntry.entity == "alert", AuditEntry.entity_id.in_(alert_ids)),
-    ]
-    rows = session.scalars(
-        select(AuditEntry).where(or_(*about)).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    )
+def _notes(files: StudentFiles, student_pk: int) -> list[dict[str, Any]]:
     return [
-        {"at": row.at, "by": row.actor, "action": row.action, "entity": row.entity} for row in rows
+        {"at": row.created_at, "by": row.author, "text": row.body}
+        for row in files.notes(student_pk)
     ]
-
-
-def _owner(column: Any, student_pk: int) -> ColumnElement[bool]:
-    return column.class_.student_pk == student_pk

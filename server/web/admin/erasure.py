@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from server.container import built
 from server.services.privacy import erasure
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, flash_success, now
@@ -15,13 +16,12 @@ from server.web.forms import FieldError, refused
 from server.web.guards import check_campus, current
 
 
-def _secret() -> bytes:
-    return services().settings.badge_secret.encode()
+def _erasure() -> erasure.Erasure:
+    return built(services().erasure)
 
 
 def _preview_or_404(student_id: str) -> erasure.ErasurePreview:
-    zone = services().settings.presence.zone
-    found = erasure.preview(services().registry, student_id, secret=_secret(), now=now(), zone=zone)
+    found = _erasure().preview(student_id, now())
     if found is None:
         abort(404)
     check_campus(found.campus_id)
@@ -58,13 +58,7 @@ def erase_student(student_id: str) -> Response | tuple[str, int]:
             student_id=found.student_id,
         )
         return _page(found, error=refused(failure, "admin_erasure")), 400
-    report = erasure.erase_student(
-        services().registry,
-        student_id,
-        actor(),
-        secret=_secret(),
-        zone=services().settings.presence.zone,
-    )
+    report = _erasure().erase(student_id, actor())
     if report is None:  # pragma: no cover - erased by someone else between the two reads
         abort(404)
     if report.already_erased:

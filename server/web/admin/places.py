@@ -7,9 +7,10 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from edge.protocol import is_valid_id
+from server.container import built
 from server.domain.errors import DomainError
 from server.i18n import _
-from server.registry.occupancy_repository import RoomInfo
+from server.ports.occupancy import RoomInfo
 from server.services.occupancy import admin_places
 from server.web.admin import blueprint, fields
 from server.web.admin.common import actor, admin_only, chosen_campus, flash_success, now
@@ -19,9 +20,13 @@ from server.web.forms import FieldError, choice, refused, text
 _FORM = "admin_places"
 
 
+def _admin() -> admin_places.PlacesAdmin:
+    return built(services().places_admin)
+
+
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     campus, campuses = chosen_campus()
-    sheet = admin_places.place_sheet(services().registry, campus.id)
+    sheet = _admin().place_sheet(campus.id)
     health = {
         item.reader: item
         for item in services().reader_health.current(
@@ -68,7 +73,7 @@ def set_campus_capacity() -> Response | tuple[str, int]:
     campus, _campuses = chosen_campus()
     try:
         limits = fields.limits(request.form)
-        admin_places.set_campus_limits(services().registry, campus.id, limits, actor())
+        _admin().set_campus_limits(campus.id, limits, actor())
     except FieldError as failure:
         return _refused(failure, "capacity")
     flash_success("The capacity of {campus} is saved.", campus=campus.name)
@@ -94,7 +99,7 @@ def add_room() -> Response | tuple[str, int]:
             kind=choice(form, "kind", admin_places.KINDS),
             limits=fields.limits(form),
         )
-        admin_places.add_room(services().registry, campus.id, room, actor())
+        _admin().add_room(campus.id, room, actor())
     except (FieldError, DomainError) as failure:
         return _refused(failure, "new-room")
     flash_success("The room {name} is added.", name=room.name)
@@ -108,8 +113,7 @@ def edit_room(room_id: int) -> Response | tuple[str, int]:
     form = request.form
     try:
         name = text(form, "name", max_chars=100)
-        admin_places.edit_room(
-            services().registry,
+        _admin().edit_room(
             campus.id,
             room_id,
             name=name,
@@ -133,8 +137,7 @@ def set_reader(reader_id: str) -> Response | tuple[str, int]:
         room = form.get("room", "")
         if mode == "room" and not room:
             raise FieldError("room", "A room reader needs its room.")
-        admin_places.set_reader(
-            services().registry,
+        _admin().set_reader(
             campus.id,
             reader_id,
             mode=mode,

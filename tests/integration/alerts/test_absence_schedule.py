@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from server.alerting import build_alerting
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence, Student
+from server.registry.operations_store import SqlJobLeases
 from server.registry.presence_store import presence_unit_of_work
 from server.services.alerts.absence_schedule import AbsenceSchedule
 from server.services.operations.leadership import Leadership
@@ -71,7 +72,7 @@ def test_the_alert_is_recorded_within_seconds_of_the_instant(
     statuses(events, paris(8), paris(9, 20))
     clock = RealTime(INSTANT - timedelta(seconds=2))
     job = AbsenceSchedule(alerting.watcher, clock=clock, sweep_every=timedelta(minutes=10))
-    job.lease = Leadership(registry).leads
+    job.lease = Leadership(SqlJobLeases(registry)).leads
     job.start()
     try:
         seen = _wait(lambda: _absences(registry))

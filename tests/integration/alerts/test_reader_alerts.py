@@ -11,6 +11,7 @@ from server.alerting import Alerting
 from server.config import Settings
 from server.domain.notices import NoticeKind
 from server.registry.database import open_registry
+from server.registry.occupancy_store import SqlReaderOutages
 from server.services.alerts.reader_alerts import ReaderDownAlerts
 from server.services.occupancy.reader_watch import ReaderDown, ReaderWatch
 from tests.integration.alerts.conftest import CAMPUS, RecordingChannel, paris, statuses
@@ -65,8 +66,12 @@ def test_two_watch_processes_share_the_outages_in_the_registry(
     engine, other_registry = open_registry(settings.registry_database_url)
     try:
         heard_a, heard_b = _Heard(), _Heard()
-        watch_a = ReaderWatch(registry, events, settings.presence, notifier=heard_a)
-        watch_b = ReaderWatch(other_registry, events, settings.presence, notifier=heard_b)
+        watch_a = ReaderWatch(
+            SqlReaderOutages(registry, settings.presence), events, notifier=heard_a
+        )
+        watch_b = ReaderWatch(
+            SqlReaderOutages(other_registry, settings.presence), events, notifier=heard_b
+        )
         # door-1 went silent after 09:00: down at 09:05 (two missed heartbeats).
         assert [(e.reader, e.resolved) for e in watch_a.check(paris(9, 5))] == [("door-1", False)]
         assert list(watch_b.current(paris(9, 6))) == [(CAMPUS, "door-1")]

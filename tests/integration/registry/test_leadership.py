@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import orm, select
 
 from server.registry.database import open_registry
+from server.registry.operations_store import SqlJobLeases
 from server.registry.shared_state_models import JobLease
 from server.services.operations.leadership import Leadership
 from server.services.operations.periodic import PeriodicJob
@@ -27,8 +28,8 @@ def _two_processes(settings):
 def test_one_holder_at_a_time_and_a_takeover_once_expired(settings, registry) -> None:
     (engine_a, registry_a), (engine_b, registry_b) = _two_processes(settings)
     try:
-        a = Leadership(registry_a, holder="worker-a", ttl=TTL)
-        b = Leadership(registry_b, holder="worker-b", ttl=TTL)
+        a = Leadership(SqlJobLeases(registry_a), holder="worker-a", ttl=TTL)
+        b = Leadership(SqlJobLeases(registry_b), holder="worker-b", ttl=TTL)
         assert a.renew(T0) and not b.renew(T0)
         assert a.leads(T0 + timedelta(seconds=10)) and not b.leads(T0 + timedelta(seconds=10))
         assert a.renew(T0 + timedelta(seconds=20))  # renewed: expires at T0 + 50 s
@@ -45,8 +46,8 @@ def test_one_holder_at_a_time_and_a_takeover_once_expired(settings, registry) ->
 
 
 def test_a_released_lease_or_one_from_a_clock_far_ahead_is_taken_at_once(registry) -> None:
-    a = Leadership(registry, holder="worker-a", ttl=TTL)
-    b = Leadership(registry, holder="worker-b", ttl=TTL)
+    a = Leadership(SqlJobLeases(registry), holder="worker-a", ttl=TTL)
+    b = Leadership(SqlJobLeases(registry), holder="worker-b", ttl=TTL)
     assert a.renew(T0) and not b.renew(T0 + timedelta(seconds=1))
     a.release()  # a clean shutdown
     assert b.renew(T0 + timedelta(seconds=2)) and not a.leads(T0 + timedelta(seconds=3))
@@ -66,7 +67,7 @@ def test_only_the_holder_runs_a_job_even_when_both_race(settings, registry) -> N
             with lock:
                 runs.append(name)
 
-        leadership = Leadership(factory, holder=name, ttl=TTL)
+        leadership = Leadership(SqlJobLeases(factory), holder=name, ttl=TTL)
         return PeriodicJob(
             "freeze-weeks",
             action,

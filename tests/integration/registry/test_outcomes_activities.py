@@ -15,6 +15,7 @@ from server.domain.errors import DomainError
 from server.domain.outcomes import ProfileStatus, ProgrammeType, Result
 from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee
+from server.registry.privacy_store import privacy_unit_of_work
 from server.services.people import activities, outcomes
 from server.services.privacy.erasure import erase_student
 from tests.integration.registry.conftest import (
@@ -185,7 +186,11 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
         actor=ACTOR,
     )
     report = erase_student(
-        registry, "E001", ACTOR, secret=settings.badge_secret.encode(), zone=settings.presence.zone
+        privacy_unit_of_work(registry, settings.presence),
+        "E001",
+        ACTOR,
+        secret=settings.badge_secret.encode(),
+        zone=settings.presence.zone,
     )
     assert report is not None
     (record,) = outcomes.outcomes_for(registry, CAMPUS, YEAR)

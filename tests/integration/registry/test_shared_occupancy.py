@@ -8,9 +8,12 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
 from edge.protocol import Tap, taps_topic
 from server.bootstrap import build_intake
 from server.domain.events import InboundMessage
+from server.registry.occupancy_store import occupancy_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.operations.ingest import IngestService
 from tests.integration.registry.conftest import (
@@ -40,7 +43,7 @@ class Worker:
         self.published: list[dict] = []
         self.now = NOW
         self.occupancy = OccupancyService(
-            registry,
+            occupancy_unit_of_work(registry, settings.presence),
             events,
             settings.presence,
             publish=lambda topic, payload: self.published.append(json.loads(payload)),
@@ -105,7 +108,7 @@ def test_a_page_read_between_the_store_and_the_listener_does_not_hide_the_change
     run_import(registry, csv_bytes(ROW_E001, ROW_E002, ROW_E003))
     published: list[dict] = []
     occupancy = OccupancyService(
-        registry,
+        occupancy_unit_of_work(registry, settings.presence),
         events,
         settings.presence,
         publish=lambda topic, payload: published.append(json.loads(payload)),
@@ -129,3 +132,29 @@ def test_a_page_read_between_the_store_and_the_listener_does_not_hide_the_change
     assert [item["count"] for item in published if item["room"] is None] == [1, 2]
     samples = events.occupancy(NOW, NOW + timedelta(hours=1), campus=CAMPUS, room="")
     assert [sample.count for sample in samples] == [1, 2]
+
+
+def test_a_stored_batch_reads_only_the_day_s_corrections_from_the_registry(
+    registry, events, settings
+) -> None:
+    """The occupancy listener runs on every stored batch of the ingest: once the reader
+    links and badge holders are loaded and the day rebuilt, a batch runs one registry
+    query, the day's corrections (as before the occupancy ports of issue 17)."""
+    run_import(registry, csv_bytes(ROW_E001, ROW_E002))
+    worker = Worker(registry, events, settings)
+    worker.tap(UID_E001, NOW)  # loads and rebuilds the day
+    with registry() as session:
+        engine = session.get_bind()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        worker.tap(UID_E002, NOW + timedelta(seconds=30))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    queries = [text for text in statements if not text.startswith("BEGIN")]
+    assert len(queries) == 1 and "FROM audit_log" in queries[0], statements
+    assert worker.last_published() == 2

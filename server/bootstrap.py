@@ -27,6 +27,7 @@ from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.capacity_alerts import CapacityAlerts
@@ -346,6 +347,7 @@ def build_services(
         store=store,
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
+        people=people_unit_of_work(registry),
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)

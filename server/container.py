@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from server.adapters.event_store import EventStore
     from server.config import Settings
     from server.domain.notices import Channel
+    from server.ports.people import PeopleUnitOfWork
     from server.services.accounts.accounts import AccountService
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
@@ -56,6 +57,7 @@ class Services:
     store: EventStore | None = None
     presence: PresenceService | None = None
     accounts: AccountService | None = None
+    people: Callable[[], PeopleUnitOfWork] | None = None  # server.services.people's use cases
     access_log: AccessLog | None = None
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test

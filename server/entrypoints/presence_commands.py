@@ -28,6 +28,7 @@ from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people import calendar_admin, enrolment
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import (
@@ -203,7 +204,7 @@ def import_students_command(args: argparse.Namespace) -> int:
             print(_("several campuses: say which one with --campus"), file=sys.stderr)
             return 2
         report = import_students(
-            context.registry,
+            people_unit_of_work(context.registry),
             data,
             campus_id=campus,
             secret=context.settings.badge_secret.encode(),
@@ -268,7 +269,7 @@ def weekly_report_command(args: argparse.Namespace) -> int:
 
 def unknown_badges_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
-        seen = enrolment.unknown_badges(context.registry, campus=args.campus)
+        seen = enrolment.unknown_badges(people_unit_of_work(context.registry), campus=args.campus)
     for item in seen:
         seen_at = f"{item.first_seen:%Y-%m-%d %H:%M}Z\t{item.last_seen:%Y-%m-%d %H:%M}Z"
         where = f"{item.campus_id}/{item.reader_id}"
@@ -282,7 +283,7 @@ def attach_badge_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
         try:
             enrolment.attach_unknown_badge(
-                context.registry,
+                people_unit_of_work(context.registry),
                 context.event_store(),
                 args.sighting,
                 args.student_id,

@@ -29,6 +29,7 @@ from server.domain.capacity import CapacityChanged, CapacityLevel, Limits
 from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.people_store import people_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.occupancy.reader_watch import ReaderDown, ReaderWatch
@@ -109,7 +110,7 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
             CAMPUS, RoomInfo("calme", "Salle calme", "individual", Limits(10)), actor="t", at=now
         )
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         SHEET,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

@@ -27,6 +27,7 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
 from server.services.presence.ledger import LedgerService
@@ -95,7 +96,7 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
     with registry() as session, session.begin():  # a test must not depend on the day's holiday
         session.execute(update(Campus).values(closes_on_public_holidays=False))
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         SHEET,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

@@ -239,6 +239,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     from server.domain.academic_year import AcademicYear
     from server.domain.activities import Modality
     from server.domain.outcomes import ProfileStatus, ProgrammeType, Result, StudentYear
+    from server.registry.people_store import people_unit_of_work
     from server.services.people import activities, outcomes
 
     actor = Actor("tests", world.clock())
@@ -249,7 +250,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
         ("E003", Result.PENDING, True),
     ]:
         outcomes.save_student_year(
-            world.registry,
+            people_unit_of_work(world.registry),
             StudentYear(
                 student_pk=world.student_pk(student_id),
                 student_id=student_id,

@@ -15,6 +15,7 @@ from server.domain.accounts import Actor
 from server.domain.activities import AttendanceSource
 from server.domain.outcomes import Result
 from server.registry.models import AuditEntry
+from server.registry.people_store import people_unit_of_work
 from server.services.people import activities, outcomes
 from tests.web.conftest import CAMPUS, DOOR, OTHER, PARIS, ROOM, csrf_of, post_form
 
@@ -77,7 +78,7 @@ def test_a_coordinator_records_a_year_and_it_is_audited(client_as, world) -> Non
     form = _outcome_form(result="passed", result_on="2027-06-30")
     answer = post_form(coord, path, form, page=f"{path}?year=2026-2027")
     assert answer.status_code == 302
-    (record,) = outcomes.outcomes_for(world.registry, CAMPUS, YEAR)
+    (record,) = outcomes.outcomes_for(people_unit_of_work(world.registry), CAMPUS, YEAR)
     assert (record.student_pk, record.result, record.enrolled_on) == (
         pk,
         Result.PASSED,
@@ -98,7 +99,7 @@ def test_an_outcome_before_enrolment_is_refused_in_french(client_as, world) -> N
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
     assert "ne peut pas précéder la date d’inscription" in text
-    assert outcomes.outcomes_for(world.registry, CAMPUS, YEAR) == []
+    assert outcomes.outcomes_for(people_unit_of_work(world.registry), CAMPUS, YEAR) == []
     assert _audit(world, "student_year_saved") == []
 
 

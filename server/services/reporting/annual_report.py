@@ -33,6 +33,7 @@ from server.domain.outcomes import AgeBand, ProfileStatus, Result, StudentYear
 from server.domain.reader_health import Health, silence_limit, stamped_at
 from server.registry.models import Campus, Contract, Room, Student
 from server.registry.occupancy_models import CampusCapacity
+from server.registry.people_store import people_unit_of_work
 from server.services.people.activities import activities_for
 from server.services.people.outcomes import outcomes_for
 from server.services.presence.ledger import LedgerService, repository
@@ -103,7 +104,7 @@ def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list
     records: dict[str, StudentYear] = {}
     year = AcademicYear.of(period.first)
     while year.first_day <= period.last:
-        for record in outcomes_for(ledger.registry, campus, year):
+        for record in outcomes_for(people_unit_of_work(ledger.registry), campus, year):
             records[record.student_id] = record  # the latest year wins
         year = year.following()
     for student_id, record in records.items():

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import orm
 
 from server.domain.reader_health import Health
+from server.registry.people_store import people_unit_of_work
 from server.services.accounts.accounts import AccountService
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.people.admin_students import student_count
@@ -38,7 +39,8 @@ def overview(
     now: datetime,
 ) -> Overview:
     """Counts over ``campus_ids`` (accounts: all of them)."""
-    waiting = [item for item in unknown_badges(registry) if item.campus_id in campus_ids]
+    people = people_unit_of_work(registry)
+    waiting = [item for item in unknown_badges(people) if item.campus_id in campus_ids]
     health = [
         item
         for item in reader_health.current(now, known=known_readers)
@@ -46,7 +48,7 @@ def overview(
     ]
     listed = accounts.accounts()
     return Overview(
-        students=student_count(registry, campus_ids),
+        students=student_count(people, campus_ids),
         unknown_badges=len(waiting),
         accounts=len(listed),
         active_accounts=sum(1 for account in listed if account.active),

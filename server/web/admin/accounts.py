@@ -22,7 +22,7 @@ from server.web.admin.common import (
     flash_success,
     visible_campuses,
 )
-from server.web.context import services
+from server.web.context import people, services
 from server.web.forms import FieldError, choice, integer, refused, text
 from server.web.guards import check_campus, current
 
@@ -39,7 +39,7 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         "admin/accounts.html",
         accounts=_accounts().accounts(),
         campuses=visible_campuses(),
-        tutors=tutors(services().registry),
+        tutors=tutors(people()),
         roles=_ROLES,
         **(values | extra),
     )
@@ -67,7 +67,7 @@ def _links(form: dict[str, str], role: Role, campus: str) -> tuple[str, int | No
         return campus, tutor_id, None
     if role is Role.STUDENT:
         student_id = text(form, "student_id", max_chars=64)
-        student = student_ref(services().registry, student_id)
+        student = student_ref(people(), student_id)
         if student is None:
             raise FieldError(
                 "student_id", "There is no student {student_id}.", student_id=student_id

@@ -16,6 +16,7 @@ from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import ImportReport, import_students
 
@@ -80,7 +81,7 @@ def run_import(
     now: datetime | None = None,
 ) -> ImportReport:
     return import_students(
-        registry,
+        people_unit_of_work(registry),
         data,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

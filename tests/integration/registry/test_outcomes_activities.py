@@ -15,6 +15,7 @@ from server.domain.errors import DomainError
 from server.domain.outcomes import ProfileStatus, ProgrammeType, Result
 from server.registry.models import AuditEntry, Campus, Student
 from server.registry.outcome_models import WorkshopAttendee
+from server.registry.people_store import people_unit_of_work
 from server.services.people import activities, outcomes
 from server.services.privacy.erasure import erase_student
 from tests.integration.registry.conftest import (
@@ -43,7 +44,7 @@ def _audit(registry, action: str) -> list[AuditEntry]:
 
 
 def test_a_saved_year_comes_back_for_the_campus_and_is_audited(registry, pks) -> None:
-    blank, exists = outcomes.student_year(registry, pks["E001"], YEAR)
+    blank, exists = outcomes.student_year(people_unit_of_work(registry), pks["E001"], YEAR)
     assert not exists and blank.programme == "Licence psychologie"
     assert blank.institution_public is True
     record = blank.__class__(
@@ -56,18 +57,20 @@ def test_a_saved_year_comes_back_for_the_campus_and_is_audited(registry, pks) ->
             "result_on": date(2027, 6, 30),
         }
     )
-    assert outcomes.save_student_year(registry, record, actor=ACTOR)
-    assert not outcomes.save_student_year(registry, record, actor=ACTOR)  # nothing changed
-    found = outcomes.outcomes_for(registry, CAMPUS, YEAR)
+    assert outcomes.save_student_year(people_unit_of_work(registry), record, actor=ACTOR)
+    assert not outcomes.save_student_year(
+        people_unit_of_work(registry), record, actor=ACTOR
+    )  # nothing changed
+    found = outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR)
     assert [(r.student_id, r.result, r.programme_type) for r in found] == [
         ("E001", Result.PASSED, ProgrammeType.LMD)
     ]
-    assert outcomes.outcomes_for(registry, CAMPUS, YEAR.previous()) == []
-    assert outcomes.outcome_years(registry, CAMPUS) == [YEAR]
+    assert outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR.previous()) == []
+    assert outcomes.outcome_years(people_unit_of_work(registry), CAMPUS) == [YEAR]
     (entry,) = _audit(registry, "student_year_saved")
     assert entry.entity_id == "E001"
     assert json.loads(entry.after)["result"] == "passed" and entry.before == ""
-    roster = outcomes.year_roster(registry, CAMPUS, YEAR)
+    roster = outcomes.year_roster(people_unit_of_work(registry), CAMPUS, YEAR)
     assert [(r is not None, s.student_id) for r, s in roster.entries] == [
         (True, "E001"),
         (False, "E002"),
@@ -75,7 +78,7 @@ def test_a_saved_year_comes_back_for_the_campus_and_is_audited(registry, pks) ->
 
 
 def test_an_outcome_before_enrolment_is_refused_and_nothing_is_stored(registry, pks) -> None:
-    blank, _ = outcomes.student_year(registry, pks["E002"], YEAR)
+    blank, _ = outcomes.student_year(people_unit_of_work(registry), pks["E002"], YEAR)
     bad = blank.__class__(
         **{
             **blank.__dict__,
@@ -85,8 +88,8 @@ def test_an_outcome_before_enrolment_is_refused_and_nothing_is_stored(registry, 
         }
     )
     with pytest.raises(DomainError):
-        outcomes.save_student_year(registry, bad, actor=ACTOR)
-    assert outcomes.outcomes_for(registry, CAMPUS, YEAR) == []
+        outcomes.save_student_year(people_unit_of_work(registry), bad, actor=ACTOR)
+    assert outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR) == []
     assert _audit(registry, "student_year_saved") == []
 
 
@@ -164,7 +167,7 @@ def test_students_of_another_campus_and_entries_of_another_campus_are_refused(
 def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
     registry, pks, settings
 ) -> None:
-    blank, _ = outcomes.student_year(registry, pks["E001"], YEAR)
+    blank, _ = outcomes.student_year(people_unit_of_work(registry), pks["E001"], YEAR)
     dropped = blank.__class__(
         **{
             **blank.__dict__,
@@ -173,7 +176,7 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
             "result_reason": "raisons de santé",
         }
     )
-    outcomes.save_student_year(registry, dropped, actor=ACTOR)
+    outcomes.save_student_year(people_unit_of_work(registry), dropped, actor=ACTOR)
     activities.save_interview(
         registry,
         CAMPUS,
@@ -188,7 +191,7 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
         registry, "E001", ACTOR, secret=settings.badge_secret.encode(), zone=settings.presence.zone
     )
     assert report is not None
-    (record,) = outcomes.outcomes_for(registry, CAMPUS, YEAR)
+    (record,) = outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR)
     assert (record.result, record.result_on) == (Result.DROPPED_OUT, date(2027, 1, 5))
     assert (record.programme, record.institution, record.result_reason) == ("", "", "")
     log = activities.activities_for(registry, CAMPUS, YEAR.first_day, YEAR.last_day)
@@ -208,7 +211,7 @@ def test_the_spreadsheet_brings_a_students_year(registry) -> None:
     )
     report = run_import(registry, csv_bytes(*rows, header=OUTCOME_HEADER))
     assert report.ok and report.created == ["E001", "E002"], report.errors
-    (record,) = outcomes.outcomes_for(registry, CAMPUS, YEAR)
+    (record,) = outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR)
     assert (record.student_id, record.programme_type, record.status, record.result) == (
         "E001",
         ProgrammeType.LMD,
@@ -231,4 +234,7 @@ def test_an_outcome_before_enrolment_refuses_the_row_with_its_line(registry) -> 
     lines = {problem.line: problem.message for problem in report.errors}
     assert "précéder la date d’inscription" in lines[2]
     assert "abandon demande sa date" in lines[3]
-    assert report.created == [] and outcomes.outcomes_for(registry, CAMPUS, YEAR) == []
+    assert (
+        report.created == []
+        and outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR) == []
+    )

@@ -415,7 +415,7 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
             from server.registry.database import open_registry
 
             engine, registry = open_registry(settings.registry_database_url)
-            sync_campuses(registry, settings)
+            sync_campuses(people_unit_of_work(registry), settings)
             import_students(
                 people_unit_of_work(registry),
                 _students_csv(students),

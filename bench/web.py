@@ -118,7 +118,7 @@ def _taps(badges: list[str], weeks: int, rng: random.Random) -> list[tuple[str, 
 def _furnish(server, settings: Settings, badges: list[str], weeks: int) -> int:
     actor = Actor("bench", NOW)
     days = "; ".join(f"{day} 07:00-22:00" for day in ("lun", "mar", "mer", "jeu", "ven"))
-    set_opening_hours(server.registry, CAMPUS, days, actor=actor)
+    set_opening_hours(people_unit_of_work(server.registry), CAMPUS, days, actor=actor)
     sheet = demo_sheet(badges, contract_start=date(2026, 9, 1), contract_end=date(2027, 6, 30))
     report = import_students(
         people_unit_of_work(server.registry),

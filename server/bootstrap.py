@@ -252,7 +252,7 @@ def build_server(
     ``serve`` process at its next minute tick; an MQTT alert channel's test says it has
     no broker)."""
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     try:
         refuse_weak_webhook_secrets(registry, os.environ)
     except ConfigError:
@@ -347,7 +347,7 @@ def build_services(
         store=store,
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
-        people=people_unit_of_work(registry),
+        people=people_unit_of_work(registry, settings.presence),
         access_log=AccessLog(registry),
     )
     _add_screens(found, settings, registry, store, ledger)

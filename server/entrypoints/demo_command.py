@@ -264,11 +264,14 @@ def _furnish_demo_campus(
     account per role (all idempotent)."""
     engine, registry = open_registry(settings.registry_database_url)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         actor = Actor("demo", now)
         days = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
         set_opening_hours(
-            registry, CAMPUS, "; ".join(f"{day} 07:00-22:00" for day in days), actor=actor
+            people_unit_of_work(registry),
+            CAMPUS,
+            "; ".join(f"{day} 07:00-22:00" for day in days),
+            actor=actor,
         )
         with registry() as session, session.begin():
             places = OccupancyRepository(session)

@@ -171,7 +171,7 @@ def presence(args: argparse.Namespace) -> Iterator[Presence]:
     engine, registry = open_registry(settings.registry_database_url)
     context = Presence(settings, registry)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         yield context
     finally:
         if context.built is not None and context.built.ledger.workers is not None:
@@ -322,36 +322,36 @@ def attach_badge_command(args: argparse.Namespace) -> int:
 
 def calendar_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
-        registry, actor = context.registry, _actor(args)
+        people, actor = people_unit_of_work(context.registry), _actor(args)
         try:
             if args.calendar == "hours":
-                calendar_admin.set_opening_hours(registry, args.campus, args.hours, actor=actor)
+                calendar_admin.set_opening_hours(people, args.campus, args.hours, actor=actor)
             elif args.calendar == "close":
                 start = parse_date(args.start, "start")
                 end = parse_date(args.end, "end")
                 calendar_admin.add_closure(
-                    registry, args.campus, start, end, label=args.label, actor=actor
+                    people, args.campus, start, end, label=args.label, actor=actor
                 )
             elif args.calendar == "closes-on-school-holidays":
                 closes = args.answer == "yes"
                 calendar_admin.set_closes_on_school_holidays(
-                    registry, args.campus, closes, actor=actor
+                    people, args.campus, closes, actor=actor
                 )
             else:
-                return _load_school_holidays(registry, args.file, actor)
+                return _load_school_holidays(people, args.file, actor)
         except DomainError as error:
             print(_(error.message, **error.values), file=sys.stderr)
             return 1
     return 0
 
 
-def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, actor: Actor) -> int:
+def _load_school_holidays(people: calendar_admin.UnitOfWork, path: Path, actor: Actor) -> int:
     try:
         data = path.read_bytes()
     except OSError as error:
         print(_("cannot read {path}: {reason}", path=path, reason=error.strerror), file=sys.stderr)
         return 2
-    saved, problems = calendar_admin.load_school_holidays(registry, data, actor=actor)
+    saved, problems = calendar_admin.load_school_holidays(people, data, actor=actor)
     for problem in problems:
         print(
             _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr

@@ -12,18 +12,19 @@ plain values; nothing is written until the unit of work commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract
+from server.domain.calendar import CampusCalendar, IsoWeek
+from server.domain.contracts import Contract, Slot
 from server.domain.outcomes import StudentYear
+from server.ports.activities import Activities
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
 
@@ -69,6 +70,16 @@ class StudentLine:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldBadge:
+    """One holding of a badge: by whom, from when, until when (None: still held)."""
+
+    badge_hash: str
+    student_pk: int
+    active_from: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Sighting:
     """A badge tapped at a reader that no student held then."""
 
@@ -80,6 +91,65 @@ class Sighting:
     last_seen: datetime
     seen_count: int
     attached_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampusRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampusZones:
+    """A campus row's copy of the configured time zone and school-holiday zone."""
+
+    id: str
+    timezone: str
+    school_zone: str | None
+
+
+class Campuses(Protocol):
+    """The campuses, their readers, and what the admin enters of their calendar."""
+
+    def listing(self) -> list[CampusRef]:
+        """Every campus, by id (``name`` as stored, maybe empty)."""
+        ...
+
+    def exists(self, campus_id: str) -> bool: ...
+
+    def add(self, campus_id: str, name: str, timezone: str, school_zone: str | None) -> None: ...
+
+    def readers(self, campus_id: str) -> list[str]:
+        """The campus's reader ids, sorted."""
+        ...
+
+    def add_reader(self, campus_id: str, reader_id: str, mode: str) -> None: ...
+
+    def zones(self) -> list[CampusZones]:
+        """Every campus's stored zones, by id."""
+        ...
+
+    def set_zones(self, campus_id: str, timezone: str, school_zone: str | None) -> None: ...
+
+    def calendar(self, campus_id: str) -> CampusCalendar:
+        """The campus's calendar as the ledger reads it (the configured zones)."""
+        ...
+
+    def opening_hours(self, campus_id: str) -> list[Slot]: ...
+
+    def set_opening_hours(self, campus_id: str, hours: Sequence[Slot]) -> None:
+        """Replace the campus's weekly hours."""
+        ...
+
+    def add_closure(self, campus_id: str, start: date, end: date, label: str) -> int: ...
+
+    def closes_on_school_holidays(self, campus_id: str) -> bool: ...
+
+    def set_closes_on_school_holidays(self, campus_id: str, closes: bool) -> None: ...
+
+    def put_school_holiday(self, zone: str, start: date, end: date, label: str) -> None:
+        """Add the period of ``zone`` starting on ``start``, or change its end and label."""
+        ...
 
 
 class Students(Protocol):
@@ -103,6 +173,14 @@ class Students(Protocol):
 
     def of_campus(self, campus_id: str) -> list[StudentRecord]:
         """Every student of the campus, by last name, first name, pk."""
+        ...
+
+    def of_tutor(self, tutor_id: int) -> list[StudentRecord]:
+        """The students the tutor follows, by last name, first name, pk."""
+        ...
+
+    def on_campus(self, campus_id: str, pks: Iterable[int]) -> set[int]:
+        """Which of these students are of the campus."""
         ...
 
     def campus_exists(self, campus_id: str) -> bool: ...
@@ -156,6 +234,10 @@ class Badges(Protocol):
         """Whether a reader saw this badge and it is not attached yet."""
         ...
 
+    def holdings(self, campus_id: str, badge_hashes: Iterable[str]) -> list[HeldBadge]:
+        """Every holding, past or present, of these badges by students of the campus."""
+        ...
+
 
 class Weeks(Protocol):
     def reopen(
@@ -205,12 +287,14 @@ class PeopleUnitOfWork(Protocol):
     discards every change. ``with uow.savepoint(): ...`` undoes what its block wrote
     when the block raises (one imported row), and lets the error through."""
 
+    campuses: Campuses
     students: Students
     tutors: Tutors
     contracts: Contracts
     badges: Badges
     weeks: Weeks
     years: StudentYears
+    activities: Activities
     audit: AuditTrail
 
     def __enter__(self) -> PeopleUnitOfWork: ...

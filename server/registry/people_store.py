@@ -5,21 +5,35 @@ audited exactly as the ledger's and the erasure's writes through it are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import func, or_, orm, select
+from sqlalchemy import delete, func, or_, orm, select
 
+from server.config import PresenceSettings
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract
+from server.domain.activities import (
+    ActivityLog,
+    AttendanceSource,
+    ExamSession,
+    Interview,
+    Modality,
+    SteeringMeeting,
+    Workshop,
+)
+from server.domain.calendar import CampusCalendar, IsoWeek
+from server.domain.contracts import Contract, Slot
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result, StudentYear
+from server.ports.activities import Activity
 from server.ports.people import (
+    CampusRef,
+    CampusZones,
+    HeldBadge,
     SaveOutcome,
     Sighting,
     StudentLine,
@@ -27,8 +41,27 @@ from server.ports.people import (
     TutorRef,
 )
 from server.registry import audit
-from server.registry.models import Badge, Student, Tutor, UnknownBadge
-from server.registry.outcome_models import StudentYearRow
+from server.registry.models import (
+    Badge,
+    Campus,
+    Closure,
+    OpeningHours,
+    Reader,
+    SchoolHoliday,
+    Student,
+    Tutor,
+    UnknownBadge,
+)
+from server.registry.outcome_models import (
+    ExamCandidate,
+    ExamSessionRow,
+    InterviewRow,
+    SteeringMeetingRow,
+    StudentYearRow,
+    WorkshopAttendee,
+    WorkshopRow,
+)
+from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository, as_contract
 
 _STUDENT_FIELDS = (
@@ -107,6 +140,90 @@ class _Session:
         return row
 
 
+class SqlCampuses(_Session):
+    def __init__(self, session: orm.Session, presence: PresenceSettings | None) -> None:
+        super().__init__(session)
+        self._presence = presence
+
+    def listing(self) -> list[CampusRef]:
+        rows = self._session.execute(select(Campus.id, Campus.name).order_by(Campus.id))
+        return [CampusRef(campus_id, name) for campus_id, name in rows]
+
+    def exists(self, campus_id: str) -> bool:
+        return self._session.get(Campus, campus_id) is not None
+
+    def _campus(self, campus_id: str) -> Campus:
+        row = self._session.get(Campus, campus_id)
+        assert row is not None, f"no campus {campus_id}"
+        return row
+
+    def add(self, campus_id: str, name: str, timezone: str, school_zone: str | None) -> None:
+        row = Campus(id=campus_id, name=name, timezone=timezone, school_zone=school_zone)
+        self._session.add(row)
+        self._session.flush()
+
+    def readers(self, campus_id: str) -> list[str]:
+        query = select(Reader.reader_id).where(Reader.campus_id == campus_id)
+        return list(self._session.scalars(query.order_by(Reader.reader_id)))
+
+    def add_reader(self, campus_id: str, reader_id: str, mode: str) -> None:
+        self._session.add(Reader(campus_id=campus_id, reader_id=reader_id, mode=mode))
+
+    def zones(self) -> list[CampusZones]:
+        rows = self._session.execute(
+            select(Campus.id, Campus.timezone, Campus.school_zone).order_by(Campus.id)
+        )
+        return [CampusZones(*row) for row in rows]
+
+    def set_zones(self, campus_id: str, timezone: str, school_zone: str | None) -> None:
+        row = self._campus(campus_id)
+        row.timezone, row.school_zone = timezone, school_zone
+
+    def calendar(self, campus_id: str) -> CampusCalendar:
+        assert self._presence is not None, "people_unit_of_work(..., presence=) not given"
+        presence = self._presence
+        repository = PresenceRepository(
+            self._session, school_zone=presence.school_zone, timezone=presence.timezone
+        )
+        return repository.calendar(campus_id)
+
+    def opening_hours(self, campus_id: str) -> list[Slot]:
+        rows = self._session.scalars(
+            select(OpeningHours).where(OpeningHours.campus_id == campus_id)
+        )
+        return [Slot(row.weekday, row.opens, row.closes) for row in rows]
+
+    def set_opening_hours(self, campus_id: str, hours: Sequence[Slot]) -> None:
+        self._session.execute(delete(OpeningHours).where(OpeningHours.campus_id == campus_id))
+        for slot in hours:
+            self._session.add(
+                OpeningHours(
+                    campus_id=campus_id, weekday=slot.weekday, opens=slot.start, closes=slot.end
+                )
+            )
+
+    def add_closure(self, campus_id: str, start: date, end: date, label: str) -> int:
+        row = Closure(campus_id=campus_id, start=start, end=end, label=label)
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def closes_on_school_holidays(self, campus_id: str) -> bool:
+        return self._campus(campus_id).closes_on_school_holidays
+
+    def set_closes_on_school_holidays(self, campus_id: str, closes: bool) -> None:
+        self._campus(campus_id).closes_on_school_holidays = closes
+
+    def put_school_holiday(self, zone: str, start: date, end: date, label: str) -> None:
+        row = self._session.scalar(
+            select(SchoolHoliday).where(SchoolHoliday.zone == zone, SchoolHoliday.start == start)
+        )
+        if row is None:
+            self._session.add(SchoolHoliday(zone=zone, start=start, end=end, label=label))
+        else:
+            row.end, row.label = end, label
+
+
 class SqlStudents(_Session):
     def get(self, pk: int) -> StudentRecord | None:
         row = self._session.get(Student, pk)
@@ -173,6 +290,21 @@ class SqlStudents(_Session):
         )
         return [student_record(row) for row in rows]
 
+    def of_tutor(self, tutor_id: int) -> list[StudentRecord]:
+        rows = self._session.scalars(
+            select(Student)
+            .where(Student.tutor_id == tutor_id)
+            .order_by(Student.last_name, Student.first_name, Student.id)
+        )
+        return [student_record(row) for row in rows]
+
+    def on_campus(self, campus_id: str, pks: Iterable[int]) -> set[int]:
+        wanted = sorted(set(pks))
+        if not wanted:
+            return set()
+        query = select(Student.id).where(Student.id.in_(wanted), Student.campus_id == campus_id)
+        return set(self._session.scalars(query))
+
     def campus_exists(self, campus_id: str) -> bool:
         return self._repository.campus_exists(campus_id)
 
@@ -237,6 +369,14 @@ class SqlBadges(_Session):
         )
         return found is not None
 
+    def holdings(self, campus_id: str, badge_hashes: Iterable[str]) -> list[HeldBadge]:
+        rows = self._session.execute(
+            select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
+            .join(Student, Student.id == Badge.student_pk)
+            .where(Badge.badge_hash.in_(list(badge_hashes)), Student.campus_id == campus_id)
+        )
+        return [HeldBadge(*row) for row in rows]
+
 
 class SqlWeeks(_Session):
     def reopen(
@@ -299,6 +439,172 @@ class SqlStudentYears(_Session):
         self._session.flush()
 
 
+_ROWS: dict[str, type[Any]] = {
+    "workshop": WorkshopRow,
+    "interview": InterviewRow,
+    "exam": ExamSessionRow,
+    "meeting": SteeringMeetingRow,
+}
+_KIND = {
+    Workshop: "workshop",
+    Interview: "interview",
+    ExamSession: "exam",
+    SteeringMeeting: "meeting",
+}
+
+
+def _workshop(row: WorkshopRow, attendees: tuple[int, ...]) -> Workshop:
+    return Workshop(
+        id=row.id,
+        campus_id=row.campus_id,
+        day=row.day,
+        theme=row.theme,
+        attendee_pks=attendees,
+        source=AttendanceSource(row.source),
+        note=row.note,
+    )
+
+
+def _interview(row: InterviewRow) -> Interview:
+    return Interview(
+        id=row.id,
+        campus_id=row.campus_id,
+        day=row.day,
+        student_pk=row.student_pk,
+        modality=Modality(row.modality),
+        tutor_id=row.tutor_id,
+        note=row.note,
+    )
+
+
+def _exam(row: ExamSessionRow, candidates: tuple[int, ...]) -> ExamSession:
+    return ExamSession(
+        id=row.id,
+        campus_id=row.campus_id,
+        day=row.day,
+        institution=row.institution,
+        student_pks=candidates,
+        candidates=row.candidates,
+        note=row.note,
+    )
+
+
+def _meeting(row: SteeringMeetingRow) -> SteeringMeeting:
+    return SteeringMeeting(id=row.id, campus_id=row.campus_id, day=row.day, note=row.note)
+
+
+class SqlActivities(_Session):
+    def _links(self, model: Any, key: Any, ids: list[int]) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {}
+        if not ids:
+            return found
+        for owner, student_pk in self._session.execute(
+            select(key, model.student_pk).where(key.in_(ids)).order_by(model.student_pk)
+        ):
+            found.setdefault(owner, []).append(student_pk)
+        return found
+
+    def _attendees(self, ids: list[int]) -> dict[int, list[int]]:
+        return self._links(WorkshopAttendee, WorkshopAttendee.workshop_id, ids)
+
+    def _candidates(self, ids: list[int]) -> dict[int, list[int]]:
+        return self._links(ExamCandidate, ExamCandidate.exam_id, ids)
+
+    def in_period(
+        self, campus_id: str, first_day: date, last_day: date, *, tutor_id: int | None = None
+    ) -> ActivityLog:
+        def within(model: Any) -> Any:
+            return (
+                select(model)
+                .where(
+                    model.campus_id == campus_id,
+                    model.day >= first_day,
+                    model.day <= last_day,
+                )
+                .order_by(model.day, model.id)
+            )
+
+        session = self._session
+        workshops = session.scalars(within(WorkshopRow)).all()
+        attendees = self._attendees([w.id for w in workshops])
+        interviews_query = within(InterviewRow)
+        if tutor_id is not None:
+            interviews_query = interviews_query.where(InterviewRow.tutor_id == tutor_id)
+        interviews = session.scalars(interviews_query).all()
+        exams = session.scalars(within(ExamSessionRow)).all()
+        candidates = self._candidates([e.id for e in exams])
+        meetings = session.scalars(within(SteeringMeetingRow)).all()
+        return ActivityLog(
+            campus_id=campus_id,
+            first_day=first_day,
+            last_day=last_day,
+            workshops=[_workshop(w, tuple(attendees.get(w.id, []))) for w in workshops],
+            interviews=[_interview(row) for row in interviews],
+            exams=[_exam(e, tuple(candidates.get(e.id, []))) for e in exams],
+            meetings=[_meeting(row) for row in meetings],
+        )
+
+    def get(self, kind: str, item_id: int) -> Activity | None:
+        row = self._session.get(_ROWS[kind], item_id)
+        if row is None:
+            return None
+        if kind == "workshop":
+            return _workshop(row, tuple(self._attendees([row.id]).get(row.id, [])))
+        if kind == "exam":
+            return _exam(row, tuple(self._candidates([row.id]).get(row.id, [])))
+        return _interview(row) if kind == "interview" else _meeting(row)
+
+    def add(self, record: Activity) -> int:
+        row = _ROWS[_KIND[type(record)]](campus_id=record.campus_id)
+        self._session.add(row)
+        self._write(row, record)
+        return row.id
+
+    def replace(self, record: Activity) -> None:
+        row = self._session.get(_ROWS[_KIND[type(record)]], record.id)
+        assert row is not None and row.campus_id == record.campus_id
+        self._unlink(record, row.id)
+        self._write(row, record)
+
+    def _unlink(self, record: Activity, item_id: int) -> None:
+        if isinstance(record, Workshop):
+            self._session.execute(
+                delete(WorkshopAttendee).where(WorkshopAttendee.workshop_id == item_id)
+            )
+        elif isinstance(record, ExamSession):
+            self._session.execute(delete(ExamCandidate).where(ExamCandidate.exam_id == item_id))
+
+    def _write(self, row: Any, record: Activity) -> None:
+        row.day, row.note = record.day, record.note
+        if isinstance(record, Workshop):
+            row.theme, row.source = record.theme, record.source.value
+        elif isinstance(record, Interview):
+            row.student_pk, row.modality = record.student_pk, record.modality.value
+            row.tutor_id = record.tutor_id
+        elif isinstance(record, ExamSession):
+            row.institution, row.candidates = record.institution, record.candidates
+        self._session.flush()
+        if isinstance(record, Workshop):
+            self._session.add_all(
+                WorkshopAttendee(workshop_id=row.id, student_pk=pk) for pk in record.attendee_pks
+            )
+        elif isinstance(record, ExamSession):
+            self._session.add_all(
+                ExamCandidate(exam_id=row.id, student_pk=pk) for pk in record.student_pks
+            )
+
+    def delete(self, kind: str, item_id: int) -> None:
+        row = self._session.get(_ROWS[kind], item_id)
+        assert row is not None
+        if kind == "workshop":
+            self._session.execute(
+                delete(WorkshopAttendee).where(WorkshopAttendee.workshop_id == row.id)
+            )
+        if kind == "exam":
+            self._session.execute(delete(ExamCandidate).where(ExamCandidate.exam_id == row.id))
+        self._session.delete(row)
+
+
 class SqlAuditTrail:
     """The audit log of one session: :func:`server.registry.audit.record` with the
     session given."""
@@ -310,18 +616,23 @@ class SqlAuditTrail:
 class SqlPeopleUnitOfWork:
     """``server.ports.people.PeopleUnitOfWork`` on one registry session."""
 
-    def __init__(self, registry: Callable[[], orm.Session]) -> None:
+    def __init__(
+        self, registry: Callable[[], orm.Session], presence: PresenceSettings | None = None
+    ) -> None:
         self._registry = registry
+        self._presence = presence
         self._session: orm.Session | None = None
 
     def __enter__(self) -> SqlPeopleUnitOfWork:
         session = self._session = self._registry()
+        self.campuses = SqlCampuses(session, self._presence)
         self.students = SqlStudents(session)
         self.tutors = SqlTutors(session)
         self.contracts = SqlContracts(session)
         self.badges = SqlBadges(session)
         self.weeks = SqlWeeks(session)
         self.years = SqlStudentYears(session)
+        self.activities = SqlActivities(session)
         self.audit = SqlAuditTrail(session)
         return self
 
@@ -350,7 +661,8 @@ class SqlPeopleUnitOfWork:
 
 
 def people_unit_of_work(
-    registry: Callable[[], orm.Session],
+    registry: Callable[[], orm.Session], presence: PresenceSettings | None = None
 ) -> Callable[[], SqlPeopleUnitOfWork]:
-    """What the people use cases (``server.services.people``) are given."""
-    return lambda: SqlPeopleUnitOfWork(registry)
+    """What the people use cases (``server.services.people``) are given. ``presence``:
+    the configured zones a campus's calendar is read with (the coordinator's calendar)."""
+    return lambda: SqlPeopleUnitOfWork(registry, presence)

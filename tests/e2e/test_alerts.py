@@ -68,7 +68,7 @@ class Clock:
 
 
 def _enrol(settings, registry, smtp_port: int) -> None:
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     report = import_students(
         people_unit_of_work(registry),
         SHEET,

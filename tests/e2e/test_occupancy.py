@@ -100,7 +100,7 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
         api_token=TOKEN,
     )
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     now = datetime.now(UTC)
     with registry() as session, session.begin():
         session.execute(update(Campus).values(closes_on_public_holidays=False))

@@ -92,7 +92,7 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
 ) -> None:
     settings = replace(ingest_settings(tmp_path, mosquitto.port), api_token=TOKEN)
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     with registry() as session, session.begin():  # a test must not depend on the day's holiday
         session.execute(update(Campus).values(closes_on_public_holidays=False))
     report = import_students(

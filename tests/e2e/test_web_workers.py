@@ -72,10 +72,10 @@ def _furnish(config: Path) -> None:
     settings = load_settings(config, ENVIRON)
     engine, registry = open_registry(settings.registry_database_url)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         now = datetime.now(UTC)
         actor = Actor("test", now)
-        set_opening_hours(registry, CAMPUS, EVERY_DAY, actor=actor)
+        set_opening_hours(people_unit_of_work(registry), CAMPUS, EVERY_DAY, actor=actor)
         year = now.year if now.month >= 9 else now.year - 1
         header = "student_id;last_name;first_name;email;phone;tutor_email;badge_uid;"
         header += "weekly_hours;slots;contract_start;contract_end"

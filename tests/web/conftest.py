@@ -169,7 +169,7 @@ def _furnish(world: World) -> None:
     days = "; ".join(f"{day} 07:00-22:00" for day in ("lun", "mar", "mer", "jeu", "ven", "sam"))
     sheet = _sheet().decode().splitlines()
     for campus in (CAMPUS, OTHER):
-        set_opening_hours(world.registry, campus, days, actor=actor)
+        set_opening_hours(people_unit_of_work(world.registry), campus, days, actor=actor)
         rows = [HEADER] + [row for row in sheet[1:] if STUDENTS[row.split(";")[0]][5] == campus]
         report = import_students(
             people_unit_of_work(world.registry),

@@ -267,10 +267,15 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     pks = [world.student_pk(s) for s in ("E001", "E002")]
     day = date(2026, 11, 16)
     activities.save_workshop(
-        world.registry, CAMPUS, day=day, theme="Gestion du stress", attendee_pks=pks, actor=actor
+        people_unit_of_work(world.registry),
+        CAMPUS,
+        day=day,
+        theme="Gestion du stress",
+        attendee_pks=pks,
+        actor=actor,
     )
     activities.save_interview(
-        world.registry,
+        people_unit_of_work(world.registry),
         CAMPUS,
         day=day,
         student_pk=pks[0],
@@ -278,7 +283,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
         tutor_id=None,
         actor=actor,
     )
-    activities.save_meeting(world.registry, CAMPUS, day=day, actor=actor)
+    activities.save_meeting(people_unit_of_work(world.registry), CAMPUS, day=day, actor=actor)
     answer = client_as("coord").get(f"/coordinator/annual/export?year={YEAR}&format=json")
     grid = rules.from_dict(answer.get_json())
     figures = grid.indicators

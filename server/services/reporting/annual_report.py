@@ -122,7 +122,7 @@ def _headcount(ledger: LedgerService, campus: str, period: ReportPeriod) -> list
 
 
 def _activity(ledger: LedgerService, campus: str, period: ReportPeriod) -> ActivityFacts:
-    log = activities_for(ledger.registry, campus, period.first, period.last)
+    log = activities_for(people_unit_of_work(ledger.registry), campus, period.first, period.last)
     return ActivityFacts(
         workshops=[(workshop.theme, workshop.attendance) for workshop in log.workshops],
         interviews={

@@ -55,7 +55,7 @@ def settings(tmp_path: Path, registry_url: str) -> Settings:
 @pytest.fixture
 def registry(settings: Settings) -> Iterator[orm.sessionmaker[orm.Session]]:
     engine, factory = open_registry(settings.registry_database_url)
-    sync_campuses(factory, settings)
+    sync_campuses(people_unit_of_work(factory), settings)
     yield factory
     engine.dispose()
 

@@ -95,7 +95,7 @@ def test_an_outcome_before_enrolment_is_refused_and_nothing_is_stored(registry, 
 
 def test_the_activity_log_of_a_period(registry, pks) -> None:
     workshop = activities.save_workshop(
-        registry,
+        people_unit_of_work(registry),
         CAMPUS,
         day=date(2026, 11, 20),
         theme="Méthodologie",
@@ -103,7 +103,7 @@ def test_the_activity_log_of_a_period(registry, pks) -> None:
         actor=ACTOR,
     )
     activities.save_interview(
-        registry,
+        people_unit_of_work(registry),
         CAMPUS,
         day=date(2026, 11, 21),
         student_pk=pks["E001"],
@@ -112,17 +112,28 @@ def test_the_activity_log_of_a_period(registry, pks) -> None:
         actor=ACTOR,
     )
     activities.save_exam(
-        registry, CAMPUS, day=date(2027, 1, 10), institution="CNED", candidates=4, actor=ACTOR
+        people_unit_of_work(registry),
+        CAMPUS,
+        day=date(2027, 1, 10),
+        institution="CNED",
+        candidates=4,
+        actor=ACTOR,
     )
-    activities.save_meeting(registry, CAMPUS, day=date(2027, 8, 31), note="COPIL", actor=ACTOR)
-    activities.save_meeting(registry, CAMPUS, day=date(2027, 9, 1), actor=ACTOR)  # next year
-    log = activities.activities_for(registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    activities.save_meeting(
+        people_unit_of_work(registry), CAMPUS, day=date(2027, 8, 31), note="COPIL", actor=ACTOR
+    )
+    activities.save_meeting(
+        people_unit_of_work(registry), CAMPUS, day=date(2027, 9, 1), actor=ACTOR
+    )  # next year
+    log = activities.activities_for(
+        people_unit_of_work(registry), CAMPUS, YEAR.first_day, YEAR.last_day
+    )
     assert (log.workshop_count, log.workshop_attendance, log.themes) == (1, 2, ["Méthodologie"])
     assert log.interviews_by_modality[Modality.VIDEO] == 1
     assert (log.exam_count, log.exam_candidates, log.meeting_count) == (1, 4, 1)
 
     activities.save_workshop(
-        registry,
+        people_unit_of_work(registry),
         CAMPUS,
         day=date(2026, 11, 20),
         theme="Méthodologie",
@@ -130,15 +141,19 @@ def test_the_activity_log_of_a_period(registry, pks) -> None:
         actor=ACTOR,
         item_id=workshop,
     )
-    assert activities.activity(registry, "workshop", workshop).attendee_pks == (pks["E002"],)
-    activities.delete_activity(registry, "workshop", workshop, CAMPUS, actor=ACTOR)
-    assert activities.activity(registry, "workshop", workshop) is None
+    assert activities.activity(
+        people_unit_of_work(registry), "workshop", workshop
+    ).attendee_pks == (pks["E002"],)
+    activities.delete_activity(
+        people_unit_of_work(registry), "workshop", workshop, CAMPUS, actor=ACTOR
+    )
+    assert activities.activity(people_unit_of_work(registry), "workshop", workshop) is None
     with registry() as session:
         assert session.scalars(select(WorkshopAttendee)).all() == []
     assert [len(_audit(registry, a)) for a in ("workshop_saved", "workshop_deleted")] == [2, 1]
-    assert activities.activities_for(registry, CAMPUS, date(2030, 1, 1), date(2030, 12, 31)) == (
-        activities.ActivityLog(CAMPUS, date(2030, 1, 1), date(2030, 12, 31))
-    )
+    assert activities.activities_for(
+        people_unit_of_work(registry), CAMPUS, date(2030, 1, 1), date(2030, 12, 31)
+    ) == (activities.ActivityLog(CAMPUS, date(2030, 1, 1), date(2030, 12, 31)))
 
 
 def test_students_of_another_campus_and_entries_of_another_campus_are_refused(
@@ -148,19 +163,28 @@ def test_students_of_another_campus_and_entries_of_another_campus_are_refused(
         session.add(Campus(id="campus-b", name="B"))
     with pytest.raises(DomainError, match="not a student of this campus"):
         activities.save_workshop(
-            registry,
+            people_unit_of_work(registry),
             "campus-b",
             day=date(2026, 11, 20),
             theme="CV",
             attendee_pks=[pks["E001"]],
             actor=ACTOR,
         )
-    meeting = activities.save_meeting(registry, CAMPUS, day=date(2026, 10, 1), actor=ACTOR)
+    meeting = activities.save_meeting(
+        people_unit_of_work(registry), CAMPUS, day=date(2026, 10, 1), actor=ACTOR
+    )
     with pytest.raises(DomainError, match="no longer exists"):
-        activities.delete_activity(registry, "meeting", meeting, "campus-b", actor=ACTOR)
+        activities.delete_activity(
+            people_unit_of_work(registry), "meeting", meeting, "campus-b", actor=ACTOR
+        )
     with pytest.raises(DomainError, match="theme"):
         activities.save_workshop(
-            registry, CAMPUS, day=date(2026, 11, 20), theme=" ", attendee_pks=[], actor=ACTOR
+            people_unit_of_work(registry),
+            CAMPUS,
+            day=date(2026, 11, 20),
+            theme=" ",
+            attendee_pks=[],
+            actor=ACTOR,
         )
 
 
@@ -178,7 +202,7 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
     )
     outcomes.save_student_year(people_unit_of_work(registry), dropped, actor=ACTOR)
     activities.save_interview(
-        registry,
+        people_unit_of_work(registry),
         CAMPUS,
         day=date(2026, 11, 21),
         student_pk=pks["E001"],
@@ -194,7 +218,9 @@ def test_an_erased_student_leaves_no_free_text_in_their_year_nor_interviews(
     (record,) = outcomes.outcomes_for(people_unit_of_work(registry), CAMPUS, YEAR)
     assert (record.result, record.result_on) == (Result.DROPPED_OUT, date(2027, 1, 5))
     assert (record.programme, record.institution, record.result_reason) == ("", "", "")
-    log = activities.activities_for(registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    log = activities.activities_for(
+        people_unit_of_work(registry), CAMPUS, YEAR.first_day, YEAR.last_day
+    )
     assert [interview.note for interview in log.interviews] == [""]
     with registry() as session:
         texts = " ".join(f"{e.before} {e.after}" for e in session.scalars(select(AuditEntry)))

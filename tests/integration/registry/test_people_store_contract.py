@@ -12,9 +12,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from server.config import PresenceSettings
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek
+from server.domain.activities import (
+    AttendanceSource,
+    ExamSession,
+    Interview,
+    Modality,
+    SteeringMeeting,
+    Workshop,
+)
+from server.domain.calendar import Hours, IsoWeek, Period
 from server.domain.contracts import Contract, parse_slots
 from server.domain.errors import DomainError
 from server.domain.outcomes import Result, StudentYear
@@ -50,7 +59,7 @@ class Side:
 
 class FakeSide(Side):
     def __init__(self) -> None:
-        self.stored = Stored(campuses={CAMPUS})
+        self.stored = Stored.with_campuses(CAMPUS)
         super().__init__(lambda: FakeUnitOfWork(self.stored))
 
     def see(self, badge: str, campus: str, first: datetime) -> int:
@@ -69,7 +78,7 @@ class FakeSide(Side):
 class RegistrySide(Side):
     def __init__(self, registry) -> None:
         self.registry = registry
-        super().__init__(people_unit_of_work(registry))
+        super().__init__(people_unit_of_work(registry, PresenceSettings(school_zone="A")))
 
     def see(self, badge: str, campus: str, first: datetime) -> int:
         with self.registry() as session, session.begin():
@@ -177,6 +186,8 @@ def test_listing_searching_and_counting_students(side) -> None:
         assert uow.students.listing(["elsewhere"], "", 10) == []
         assert uow.students.count([CAMPUS]) == 2 and uow.students.count(["elsewhere"]) == 0
         assert [row.student_id for row in uow.students.of_campus(CAMPUS)] == ["E001", "E002"]
+        assert [row.student_id for row in uow.students.of_tutor(tutor_pk)] == ["E002"]
+        assert uow.students.of_tutor(-1) == []
         assert uow.students.campus_exists(CAMPUS) and not uow.students.campus_exists("elsewhere")
 
 
@@ -291,3 +302,116 @@ def test_academic_years_are_stored_per_student_and_year(side) -> None:
     with side.unit_of_work() as uow:
         changed = uow.years.get(pk, YEAR)
         assert changed is not None and changed.result is Result.FAILED
+
+
+def test_campuses_their_readers_zones_and_calendar(side) -> None:
+    with side.unit_of_work() as uow:
+        assert not uow.campuses.exists("campus-z")
+        uow.campuses.add("campus-z", "Campus Z", "Europe/Paris", "B")
+        uow.campuses.add_reader("campus-z", "door-2", "toggle")
+        uow.campuses.add_reader("campus-z", "door-1", "in")
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.campuses.exists("campus-z")
+        assert uow.campuses.readers("campus-z") == ["door-1", "door-2"]
+        assert ("campus-z", "Campus Z") in [(c.id, c.name) for c in uow.campuses.listing()]
+        ids = [campus.id for campus in uow.campuses.listing()]
+        assert ids == sorted(ids) and CAMPUS in ids
+        (zones,) = [row for row in uow.campuses.zones() if row.id == "campus-z"]
+        assert (zones.timezone, zones.school_zone) == ("Europe/Paris", "B")
+        uow.campuses.set_zones("campus-z", "Europe/Paris", "A")
+        assert not uow.campuses.closes_on_school_holidays("campus-z")
+        uow.campuses.set_closes_on_school_holidays("campus-z", True)
+        assert uow.campuses.opening_hours("campus-z") == []
+        hours = parse_slots("lun 08:00-12:00 | lun 14:00-18:00 | mar 09:00-17:00")
+        uow.campuses.set_opening_hours("campus-z", hours)
+        uow.campuses.set_opening_hours("campus-z", hours)  # replaced, not added twice
+        closure = uow.campuses.add_closure("campus-z", date(2026, 12, 24), date(2026, 12, 31), "N")
+        assert closure > 0
+        uow.campuses.put_school_holiday("A", date(2026, 12, 19), date(2027, 1, 3), "Noël")
+        uow.campuses.put_school_holiday("A", date(2026, 12, 19), date(2027, 1, 4), "Noël A")
+        uow.campuses.put_school_holiday("B", date(2027, 2, 6), date(2027, 2, 21), "Hiver B")
+        uow.commit()
+    with side.unit_of_work() as uow:
+        (zones,) = [row for row in uow.campuses.zones() if row.id == "campus-z"]
+        assert zones.school_zone == "A"
+        assert sorted(uow.campuses.opening_hours("campus-z")) == sorted(hours)
+        calendar = uow.campuses.calendar("campus-z")
+        assert calendar.weekly == {
+            0: (Hours(hours[0].start, hours[0].end), Hours(hours[1].start, hours[1].end)),
+            1: (Hours(hours[2].start, hours[2].end),),
+        }
+        assert calendar.closures == (Period(date(2026, 12, 24), date(2026, 12, 31), "N"),)
+        assert calendar.school_holidays == (Period(date(2026, 12, 19), date(2027, 1, 4), "Noël A"),)
+        assert calendar.closes_on_school_holidays and calendar.closes_on_public_holidays
+        assert calendar.timezone == "Europe/Paris"
+
+
+def test_students_on_a_campus_and_the_holdings_of_badges(side) -> None:
+    first, second = _add(side, "E001", "Durand"), _add(side, "E002", "Martin")
+    with side.unit_of_work() as uow:
+        assert uow.students.on_campus(CAMPUS, [first, second, second + 99]) == {first, second}
+        assert uow.students.on_campus("elsewhere", [first]) == set()
+        assert uow.students.on_campus(CAMPUS, []) == set()
+        uow.badges.give(first, "cafe", NOW - timedelta(days=9), ADMIN)
+        uow.badges.revoke_all(first, "lost", Actor("admin", NOW - timedelta(days=2)))
+        uow.badges.give(second, "cafe", NOW - timedelta(days=1), ADMIN)
+        uow.badges.give(second, "beef", NOW, ADMIN)
+        uow.commit()
+    with side.unit_of_work() as uow:
+        held = sorted(uow.badges.holdings(CAMPUS, ["cafe"]), key=lambda h: h.active_from)
+        assert [(h.student_pk, h.active_from, h.revoked_at) for h in held] == [
+            (first, NOW - timedelta(days=9), NOW - timedelta(days=2)),
+            (second, NOW - timedelta(days=1), None),
+        ]
+        assert uow.badges.holdings("elsewhere", ["cafe"]) == []
+        assert uow.badges.holdings(CAMPUS, []) == []
+
+
+def test_activities_with_their_attendees_and_candidates(side) -> None:
+    first, second = _add(side, "E001", "Durand"), _add(side, "E002", "Martin")
+    tutor = _tutor(side, "tutrice@campus.fr")
+    day = date(2026, 11, 20)
+    with side.unit_of_work() as uow:
+        workshop = uow.activities.add(Workshop(0, CAMPUS, day, "T", (second, first)))
+        interview = uow.activities.add(
+            Interview(0, CAMPUS, day, first, Modality.VIDEO, tutor_id=tutor, note="n")
+        )
+        uow.activities.add(Interview(0, CAMPUS, day - timedelta(days=1), second, Modality.PHONE))
+        exam = uow.activities.add(ExamSession(0, CAMPUS, day, "CNED", (first,), candidates=0))
+        meeting = uow.activities.add(SteeringMeeting(0, CAMPUS, date(2027, 9, 1), "COPIL"))
+        uow.commit()
+    with side.unit_of_work() as uow:
+        found = uow.activities.get("workshop", workshop)
+        assert found == Workshop(workshop, CAMPUS, day, "T", (first, second))
+        assert uow.activities.get("interview", interview) == Interview(
+            interview, CAMPUS, day, first, Modality.VIDEO, tutor_id=tutor, note="n"
+        )
+        assert uow.activities.get("exam", exam).student_pks == (first,)
+        assert uow.activities.get("meeting", meeting).note == "COPIL"
+        log = uow.activities.in_period(CAMPUS, date(2026, 9, 1), date(2027, 8, 31))
+        assert [w.id for w in log.workshops] == [workshop] and log.meetings == []
+        assert [i.student_pk for i in log.interviews] == [second, first]  # by day
+        mine = uow.activities.in_period(CAMPUS, date(2026, 9, 1), date(2027, 8, 31), tutor_id=tutor)
+        assert [i.id for i in mine.interviews] == [interview]
+        assert uow.activities.in_period("elsewhere", day, day).workshops == []
+        uow.activities.replace(
+            Workshop(workshop, CAMPUS, day, "U", (second,), AttendanceSource.BADGES)
+        )
+        uow.activities.replace(ExamSession(exam, CAMPUS, day, "CNED", (), candidates=3))
+        uow.activities.delete("meeting", meeting)
+        uow.commit()
+    with side.unit_of_work() as uow:
+        changed = uow.activities.get("workshop", workshop)
+        assert (changed.theme, changed.attendee_pks, changed.source) == (
+            "U",
+            (second,),
+            AttendanceSource.BADGES,
+        )
+        exam_now = uow.activities.get("exam", exam)
+        assert (exam_now.student_pks, exam_now.candidates) == ((), 3)
+        assert uow.activities.get("meeting", meeting) is None
+        uow.activities.delete("workshop", workshop)
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.activities.get("workshop", workshop) is None

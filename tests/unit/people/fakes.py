@@ -5,20 +5,31 @@ registry's adapter (tests/integration/registry/test_people_store_contract.py).""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
-from server.domain.calendar import IsoWeek
-from server.domain.contracts import Contract, plan_contract_change
+from server.domain.activities import (
+    ActivityLog,
+    ExamSession,
+    Interview,
+    SteeringMeeting,
+    Workshop,
+)
+from server.domain.calendar import CampusCalendar, Hours, IsoWeek, Period
+from server.domain.contracts import Contract, Slot, plan_contract_change
 from server.domain.errors import DomainError
 from server.domain.outcomes import StudentYear
+from server.ports.activities import Activity
 from server.ports.people import (
+    CampusRef,
+    CampusZones,
+    HeldBadge,
     SaveOutcome,
     Sighting,
     StudentLine,
@@ -44,10 +55,27 @@ class FakeBadge:
 
 
 @dataclass
-class Stored:
-    """What the fake registry holds (its committed state)."""
+class FakeCampus:
+    name: str = ""
+    timezone: str = "Europe/Paris"
+    school_zone: str | None = "A"
+    readers: dict[str, str] = field(default_factory=dict)  # reader id -> mode
+    hours: list[Slot] = field(default_factory=list)
+    closes_on_school_holidays: bool = False
+    closes_on_public_holidays: bool = True
+    holiday_subdivision: str | None = None
 
-    campuses: set[str] = field(default_factory=set)
+
+@dataclass
+class Stored:
+    """What the fake registry holds (its committed state). ``timezone`` and
+    ``school_zone``: the configured ones a calendar is read with."""
+
+    campuses: dict[str, FakeCampus] = field(default_factory=dict)
+    closures: dict[int, tuple[str, Period]] = field(default_factory=dict)  # id -> campus
+    school_holidays: dict[tuple[str, date], Period] = field(default_factory=dict)
+    timezone: str = "Europe/Paris"
+    school_zone: str = "A"
     students: dict[int, StudentRecord] = field(default_factory=dict)
     tutors: dict[int, TutorRef] = field(default_factory=dict)
     contracts: dict[int, FakeContract] = field(default_factory=dict)
@@ -55,11 +83,16 @@ class Stored:
     sightings: dict[int, Sighting] = field(default_factory=dict)
     frozen_weeks: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     years: dict[tuple[int, str], StudentYear] = field(default_factory=dict)
+    activities: dict[tuple[str, int], Activity] = field(default_factory=dict)  # (kind, id)
     audit: list[dict[str, Any]] = field(default_factory=list)
     commits: int = 0
 
     def actions(self) -> list[str]:
         return [entry["action"] for entry in self.audit]
+
+    @classmethod
+    def with_campuses(cls, *ids: str) -> Stored:
+        return cls(campuses={campus_id: FakeCampus() for campus_id in ids})
 
 
 def _next(rows: Mapping[int, object]) -> int:
@@ -75,6 +108,84 @@ class _Part:
         self._audit.record(
             at=actor.at, actor=actor.name, action=action, entity=entity, entity_id=entity_id, **kw
         )
+
+
+class FakeCampuses(_Part):
+    def listing(self) -> list[CampusRef]:
+        return [CampusRef(key, row.name) for key, row in sorted(self._state.campuses.items())]
+
+    def exists(self, campus_id: str) -> bool:
+        return campus_id in self._state.campuses
+
+    def add(self, campus_id: str, name: str, timezone: str, school_zone: str | None) -> None:
+        assert campus_id not in self._state.campuses
+        self._state.campuses[campus_id] = FakeCampus(name, timezone, school_zone)
+
+    def readers(self, campus_id: str) -> list[str]:
+        return sorted(self._state.campuses[campus_id].readers)
+
+    def add_reader(self, campus_id: str, reader_id: str, mode: str) -> None:
+        readers = self._state.campuses[campus_id].readers
+        assert reader_id not in readers
+        readers[reader_id] = mode
+
+    def zones(self) -> list[CampusZones]:
+        return [
+            CampusZones(key, row.timezone, row.school_zone)
+            for key, row in sorted(self._state.campuses.items())
+        ]
+
+    def set_zones(self, campus_id: str, timezone: str, school_zone: str | None) -> None:
+        row = self._state.campuses[campus_id]
+        row.timezone, row.school_zone = timezone, school_zone
+
+    def calendar(self, campus_id: str) -> CampusCalendar:
+        row = self._state.campuses.get(campus_id)
+        if row is None:
+            return CampusCalendar(timezone=self._state.timezone)
+        weekly: dict[int, list[Hours]] = {}
+        for slot in sorted(row.hours, key=lambda slot: (slot.weekday, slot.start)):
+            weekly.setdefault(slot.weekday, []).append(Hours(slot.start, slot.end))
+        closures = [
+            period
+            for key, (campus, period) in sorted(self._state.closures.items())
+            if campus == campus_id
+        ]
+        holidays = [
+            period
+            for (zone, _start), period in self._state.school_holidays.items()
+            if zone == self._state.school_zone
+        ]
+        return CampusCalendar(
+            timezone=self._state.timezone,
+            weekly={day: tuple(hours) for day, hours in weekly.items()} if weekly else None,
+            closures=tuple(closures),
+            school_holidays=tuple(holidays),
+            closes_on_school_holidays=row.closes_on_school_holidays,
+            closes_on_public_holidays=row.closes_on_public_holidays,
+            holiday_subdivision=row.holiday_subdivision,
+        )
+
+    def opening_hours(self, campus_id: str) -> list[Slot]:
+        return list(self._state.campuses[campus_id].hours)
+
+    def set_opening_hours(self, campus_id: str, hours: Sequence[Slot]) -> None:
+        self._state.campuses[campus_id].hours = list(hours)
+
+    def add_closure(self, campus_id: str, start: date, end: date, label: str) -> int:
+        assert campus_id in self._state.campuses and start <= end
+        key = _next(self._state.closures)
+        self._state.closures[key] = (campus_id, Period(start, end, label))
+        return key
+
+    def closes_on_school_holidays(self, campus_id: str) -> bool:
+        return self._state.campuses[campus_id].closes_on_school_holidays
+
+    def set_closes_on_school_holidays(self, campus_id: str, closes: bool) -> None:
+        self._state.campuses[campus_id].closes_on_school_holidays = closes
+
+    def put_school_holiday(self, zone: str, start: date, end: date, label: str) -> None:
+        self._state.school_holidays[(zone, start)] = Period(start, end, label)
 
 
 class FakeStudents(_Part):
@@ -145,6 +256,14 @@ class FakeStudents(_Part):
     def of_campus(self, campus_id: str) -> list[StudentRecord]:
         rows = [row for row in self._state.students.values() if row.campus_id == campus_id]
         return sorted(rows, key=lambda row: (row.last_name, row.first_name, row.pk))
+
+    def of_tutor(self, tutor_id: int) -> list[StudentRecord]:
+        rows = [row for row in self._state.students.values() if row.tutor_id == tutor_id]
+        return sorted(rows, key=lambda row: (row.last_name, row.first_name, row.pk))
+
+    def on_campus(self, campus_id: str, pks: Iterable[int]) -> set[int]:
+        students = self._state.students
+        return {pk for pk in pks if pk in students and students[pk].campus_id == campus_id}
 
     def campus_exists(self, campus_id: str) -> bool:
         return campus_id in self._state.campuses
@@ -270,6 +389,74 @@ class FakeBadges(_Part):
             for row in self._state.sightings.values()
         )
 
+    def holdings(self, campus_id: str, badge_hashes: Iterable[str]) -> list[HeldBadge]:
+        wanted, students = set(badge_hashes), self._state.students
+        return [
+            HeldBadge(badge.badge_hash, badge.student_pk, badge.active_from, badge.revoked_at)
+            for badge in self._state.badges.values()
+            if badge.badge_hash in wanted and students[badge.student_pk].campus_id == campus_id
+        ]
+
+
+_KIND = {
+    Workshop: "workshop",
+    Interview: "interview",
+    ExamSession: "exam",
+    SteeringMeeting: "meeting",
+}
+
+
+class FakeActivities(_Part):
+    def in_period(
+        self, campus_id: str, first_day: date, last_day: date, *, tutor_id: int | None = None
+    ) -> ActivityLog:
+        found: dict[str, list[Any]] = {kind: [] for kind in _KIND.values()}
+        for (kind, _id), item in sorted(self._state.activities.items()):
+            if item.campus_id != campus_id or not first_day <= item.day <= last_day:
+                continue
+            if kind == "interview" and tutor_id is not None and item.tutor_id != tutor_id:
+                continue
+            found[kind].append(item)
+        by_day = {
+            kind: sorted(items, key=lambda item: (item.day, item.id))
+            for kind, items in found.items()
+        }
+        return ActivityLog(
+            campus_id,
+            first_day,
+            last_day,
+            workshops=by_day["workshop"],
+            interviews=by_day["interview"],
+            exams=by_day["exam"],
+            meetings=by_day["meeting"],
+        )
+
+    def get(self, kind: str, item_id: int) -> Activity | None:
+        return self._state.activities.get((kind, item_id))
+
+    def add(self, record: Activity) -> int:
+        kind = _KIND[type(record)]
+        key = max((key for other, key in self._state.activities if other == kind), default=0) + 1
+        self._state.activities[(kind, key)] = self._sorted(replace(record, id=key))
+        return key
+
+    def replace(self, record: Activity) -> None:
+        kind = _KIND[type(record)]
+        old = self._state.activities[(kind, record.id)]
+        assert old.campus_id == record.campus_id
+        self._state.activities[(kind, record.id)] = self._sorted(record)
+
+    @staticmethod
+    def _sorted(record: Activity) -> Activity:
+        if isinstance(record, Workshop):
+            return replace(record, attendee_pks=tuple(sorted(record.attendee_pks)))
+        if isinstance(record, ExamSession):
+            return replace(record, student_pks=tuple(sorted(record.student_pks)))
+        return record
+
+    def delete(self, kind: str, item_id: int) -> None:
+        del self._state.activities[(kind, item_id)]
+
 
 class FakeWeeks(_Part):
     def reopen(
@@ -373,12 +560,14 @@ class FakeUnitOfWork:
     def _bind(self, state: Stored) -> None:
         self._state = state
         audit = self.audit = FakeAuditTrail(state.audit)
+        self.campuses = FakeCampuses(state, audit)
         self.students = FakeStudents(state, audit)
         self.tutors = FakeTutors(state, audit)
         self.contracts = FakeContracts(state, audit)
         self.badges = FakeBadges(state, audit)
         self.weeks = FakeWeeks(state, audit)
         self.years = FakeStudentYears(state, audit)
+        self.activities = FakeActivities(state, audit)
 
     def __exit__(
         self,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from server.config import CampusSettings, PresenceSettings, Settings
 from server.domain.academic_year import AcademicYear
 from server.domain.accounts import Actor
+from server.domain.activities import AttendanceSource, Modality
 from server.domain.badges import badge_hash
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import parse_slots
@@ -17,7 +20,16 @@ from server.domain.errors import DomainError
 from server.domain.events import StoredTap
 from server.domain.outcomes import Result
 from server.ports.people import Sighting, StudentRecord
-from server.services.people import admin_badges, admin_students, enrolment, outcomes
+from server.services.people import (
+    activities,
+    admin_badges,
+    admin_students,
+    calendar_admin,
+    campuses,
+    coordinator_calendar,
+    enrolment,
+    outcomes,
+)
 from server.services.people.student_import import import_students
 from server.services.privacy.erasure import ERASED_NAME, ERASED_PREFIX
 from tests.unit.people.fakes import FakeUnitOfWork, Stored
@@ -34,7 +46,7 @@ ROW_E002 = f"E002;Martin;Noé;;04112233445566;12;{SLOTS};01/09/2026"
 
 @pytest.fixture
 def stored() -> Stored:
-    return Stored(campuses={CAMPUS, "campus-b"})
+    return Stored.with_campuses(CAMPUS, "campus-b")
 
 
 def uow_of(stored: Stored):
@@ -122,7 +134,7 @@ def test_a_dry_run_or_a_strict_import_with_a_bad_row_saves_nothing(stored, optio
 
 
 def test_an_unknown_campus_refuses_the_whole_sheet(stored) -> None:
-    stored.campuses.discard(CAMPUS)
+    del stored.campuses[CAMPUS]
     report = run_import(stored, sheet(ROW_E001))
     assert [problem.line for problem in report.errors] == [1] and stored.students == {}
 
@@ -304,3 +316,190 @@ def test_a_year_is_saved_once_audited_and_listed_by_name(stored) -> None:
         (True, "E001"),
         (False, "E002"),
     ]
+
+
+# --------------------------------------------------------------------- campuses and calendar
+
+
+def _settings(*campuses: CampusSettings, school_zone: str = "A") -> Settings:
+    return Settings(
+        data_dir=Path("/nonexistent"),
+        badge_secret=SECRET.decode(),
+        api_token="t",
+        presence=PresenceSettings(school_zone=school_zone),
+        campuses=campuses,
+    )
+
+
+def test_syncing_adds_the_configured_campuses_and_readers_once_and_fixes_zones(stored) -> None:
+    stored.campuses["campus-b"].school_zone = "C"
+    settings = _settings(
+        CampusSettings(CAMPUS, "Campus A", ("door-1", "door-2")),
+        CampusSettings("campus-c", "Campus C", ("door-1",)),
+    )
+    assert campuses.sync_campuses(uow_of(stored), settings) == 4  # C, and 3 readers
+    assert sorted(stored.campuses) == [CAMPUS, "campus-b", "campus-c"]
+    assert stored.campuses[CAMPUS].readers == {"door-1": "toggle", "door-2": "toggle"}
+    assert stored.campuses["campus-b"].school_zone == "A"  # the configured one
+    assert campuses.sync_campuses(uow_of(stored), settings) == 0
+    names = [(ref.id, ref.name) for ref in campuses.campus_list(uow_of(stored))]
+    assert names == [(CAMPUS, CAMPUS), ("campus-b", "campus-b"), ("campus-c", "Campus C")]
+
+
+def test_opening_hours_are_replaced_and_audited_with_what_they_were(stored) -> None:
+    calendar_admin.set_opening_hours(uow_of(stored), CAMPUS, "lun 08:00-12:00", actor=ADMIN)
+    calendar_admin.set_opening_hours(
+        uow_of(stored), CAMPUS, "lun 08:00-12:00; lun 11:00-19:00; mar 09:00-17:00", actor=ADMIN
+    )
+    assert [str(slot) for slot in stored.campuses[CAMPUS].hours] == [
+        "mon 08:00-19:00",
+        "tue 09:00-17:00",
+    ]
+    last = stored.audit[-1]
+    assert last["action"] == "opening_hours_set" and last["before"] == {"hours": ["0 08:00-12:00"]}
+    with pytest.raises(DomainError, match="unknown campus"):
+        calendar_admin.set_opening_hours(uow_of(stored), "nowhere", "lun 08:00-12:00", actor=ADMIN)
+
+
+def test_closures_and_school_holidays_show_in_the_coming_months(stored) -> None:
+    with pytest.raises(DomainError, match="cannot end before"):
+        calendar_admin.add_closure(
+            uow_of(stored), CAMPUS, date(2026, 12, 2), date(2026, 12, 1), label="x", actor=ADMIN
+        )
+    calendar_admin.add_closure(
+        uow_of(stored), CAMPUS, date(2026, 12, 24), date(2026, 12, 31), label="Noël", actor=ADMIN
+    )
+    calendar_admin.add_closure(
+        uow_of(stored), "campus-b", date(2027, 1, 4), date(2027, 1, 4), label="B", actor=ADMIN
+    )
+    data = (
+        "zone;start;end;label\nA;19/12/2026;03/01/2027;Noël A\nB;2027-02-06;2027-02-21;Hiver B\n"
+        "A;2027-02-13;2027-02-01;à l'envers\n"
+    ).encode()
+    saved, problems = calendar_admin.load_school_holidays(uow_of(stored), data, actor=ADMIN)
+    assert saved == 2 and [problem.line for problem in problems] == [4]
+    again, _ = calendar_admin.load_school_holidays(uow_of(stored), data, actor=ADMIN)
+    assert again == 2 and len(stored.school_holidays) == 2  # the same periods, not new ones
+    calendar_admin.set_closes_on_school_holidays(uow_of(stored), CAMPUS, True, actor=ADMIN)
+    assert stored.audit[-1]["before"] == {"closes_on_school_holidays": False}
+    seen = coordinator_calendar.upcoming(uow_of(stored), CAMPUS, date(2026, 12, 7))
+    assert [entry.label for entry in seen.closures] == ["Noël"]
+    assert [entry.label for entry in seen.school_holidays] == ["Noël A"]
+    assert seen.closes_on_school_holidays and seen.school_holidays[0].closes
+    assert "Jour de l'an" in [entry.label for entry in seen.public_holidays]
+    assert all(date(2026, 12, 7) <= entry.start for entry in seen.public_holidays)
+
+
+# --------------------------------------------------------------------- the activity log
+
+
+def test_a_workshop_names_only_students_of_its_campus_and_is_audited_when_changed(stored) -> None:
+    run_import(stored, sheet(ROW_E001, ROW_E002))
+    e001, e002 = _student(stored, "E001").pk, _student(stored, "E002").pk
+    stored.students[99] = StudentRecord(99, "B001", "campus-b", "Autre", "Campus")
+    day = date(2026, 11, 20)
+    with pytest.raises(DomainError, match="not a student of this campus"):
+        activities.save_workshop(
+            uow_of(stored), CAMPUS, day=day, theme="Méthodes", attendee_pks=[e001, 99], actor=ADMIN
+        )
+    workshop = activities.save_workshop(
+        uow_of(stored), CAMPUS, day=day, theme=" Méthodes ", attendee_pks=[e002, e001], actor=ADMIN
+    )
+    activities.save_workshop(
+        uow_of(stored),
+        CAMPUS,
+        day=day,
+        theme="Méthodes",
+        attendee_pks=[e002],
+        actor=ADMIN,
+        item_id=workshop,
+    )
+    changed = [entry for entry in stored.audit if entry["action"] == "workshop_saved"]
+    assert changed[0]["after"]["attendees"] == [e001, e002] and changed[0]["before"] is None
+    assert changed[1]["before"]["attendees"] == [e001, e002]
+    assert changed[1]["after"]["attendees"] == [e002]
+    found = activities.activity(uow_of(stored), "workshop", workshop)
+    assert (found.theme, found.attendee_pks) == ("Méthodes", (e002,))
+    with pytest.raises(DomainError, match="no longer exists"):
+        activities.delete_activity(uow_of(stored), "workshop", workshop, "campus-b", actor=ADMIN)
+    activities.delete_activity(uow_of(stored), "workshop", workshop, CAMPUS, actor=ADMIN)
+    assert activities.activity(uow_of(stored), "workshop", workshop) is None
+    assert stored.actions()[-1] == "workshop_deleted"
+
+
+def test_a_tutor_sees_only_their_interviews_and_ticks_only_their_students(stored) -> None:
+    run_import(stored, sheet(ROW_E001, ROW_E002))
+    e001, e002 = _student(stored, "E001").pk, _student(stored, "E002").pk
+    tutor = _student(stored, "E001").tutor_id
+    for pk, by in ((e001, tutor), (e002, None)):
+        activities.save_interview(
+            uow_of(stored),
+            CAMPUS,
+            day=date(2026, 10, 1),
+            student_pk=pk,
+            modality=Modality.PHONE,
+            tutor_id=by,
+            actor=ADMIN,
+        )
+    activities.save_meeting(uow_of(stored), CAMPUS, day=date(2027, 9, 1), actor=ADMIN)  # next year
+    year = AcademicYear(2026)
+    log = activities.activities_for(uow_of(stored), CAMPUS, year.first_day, year.last_day)
+    assert len(log.interviews) == 2 and log.meetings == []
+    mine = activities.activities_for(
+        uow_of(stored), CAMPUS, year.first_day, year.last_day, tutor_id=tutor
+    )
+    assert [item.student_pk for item in mine.interviews] == [e001]
+    workshop = activities.save_workshop(
+        uow_of(stored), CAMPUS, day=date(2026, 11, 20), theme="T", attendee_pks=[e002], actor=ADMIN
+    )
+    with pytest.raises(DomainError, match="not a student"):
+        activities.tick_attendees(
+            uow_of(stored), workshop, CAMPUS, among=[e001], ticked=[e002], actor=ADMIN
+        )
+    ticked = activities.tick_attendees(
+        uow_of(stored), workshop, CAMPUS, among=[e001], ticked=[e001], actor=ADMIN
+    )
+    assert ticked == tuple(sorted((e001, e002)))
+    assert activities.campus_students(uow_of(stored), CAMPUS, tutor) == [(e001, "Durand Émilie")]
+
+
+def test_a_workshops_attendance_is_taken_from_the_badges_held_at_the_time(stored) -> None:
+    run_import(stored, sheet(ROW_E001, ROW_E002))
+    stored.campuses[CAMPUS].readers["room-1"] = "workshop"
+    e001 = _student(stored, "E001").pk
+    start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    workshop = activities.save_workshop(
+        uow_of(stored), CAMPUS, day=start.date(), theme="T", attendee_pks=[], actor=ADMIN
+    )
+    e001_badge = badge_hash(SECRET, "04a1b2c3")
+    stranger = "0" * 64
+    events = Taps(
+        StoredTap("a", CAMPUS, "room-1", e001_badge, start + timedelta(minutes=5), 1, start),
+        StoredTap("b", CAMPUS, "room-1", stranger, start + timedelta(minutes=6), 2, start),
+        StoredTap("c", CAMPUS, "door-1", badge_hash(SECRET, "04112233445566"), start, 3, start),
+    )
+    end = start + timedelta(hours=2)
+    with pytest.raises(DomainError, match="Unknown reader"):
+        activities.attendance_from_badges(
+            uow_of(stored),
+            events,
+            workshop,
+            CAMPUS,
+            reader="door-9",
+            start=start,
+            end=end,
+            actor=ADMIN,
+        )
+    count = activities.attendance_from_badges(
+        uow_of(stored),
+        events,
+        workshop,
+        CAMPUS,
+        reader="room-1",
+        start=start,
+        end=end,
+        actor=ADMIN,
+    )
+    found = activities.activity(uow_of(stored), "workshop", workshop)
+    assert count == 1 and found.attendee_pks == (e001,)
+    assert found.source is AttendanceSource.BADGES

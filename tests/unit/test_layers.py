@@ -90,3 +90,22 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
         if imported.startswith("edge")
     }
     assert edge == {"edge.protocol"}
+
+
+# Capabilities whose use cases reach storage only through their ports (server/ports):
+# no module of server/services/<capability> imports SQLAlchemy or the registry.
+PORTED = ("people",)
+
+
+@pytest.mark.parametrize("capability", PORTED)
+def test_a_ported_capability_imports_no_sqlalchemy_nor_registry(capability: str) -> None:
+    package = SERVER / "services" / capability
+    modules = sorted(package.rglob("*.py"))
+    assert modules, f"no package server/services/{capability}"
+    wrong = [
+        f"{path.relative_to(SERVER.parent)} imports {imported}"
+        for path in modules
+        for imported in _imports(path)
+        if imported.split(".")[0] == "sqlalchemy" or imported.startswith("server.registry")
+    ]
+    assert wrong == []

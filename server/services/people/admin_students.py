@@ -17,7 +17,7 @@ from server.domain.errors import DomainError
 from server.ports.people import PeopleUnitOfWork, StudentLine, StudentRecord, TutorRef
 from server.services.people.contract_changes import record_contract
 from server.services.people.student_import import StudentRow, save_row
-from server.services.privacy.erasure import ERASED_NAME, ERASED_PREFIX
+from server.services.privacy.erasure import is_erased  # reads student_id and first_name
 
 UnitOfWork = Callable[[], PeopleUnitOfWork]
 MAX_LISTED = 500
@@ -67,11 +67,6 @@ def student_ref(unit_of_work: UnitOfWork, student_id: str) -> StudentRecord | No
         return uow.students.by_student_id(student_id)
 
 
-def _is_erased(student: StudentRecord) -> bool:
-    """As ``server.services.privacy.erasure.is_erased`` says of a registry row."""
-    return student.student_id.startswith(ERASED_PREFIX) and student.first_name == ERASED_NAME
-
-
 def student_file(unit_of_work: UnitOfWork, student_id: str, today: date) -> StudentFile | None:
     with unit_of_work() as uow:
         row = uow.students.by_student_id(student_id)
@@ -94,7 +89,7 @@ def student_file(unit_of_work: UnitOfWork, student_id: str, today: date) -> Stud
         held,
         row.institution_type,
         bool(row.phone),
-        _is_erased(row),
+        is_erased(row),
     )
 
 
@@ -176,7 +171,7 @@ def change_identity(
         student = uow.students.by_student_id(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
-        if _is_erased(student):
+        if is_erased(student):
             raise DomainError("This student was erased: their identity cannot be set again.")
         _row, outcome = uow.students.save(student_id, dict(values), actor)
         uow.commit()

@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.reference.polling_watcher import AbsenceWatcher as PollingWatcher
+from bench.reference.trees import people_unit_of_work
 from server.adapters.sqlite_events import SqliteEventStore
 from server.alerting import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
@@ -126,7 +127,7 @@ def build(folder: Path, campuses: int, students: int) -> tuple[Settings, int]:
         ),
     )
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     events = SqliteEventStore(folder / "events.sqlite3")
     events.setup()
     actor = Actor("bench", datetime(2026, 8, 25, tzinfo=UTC))

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
+from bench.reference.trees import people_unit_of_work
 from edge.protocol import events_topic
 from server.adapters.alert_channels import EmailChannel
 from server.adapters.sqlite_events import SqliteEventStore
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace, *, hang: bool, broker: Mosquitto | None) -> di
         campuses=(CampusSettings(CAMPUS, "Campus bench", READERS),),
     )
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     events = SqliteEventStore(folder / "events.sqlite3")
     events.setup()
     smtp, webhook = SmtpServer(hang=hang), WebhookReceiver()

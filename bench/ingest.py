@@ -388,6 +388,7 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
     """Taps/s through the whole ingest use case of ``serve``, one tap per batch: one badge
     tapping ``--badge-taps`` times in a day, then as many taps of ``--badge-students``
     badges in turn. The second half of each phase is timed (warm, a long day behind)."""
+    from bench.reference.trees import people_unit_of_work
     from server.bootstrap import build_server
     from server.config import CampusSettings, InfluxSettings
     from server.domain.accounts import Actor
@@ -414,9 +415,9 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
             from server.registry.database import open_registry
 
             engine, registry = open_registry(settings.registry_database_url)
-            sync_campuses(registry, settings)
+            sync_campuses(people_unit_of_work(registry), settings)
             import_students(
-                registry,
+                people_unit_of_work(registry),
                 _students_csv(students),
                 campus_id=CAMPUS,
                 secret=SECRET.encode(),

@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if os.environ.get("PYTHONPATH"):
     sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
-from bench.reference.trees import Actor, found
+from bench.reference.trees import Actor, found, people_unit_of_work
 from server.adapters.sqlite_events import SqliteEventStore
 from server.config import CampusSettings, InfluxSettings, PresenceSettings, Settings
 from server.domain.badges import badge_hash
@@ -293,7 +293,7 @@ def run(options: argparse.Namespace, folder: Path, influx_url: str | None) -> in
     rng = random.Random(2026)
     settings = _settings(options, folder)
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     started = time.perf_counter()
     people = build_registry(registry, settings, options.students, rng)
     store = open_store(options.store, folder, influx_url)

@@ -58,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if os.environ.get("PYTHONPATH"):
     sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 
-from bench.reference.trees import Actor, found
+from bench.reference.trees import Actor, found, people_unit_of_work
 from edge.protocol import ReaderState, ReaderStatus, Tap, status_topic, taps_topic
 from server.bootstrap import build_server
 from server.config import CampusSettings, Settings, WebSettings
@@ -118,10 +118,10 @@ def _taps(badges: list[str], weeks: int, rng: random.Random) -> list[tuple[str, 
 def _furnish(server, settings: Settings, badges: list[str], weeks: int) -> int:
     actor = Actor("bench", NOW)
     days = "; ".join(f"{day} 07:00-22:00" for day in ("lun", "mar", "mer", "jeu", "ven"))
-    set_opening_hours(server.registry, CAMPUS, days, actor=actor)
+    set_opening_hours(people_unit_of_work(server.registry), CAMPUS, days, actor=actor)
     sheet = demo_sheet(badges, contract_start=date(2026, 9, 1), contract_end=date(2027, 6, 30))
     report = import_students(
-        server.registry,
+        people_unit_of_work(server.registry),
         sheet,
         campus_id=CAMPUS,
         secret=settings.badge_secret.encode(),

@@ -34,6 +34,7 @@ from server.registry.operations_store import (
     SqlRegistryRetention,
     SqlRegistryWatch,
 )
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.registry.privacy_store import privacy_unit_of_work
 from server.registry.reporting_store import reporting_unit_of_work
@@ -270,7 +271,7 @@ def build_server(
     ``serve`` process at its next minute tick; an MQTT alert channel's test says it has
     no broker)."""
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     try:
         refuse_weak_webhook_secrets(registry, os.environ)
     except ConfigError:
@@ -375,6 +376,7 @@ def build_services(
             secret=settings.badge_secret.encode(),
             zone=settings.presence.zone,
         ),
+        people=people_unit_of_work(registry, settings.presence),
     )
     _add_screens(found, settings, registry, store, ledger)
     found.reports = build_reports(settings, registry, ledger)
@@ -385,12 +387,13 @@ def build_reports(
     settings: Settings, registry: Callable[[], Session], ledger: LedgerService
 ) -> Reports:
     """What the coordinator's reports and the annual grid are computed from."""
+    people = people_unit_of_work(registry, settings.presence)
     return Reports(
         ledger=ledger,
         units=reporting_unit_of_work(registry, settings.presence.timezone),
         settings=settings.presence,
-        outcomes=partial(outcomes_for, registry),
-        activities=partial(activities_for, registry),
+        outcomes=partial(outcomes_for, people),
+        activities=partial(activities_for, people),
     )
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from server.adapters.event_store import EventStore
     from server.config import Settings
     from server.domain.notices import Channel
+    from server.ports.people import PeopleUnitOfWork
     from server.ports.screens import ScreenReads
     from server.services.accounts.accounts import AccountService
     from server.services.accounts.login_throttle import LoginThrottle
@@ -59,6 +60,7 @@ class Services:
     store: EventStore | None = None
     presence: PresenceService | None = None
     accounts: AccountService | None = None
+    people: Callable[[], PeopleUnitOfWork] | None = None  # server.services.people's use cases
     access_log: AccessLog | None = None
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test

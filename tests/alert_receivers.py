@@ -19,6 +19,7 @@ from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.models import Campus, Tutor
+from server.registry.people_store import people_unit_of_work
 from server.services.people.student_import import import_students
 from tests.services import free_port
 
@@ -109,7 +110,7 @@ def absent_students(
         for index in range(1, count + 1)
     )
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         (SHEET_HEADER + rows).encode(),
         campus_id=campus,
         secret=secret,

@@ -33,6 +33,7 @@ from server.domain.events import StoredTap
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.people_store import people_unit_of_work
 from server.services.people.calendar_admin import set_opening_hours
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
@@ -263,11 +264,14 @@ def _furnish_demo_campus(
     account per role (all idempotent)."""
     engine, registry = open_registry(settings.registry_database_url)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         actor = Actor("demo", now)
         days = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
         set_opening_hours(
-            registry, CAMPUS, "; ".join(f"{day} 07:00-22:00" for day in days), actor=actor
+            people_unit_of_work(registry),
+            CAMPUS,
+            "; ".join(f"{day} 07:00-22:00" for day in days),
+            actor=actor,
         )
         with registry() as session, session.begin():
             places = OccupancyRepository(session)
@@ -282,7 +286,7 @@ def _furnish_demo_campus(
         today = now.astimezone(PARIS).date()
         start, end = today - timedelta(days=today.weekday()), academic_year(today)[1]
         report = import_students(
-            registry,
+            people_unit_of_work(registry),
             demo_sheet(badges, contract_start=start, contract_end=end),
             campus_id=CAMPUS,
             secret=settings.badge_secret.encode(),

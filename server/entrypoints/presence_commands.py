@@ -28,6 +28,7 @@ from server.domain.errors import DomainError
 from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_repository import repository
 from server.services.people import calendar_admin, enrolment
 from server.services.people.campuses import sync_campuses
@@ -170,7 +171,7 @@ def presence(args: argparse.Namespace) -> Iterator[Presence]:
     engine, registry = open_registry(settings.registry_database_url)
     context = Presence(settings, registry)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         yield context
     finally:
         if context.built is not None and context.built.ledger.workers is not None:
@@ -203,7 +204,7 @@ def import_students_command(args: argparse.Namespace) -> int:
             print(_("several campuses: say which one with --campus"), file=sys.stderr)
             return 2
         report = import_students(
-            context.registry,
+            people_unit_of_work(context.registry),
             data,
             campus_id=campus,
             secret=context.settings.badge_secret.encode(),
@@ -268,7 +269,7 @@ def weekly_report_command(args: argparse.Namespace) -> int:
 
 def unknown_badges_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
-        seen = enrolment.unknown_badges(context.registry, campus=args.campus)
+        seen = enrolment.unknown_badges(people_unit_of_work(context.registry), campus=args.campus)
     for item in seen:
         seen_at = f"{item.first_seen:%Y-%m-%d %H:%M}Z\t{item.last_seen:%Y-%m-%d %H:%M}Z"
         where = f"{item.campus_id}/{item.reader_id}"
@@ -282,7 +283,7 @@ def attach_badge_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
         try:
             enrolment.attach_unknown_badge(
-                context.registry,
+                people_unit_of_work(context.registry),
                 context.event_store(),
                 args.sighting,
                 args.student_id,
@@ -321,36 +322,36 @@ def attach_badge_command(args: argparse.Namespace) -> int:
 
 def calendar_command(args: argparse.Namespace) -> int:
     with presence(args) as context:
-        registry, actor = context.registry, _actor(args)
+        people, actor = people_unit_of_work(context.registry), _actor(args)
         try:
             if args.calendar == "hours":
-                calendar_admin.set_opening_hours(registry, args.campus, args.hours, actor=actor)
+                calendar_admin.set_opening_hours(people, args.campus, args.hours, actor=actor)
             elif args.calendar == "close":
                 start = parse_date(args.start, "start")
                 end = parse_date(args.end, "end")
                 calendar_admin.add_closure(
-                    registry, args.campus, start, end, label=args.label, actor=actor
+                    people, args.campus, start, end, label=args.label, actor=actor
                 )
             elif args.calendar == "closes-on-school-holidays":
                 closes = args.answer == "yes"
                 calendar_admin.set_closes_on_school_holidays(
-                    registry, args.campus, closes, actor=actor
+                    people, args.campus, closes, actor=actor
                 )
             else:
-                return _load_school_holidays(registry, args.file, actor)
+                return _load_school_holidays(people, args.file, actor)
         except DomainError as error:
             print(_(error.message, **error.values), file=sys.stderr)
             return 1
     return 0
 
 
-def _load_school_holidays(registry: orm.sessionmaker[orm.Session], path: Path, actor: Actor) -> int:
+def _load_school_holidays(people: calendar_admin.UnitOfWork, path: Path, actor: Actor) -> int:
     try:
         data = path.read_bytes()
     except OSError as error:
         print(_("cannot read {path}: {reason}", path=path, reason=error.strerror), file=sys.stderr)
         return 2
-    saved, problems = calendar_admin.load_school_holidays(registry, data, actor=actor)
+    saved, problems = calendar_admin.load_school_holidays(people, data, actor=actor)
     for problem in problems:
         print(
             _("line {line}: {reason}", line=problem.line, reason=problem.message), file=sys.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, g, request
 
 from server.services.people.campuses import CampusRef, campus_list
-from server.web.context import services
+from server.web.context import people
 from server.web.guards import check_campus, current
 
 
@@ -20,8 +20,7 @@ def visible_campuses() -> list[CampusRef]:
     if kept is not None and kept[0] is this:
         return list(kept[1])
     who = current()
-    registry = services().registry
-    found = [campus for campus in campus_list(registry) if who.sees_campus(campus.id)]
+    found = [campus for campus in campus_list(people()) if who.sees_campus(campus.id)]
     g.visible_campuses = (this, found)
     return list(found)
 

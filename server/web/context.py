@@ -3,18 +3,25 @@ and who acts now (for the audit log)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
 
-from server.container import Services, services_of
+from server.container import Services, built, services_of
 from server.domain.accounts import Actor
+from server.ports.people import PeopleUnitOfWork
 from server.web.guards import current
 
 
 def services() -> Services:
     """The container the composition root built (``server.container``)."""
     return services_of(current_app)
+
+
+def people() -> Callable[[], PeopleUnitOfWork]:
+    """What the people use cases (``server.services.people``) are given."""
+    return built(services().people)
 
 
 def now() -> datetime:

@@ -26,6 +26,7 @@ from server.domain.events import ReaderStatusRecord
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
@@ -68,9 +69,9 @@ class Clock:
 
 
 def _enrol(settings, registry, smtp_port: int) -> None:
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         SHEET,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

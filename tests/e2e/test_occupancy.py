@@ -30,6 +30,7 @@ from server.registry.database import open_registry
 from server.registry.models import Campus
 from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
 from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.occupancy.occupancy import OccupancyService, occupancy_listener
 from server.services.occupancy.reader_health import ReaderHealthService
@@ -101,7 +102,7 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
         api_token=TOKEN,
     )
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     now = datetime.now(UTC)
     with registry() as session, session.begin():
         session.execute(update(Campus).values(closes_on_public_holidays=False))
@@ -111,7 +112,7 @@ def wired(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> Iterator[di
             CAMPUS, RoomInfo("calme", "Salle calme", "individual", Limits(10)), actor="t", at=now
         )
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         SHEET,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

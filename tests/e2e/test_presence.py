@@ -27,6 +27,7 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.registry.database import open_registry
 from server.registry.models import Campus
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
@@ -92,11 +93,11 @@ def test_csv_import_then_taps_over_mqtt_then_weekly_report_over_the_api(
 ) -> None:
     settings = replace(ingest_settings(tmp_path, mosquitto.port), api_token=TOKEN)
     engine, registry = open_registry(settings.registry_database_url)
-    sync_campuses(registry, settings)
+    sync_campuses(people_unit_of_work(registry), settings)
     with registry() as session, session.begin():  # a test must not depend on the day's holiday
         session.execute(update(Campus).values(closes_on_public_holidays=False))
     report = import_students(
-        registry,
+        people_unit_of_work(registry),
         SHEET,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

@@ -23,6 +23,7 @@ import requests
 from server.config import load_settings
 from server.domain.accounts import Actor
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people.calendar_admin import set_opening_hours
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
@@ -71,10 +72,10 @@ def _furnish(config: Path) -> None:
     settings = load_settings(config, ENVIRON)
     engine, registry = open_registry(settings.registry_database_url)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         now = datetime.now(UTC)
         actor = Actor("test", now)
-        set_opening_hours(registry, CAMPUS, EVERY_DAY, actor=actor)
+        set_opening_hours(people_unit_of_work(registry), CAMPUS, EVERY_DAY, actor=actor)
         year = now.year if now.month >= 9 else now.year - 1
         header = "student_id;last_name;first_name;email;phone;tutor_email;badge_uid;"
         header += "weekly_hours;slots;contract_start;contract_end"
@@ -86,7 +87,7 @@ def _furnish(config: Path) -> None:
         contract = f';12;"{EVERY_DAY}";{date(year, 9, 1)};{date(year + 1, 8, 31)}'
         sheet = "\n".join([header, *(row + contract for row in rows)]) + "\n"
         report = import_students(
-            registry,
+            people_unit_of_work(registry),
             sheet.encode(),
             campus_id=CAMPUS,
             secret=settings.badge_secret.encode(),

@@ -94,7 +94,16 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
 
 # Capabilities whose use cases reach storage only through their ports (server/ports):
 # no SQLAlchemy and no registry in any of their modules, even for typing (issue 17).
-PORTED = ("accounts", "occupancy", "operations", "presence", "privacy", "reporting", "screens")
+PORTED = (
+    "accounts",
+    "occupancy",
+    "operations",
+    "people",
+    "presence",
+    "privacy",
+    "reporting",
+    "screens",
+)
 
 
 @pytest.mark.parametrize("package", PORTED)

@@ -34,6 +34,7 @@ from server.container import services_of
 from server.domain.accounts import Actor, Role
 from server.domain.events import InboundMessage
 from server.registry.models import Student, Tutor
+from server.registry.people_store import people_unit_of_work
 from server.services.people.calendar_admin import set_opening_hours
 from server.services.people.student_import import import_students
 from tests.conftest import REGISTRY_BACKEND, new_postgres_database
@@ -168,10 +169,10 @@ def _furnish(world: World) -> None:
     days = "; ".join(f"{day} 07:00-22:00" for day in ("lun", "mar", "mer", "jeu", "ven", "sam"))
     sheet = _sheet().decode().splitlines()
     for campus in (CAMPUS, OTHER):
-        set_opening_hours(world.registry, campus, days, actor=actor)
+        set_opening_hours(people_unit_of_work(world.registry), campus, days, actor=actor)
         rows = [HEADER] + [row for row in sheet[1:] if STUDENTS[row.split(";")[0]][5] == campus]
         report = import_students(
-            world.registry,
+            people_unit_of_work(world.registry),
             ("\n".join(rows) + "\n").encode(),
             campus_id=campus,
             secret=SECRET.encode(),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.domain.calendar import IsoWeek
 from server.registry.models import AuditEntry, Badge
+from server.registry.people_store import people_unit_of_work
 from server.services.people.enrolment import unknown_badges
 from tests.web.conftest import MONDAY_0920, post_form
 
@@ -26,7 +27,7 @@ def test_an_unknown_badge_attached_to_a_student_counts_for_them(world, client_as
     world.tap_uid("0badcafe", MONDAY_0920)
     client = client_as("admin")
     page = client.get("/admin/badges?campus=test-campus").get_data(as_text=True)
-    (sighting,) = unknown_badges(world.registry)
+    (sighting,) = unknown_badges(people_unit_of_work(world.registry))
     assert sighting.short_hash in page and "1 badge inconnu en attente" in page
     assert _attended_s(world, "E004") == 0
 
@@ -37,7 +38,7 @@ def test_an_unknown_badge_attached_to_a_student_counts_for_them(world, client_as
     assert "Compter les passages antérieurs de ce badge pour E004 ?" in asked
     assert "Ce badge a déjà été passé 1 fois avant d’être attribué." in asked
     assert re.search(r"<td[^>]*>23 nov. 2026, 09:20</td><td[^>]*>door-1</td>", asked)
-    assert len(unknown_badges(world.registry)) == 1  # nothing attached yet
+    assert len(unknown_badges(people_unit_of_work(world.registry))) == 1  # nothing attached yet
     answer = post_form(
         client, "/admin/badges/attach", {**form, "credit_past": "yes"}, page="/admin/badges"
     )
@@ -46,7 +47,7 @@ def test_an_unknown_badge_attached_to_a_student_counts_for_them(world, client_as
     world.tap_uid("0badcafe", world.clock())  # leaves at 11:20
 
     assert _attended_s(world, "E004") == 2 * 3600
-    assert unknown_badges(world.registry) == []
+    assert unknown_badges(people_unit_of_work(world.registry)) == []
     page = client.get("/admin/badges?campus=test-campus").get_data(as_text=True)
     assert "Le badge appartient désormais à E004." in page
     assert "Aucun badge inconnu en attente." in page
@@ -56,7 +57,7 @@ def test_attaching_needs_a_known_student_of_the_campus_where_the_badge_was_seen(
     world, client_as
 ) -> None:
     world.tap_uid("0badcafe", MONDAY_0920)
-    (sighting,) = unknown_badges(world.registry)
+    (sighting,) = unknown_badges(people_unit_of_work(world.registry))
     client = client_as("admin")
     answer = post_form(
         client, "/admin/badges/attach", {"sighting": str(sighting.id), "student_id": "E999"}
@@ -73,7 +74,7 @@ def test_attaching_needs_a_known_student_of_the_campus_where_the_badge_was_seen(
     assert "Un nombre entier est attendu." in answer.get_data(as_text=True)
     answer = post_form(client, "/admin/badges/attach", {"sighting": "999", "student_id": "E004"})
     assert answer.status_code == 404
-    assert len(unknown_badges(world.registry)) == 1
+    assert len(unknown_badges(people_unit_of_work(world.registry))) == 1
 
 
 def test_a_student_s_badges_are_revoked_and_stop_counting(world, client_as) -> None:
@@ -103,7 +104,7 @@ def test_a_student_s_badges_are_revoked_and_stop_counting(world, client_as) -> N
 def test_no_to_the_earlier_taps_counts_only_from_the_attachment(world, client_as) -> None:
     """A visitor's 09:20 tap must not make the new student present (issue 13 §5)."""
     world.tap_uid("0badcafe", MONDAY_0920)
-    (sighting,) = unknown_badges(world.registry)
+    (sighting,) = unknown_badges(people_unit_of_work(world.registry))
     world.clock.advance(minutes=40)  # attached at 10:00
     client = client_as("admin")
     form = {"sighting": str(sighting.id), "student_id": "E004", "credit_past": "no"}
@@ -130,8 +131,8 @@ def test_no_to_the_earlier_taps_counts_only_from_the_attachment(world, client_as
 
 def test_a_bad_choice_is_refused(world, client_as) -> None:
     world.tap_uid("0badcafe", MONDAY_0920)
-    (sighting,) = unknown_badges(world.registry)
+    (sighting,) = unknown_badges(people_unit_of_work(world.registry))
     form = {"sighting": str(sighting.id), "student_id": "E004", "credit_past": "maybe"}
     answer = post_form(client_as("admin"), "/admin/badges/attach", form, page="/admin/badges")
     assert answer.status_code == 400
-    assert len(unknown_badges(world.registry)) == 1
+    assert len(unknown_badges(people_unit_of_work(world.registry))) == 1

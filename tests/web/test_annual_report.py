@@ -239,6 +239,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     from server.domain.academic_year import AcademicYear
     from server.domain.activities import Modality
     from server.domain.outcomes import ProfileStatus, ProgrammeType, Result, StudentYear
+    from server.registry.people_store import people_unit_of_work
     from server.services.people import activities, outcomes
 
     actor = Actor("tests", world.clock())
@@ -249,7 +250,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
         ("E003", Result.PENDING, True),
     ]:
         outcomes.save_student_year(
-            world.registry,
+            people_unit_of_work(world.registry),
             StudentYear(
                 student_pk=world.student_pk(student_id),
                 student_id=student_id,
@@ -266,10 +267,15 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
     pks = [world.student_pk(s) for s in ("E001", "E002")]
     day = date(2026, 11, 16)
     activities.save_workshop(
-        world.registry, CAMPUS, day=day, theme="Gestion du stress", attendee_pks=pks, actor=actor
+        people_unit_of_work(world.registry),
+        CAMPUS,
+        day=day,
+        theme="Gestion du stress",
+        attendee_pks=pks,
+        actor=actor,
     )
     activities.save_interview(
-        world.registry,
+        people_unit_of_work(world.registry),
         CAMPUS,
         day=day,
         student_pk=pks[0],
@@ -277,7 +283,7 @@ def test_students_years_and_the_activity_log_feed_the_grid(world, client_as) -> 
         tutor_id=None,
         actor=actor,
     )
-    activities.save_meeting(world.registry, CAMPUS, day=day, actor=actor)
+    activities.save_meeting(people_unit_of_work(world.registry), CAMPUS, day=day, actor=actor)
     answer = client_as("coord").get(f"/coordinator/annual/export?year={YEAR}&format=json")
     grid = rules.from_dict(answer.get_json())
     figures = grid.indicators

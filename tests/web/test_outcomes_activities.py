@@ -15,6 +15,7 @@ from server.domain.accounts import Actor
 from server.domain.activities import AttendanceSource
 from server.domain.outcomes import Result
 from server.registry.models import AuditEntry
+from server.registry.people_store import people_unit_of_work
 from server.services.people import activities, outcomes
 from tests.web.conftest import CAMPUS, DOOR, OTHER, PARIS, ROOM, csrf_of, post_form
 
@@ -77,7 +78,7 @@ def test_a_coordinator_records_a_year_and_it_is_audited(client_as, world) -> Non
     form = _outcome_form(result="passed", result_on="2027-06-30")
     answer = post_form(coord, path, form, page=f"{path}?year=2026-2027")
     assert answer.status_code == 302
-    (record,) = outcomes.outcomes_for(world.registry, CAMPUS, YEAR)
+    (record,) = outcomes.outcomes_for(people_unit_of_work(world.registry), CAMPUS, YEAR)
     assert (record.student_pk, record.result, record.enrolled_on) == (
         pk,
         Result.PASSED,
@@ -98,7 +99,7 @@ def test_an_outcome_before_enrolment_is_refused_in_french(client_as, world) -> N
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
     assert "ne peut pas précéder la date d’inscription" in text
-    assert outcomes.outcomes_for(world.registry, CAMPUS, YEAR) == []
+    assert outcomes.outcomes_for(people_unit_of_work(world.registry), CAMPUS, YEAR) == []
     assert _audit(world, "student_year_saved") == []
 
 
@@ -119,7 +120,9 @@ def test_the_activity_log_adds_changes_and_deletes_a_workshop(client_as, world) 
         data={**data, "students": [str(e001), str(e004)], "csrf_token": _csrf(coord, new)},
     )
     assert answer.status_code == 302
-    log = activities.activities_for(world.registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    log = activities.activities_for(
+        people_unit_of_work(world.registry), CAMPUS, YEAR.first_day, YEAR.last_day
+    )
     (workshop,) = log.workshops
     assert workshop.attendee_pks == tuple(sorted((e001, e004)))
     page = coord.get("/coordinator/activities").get_data(as_text=True)
@@ -130,12 +133,14 @@ def test_the_activity_log_adds_changes_and_deletes_a_workshop(client_as, world) 
         edit, data={**data, "students": [str(e004)], "csrf_token": _csrf(coord, edit)}
     )
     assert answer.status_code == 302
-    assert activities.activity(world.registry, "workshop", workshop.id).attendee_pks == (e004,)
+    assert activities.activity(
+        people_unit_of_work(world.registry), "workshop", workshop.id
+    ).attendee_pks == (e004,)
     assert client_as("coord-other").get(edit).status_code == 403
 
     answer = post_form(coord, f"{edit}/delete", {}, page=edit)
     assert answer.status_code == 302
-    assert activities.activity(world.registry, "workshop", workshop.id) is None
+    assert activities.activity(people_unit_of_work(world.registry), "workshop", workshop.id) is None
     assert [len(_audit(world, a)) for a in ("workshop_saved", "workshop_deleted")] == [2, 1]
 
 
@@ -169,7 +174,9 @@ def test_exam_and_meeting_forms(client_as, world) -> None:
     assert ok.status_code == 302
     meeting = "/coordinator/activities/meeting/new"
     assert post_form(coord, meeting, {"campus": CAMPUS, "day": "2026-12-01"}).status_code == 302
-    log = activities.activities_for(world.registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    log = activities.activities_for(
+        people_unit_of_work(world.registry), CAMPUS, YEAR.first_day, YEAR.last_day
+    )
     assert (log.exam_count, log.exam_candidates, log.meeting_count) == (1, 3, 1)
 
 
@@ -183,7 +190,9 @@ def test_a_tutor_logs_interviews_of_their_students_only(client_as, world) -> Non
     assert theirs.status_code == 400  # E004 is Bruno's student
     mine = post_form(alice, new, {**form, "student": str(world.student_pk("E001"))})
     assert mine.status_code == 302
-    log = activities.activities_for(world.registry, CAMPUS, YEAR.first_day, YEAR.last_day)
+    log = activities.activities_for(
+        people_unit_of_work(world.registry), CAMPUS, YEAR.first_day, YEAR.last_day
+    )
     (interview,) = log.interviews
     assert interview.tutor_id == world.tutor_id("alice@campus.test")
     assert "Téléphone" in alice.get("/tutor/interviews").get_data(as_text=True)
@@ -194,7 +203,9 @@ def test_a_tutor_logs_interviews_of_their_students_only(client_as, world) -> Non
         alice, f"/tutor/interviews/{interview.id}/delete", {}, page="/tutor/interviews"
     )
     assert deleted.status_code == 302
-    assert activities.activity(world.registry, "interview", interview.id) is None
+    assert (
+        activities.activity(people_unit_of_work(world.registry), "interview", interview.id) is None
+    )
 
 
 def _csrf(client, path: str) -> str:
@@ -209,7 +220,7 @@ def test_a_workshop_attendance_taken_from_badges_at_a_room_reader(client_as, wor
     world.tap("E003", start - timedelta(minutes=30), reader=ROOM)  # before the workshop
     world.tap("E004", start + timedelta(hours=1), reader=ROOM)
     workshop = activities.save_workshop(
-        world.registry,
+        people_unit_of_work(world.registry),
         CAMPUS,
         day=date(2026, 11, 23),
         theme="CV",
@@ -222,7 +233,7 @@ def test_a_workshop_attendance_taken_from_badges_at_a_room_reader(client_as, wor
     form = {"reader": ROOM, "start": "2026-11-23T14:00", "end": "2026-11-23T16:00"}
     answer = post_form(coord, f"{edit}/badges", form, page=edit)
     assert answer.status_code == 302
-    found = activities.activity(world.registry, "workshop", workshop)
+    found = activities.activity(people_unit_of_work(world.registry), "workshop", workshop)
     assert found.attendee_pks == tuple(sorted([world.student_pk("E001"), world.student_pk("E004")]))
     assert found.source == AttendanceSource.BADGES
     backwards = {**form, "end": "2026-11-23T13:00"}
@@ -237,7 +248,7 @@ def test_a_workshop_attendance_taken_from_badges_at_a_room_reader(client_as, wor
 def test_a_tutor_ticks_their_own_students_at_a_workshop(client_as, world) -> None:
     e001, e002, e004 = (world.student_pk(s) for s in ("E001", "E002", "E004"))
     workshop = activities.save_workshop(
-        world.registry,
+        people_unit_of_work(world.registry),
         CAMPUS,
         day=date(2026, 11, 20),
         theme="Méthodologie",
@@ -253,12 +264,12 @@ def test_a_tutor_ticks_their_own_students_at_a_workshop(client_as, world) -> Non
         path, data={"students": [str(e001), str(e002)], "csrf_token": csrf_of(alice, path)}
     )
     assert answer.status_code == 302
-    found = activities.activity(world.registry, "workshop", workshop)
+    found = activities.activity(people_unit_of_work(world.registry), "workshop", workshop)
     assert found.attendee_pks == tuple(sorted((e001, e002, e004)))
     answer = alice.post(path, data={"students": [str(e002)], "csrf_token": csrf_of(alice, path)})
-    assert activities.activity(world.registry, "workshop", workshop).attendee_pks == tuple(
-        sorted((e002, e004))
-    )
+    assert activities.activity(
+        people_unit_of_work(world.registry), "workshop", workshop
+    ).attendee_pks == tuple(sorted((e002, e004)))
     refused = alice.post(path, data={"students": [str(e004)], "csrf_token": csrf_of(alice, path)})
     assert refused.status_code == 400
     assert client_as("coord").get(path).status_code == 403

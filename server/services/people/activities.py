@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, orm, select
-
 from server.adapters.event_store import EventStore
 from server.domain.accounts import Actor
 from server.domain.activities import (
@@ -27,80 +25,15 @@ from server.domain.activities import (
     check_theme,
 )
 from server.domain.errors import DomainError
-from server.registry import audit
-from server.registry.models import Badge, Reader, Student
-from server.registry.outcome_models import (
-    ExamCandidate,
-    ExamSessionRow,
-    InterviewRow,
-    SteeringMeetingRow,
-    WorkshopAttendee,
-    WorkshopRow,
-)
+from server.ports.activities import Activity
+from server.ports.people import PeopleUnitOfWork, StudentRecord
 
-Registry = Callable[[], orm.Session]
+UnitOfWork = Callable[[], PeopleUnitOfWork]
 KINDS = ("workshop", "interview", "exam", "meeting")
-_ROWS: dict[str, type[Any]] = {
-    "workshop": WorkshopRow,
-    "interview": InterviewRow,
-    "exam": ExamSessionRow,
-    "meeting": SteeringMeetingRow,
-}
-
-
-def _workshop(row: WorkshopRow, attendees: tuple[int, ...]) -> Workshop:
-    return Workshop(
-        id=row.id,
-        campus_id=row.campus_id,
-        day=row.day,
-        theme=row.theme,
-        attendee_pks=attendees,
-        source=AttendanceSource(row.source),
-        note=row.note,
-    )
-
-
-def _interview(row: InterviewRow) -> Interview:
-    return Interview(
-        id=row.id,
-        campus_id=row.campus_id,
-        day=row.day,
-        student_pk=row.student_pk,
-        modality=Modality(row.modality),
-        tutor_id=row.tutor_id,
-        note=row.note,
-    )
-
-
-def _exam(row: ExamSessionRow, candidates: tuple[int, ...]) -> ExamSession:
-    return ExamSession(
-        id=row.id,
-        campus_id=row.campus_id,
-        day=row.day,
-        institution=row.institution,
-        student_pks=candidates,
-        candidates=row.candidates,
-        note=row.note,
-    )
-
-
-def _meeting(row: SteeringMeetingRow) -> SteeringMeeting:
-    return SteeringMeeting(id=row.id, campus_id=row.campus_id, day=row.day, note=row.note)
-
-
-def _links(session: orm.Session, model: Any, key: Any, ids: list[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    if not ids:
-        return found
-    for owner, student_pk in session.execute(
-        select(key, model.student_pk).where(key.in_(ids)).order_by(model.student_pk)
-    ):
-        found.setdefault(owner, []).append(student_pk)
-    return found
 
 
 def activities_for(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     campus_id: str,
     first_day: date,
     last_day: date,
@@ -109,80 +42,58 @@ def activities_for(
 ) -> ActivityLog:
     """The campus's activities from ``first_day`` to ``last_day`` (included), by day.
     With ``tutor_id``, only the interviews that tutor logged (the rest is unchanged)."""
-    with registry() as session:
-
-        def within(model: Any) -> Any:
-            return (
-                select(model)
-                .where(
-                    model.campus_id == campus_id,
-                    model.day >= first_day,
-                    model.day <= last_day,
-                )
-                .order_by(model.day, model.id)
-            )
-
-        workshops = session.scalars(within(WorkshopRow)).all()
-        attendees = _links(
-            session, WorkshopAttendee, WorkshopAttendee.workshop_id, [w.id for w in workshops]
-        )
-        interviews_query = within(InterviewRow)
-        if tutor_id is not None:
-            interviews_query = interviews_query.where(InterviewRow.tutor_id == tutor_id)
-        interviews = session.scalars(interviews_query).all()
-        exams = session.scalars(within(ExamSessionRow)).all()
-        candidates = _links(session, ExamCandidate, ExamCandidate.exam_id, [e.id for e in exams])
-        meetings = session.scalars(within(SteeringMeetingRow)).all()
-        return ActivityLog(
-            campus_id=campus_id,
-            first_day=first_day,
-            last_day=last_day,
-            workshops=[_workshop(w, tuple(attendees.get(w.id, []))) for w in workshops],
-            interviews=[_interview(row) for row in interviews],
-            exams=[_exam(e, tuple(candidates.get(e.id, []))) for e in exams],
-            meetings=[_meeting(row) for row in meetings],
-        )
+    with unit_of_work() as uow:
+        return uow.activities.in_period(campus_id, first_day, last_day, tutor_id=tutor_id)
 
 
-def activity(registry: Registry, kind: str, item_id: int) -> Any:
+def activity(unit_of_work: UnitOfWork, kind: str, item_id: int) -> Any:
     """One activity (Workshop, Interview, ExamSession or SteeringMeeting), or None."""
-    with registry() as session:
-        row = session.get(_ROWS[kind], item_id)
-        if row is None:
-            return None
-        if kind == "workshop":
-            found = _links(session, WorkshopAttendee, WorkshopAttendee.workshop_id, [row.id])
-            return _workshop(row, tuple(found.get(row.id, [])))
-        if kind == "exam":
-            found = _links(session, ExamCandidate, ExamCandidate.exam_id, [row.id])
-            return _exam(row, tuple(found.get(row.id, [])))
-        return _interview(row) if kind == "interview" else _meeting(row)
+    with unit_of_work() as uow:
+        return uow.activities.get(kind, item_id)
 
 
-def _campus_students(session: orm.Session, campus_id: str, pks: Iterable[int]) -> list[int]:
+def campus_students(
+    unit_of_work: UnitOfWork, campus_id: str, tutor_id: int | None = None
+) -> list[tuple[int, str]]:
+    """(pk, "Last First") of the campus's students (a tutor's only, with ``tutor_id``),
+    by name."""
+    with unit_of_work() as uow:
+        students = uow.students.of_campus(campus_id)
+    return [
+        (s.pk, f"{s.last_name} {s.first_name}".strip())
+        for s in students
+        if tutor_id is None or s.tutor_id == tutor_id
+    ]
+
+
+def tutor_students(
+    unit_of_work: UnitOfWork, tutor_id: int, campus_id: str | None = None
+) -> list[StudentRecord]:
+    """The students a tutor follows (on ``campus_id`` only, when given), by name: whose
+    interviews and workshop attendance the tutor logs."""
+    with unit_of_work() as uow:
+        students = uow.students.of_tutor(tutor_id)
+    return [s for s in students if campus_id is None or s.campus_id == campus_id]
+
+
+def _campus_students(uow: PeopleUnitOfWork, campus_id: str, pks: Iterable[int]) -> list[int]:
     wanted = sorted(set(pks))
     if not wanted:
         return []
-    found = set(
-        session.scalars(
-            select(Student.id).where(Student.id.in_(wanted), Student.campus_id == campus_id)
-        )
-    )
-    if found != set(wanted):
+    if uow.students.on_campus(campus_id, wanted) != set(wanted):
         raise DomainError("A student named here is not a student of this campus.")
     return wanted
 
 
 def _audit(
-    session: orm.Session,
+    uow: PeopleUnitOfWork,
     actor: Actor,
     action: str,
     campus_id: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    audit.record(
-        session,
+    uow.audit.record(
         at=actor.at,
         actor=actor.name,
         action=action,
@@ -193,15 +104,22 @@ def _audit(
     )
 
 
-def _existing(session: orm.Session, kind: str, item_id: int, campus_id: str) -> Any:
-    row = session.get(_ROWS[kind], item_id)
-    if row is None or row.campus_id != campus_id:
+def _existing(uow: PeopleUnitOfWork, kind: str, item_id: int, campus_id: str) -> Any:
+    found = uow.activities.get(kind, item_id)
+    if found is None or found.campus_id != campus_id:
         raise DomainError("This entry no longer exists.")
-    return row
+    return found
+
+
+def _store(uow: PeopleUnitOfWork, record: Activity, item_id: int | None) -> int:
+    if item_id is None:
+        return uow.activities.add(record)
+    uow.activities.replace(record)
+    return item_id
 
 
 def save_workshop(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     campus_id: str,
     *,
     day: date,
@@ -216,32 +134,27 @@ def save_workshop(
     theme = theme.strip()
     check_theme(theme)
     check_note(note)
-    with registry() as session, session.begin():
-        attendees = _campus_students(session, campus_id, attendee_pks)
+    with unit_of_work() as uow:
+        attendees = _campus_students(uow, campus_id, attendee_pks)
         before = None
-        if item_id is None:
-            row = WorkshopRow(campus_id=campus_id)
-            session.add(row)
-        else:
-            row = _existing(session, "workshop", item_id, campus_id)
-            old = _links(session, WorkshopAttendee, WorkshopAttendee.workshop_id, [row.id])
+        if item_id is not None:
+            old = _existing(uow, "workshop", item_id, campus_id)
             before = {
-                "id": row.id,
-                "day": row.day,
-                "theme": row.theme,
-                "attendees": old.get(row.id, []),
+                "id": old.id,
+                "day": old.day,
+                "theme": old.theme,
+                "attendees": list(old.attendee_pks),
             }
-            session.execute(delete(WorkshopAttendee).where(WorkshopAttendee.workshop_id == row.id))
-        row.day, row.theme, row.note, row.source = day, theme, note, source.value
-        session.flush()
-        session.add_all(WorkshopAttendee(workshop_id=row.id, student_pk=pk) for pk in attendees)
-        after = {"id": row.id, "day": day, "theme": theme, "attendees": attendees}
-        _audit(session, actor, "workshop_saved", campus_id, before, after)
-        return row.id
+        record = Workshop(item_id or 0, campus_id, day, theme, tuple(attendees), source, note)
+        saved = _store(uow, record, item_id)
+        after = {"id": saved, "day": day, "theme": theme, "attendees": attendees}
+        _audit(uow, actor, "workshop_saved", campus_id, before, after)
+        uow.commit()
+        return saved
 
 
 def save_interview(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     campus_id: str,
     *,
     day: date,
@@ -254,30 +167,27 @@ def save_interview(
 ) -> int:
     """Add or replace an individual interview with a student of the campus."""
     check_note(note)
-    with registry() as session, session.begin():
-        _campus_students(session, campus_id, [student_pk])
+    with unit_of_work() as uow:
+        _campus_students(uow, campus_id, [student_pk])
         before = None
-        if item_id is None:
-            row = InterviewRow(campus_id=campus_id)
-            session.add(row)
-        else:
-            row = _existing(session, "interview", item_id, campus_id)
+        if item_id is not None:
+            old = _existing(uow, "interview", item_id, campus_id)
             before = {
-                "id": row.id,
-                "day": row.day,
-                "student_pk": row.student_pk,
-                "modality": row.modality,
+                "id": old.id,
+                "day": old.day,
+                "student_pk": old.student_pk,
+                "modality": old.modality.value,
             }
-        row.day, row.student_pk, row.modality, row.note = day, student_pk, modality.value, note
-        row.tutor_id = tutor_id
-        session.flush()
-        after = {"id": row.id, "day": day, "student_pk": student_pk, "modality": modality.value}
-        _audit(session, actor, "interview_saved", campus_id, before, after)
-        return row.id
+        record = Interview(item_id or 0, campus_id, day, student_pk, modality, tutor_id, note)
+        saved = _store(uow, record, item_id)
+        after = {"id": saved, "day": day, "student_pk": student_pk, "modality": modality.value}
+        _audit(uow, actor, "interview_saved", campus_id, before, after)
+        uow.commit()
+        return saved
 
 
 def save_exam(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     campus_id: str,
     *,
     day: date,
@@ -293,39 +203,36 @@ def save_exam(
     student_pks = list(student_pks)
     check_exam(institution, student_pks, candidates)
     check_note(note)
-    with registry() as session, session.begin():
-        students = _campus_students(session, campus_id, student_pks)
+    with unit_of_work() as uow:
+        students = _campus_students(uow, campus_id, student_pks)
         before = None
-        if item_id is None:
-            row = ExamSessionRow(campus_id=campus_id)
-            session.add(row)
-        else:
-            row = _existing(session, "exam", item_id, campus_id)
-            old = _links(session, ExamCandidate, ExamCandidate.exam_id, [row.id])
+        if item_id is not None:
+            old = _existing(uow, "exam", item_id, campus_id)
             before = {
-                "id": row.id,
-                "day": row.day,
-                "institution": row.institution,
-                "candidates": row.candidates,
-                "students": old.get(row.id, []),
+                "id": old.id,
+                "day": old.day,
+                "institution": old.institution,
+                "candidates": old.candidates,
+                "students": list(old.student_pks),
             }
-            session.execute(delete(ExamCandidate).where(ExamCandidate.exam_id == row.id))
-        row.day, row.institution, row.candidates, row.note = day, institution, candidates, note
-        session.flush()
-        session.add_all(ExamCandidate(exam_id=row.id, student_pk=pk) for pk in students)
+        record = ExamSession(
+            item_id or 0, campus_id, day, institution, tuple(students), candidates, note
+        )
+        saved = _store(uow, record, item_id)
         after = {
-            "id": row.id,
+            "id": saved,
             "day": day,
             "institution": institution,
             "candidates": candidates,
             "students": students,
         }
-        _audit(session, actor, "exam_saved", campus_id, before, after)
-        return row.id
+        _audit(uow, actor, "exam_saved", campus_id, before, after)
+        uow.commit()
+        return saved
 
 
 def save_meeting(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     campus_id: str,
     *,
     day: date,
@@ -335,52 +242,39 @@ def save_meeting(
 ) -> int:
     """Add or replace a steering-committee (COPIL) meeting."""
     check_note(note)
-    with registry() as session, session.begin():
+    with unit_of_work() as uow:
         before = None
-        if item_id is None:
-            row = SteeringMeetingRow(campus_id=campus_id)
-            session.add(row)
-        else:
-            row = _existing(session, "meeting", item_id, campus_id)
-            before = {"id": row.id, "day": row.day}
-        row.day, row.note = day, note
-        session.flush()
-        _audit(session, actor, "meeting_saved", campus_id, before, {"id": row.id, "day": day})
-        return row.id
+        if item_id is not None:
+            old = _existing(uow, "meeting", item_id, campus_id)
+            before = {"id": old.id, "day": old.day}
+        saved = _store(uow, SteeringMeeting(item_id or 0, campus_id, day, note), item_id)
+        _audit(uow, actor, "meeting_saved", campus_id, before, {"id": saved, "day": day})
+        uow.commit()
+        return saved
 
 
 def delete_activity(
-    registry: Registry, kind: str, item_id: int, campus_id: str, *, actor: Actor
+    unit_of_work: UnitOfWork, kind: str, item_id: int, campus_id: str, *, actor: Actor
 ) -> None:
     """Delete one activity of the campus (its attendees or candidates go with it)."""
-    with registry() as session, session.begin():
-        row = _existing(session, kind, item_id, campus_id)
-        if kind == "workshop":
-            session.execute(delete(WorkshopAttendee).where(WorkshopAttendee.workshop_id == row.id))
-        if kind == "exam":
-            session.execute(delete(ExamCandidate).where(ExamCandidate.exam_id == row.id))
-        before = {"id": row.id, "day": row.day}
-        session.delete(row)
-        _audit(session, actor, f"{kind}_deleted", campus_id, before, None)
+    with unit_of_work() as uow:
+        old = _existing(uow, kind, item_id, campus_id)
+        uow.activities.delete(kind, item_id)
+        _audit(uow, actor, f"{kind}_deleted", campus_id, {"id": old.id, "day": old.day}, None)
+        uow.commit()
 
 
 MAX_WORKSHOP_HOURS = 12
 
 
-def campus_readers(registry: Registry, campus_id: str) -> list[str]:
+def campus_readers(unit_of_work: UnitOfWork, campus_id: str) -> list[str]:
     """The campus's reader ids (a workshop's attendance can be taken at one of them)."""
-    with registry() as session:
-        return list(
-            session.scalars(
-                select(Reader.reader_id)
-                .where(Reader.campus_id == campus_id)
-                .order_by(Reader.reader_id)
-            )
-        )
+    with unit_of_work() as uow:
+        return uow.campuses.readers(campus_id)
 
 
 def attendance_from_badges(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     store: EventStore,
     workshop_id: int,
     campus_id: str,
@@ -400,19 +294,15 @@ def attendance_from_badges(
         raise DomainError("A workshop must end after it starts.")
     if end - start > timedelta(hours=MAX_WORKSHOP_HOURS):
         raise DomainError("A workshop lasts at most {count} hours.", count=MAX_WORKSHOP_HOURS)
-    if reader not in campus_readers(registry, campus_id):
+    if reader not in campus_readers(unit_of_work, campus_id):
         raise DomainError("Unknown reader {reader}.", reader=reader)
-    workshop = activity(registry, "workshop", workshop_id)
+    workshop = activity(unit_of_work, "workshop", workshop_id)
     if workshop is None or workshop.campus_id != campus_id:
         raise DomainError("This entry no longer exists.")
     taps = store.taps(start, end, campus=campus_id, reader=reader)
     hashes = sorted({tap.badge for tap in taps})
-    with registry() as session:
-        holdings = session.execute(
-            select(Badge.badge_hash, Badge.student_pk, Badge.active_from, Badge.revoked_at)
-            .join(Student, Student.id == Badge.student_pk)
-            .where(Badge.badge_hash.in_(hashes), Student.campus_id == campus_id)
-        ).all()
+    with unit_of_work() as uow:
+        holdings = uow.badges.holdings(campus_id, hashes)
     pairs = [
         (tap.ts, holding.student_pk)
         for tap in taps
@@ -423,7 +313,7 @@ def attendance_from_badges(
     ]
     attendees = attendees_from_taps(pairs, start, end)
     save_workshop(
-        registry,
+        unit_of_work,
         campus_id,
         day=workshop.day,
         theme=workshop.theme,
@@ -437,7 +327,7 @@ def attendance_from_badges(
 
 
 def tick_attendees(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     workshop_id: int,
     campus_id: str,
     *,
@@ -451,13 +341,13 @@ def tick_attendees(
     ticked = set(ticked)
     if not ticked <= among:
         raise DomainError("A student named here is not a student of this campus.")
-    workshop = activity(registry, "workshop", workshop_id)
+    workshop = activity(unit_of_work, "workshop", workshop_id)
     if workshop is None or workshop.campus_id != campus_id:
         raise DomainError("This entry no longer exists.")
     attendees = tuple(sorted((set(workshop.attendee_pks) - among) | ticked))
     if attendees != tuple(sorted(workshop.attendee_pks)):
         save_workshop(
-            registry,
+            unit_of_work,
             campus_id,
             day=workshop.day,
             theme=workshop.theme,

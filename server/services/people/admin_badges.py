@@ -9,15 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm, select
-
 from server.adapters.event_store import EventStore
 from server.domain.accounts import Actor
 from server.domain.errors import DomainError
-from server.registry.models import Student, UnknownBadge
+from server.ports.people import PeopleUnitOfWork
 from server.services.people.enrolment import attach_unknown_badge
 
-Registry = Callable[[], orm.Session]
+UnitOfWork = Callable[[], PeopleUnitOfWork]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,23 +26,23 @@ class StudentRef:
     tutor_id: int | None
 
 
-def student_ref(registry: Registry, student_id: str) -> StudentRef | None:
-    with registry() as session:
-        row = session.scalar(select(Student).where(Student.student_id == student_id))
-        if row is None:
-            return None
-        return StudentRef(row.id, row.student_id, row.campus_id, row.tutor_id)
+def student_ref(unit_of_work: UnitOfWork, student_id: str) -> StudentRef | None:
+    with unit_of_work() as uow:
+        row = uow.students.by_student_id(student_id)
+    if row is None:
+        return None
+    return StudentRef(row.pk, row.student_id, row.campus_id, row.tutor_id)
 
 
-def sighting_campus(registry: Registry, sighting_id: int) -> str | None:
+def sighting_campus(unit_of_work: UnitOfWork, sighting_id: int) -> str | None:
     """The campus of an unknown badge still waiting to be attached, else None."""
-    with registry() as session:
-        row = session.get(UnknownBadge, sighting_id)
-        return row.campus_id if row is not None and row.attached_at is None else None
+    with unit_of_work() as uow:
+        row = uow.badges.sighting(sighting_id)
+    return row.campus_id if row is not None and row.attached_at is None else None
 
 
 def attach(
-    registry: Registry,
+    unit_of_work: UnitOfWork,
     events: EventStore,
     sighting_id: int,
     student_id: str,
@@ -57,16 +55,16 @@ def attach(
     already has taps, ``credit_past`` must say whether they count for the student
     (:class:`~server.services.people.enrolment.PastTapsChoice` otherwise). Raises
     :class:`DomainError`."""
-    campus = sighting_campus(registry, sighting_id)
+    campus = sighting_campus(unit_of_work, sighting_id)
     if campus is None:
         raise DomainError("no unknown badge {number} waiting to be attached", number=sighting_id)
-    student = student_ref(registry, student_id)
+    student = student_ref(unit_of_work, student_id)
     if student is None:
         raise DomainError("unknown student {student_id}", student_id=student_id)
     if student.campus_id != campus:
         raise DomainError("This badge was seen at another campus than the student's.")
     attach_unknown_badge(
-        registry,
+        unit_of_work,
         events,
         sighting_id,
         student_id,

@@ -11,39 +11,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import delete, orm, select
-
 from server.domain.accounts import Actor
 from server.domain.contracts import parse_slots
 from server.domain.errors import DomainError
 from server.i18n import _, ngettext
-from server.registry import audit
-from server.registry.models import Campus, Closure, OpeningHours, SchoolHoliday
+from server.ports.people import PeopleUnitOfWork
 from server.services.people.student_import import RowProblem, decode, parse_date, read_rows
 
+UnitOfWork = Callable[[], PeopleUnitOfWork]
 
-def set_opening_hours(
-    registry: Callable[[], orm.Session], campus_id: str, text: str, *, actor: Actor
-) -> None:
+
+def set_opening_hours(unit_of_work: UnitOfWork, campus_id: str, text: str, *, actor: Actor) -> None:
     """Replace the campus's weekly hours, written like slots: ``lun 08:00-19:00; …``."""
     hours = parse_slots(text, merge_overlaps=True)
-    with registry() as session, session.begin():
-        _campus(session, campus_id)
+    with unit_of_work() as uow:
+        _check_campus(uow, campus_id)
         before = [
-            f"{row.weekday} {row.opens:%H:%M}-{row.closes:%H:%M}"
-            for row in session.scalars(
-                select(OpeningHours).where(OpeningHours.campus_id == campus_id)
-            )
+            f"{slot.weekday} {slot.start:%H:%M}-{slot.end:%H:%M}"
+            for slot in uow.campuses.opening_hours(campus_id)
         ]
-        session.execute(delete(OpeningHours).where(OpeningHours.campus_id == campus_id))
-        for slot in hours:
-            session.add(
-                OpeningHours(
-                    campus_id=campus_id, weekday=slot.weekday, opens=slot.start, closes=slot.end
-                )
-            )
-        audit.record(
-            session,
+        uow.campuses.set_opening_hours(campus_id, hours)
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="opening_hours_set",
@@ -52,10 +40,11 @@ def set_opening_hours(
             before={"hours": before},
             after={"hours": [str(slot) for slot in hours]},
         )
+        uow.commit()
 
 
 def add_closure(
-    registry: Callable[[], orm.Session],
+    unit_of_work: UnitOfWork,
     campus_id: str,
     start: date,
     end: date,
@@ -66,14 +55,11 @@ def add_closure(
     """Close the campus on whole days from ``start`` to ``end`` (included)."""
     if end < start:
         raise DomainError("a closure cannot end before it starts")
-    with registry() as session, session.begin():
-        _campus(session, campus_id)
-        row = Closure(campus_id=campus_id, start=start, end=end, label=label[:200])
-        session.add(row)
-        session.flush()
+    with unit_of_work() as uow:
+        _check_campus(uow, campus_id)
+        closure = uow.campuses.add_closure(campus_id, start, end, label[:200])
         after = {"start": start, "end": end, "label": label[:200]}
-        audit.record(
-            session,
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="closure_added",
@@ -81,11 +67,12 @@ def add_closure(
             entity_id=campus_id,
             after=after,
         )
-        return row.id
+        uow.commit()
+        return closure
 
 
 def load_school_holidays(
-    registry: Callable[[], orm.Session], data: bytes, *, actor: Actor
+    unit_of_work: UnitOfWork, data: bytes, *, actor: Actor
 ) -> tuple[int, list[RowProblem]]:
     """Add or update school holiday periods from a file; returns (rows saved, problems)."""
     header, rows = read_rows(decode(data))
@@ -102,7 +89,7 @@ def load_school_holidays(
             )
         ]
     saved, problems = 0, []
-    with registry() as session, session.begin():
+    with unit_of_work() as uow:
         for line, values, _extra in rows:
             try:
                 zone = values.get("zone", "").strip()
@@ -115,10 +102,9 @@ def load_school_holidays(
             except DomainError as error:
                 problems.append(RowProblem(line, _(error.message, **error.values)))
                 continue
-            _save_period(session, zone, start, end, values.get("label", ""))
+            uow.campuses.put_school_holiday(zone, start, end, values.get("label", "")[:200])
             saved += 1
-        audit.record(
-            session,
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="school_holidays_loaded",
@@ -126,28 +112,18 @@ def load_school_holidays(
             entity_id="-",
             after={"rows": saved},
         )
+        uow.commit()
     return saved, problems
 
 
-def _save_period(session: orm.Session, zone: str, start: date, end: date, label: str) -> None:
-    row = session.scalar(
-        select(SchoolHoliday).where(SchoolHoliday.zone == zone, SchoolHoliday.start == start)
-    )
-    if row is None:
-        session.add(SchoolHoliday(zone=zone, start=start, end=end, label=label[:200]))
-    else:
-        row.end, row.label = end, label[:200]
-
-
 def set_closes_on_school_holidays(
-    registry: Callable[[], orm.Session], campus_id: str, closes: bool, *, actor: Actor
+    unit_of_work: UnitOfWork, campus_id: str, closes: bool, *, actor: Actor
 ) -> None:
-    with registry() as session, session.begin():
-        campus = _campus(session, campus_id)
-        before = {"closes_on_school_holidays": campus.closes_on_school_holidays}
-        campus.closes_on_school_holidays = closes
-        audit.record(
-            session,
+    with unit_of_work() as uow:
+        _check_campus(uow, campus_id)
+        before = {"closes_on_school_holidays": uow.campuses.closes_on_school_holidays(campus_id)}
+        uow.campuses.set_closes_on_school_holidays(campus_id, closes)
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="campus_updated",
@@ -156,10 +132,9 @@ def set_closes_on_school_holidays(
             before=before,
             after={"closes_on_school_holidays": closes},
         )
+        uow.commit()
 
 
-def _campus(session: orm.Session, campus_id: str) -> Campus:
-    campus = session.get(Campus, campus_id)
-    if campus is None:
+def _check_campus(uow: PeopleUnitOfWork, campus_id: str) -> None:
+    if not uow.campuses.exists(campus_id):
         raise DomainError("unknown campus {campus}", campus=campus_id)
-    return campus

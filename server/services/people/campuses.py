@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from sqlalchemy import or_, orm, select
 
 from server.config import Settings
-from server.registry.models import Campus, Reader
+from server.ports.people import CampusRef, PeopleUnitOfWork
 
 log = logging.getLogger(__name__)
+UnitOfWork = Callable[[], PeopleUnitOfWork]
 
 
-@dataclass(frozen=True, slots=True)
-class CampusRef:
-    id: str
-    name: str
-
-
-def campus_list(registry: Callable[[], orm.Session]) -> list[CampusRef]:
+def campus_list(unit_of_work: UnitOfWork) -> list[CampusRef]:
     """Every campus of the registry (named as configured), by id."""
-    with registry() as session:
-        rows = session.execute(select(Campus.id, Campus.name).order_by(Campus.id))
-        return [CampusRef(campus_id, name or campus_id) for campus_id, name in rows]
+    with unit_of_work() as uow:
+        rows = uow.campuses.listing()
+    return [CampusRef(row.id, row.name or row.id) for row in rows]
 
 
-def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> int:
+def sync_campuses(unit_of_work: UnitOfWork, settings: Settings) -> int:
     """Add the configured campuses and readers missing from the registry; returns how
     many rows were added. New readers are ``toggle`` doors until an admin says otherwise.
 
@@ -42,36 +34,24 @@ def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> in
     columns are there for whoever queries the registry directly."""
     added = 0
     presence = settings.presence
-    with registry() as session, session.begin():
+    with unit_of_work() as uow:
+        campuses = uow.campuses
         for campus in settings.campuses:
-            if session.get(Campus, campus.id) is None:
-                session.add(
-                    Campus(
-                        id=campus.id,
-                        name=campus.name,
-                        timezone=presence.timezone,
-                        school_zone=presence.school_zone,
-                    )
-                )
-                session.flush()
+            if not campuses.exists(campus.id):
+                campuses.add(campus.id, campus.name, presence.timezone, presence.school_zone)
                 added += 1
-            known = set(
-                session.scalars(select(Reader.reader_id).where(Reader.campus_id == campus.id))
-            )
+            known = set(campuses.readers(campus.id))
             for reader in campus.readers:
                 if reader not in known:
-                    session.add(Reader(campus_id=campus.id, reader_id=reader, mode="toggle"))
+                    campuses.add_reader(campus.id, reader, "toggle")
                     added += 1
-        stale = session.scalars(
-            select(Campus).where(
-                or_(
-                    Campus.timezone != presence.timezone,
-                    Campus.school_zone.is_(None),
-                    Campus.school_zone != presence.school_zone,
-                )
-            )
-        ).all()
-        for row in stale:
+        for row in campuses.zones():
+            if (
+                row.timezone == presence.timezone
+                and row.school_zone is not None
+                and row.school_zone == presence.school_zone
+            ):
+                continue
             log.info(
                 "registry: campus %s set to the configured time zone %s and school zone %s "
                 "(was %s, %s)",
@@ -81,7 +61,8 @@ def sync_campuses(registry: Callable[[], orm.Session], settings: Settings) -> in
                 row.timezone,
                 row.school_zone,
             )
-            row.timezone, row.school_zone = presence.timezone, presence.school_zone
+            campuses.set_zones(row.id, presence.timezone, presence.school_zone)
+        uow.commit()
     if added:
         log.info("registry: %d campus/reader rows added from the configuration", added)
     return added

@@ -14,13 +14,12 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.contracts import Contract
 from server.domain.ledger import weeks_to_recompute
-from server.registry.models import Student
-from server.registry.student_repository import StudentRepository
+from server.ports.people import PeopleUnitOfWork
 
 
 def record_contract(
-    students: StudentRepository,
-    student: Student,
+    uow: PeopleUnitOfWork,
+    student_pk: int,
     contract: Contract,
     actor: Actor,
     *,
@@ -29,7 +28,7 @@ def record_contract(
 ) -> tuple[IsoWeek, ...] | None:
     """Record ``contract`` (history kept, audited); returns the frozen weeks re-opened,
     or None when the contract was already in force as it is."""
-    if not students.apply_contract(student, contract, actor):
+    if not uow.contracts.apply(student_pk, contract, actor):
         return None
     weeks = weeks_to_recompute(contract.valid_from, actor.at, timezone, retention)
-    return tuple(students.reopen_weeks(student, weeks, actor, cause="contract_changed"))
+    return tuple(uow.weeks.reopen(student_pk, weeks, actor, cause="contract_changed"))

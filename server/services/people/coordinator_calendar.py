@@ -8,11 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import orm
-
-from server.config import PresenceSettings
 from server.domain.calendar import ClosureKind, Period, french_public_holidays
-from server.registry.presence_repository import repository
+from server.ports.people import PeopleUnitOfWork
 
 HORIZON = timedelta(days=183)  # about six months
 MAX_CLOSURE_DAYS = 366
@@ -39,8 +36,7 @@ class UpcomingCalendar:
 
 
 def upcoming(
-    registry: Callable[[], orm.Session],
-    settings: PresenceSettings,
+    unit_of_work: Callable[[], PeopleUnitOfWork],
     campus: str,
     today: date,
     *,
@@ -48,8 +44,8 @@ def upcoming(
 ) -> UpcomingCalendar:
     """Everything that overlaps ``[today, today + horizon]``, sorted by start."""
     last = today + horizon
-    with registry() as session:
-        calendar = repository(session, settings).calendar(campus)
+    with unit_of_work() as uow:
+        calendar = uow.campuses.calendar(campus)
 
     def overlapping(
         periods: Iterable[Period], kind: ClosureKind, closes: bool

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm, select
-
 from server.adapters.event_store import EventStore
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.domain.errors import DomainError
-from server.registry import audit
-from server.registry.models import Badge, UnknownBadge
-from server.registry.student_repository import StudentRepository
+from server.ports.people import PeopleUnitOfWork
+
+UnitOfWork = Callable[[], PeopleUnitOfWork]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +42,11 @@ class UnknownBadgeSeen:
 
 
 def unknown_badges(
-    registry: Callable[[], orm.Session], *, campus: str | None = None
+    unit_of_work: UnitOfWork, *, campus: str | None = None
 ) -> list[UnknownBadgeSeen]:
     """Unknown badges not attached yet, most recently seen first."""
-    query = select(UnknownBadge).where(UnknownBadge.attached_at.is_(None))
-    if campus is not None:
-        query = query.where(UnknownBadge.campus_id == campus)
-    with registry() as session:
-        rows = session.scalars(query.order_by(UnknownBadge.last_seen.desc()))
+    with unit_of_work() as uow:
+        rows = uow.badges.sightings(campus)
         return [
             UnknownBadgeSeen(
                 row.id,
@@ -86,21 +81,21 @@ class PastTapsChoice(DomainError):
 
 
 def past_taps(
-    registry: Callable[[], orm.Session], events: EventStore, sighting_id: int, now: datetime
+    unit_of_work: UnitOfWork, events: EventStore, sighting_id: int, now: datetime
 ) -> list[PastTap]:
     """The stored taps of a sighting's badge at its campus, from the first time it was
     seen until ``now``, oldest first (empty once attached)."""
-    with registry() as session:
-        sighting = session.get(UnknownBadge, sighting_id)
-        if sighting is None or sighting.attached_at is not None:
-            return []
-        badge, campus, first = sighting.badge_hash, sighting.campus_id, sighting.first_seen
+    with unit_of_work() as uow:
+        sighting = uow.badges.sighting(sighting_id)
+    if sighting is None or sighting.attached_at is not None:
+        return []
+    badge, campus, first = sighting.badge_hash, sighting.campus_id, sighting.first_seen
     found = events.taps(first, now + timedelta(microseconds=1), campus=campus)
     return [PastTap(tap.ts, tap.reader) for tap in found if tap.badge == badge]
 
 
 def attach_unknown_badge(
-    registry: Callable[[], orm.Session],
+    unit_of_work: UnitOfWork,
     events: EventStore,
     sighting_id: int,
     student_id: str,
@@ -114,30 +109,29 @@ def attach_unknown_badge(
     taps, otherwise): ``credit_past`` counts the badge from when it was first seen, else
     from ``actor.at``. The choice and the taps it concerns are audited. Credited taps of
     a week already frozen re-open it (local weeks in ``zone``), as a late tap does."""
-    taps = past_taps(registry, events, sighting_id, actor.at)
+    taps = past_taps(unit_of_work, events, sighting_id, actor.at)
     if taps and credit_past is None:
         raise PastTapsChoice(taps)
-    with registry() as session, session.begin():
-        sighting = session.get(UnknownBadge, sighting_id)
+    with unit_of_work() as uow:
+        sighting = uow.badges.sighting(sighting_id)
         if sighting is None or sighting.attached_at is not None:
             raise DomainError(
                 "no unknown badge {number} waiting to be attached", number=sighting_id
             )
-        students = StudentRepository(session)
-        student = students.student(student_id)
+        student = uow.students.by_student_id(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
         credited = credit_past is not False
         active_from = sighting.first_seen if credited else max(actor.at, sighting.first_seen)
-        students.give_badge(student, sighting.badge_hash, active_from, actor)
+        uow.badges.give(student.pk, sighting.badge_hash, active_from, actor)
         if not taps and credit_past is None:
+            uow.commit()
             return
         reopened: list[IsoWeek] = []
         if credited:
             weeks = {IsoWeek.of(tap.ts.astimezone(zone).date()) for tap in taps}
-            reopened = students.reopen_weeks(student, weeks, actor, cause="badge_credited")
-        audit.record(
-            session,
+            reopened = uow.weeks.reopen(student.pk, weeks, actor, cause="badge_credited")
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action="badge_past_taps_credited" if credited else "badge_past_taps_not_credited",
@@ -153,20 +147,15 @@ def attach_unknown_badge(
                 "weeks_reopened": [str(week) for week in reopened],
             },
         )
+        uow.commit()
 
 
-def revoke_badges(
-    registry: Callable[[], orm.Session], student_id: str, *, reason: str, actor: Actor
-) -> int:
+def revoke_badges(unit_of_work: UnitOfWork, student_id: str, *, reason: str, actor: Actor) -> int:
     """Revoke every badge the student holds now (lost card, end of contract)."""
-    with registry() as session, session.begin():
-        students = StudentRepository(session)
-        student = students.student(student_id)
+    with unit_of_work() as uow:
+        student = uow.students.by_student_id(student_id)
         if student is None:
             raise DomainError("unknown student {student_id}", student_id=student_id)
-        held = session.scalars(
-            select(Badge).where(Badge.student_pk == student.id, Badge.revoked_at.is_(None))
-        ).all()
-        for badge in held:
-            students.revoke_badge(badge, reason, actor)
-        return len(held)
+        count = uow.badges.revoke_all(student.pk, reason, actor)
+        uow.commit()
+        return count

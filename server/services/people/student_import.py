@@ -34,8 +34,6 @@ from datetime import date, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm
-
 from edge.protocol import UID_BYTE_LENGTHS
 from server.adapters.spreadsheets import Column, csv_bytes
 from server.domain.accounts import Actor
@@ -45,7 +43,7 @@ from server.domain.contracts import MINIMUM_WEEKLY_MINUTES, Contract, looks_like
 from server.domain.errors import DomainError
 from server.domain.outcomes import StudentYear
 from server.i18n import _, ngettext
-from server.registry.student_repository import StudentRepository
+from server.ports.people import PeopleUnitOfWork, SaveOutcome
 from server.services.people import outcome_import
 from server.services.people.contract_changes import record_contract
 from server.services.people.outcomes import store_student_year
@@ -362,7 +360,7 @@ def hash_uid(text: str, secret: bytes) -> str:
 
 
 def import_students(
-    registry: Callable[[], orm.Session],
+    unit_of_work: Callable[[], PeopleUnitOfWork],
     data: bytes,
     *,
     campus_id: str,
@@ -407,9 +405,9 @@ def import_students(
                 ),
             )
         )
-    with registry() as session:
+    with unit_of_work() as uow:
         importer = _Importer(
-            StudentRepository(session),
+            uow,
             report,
             campus_id,
             secret,
@@ -418,15 +416,13 @@ def import_students(
             actor,
             header,
         )
-        if not importer.students.campus_exists(campus_id):
+        if not uow.students.campus_exists(campus_id):
             report.errors.append(RowProblem(1, _("unknown campus {campus}", campus=campus_id)))
             return report
         for line, values, raw in rows:
             importer.row(line, values, raw)
-        if not report.saved:
-            session.rollback()
-        else:
-            session.commit()
+        if report.saved:
+            uow.commit()  # else leaving the unit of work discards it all
     _log(report)
     return report
 
@@ -463,7 +459,7 @@ def _log(report: ImportReport) -> None:
 
 @dataclass
 class _Importer:
-    students: StudentRepository
+    uow: PeopleUnitOfWork
     report: ImportReport
     campus_id: str
     secret: bytes
@@ -489,9 +485,9 @@ class _Importer:
                     "student_id {student_id} appears twice in the file", student_id=row.student_id
                 )
             self.seen.add(row.student_id)
-            with self.students.session.begin_nested():
+            with self.uow.savepoint():
                 outcome = save_row(
-                    self.students,
+                    self.uow,
                     row,
                     campus_id=self.campus_id,
                     timezone=self.timezone,
@@ -507,28 +503,28 @@ class _Importer:
 
 
 def save_row(
-    students: StudentRepository,
+    uow: PeopleUnitOfWork,
     row: StudentRow,
     *,
     campus_id: str,
     timezone: ZoneInfo,
     retention: timedelta,
     actor: Actor,
-) -> str:
+) -> SaveOutcome:
     """Save one checked row (import or admin form): ``created``, ``updated`` or
     ``unchanged``. Every change is audited by the repository."""
     values: dict[str, object] = {**row.values, "campus_id": campus_id}
     if row.tutor_email:
-        values["tutor_id"] = students.tutor(row.tutor_email, actor).id
-    student, outcome = students.save_student(row.student_id, values, actor)
+        values["tutor_id"] = uow.tutors.by_email(row.tutor_email, actor).id
+    student, outcome = uow.students.save(row.student_id, values, actor)
     recorded = record_contract(
-        students, student, row.contract, actor, timezone=timezone, retention=retention
+        uow, student.pk, row.contract, actor, timezone=timezone, retention=retention
     )
     changed = recorded is not None
     if row.outcome is not None:
-        year = replace(row.outcome, student_pk=student.id)
-        changed = store_student_year(students.session, year, actor=actor) or changed
+        year = replace(row.outcome, student_pk=student.pk)
+        changed = store_student_year(uow, year, actor=actor) or changed
     if row.badge:
         since = local_instant(row.contract.valid_from, time(0), timezone)
-        changed = students.give_badge(student, row.badge, min(since, actor.at), actor) or changed
+        changed = uow.badges.give(student.pk, row.badge, min(since, actor.at), actor) or changed
     return "updated" if outcome == "unchanged" and changed else outcome

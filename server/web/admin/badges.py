@@ -14,14 +14,14 @@ from server.services.people.enrolment import PastTapsChoice, unknown_badges
 from server.services.people.enrolment import revoke_badges as revoke_all
 from server.web.admin import blueprint
 from server.web.admin.common import actor, admin_only, chosen_campus, flash_success
-from server.web.context import services
+from server.web.context import people, services
 from server.web.forms import FieldError, choice, integer, refused, text
 from server.web.guards import check_campus
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
     campus, campuses = chosen_campus()
-    sightings = unknown_badges(services().registry, campus=campus.id)
+    sightings = unknown_badges(people(), campus=campus.id)
     values = {"error": None, "error_field": None, "form": {}, "question": None, **extra}
     page = render_template(
         "admin/badges.html", campus=campus, campuses=campuses, sightings=sightings, **values
@@ -36,7 +36,7 @@ def badges() -> tuple[str, int]:
 
 
 def _student_of_this_campus(student_id: str) -> admin_badges.StudentRef:
-    student = admin_badges.student_ref(services().registry, student_id)
+    student = admin_badges.student_ref(people(), student_id)
     if student is None:
         raise FieldError("student_id", "There is no student {student_id}.", student_id=student_id)
     check_campus(student.campus_id)
@@ -50,7 +50,7 @@ def attach_badge() -> Response | tuple[str, int]:
     try:
         sighting = integer(form, "sighting", minimum=1, maximum=2**31)
         student_id = text(form, "student_id", max_chars=64)
-        campus = admin_badges.sighting_campus(services().registry, sighting)
+        campus = admin_badges.sighting_campus(people(), sighting)
         if campus is None:
             abort(404)
         check_campus(campus)
@@ -59,7 +59,7 @@ def attach_badge() -> Response | tuple[str, int]:
         if form.get("credit_past", ""):
             credit = choice(form, "credit_past", ["yes", "no"]) == "yes"
         admin_badges.attach(
-            services().registry,
+            people(),
             services().store,
             sighting,
             student_id,
@@ -92,7 +92,7 @@ def revoke_badges() -> Response | tuple[str, int]:
         student_id = text(form, "student_id", max_chars=64)
         reason = text(form, "reason", max_chars=200)
         student = _student_of_this_campus(student_id)
-        count = revoke_all(services().registry, student_id, reason=reason, actor=actor())
+        count = revoke_all(people(), student_id, reason=reason, actor=actor())
     except FieldError as failure:
         message = refused(failure, "admin_revoke_badges")
         return _page(400, error=message, error_field=failure.field, form=dict(form))

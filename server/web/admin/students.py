@@ -35,7 +35,7 @@ from server.web.admin.common import (
     flash_success,
     now,
 )
-from server.web.context import services
+from server.web.context import people, services
 from server.web.formatting import day as format_day
 from server.web.formatting import local
 from server.web.forms import FieldError, day, refused, text
@@ -58,7 +58,7 @@ def slots_text(slots: Iterable[Slot]) -> str:
 def students() -> str:
     campus, campuses = chosen_campus()
     search = request.args.get("q", "").strip()[:100]
-    rows = admin_students.list_students(services().registry, [campus.id], search)
+    rows = admin_students.list_students(people(), [campus.id], search)
     services().access_log.viewed(
         current(), entity="campus", entity_id=campus.id, what="admin_student_list", at=now()
     )
@@ -91,7 +91,7 @@ def import_students() -> str | tuple[str, int]:
     try:
         data = fields.csv_file(request.files, "file")
         report = run_import(
-            services().registry,
+            people(),
             data,
             campus_id=campus.id,
             secret=settings.badge_secret.encode(),
@@ -175,7 +175,7 @@ def new_student() -> Response | str | tuple[str, int]:
     """Add one student by hand: identity, contact, tutor, contract and, optionally, a
     badge. Saved and audited as an imported row is."""
     campus, campuses = chosen_campus()
-    tutors = admin_students.tutors(services().registry)
+    tutors = admin_students.tutors(people())
     page = {"campus": campus, "campuses": campuses, "tutors": tutors, "form": {}}
     if request.method == "GET":
         page["form"] = {"weekly_hours": "12"}
@@ -185,7 +185,7 @@ def new_student() -> Response | str | tuple[str, int]:
     try:
         row = _new_student_row(form, tutors, settings.badge_secret.encode())
         admin_students.create_student(
-            services().registry,
+            people(),
             row,
             campus_id=campus.id,
             actor=actor(),
@@ -213,7 +213,7 @@ def new_student() -> Response | str | tuple[str, int]:
 
 
 def _student_or_404(student_id: str) -> admin_students.StudentFile:
-    found = admin_students.student_file(services().registry, student_id, local(now()).date())
+    found = admin_students.student_file(people(), student_id, local(now()).date())
     if found is None:
         abort(404)
     check_campus(found.campus_id)
@@ -247,7 +247,7 @@ def _student_page(found: admin_students.StudentFile, **extra: object) -> str:
         "student": found,
         "form": _contract_form(found),
         "identity": _identity_form(found),
-        "tutors": admin_students.tutors(services().registry),
+        "tutors": admin_students.tutors(people()),
         "slots_text": slots_text,
         "error": None,
         "error_field": None,
@@ -275,7 +275,7 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
         if valid_to is not None and valid_to < valid_from:
             raise FieldError("valid_to", "The end date is before the start date.")
         reopened = admin_students.change_contract(
-            services().registry,
+            people(),
             student_id,
             weekly_minutes=weekly,
             slots=slots,
@@ -318,14 +318,12 @@ def change_contract(student_id: str) -> Response | tuple[str, int]:
 @admin_only
 def assign_tutor(student_id: str) -> Response | tuple[str, int]:
     found = _student_or_404(student_id)
-    tutors = admin_students.tutors(services().registry)
+    tutors = admin_students.tutors(people())
     try:
         chosen = request.form.get("tutor_id", "")
         if chosen and chosen not in {str(tutor.id) for tutor in tutors}:
             raise FieldError("tutor_id", "Choose one of the proposed values.")
-        admin_students.assign_tutor(
-            services().registry, student_id, int(chosen) if chosen else None, actor()
-        )
+        admin_students.assign_tutor(people(), student_id, int(chosen) if chosen else None, actor())
     except FieldError as failure:
         message = refused(failure, "admin_tutor")
         return _student_page(found, error=message, error_field=failure.field), 400
@@ -349,7 +347,7 @@ def give_badge(student_id: str) -> Response | tuple[str, int]:
             raise FieldError(
                 "badge_uid", "A badge number is expected: 4, 7, 8 or 10 bytes in hexadecimal."
             )
-        given = admin_students.give_badge(services().registry, student_id, badge, actor())
+        given = admin_students.give_badge(people(), student_id, badge, actor())
     except FieldError as failure:
         message = refused(failure, "admin_give_badge")
         return _student_page(found, error=message, error_field=failure.field), 400
@@ -369,7 +367,7 @@ def edit_student(student_id: str) -> Response | tuple[str, int]:
     form = request.form
     try:
         values = fields.identity(form)
-        changed = admin_students.change_identity(services().registry, student_id, values, actor())
+        changed = admin_students.change_identity(people(), student_id, values, actor())
     except FieldError as failure:
         message = refused(failure, "admin_identity")
         identity = {name: form.get(name, "") for name in admin_students.IDENTITY_FIELDS}

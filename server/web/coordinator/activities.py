@@ -11,16 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from server.domain.activities import Modality
 from server.domain.errors import DomainError
 from server.i18n import _, ngettext
-from server.registry.models import Student
 from server.services.people import activities
 from server.web import forms, outcome_labels
-from server.web.context import actor
+from server.web.context import actor, people
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
@@ -37,14 +35,7 @@ from server.web.guards import check_campus, current, roles
 
 def campus_students(campus_id: str, tutor_id: int | None = None) -> list[tuple[int, str]]:
     """(pk, "Last First") of the campus's students (a tutor's only, with ``tutor_id``)."""
-    query = select(Student).where(Student.campus_id == campus_id)
-    if tutor_id is not None:
-        query = query.where(Student.tutor_id == tutor_id)
-    with services().registry() as session:
-        students = session.scalars(
-            query.order_by(Student.last_name, Student.first_name, Student.id)
-        ).all()
-        return [(s.id, f"{s.last_name} {s.first_name}".strip()) for s in students]
+    return activities.campus_students(people(), campus_id, tutor_id)
 
 
 @blueprint.get("/activities")
@@ -55,7 +46,7 @@ def activities_page() -> str | tuple[str, int]:
         year = year_param()
     except FieldError as failure:
         return invalid(_("Activity log"), refused(failure, "activities"))
-    log = activities.activities_for(services().registry, campus, year.first_day, year.last_day)
+    log = activities.activities_for(people(), campus, year.first_day, year.last_day)
     return render_template(
         "coordinator/activities.html",
         campus=campus,
@@ -84,7 +75,7 @@ def save_from_form(
     kind: str, campus: str, form: Any, item_id: int | None, *, tutor_id: int | None
 ) -> int:
     """Read the kind's fields and save (FieldError / DomainError on bad input)."""
-    registry = services().registry
+    unit_of_work = people()
     day = forms.day(form, "day")
     assert day is not None
     note = forms.text(form, "note", required=False, max_chars=1000)
@@ -93,27 +84,27 @@ def save_from_form(
         theme = forms.text(form, "theme", max_chars=200)
         students = _pks(form, "students")
         return activities.save_workshop(
-            registry, campus, theme=theme, attendee_pks=students, **common
+            unit_of_work, campus, theme=theme, attendee_pks=students, **common
         )
     if kind == "interview":
         student = forms.integer(form, "student", minimum=1, maximum=2**31)
         modality = Modality(forms.choice(form, "modality", [m.value for m in Modality]))
         return activities.save_interview(
-            registry, campus, student_pk=student, modality=modality, tutor_id=tutor_id, **common
+            unit_of_work, campus, student_pk=student, modality=modality, tutor_id=tutor_id, **common
         )
     if kind == "exam":
         institution = forms.text(form, "institution", max_chars=200)
         raw = form.get("candidates", "").strip()
         count = forms.integer(form, "candidates", minimum=0, maximum=500) if raw else 0
         return activities.save_exam(
-            registry,
+            unit_of_work,
             campus,
             institution=institution,
             student_pks=_pks(form, "students"),
             candidates=count,
             **common,
         )
-    return activities.save_meeting(registry, campus, **common)
+    return activities.save_meeting(unit_of_work, campus, **common)
 
 
 def _values(item: Any) -> dict[str, Any]:
@@ -169,7 +160,7 @@ def render_form(
         values=values,
         error=error,
         readers=(
-            activities.campus_readers(services().registry, campus)
+            activities.campus_readers(people(), campus)
             if kind == "workshop" and item is not None and action.startswith("/coordinator/")
             else []
         ),
@@ -219,7 +210,7 @@ def new_activity(kind: str) -> Response | tuple[str, int]:
 
 
 def _existing(kind: str, item_id: int) -> Any:
-    item = activities.activity(services().registry, kind, item_id)
+    item = activities.activity(people(), kind, item_id)
     if item is None:
         abort(404)
     check_campus(item.campus_id)
@@ -238,9 +229,7 @@ def edit_activity(kind: str, item_id: int) -> Response | tuple[str, int]:
 def delete_activity(kind: str, item_id: int) -> Response:
     item = _existing(_kind(kind), item_id)
     try:
-        activities.delete_activity(
-            services().registry, kind, item_id, item.campus_id, actor=actor()
-        )
+        activities.delete_activity(people(), kind, item_id, item.campus_id, actor=actor())
     except DomainError as failure:
         flash(_(failure.message, **failure.values), "error")
     else:
@@ -260,7 +249,7 @@ def workshop_badges(item_id: int) -> Response | tuple[str, int]:
         end = forms.moment(request.form, "end", timezone=zone)
         reader = forms.text(request.form, "reader", max_chars=64)
         count = activities.attendance_from_badges(
-            services().registry,
+            people(),
             services().store,
             item.id,
             item.campus_id,

@@ -16,13 +16,13 @@ from server.services.people import coordinator_calendar
 from server.services.people.calendar_admin import add_closure as save_closure
 from server.services.people.coordinator_calendar import MAX_CLOSURE_DAYS
 from server.web import forms
+from server.web.context import people
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
     campus_names,
     chosen_campus,
     now,
-    services,
     today,
 )
 from server.web.forms import FieldError, refused
@@ -30,10 +30,7 @@ from server.web.guards import current, roles
 
 
 def _page(campus: str, *, error: str = "", values: dict[str, str] | None = None) -> str:
-    extensions = services()
-    upcoming = coordinator_calendar.upcoming(
-        extensions.registry, extensions.settings.presence, campus, today()
-    )
+    upcoming = coordinator_calendar.upcoming(people(), campus, today())
     return render_template(
         "coordinator/calendar.html",
         campus=campus,
@@ -73,7 +70,7 @@ def add_closure() -> Response | tuple[str, int]:
         return _page(campus, error=message, values=request.form.to_dict()), 400
     try:
         save_closure(
-            services().registry,
+            people(),
             campus,
             start,
             end,

@@ -14,17 +14,16 @@ from server.domain.academic_year import AcademicYear
 from server.domain.errors import DomainError
 from server.domain.outcomes import AgeBand, ProfileStatus, ProgrammeType, Result, StudentYear
 from server.i18n import _
-from server.registry.models import Student
+from server.ports.people import StudentRecord
 from server.services.people import outcomes
 from server.web import forms, outcome_labels
-from server.web.context import actor
+from server.web.context import actor, people
 from server.web.coordinator import blueprint
 from server.web.coordinator.common import (
     MANAGERS,
     campus_names,
     chosen_campus,
     invalid,
-    services,
     today,
 )
 from server.web.forms import FieldError, refused
@@ -49,7 +48,7 @@ def outcomes_page() -> str | tuple[str, int]:
         year = year_param()
     except FieldError as failure:
         return invalid(_("Students' years"), refused(failure, "outcomes"))
-    roster = outcomes.year_roster(services().registry, campus, year)
+    roster = outcomes.year_roster(people(), campus, year)
     return render_template(
         "coordinator/outcomes.html",
         campus=campus,
@@ -60,9 +59,8 @@ def outcomes_page() -> str | tuple[str, int]:
     )
 
 
-def _student(student_pk: int) -> Student:
-    with services().registry() as session:
-        student = session.get(Student, student_pk)
+def _student(student_pk: int) -> StudentRecord:
+    student = outcomes.student_by_pk(people(), student_pk)
     if student is None:
         abort(404)
     check_campus(student.campus_id)
@@ -113,13 +111,12 @@ def outcome(student_rowid: int) -> Response | tuple[str, int]:
         year = year_param(source)
     except FieldError as failure:
         return invalid(_("Students' years"), refused(failure, "outcome"))
-    registry = services().registry
-    record, exists = outcomes.student_year(registry, student.id, year)
+    record, exists = outcomes.student_year(people(), student.pk, year)
     if request.method == "GET":
         return _form_page(record, exists)
     try:
         changed = _read(request.form, record)
-        outcomes.save_student_year(registry, changed, actor=actor())
+        outcomes.save_student_year(people(), changed, actor=actor())
     except FieldError as failure:
         return _form_page(record, exists, error=refused(failure, "outcome"), status=400)
     except DomainError as failure:

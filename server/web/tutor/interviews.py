@@ -16,7 +16,7 @@ from server.domain.errors import DomainError
 from server.i18n import _
 from server.services.people import activities
 from server.web import outcome_labels
-from server.web.context import actor, now, services
+from server.web.context import actor, now, people, services
 from server.web.coordinator.activities import render_form, save_from_form
 from server.web.forms import FieldError, refused
 from server.web.guards import check_student, roles
@@ -46,7 +46,7 @@ def interviews() -> str:
     found = []
     workshops = []
     for campus in sorted({campus for _name, campus, _tutor in mine.values()}):
-        log = activities.activities_for(services().registry, campus, year.first_day, year.last_day)
+        log = activities.activities_for(people(), campus, year.first_day, year.last_day)
         found += [item for item in log.interviews if item.student_pk in mine]
         workshops += log.workshops
     found.sort(key=lambda item: (item.day, item.id))
@@ -124,7 +124,7 @@ def new_interview() -> Response | tuple[str, int]:
 
 
 def _interview(item_id: int) -> Any:
-    item = activities.activity(services().registry, "interview", item_id)
+    item = activities.activity(people(), "interview", item_id)
     if item is None:
         abort(404)
     _mine(item)
@@ -141,16 +141,14 @@ def edit_interview(item_id: int) -> Response | tuple[str, int]:
 @roles(Role.TUTOR)
 def delete_interview(item_id: int) -> Response:
     item = _interview(item_id)
-    activities.delete_activity(
-        services().registry, "interview", item.id, item.campus_id, actor=actor()
-    )
+    activities.delete_activity(people(), "interview", item.id, item.campus_id, actor=actor())
     flash(_("The interview is deleted."), "success")
     return redirect(url_for("tutor.interviews"))
 
 
 def _workshop(item_id: int) -> tuple[Any, dict[int, tuple[str, str, int | None]]]:
     """The workshop, if it is on the campus of one of the tutor's students."""
-    item = activities.activity(services().registry, "workshop", item_id)
+    item = activities.activity(people(), "workshop", item_id)
     if item is None:
         abort(404)
     mine = {pk: student for pk, student in _my_students().items() if student[1] == item.campus_id}
@@ -170,7 +168,7 @@ def workshop(item_id: int) -> Response | tuple[str, int]:
         try:
             ticked = [int(value) for value in request.form.getlist("students")]
             activities.tick_attendees(
-                services().registry,
+                people(),
                 item.id,
                 item.campus_id,
                 among=mine,

@@ -14,6 +14,7 @@ from server.config import load_settings
 from server.entrypoints import alert_commands
 from server.entrypoints.cli import main
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 from tests.alert_receivers import (
     WEBHOOK_SECRET,
@@ -43,7 +44,7 @@ def test_check_absences_sends_webhooks_while_smtp_hangs(
     engine, registry = open_registry(settings.registry_database_url)
     smtp, webhook = SmtpServer(hang=True), WebhookReceiver()
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         absent_students(
             registry,
             "campus-a",

@@ -25,6 +25,7 @@ from server.entrypoints.cli import main
 from server.entrypoints.doctor_checks import Status, run_checks
 from server.registry.alert_models import AlertChannelSettings
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 from tests.conftest import new_postgres_database
 from tests.integration.test_broker_acl import CampusBroker, render_acl, run_script
@@ -269,7 +270,7 @@ def test_a_webhook_without_its_secret(install: Install, capsys, monkeypatch) -> 
     settings = load_settings(config)
     engine, registry = open_registry(settings.registry_database_url)
     try:
-        sync_campuses(registry, settings)
+        sync_campuses(people_unit_of_work(registry), settings)
         with registry() as session, session.begin():
             session.add(
                 AlertChannelSettings(

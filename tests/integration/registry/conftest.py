@@ -16,6 +16,7 @@ from server.domain.accounts import Actor
 from server.domain.badges import badge_hash
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import ImportReport, import_students
 
@@ -54,7 +55,7 @@ def settings(tmp_path: Path, registry_url: str) -> Settings:
 @pytest.fixture
 def registry(settings: Settings) -> Iterator[orm.sessionmaker[orm.Session]]:
     engine, factory = open_registry(settings.registry_database_url)
-    sync_campuses(factory, settings)
+    sync_campuses(people_unit_of_work(factory), settings)
     yield factory
     engine.dispose()
 
@@ -80,7 +81,7 @@ def run_import(
     now: datetime | None = None,
 ) -> ImportReport:
     return import_students(
-        registry,
+        people_unit_of_work(registry),
         data,
         campus_id=CAMPUS,
         secret=SECRET.encode(),

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from server.config import ConfigError, PresenceSettings, Settings, _validate
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Campus
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_repository import repository
 from server.services.people.campuses import sync_campuses
 from tests.integration.registry.conftest import CAMPUS
@@ -31,10 +32,10 @@ def test_a_changed_configuration_updates_the_registry_copy(registry, settings, c
         presence=PresenceSettings(timezone="America/Cayenne", school_zone="Guyane"),
     )
     with caplog.at_level(logging.INFO, logger="server.services.people.campuses"):
-        sync_campuses(registry, moved)
+        sync_campuses(people_unit_of_work(registry), moved)
     assert _row(registry) == ("America/Cayenne", "Guyane")
     assert "campus campus-a set to the configured time zone America/Cayenne" in caplog.text
-    sync_campuses(registry, moved)  # nothing left to change
+    sync_campuses(people_unit_of_work(registry), moved)  # nothing left to change
     assert _row(registry) == ("America/Cayenne", "Guyane")
 
 

@@ -18,6 +18,7 @@ from server.registry.models import (
     Student,
     WeeklyRecord,
 )
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.people import admin_students
 from server.services.presence.corrections import CorrectionService
@@ -258,7 +259,7 @@ def _change_e001_to_15_hours(
     registry, settings, when: datetime, *, retention_days: int
 ) -> tuple[IsoWeek, ...]:
     reopened = admin_students.change_contract(
-        registry,
+        people_unit_of_work(registry),
         "E001",
         weekly_minutes=15 * 60,
         slots=SLOTS_15H,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from server.registry.database import MIGRATIONS, make_engine, migrate
 from server.registry.models import AuditEntry, Base, Campus, Reader
+from server.registry.people_store import people_unit_of_work
 from server.services.people.campuses import sync_campuses
 
 
@@ -47,7 +48,7 @@ def test_naive_instants_are_refused(registry) -> None:
 
 
 def test_configured_campuses_and_readers_are_added_once(registry, settings) -> None:
-    assert sync_campuses(registry, settings) == 0  # the fixture already did it
+    assert sync_campuses(people_unit_of_work(registry), settings) == 0  # the fixture already did it
     with registry() as session:
         campus = session.get(Campus, "campus-a")
         readers = session.scalars(select(Reader.reader_id).order_by(Reader.reader_id)).all()

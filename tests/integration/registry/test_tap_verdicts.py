@@ -8,6 +8,7 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.i18n import _
 from server.registry.models import AuditEntry, OpeningHours, Reader, UnknownBadge
+from server.registry.people_store import people_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
 from server.services.people import enrolment
 from server.services.presence.ledger import LedgerService
@@ -64,22 +65,28 @@ def test_an_unknown_badge_is_kept_for_enrolment_and_counts_once_attached(
         _("Unknown badge: please see the front desk"),
     )
     _stored(service, writer, new_card, at(MON, 9, 1))
-    seen = enrolment.unknown_badges(registry)
+    seen = enrolment.unknown_badges(people_unit_of_work(registry))
     assert [(s.campus_id, s.reader_id, s.seen_count) for s in seen] == [("campus-a", "door-1", 2)]
     assert seen[0].first_seen == at(MON, 9)
     attach = Actor("admin", at(MON, 9, 30))
     with pytest.raises(enrolment.PastTapsChoice) as question:  # it has taps: ask
         enrolment.attach_unknown_badge(
-            registry, events, seen[0].id, "E001", actor=attach, zone=PARIS
+            people_unit_of_work(registry), events, seen[0].id, "E001", actor=attach, zone=PARIS
         )
     assert [(tap.ts, tap.reader) for tap in question.value.taps] == [
         (at(MON, 9), "door-1"),
         (at(MON, 9, 1), "door-1"),
     ]
     enrolment.attach_unknown_badge(
-        registry, events, seen[0].id, "E001", actor=attach, zone=PARIS, credit_past=True
+        people_unit_of_work(registry),
+        events,
+        seen[0].id,
+        "E001",
+        actor=attach,
+        zone=PARIS,
+        credit_past=True,
     )
-    assert enrolment.unknown_badges(registry) == []
+    assert enrolment.unknown_badges(people_unit_of_work(registry)) == []
     # The taps since it was first seen count: 09:00 in, 09:01 out, now 12:00 in again.
     verdict = _stored(service, writer, new_card, at(MON, 12))
     assert verdict.result is Verdict.IN
@@ -105,9 +112,9 @@ def test_credited_taps_of_a_frozen_week_reopen_it_and_count(
     assert ledger.freeze_due(later) > 0
     week = IsoWeek.of(MON)
     assert ledger.weekly(week, later)[0].attended_s == 0  # frozen before the badge was known
-    (seen,) = enrolment.unknown_badges(registry)
+    (seen,) = enrolment.unknown_badges(people_unit_of_work(registry))
     enrolment.attach_unknown_badge(
-        registry,
+        people_unit_of_work(registry),
         events,
         seen.id,
         "E001",
@@ -127,7 +134,9 @@ def test_credited_taps_of_a_frozen_week_reopen_it_and_count(
 
 def test_revoked_badges_are_unknown_again(service, writer, registry) -> None:
     assert (
-        enrolment.revoke_badges(registry, "E001", reason="lost", actor=Actor("admin", at(MON, 8)))
+        enrolment.revoke_badges(
+            people_unit_of_work(registry), "E001", reason="lost", actor=Actor("admin", at(MON, 8))
+        )
         == 1
     )
     assert _stored(service, writer, UID_E001, at(MON, 9)).result is Verdict.UNKNOWN_BADGE

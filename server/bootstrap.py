@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -14,23 +14,35 @@ from flask import Blueprint, Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.adapters.alert_channels import WebhookSecretError, check_webhook_secrets
+from server.adapters.alert_channels import (
+    CampusChannelConfig,
+    WebhookSecretError,
+    build_channels,
+    check_webhook_secrets,
+)
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
-from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
 from server.container import Services
 from server.domain.badges import badge_hasher
+from server.domain.events import StoredTap
 from server.domain.intake import Intake, TimeWindow
+from server.domain.notices import Channel
 from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
 from server.registry.alert_repository import AlertRepository
 from server.registry.database import open_registry
 from server.services.accounts.accounts import AccountService
+from server.services.alerts.absence_schedule import AbsenceSchedule
+from server.services.alerts.absence_watcher import AbsenceWatcher
 from server.services.alerts.alert_board import AlertBoard
+from server.services.alerts.alerts import AlertService, arrival_listener
 from server.services.alerts.capacity_alerts import CapacityAlerts
+from server.services.alerts.delivery_workers import DeliveryWorkers
+from server.services.alerts.notifications import NotificationService
 from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.alerts.shortfalls import ShortfallWatcher
 from server.services.occupancy.occupancy import (
     CapacityNotifier,
     OccupancyService,
@@ -46,6 +58,7 @@ from server.services.operations.periodic import PeriodicJob, purge_expired
 from server.services.operations.process_reports import ProcessReporter
 from server.services.operations.readiness import Readiness
 from server.services.people.campuses import sync_campuses
+from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import LedgerService
 from server.services.presence.presence import PresenceService, feedback_listener
 from server.services.presence.week_story import WeekStories
@@ -486,6 +499,100 @@ def _add_occupancy(
     found.occupancy, found.reader_health = occupancy, ReaderHealthService(ingest.store)
     found.reader_watch = watch
     features.blueprints.append(api_occupancy.blueprint)
+
+
+# ---------------------------------------------------------------- the alerts feature
+
+_CONFIG_FIELDS = [item.name for item in fields(CampusChannelConfig)]
+
+
+def campus_channels(
+    registry: Callable[[], Session],
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str],
+) -> Callable[[str], dict[str, Channel]]:
+    """Channels of a campus from its settings in the registry (read on each use, so an
+    admin's change applies at once); secrets from ``environ``."""
+
+    def channels(campus: str) -> dict[str, Channel]:
+        with registry() as session:
+            row = AlertRepository(session).channel_settings(campus)
+            config = (
+                CampusChannelConfig(**{name: getattr(row, name) for name in _CONFIG_FIELDS})
+                if row is not None
+                else CampusChannelConfig()
+            )
+        return build_channels(config, publish=publish, environ=environ)
+
+    return channels
+
+
+@dataclass
+class Alerting:
+    notifications: NotificationService
+    alerts: AlertService
+    watcher: AbsenceWatcher
+    shortfalls: ShortfallWatcher
+    channels: Callable[[str], dict[str, Channel]] = field(repr=False, default=lambda _c: {})
+    deliveries: DeliveryWorkers | None = None
+
+    def delivery_workers(self, clock: Clock) -> DeliveryWorkers:
+        """The lanes that send the deliveries (made once; started with the jobs)."""
+        if self.deliveries is None:
+            self.deliveries = DeliveryWorkers(self.notifications, clock=clock)
+        return self.deliveries
+
+    def jobs(self, clock: Clock) -> list[PeriodicJob]:
+        return [
+            AbsenceSchedule(self.watcher, clock=clock),
+            self.delivery_workers(clock),
+            PeriodicJob(
+                "alert-escalation",
+                self.alerts.escalate_due,
+                clock=clock,
+                every=timedelta(minutes=1),
+            ),
+            PeriodicJob("shortfalls", self.shortfalls.run, clock=clock, every=timedelta(hours=1)),
+        ]
+
+    def taps_listener(self, clock: Clock) -> Callable[[list[StoredTap]], None]:
+        return arrival_listener(self.alerts, clock)  # type: ignore[return-value]
+
+
+def build_alerting(
+    settings: Settings,
+    registry: Callable[[], Session],
+    events: EventStore,
+    ledger: LedgerService,
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Alerting:
+    channels = campus_channels(
+        registry, publish=publish, environ=os.environ if environ is None else environ
+    )
+
+    def load_notice(session, alert_pk, notice):  # type: ignore[no-untyped-def]
+        return AlertRepository(session, timezone=settings.presence.timezone).notice(
+            alert_pk, notice
+        )
+
+    def load_notices(session, steps):  # type: ignore[no-untyped-def]
+        return AlertRepository(session, timezone=settings.presence.timezone).notices(steps)
+
+    notifications = NotificationService(registry, channels, load_notice, load_notices=load_notices)
+    corrections = CorrectionService(
+        registry, settings.presence, retention_days=settings.events.retention_days
+    )
+    alerts = AlertService(registry, notifications, corrections, settings.presence, clock=clock)
+    watcher = AbsenceWatcher(
+        registry, events, ReaderHealthService(events), alerts, settings.presence
+    )
+    return Alerting(
+        notifications, alerts, watcher, ShortfallWatcher(registry, ledger, alerts), channels
+    )
 
 
 def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock: Clock) -> None:

@@ -18,8 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from edge.protocol import events_topic
-from server.alerting import build_alerting
-from server.bootstrap import build_ingest
+from server.bootstrap import build_alerting, build_ingest
 from server.container import Services
 from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord

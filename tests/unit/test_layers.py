@@ -20,7 +20,6 @@ FORBIDDEN = {
         "server.web",
         "server.entrypoints",
         "server.bootstrap",
-        "server.alerting",
         "server.container",
         "server.adapters",
     ),
@@ -29,11 +28,10 @@ FORBIDDEN = {
         "server.web",
         "server.entrypoints",
         "server.bootstrap",
-        "server.alerting",
         "server.container",
         "server.registry",
     ),
-    "server.services": ("server.web", "server.entrypoints", "server.bootstrap", "server.alerting"),
+    "server.services": ("server.web", "server.entrypoints", "server.bootstrap"),
 }
 ALLOWED = {
     "server.domain": ("server.domain",),

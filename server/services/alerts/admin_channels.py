@@ -1,5 +1,5 @@
 """Use case: a campus's alert channel settings (e-mail, webhook, MQTT, escalation), as
-the alert channels read them on each use (``server.alerting.campus_channels``). Secrets
+the alert channels read them on each use (``server.bootstrap.campus_channels``). Secrets
 are never stored: only the NAME of the environment variable that holds each one. A test
 message checks a channel now (``send_test``)."""
 

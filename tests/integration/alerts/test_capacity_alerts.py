@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import orm
 
 from server.adapters.alert_channels import webhook_payload
-from server.alerting import Alerting
+from server.bootstrap import Alerting
 from server.config import Settings
 from server.domain.alerts import AlertKind
 from server.domain.capacity import CapacityChanged, CapacityLevel

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import orm, select
 
 from server.adapters.sqlite_events import SqliteEventStore
-from server.alerting import Alerting, build_alerting
+from server.bootstrap import Alerting, build_alerting
 from server.config import Settings
 from server.registry.alert_models import AlertChannelSettings, AlertDelivery
 from server.services.alerts.delivery_health import failing_channels, health_report

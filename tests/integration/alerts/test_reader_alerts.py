@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import orm
 
-from server.alerting import Alerting
+from server.bootstrap import Alerting
 from server.config import Settings
 from server.domain.notices import NoticeKind
 from server.registry.database import open_registry

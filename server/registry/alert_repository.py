@@ -1,11 +1,15 @@
-"""What the alert services read from and write to the registry, as domain values."""
+"""What the alert services read from and write to the registry, as domain values; the
+registry's adapter of the alert ports (``server.ports.alerts``): one SQLAlchemy session
+per unit of work (:func:`alerts_unit_of_work`)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, fields, replace
 from datetime import datetime
+from functools import partial
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -26,8 +30,11 @@ from server.domain.alerts import (
     call_needed,
 )
 from server.domain.notices import Notice, NoticeKind, Person
+from server.ports.alerts import ChannelSettings
+from server.registry import audit
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
+from server.registry.channel_health import SqlChannelHealth
 from server.registry.models import Student, Tutor
 
 _CHUNK = 500  # keys per IN (...) query
@@ -456,3 +463,75 @@ def _step_time(row: Any, notice: NoticeKind) -> datetime:
 
 def _emails(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.replace(";", ",").split(",") if item.strip())
+
+
+_SETTINGS_FIELDS = tuple(item.name for item in fields(ChannelSettings))
+
+
+class SqlChannelSettings:
+    """``server.ports.alerts.ChannelSettingsStore`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, campus: str) -> ChannelSettings | None:
+        row = self._session.get(AlertChannelSettings, campus)
+        if row is None:
+            return None
+        return ChannelSettings(**{name: getattr(row, name) for name in _SETTINGS_FIELDS})
+
+    def save(self, campus: str, settings: ChannelSettings) -> None:
+        row = self._session.get(AlertChannelSettings, campus)
+        if row is None:
+            row = AlertChannelSettings(campus_id=campus)
+            self._session.add(row)
+        for name, value in asdict(settings).items():
+            setattr(row, name, value)
+
+
+class SqlAuditTrail:
+    """The audit log of one session (:func:`server.registry.audit.record`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.record = partial(audit.record, session)
+
+
+class SqlAlertsUnitOfWork:
+    """``server.ports.alerts.AlertsUnitOfWork`` on one registry session."""
+
+    def __init__(self, registry: Callable[[], Session], *, timezone: str) -> None:
+        self._registry = registry
+        self._timezone = timezone
+        self._session: Session | None = None
+
+    def __enter__(self) -> SqlAlertsUnitOfWork:
+        session = self._session = self._registry()
+        self.channel_settings = SqlChannelSettings(session)
+        self.channel_health = SqlChannelHealth(session)
+        self.audit = SqlAuditTrail(session)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()  # whatever was not committed
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        assert self._session is not None
+        self._session.commit()
+
+
+def alerts_unit_of_work(
+    registry: Callable[[], Session], *, timezone: str = "Europe/Paris"
+) -> Callable[[], SqlAlertsUnitOfWork]:
+    """What the alert use cases are built with (``timezone``: the campuses' time zone,
+    ``[presence] timezone``)."""
+    return lambda: SqlAlertsUnitOfWork(registry, timezone=timezone)

@@ -29,16 +29,19 @@ from server.domain.badges import badge_hasher
 from server.domain.events import StoredTap
 from server.domain.intake import Intake, TimeWindow
 from server.domain.notices import Channel
+from server.ports.alerts import AlertsUnitOfWork
 from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
 from server.registry.database import open_registry
 from server.services.accounts.accounts import AccountService
 from server.services.alerts.absence_schedule import AbsenceSchedule
 from server.services.alerts.absence_watcher import AbsenceWatcher
+from server.services.alerts.admin_channels import AlertChannelsAdmin
 from server.services.alerts.alert_board import AlertBoard
 from server.services.alerts.alerts import AlertService, arrival_listener
 from server.services.alerts.capacity_alerts import CapacityAlerts
+from server.services.alerts.delivery_health import DeliveryHealth
 from server.services.alerts.delivery_workers import DeliveryWorkers
 from server.services.alerts.notifications import NotificationService
 from server.services.alerts.reader_alerts import ReaderDownAlerts
@@ -360,6 +363,9 @@ def build_services(
         presence=PresenceService(registry, store, settings.presence),
         accounts=AccountService(accounts_unit_of_work(registry)),
         access_log=AccessLog(registry),
+        delivery_health=DeliveryHealth(
+            alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+        ),
     )
     _add_screens(found, settings, registry, store, ledger)
     return found
@@ -534,6 +540,7 @@ class Alerting:
     alerts: AlertService
     watcher: AbsenceWatcher
     shortfalls: ShortfallWatcher
+    unit_of_work: Callable[[], AlertsUnitOfWork] = field(repr=False)
     channels: Callable[[str], dict[str, Channel]] = field(repr=False, default=lambda _c: {})
     deliveries: DeliveryWorkers | None = None
 
@@ -590,9 +597,9 @@ def build_alerting(
     watcher = AbsenceWatcher(
         registry, events, ReaderHealthService(events), alerts, settings.presence
     )
-    return Alerting(
-        notifications, alerts, watcher, ShortfallWatcher(registry, ledger, alerts), channels
-    )
+    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+    shortfalls = ShortfallWatcher(registry, ledger, alerts)
+    return Alerting(notifications, alerts, watcher, shortfalls, unit_of_work, channels)
 
 
 def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock: Clock) -> None:
@@ -602,4 +609,7 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     features.jobs += alerting.jobs(clock)
     features.services.alerts = alerting.alerts
     features.services.alert_channels = alerting.channels  # the admin's test button
+    features.services.alert_channels_admin = AlertChannelsAdmin(
+        alerting.unit_of_work, alerting.channels
+    )
     features.blueprints += [api_alerts.blueprint, health.blueprint]

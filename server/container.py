@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from server.config import Settings
     from server.domain.notices import Channel
     from server.services.accounts.accounts import AccountService
+    from server.services.alerts.admin_channels import AlertChannelsAdmin
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
+    from server.services.alerts.delivery_health import DeliveryHealth
     from server.services.occupancy.occupancy import OccupancyService
     from server.services.occupancy.reader_health import ReaderHealthService
     from server.services.occupancy.reader_watch import ReaderWatch
@@ -59,6 +61,8 @@ class Services:
     access_log: AccessLog | None = None
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
+    alert_channels_admin: AlertChannelsAdmin | None = None
+    delivery_health: DeliveryHealth | None = None
     occupancy: OccupancyService | None = None
     reader_health: ReaderHealthService | None = None
     reader_watch: ReaderWatch | None = None

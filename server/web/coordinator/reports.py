@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from flask import Response, render_template, request
 
 from server.adapters.spreadsheets import Cell, Column, Kind
+from server.container import built
 from server.domain.alerts import Resolution
 from server.domain.coordinator_reports import ReportLine
 from server.domain.ledger import WeekStatus
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.services.alerts.delivery_health import failing_channels
 from server.services.reporting import coordinator_reports
 from server.services.reporting.coordinator_reports import (
     AbsenceRecord,
@@ -190,7 +190,7 @@ def evidence() -> str | tuple[str, int]:
         campus=campus,
         campuses=campus_names(),
         report=report,
-        failing=failing_channels(services().registry, [campus]),
+        failing=built(services().delivery_health).failing_channels([campus]),
     )
 
 

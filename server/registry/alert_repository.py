@@ -4,7 +4,6 @@ per unit of work (:func:`alerts_unit_of_work`)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, fields, replace
 from datetime import datetime
@@ -12,7 +11,8 @@ from functools import partial
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.domain.accounts import Role
@@ -30,12 +30,21 @@ from server.domain.alerts import (
     call_needed,
 )
 from server.domain.notices import Notice, NoticeKind, Person
-from server.ports.alerts import ChannelSettings
+from server.ports.alerts import (
+    AlertRecord,
+    CallRecord,
+    ChannelSettings,
+    DeliveryRecord,
+    DuplicateAlert,
+    StudentRecord,
+    new_public_id,
+)
 from server.registry import audit
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.channel_health import SqlChannelHealth
 from server.registry.models import Student, Tutor
+from server.registry.presence_repository import PresenceRepository
 
 _CHUNK = 500  # keys per IN (...) query
 _STUDENT_COLUMNS = select(
@@ -46,10 +55,6 @@ _STUDENT_COLUMNS = select(
     Student.email,
     Student.phone,
 )
-
-
-def new_public_id() -> str:
-    return f"alert-{secrets.token_hex(8)}"
 
 
 def state_of(row: Alert) -> AlertState:
@@ -506,6 +511,10 @@ class SqlAlertsUnitOfWork:
 
     def __enter__(self) -> SqlAlertsUnitOfWork:
         session = self._session = self._registry()
+        self.alerts = SqlAlerts(session, timezone=self._timezone)
+        self.calls = SqlCalls(session)
+        self.people = SqlPeople(session)
+        self.doors = PresenceRepository(session, timezone=self._timezone)
         self.channel_settings = SqlChannelSettings(session)
         self.channel_health = SqlChannelHealth(session)
         self.audit = SqlAuditTrail(session)
@@ -535,3 +544,188 @@ def alerts_unit_of_work(
     """What the alert use cases are built with (``timezone``: the campuses' time zone,
     ``[presence] timezone``)."""
     return lambda: SqlAlertsUnitOfWork(registry, timezone=timezone)
+
+
+_ALERT_FIELDS = tuple(item.name for item in fields(AlertRecord) if item.name != "id")
+_CALL_FIELDS = tuple(item.name for item in fields(CallRecord) if item.name != "id")
+
+
+def alert_record(row: Alert) -> AlertRecord:
+    return AlertRecord(id=row.id, **{name: getattr(row, name) for name in _ALERT_FIELDS})
+
+
+def _call_record(row: AlertCall) -> CallRecord:
+    return CallRecord(id=row.id, **{name: getattr(row, name) for name in _CALL_FIELDS})
+
+
+def _student(row: Any) -> StudentRecord:
+    return StudentRecord(
+        row.id, row.student_id, row.campus_id, row.tutor_id, row.first_name, row.last_name
+    )
+
+
+_STUDENT_RECORD = select(
+    Student.id,
+    Student.student_id,
+    Student.campus_id,
+    Student.tutor_id,
+    Student.first_name,
+    Student.last_name,
+)
+
+
+class SqlAlerts:
+    """``server.ports.alerts.Alerts`` on one registry session (the rows are kept in the
+    session: ``save`` writes a record back onto its row)."""
+
+    def __init__(self, session: Session, *, timezone: str) -> None:
+        self._session = session
+        self._repo = AlertRepository(session, timezone=timezone)
+
+    def _row(self, record: AlertRecord) -> Alert:
+        assert record.id is not None
+        row = self._session.get(Alert, record.id)
+        assert row is not None
+        return row
+
+    def by_public_id(self, public_id: str) -> AlertRecord | None:
+        row = self._repo.by_public_id(public_id)
+        return alert_record(row) if row is not None else None
+
+    def by_key(self, dedupe_key: str) -> AlertRecord | None:
+        row = self._repo.by_key(dedupe_key)
+        return alert_record(row) if row is not None else None
+
+    def add(self, record: AlertRecord) -> AlertRecord:
+        row = Alert(**{name: getattr(record, name) for name in _ALERT_FIELDS})
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as error:
+            raise DuplicateAlert() from error
+        record.id = row.id
+        return record
+
+    def save(self, record: AlertRecord) -> None:
+        row = self._row(record)
+        for name in _ALERT_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+    def open_reader_down(self, campus: str, reader: str) -> AlertRecord | None:
+        row = self._repo.open_reader_down(campus, reader)
+        return alert_record(row) if row is not None else None
+
+    def open_capacity(self, campus: str, room: str | None) -> AlertRecord | None:
+        row = self._repo.open_capacity(campus, room)
+        return alert_record(row) if row is not None else None
+
+    def unresolved_absences(self, student_pks: Collection[int]) -> list[AlertRecord]:
+        return [alert_record(row) for row in self._repo.unresolved_absences(student_pks)]
+
+    def open_alerts(self) -> list[AlertRecord]:
+        return [alert_record(row) for row in self._repo.open_alerts()]
+
+    def listing(
+        self,
+        *,
+        open_only: bool,
+        since: datetime | None,
+        campus: str | None = None,
+        closed_since: datetime | None = None,
+        tutor_id: int | None = None,
+        kind: AlertKind | None = None,
+    ) -> list[AlertRecord]:
+        query = select(Alert).order_by(Alert.noticed_at.desc(), Alert.id.desc())
+        if campus is not None:
+            query = query.where(Alert.campus_id == campus)
+        if open_only and closed_since is not None:
+            query = query.where(or_(Alert.status != "closed", Alert.closed_at >= closed_since))
+        elif open_only:
+            query = query.where(Alert.status != "closed")
+        if since is not None:
+            query = query.where(Alert.noticed_at >= since)
+        if tutor_id is not None:
+            query = query.where(Alert.tutor_id == tutor_id)
+        if kind is not None:
+            query = query.where(Alert.kind == kind.value)
+        return [alert_record(row) for row in self._session.scalars(query)]
+
+    def tutor_ids(self, campus: str) -> set[int]:
+        students = self._session.scalars(
+            select(Student.tutor_id).where(
+                Student.campus_id == campus, Student.tutor_id.is_not(None)
+            )
+        )
+        alerts = self._session.scalars(
+            select(Alert.tutor_id).where(Alert.campus_id == campus, Alert.tutor_id.is_not(None))
+        )
+        return {pk for pk in [*students, *alerts] if pk is not None}
+
+    def facts(
+        self, start: datetime, end: datetime, campus: str | None, policy: CallPolicy
+    ) -> list[AlertFact]:
+        return self._repo.facts(start, end, campus, policy)
+
+    def notices(self, steps: Sequence[tuple[int, NoticeKind]]) -> list[Notice]:
+        return self._repo.notices(steps)
+
+    def deliveries(self, alert_pk: int) -> list[DeliveryRecord]:
+        return [
+            DeliveryRecord(
+                row.notice, row.channel, row.status, row.attempts, row.last_error, row.sent_at
+            )
+            for row in self._repo.deliveries(alert_pk)
+        ]
+
+
+class SqlCalls:
+    """``server.ports.alerts.Calls`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._repo = AlertRepository(session)
+
+    def of(self, alert_pk: int) -> list[CallRecord]:
+        return [_call_record(row) for row in self._repo.calls(alert_pk)]
+
+    def logs_of(self, alert_pks: Collection[int]) -> dict[int, list[CallLog]]:
+        return self._repo.calls_of(alert_pks)
+
+    def add(self, record: CallRecord) -> CallRecord:
+        row = AlertCall(**{name: getattr(record, name) for name in _CALL_FIELDS})
+        self._session.add(row)
+        self._session.flush()
+        record.id = row.id
+        return record
+
+    def save(self, record: CallRecord) -> None:
+        assert record.id is not None
+        row = self._session.get(AlertCall, record.id)
+        assert row is not None
+        for name in _CALL_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+
+class SqlPeople:
+    """``server.ports.alerts.People`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._repo = AlertRepository(session)
+
+    def student(self, student_pk: int) -> StudentRecord | None:
+        row = self._session.execute(_STUDENT_RECORD.where(Student.id == student_pk)).first()
+        return _student(row) if row is not None else None
+
+    def student_by_id(self, student_id: str) -> StudentRecord | None:
+        row = self._session.execute(_STUDENT_RECORD.where(Student.student_id == student_id)).first()
+        return _student(row) if row is not None else None
+
+    def students(self, student_pks: Collection[int]) -> dict[int, StudentRecord]:
+        if not student_pks:
+            return {}
+        rows = self._session.execute(_STUDENT_RECORD.where(Student.id.in_(list(student_pks))))
+        return {row.id: _student(row) for row in rows}
+
+    def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
+        return self._repo.tutor_names(tutor_ids)

@@ -11,10 +11,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.domain.alerts import AlertKind
-from server.ports.alerts import AlertsUnitOfWork, ChannelSettings
+from server.domain.alerts import AlertKind, CallOutcome, CallPolicy
+from server.domain.notices import NoticeKind
+from server.ports.alerts import (
+    AlertsUnitOfWork,
+    CallRecord,
+    ChannelSettings,
+    DuplicateAlert,
+    StudentRecord,
+    new_alert,
+)
 from server.registry.alert_models import AlertDelivery
 from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
+from server.registry.models import Student, Tutor
 from tests.integration.registry.conftest import CAMPUS
 from tests.unit.alerts.fakes import Delivery, FakeUnitOfWork, Stored
 
@@ -26,6 +35,7 @@ OTHER = "campus-b"
 class Side:
     unit_of_work: Callable[[], AlertsUnitOfWork]
     deliveries: Callable[[list[Delivery]], None]  # stores deliveries as they are
+    students: tuple[StudentRecord, StudentRecord] | None = None  # E001, E002 of CAMPUS
 
 
 @pytest.fixture(params=["registry", "fake"])
@@ -36,8 +46,39 @@ def side(request: pytest.FixtureRequest) -> Side:
         def fake_deliveries(items: list[Delivery]) -> None:
             stored.deliveries.extend(items)
 
-        return Side(lambda: FakeUnitOfWork(stored), fake_deliveries)
+        students = (
+            StudentRecord(1, "E001", CAMPUS, 1, "Émilie", "Durand"),
+            StudentRecord(2, "E002", CAMPUS, None, "Noé", "Martin"),
+        )
+        stored.students = {student.pk: student for student in students}
+        stored.tutors = {1: ("Tutrice", "tutrice@campus.fr")}
+        return Side(lambda: FakeUnitOfWork(stored), fake_deliveries, students)
     registry = request.getfixturevalue("registry")
+    with registry() as session, session.begin():
+        tutor = Tutor(email="tutrice@campus.fr", name="Tutrice")
+        session.add(tutor)
+        session.flush()
+        rows = [
+            Student(
+                student_id=student_id,
+                campus_id=CAMPUS,
+                last_name=last,
+                first_name=first,
+                tutor_id=tutor_id,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            for student_id, first, last, tutor_id in (
+                ("E001", "Émilie", "Durand", tutor.id),
+                ("E002", "Noé", "Martin", None),
+            )
+        ]
+        session.add_all(rows)
+        session.flush()
+        found = tuple(
+            StudentRecord(r.id, r.student_id, CAMPUS, r.tutor_id, r.first_name, r.last_name)
+            for r in rows
+        )
 
     def deliveries(items: list[Delivery]) -> None:
         with registry() as session, session.begin():
@@ -57,7 +98,7 @@ def side(request: pytest.FixtureRequest) -> Side:
                     )
                 )
 
-    return Side(alerts_unit_of_work(registry), deliveries)
+    return Side(alerts_unit_of_work(registry), deliveries, found)  # type: ignore[arg-type]
 
 
 def test_settings_saved_are_read_back_and_none_before(side: Side) -> None:
@@ -126,3 +167,157 @@ def test_deliveries_are_counted_by_channel_and_state(side: Side) -> None:
         "email": {"sent": 0, "pending": 1, "retrying": 1, "given_up": 1},
         "web": {"sent": 2, "pending": 0, "retrying": 0, "given_up": 0},
     }
+
+
+def _absence(student: StudentRecord, at: datetime = NOW, **values: object):
+    return new_alert(
+        AlertKind.ABSENCE,
+        f"absence:{student.pk}:{at.isoformat()}",
+        CAMPUS,
+        at,
+        student_pk=student.pk,
+        tutor_id=student.tutor_id,
+        slot_start=at - timedelta(minutes=15),
+        slot_end=at + timedelta(hours=2),
+        **values,
+    )
+
+
+def test_an_alert_added_is_found_by_its_ids_and_saved_changes_are_kept(side: Side) -> None:
+    assert side.students is not None
+    emilie, _noe = side.students
+    with side.unit_of_work() as uow:
+        alert = uow.alerts.add(_absence(emilie))
+        assert alert.id is not None
+        uow.commit()
+    with side.unit_of_work() as uow:
+        found = uow.alerts.by_public_id(alert.public_id)
+        assert found == alert
+        assert uow.alerts.by_key(alert.dedupe_key) == alert
+        assert uow.alerts.by_public_id("alert-none") is None
+        found.status, found.acknowledged_by = "acknowledged", "tutrice@campus.fr"
+        found.acknowledged_at = NOW + timedelta(minutes=1)
+        uow.alerts.save(found)
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.alerts.by_key(alert.dedupe_key) == found
+        with pytest.raises(DuplicateAlert):
+            uow.alerts.add(_absence(emilie))  # the same key
+
+
+def test_alerts_are_listed_newest_first_with_their_filters(side: Side) -> None:
+    assert side.students is not None
+    emilie, noe = side.students
+    later = NOW + timedelta(hours=1)
+    with side.unit_of_work() as uow:
+        first = uow.alerts.add(_absence(emilie))
+        closed = uow.alerts.add(
+            _absence(
+                noe, later, status="closed", closed_at=later, resolution="arrived", arrived_at=later
+            )
+        )
+        down = uow.alerts.add(
+            new_alert(AlertKind.READER_DOWN, "rd", CAMPUS, NOW, reader_id="door-1")
+        )
+        full = uow.alerts.add(new_alert(AlertKind.CAPACITY, "cap", CAMPUS, NOW, room_id=None))
+        uow.commit()
+
+    def ids(found: list) -> list:
+        return [alert.public_id for alert in found]
+
+    with side.unit_of_work() as uow:
+        every = uow.alerts.listing(open_only=False, since=None)
+        assert ids(every) == ids([closed, full, down, first])  # by time, then newest id
+        assert ids(uow.alerts.listing(open_only=True, since=None)) == ids([full, down, first])
+        recent = uow.alerts.listing(open_only=True, since=None, closed_since=later)
+        assert ids(recent) == ids([closed, full, down, first])
+        assert ids(uow.alerts.listing(open_only=False, since=later)) == ids([closed])
+        assert ids(uow.alerts.listing(open_only=False, since=None, campus=OTHER)) == []
+        mine = uow.alerts.listing(open_only=False, since=None, tutor_id=emilie.tutor_id)
+        assert ids(mine) == ids([first])
+        kind = uow.alerts.listing(open_only=False, since=None, kind=AlertKind.READER_DOWN)
+        assert ids(kind) == ids([down])
+        assert sorted(ids(uow.alerts.open_alerts())) == sorted(ids([full, down, first]))
+        assert uow.alerts.open_reader_down(CAMPUS, "door-1") == down
+        assert uow.alerts.open_reader_down(CAMPUS, "door-2") is None
+        assert uow.alerts.open_capacity(CAMPUS, None) == full
+        assert uow.alerts.open_capacity(CAMPUS, "room-1") is None
+        unresolved = uow.alerts.unresolved_absences([emilie.pk, noe.pk])
+        assert ids(unresolved) == ids([first])
+        assert uow.alerts.tutor_ids(CAMPUS) == {emilie.tutor_id}
+
+
+def test_calls_are_kept_in_order_and_corrected(side: Side) -> None:
+    assert side.students is not None
+    emilie, _noe = side.students
+    with side.unit_of_work() as uow:
+        alert = uow.alerts.add(_absence(emilie))
+        assert alert.id is not None
+
+        def call(minutes: int, outcome: CallOutcome) -> CallRecord:
+            return CallRecord(
+                alert.id,  # type: ignore[arg-type]
+                NOW + timedelta(minutes=minutes),
+                outcome.value,
+                None,
+                "",
+                False,
+                "tutrice@campus.fr",
+                NOW + timedelta(minutes=minutes),
+            )
+
+        uow.calls.add(call(5, CallOutcome.NO_ANSWER))
+        second = uow.calls.add(call(35, CallOutcome.REACHED))
+        uow.commit()
+    with side.unit_of_work() as uow:
+        calls = uow.calls.of(alert.id)
+        assert [c.outcome for c in calls] == ["no_answer", "reached"] and calls[1] == second
+        second.outcome = CallOutcome.VOICEMAIL.value
+        uow.calls.save(second)
+        logs = uow.calls.logs_of([alert.id, 999])
+        uow.commit()
+    assert [log.outcome for log in logs[alert.id]] == [CallOutcome.NO_ANSWER, CallOutcome.VOICEMAIL]
+    assert logs[999] == []
+    with side.unit_of_work() as uow:
+        assert [c.outcome for c in uow.calls.of(alert.id)] == ["no_answer", "voicemail"]
+
+
+def test_people_and_notices(side: Side) -> None:
+    assert side.students is not None
+    emilie, noe = side.students
+    with side.unit_of_work() as uow:
+        assert uow.people.student(emilie.pk) == emilie
+        assert uow.people.student_by_id("E002") == noe
+        assert uow.people.student_by_id("E999") is None
+        assert uow.people.students([emilie.pk, noe.pk]) == {emilie.pk: emilie, noe.pk: noe}
+        assert uow.people.tutor_names([emilie.tutor_id]) == {emilie.tutor_id: "Tutrice"}
+        alert = uow.alerts.add(_absence(emilie))
+        assert alert.id is not None
+        (notice,) = uow.alerts.notices([(alert.id, NoticeKind.RAISED)])
+    assert (notice.alert_id, notice.campus, notice.notice, notice.student_id) == (
+        alert.public_id,
+        CAMPUS,
+        NoticeKind.RAISED,
+        "E001",
+    )
+    assert notice.student is not None and notice.student.name == "Émilie Durand"
+    assert notice.tutor is not None and notice.tutor.email == "tutrice@campus.fr"
+
+
+def test_facts_of_the_evidence_report(side: Side) -> None:
+    assert side.students is not None
+    emilie, noe = side.students
+    with side.unit_of_work() as uow:
+        uow.alerts.add(_absence(emilie))
+        uow.alerts.add(_absence(noe, NOW + timedelta(days=2)))
+        uow.alerts.add(new_alert(AlertKind.READER_DOWN, "rd", CAMPUS, NOW, reader_id="d"))
+        uow.commit()
+    with side.unit_of_work() as uow:
+        (fact,) = uow.alerts.facts(NOW, NOW + timedelta(days=1), CAMPUS, CallPolicy())
+        assert uow.alerts.facts(NOW, NOW + timedelta(days=1), OTHER, CallPolicy()) == []
+    assert (fact.tutor, fact.noticed_at, fact.called_at, fact.excused) == (
+        "Tutrice",
+        NOW,
+        None,
+        False,
+    )

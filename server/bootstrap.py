@@ -284,8 +284,8 @@ def build_server(
     alerting = build_alerting(
         settings, registry, ingest.store, ledger, publish=publish, clock=clock
     )
-    readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
-    capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    readers_down = ReaderDownAlerts(alerting.unit_of_work, alerting.alerts)
+    capacity = CapacityAlerts(alerting.unit_of_work, alerting.alerts)
     _add_occupancy(
         features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
     )
@@ -386,7 +386,6 @@ def _add_screens(
     found.student_space = StudentSpace(registry, store, ledger, presence)
     found.student_data = StudentData(registry, found.student_space, retention_days=retention)
     found.week_stories = WeekStories(registry, store, ledger, presence, retention_days=retention)
-    found.alert_board = AlertBoard(registry, presence)
 
 
 def _add_watching(
@@ -593,12 +592,12 @@ def build_alerting(
     corrections = CorrectionService(
         registry, settings.presence, retention_days=settings.events.retention_days
     )
-    alerts = AlertService(registry, notifications, corrections, settings.presence, clock=clock)
+    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+    alerts = AlertService(unit_of_work, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(
         registry, events, ReaderHealthService(events), alerts, settings.presence
     )
-    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
-    shortfalls = ShortfallWatcher(registry, ledger, alerts)
+    shortfalls = ShortfallWatcher(unit_of_work, ledger, alerts)
     return Alerting(notifications, alerts, watcher, shortfalls, unit_of_work, channels)
 
 
@@ -609,6 +608,7 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     features.jobs += alerting.jobs(clock)
     features.services.alerts = alerting.alerts
     features.services.alert_channels = alerting.channels  # the admin's test button
+    features.services.alert_board = AlertBoard(alerting.alerts)
     features.services.alert_channels_admin = AlertChannelsAdmin(
         alerting.unit_of_work, alerting.channels
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from server.container import built
 from server.domain.accounts import Actor, Role
 from server.domain.alerts import (
     MAX_REASON_CHARS,
@@ -113,7 +114,8 @@ def evidence() -> Response:
     zone = api_params.campus_zone(campus)
     alerts = _service()
     body = alerts.evidence(first, last, campus=campus, tz=zone)
-    records = coordinator_reports.absences(alerts.registry, campus, first, last, tz=zone)
+    registry = built(services().registry)  # the reporting capability's use case reads it
+    records = coordinator_reports.absences(registry, campus, first, last, tz=zone)
     body["absences"] = [coordinator_reports.absence_dict(record) for record in records]
     return jsonify(body)
 

@@ -97,6 +97,33 @@ class DeliveryRecord:
     sent_at: datetime | None
 
 
+@dataclass(slots=True)
+class DeliveryState:
+    """One notice of an alert on one channel (``alert_deliveries``), as the lanes that
+    send it read and change it."""
+
+    alert_pk: int
+    notice: str  # a NoticeKind's value
+    channel: str  # web | email | webhook | mqtt
+    status: str  # pending | sent | failed
+    attempts: int
+    last_error: str
+    created_at: datetime
+    next_attempt_at: datetime | None = None  # None: nothing more to try
+    sent_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    claimed_by: str | None = None  # the process sending it now
+    claimed_until: datetime | None = None  # until when that claim holds
+    id: int | None = None  # given when stored
+
+
+class DuplicateDelivery(Conflict):
+    """A delivery of this alert, notice and channel is stored already: recorded
+    meanwhile by another process."""
+
+    code = "duplicate_delivery"
+
+
 @dataclass(frozen=True, slots=True)
 class StudentRecord:
     """Who an alert is about."""
@@ -298,6 +325,47 @@ class Alerts(Protocol):
         ...
 
 
+class Deliveries(Protocol):
+    """The deliveries of the alerts' notices: recorded once per (alert, notice,
+    channel), claimed by one process at a time, retried from the store."""
+
+    def known(self, alert_pks: Collection[int]) -> set[tuple[int, str, str]]:
+        """(alert, notice, channel) of the deliveries of these alerts."""
+        ...
+
+    def add(self, deliveries: Sequence[DeliveryState]) -> None:
+        """Store new deliveries at once (many: one statement);
+        :class:`DuplicateDelivery` when one is there already."""
+        ...
+
+    def get(self, delivery_id: int) -> DeliveryState | None: ...
+
+    def save(self, delivery: DeliveryState) -> None: ...
+
+    def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
+        """The (campus, channel) lanes with a delivery to try now: pending or failed but
+        not given up, its time come, and no live claim of any process on it."""
+        ...
+
+    def count_due(self, now: datetime) -> int: ...
+
+    def next_due(
+        self, now: datetime, campus: str | None = None, channel: str | None = None
+    ) -> int | None:
+        """The id of the next delivery to try now (of a lane, or any): the earliest
+        due, then the oldest."""
+        ...
+
+    def claim(self, delivery_id: int, now: datetime, owner: str, until: datetime) -> bool:
+        """Take the delivery for ``owner`` until ``until``, only if it is still due and
+        unclaimed (one statement: two claimants never both win)."""
+        ...
+
+    def release(self, delivery_id: int, owner: str) -> None:
+        """Free ``owner``'s claim on the delivery (it is tried again later)."""
+        ...
+
+
 class Calls(Protocol):
     def of(self, alert_pk: int) -> list[CallRecord]:
         """The alert's calls, oldest first."""
@@ -343,6 +411,7 @@ class AlertsUnitOfWork(Protocol):
 
     alerts: Alerts
     calls: Calls
+    deliveries: Deliveries
     people: People
     doors: Doors
     channel_settings: ChannelSettingsStore

@@ -11,7 +11,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,9 @@ from server.ports.alerts import (
     CallRecord,
     ChannelSettings,
     DeliveryRecord,
+    DeliveryState,
     DuplicateAlert,
+    DuplicateDelivery,
     StudentRecord,
     new_public_id,
 )
@@ -510,15 +512,19 @@ class SqlAlertsUnitOfWork:
         self._session: Session | None = None
 
     def __enter__(self) -> SqlAlertsUnitOfWork:
-        session = self._session = self._registry()
+        self._bind(self._registry())
+        return self
+
+    def _bind(self, session: Session) -> None:
+        self._session = session
         self.alerts = SqlAlerts(session, timezone=self._timezone)
         self.calls = SqlCalls(session)
+        self.deliveries = SqlDeliveries(session)
         self.people = SqlPeople(session)
         self.doors = PresenceRepository(session, timezone=self._timezone)
         self.channel_settings = SqlChannelSettings(session)
         self.channel_health = SqlChannelHealth(session)
         self.audit = SqlAuditTrail(session)
-        return self
 
     def __exit__(
         self,
@@ -678,6 +684,103 @@ class SqlAlerts:
         ]
 
 
+_DELIVERY_FIELDS = tuple(item.name for item in fields(DeliveryState) if item.name != "id")
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A delivery to try now: pending or failed but not given up, its time come, and no
+    live claim of any process on it."""
+    return (
+        AlertDelivery.status.in_(("pending", "failed")),
+        AlertDelivery.next_attempt_at.is_not(None),
+        AlertDelivery.next_attempt_at <= now,
+        or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until <= now),
+    )
+
+
+class SqlDeliveries:
+    """``server.ports.alerts.Deliveries`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def known(self, alert_pks: Collection[int]) -> set[tuple[int, str, str]]:
+        pks = sorted(alert_pks)
+        found: set[tuple[int, str, str]] = set()
+        for start in range(0, len(pks), _CHUNK):
+            rows = self._session.execute(
+                select(AlertDelivery.alert_pk, AlertDelivery.notice, AlertDelivery.channel).where(
+                    AlertDelivery.alert_pk.in_(pks[start : start + _CHUNK])
+                )
+            )
+            found.update((pk, notice, channel) for pk, notice, channel in rows)
+        return found
+
+    def add(self, deliveries: Sequence[DeliveryState]) -> None:
+        if not deliveries:
+            return
+        rows = [{name: getattr(item, name) for name in _DELIVERY_FIELDS} for item in deliveries]
+        try:
+            with self._session.begin_nested():
+                self._session.execute(AlertDelivery.__table__.insert(), rows)  # Core: one INSERT
+        except IntegrityError as error:
+            raise DuplicateDelivery() from error
+
+    def get(self, delivery_id: int) -> DeliveryState | None:
+        row = self._session.get(AlertDelivery, delivery_id)
+        if row is None:
+            return None
+        return DeliveryState(id=row.id, **{name: getattr(row, name) for name in _DELIVERY_FIELDS})
+
+    def save(self, delivery: DeliveryState) -> None:
+        assert delivery.id is not None
+        row = self._session.get(AlertDelivery, delivery.id)
+        assert row is not None
+        for name in _DELIVERY_FIELDS:
+            setattr(row, name, getattr(delivery, name))
+
+    def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
+        rows = self._session.execute(
+            select(Alert.campus_id, AlertDelivery.channel)
+            .join(Alert, Alert.id == AlertDelivery.alert_pk)
+            .where(*_due(now))
+            .distinct()
+        )
+        return {(campus, channel) for campus, channel in rows}
+
+    def count_due(self, now: datetime) -> int:
+        query = select(func.count()).select_from(AlertDelivery).where(*_due(now))
+        return self._session.scalar(query) or 0
+
+    def next_due(
+        self, now: datetime, campus: str | None = None, channel: str | None = None
+    ) -> int | None:
+        query = select(AlertDelivery.id).where(*_due(now))
+        if campus is not None:
+            query = query.join(Alert, Alert.id == AlertDelivery.alert_pk).where(
+                Alert.campus_id == campus
+            )
+        if channel is not None:
+            query = query.where(AlertDelivery.channel == channel)
+        query = query.order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(1)
+        return self._session.scalar(query)
+
+    def claim(self, delivery_id: int, now: datetime, owner: str, until: datetime) -> bool:
+        claimed = self._session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id, *_due(now))
+            .values(claimed_by=owner, claimed_until=until)
+        )
+        return claimed.rowcount == 1  # type: ignore[attr-defined]
+
+    def release(self, delivery_id: int, owner: str) -> None:
+        self._session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
 class SqlCalls:
     """``server.ports.alerts.Calls`` on one registry session."""
 
@@ -729,3 +832,11 @@ class SqlPeople:
 
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
         return self._repo.tutor_names(tutor_ids)
+
+
+def alerts_in_transaction(session: Session, *, timezone: str) -> SqlAlertsUnitOfWork:
+    """The alert ports on a session the caller holds, in its transaction (the caller
+    commits; not to be entered with ``with``)."""
+    found = SqlAlertsUnitOfWork(lambda: session, timezone=timezone)
+    found._bind(session)
+    return found

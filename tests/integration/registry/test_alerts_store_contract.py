@@ -17,7 +17,9 @@ from server.ports.alerts import (
     AlertsUnitOfWork,
     CallRecord,
     ChannelSettings,
+    DeliveryState,
     DuplicateAlert,
+    DuplicateDelivery,
     StudentRecord,
     new_alert,
 )
@@ -25,7 +27,7 @@ from server.registry.alert_models import AlertDelivery
 from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
 from server.registry.models import Student, Tutor
 from tests.integration.registry.conftest import CAMPUS
-from tests.unit.alerts.fakes import Delivery, FakeUnitOfWork, Stored
+from tests.unit.alerts.fakes import FakeUnitOfWork, Stored, delivery
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 OTHER = "campus-b"
@@ -34,7 +36,7 @@ OTHER = "campus-b"
 @dataclass
 class Side:
     unit_of_work: Callable[[], AlertsUnitOfWork]
-    deliveries: Callable[[list[Delivery]], None]  # stores deliveries as they are
+    deliveries: Callable[[list[DeliveryState]], None]  # stores deliveries as they are
     students: tuple[StudentRecord, StudentRecord] | None = None  # E001, E002 of CAMPUS
 
 
@@ -43,8 +45,10 @@ def side(request: pytest.FixtureRequest) -> Side:
     if request.param == "fake":
         stored = Stored()
 
-        def fake_deliveries(items: list[Delivery]) -> None:
-            stored.deliveries.extend(items)
+        def fake_deliveries(items: list[DeliveryState]) -> None:
+            for index, item in enumerate(items, start=len(stored.deliveries) + 1):
+                item.id = index
+                stored.deliveries[index] = item
 
         students = (
             StudentRecord(1, "E001", CAMPUS, 1, "Émilie", "Durand"),
@@ -80,7 +84,7 @@ def side(request: pytest.FixtureRequest) -> Side:
             for r in rows
         )
 
-    def deliveries(items: list[Delivery]) -> None:
+    def deliveries(items: list[DeliveryState]) -> None:
         with registry() as session, session.begin():
             repo = AlertRepository(session)
             for index, item in enumerate(items):
@@ -154,11 +158,11 @@ def test_outcomes_make_the_health_of_each_channel_by_campus_and_channel(side: Si
 def test_deliveries_are_counted_by_channel_and_state(side: Side) -> None:
     side.deliveries(
         [
-            Delivery("email", "pending", NOW),
-            Delivery("email", "failed", NOW),
-            Delivery("email", "failed", None),
-            Delivery("web", "sent", None),
-            Delivery("web", "sent", None),
+            delivery("email", "pending", NOW),
+            delivery("email", "failed", NOW),
+            delivery("email", "failed", None),
+            delivery("web", "sent", None),
+            delivery("web", "sent", None),
         ]
     )
     with side.unit_of_work() as uow:
@@ -321,3 +325,54 @@ def test_facts_of_the_evidence_report(side: Side) -> None:
         None,
         False,
     )
+
+
+def test_deliveries_are_recorded_once_claimed_by_one_and_released(side: Side) -> None:
+    assert side.students is not None
+    emilie, _noe = side.students
+    soon = NOW + timedelta(seconds=30)
+    with side.unit_of_work() as uow:
+        alert = uow.alerts.add(_absence(emilie))
+        assert alert.id is not None
+        uow.deliveries.add(
+            [
+                delivery("web", "sent", None, alert_pk=alert.id, created_at=NOW),
+                delivery("email", "pending", soon, alert_pk=alert.id, created_at=NOW),
+                delivery("webhook", "pending", NOW, alert_pk=alert.id, created_at=NOW),
+            ]
+        )
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.deliveries.known([alert.id, 999]) == {
+            (alert.id, "raised", "web"),
+            (alert.id, "raised", "email"),
+            (alert.id, "raised", "webhook"),
+        }
+        with pytest.raises(DuplicateDelivery):
+            uow.deliveries.add([delivery("email", "pending", NOW, alert_pk=alert.id)])
+    with side.unit_of_work() as uow:
+        assert uow.deliveries.count_due(NOW) == 1
+        assert uow.deliveries.due_lanes(soon) == {(CAMPUS, "email"), (CAMPUS, "webhook")}
+        first = uow.deliveries.next_due(soon)  # the earliest due
+        email = uow.deliveries.next_due(soon, CAMPUS, "email")
+        assert uow.deliveries.next_due(soon, OTHER) is None
+        assert first is not None and email is not None and first != email
+        assert uow.deliveries.claim(first, soon, "one", soon + timedelta(minutes=5))
+        assert not uow.deliveries.claim(first, soon, "two", soon + timedelta(minutes=5))
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.deliveries.next_due(soon) == email  # the claimed one is not due
+        assert uow.deliveries.due_lanes(soon) == {(CAMPUS, "email")}
+        uow.deliveries.release(first, "two")  # not the claimant: nothing
+        assert uow.deliveries.count_due(soon) == 1
+        uow.deliveries.release(first, "one")
+        assert uow.deliveries.count_due(soon) == 2
+        found = uow.deliveries.get(first)
+        assert found is not None and found.channel == "webhook" and found.claimed_by is None
+        found.status, found.sent_at, found.next_attempt_at, found.attempts = "sent", soon, None, 1
+        uow.deliveries.save(found)
+        uow.commit()
+    with side.unit_of_work() as uow:
+        assert uow.deliveries.get(first) == found
+        assert uow.deliveries.get(12345) is None
+        assert uow.deliveries.count_due(soon) == 1

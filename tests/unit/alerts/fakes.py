@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +21,9 @@ from server.ports.alerts import (
     ChannelSettings,
     DeliveryCounts,
     DeliveryRecord,
+    DeliveryState,
     DuplicateAlert,
+    DuplicateDelivery,
     StudentRecord,
     call_of,
     state_of,
@@ -40,13 +42,26 @@ class FakeHolding:
         return self.active_from <= moment and (self.revoked_at is None or moment < self.revoked_at)
 
 
-@dataclass
-class Delivery:
-    """What the counters read of one delivery."""
-
-    channel: str
-    status: str  # sent, pending, failed
-    next_attempt_at: datetime | None
+def delivery(
+    channel: str,
+    status: str,
+    next_attempt_at: datetime | None,
+    *,
+    alert_pk: int = 0,
+    notice: str = "raised",
+    created_at: datetime | None = None,
+) -> DeliveryState:
+    """A delivery as stored (what the counters read, and more)."""
+    return DeliveryState(
+        alert_pk=alert_pk,
+        notice=notice,
+        channel=channel,
+        status=status,
+        attempts=0,
+        last_error="",
+        created_at=created_at or next_attempt_at or datetime(2026, 1, 1, tzinfo=UTC),
+        next_attempt_at=next_attempt_at,
+    )
 
 
 @dataclass
@@ -62,7 +77,7 @@ class Stored:
     sent: dict[int, list[DeliveryRecord]] = field(default_factory=dict)  # by alert
     channel_settings: dict[str, ChannelSettings] = field(default_factory=dict)
     channel_health: dict[tuple[str, str], ChannelHealth] = field(default_factory=dict)
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: dict[int, DeliveryState] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     commits: int = 0
 
@@ -217,6 +232,80 @@ class FakeAlerts:
         return list(self._stored.sent.get(alert_pk, []))
 
 
+class FakeDeliveries:
+    def __init__(self, rows: dict[int, DeliveryState], alerts: dict[int, AlertRecord]) -> None:
+        self._rows = rows
+        self._alerts = alerts
+
+    def known(self, alert_pks: Collection[int]) -> set[tuple[int, str, str]]:
+        return {
+            (row.alert_pk, row.notice, row.channel)
+            for row in self._rows.values()
+            if row.alert_pk in alert_pks
+        }
+
+    def add(self, deliveries: Sequence[DeliveryState]) -> None:
+        known = self.known({item.alert_pk for item in deliveries})
+        keys = [(item.alert_pk, item.notice, item.channel) for item in deliveries]
+        if known & set(keys) or len(set(keys)) < len(keys):
+            raise DuplicateDelivery()
+        for item in deliveries:
+            key = max(self._rows, default=0) + 1
+            self._rows[key] = copy.copy(item)
+            self._rows[key].id = key
+
+    def get(self, delivery_id: int) -> DeliveryState | None:
+        row = self._rows.get(delivery_id)
+        return copy.copy(row) if row is not None else None
+
+    def save(self, delivery: DeliveryState) -> None:
+        assert delivery.id in self._rows
+        self._rows[delivery.id] = copy.copy(delivery)
+
+    @staticmethod
+    def _due(row: DeliveryState, now: datetime) -> bool:
+        return (
+            row.status in ("pending", "failed")
+            and row.next_attempt_at is not None
+            and row.next_attempt_at <= now
+            and (row.claimed_until is None or row.claimed_until <= now)
+        )
+
+    def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
+        return {
+            (self._alerts[row.alert_pk].campus_id, row.channel)
+            for row in self._rows.values()
+            if self._due(row, now)
+        }
+
+    def count_due(self, now: datetime) -> int:
+        return sum(self._due(row, now) for row in self._rows.values())
+
+    def next_due(
+        self, now: datetime, campus: str | None = None, channel: str | None = None
+    ) -> int | None:
+        found = [
+            (row.next_attempt_at, pk)
+            for pk, row in self._rows.items()
+            if self._due(row, now)
+            and (campus is None or self._alerts[row.alert_pk].campus_id == campus)
+            and (channel is None or row.channel == channel)
+        ]
+        return min(found)[1] if found else None  # type: ignore[type-var]
+
+    def claim(self, delivery_id: int, now: datetime, owner: str, until: datetime) -> bool:
+        row = self._rows.get(delivery_id)
+        if row is None or not self._due(row, now):
+            return False
+        row.claimed_by, row.claimed_until = owner, until
+        return True
+
+    def release(self, delivery_id: int, owner: str) -> None:
+        row = self._rows.get(delivery_id)
+        if row is not None and row.claimed_by == owner:
+            row.claimed_by, row.claimed_until = None, None
+
+
 class FakeCalls:
     def __init__(self, rows: dict[int, CallRecord]) -> None:
         self._rows = rows
@@ -281,9 +370,11 @@ class FakeChannelSettings:
 
 
 class FakeChannelHealth:
-    def __init__(self, rows: dict[tuple[str, str], ChannelHealth], stored: Stored) -> None:
+    def __init__(
+        self, rows: dict[tuple[str, str], ChannelHealth], deliveries: dict[int, DeliveryState]
+    ) -> None:
         self._rows = rows
-        self._stored = stored
+        self._deliveries = deliveries
 
     def states(self, campuses: Collection[str] | None = None) -> list[ChannelHealth]:
         return [
@@ -298,7 +389,7 @@ class FakeChannelHealth:
 
     def delivery_counts(self) -> DeliveryCounts:
         counts: DeliveryCounts = {}
-        for item in self._stored.deliveries:
+        for item in self._deliveries.values():
             if item.status != "failed":
                 name = item.status
             else:
@@ -321,13 +412,15 @@ class FakeUnitOfWork:
         self._calls = copy.deepcopy(self._stored.calls)
         self.alerts = FakeAlerts(self._alerts, self._stored)
         self.calls = FakeCalls(self._calls)
+        self._deliveries = copy.deepcopy(self._stored.deliveries)
+        self.deliveries = FakeDeliveries(self._deliveries, self._alerts)
         self.people = FakePeople(self._stored)
         self.doors = FakeDoors(self._stored)
         self._settings = dict(self._stored.channel_settings)
         self._health = dict(self._stored.channel_health)
         self._audit: list[dict[str, Any]] = list(self._stored.audit)
         self.channel_settings = FakeChannelSettings(self._settings)
-        self.channel_health = FakeChannelHealth(self._health, self._stored)
+        self.channel_health = FakeChannelHealth(self._health, self._deliveries)
         self.audit = FakeAuditTrail(self._audit)
         return self
 
@@ -337,12 +430,13 @@ class FakeUnitOfWork:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        del self.alerts, self.calls, self.people, self.doors  # no use after it
+        del self.alerts, self.calls, self.deliveries, self.people, self.doors  # no use after
         del self.channel_settings, self.channel_health, self.audit
 
     def commit(self) -> None:
         self._stored.alerts = copy.deepcopy(self._alerts)
         self._stored.calls = copy.deepcopy(self._calls)
+        self._stored.deliveries = copy.deepcopy(self._deliveries)
         self._stored.channel_settings = copy.copy(self._settings)
         self._stored.channel_health = copy.copy(self._health)
         self._stored.audit = list(self._audit)

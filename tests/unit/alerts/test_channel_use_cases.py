@@ -16,7 +16,7 @@ from server.domain.notices import TestMessage as Message
 from server.ports.alerts import ChannelSettings
 from server.services.alerts.admin_channels import AlertChannelsAdmin
 from server.services.alerts.delivery_health import DeliveryHealth
-from tests.unit.alerts.fakes import Delivery, FakeUnitOfWork, Stored
+from tests.unit.alerts.fakes import FakeUnitOfWork, Stored, delivery
 
 NOW = datetime(2026, 12, 7, 9, 15, tzinfo=UTC)
 ADMIN = Actor("admin@example.org", NOW)
@@ -142,12 +142,12 @@ def test_the_health_report_names_channel_kinds_not_campuses(stored: Stored) -> N
         ("a", "email"): _failing("a", "email", NOW),
         ("b", "email"): _failing("b", "email", NOW - timedelta(hours=1)),
     }
-    stored.deliveries = [
-        Delivery("email", "sent", None),
-        Delivery("email", "failed", NOW),
-        Delivery("email", "failed", None),
-        Delivery("web", "sent", None),
-    ]
+    stored.deliveries = {
+        1: delivery("email", "sent", None),
+        2: delivery("email", "failed", NOW),
+        3: delivery("email", "failed", None),
+        4: delivery("web", "sent", None),
+    }
     report = health.health_report()
     assert report["status"] == "degraded"
     since = (NOW - timedelta(hours=1)).isoformat()

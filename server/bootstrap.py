@@ -579,20 +579,11 @@ def build_alerting(
     channels = campus_channels(
         registry, publish=publish, environ=os.environ if environ is None else environ
     )
-
-    def load_notice(session, alert_pk, notice):  # type: ignore[no-untyped-def]
-        return AlertRepository(session, timezone=settings.presence.timezone).notice(
-            alert_pk, notice
-        )
-
-    def load_notices(session, steps):  # type: ignore[no-untyped-def]
-        return AlertRepository(session, timezone=settings.presence.timezone).notices(steps)
-
-    notifications = NotificationService(registry, channels, load_notice, load_notices=load_notices)
+    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+    notifications = NotificationService(unit_of_work, channels)
     corrections = CorrectionService(
         registry, settings.presence, retention_days=settings.events.retention_days
     )
-    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
     alerts = AlertService(unit_of_work, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(
         registry, events, ReaderHealthService(events), alerts, settings.presence

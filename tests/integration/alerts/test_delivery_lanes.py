@@ -137,7 +137,7 @@ def test_a_delivery_is_claimed_by_one_process_until_its_claim_runs_out(
     alerting = _alerting(settings, registry, events)
     alerting.watcher.check(NOTICED)  # recorded; no worker runs: both stay pending
     first = alerting.notifications
-    second = NotificationService(registry, first.channels, first.load_notice, owner="other")
+    second = NotificationService(first.unit_of_work, first.channels, owner="other")
     claimed = first.claim_next(NOTICED, CAMPUS, "webhook")
     assert claimed is not None
     assert second.claim_next(NOTICED, CAMPUS, "webhook") is None

@@ -134,7 +134,11 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
                 settings, registry, ingest.store, ledger, publish=ingest.consumer.publish
             )
             services = Services(
-                settings=settings, clock=clock, ledger=ledger, alerts=alerting.alerts
+                settings=settings,
+                clock=clock,
+                ledger=ledger,
+                registry=registry,
+                alerts=alerting.alerts,
             )
             app = create_app(services, blueprints=[blueprint])
             client = app.test_client()

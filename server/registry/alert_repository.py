@@ -20,12 +20,9 @@ from server.domain.alert_links import alert_link, recipient_role
 from server.domain.alerts import (
     AlertFact,
     AlertKind,
-    AlertState,
     AlertStatus,
     CallLog,
-    CallOutcome,
     CallPolicy,
-    ReasonCategory,
     Resolution,
     call_needed,
 )
@@ -39,8 +36,11 @@ from server.ports.alerts import (
     DuplicateAlert,
     DuplicateDelivery,
     StudentRecord,
+    call_of,
     new_public_id,
+    state_of,
 )
+from server.ports.alerts import apply_state as apply_state  # for the services not ported yet
 from server.registry import audit
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
@@ -57,40 +57,6 @@ _STUDENT_COLUMNS = select(
     Student.email,
     Student.phone,
 )
-
-
-def state_of(row: Alert) -> AlertState:
-    return AlertState(
-        status=AlertStatus(row.status),
-        noticed_at=row.noticed_at,
-        acknowledged_at=row.acknowledged_at,
-        called_at=row.called_at,
-        arrived_at=row.arrived_at,
-        escalated_at=row.escalated_at,
-        closed_at=row.closed_at,
-        resolution=Resolution(row.resolution) if row.resolution else None,
-    )
-
-
-def call_of(row: AlertCall) -> CallLog:
-    """A logged call as the domain's value."""
-    return CallLog(
-        row.called_at,
-        CallOutcome(row.outcome),
-        ReasonCategory(row.reason_category) if row.reason_category else None,
-        row.reason,
-        row.excused,
-    )
-
-
-def apply_state(row: Alert, state: AlertState) -> None:
-    row.status = state.status.value
-    row.acknowledged_at = state.acknowledged_at
-    row.called_at = state.called_at
-    row.arrived_at = state.arrived_at
-    row.escalated_at = state.escalated_at
-    row.closed_at = state.closed_at
-    row.resolution = state.resolution.value if state.resolution else None
 
 
 class AlertRepository:

@@ -28,6 +28,7 @@ from server.ports.alerts import (
     call_of,
     state_of,
 )
+from server.services.alerts.notifications import NotificationService
 from tests.unit.accounts.fakes import FakeAuditTrail
 
 
@@ -441,3 +442,53 @@ class FakeUnitOfWork:
         self._stored.channel_health = copy.copy(self._health)
         self._stored.audit = list(self._audit)
         self._stored.commits += 1
+
+
+# What the alert use cases call besides their ports.
+
+
+class Outbox:
+    """A channel of the campus: it keeps what it sent, or fails as told."""
+
+    def __init__(self, *, handles: bool = True) -> None:
+        self._handles = handles
+        self.sent: list[Notice] = []
+        self.failure: Exception | None = None
+
+    def handles(self, notice: Notice) -> bool:
+        return self._handles
+
+    def send(self, notice: Notice) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.sent.append(notice)
+
+
+class Told:
+    """The real notification service on the fakes, with one e-mail channel: the steps
+    it recorded (their "web" deliveries, in order) and the lanes it woke."""
+
+    def __init__(self, stored: Stored) -> None:
+        self._stored = stored
+        self.email = Outbox()
+        self.woken: list[tuple[str, str]] = []
+        self.service = NotificationService(
+            lambda: FakeUnitOfWork(stored), lambda campus: {"email": self.email}
+        )
+        self.service.wake = lambda campus, channel: self.woken.append((campus, channel))
+
+    @property
+    def steps(self) -> list[tuple[int, NoticeKind]]:
+        rows = sorted(self._stored.deliveries.items())
+        return [(row.alert_pk, NoticeKind(row.notice)) for _id, row in rows if row.channel == "web"]
+
+
+class Corrections:
+    """Records the excuses the use cases ask for (the corrections service's part)."""
+
+    def __init__(self) -> None:
+        self.excuses: list[tuple[str, datetime, datetime, Any]] = []
+
+    def excuse(self, student_id: str, start: datetime, end: datetime, category: Any, **_: Any):
+        self.excuses.append((student_id, start, end, category))
+        return 77

@@ -4,7 +4,6 @@ coordinator's board) on in-memory fakes of their ports: no database, no web."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -28,33 +27,12 @@ from server.services.alerts.alerts import AlertNotFound, AlertService, CallNotFo
 from server.services.alerts.capacity_alerts import CapacityAlerts
 from server.services.alerts.reader_alerts import ReaderDownAlerts
 from server.services.occupancy.reader_watch import ReaderDown
-from tests.unit.alerts.fakes import FakeHolding, FakeUnitOfWork, Stored
+from tests.unit.alerts.fakes import Corrections, FakeHolding, FakeUnitOfWork, Stored, Told
 
 CAMPUS = "saint-marcellin"
 SLOT = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 in Paris
 NOTICED = SLOT + timedelta(minutes=15)
 TUTOR = Actor("tutrice@example.org", NOTICED + timedelta(minutes=5))
-
-
-class Notifications:
-    """Records what the use cases ask to be told (the notification service's part)."""
-
-    def __init__(self) -> None:
-        self.told: list[tuple[int, NoticeKind, bool]] = []
-
-    def notify(self, alert_pk: int, notice: NoticeKind, now: datetime, *, send_now: bool) -> None:
-        self.told.append((alert_pk, notice, send_now))
-
-
-class Corrections:
-    """Records the excuses the use cases ask for (the corrections service's part)."""
-
-    def __init__(self) -> None:
-        self.excuses: list[tuple[str, datetime, datetime, Any]] = []
-
-    def excuse(self, student_id: str, start: datetime, end: datetime, category: Any, **_: Any):
-        self.excuses.append((student_id, start, end, category))
-        return 77
 
 
 @pytest.fixture
@@ -67,8 +45,8 @@ def stored() -> Stored:
 
 
 @pytest.fixture
-def notifications() -> Notifications:
-    return Notifications()
+def notifications(stored: Stored) -> Told:
+    return Told(stored)
 
 
 @pytest.fixture
@@ -77,10 +55,10 @@ def corrections() -> Corrections:
 
 
 @pytest.fixture
-def service(stored: Stored, notifications: Notifications, corrections: Corrections):
+def service(stored: Stored, notifications: Told, corrections: Corrections):
     return AlertService(
         lambda: FakeUnitOfWork(stored),
-        notifications,  # type: ignore[arg-type]
+        notifications.service,
         corrections,  # type: ignore[arg-type]
         PresenceSettings(),
         clock=lambda: NOTICED + timedelta(minutes=10),
@@ -141,7 +119,8 @@ def test_a_call_that_reaches_the_student_closes_the_alert_and_tells_people(
             "by": TUTOR.name,
         }
     ]
-    assert notifications.told == [(alert.id, NoticeKind.RESOLVED, True)]
+    assert notifications.steps == [(alert.id, NoticeKind.RESOLVED)]
+    assert notifications.woken == [(CAMPUS, "email")]  # sent now
     with pytest.raises(AlertClosed):  # a closed alert refuses another call
         service.log_call(alert.public_id, call, TUTOR)
 
@@ -150,7 +129,7 @@ def test_an_unanswered_call_keeps_it_open_and_tells_nobody(service, stored, noti
     alert = _absence(stored)
     view = service.log_call(alert.public_id, CallLog(TUTOR.at, CallOutcome.NO_ANSWER), TUTOR)
     assert (view["status"], view["stage"], view["attempts"]) == ("acknowledged", "no_answer", 1)
-    assert notifications.told == []
+    assert notifications.steps == [] and notifications.woken == []
 
 
 def test_an_excused_call_records_the_excuse_over_the_slot(service, stored, corrections):
@@ -229,7 +208,7 @@ def test_escalation_tells_the_coordinator_once_about_absences_only(
     assert stored.alerts[alert.id].escalated_at == NOTICED + timedelta(minutes=31)
     assert stored.alerts[50].escalated_at is None
     assert service.escalate_due(NOTICED + timedelta(minutes=40)) == 0  # once
-    assert notifications.told == [(alert.id, NoticeKind.ESCALATED, True)]
+    assert notifications.steps == [(alert.id, NoticeKind.ESCALATED)]
 
 
 def test_a_reader_down_is_raised_once_then_resolved(service, stored, notifications) -> None:
@@ -245,7 +224,7 @@ def test_a_reader_down_is_raised_once_then_resolved(service, stored, notificatio
         "closed",
         "reader_back",
     )
-    assert [told[:2] for told in notifications.told] == [
+    assert notifications.steps == [
         (alert.id, NoticeKind.RAISED),
         (alert.id, NoticeKind.RESOLVED),
     ]
@@ -265,10 +244,8 @@ def test_capacity_is_an_alert_at_the_hard_limit_only(service, stored, notificati
     later = NOTICED + timedelta(minutes=30)
     bridge.capacity_changed(_capacity(CapacityLevel.WARNING, CapacityLevel.FULL, later))
     assert (stored.alerts[alert.id].status, stored.alerts[alert.id].closed_at) == ("closed", later)
-    assert notifications.told == [
-        (alert.id, NoticeKind.RAISED, False),  # recorded; the lanes send them
-        (alert.id, NoticeKind.RESOLVED, False),
-    ]
+    assert notifications.steps == [(alert.id, NoticeKind.RAISED), (alert.id, NoticeKind.RESOLVED)]
+    assert notifications.woken == []  # recorded only: the lanes send them at their scan
 
 
 def test_the_board_groups_a_campus_alerts_by_where_they_stand(service, stored) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.domain.alerts import AlertKind
-from server.domain.notices import ChannelUnavailable, DeliveryFailed, Notice, NoticeKind
+from server.domain.notices import ChannelUnavailable, DeliveryFailed, NoticeKind
 from server.ports.alerts import StudentRecord, new_alert
 from server.services.alerts.notifications import (
     FIRST_RETRY,
@@ -16,27 +16,10 @@ from server.services.alerts.notifications import (
     NotificationService,
     backoff,
 )
-from tests.unit.alerts.fakes import FakeUnitOfWork, Stored
+from tests.unit.alerts.fakes import FakeUnitOfWork, Outbox, Stored
 
 CAMPUS = "saint-marcellin"
 NOW = datetime(2026, 12, 7, 8, 15, tzinfo=UTC)
-
-
-class Outbox:
-    """A channel of the campus: it keeps what it sent, or fails as told."""
-
-    def __init__(self, *, handles: bool = True) -> None:
-        self._handles = handles
-        self.sent: list[Notice] = []
-        self.failure: Exception | None = None
-
-    def handles(self, notice: Notice) -> bool:
-        return self._handles
-
-    def send(self, notice: Notice) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.sent.append(notice)
 
 
 @pytest.fixture

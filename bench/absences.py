@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.reference.polling_watcher import AbsenceWatcher as PollingWatcher
 from bench.reference.trees import people_unit_of_work
 from server.adapters.sqlite_events import SqliteEventStore
-from server.alerting import build_alerting
+from server.bootstrap import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
 from server.domain.accounts import Actor
 from server.domain.badges import badge_hash

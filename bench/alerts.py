@@ -38,7 +38,7 @@ from bench.reference.trees import people_unit_of_work
 from edge.protocol import events_topic
 from server.adapters.alert_channels import EmailChannel
 from server.adapters.sqlite_events import SqliteEventStore
-from server.alerting import build_alerting
+from server.bootstrap import build_alerting
 from server.config import CampusSettings, PresenceSettings, Settings
 from server.registry.alert_models import Alert, AlertDelivery
 from server.registry.database import open_registry

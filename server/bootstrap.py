@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -14,18 +14,25 @@ from flask import Blueprint, Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.adapters.alert_channels import WebhookSecretError, check_webhook_secrets
+from server.adapters.alert_channels import (
+    CampusChannelConfig,
+    WebhookSecretError,
+    build_channels,
+    check_webhook_secrets,
+)
 from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
-from server.alerting import Alerting, build_alerting
 from server.config import ConfigError, Settings
 from server.container import Services
 from server.domain.badges import badge_hasher
+from server.domain.events import StoredTap
 from server.domain.intake import Intake, TimeWindow
+from server.domain.notices import Channel
+from server.ports.alerts import AlertsUnitOfWork
 from server.private_files import private_folder
 from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
-from server.registry.alert_repository import AlertRepository
+from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
 from server.registry.database import open_registry
 from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
 from server.registry.operations_store import (
@@ -41,9 +48,17 @@ from server.registry.reporting_store import reporting_unit_of_work
 from server.registry.screen_reads import screen_reads
 from server.services.accounts.accounts import AccountService
 from server.services.accounts.login_throttle import LoginThrottle, ThrottlePolicy
+from server.services.alerts.absence_schedule import AbsenceSchedule
+from server.services.alerts.absence_watcher import AbsenceWatcher
+from server.services.alerts.admin_channels import AlertChannelsAdmin
 from server.services.alerts.alert_board import AlertBoard
+from server.services.alerts.alerts import AlertService, arrival_listener
 from server.services.alerts.capacity_alerts import CapacityAlerts
+from server.services.alerts.delivery_health import DeliveryHealth
+from server.services.alerts.delivery_workers import DeliveryWorkers
+from server.services.alerts.notifications import NotificationService
 from server.services.alerts.reader_alerts import ReaderDownAlerts
+from server.services.alerts.shortfalls import ShortfallWatcher
 from server.services.occupancy.admin_places import PlacesAdmin
 from server.services.occupancy.occupancy import (
     CapacityNotifier,
@@ -288,8 +303,8 @@ def build_server(
     alerting = build_alerting(
         settings, registry, ingest.store, ledger, publish=publish, clock=clock
     )
-    readers_down = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
-    capacity = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    readers_down = ReaderDownAlerts(alerting.unit_of_work, alerting.alerts)
+    capacity = CapacityAlerts(alerting.unit_of_work, alerting.alerts)
     _add_occupancy(
         features, settings, registry, ingest, presence, capacity, readers_down, clock, publish
     )
@@ -377,6 +392,9 @@ def build_services(
             zone=settings.presence.zone,
         ),
         people=people_unit_of_work(registry, settings.presence),
+        delivery_health=DeliveryHealth(
+            alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+        ),
     )
     _add_screens(found, settings, registry, store, ledger)
     found.reports = build_reports(settings, registry, ledger)
@@ -436,7 +454,6 @@ def _add_screens(
     found.week_stories = WeekStories(
         presence_unit_of_work(registry, presence), store, ledger, presence, retention_days=retention
     )
-    found.alert_board = AlertBoard(registry, presence)
 
 
 def _add_watching(
@@ -568,6 +585,94 @@ def _add_occupancy(
     features.blueprints.append(api_occupancy.blueprint)
 
 
+# ---------------------------------------------------------------- the alerts feature
+
+_CONFIG_FIELDS = [item.name for item in fields(CampusChannelConfig)]
+
+
+def campus_channels(
+    registry: Callable[[], Session],
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str],
+) -> Callable[[str], dict[str, Channel]]:
+    """Channels of a campus from its settings in the registry (read on each use, so an
+    admin's change applies at once); secrets from ``environ``."""
+
+    def channels(campus: str) -> dict[str, Channel]:
+        with registry() as session:
+            row = AlertRepository(session).channel_settings(campus)
+            config = (
+                CampusChannelConfig(**{name: getattr(row, name) for name in _CONFIG_FIELDS})
+                if row is not None
+                else CampusChannelConfig()
+            )
+        return build_channels(config, publish=publish, environ=environ)
+
+    return channels
+
+
+@dataclass
+class Alerting:
+    notifications: NotificationService
+    alerts: AlertService
+    watcher: AbsenceWatcher
+    shortfalls: ShortfallWatcher
+    unit_of_work: Callable[[], AlertsUnitOfWork] = field(repr=False)
+    channels: Callable[[str], dict[str, Channel]] = field(repr=False, default=lambda _c: {})
+    deliveries: DeliveryWorkers | None = None
+
+    def delivery_workers(self, clock: Clock) -> DeliveryWorkers:
+        """The lanes that send the deliveries (made once; started with the jobs)."""
+        if self.deliveries is None:
+            self.deliveries = DeliveryWorkers(self.notifications, clock=clock)
+        return self.deliveries
+
+    def jobs(self, clock: Clock) -> list[PeriodicJob]:
+        return [
+            AbsenceSchedule(self.watcher, clock=clock),
+            self.delivery_workers(clock),
+            PeriodicJob(
+                "alert-escalation",
+                self.alerts.escalate_due,
+                clock=clock,
+                every=timedelta(minutes=1),
+            ),
+            PeriodicJob("shortfalls", self.shortfalls.run, clock=clock, every=timedelta(hours=1)),
+        ]
+
+    def taps_listener(self, clock: Clock) -> Callable[[list[StoredTap]], None]:
+        return arrival_listener(self.alerts, clock)  # type: ignore[return-value]
+
+
+def build_alerting(
+    settings: Settings,
+    registry: Callable[[], Session],
+    events: EventStore,
+    ledger: LedgerService,
+    *,
+    publish: Callable[[str, bytes], None] | None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Alerting:
+    channels = campus_channels(
+        registry, publish=publish, environ=os.environ if environ is None else environ
+    )
+    unit_of_work = alerts_unit_of_work(registry, timezone=settings.presence.timezone)
+    notifications = NotificationService(unit_of_work, channels)
+    corrections = CorrectionService(
+        presence_unit_of_work(registry, settings.presence),
+        settings.presence,
+        retention_days=settings.events.retention_days,
+    )
+    alerts = AlertService(unit_of_work, notifications, corrections, settings.presence, clock=clock)
+    watcher = AbsenceWatcher(
+        registry, events, ReaderHealthService(events), alerts, settings.presence
+    )
+    shortfalls = ShortfallWatcher(unit_of_work, ledger, alerts)
+    return Alerting(notifications, alerts, watcher, shortfalls, unit_of_work, channels)
+
+
 def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock: Clock) -> None:
     """Absence watcher, shortfalls, escalation and deliveries; a late arrival closes its
     alert (listener after the readers' feedback)."""
@@ -575,4 +680,8 @@ def _add_alerts(features: Features, alerting: Alerting, ingest: IngestApp, clock
     features.jobs += alerting.jobs(clock)
     features.services.alerts = alerting.alerts
     features.services.alert_channels = alerting.channels  # the admin's test button
+    features.services.alert_board = AlertBoard(alerting.alerts)
+    features.services.alert_channels_admin = AlertChannelsAdmin(
+        alerting.unit_of_work, alerting.channels
+    )
     features.blueprints += [api_alerts.blueprint, health.blueprint]

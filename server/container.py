@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from server.ports.screens import ScreenReads
     from server.services.accounts.accounts import AccountService
     from server.services.accounts.login_throttle import LoginThrottle
+    from server.services.alerts.admin_channels import AlertChannelsAdmin
     from server.services.alerts.alert_board import AlertBoard
     from server.services.alerts.alerts import AlertService
+    from server.services.alerts.delivery_health import DeliveryHealth
     from server.services.occupancy.admin_places import PlacesAdmin
     from server.services.occupancy.occupancy import OccupancyService
     from server.services.occupancy.reader_health import ReaderHealthService
@@ -64,6 +66,8 @@ class Services:
     access_log: AccessLog | None = None
     alerts: AlertService | None = None
     alert_channels: Callable[[str], dict[str, Channel]] | None = None  # the admin's test
+    alert_channels_admin: AlertChannelsAdmin | None = None
+    delivery_health: DeliveryHealth | None = None
     occupancy: OccupancyService | None = None
     places_admin: PlacesAdmin | None = None
     erasure: Erasure | None = None

@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import UTC, date, datetime
 
-from server.alerting import build_alerting
+from server.bootstrap import build_alerting
 from server.entrypoints.presence_commands import presence
 from server.i18n import _, ngettext
 

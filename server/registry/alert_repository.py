@@ -1,14 +1,18 @@
-"""What the alert services read from and write to the registry, as domain values."""
+"""What the alert services read from and write to the registry, as domain values; the
+registry's adapter of the alert ports (``server.ports.alerts``): one SQLAlchemy session
+per unit of work (:func:`alerts_unit_of_work`)."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, fields, replace
 from datetime import datetime
+from functools import partial
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.domain.accounts import Role
@@ -16,19 +20,33 @@ from server.domain.alert_links import alert_link, recipient_role
 from server.domain.alerts import (
     AlertFact,
     AlertKind,
-    AlertState,
     AlertStatus,
     CallLog,
-    CallOutcome,
     CallPolicy,
-    ReasonCategory,
     Resolution,
     call_needed,
 )
 from server.domain.notices import Notice, NoticeKind, Person
+from server.ports.alerts import (
+    AlertRecord,
+    CallRecord,
+    ChannelSettings,
+    DeliveryRecord,
+    DeliveryState,
+    DuplicateAlert,
+    DuplicateDelivery,
+    StudentRecord,
+    call_of,
+    new_public_id,
+    state_of,
+)
+from server.ports.alerts import apply_state as apply_state  # for the services not ported yet
+from server.registry import audit
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
+from server.registry.channel_health import SqlChannelHealth
 from server.registry.models import Student, Tutor
+from server.registry.presence_repository import PresenceRepository
 
 _CHUNK = 500  # keys per IN (...) query
 _STUDENT_COLUMNS = select(
@@ -39,44 +57,6 @@ _STUDENT_COLUMNS = select(
     Student.email,
     Student.phone,
 )
-
-
-def new_public_id() -> str:
-    return f"alert-{secrets.token_hex(8)}"
-
-
-def state_of(row: Alert) -> AlertState:
-    return AlertState(
-        status=AlertStatus(row.status),
-        noticed_at=row.noticed_at,
-        acknowledged_at=row.acknowledged_at,
-        called_at=row.called_at,
-        arrived_at=row.arrived_at,
-        escalated_at=row.escalated_at,
-        closed_at=row.closed_at,
-        resolution=Resolution(row.resolution) if row.resolution else None,
-    )
-
-
-def call_of(row: AlertCall) -> CallLog:
-    """A logged call as the domain's value."""
-    return CallLog(
-        row.called_at,
-        CallOutcome(row.outcome),
-        ReasonCategory(row.reason_category) if row.reason_category else None,
-        row.reason,
-        row.excused,
-    )
-
-
-def apply_state(row: Alert, state: AlertState) -> None:
-    row.status = state.status.value
-    row.acknowledged_at = state.acknowledged_at
-    row.called_at = state.called_at
-    row.arrived_at = state.arrived_at
-    row.escalated_at = state.escalated_at
-    row.closed_at = state.closed_at
-    row.resolution = state.resolution.value if state.resolution else None
 
 
 class AlertRepository:
@@ -456,3 +436,373 @@ def _step_time(row: Any, notice: NoticeKind) -> datetime:
 
 def _emails(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.replace(";", ",").split(",") if item.strip())
+
+
+_SETTINGS_FIELDS = tuple(item.name for item in fields(ChannelSettings))
+
+
+class SqlChannelSettings:
+    """``server.ports.alerts.ChannelSettingsStore`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, campus: str) -> ChannelSettings | None:
+        row = self._session.get(AlertChannelSettings, campus)
+        if row is None:
+            return None
+        return ChannelSettings(**{name: getattr(row, name) for name in _SETTINGS_FIELDS})
+
+    def save(self, campus: str, settings: ChannelSettings) -> None:
+        row = self._session.get(AlertChannelSettings, campus)
+        if row is None:
+            row = AlertChannelSettings(campus_id=campus)
+            self._session.add(row)
+        for name, value in asdict(settings).items():
+            setattr(row, name, value)
+
+
+class SqlAuditTrail:
+    """The audit log of one session (:func:`server.registry.audit.record`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.record = partial(audit.record, session)
+
+
+class SqlAlertsUnitOfWork:
+    """``server.ports.alerts.AlertsUnitOfWork`` on one registry session."""
+
+    def __init__(self, registry: Callable[[], Session], *, timezone: str) -> None:
+        self._registry = registry
+        self._timezone = timezone
+        self._session: Session | None = None
+
+    def __enter__(self) -> SqlAlertsUnitOfWork:
+        self._bind(self._registry())
+        return self
+
+    def _bind(self, session: Session) -> None:
+        self._session = session
+        self.alerts = SqlAlerts(session, timezone=self._timezone)
+        self.calls = SqlCalls(session)
+        self.deliveries = SqlDeliveries(session)
+        self.people = SqlPeople(session)
+        self.doors = PresenceRepository(session, timezone=self._timezone)
+        self.channel_settings = SqlChannelSettings(session)
+        self.channel_health = SqlChannelHealth(session)
+        self.audit = SqlAuditTrail(session)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()  # whatever was not committed
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        assert self._session is not None
+        self._session.commit()
+
+
+def alerts_unit_of_work(
+    registry: Callable[[], Session], *, timezone: str = "Europe/Paris"
+) -> Callable[[], SqlAlertsUnitOfWork]:
+    """What the alert use cases are built with (``timezone``: the campuses' time zone,
+    ``[presence] timezone``)."""
+    return lambda: SqlAlertsUnitOfWork(registry, timezone=timezone)
+
+
+_ALERT_FIELDS = tuple(item.name for item in fields(AlertRecord) if item.name != "id")
+_CALL_FIELDS = tuple(item.name for item in fields(CallRecord) if item.name != "id")
+
+
+def alert_record(row: Alert) -> AlertRecord:
+    return AlertRecord(id=row.id, **{name: getattr(row, name) for name in _ALERT_FIELDS})
+
+
+def _call_record(row: AlertCall) -> CallRecord:
+    return CallRecord(id=row.id, **{name: getattr(row, name) for name in _CALL_FIELDS})
+
+
+def _student(row: Any) -> StudentRecord:
+    return StudentRecord(
+        row.id, row.student_id, row.campus_id, row.tutor_id, row.first_name, row.last_name
+    )
+
+
+_STUDENT_RECORD = select(
+    Student.id,
+    Student.student_id,
+    Student.campus_id,
+    Student.tutor_id,
+    Student.first_name,
+    Student.last_name,
+)
+
+
+class SqlAlerts:
+    """``server.ports.alerts.Alerts`` on one registry session (the rows are kept in the
+    session: ``save`` writes a record back onto its row)."""
+
+    def __init__(self, session: Session, *, timezone: str) -> None:
+        self._session = session
+        self._repo = AlertRepository(session, timezone=timezone)
+
+    def _row(self, record: AlertRecord) -> Alert:
+        assert record.id is not None
+        row = self._session.get(Alert, record.id)
+        assert row is not None
+        return row
+
+    def by_public_id(self, public_id: str) -> AlertRecord | None:
+        row = self._repo.by_public_id(public_id)
+        return alert_record(row) if row is not None else None
+
+    def by_key(self, dedupe_key: str) -> AlertRecord | None:
+        row = self._repo.by_key(dedupe_key)
+        return alert_record(row) if row is not None else None
+
+    def add(self, record: AlertRecord) -> AlertRecord:
+        row = Alert(**{name: getattr(record, name) for name in _ALERT_FIELDS})
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as error:
+            raise DuplicateAlert() from error
+        record.id = row.id
+        return record
+
+    def save(self, record: AlertRecord) -> None:
+        row = self._row(record)
+        for name in _ALERT_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+    def open_reader_down(self, campus: str, reader: str) -> AlertRecord | None:
+        row = self._repo.open_reader_down(campus, reader)
+        return alert_record(row) if row is not None else None
+
+    def open_capacity(self, campus: str, room: str | None) -> AlertRecord | None:
+        row = self._repo.open_capacity(campus, room)
+        return alert_record(row) if row is not None else None
+
+    def unresolved_absences(self, student_pks: Collection[int]) -> list[AlertRecord]:
+        return [alert_record(row) for row in self._repo.unresolved_absences(student_pks)]
+
+    def open_alerts(self) -> list[AlertRecord]:
+        return [alert_record(row) for row in self._repo.open_alerts()]
+
+    def listing(
+        self,
+        *,
+        open_only: bool,
+        since: datetime | None,
+        campus: str | None = None,
+        closed_since: datetime | None = None,
+        tutor_id: int | None = None,
+        kind: AlertKind | None = None,
+    ) -> list[AlertRecord]:
+        query = select(Alert).order_by(Alert.noticed_at.desc(), Alert.id.desc())
+        if campus is not None:
+            query = query.where(Alert.campus_id == campus)
+        if open_only and closed_since is not None:
+            query = query.where(or_(Alert.status != "closed", Alert.closed_at >= closed_since))
+        elif open_only:
+            query = query.where(Alert.status != "closed")
+        if since is not None:
+            query = query.where(Alert.noticed_at >= since)
+        if tutor_id is not None:
+            query = query.where(Alert.tutor_id == tutor_id)
+        if kind is not None:
+            query = query.where(Alert.kind == kind.value)
+        return [alert_record(row) for row in self._session.scalars(query)]
+
+    def tutor_ids(self, campus: str) -> set[int]:
+        students = self._session.scalars(
+            select(Student.tutor_id).where(
+                Student.campus_id == campus, Student.tutor_id.is_not(None)
+            )
+        )
+        alerts = self._session.scalars(
+            select(Alert.tutor_id).where(Alert.campus_id == campus, Alert.tutor_id.is_not(None))
+        )
+        return {pk for pk in [*students, *alerts] if pk is not None}
+
+    def facts(
+        self, start: datetime, end: datetime, campus: str | None, policy: CallPolicy
+    ) -> list[AlertFact]:
+        return self._repo.facts(start, end, campus, policy)
+
+    def notices(self, steps: Sequence[tuple[int, NoticeKind]]) -> list[Notice]:
+        return self._repo.notices(steps)
+
+    def deliveries(self, alert_pk: int) -> list[DeliveryRecord]:
+        return [
+            DeliveryRecord(
+                row.notice, row.channel, row.status, row.attempts, row.last_error, row.sent_at
+            )
+            for row in self._repo.deliveries(alert_pk)
+        ]
+
+
+_DELIVERY_FIELDS = tuple(item.name for item in fields(DeliveryState) if item.name != "id")
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A delivery to try now: pending or failed but not given up, its time come, and no
+    live claim of any process on it."""
+    return (
+        AlertDelivery.status.in_(("pending", "failed")),
+        AlertDelivery.next_attempt_at.is_not(None),
+        AlertDelivery.next_attempt_at <= now,
+        or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until <= now),
+    )
+
+
+class SqlDeliveries:
+    """``server.ports.alerts.Deliveries`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def known(self, alert_pks: Collection[int]) -> set[tuple[int, str, str]]:
+        pks = sorted(alert_pks)
+        found: set[tuple[int, str, str]] = set()
+        for start in range(0, len(pks), _CHUNK):
+            rows = self._session.execute(
+                select(AlertDelivery.alert_pk, AlertDelivery.notice, AlertDelivery.channel).where(
+                    AlertDelivery.alert_pk.in_(pks[start : start + _CHUNK])
+                )
+            )
+            found.update((pk, notice, channel) for pk, notice, channel in rows)
+        return found
+
+    def add(self, deliveries: Sequence[DeliveryState]) -> None:
+        if not deliveries:
+            return
+        rows = [{name: getattr(item, name) for name in _DELIVERY_FIELDS} for item in deliveries]
+        try:
+            with self._session.begin_nested():
+                self._session.execute(AlertDelivery.__table__.insert(), rows)  # Core: one INSERT
+        except IntegrityError as error:
+            raise DuplicateDelivery() from error
+
+    def get(self, delivery_id: int) -> DeliveryState | None:
+        row = self._session.get(AlertDelivery, delivery_id)
+        if row is None:
+            return None
+        return DeliveryState(id=row.id, **{name: getattr(row, name) for name in _DELIVERY_FIELDS})
+
+    def save(self, delivery: DeliveryState) -> None:
+        assert delivery.id is not None
+        row = self._session.get(AlertDelivery, delivery.id)
+        assert row is not None
+        for name in _DELIVERY_FIELDS:
+            setattr(row, name, getattr(delivery, name))
+
+    def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
+        rows = self._session.execute(
+            select(Alert.campus_id, AlertDelivery.channel)
+            .join(Alert, Alert.id == AlertDelivery.alert_pk)
+            .where(*_due(now))
+            .distinct()
+        )
+        return {(campus, channel) for campus, channel in rows}
+
+    def count_due(self, now: datetime) -> int:
+        query = select(func.count()).select_from(AlertDelivery).where(*_due(now))
+        return self._session.scalar(query) or 0
+
+    def next_due(
+        self, now: datetime, campus: str | None = None, channel: str | None = None
+    ) -> int | None:
+        query = select(AlertDelivery.id).where(*_due(now))
+        if campus is not None:
+            query = query.join(Alert, Alert.id == AlertDelivery.alert_pk).where(
+                Alert.campus_id == campus
+            )
+        if channel is not None:
+            query = query.where(AlertDelivery.channel == channel)
+        query = query.order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(1)
+        return self._session.scalar(query)
+
+    def claim(self, delivery_id: int, now: datetime, owner: str, until: datetime) -> bool:
+        claimed = self._session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id, *_due(now))
+            .values(claimed_by=owner, claimed_until=until)
+        )
+        return claimed.rowcount == 1  # type: ignore[attr-defined]
+
+    def release(self, delivery_id: int, owner: str) -> None:
+        self._session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+class SqlCalls:
+    """``server.ports.alerts.Calls`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._repo = AlertRepository(session)
+
+    def of(self, alert_pk: int) -> list[CallRecord]:
+        return [_call_record(row) for row in self._repo.calls(alert_pk)]
+
+    def logs_of(self, alert_pks: Collection[int]) -> dict[int, list[CallLog]]:
+        return self._repo.calls_of(alert_pks)
+
+    def add(self, record: CallRecord) -> CallRecord:
+        row = AlertCall(**{name: getattr(record, name) for name in _CALL_FIELDS})
+        self._session.add(row)
+        self._session.flush()
+        record.id = row.id
+        return record
+
+    def save(self, record: CallRecord) -> None:
+        assert record.id is not None
+        row = self._session.get(AlertCall, record.id)
+        assert row is not None
+        for name in _CALL_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+
+class SqlPeople:
+    """``server.ports.alerts.People`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._repo = AlertRepository(session)
+
+    def student(self, student_pk: int) -> StudentRecord | None:
+        row = self._session.execute(_STUDENT_RECORD.where(Student.id == student_pk)).first()
+        return _student(row) if row is not None else None
+
+    def student_by_id(self, student_id: str) -> StudentRecord | None:
+        row = self._session.execute(_STUDENT_RECORD.where(Student.student_id == student_id)).first()
+        return _student(row) if row is not None else None
+
+    def students(self, student_pks: Collection[int]) -> dict[int, StudentRecord]:
+        if not student_pks:
+            return {}
+        rows = self._session.execute(_STUDENT_RECORD.where(Student.id.in_(list(student_pks))))
+        return {row.id: _student(row) for row in rows}
+
+    def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
+        return self._repo.tutor_names(tutor_ids)
+
+
+def alerts_in_transaction(session: Session, *, timezone: str) -> SqlAlertsUnitOfWork:
+    """The alert ports on a session the caller holds, in its transaction (the caller
+    commits; not to be entered with ``with``)."""
+    found = SqlAlertsUnitOfWork(lambda: session, timezone=timezone)
+    found._bind(session)
+    return found

@@ -1,5 +1,6 @@
 """The health of each campus's alert channels in the registry (``alert_channel_states``)
-and the delivery counters, so every server process reads and writes the same."""
+and the delivery counters, so every server process reads and writes the same; the
+adapter of the port ``server.ports.alerts.ChannelHealthLog``."""
 
 from __future__ import annotations
 
@@ -61,3 +62,19 @@ def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
         entry = counts.setdefault(channel, {"sent": 0, "pending": 0, "retrying": 0, "given_up": 0})
         entry[name] += count
     return counts
+
+
+class SqlChannelHealth:
+    """``server.ports.alerts.ChannelHealthLog`` on one registry session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def states(self, campuses: Collection[str] | None = None) -> list[ChannelHealth]:
+        return states(self._session, campuses)
+
+    def record_outcome(self, campus: str, channel: str, error: str, now: datetime) -> ChannelHealth:
+        return record_outcome(self._session, campus, channel, error, now)
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        return delivery_counts(self._session)

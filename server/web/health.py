@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from server.services.alerts.delivery_health import health_report
+from server.container import built
 from server.web.context import services
 
 blueprint = Blueprint("health", __name__)
@@ -14,6 +14,6 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 def status() -> Response:
-    answer = jsonify(health_report(services().registry))
+    answer = jsonify(built(services().delivery_health).health_report())
     answer.headers["Cache-Control"] = "no-store"
     return answer

@@ -18,8 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from edge.protocol import events_topic
-from server.alerting import build_alerting
-from server.bootstrap import build_ingest, build_reports
+from server.bootstrap import build_alerting, build_ingest, build_reports
 from server.container import Services
 from server.domain.accounts import Actor
 from server.domain.events import ReaderStatusRecord
@@ -142,6 +141,7 @@ def test_absence_email_then_call_log_then_evidence(tmp_path: Path, mosquitto: Mo
                 settings=settings,
                 clock=clock,
                 ledger=ledger,
+                registry=registry,
                 alerts=alerting.alerts,
                 reports=build_reports(settings, registry, ledger),
             )

@@ -20,7 +20,6 @@ FORBIDDEN = {
         "server.web",
         "server.entrypoints",
         "server.bootstrap",
-        "server.alerting",
         "server.container",
         "server.adapters",
     ),
@@ -29,11 +28,10 @@ FORBIDDEN = {
         "server.web",
         "server.entrypoints",
         "server.bootstrap",
-        "server.alerting",
         "server.container",
         "server.registry",
     ),
-    "server.services": ("server.web", "server.entrypoints", "server.bootstrap", "server.alerting"),
+    "server.services": ("server.web", "server.entrypoints", "server.bootstrap"),
 }
 ALLOWED = {
     "server.domain": ("server.domain",),
@@ -96,6 +94,7 @@ def test_the_domain_shares_only_the_protocol_with_the_edge() -> None:
 # no SQLAlchemy and no registry in any of their modules, even for typing (issue 17).
 PORTED = (
     "accounts",
+    "alerts",
     "occupancy",
     "operations",
     "people",
@@ -104,6 +103,16 @@ PORTED = (
     "reporting",
     "screens",
 )
+# Modules of a PORTED package not ported yet: each still imports them.
+NOT_PORTED_YET = {"server.services.alerts.absence_watcher"}
+
+
+def _storage_imports(path: Path) -> list[str]:
+    return [
+        name
+        for name in _imports(path)
+        if name.split(".")[0] == "sqlalchemy" or name.startswith("server.registry")
+    ]
 
 
 @pytest.mark.parametrize("package", PORTED)
@@ -116,9 +125,14 @@ def test_ported_capabilities_import_neither_sqlalchemy_nor_the_registry(package:
     ]
     assert modules, f"no module in server/services/{package}"
     wrong = [
-        f"{module} imports {imported}"
+        f"{module} imports {name}"
         for module, path in modules
-        for imported in _imports(path)
-        if imported.split(".")[0] == "sqlalchemy" or imported.startswith("server.registry")
+        if module not in NOT_PORTED_YET
+        for name in _storage_imports(path)
     ]
     assert wrong == []
+
+
+def test_the_modules_not_ported_yet_still_need_their_exemption() -> None:
+    paths = dict(_modules())
+    assert all(_storage_imports(paths[module]) for module in NOT_PORTED_YET)

@@ -23,7 +23,6 @@ As every periodic job, it runs only in the process holding the job lease.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -48,13 +47,12 @@ class AbsenceSchedule(PeriodicJob):
         horizon: timedelta = timedelta(hours=36),
         max_sleep: timedelta = timedelta(seconds=10),
     ) -> None:
-        super().__init__("absence-watcher", watcher.run, clock=clock, every=sweep_every)
+        super().__init__("absence-watcher", self._step, clock=clock, every=sweep_every)
         self.watcher = watcher
         self.sweep_every = sweep_every
         self.replan_every = replan_every
         self.horizon = horizon
         self.max_sleep = max_sleep  # lease renewal, a clock jump, a change of leader
-        self._wake = threading.Event()
         self._changed = True
         self._plan: dict[datetime, set[str]] = {}
         self._checked: datetime | None = None  # checked up to here (None: sweep first)
@@ -64,53 +62,39 @@ class AbsenceSchedule(PeriodicJob):
         self._prepared: Prepared | None = None  # the next instant's due slots, read ahead
         self._preparing: timedelta | None = None  # how long that took last time
         self.instants_checked = 0
-        self._held = False  # whether the last turn held the job lease
+        self._wait: float | None = None  # what the last turn said (None: it did not end)
 
     def changed(self) -> None:
         """Contracts, the calendar or excuses changed: re-read the coming instants now."""
         self._changed = True
         self._prepared = None
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self.wake()
 
     @property
     def planned(self) -> list[datetime]:
         """The coming check instants known now."""
         return sorted(self._plan)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                wait = self.step()
-            except Exception:
-                log.exception("absence watcher failed; next try in %s", self.max_sleep)
-                self._checked, self._prepared = None, None  # sweep again: nothing is lost
-                wait = self.max_sleep.total_seconds()
-                self._record(time.monotonic() - started, ok=False)
-            else:
-                if self._held:  # a turn of the lease holder: a run (/metrics, /readyz)
-                    self._record(time.monotonic() - started, ok=True)
-                else:
-                    self._skipped()
-            if wait > 0:
-                self._wake.wait(wait)
-            self._wake.clear()
-
     def step(self) -> float:
-        """One turn: the sweep if due, the plan if stale, the instants come; returns how
-        long to sleep (seconds) before the next turn."""
-        now = self._clock()
-        self._held = self.lease is None or self.lease(now)
-        if not self._held:
-            self._checked = None  # another process runs it; sweep first on taking over
-            self._prepared = None
-            return self.max_sleep.total_seconds()
+        """One turn now, in the caller's thread, as the job's thread runs them; returns
+        how long to sleep (seconds) before the next turn."""
+        self.run_once()
+        return self.next_wait().total_seconds()
+
+    def next_wait(self) -> timedelta:
+        """Until the next instant, the next sweep or plan, at most ``max_sleep``; after a
+        turn that did not run (another process holds the lease) or failed, ``max_sleep``
+        and a sweep first at the next turn: nothing is lost."""
+        wait, self._wait = self._wait, None
+        if wait is None:
+            self._checked, self._prepared = None, None
+            return self.max_sleep
+        return timedelta(seconds=wait)
+
+    def _step(self, now: datetime) -> None:
+        """The job's action, in the process holding the lease: the sweep if due, the plan
+        if stale, the instants come."""
+        self._wait = None
         near = self._near(now)
         if near is not None:  # an instant is coming: the chores wait until it is checked
             for chore in ("_sweep_at", "_replan_at"):
@@ -140,7 +124,7 @@ class AbsenceSchedule(PeriodicJob):
             self.instants_checked += len(due)
         else:
             self._prepare(now)
-        return self._sleep(self._clock())
+        self._wait = self._sleep(self._clock())
 
     def _prepare(self, now: datetime) -> None:
         """Shortly before an instant, read its due slots ahead (``prepare``)."""

@@ -49,6 +49,7 @@ from server.domain.slots import Excuse
 from server.registry.alert_models import AbsenceEvaluation, Alert, WatcherMark
 from server.registry.alert_repository import (
     AlertRepository,
+    alerts_in_transaction,
     apply_state,
     state_of,
 )
@@ -458,7 +459,10 @@ class AbsenceWatcher:
         try:
             with session.begin_nested():
                 return self.alerts.notifications.record(
-                    session, [(step.alert_pk, step.notice) for step in steps], now, channels
+                    alerts_in_transaction(session, timezone=self.settings.timezone),
+                    [(step.alert_pk, step.notice) for step in steps],
+                    now,
+                    channels,
                 )
         except Exception:
             log.exception("the deliveries of %d alert steps could not be recorded", len(steps))

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm
-
 from server.config import PresenceSettings
 from server.domain import alerts as rules
 from server.domain.accounts import Actor
@@ -22,11 +20,15 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.events import StoredTap
 from server.domain.notices import NoticeKind
 from server.domain.sessions import ReaderMode
-from server.registry import audit
-from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings
-from server.registry.alert_repository import AlertRepository, apply_state, call_of, state_of
-from server.registry.models import Student
-from server.registry.presence_repository import repository
+from server.ports.alerts import (
+    AlertRecord,
+    AlertsUnitOfWork,
+    CallRecord,
+    ChannelSettings,
+    apply_state,
+    call_of,
+    state_of,
+)
 from server.services.alerts.notifications import NotificationService
 from server.services.presence.corrections import CorrectionService
 from server.services.presence.ledger import holder_of, index_holdings
@@ -48,11 +50,9 @@ class CallNotFound(NotFound):
         super().__init__("there is no such call")
 
 
-def call_policy(
-    settings: PresenceSettings, channel: AlertChannelSettings | None = None
-) -> CallPolicy:
+def call_policy(settings: PresenceSettings, channel: ChannelSettings | None = None) -> CallPolicy:
     """A campus's call policy: the ``[presence]`` settings and the escalation delay of
-    its alert channels."""
+    its alert channels (their settings, or anything with their ``escalation_minutes``)."""
     return CallPolicy(
         first_call_within=timedelta(minutes=settings.first_call_minutes),
         call_again_after=timedelta(minutes=settings.call_again_minutes),
@@ -72,22 +72,19 @@ class Step:
 class AlertService:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        unit_of_work: Callable[[], AlertsUnitOfWork],
         notifications: NotificationService,
         corrections: CorrectionService,
         settings: PresenceSettings,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.notifications = notifications
         self.corrections = corrections
         self.settings = settings
         self._clock = clock
         self.tz = settings.zone
-
-    def _repo(self, session: orm.Session) -> AlertRepository:
-        return AlertRepository(session, timezone=self.settings.timezone)
 
     def announce(self, steps: Sequence[Step], now: datetime, *, send_now: bool = True) -> None:
         for step in steps:
@@ -101,47 +98,65 @@ class AlertService:
     # ------------------------------------------------------------------ tutor's actions
 
     def acknowledge(self, public_id: str, actor: Actor) -> dict[str, Any]:
-        with self.registry() as session, session.begin():
-            row = self._alert(session, public_id)
-            before = row.status
-            apply_state(row, rules.acknowledge(state_of(row), actor.at))
-            if not row.acknowledged_by:
-                row.acknowledged_by = actor.name
-            self._audit(session, row, actor, "alert_acknowledged", before)
-            return self.describe(session, row, actor.at)
+        with self.unit_of_work() as uow:
+            alert = self._alert(uow, public_id)
+            before = alert.status
+            apply_state(alert, rules.acknowledge(state_of(alert), actor.at))
+            if not alert.acknowledged_by:
+                alert.acknowledged_by = actor.name
+            uow.alerts.save(alert)
+            self._audit(uow, alert, actor, "alert_acknowledged", before)
+            described = self.describe(uow, alert, actor.at)
+            uow.commit()
+            return described
 
-    def policy(self, session: orm.Session, campus: str) -> CallPolicy:
-        return call_policy(self.settings, self._repo(session).channel_settings(campus))
+    def policy(self, uow: AlertsUnitOfWork, campus: str) -> CallPolicy:
+        return call_policy(self.settings, uow.channel_settings.get(campus))
 
-    def life(self, session: orm.Session, row: Alert, now: datetime) -> AlertLife:
+    def life(self, uow: AlertsUnitOfWork, alert: AlertRecord, now: datetime) -> AlertLife:
         """The alert's life (:func:`server.domain.alerts.life`) at ``now``."""
-        calls = self._repo(session).calls_of([row.id])[row.id]
-        return rules.life(state_of(row), calls, self.policy(session, row.campus_id), now)
+        assert alert.id is not None
+        calls = uow.calls.logs_of([alert.id])[alert.id]
+        return rules.life(state_of(alert), calls, self.policy(uow, alert.campus_id), now)
+
+    def lives(
+        self, uow: AlertsUnitOfWork, alerts: Sequence[AlertRecord], now: datetime
+    ) -> dict[int, AlertLife]:
+        """Each alert's life at ``now``, by alert id (the calls read at once)."""
+        calls = uow.calls.logs_of([alert.id for alert in alerts if alert.id is not None])
+        policies = {campus: self.policy(uow, campus) for campus in {a.campus_id for a in alerts}}
+        return {
+            alert.id: rules.life(state_of(alert), calls[alert.id], policies[alert.campus_id], now)
+            for alert in alerts
+            if alert.id is not None
+        }
 
     def log_call(self, public_id: str, call: CallLog, actor: Actor) -> dict[str, Any]:
         """Record a call. It closes the alert unless it did not reach the student (then
         the next call is due, see ``domain.alerts.life``); a closed alert refuses it
         (:class:`AlertClosed`). An excused absence is recorded through the corrections
         service, over the slot."""
-        with self.registry() as session:
-            row = self._alert(session, public_id)
-            rules.log_call(state_of(row), call, actor.at)  # validate before writing
-            span = self._excusable(session, row) if call.excused else None
+        with self.unit_of_work() as uow:
+            alert = self._alert(uow, public_id)
+            rules.log_call(state_of(alert), call, actor.at)  # validate before writing
+            span = self._excusable(uow, alert) if call.excused else None
         excuse_id = None
         if span is not None and call.category is not None:
             student_id, start, end = span
             excuse_id = self.corrections.excuse(
                 student_id, start, end, call.category.excuse, note=call.reason, actor=actor
             )
-        with self.registry() as session, session.begin():
-            row = self._alert(session, public_id)
-            before = row.status
-            apply_state(row, rules.log_call(state_of(row), call, actor.at))
-            session.add(_call_row(row, call, excuse_id, actor))
-            self._audit(session, row, actor, "alert_call_logged", before, outcome=call.outcome)
-            described = self.describe(session, row, actor.at)
-            pk, closed = row.id, row.status == "closed"
-        if closed:
+        with self.unit_of_work() as uow:
+            alert = self._alert(uow, public_id)
+            before = alert.status
+            apply_state(alert, rules.log_call(state_of(alert), call, actor.at))
+            uow.alerts.save(alert)
+            uow.calls.add(_call_record(alert, call, excuse_id, actor))
+            self._audit(uow, alert, actor, "alert_call_logged", before, outcome=call.outcome)
+            described = self.describe(uow, alert, actor.at)
+            pk, closed = alert.id, alert.status == "closed"
+            uow.commit()
+        if closed and pk is not None:
             self.announce([Step(pk, NoticeKind.RESOLVED)], actor.at)
         return described
 
@@ -154,23 +169,26 @@ class AlertService:
         Excusing the absence is not done here: log a call for that."""
         if call.excused:
             raise DomainError("a correction cannot excuse the absence: log a call for that")
-        with self.registry() as session, session.begin():
-            row = self._alert(session, public_id)
-            rows = self._repo(session).calls(row.id)
-            if not 0 <= index < len(rows):
+        with self.unit_of_work() as uow:
+            alert = self._alert(uow, public_id)
+            assert alert.id is not None
+            records = uow.calls.of(alert.id)
+            if not 0 <= index < len(records):
                 raise CallNotFound()
-            target = rows[index]
+            target = records[index]
             old = _call_dict(target)
-            calls = [call_of(item) for item in rows]
+            calls = [call_of(item) for item in records]
             calls[index] = replace(call, excused=target.excused)
-            before = row.status
-            apply_state(row, rules.correct_calls(state_of(row), calls, actor.at))
+            before = alert.status
+            apply_state(alert, rules.correct_calls(state_of(alert), calls, actor.at))
+            uow.alerts.save(alert)
             target.called_at, target.outcome = call.called_at, call.outcome.value
             target.reason_category = call.category.value if call.category else None
             target.reason = call.reason
+            uow.calls.save(target)
             self._audit(
-                session,
-                row,
+                uow,
+                alert,
                 actor,
                 "alert_call_corrected",
                 before,
@@ -179,14 +197,18 @@ class AlertService:
                 call_after=_call_dict(target),
                 note=note,
             )
-            return self.describe(session, row, actor.at)
+            described = self.describe(uow, alert, actor.at)
+            uow.commit()
+            return described
 
-    def _excusable(self, session: orm.Session, row: Alert) -> tuple[str, datetime, datetime]:
-        student = session.get(Student, row.student_pk) if row.student_pk else None
+    def _excusable(
+        self, uow: AlertsUnitOfWork, alert: AlertRecord
+    ) -> tuple[str, datetime, datetime]:
+        student = uow.people.student(alert.student_pk) if alert.student_pk else None
         if student is None:
             raise DomainError("only an alert about a student can be excused")
-        if row.slot_start is not None and row.slot_end is not None:
-            return student.student_id, row.slot_start, row.slot_end
+        if alert.slot_start is not None and alert.slot_end is not None:
+            return student.student_id, alert.slot_start, alert.slot_end
         raise DomainError("only an absence from a slot can be excused here")
 
     # ------------------------------------------------------------------ automatic steps
@@ -195,57 +217,58 @@ class AlertService:
         """A student with an absence alert taps in: before any call the alert closes
         and the tutor is told; after it, the late arrival is recorded on the alert."""
         steps: list[Step] = []
-        with self.registry() as session, session.begin():
-            repo = repository(session, self.settings)
-            modes = repo.reader_modes()
+        with self.unit_of_work() as uow:
+            modes = uow.doors.reader_modes()
             door_taps = [
                 tap
                 for tap in taps
                 if modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE) is not ReaderMode.ROOM
             ]
-            holdings = index_holdings(repo.holdings_for_hashes({tap.badge for tap in door_taps}))
+            holdings = index_holdings(
+                uow.doors.holdings_for_hashes({tap.badge for tap in door_taps})  # type: ignore[arg-type]
+            )
             arrivals: dict[int, datetime] = {}
             for tap in door_taps:
                 holder = holder_of(holdings, tap.badge, tap.ts)
                 if holder is not None:
                     first = arrivals.get(holder.student_pk)
                     arrivals[holder.student_pk] = min(first, tap.ts) if first else tap.ts
-            for row in self._repo(session).unresolved_absences(arrivals):
-                arrived = arrivals[row.student_pk]  # type: ignore[index]
-                if row.slot_start is None or row.slot_end is None:
+            for alert in uow.alerts.unresolved_absences(arrivals):
+                arrived = arrivals[alert.student_pk]  # type: ignore[index]
+                if alert.slot_start is None or alert.slot_end is None:
                     continue
-                if not row.slot_start <= arrived < row.slot_end:
+                if not alert.slot_start <= arrived < alert.slot_end:
                     continue
-                state, tell = rules.student_arrived(state_of(row), arrived, now)
-                before = row.status
-                apply_state(row, state)
-                self._audit(session, row, Actor("system", now), "alert_student_arrived", before)
-                if tell:
-                    steps.append(Step(row.id, NoticeKind.ARRIVED))
+                state, tell = rules.student_arrived(state_of(alert), arrived, now)
+                before = alert.status
+                apply_state(alert, state)
+                uow.alerts.save(alert)
+                self._audit(uow, alert, Actor("system", now), "alert_student_arrived", before)
+                if tell and alert.id is not None:
+                    steps.append(Step(alert.id, NoticeKind.ARRIVED))
+            uow.commit()
         return steps
 
     def escalate_due(self, now: datetime) -> int:
         """Tell the coordinator about the alerts whose life says so: still not closed
         after the campus's delay, or called too many times without an answer."""
         steps: list[Step] = []
-        with self.registry() as session, session.begin():
-            repo = self._repo(session)
-            rows = [
-                row
-                for row in repo.open_alerts()
+        with self.unit_of_work() as uow:
+            alerts = [
+                alert
+                for alert in uow.alerts.open_alerts()
                 # incidents go to the coordinators already
-                if row.kind not in (AlertKind.READER_DOWN.value, AlertKind.CAPACITY.value)
+                if alert.kind not in (AlertKind.READER_DOWN.value, AlertKind.CAPACITY.value)
             ]
-            calls = repo.calls_of([row.id for row in rows])
-            policies: dict[str, CallPolicy] = {}
-            for row in rows:
-                if row.campus_id not in policies:
-                    policies[row.campus_id] = self.policy(session, row.campus_id)
-                life = rules.life(state_of(row), calls[row.id], policies[row.campus_id], now)
-                if life.escalate_now:
-                    row.escalated_at = now
-                    self._audit(session, row, Actor("system", now), "alert_escalated", row.status)
-                    steps.append(Step(row.id, NoticeKind.ESCALATED))
+            lives = self.lives(uow, alerts, now)
+            for alert in alerts:
+                assert alert.id is not None
+                if lives[alert.id].escalate_now:
+                    alert.escalated_at = now
+                    uow.alerts.save(alert)
+                    self._audit(uow, alert, Actor("system", now), "alert_escalated", alert.status)
+                    steps.append(Step(alert.id, NoticeKind.ESCALATED))
+            uow.commit()
         self.announce(steps, now)
         return len(steps)
 
@@ -254,13 +277,13 @@ class AlertService:
     def listing(
         self, *, open_only: bool, since: datetime | None, campus: str | None = None
     ) -> list[dict[str, Any]]:
-        with self.registry() as session:
-            rows = self._repo(session).listing(open_only=open_only, since=since, campus=campus)
-            return [self.describe(session, row) for row in rows]
+        with self.unit_of_work() as uow:
+            alerts = uow.alerts.listing(open_only=open_only, since=since, campus=campus)
+            return [self.describe(uow, alert) for alert in alerts]
 
     def get(self, public_id: str) -> dict[str, Any]:
-        with self.registry() as session:
-            return self.describe(session, self._alert(session, public_id))
+        with self.unit_of_work() as uow:
+            return self.describe(uow, self._alert(uow, public_id))
 
     def evidence(
         self, first: date, last: date, *, campus: str | None = None, tz: ZoneInfo | None = None
@@ -270,11 +293,11 @@ class AlertService:
         tz = tz or self.tz
         start = local_midnight(first, tz)
         end = local_midnight(last + timedelta(days=1), tz)
-        with self.registry() as session:
+        with self.unit_of_work() as uow:
             policy = call_policy(
-                self.settings, self._repo(session).channel_settings(campus) if campus else None
+                self.settings, uow.channel_settings.get(campus) if campus else None
             )
-            facts = self._repo(session).facts(start, end, campus, policy)
+            facts = uow.alerts.facts(start, end, campus, policy)
         lines = rules.evidence(facts, tz)
         return {
             "from": first.isoformat(),
@@ -284,43 +307,44 @@ class AlertService:
         }
 
     def describe(
-        self, session: orm.Session, row: Alert, now: datetime | None = None
+        self, uow: AlertsUnitOfWork, alert: AlertRecord, now: datetime | None = None
     ) -> dict[str, Any]:
         """The API's view of an alert: for staff, so with the student's phone."""
-        notice = self._repo(session).notice(row.id, NoticeKind.RAISED)
+        assert alert.id is not None  # saved: the notice is read from the store
+        (notice,) = uow.alerts.notices([(alert.id, NoticeKind.RAISED)])
         student = notice.student
-        life = self.life(session, row, now or self._now())
+        life = self.life(uow, alert, now or self._now())
         return {
-            "id": row.public_id,
-            "kind": row.kind,
-            "campus": row.campus_id,
-            "status": row.status,
-            "resolution": row.resolution,
+            "id": alert.public_id,
+            "kind": alert.kind,
+            "campus": alert.campus_id,
+            "status": alert.status,
+            "resolution": alert.resolution,
             "student_id": notice.student_id,
             "student_name": student.name if student else None,
             "student_phone": student.phone if student else None,
             "tutor": notice.tutor.email if notice.tutor else None,
-            "tutor_name": self._repo(session).tutor_names([row.tutor_id]).get(row.tutor_id)
-            if row.tutor_id
+            "tutor_name": uow.people.tutor_names([alert.tutor_id]).get(alert.tutor_id)
+            if alert.tutor_id
             else None,
             "stage": life.stage.value,
             "attempts": life.attempts,
             "next_call_at": _iso(life.next_call_at),
-            "slot_start": _iso(row.slot_start),
-            "slot_end": _iso(row.slot_end),
-            "week": row.week,
-            "reader": row.reader_id,
-            "room": row.room_id,
-            "count": row.occupancy_count,
-            "capacity": row.occupancy_capacity,
-            "noticed_at": _iso(row.noticed_at),
-            "acknowledged_at": _iso(row.acknowledged_at),
-            "called_at": _iso(row.called_at),
-            "arrived_at": _iso(row.arrived_at),
-            "escalated_at": _iso(row.escalated_at),
-            "closed_at": _iso(row.closed_at),
+            "slot_start": _iso(alert.slot_start),
+            "slot_end": _iso(alert.slot_end),
+            "week": alert.week,
+            "reader": alert.reader_id,
+            "room": alert.room_id,
+            "count": alert.occupancy_count,
+            "capacity": alert.occupancy_capacity,
+            "noticed_at": _iso(alert.noticed_at),
+            "acknowledged_at": _iso(alert.acknowledged_at),
+            "called_at": _iso(alert.called_at),
+            "arrived_at": _iso(alert.arrived_at),
+            "escalated_at": _iso(alert.escalated_at),
+            "closed_at": _iso(alert.closed_at),
             "url": notice.url or None,
-            "calls": [_call_dict(call) for call in self._repo(session).calls(row.id)],
+            "calls": [_call_dict(call) for call in uow.calls.of(alert.id)],
             "deliveries": [
                 {
                     "notice": item.notice,
@@ -330,7 +354,7 @@ class AlertService:
                     "error": item.last_error or None,
                     "sent_at": _iso(item.sent_at),
                 }
-                for item in self._repo(session).deliveries(row.id)
+                for item in uow.alerts.deliveries(alert.id)
             ],
         }
 
@@ -340,31 +364,39 @@ class AlertService:
         """The injected clock (the composition root's); without one, the real time."""
         return self._clock() if self._clock else datetime.now(UTC)
 
-    def _alert(self, session: orm.Session, public_id: str) -> Alert:
-        row = self._repo(session).by_public_id(public_id)
-        if row is None:
+    @staticmethod
+    def _alert(uow: AlertsUnitOfWork, public_id: str) -> AlertRecord:
+        alert = uow.alerts.by_public_id(public_id)
+        if alert is None:
             raise AlertNotFound()
-        return row
+        return alert
 
     @staticmethod
     def _audit(
-        session: orm.Session, row: Alert, actor: Actor, action: str, before: str, **extra: Any
+        uow: AlertsUnitOfWork,
+        alert: AlertRecord,
+        actor: Actor,
+        action: str,
+        before: str,
+        **extra: Any,
     ) -> None:
-        audit.record(
-            session,
+        uow.audit.record(
             at=actor.at,
             actor=actor.name,
             action=action,
             entity="alert",
-            entity_id=row.public_id,
+            entity_id=alert.public_id,
             before={"status": before},
-            after={"status": row.status, "resolution": row.resolution, **extra},
+            after={"status": alert.status, "resolution": alert.resolution, **extra},
         )
 
 
-def _call_row(row: Alert, call: CallLog, excuse_id: int | None, actor: Actor) -> AlertCall:
-    return AlertCall(
-        alert_pk=row.id,
+def _call_record(
+    alert: AlertRecord, call: CallLog, excuse_id: int | None, actor: Actor
+) -> CallRecord:
+    assert alert.id is not None
+    return CallRecord(
+        alert_pk=alert.id,
         called_at=call.called_at,
         outcome=call.outcome.value,
         reason_category=call.category.value if call.category else None,
@@ -376,7 +408,7 @@ def _call_row(row: Alert, call: CallLog, excuse_id: int | None, actor: Actor) ->
     )
 
 
-def _call_dict(call: AlertCall) -> dict[str, Any]:
+def _call_dict(call: CallRecord) -> dict[str, Any]:
     return {
         "called_at": _iso(call.called_at),
         "outcome": call.outcome,

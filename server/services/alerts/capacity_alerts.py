@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import orm
-
 from server.domain.alerts import AlertKind, Resolution, incident_over
 from server.domain.capacity import CapacityChanged, CapacityLevel
 from server.domain.notices import NoticeKind
-from server.registry.alert_repository import AlertRepository, apply_state, state_of
+from server.ports.alerts import AlertsUnitOfWork, apply_state, new_alert, state_of
 from server.services.alerts.alerts import AlertService, Step
 from server.services.occupancy.occupancy import LoggingCapacityNotifier
 
@@ -30,15 +28,13 @@ class CapacityAlerts:
 
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        unit_of_work: Callable[[], AlertsUnitOfWork],
         alerts: AlertService,
         *,
-        timezone: str,
         send_now: bool = False,
     ) -> None:
-        self._registry = registry
+        self._unit_of_work = unit_of_work
         self._alerts = alerts
-        self._timezone = timezone
         self._send_now = send_now
         self._log = LoggingCapacityNotifier()
 
@@ -47,25 +43,29 @@ class CapacityAlerts:
         full = event.level is CapacityLevel.FULL
         if full == (event.previous is CapacityLevel.FULL):
             return  # normal <-> warning: the soft limit is only logged
-        with self._registry() as session, session.begin():
-            repo = AlertRepository(session, timezone=self._timezone)
-            row = repo.open_capacity(event.campus, event.room)
+        with self._unit_of_work() as uow:
+            alert = uow.alerts.open_capacity(event.campus, event.room)
             if not full:
-                if row is None:
+                if alert is None:
                     return  # closed already, or raised before this alert kind existed
-                apply_state(row, incident_over(state_of(row), Resolution.CAPACITY_BACK, event.at))
-                step = Step(row.id, NoticeKind.RESOLVED)
+                over = incident_over(state_of(alert), Resolution.CAPACITY_BACK, event.at)
+                apply_state(alert, over)
+                uow.alerts.save(alert)
             else:
-                if row is not None:
+                if alert is not None:
                     return  # already alerted (e.g. counts rebuilt after a restart)
-                row = repo.add(
-                    AlertKind.CAPACITY,
-                    f"capacity:{event.campus}:{event.room or '*'}:{event.at.isoformat()}",
-                    event.campus,
-                    event.at,
-                    room_id=event.room,
-                    occupancy_count=event.count,
-                    occupancy_capacity=event.limit,
+                alert = uow.alerts.add(
+                    new_alert(
+                        AlertKind.CAPACITY,
+                        f"capacity:{event.campus}:{event.room or '*'}:{event.at.isoformat()}",
+                        event.campus,
+                        event.at,
+                        room_id=event.room,
+                        occupancy_count=event.count,
+                        occupancy_capacity=event.limit,
+                    )
                 )
-                step = Step(row.id, NoticeKind.RAISED)
+            uow.commit()
+        assert alert.id is not None
+        step = Step(alert.id, NoticeKind.RAISED if full else NoticeKind.RESOLVED)
         self._alerts.announce([step], event.at, send_now=self._send_now)

@@ -19,15 +19,10 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import ColumnElement, func, or_, orm, select, update
-from sqlalchemy.exc import IntegrityError
 
 from server.domain.deliveries import scrub
-from server.domain.notices import Channel, ChannelUnavailable, DeliveryFailed, Notice, NoticeKind
-from server.registry import channel_health
-from server.registry.alert_models import Alert, AlertDelivery
+from server.domain.notices import Channel, ChannelUnavailable, DeliveryFailed, NoticeKind
+from server.ports.alerts import AlertsUnitOfWork, DeliveryState, DuplicateDelivery
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +35,6 @@ LONGEST_RETRY = timedelta(hours=1)
 
 
 ChannelFactory = Callable[[str], Mapping[str, Channel]]  # campus id -> enabled channels
-NoticeLoader = Callable[[orm.Session, int, NoticeKind], Notice]
-NoticesLoader = Callable[[orm.Session, Sequence[tuple[int, NoticeKind]]], list[Notice]]
 Clock = Callable[[], datetime]
 Waker = Callable[[str, str], None]  # (campus, channel): a delivery is due on that lane
 
@@ -57,17 +50,6 @@ def process_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """A delivery to try now: pending or failed but not given up, its time come, and no
-    live claim of any process on it."""
-    return (
-        AlertDelivery.status.in_(("pending", "failed")),
-        AlertDelivery.next_attempt_at.is_not(None),
-        AlertDelivery.next_attempt_at <= now,
-        or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until <= now),
-    )
-
-
 class NotificationService:
     """Records deliveries and sends claimed ones. Sending is driven from outside: the
     server's :class:`~server.services.alerts.delivery_workers.DeliveryWorkers` (one lane of
@@ -76,31 +58,26 @@ class NotificationService:
 
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        unit_of_work: Callable[[], AlertsUnitOfWork],
         channels: ChannelFactory,
-        load_notice: NoticeLoader,
         *,
         owner: str | None = None,
-        load_notices: NoticesLoader | None = None,
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.channels = channels
-        self.load_notice = load_notice
-        self.load_notices = load_notices or (
-            lambda session, steps: [load_notice(session, pk, kind) for pk, kind in steps]
-        )
         self.owner = owner or process_name()
         self.wake: Waker | None = None
 
     def notify(
         self, alert_pk: int, notice: NoticeKind, now: datetime, *, send_now: bool = True
-    ) -> list[int]:
+    ) -> int:
         """Record one delivery per channel that handles this step, in one transaction
         (once: a repeated call adds nothing): "web" as sent, the others pending. Unless
         ``send_now`` is false, wake their lanes; nothing is sent in the caller's thread,
-        so no channel holds the caller (nor the next alert) back."""
-        with self.registry() as session:
-            built = self.load_notice(session, alert_pk, notice)
+        so no channel holds the caller (nor the next alert) back. Returns how many
+        deliveries to send were recorded."""
+        with self.unit_of_work() as uow:
+            (built,) = uow.alerts.notices([(alert_pk, notice)])
         channels = self.channels(built.campus)
         names = [name for name, channel in channels.items() if channel.handles(built)]
         created = self._record(alert_pk, notice, names, now)
@@ -109,54 +86,38 @@ class NotificationService:
                 self.wake(built.campus, name)
         return created
 
-    def _record(
-        self, alert_pk: int, notice: NoticeKind, names: list[str], now: datetime
-    ) -> list[int]:
+    def _record(self, alert_pk: int, notice: NoticeKind, names: list[str], now: datetime) -> int:
         try:
-            with self.registry() as session, session.begin():
-                known = set(
-                    session.scalars(
-                        select(AlertDelivery.channel).where(
-                            AlertDelivery.alert_pk == alert_pk,
-                            AlertDelivery.notice == notice.value,
-                        )
-                    )
-                )
-                rows = [
+            with self.unit_of_work() as uow:
+                known = uow.deliveries.known([alert_pk])
+                added = [
                     _delivery(alert_pk, notice, name, now)
                     for name in [WEB, *names]
-                    if name not in known
+                    if (alert_pk, notice.value, name) not in known
                 ]
-                session.add_all(rows)
-                session.flush()
-                return [row.id for row in rows if row.channel != WEB]
-        except IntegrityError:
-            return []  # recorded meanwhile by another process (a repeated notice)
+                uow.deliveries.add(added)
+                uow.commit()
+                return sum(item.channel != WEB for item in added)
+        except DuplicateDelivery:
+            return 0  # recorded meanwhile by another process (a repeated notice)
 
     def record(
         self,
-        session: orm.Session,
+        uow: AlertsUnitOfWork,
         steps: Sequence[tuple[int, NoticeKind]],
         now: datetime,
         channels: Mapping[str, Mapping[str, Channel]],
     ) -> set[tuple[str, str]]:
-        """:meth:`notify`'s bookkeeping for many steps at once, in the caller's
-        transaction: one delivery per channel that handles each step ("web" as sent, the
-        others pending), once; ``channels`` holds each campus's (read before the
-        transaction). Returns the lanes to :meth:`wake_lanes` once it is committed."""
+        """:meth:`notify`'s bookkeeping for many steps at once, in the caller's unit of
+        work (the caller commits): one delivery per channel that handles each step
+        ("web" as sent, the others pending), once; ``channels`` holds each campus's
+        (read before the transaction). Returns the lanes to :meth:`wake_lanes` once it is
+        committed."""
         if not steps:
             return set()
-        notices = self.load_notices(session, steps)
-        pks = sorted({pk for pk, _ in steps})
-        known: set[tuple[int, str, str]] = set()
-        for start in range(0, len(pks), 500):
-            found = session.execute(
-                select(AlertDelivery.alert_pk, AlertDelivery.notice, AlertDelivery.channel).where(
-                    AlertDelivery.alert_pk.in_(pks[start : start + 500])
-                )
-            )
-            known.update((pk, notice, channel) for pk, notice, channel in found)
-        rows: list[dict[str, Any]] = []
+        notices = uow.alerts.notices(steps)
+        known = uow.deliveries.known({pk for pk, _ in steps})
+        added: list[DeliveryState] = []
         lanes: set[tuple[str, str]] = set()
         for (alert_pk, kind), built in zip(steps, notices, strict=True):
             names = [
@@ -168,11 +129,10 @@ class NotificationService:
                 if (alert_pk, kind.value, name) in known:
                     continue
                 known.add((alert_pk, kind.value, name))
-                rows.append(_delivery_values(alert_pk, kind, name, now))
+                added.append(_delivery(alert_pk, kind, name, now))
                 if name != WEB:
                     lanes.add((built.campus, name))
-        if rows:
-            session.execute(AlertDelivery.__table__.insert(), rows)  # Core: no ORM objects
+        uow.deliveries.add(added)
         return lanes
 
     def wake_lanes(self, lanes: set[tuple[str, str]]) -> None:
@@ -183,14 +143,8 @@ class NotificationService:
 
     def due_lanes(self, now: datetime) -> set[tuple[str, str]]:
         """The (campus, channel) lanes with a delivery to try now."""
-        with self.registry() as session:
-            rows = session.execute(
-                select(Alert.campus_id, AlertDelivery.channel)
-                .join(Alert, Alert.id == AlertDelivery.alert_pk)
-                .where(*_due(now))
-                .distinct()
-            )
-            return {(campus, channel) for campus, channel in rows}
+        with self.unit_of_work() as uow:
+            return uow.deliveries.due_lanes(now)
 
     def claim_next(
         self, now: datetime, campus: str | None = None, channel: str | None = None
@@ -198,25 +152,14 @@ class NotificationService:
         """Take the next due delivery (of a lane, or any) for this process: an UPDATE
         that only succeeds while it is still due and unclaimed, so two processes (or two
         threads) never send the same one. The claim holds for :data:`SEND_LEASE`."""
-        query = select(AlertDelivery.id).where(*_due(now))
-        if campus is not None:
-            query = query.join(Alert, Alert.id == AlertDelivery.alert_pk).where(
-                Alert.campus_id == campus
-            )
-        if channel is not None:
-            query = query.where(AlertDelivery.channel == channel)
-        query = query.order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(1)
         for _ in range(5):  # another claimant won the candidate: take the next one
-            with self.registry() as session, session.begin():
-                candidate = session.scalar(query)
+            with self.unit_of_work() as uow:
+                candidate = uow.deliveries.next_due(now, campus, channel)
                 if candidate is None:
                     return None
-                claimed = session.execute(
-                    update(AlertDelivery)
-                    .where(AlertDelivery.id == candidate, *_due(now))
-                    .values(claimed_by=self.owner, claimed_until=now + SEND_LEASE)
-                )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                claimed = uow.deliveries.claim(candidate, now, self.owner, now + SEND_LEASE)
+                uow.commit()
+            if claimed:
                 return candidate
         return None
 
@@ -224,11 +167,9 @@ class NotificationService:
         """Try every due delivery, one after another in this thread (one-shot commands,
         tests); returns how many were sent. The server's workers do it per lane."""
         sent = 0
-        with self.registry() as session:
-            limit = session.scalar(
-                select(func.count()).select_from(AlertDelivery).where(*_due(now))
-            )
-        for _ in range(limit or 0):
+        with self.unit_of_work() as uow:
+            limit = uow.deliveries.count_due(now)
+        for _ in range(limit):
             claimed = self.claim_next(now)
             if claimed is None:
                 break
@@ -239,11 +180,11 @@ class NotificationService:
         """Send a delivery this process claimed and store the outcome (and the channel's
         health); ``clock`` gives the instant the attempt ended."""
         try:
-            with self.registry() as session:
-                row = session.get(AlertDelivery, delivery_id)
-                assert row is not None
-                name, step = row.channel, row.notice
-                notice = self.load_notice(session, row.alert_pk, NoticeKind(step))
+            with self.unit_of_work() as uow:
+                found = uow.deliveries.get(delivery_id)
+                assert found is not None
+                name, step = found.channel, found.notice
+                (notice,) = uow.alerts.notices([(found.alert_pk, NoticeKind(step))])
             channel = self.channels(notice.campus).get(name)
             if channel is None:
                 self._store(delivery_id, notice.campus, "", clock(), disabled=True)
@@ -276,60 +217,67 @@ class NotificationService:
         counted: bool = True,
         disabled: bool = False,
     ) -> None:
-        with self.registry() as session, session.begin():
-            row = session.get(AlertDelivery, delivery_id)
+        with self.unit_of_work() as uow:
+            row = uow.deliveries.get(delivery_id)
             assert row is not None
-            row.claimed_by, row.claimed_until, row.last_attempt_at = None, None, now
-            if row.status == "sent":
-                return  # sent meanwhile by another claimant whose claim outlived ours
-            if disabled:  # switched off after the notice was recorded: nothing to retry
-                row.status, row.next_attempt_at = "failed", None
-                row.last_error = "channel disabled for this campus"
-                return
-            if not counted:
-                row.last_error, row.next_attempt_at = scrub(error), now + FIRST_RETRY
-                return
-            row.attempts += 1
-            channel_health.record_outcome(session, campus, row.channel, error, now)
-            if not error:
-                row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", now, None, ""
-                return
-            row.last_error = scrub(error)
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status, row.next_attempt_at = "failed", None  # given up: shown as failed
-            else:
-                row.status, row.next_attempt_at = "failed", now + backoff(row.attempts)
+            _attempted(row, uow, campus, error, now, counted=counted, disabled=disabled)
+            uow.deliveries.save(row)
+            uow.commit()
 
     def _release(self, delivery_id: int) -> None:
         """An attempt that broke before any outcome: free the claim (tried again later)."""
         try:
-            with self.registry() as session, session.begin():
-                session.execute(
-                    update(AlertDelivery)
-                    .where(AlertDelivery.id == delivery_id, AlertDelivery.claimed_by == self.owner)
-                    .values(claimed_by=None, claimed_until=None)
-                )
+            with self.unit_of_work() as uow:
+                uow.deliveries.release(delivery_id, self.owner)
+                uow.commit()
         except Exception:
             log.exception("delivery %d: its claim could not be released", delivery_id)
 
 
-def _delivery(alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> AlertDelivery:
-    return AlertDelivery(**_delivery_values(alert_pk, notice, channel, now))
+def _attempted(
+    row: DeliveryState,
+    uow: AlertsUnitOfWork,
+    campus: str,
+    error: str,
+    now: datetime,
+    *,
+    counted: bool,
+    disabled: bool,
+) -> None:
+    """An attempt's outcome onto the delivery (and the channel's health)."""
+    row.claimed_by, row.claimed_until, row.last_attempt_at = None, None, now
+    if row.status == "sent":
+        return  # sent meanwhile by another claimant whose claim outlived ours
+    if disabled:  # switched off after the notice was recorded: nothing to retry
+        row.status, row.next_attempt_at = "failed", None
+        row.last_error = "channel disabled for this campus"
+        return
+    if not counted:
+        row.last_error, row.next_attempt_at = scrub(error), now + FIRST_RETRY
+        return
+    row.attempts += 1
+    uow.channel_health.record_outcome(campus, row.channel, error, now)
+    if not error:
+        row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", now, None, ""
+        return
+    row.last_error = scrub(error)
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status, row.next_attempt_at = "failed", None  # given up: shown as failed
+    else:
+        row.status, row.next_attempt_at = "failed", now + backoff(row.attempts)
 
 
-def _delivery_values(
-    alert_pk: int, notice: NoticeKind, channel: str, now: datetime
-) -> dict[str, Any]:
+def _delivery(alert_pk: int, notice: NoticeKind, channel: str, now: datetime) -> DeliveryState:
     web = channel == WEB  # the web list shows the alert as soon as it is stored
-    return {
-        "alert_pk": alert_pk,
-        "notice": notice.value,
-        "channel": channel,
-        "status": "sent" if web else "pending",
-        "attempts": 1 if web else 0,
-        "last_error": "",
-        "created_at": now,
-        "next_attempt_at": None if web else now,
-        "sent_at": now if web else None,
-        "last_attempt_at": now if web else None,
-    }
+    return DeliveryState(
+        alert_pk=alert_pk,
+        notice=notice.value,
+        channel=channel,
+        status="sent" if web else "pending",
+        attempts=1 if web else 0,
+        last_error="",
+        created_at=now,
+        next_attempt_at=None if web else now,
+        sent_at=now if web else None,
+        last_attempt_at=now if web else None,
+    )

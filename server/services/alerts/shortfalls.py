@@ -9,15 +9,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import orm, select
-from sqlalchemy.exc import IntegrityError
-
 from server.domain.alerts import AlertKind, ShortfallNoticed, shortfall_kind
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekLine
 from server.domain.notices import NoticeKind
-from server.registry.alert_repository import AlertRepository
-from server.registry.models import Student
+from server.ports.alerts import AlertsUnitOfWork, DuplicateAlert, new_alert
 from server.services.alerts.alerts import AlertService, Step
 from server.services.presence.ledger import LedgerService
 
@@ -26,9 +22,12 @@ log = logging.getLogger(__name__)
 
 class ShortfallWatcher:
     def __init__(
-        self, registry: Callable[[], orm.Session], ledger: LedgerService, alerts: AlertService
+        self,
+        unit_of_work: Callable[[], AlertsUnitOfWork],
+        ledger: LedgerService,
+        alerts: AlertService,
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.ledger = ledger
         self.alerts = alerts
         self.tz = ledger.settings.zone
@@ -58,29 +57,30 @@ class ShortfallWatcher:
         key = f"{kind.value}:{line.student_id}:{line.week}"
 
         def write() -> tuple[int, str, str] | None:
-            with self.registry() as session, session.begin():
-                repo = AlertRepository(session, timezone=self.ledger.settings.timezone)
-                student = session.scalar(
-                    select(Student).where(Student.student_id == line.student_id)
-                )
-                if repo.by_key(key) is not None or student is None:
+            with self.unit_of_work() as uow:
+                student = uow.people.student_by_id(line.student_id)
+                if uow.alerts.by_key(key) is not None or student is None:
                     return None
-                row = repo.add(
-                    kind,
-                    key,
-                    student.campus_id,
-                    now,
-                    student_pk=student.id,
-                    tutor_id=student.tutor_id,
-                    week=str(line.week),
-                    expected_minutes=line.expected_s // 60,
-                    recorded_minutes=(line.attended_s - line.unverified_s) // 60,
+                alert = uow.alerts.add(
+                    new_alert(
+                        kind,
+                        key,
+                        student.campus_id,
+                        now,
+                        student_pk=student.pk,
+                        tutor_id=student.tutor_id,
+                        week=str(line.week),
+                        expected_minutes=line.expected_s // 60,
+                        recorded_minutes=(line.attended_s - line.unverified_s) // 60,
+                    )
                 )
-                return row.id, row.public_id, row.campus_id
+                uow.commit()
+                assert alert.id is not None
+                return alert.id, alert.public_id, alert.campus_id
 
         try:
             raised = write()
-        except IntegrityError:
+        except DuplicateAlert:
             return  # raised meanwhile by another worker
         if raised is None:
             return

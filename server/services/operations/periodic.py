@@ -65,7 +65,9 @@ class JobRun:
 
 class PeriodicJob:
     """Runs ``action(now)`` at start and then every ``every``, in a daemon thread; a
-    failure is logged and retried at the next turn, never fatal."""
+    failure is logged and retried at the next turn, never fatal. A job that knows better
+    when its next turn is due says so in :meth:`next_wait`; :meth:`wake` ends the
+    current wait early."""
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class PeriodicJob:
         self._clock = clock
         self._every = every
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by ``wake`` and ``stop``: the wait ends
         self._thread: threading.Thread | None = None
         self._run_lock = threading.Lock()
         self._last = JobRun(every.total_seconds())
@@ -104,9 +107,21 @@ class PeriodicJob:
             try:
                 self.run_once()
             except Exception:
-                log.exception("periodic job %s failed; next try in %s", self.name, self._every)
-            if self._stop.wait(self._every.total_seconds()):
+                log.exception("periodic job %s failed; next try in %s", self.name, self.next_wait())
+            wait = self.next_wait().total_seconds()
+            if wait > 0:
+                self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.is_set():
                 return
+
+    def next_wait(self) -> timedelta:
+        """How long the job's thread sleeps before its next turn (``every``)."""
+        return self._every
+
+    def wake(self) -> None:
+        """End the current wait: the next turn comes now."""
+        self._wake.set()
 
     def _turn(self, now: datetime) -> object:
         if self.lease is not None and not self.lease(now):
@@ -146,5 +161,6 @@ class PeriodicJob:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)

@@ -12,16 +12,10 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from server.adapters.alert_channels import MIN_SECRET_CHARS, webhook_secret_problem
+from server.container import built
 from server.i18n import _
-from server.services.alerts.admin_channels import (
-    SMTP_SECURITY,
-    TESTABLE,
-    ChannelSettings,
-    channel_settings,
-    save_channel_settings,
-    send_test,
-)
-from server.services.alerts.delivery_health import campus_channels
+from server.ports.alerts import ChannelSettings
+from server.services.alerts.admin_channels import SMTP_SECURITY, TESTABLE, AlertChannelsAdmin
 from server.web.admin import blueprint, fields
 from server.web.admin.common import (
     actor,
@@ -72,18 +66,22 @@ def read_settings(
     return settings
 
 
+def _admin() -> AlertChannelsAdmin:
+    return built(services().alert_channels_admin)
+
+
 def _page(settings: ChannelSettings | Mapping[str, object] | None = None, **extra: object) -> str:
     campus, campuses = chosen_campus()
-    shown = settings if settings is not None else channel_settings(services().registry, campus.id)
+    enabled = _admin().settings(campus.id)
+    shown = settings if settings is not None else enabled
     values = {"error": None, "error_field": None, **extra}
-    enabled = channel_settings(services().registry, campus.id)
     return render_template(
         "admin/channels.html",
         campus=campus,
         campuses=campuses,
         settings=shown,
         securities=SMTP_SECURITY,
-        health=campus_channels(services().registry, campus.id),
+        health=built(services().delivery_health).campus_channels(campus.id),
         testable=[name for name in TESTABLE if getattr(enabled, f"{name}_enabled")],
         **values,
     )
@@ -109,7 +107,7 @@ def save_channels() -> Response | tuple[str, int]:
             for name in ("email_enabled", "webhook_enabled", "mqtt_enabled")
         }
         return _page(typed, error=message, error_field=failure.field), 400
-    save_channel_settings(services().registry, campus.id, settings, actor())
+    _admin().save(campus.id, settings, actor())
     flash_success("The alert channels of {campus} are saved.", campus=campus.name)
     return redirect(url_for("admin.channels", campus=campus.id))
 
@@ -123,7 +121,7 @@ def test_channel() -> Response:
     if name not in TESTABLE:
         flash_error("There is no such channel.")
         return redirect(url_for("admin.channels", campus=campus.id))
-    result = send_test(services().registry, services().alert_channels, campus.id, name, actor())
+    result = _admin().send_test(campus.id, name, actor())
     label = _(CHANNEL_LABELS[name])
     if result.ok:
         flash_success("The test message was sent by {channel}.", channel=label)

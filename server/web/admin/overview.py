@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import render_template
 
 from server.container import built
-from server.services.alerts.delivery_health import failing_channels
 from server.services.screens.admin_overview import overview
 from server.web.admin import blueprint
 from server.web.admin.common import admin_only, now, visible_campuses
@@ -24,7 +23,7 @@ def index() -> str:
         campus_ids=[campus.id for campus in campuses],
         now=now(),
     )
-    failing = failing_channels(services().registry, [campus.id for campus in campuses])
+    failing = built(services().delivery_health).failing_channels([campus.id for campus in campuses])
     return render_template(
         "admin/index.html",
         counts=counts,

@@ -10,10 +10,10 @@ from babel.dates import format_date
 from flask import Response, render_template, request
 
 from server.adapters.spreadsheets import Cell, Column, Kind
+from server.container import built
 from server.domain.calendar import local_instant
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _, current_language
-from server.services.alerts.delivery_health import failing_channels
 from server.services.occupancy import coordinator_corrections, coordinator_occupancy
 from server.services.occupancy.coordinator_corrections import MAX_COUNT, REASON_CHARS
 from server.services.occupancy.coordinator_occupancy import OccupancyHistory
@@ -64,7 +64,7 @@ def occupancy_page(campus: str, *, error: str = "", values: Mapping[str, str] | 
             extensions.occupancy, campus, now(), timezone()
         ),
         limits=(MAX_COUNT, *REASON_CHARS),
-        failing=failing_channels(extensions.registry, [campus]),
+        failing=built(extensions.delivery_health).failing_channels([campus]),
         error=error,
         values=values or {},
     )

@@ -17,7 +17,6 @@ from server.domain.coordinator_reports import ReportLine
 from server.domain.ledger import WeekStatus
 from server.domain.periods import MAX_YEARS, PeriodError, period
 from server.i18n import _
-from server.services.alerts.delivery_health import failing_channels
 from server.services.reporting import coordinator_reports
 from server.services.reporting.coordinator_reports import (
     AbsenceRecord,
@@ -186,7 +185,7 @@ def evidence() -> str | tuple[str, int]:
         campus=campus,
         campuses=campus_names(),
         report=report,
-        failing=failing_channels(services().registry, [campus]),
+        failing=built(services().delivery_health).failing_channels([campus]),
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import orm, update
 from edge.protocol import events_topic
 from server.adapters.alert_channels import MqttChannel
 from server.adapters.sqlite_events import SqliteEventStore
-from server.alerting import Alerting, build_alerting
+from server.bootstrap import Alerting, build_alerting
 from server.config import Settings
 from server.domain.events import ReaderStatusRecord
 from server.domain.notices import Channel, Notice

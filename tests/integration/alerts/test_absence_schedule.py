@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from server.alerting import build_alerting
+from server.bootstrap import build_alerting
 from server.registry.alert_models import AbsenceEvaluation, Alert, AlertDelivery
 from server.registry.models import ExcusedAbsence, Student
 from server.registry.operations_store import SqlJobLeases

@@ -85,7 +85,7 @@ def test_restart_in_the_middle_of_a_slot_catches_up_once(
     statuses(events, paris(8), paris(11))
     assert alerting.watcher.run(paris(9, 0)).evaluated == 0  # first run: the mark
     # The server is down from 09:01 to 11:00; a new watcher starts at 11:00.
-    from server.alerting import build_alerting
+    from server.bootstrap import build_alerting
     from server.services.presence.ledger import LedgerService
 
     ledger = LedgerService(

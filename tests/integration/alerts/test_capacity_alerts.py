@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import orm
 
 from server.adapters.alert_channels import webhook_payload
-from server.alerting import Alerting
+from server.bootstrap import Alerting
 from server.config import Settings
 from server.domain.alerts import AlertKind
 from server.domain.capacity import CapacityChanged, CapacityLevel
@@ -37,7 +37,7 @@ def test_the_hard_limit_is_one_alert_raised_then_resolved(
     registry: orm.sessionmaker[orm.Session],
     settings: Settings,
 ) -> None:
-    bridge = CapacityAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    bridge = CapacityAlerts(alerting.unit_of_work, alerting.alerts)
 
     def deliver(at: datetime) -> None:
         alerting.notifications.retry_due(at)  # the delivery job of the server

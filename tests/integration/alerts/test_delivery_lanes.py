@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import orm, select
 
 from server.adapters.sqlite_events import SqliteEventStore
-from server.alerting import Alerting, build_alerting
+from server.bootstrap import Alerting, build_alerting
 from server.config import Settings
 from server.registry.alert_models import AlertChannelSettings, AlertDelivery
+from server.registry.alert_repository import alerts_unit_of_work
 from server.registry.presence_store import presence_unit_of_work
-from server.services.alerts.delivery_health import failing_channels, health_report
+from server.services.alerts.delivery_health import DeliveryHealth
 from server.services.alerts.notifications import NotificationService
 from server.services.presence.ledger import LedgerService
 from tests.alert_receivers import (
@@ -139,7 +140,7 @@ def test_a_delivery_is_claimed_by_one_process_until_its_claim_runs_out(
     alerting = _alerting(settings, registry, events)
     alerting.watcher.check(NOTICED)  # recorded; no worker runs: both stay pending
     first = alerting.notifications
-    second = NotificationService(registry, first.channels, first.load_notice, owner="other")
+    second = NotificationService(first.unit_of_work, first.channels, owner="other")
     claimed = first.claim_next(NOTICED, CAMPUS, "webhook")
     assert claimed is not None
     assert second.claim_next(NOTICED, CAMPUS, "webhook") is None
@@ -200,13 +201,14 @@ def test_a_channel_that_keeps_failing_is_reported_then_cleared(
     alerting = _alerting(settings, registry, events)
     alerting.watcher.check(NOTICED)
     notifications = alerting.notifications
+    health = DeliveryHealth(alerts_unit_of_work(registry))
     assert notifications.retry_due(NOTICED) == 1  # the webhook; the e-mail is refused
-    assert failing_channels(registry, [CAMPUS]) == []  # one failure is no news yet
+    assert health.failing_channels([CAMPUS]) == []  # one failure is no news yet
     assert notifications.retry_due(NOTICED + timedelta(seconds=40)) == 0
-    (email,) = failing_channels(registry, [CAMPUS])
+    (email,) = health.failing_channels([CAMPUS])
     assert (email.channel, email.failing_since, email.failures) == ("email", NOTICED, 2)
     assert "Connection" in email.last_error and "@" not in email.last_error
-    report = health_report(registry)
+    report = health.health_report()
     assert report["status"] == "degraded"
     assert report["channels"] == [
         {"channel": "email", "campuses": 1, "since": NOTICED.astimezone(UTC).isoformat()}
@@ -221,8 +223,8 @@ def test_a_channel_that_keeps_failing_is_reported_then_cleared(
     finally:
         server.close()
     assert len(server.received) == 1
-    assert failing_channels(registry, [CAMPUS]) == []
-    assert health_report(registry)["status"] == "ok"
+    assert health.failing_channels([CAMPUS]) == []
+    assert health.health_report()["status"] == "ok"
 
 
 def _closed_port() -> int:

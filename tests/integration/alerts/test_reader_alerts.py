@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import orm
 
-from server.alerting import Alerting
+from server.bootstrap import Alerting
 from server.config import Settings
 from server.domain.notices import NoticeKind
 from server.registry.database import open_registry
@@ -23,7 +23,7 @@ def test_a_reader_outage_is_one_alert_raised_then_resolved(
     registry: orm.sessionmaker[orm.Session],
     settings: Settings,
 ) -> None:
-    bridge = ReaderDownAlerts(registry, alerting.alerts, timezone=settings.presence.timezone)
+    bridge = ReaderDownAlerts(alerting.unit_of_work, alerting.alerts)
     down = paris(10, 5)
     for minutes in (0, 1, 2):  # the watch reports once, but a repeat must change nothing
         bridge.reader_down(

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select
 
 from server.adapters.alert_channels import SIGNATURE_HEADER, webhook_payload
-from server.alerting import campus_channels
+from server.bootstrap import campus_channels
 from server.domain.notices import Notice, NoticeKind
 from server.registry.alert_models import Alert, AlertChannelSettings
 from server.registry.alert_repository import AlertRepository

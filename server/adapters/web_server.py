@@ -10,7 +10,8 @@ import socket
 import threading
 
 from flask import Flask
-from waitress.server import create_server
+from waitress.server import MultiSocketServer, create_server
+from waitress.trigger import trigger
 
 from server.config import ConfigError, WebSettings
 
@@ -69,6 +70,24 @@ class WebServer:
         log.info("web app listening on %s", self.url)
 
     def stop(self) -> None:
-        self._server.close()
+        """End the loop, let the requests in flight finish, then close the sockets.
+
+        Closing them first (waitress's ``close``) pulled descriptors from under the loop
+        and the worker threads: "Bad file descriptor" failures at every stop with
+        requests in flight."""
+        server = self._server
+        # one socket: a TcpWSGIServer and its ``_map``; several: a MultiSocketServer's ``map``
+        sockets = server.map if isinstance(server, MultiSocketServer) else server._map
+        dispatchers = list(sockets.values())
+        sockets.clear()  # the loop runs while its map holds something: its last turn
+        for dispatcher in dispatchers:
+            if isinstance(dispatcher, trigger):
+                dispatcher.pull_trigger()  # wake its poll now rather than at its timeout
         if self._thread is not None:
             self._thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)  # running requests end, queued ones go
+        for dispatcher in dispatchers:
+            try:
+                dispatcher.close()
+            except OSError as error:  # already closed by its peer
+                log.debug("closing %r: %s", dispatcher, error)

@@ -50,11 +50,19 @@ import paho.mqtt.client as mqtt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edge.outbox import new_tap_id  # noqa: E402
 from edge.protocol import Tap, taps_topic  # noqa: E402
 from tests.services import Influxd, Mosquitto  # noqa: E402
 
 CAMPUS = "bench"
 SECRET = "bench-secret-0123456789-abcdefghij"
+
+
+# Tap ids as the doors give them (edge.outbox.new_tap_id: time-ordered), or random UUID4s
+# as doors gave them before (--tap-ids uuid4): the SQLite store writes the latter at a
+# random page of its tap-id index for every tap.
+TAP_IDS = {"edge": new_tap_id, "uuid4": lambda: uuid.uuid4().hex}
+tap_id = new_tap_id
 
 
 def reader_ids(count: int) -> list[str]:
@@ -191,7 +199,7 @@ def payload_files(folder: Path, readers: list[str], per_reader: int, label: str)
         path = folder / f"{label}-{reader}.jsonl"
         lines = [
             Tap(
-                id=uuid.uuid4().hex,
+                id=tap_id(),
                 uid=f"04{number:04x}{index:08x}",
                 ts=now,
                 seq=index + 1,
@@ -274,7 +282,7 @@ def steady(port: int, readers: list[str], rate: float, seconds: float) -> int:
         if delay > 0:
             time.sleep(delay)
         reader, client = clients[index % len(clients)]
-        tap = Tap(id=uuid.uuid4().hex, uid=f"05{index:012x}", ts=datetime.now(UTC), seq=index + 1)
+        tap = Tap(id=tap_id(), uid=f"05{index:012x}", ts=datetime.now(UTC), seq=index + 1)
         infos.append(client.publish(taps_topic(CAMPUS, reader), tap.to_json(), qos=1))
     for info in infos:
         info.wait_for_publish(30)
@@ -437,7 +445,7 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
             ts = day + timedelta(seconds=5.5 * index)
             moment[0] = ts + timedelta(milliseconds=300)
             uid = _uid(index % badges)
-            tap = Tap(id=uuid.uuid4().hex, uid=uid, ts=ts, seq=index + 1)
+            tap = Tap(id=tap_id(), uid=uid, ts=ts, seq=index + 1)
             result = service.handle_batch([InboundMessage(topic, tap.to_json(), moment[0])])
             assert len(result.stored) == 1, result
         rates.append((count - count // 2) / (time.monotonic() - start))
@@ -485,10 +493,21 @@ def main() -> None:
         help="badges of the 'distinct' side, each tapping in turn (registry import is slow)",
     )
     parser.add_argument("--badge-store", default="sqlite", choices=["sqlite", "influxdb"])
+    parser.add_argument(
+        "--tap-ids",
+        default="edge",
+        choices=sorted(TAP_IDS),
+        help="tap ids as the doors give them (edge, time-ordered) or random UUID4s",
+    )
     args = parser.parse_args()
     stores = [store.strip() for store in args.stores.split(",") if store.strip()]
+    global tap_id
+    tap_id = TAP_IDS[args.tap_ids]
 
-    print(f"machine cores: {mp.cpu_count()}, {load()} at start; {args.readers} reader topics")
+    print(
+        f"machine cores: {mp.cpu_count()}, {load()} at start; {args.readers} reader topics; "
+        f"tap ids: {args.tap_ids}"
+    )
     with (
         tempfile.TemporaryDirectory() as name,
         Mosquitto(Path(name) / "mqtt") as broker,

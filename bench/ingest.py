@@ -27,7 +27,12 @@ occupancy, the readers' feedback, late arrivals): the per-tap cost must not grow
 badge's taps of the day (ratio ~ 1).
 And the latency from a tap's ``ts`` to its write at a campus-like 100 taps/s.
 
-Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--workers 2]``
+And the SQLite store's write alone (``--write-prefill`` taps in the file first): CPU
+time per tap as before issue 16's SQLite work (random UUID4 tap ids, a (campus, reader,
+ts_us) index), with the doors' time-ordered ids, and now, in the same run.
+
+Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--workers 2]
+[--tap-ids edge|uuid4] [--write-prefill 100000]``
 """
 
 from __future__ import annotations
@@ -50,11 +55,19 @@ import paho.mqtt.client as mqtt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edge.outbox import new_tap_id  # noqa: E402
 from edge.protocol import Tap, taps_topic  # noqa: E402
 from tests.services import Influxd, Mosquitto  # noqa: E402
 
 CAMPUS = "bench"
 SECRET = "bench-secret-0123456789-abcdefghij"
+
+
+# Tap ids as the doors give them (edge.outbox.new_tap_id: time-ordered), or random UUID4s
+# as doors gave them before (--tap-ids uuid4): the SQLite store writes the latter at a
+# random page of its tap-id index for every tap.
+TAP_IDS = {"edge": new_tap_id, "uuid4": lambda: uuid.uuid4().hex}
+tap_id = new_tap_id
 
 
 def reader_ids(count: int) -> list[str]:
@@ -191,7 +204,7 @@ def payload_files(folder: Path, readers: list[str], per_reader: int, label: str)
         path = folder / f"{label}-{reader}.jsonl"
         lines = [
             Tap(
-                id=uuid.uuid4().hex,
+                id=tap_id(),
                 uid=f"04{number:04x}{index:08x}",
                 ts=now,
                 seq=index + 1,
@@ -274,7 +287,7 @@ def steady(port: int, readers: list[str], rate: float, seconds: float) -> int:
         if delay > 0:
             time.sleep(delay)
         reader, client = clients[index % len(clients)]
-        tap = Tap(id=uuid.uuid4().hex, uid=f"05{index:012x}", ts=datetime.now(UTC), seq=index + 1)
+        tap = Tap(id=tap_id(), uid=f"05{index:012x}", ts=datetime.now(UTC), seq=index + 1)
         infos.append(client.publish(taps_topic(CAMPUS, reader), tap.to_json(), qos=1))
     for info in infos:
         info.wait_for_publish(30)
@@ -438,13 +451,63 @@ def badge_run(args, store: str, port: int, influx_url: str, folder: Path) -> tup
             ts = day + timedelta(seconds=5.5 * index)
             moment[0] = ts + timedelta(milliseconds=300)
             uid = _uid(index % badges)
-            tap = Tap(id=uuid.uuid4().hex, uid=uid, ts=ts, seq=index + 1)
+            tap = Tap(id=tap_id(), uid=uid, ts=ts, seq=index + 1)
             result = service.handle_batch([InboundMessage(topic, tap.to_json(), moment[0])])
             assert len(result.stored) == 1, result
         rates.append((count - count // 2) / (time.monotonic() - start))
         app.ingest.store.close()
         app.engine.dispose()
     return rates[0], rates[1]
+
+
+# --------------------------------------------------------------------------- store write
+
+
+def store_write_run(prefill: int, batch: int, taps: int) -> list[float]:
+    """CPU time per tap of ``SqliteEventStore.write_taps`` alone (one thread, batches of
+    ``batch``), on a file already holding ``prefill`` taps, in the same run: as before
+    issue 16's SQLite work (random UUID4 tap ids, the (campus, reader, ts_us) index), with
+    the ids the doors give now (time-ordered) and that index, and now (without it). The
+    commit (WAL, synchronous=FULL) is in the figures."""
+    from server.adapters.sqlite_events import SqliteEventStore
+    from server.domain.events import StoredTap
+
+    results = []
+    for ids, reader_index in (("uuid4", True), ("edge", True), ("edge", False)):
+        make_id = TAP_IDS[ids]
+        with tempfile.TemporaryDirectory() as folder:
+            store = SqliteEventStore(Path(folder) / "events.sqlite3")
+            store.setup()
+            if reader_index:
+                store._connection().execute(
+                    "CREATE INDEX taps_by_reader ON taps (campus, reader, ts_us)"
+                )
+            now = datetime.now(UTC)
+
+            def batch_of(first: int, make_id=make_id, now=now) -> list[StoredTap]:
+                return [
+                    StoredTap(
+                        make_id(),
+                        CAMPUS,
+                        f"door-{number % 10}",
+                        f"{number % 500:064x}",
+                        now + timedelta(milliseconds=number),
+                        number,
+                        now,
+                        True,
+                    )
+                    for number in range(first, first + batch)
+                ]
+
+            for first in range(0, prefill, batch):
+                store.write_taps(batch_of(first - prefill))
+            batches = [batch_of(first) for first in range(0, taps, batch)]
+            start = time.thread_time()
+            for taps_of_batch in batches:
+                store.write_taps(taps_of_batch)
+            results.append((time.thread_time() - start) / (len(batches) * batch) * 1e6)
+            store.close()
+    return results
 
 
 def _uid(number: int) -> str:
@@ -486,10 +549,28 @@ def main() -> None:
         help="badges of the 'distinct' side, each tapping in turn (registry import is slow)",
     )
     parser.add_argument("--badge-store", default="sqlite", choices=["sqlite", "influxdb"])
+    parser.add_argument(
+        "--write-prefill",
+        type=int,
+        default=100_000,
+        help="SQLite write phase: taps in the file before (0: no such phase)",
+    )
+    parser.add_argument("--write-batches", type=int, default=20, help="timed, per batch size")
+    parser.add_argument(
+        "--tap-ids",
+        default="edge",
+        choices=sorted(TAP_IDS),
+        help="tap ids as the doors give them (edge, time-ordered) or random UUID4s",
+    )
     args = parser.parse_args()
     stores = [store.strip() for store in args.stores.split(",") if store.strip()]
+    global tap_id
+    tap_id = TAP_IDS[args.tap_ids]
 
-    print(f"machine cores: {mp.cpu_count()}, {load()} at start; {args.readers} reader topics")
+    print(
+        f"machine cores: {mp.cpu_count()}, {load()} at start; {args.readers} reader topics; "
+        f"tap ids: {args.tap_ids}"
+    )
     with (
         tempfile.TemporaryDirectory() as name,
         Mosquitto(Path(name) / "mqtt") as broker,
@@ -498,6 +579,17 @@ def main() -> None:
         folder = Path(name)
         for store in stores:
             print_store(args, store, store_run(args, store, broker, influxd.url, folder))
+        if args.write_prefill:
+            for batch in (100, 1000):
+                before, ids, now = store_write_run(
+                    args.write_prefill, batch, args.write_batches * batch
+                )
+                print(
+                    f"[SQLite write] CPU per tap, batches of {batch}, {args.write_prefill:,} "
+                    f"taps in the file: UUID4 ids + reader index (before) {before:.1f} us; "
+                    f"the doors' time-ordered ids {ids:.1f} us; and no reader index (now) "
+                    f"{now:.1f} us; ratio now/before {now / before:.2f}; {load()}"
+                )
         if args.badge_taps:
             one, distinct = badge_run(args, args.badge_store, broker.port, influxd.url, folder)
             print(

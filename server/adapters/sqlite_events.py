@@ -171,6 +171,10 @@ class SqliteEventStore(EventStore):
             # A campus's taps in time order are read from the index alone (tap_rows: the
             # ledger); it replaces the (campus, ts_us) index of files made before.
             connection.execute("DROP INDEX IF EXISTS taps_by_campus")
+            # A reader's taps are read through that index too (its campus and times, then
+            # the reader in the index entry): a (campus, reader, ts_us) index cost each
+            # batch of taps a page write per reader (bench/README.md, "Ingest").
+            connection.execute("DROP INDEX IF EXISTS taps_by_reader")
 
     def write_taps(self, taps: Sequence[StoredTap]) -> list[WriteOutcome]:
         if not taps:

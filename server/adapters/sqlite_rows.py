@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS taps (
 );
 CREATE INDEX IF NOT EXISTS taps_by_time ON taps (ts_us);
 CREATE INDEX IF NOT EXISTS taps_by_campus_read ON taps (campus, ts_us, seq, tap_id, badge, reader);
-CREATE INDEX IF NOT EXISTS taps_by_reader ON taps (campus, reader, ts_us);
 CREATE TABLE IF NOT EXISTS statuses (
     id INTEGER PRIMARY KEY,
     campus TEXT NOT NULL,

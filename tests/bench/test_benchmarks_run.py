@@ -24,6 +24,7 @@ SMALL = {
     "ingest.py": [
         *("--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"),
         *("--badge-taps", "60", "--badge-students", "10"),
+        *("--write-prefill", "2000", "--write-batches", "2"),
     ],
     "ledger.py": ["--campuses", "2", "--students", "4", "--weeks", "2"],
     "occupancy.py": ["--students", "5", "--days", "5"],

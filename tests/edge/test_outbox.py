@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 
 from edge.delivery import Delivery
 from edge.errors import OutboxError, OutboxFull
-from edge.outbox import CACHE_KIB, REMOVE_CHUNK, Outbox
+from edge.outbox import CACHE_KIB, REMOVE_CHUNK, Outbox, new_tap_id
 from edge.protocol import Tap
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -83,6 +84,18 @@ def test_ids_are_unique(tmp_path: Path) -> None:
     with Outbox(tmp_path / "o.sqlite3") as outbox:
         ids = {outbox.add(uid(i), T0).id for i in range(500)}
     assert len(ids) == 500
+
+
+def test_ids_follow_the_order_they_are_given_in_across_milliseconds() -> None:
+    # Time-ordered ids: a store's unique index of tap ids grows at its end (the server's
+    # SQLite index wrote a random page per tap with random UUID4s, bench/README.md).
+    first = [new_tap_id() for _ in range(50)]
+    time.sleep(0.002)
+    later = [new_tap_id() for _ in range(50)]
+    assert max(first) < min(later)
+    assert len(set(first + later)) == 100
+    assert all(re.fullmatch(r"[0-9a-f]{32}", tap_id) for tap_id in first + later)
+    assert int(first[0][:12], 16) == pytest.approx(time.time() * 1000, abs=60_000)
 
 
 def test_a_full_outbox_refuses_the_newest_tap_and_keeps_the_old_ones(tmp_path: Path) -> None:

@@ -365,6 +365,36 @@ def test_an_sqlite_file_from_before_protocol_v2_gains_the_oldest_column(tmp_path
         store.close()
 
 
+def test_an_sqlite_file_with_the_reader_index_loses_it_and_reads_a_reader_by_campus(
+    tmp_path: Path, base: datetime
+) -> None:
+    # One index fewer written per tap (bench/README.md, "Ingest"): a reader's taps are
+    # found through the (campus, ts_us, ..., reader) index, not a table scan.
+    path = tmp_path / "events.sqlite3"
+    with SqliteEventStore(path) as store:
+        store.setup()
+        store._connection().execute(
+            "CREATE INDEX taps_by_reader ON taps (campus, reader, ts_us)"  # as files had it
+        )
+    with SqliteEventStore(path) as store:
+        store.setup()
+        connection = store._connection()
+        names = {row[1] for row in connection.execute("PRAGMA index_list(taps)")}
+        assert "taps_by_reader" not in names
+        assert {"taps_by_campus_read", "taps_by_time"} <= names
+        store.write_taps(
+            [tap("t1", base, 1), tap("t2", base + MS, 1, reader="door-2"), tap("t3", base + 2 * MS)]
+        )
+        end = base + timedelta(minutes=1)
+        found = store.taps(base, end, campus="c1", reader="door-1")
+        assert [t.tap_id for t in found] == ["t1", "t3"]
+        plan = connection.execute(
+            "EXPLAIN QUERY PLAN SELECT tap_id FROM taps WHERE ts_us >= 0 AND ts_us < 1"
+            " AND campus = 'c1' AND reader = 'door-1'"
+        ).fetchall()
+        assert "INDEX taps_by_campus_read (campus=? AND ts_us" in str(plan[-1][-1])
+
+
 def test_status_history_by_the_readers_stamps_whenever_received(
     store: EventStore, base: datetime
 ) -> None:

@@ -333,8 +333,11 @@ def run(options: argparse.Namespace, folder: Path, influx_url: str | None) -> in
                 env={**os.environ, "PYTHONPATH": str(tree)},
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
             )
+            if child.returncode != 0:  # say why, with the tree's own traceback
+                sys.stderr.write(child.stderr)
+                raise SystemExit(f"the {name} tree's run failed (exit {child.returncode})")
             got = json.loads(child.stdout.splitlines()[-1])
             best = found.setdefault(name, got)
             for key, value in got.items():

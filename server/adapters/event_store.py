@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from server.adapters.event_times import to_us
 from server.domain.events import (
@@ -38,6 +40,10 @@ class EventStoreUnavailable(EventStoreError):
 
 
 class EventStore(abc.ABC):
+    # Whether another process answers the reads (a database server): then a read asked
+    # ahead in a thread (:class:`TapReadAhead`) runs while this process computes.
+    answered_elsewhere = False
+
     @abc.abstractmethod
     def setup(self) -> None:
         """Create the database/bucket and its retention if missing (idempotent)."""
@@ -157,3 +163,55 @@ class EventStore(abc.ABC):
         called every few seconds at most). This default only reads; the adapters write a
         one-row probe that never grows."""
         self.latest_statuses()
+
+
+class TapRowReader(Protocol):
+    """What the ledger reads taps with: an :class:`EventStore` or a
+    :class:`TapReadAhead` in front of one."""
+
+    def tap_rows(
+        self, start: datetime, end: datetime, *, campus: str | None = None
+    ) -> list[TapRow]: ...
+
+
+class TapReadAhead:
+    """:meth:`EventStore.tap_rows` of the next campus asked ahead, in one thread, while
+    the caller computes the current one (issue 16): for a store answered by another
+    process (``answered_elsewhere``: InfluxDB), that server works on the other core
+    meanwhile. Only within one report: each read is asked afresh (nothing is kept once
+    taken or when the report ends), so a tap stored later counts at the next report as
+    with a plain read. A read not asked ahead, or asked with other bounds, is read
+    directly; an error of a read asked ahead is raised where its rows are taken."""
+
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
+        self._pool: ThreadPoolExecutor | None = None
+        self._asked: dict[tuple[str, datetime, datetime], Future[list[TapRow]]] = {}
+
+    def __enter__(self) -> TapReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self._asked.values():
+            future.cancel()
+        self._asked.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def ask(self, campus: str, start: datetime, end: datetime) -> None:
+        """Start reading ``campus``'s rows of ``[start, end)`` (when worth it)."""
+        if not self.events.answered_elsewhere or start >= end:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tap-read-ahead")
+        key = (campus, start, end)
+        if key not in self._asked:
+            self._asked[key] = self._pool.submit(self.events.tap_rows, start, end, campus=campus)
+
+    def tap_rows(
+        self, start: datetime, end: datetime, *, campus: str | None = None
+    ) -> list[TapRow]:
+        future = None if campus is None else self._asked.pop((campus, start, end), None)
+        if future is None:
+            return self.events.tap_rows(start, end, campus=campus)
+        return future.result()

@@ -9,7 +9,9 @@ Schema, line protocol and the reading of ``/query`` answers: see
   Never the client's batching mode: it drops data.
   One ``write_taps`` call is one HTTP write.
 - Reads: InfluxQL on ``/query`` (2.x answers it through its v1 compatibility API, with
-  the bucket name as ``db`` and a DBRP mapping), values bound through ``params``.
+  the bucket name as ``db`` and a DBRP mapping), values bound through ``params``; the
+  ledger's tap rows (``tap_rows``, by the million) are asked as MessagePack and decoded
+  as they arrive, the rest as JSON.
 - Errors: connection failures, timeouts, 5xx, 401/403/404/408/429 raise
   :class:`EventStoreUnavailable` (nothing stored: do not acknowledge); any other refusal
   raises :class:`EventStoreError` with the server's message (hashes redacted).
@@ -28,10 +30,11 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgpack
 import urllib3
 from influxdb_client import BucketRetentionRules, InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -44,6 +47,7 @@ from server.adapters.event_store import (
     TapRow,
 )
 from server.adapters.influx_lines import (
+    json_documents,
     occupancy_from_row,
     occupancy_line,
     query_rows,
@@ -74,6 +78,8 @@ RETENTION_POLICY = "campus_presence"
 INDEX_SIZE = 200_000
 WARM_WINDOW = timedelta(hours=48)
 
+_MSGPACK = "application/x-msgpack"
+_READ_SIZE = 256 * 1024  # bytes of a /query answer decoded at a time
 _UNAVAILABLE_STATUSES = frozenset({401, 403, 404, 408, 429})
 STAMP_SKEW = timedelta(minutes=10)  # how far ahead of the server a reader's clock may be
 _FAR_FUTURE_NS = 2**62  # "received at any time after" (InfluxDB times end in 2262)
@@ -86,6 +92,8 @@ _NOT_V2 = (
 class InfluxEventStore(EventStore):
     """Events in InfluxDB 1.x (``api_version = 1``, tested with 1.6) or 1.8+/2.x
     (``api_version = 2``, untested: docs/influxdb.md)."""
+
+    answered_elsewhere = True  # influxd answers reads: worth asking ahead
 
     def __init__(
         self, settings: InfluxSettings, *, retention: timedelta, index_size: int = INDEX_SIZE
@@ -275,12 +283,12 @@ class InfluxEventStore(EventStore):
         self, start: datetime, end: datetime, *, campus: str | None = None
     ) -> list[TapRow]:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
-        text = self._query_text(  # no campus column: a row does not name it
+        documents = self._query_documents(  # no campus column: a row does not name it
             f"SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps WHERE {where}",
             params,
             epoch="ms",
         )
-        return tap_rows_of(text)
+        return tap_rows_of(documents)
 
     def count_taps(self, start: datetime, end: datetime, *, campus: str | None = None) -> int:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
@@ -423,8 +431,57 @@ class InfluxEventStore(EventStore):
             raise _http_error(response, "query")
         return response.data.decode()
 
+    def _query_documents(
+        self, query: str, params: dict[str, Any] | None = None, *, epoch: str = "ns"
+    ) -> Iterator[dict[str, Any]]:
+        """The decoded documents (one per chunk) of one InfluxQL statement, asked as
+        MessagePack and decoded as they arrive (issue 16: influxd spends ~40 % less CPU
+        on it than on JSON; CSV would be cheaper still but influxd 1.6 leaves its errors
+        out of CSV answers). A server answering JSON instead is read as JSON."""
+        fields = {"q": query, "db": self.settings.database, "epoch": epoch, "chunked": "true"}
+        if params:
+            fields["params"] = json.dumps(params)
+        response = self._post(
+            "/query",
+            fields=fields,
+            encode_multipart=False,
+            headers={"Accept": _MSGPACK},
+            preload_content=False,
+        )
+        finished = False
+        try:
+            if response.status != 200:
+                response.read(cache_content=True)
+                raise _http_error(response, "query")
+            if response.headers.get("Content-Type", "").split(";")[0].strip() != _MSGPACK:
+                text = response.read().decode()
+                finished = True
+                yield from json_documents(text)
+                return
+            unpacker = msgpack.Unpacker(raw=False, max_buffer_size=0)
+            size = 0
+            try:
+                for data in response.stream(_READ_SIZE):
+                    size += len(data)
+                    unpacker.feed(data)
+                    yield from unpacker
+                finished = True
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: {error}") from None
+            except (ValueError, msgpack.UnpackException) as error:
+                raise EventStoreError(f"InfluxDB answered unreadable data: {error}") from None
+            if unpacker.tell() != size:  # the answer stopped inside a document
+                raise EventStoreUnavailable(f"InfluxDB at {self.settings.url}: answer cut short")
+        finally:
+            if not finished:  # a part of the answer may be left unread: not reused
+                response.close()
+            response.release_conn()
+
 
 def _http_error(response: urllib3.BaseHTTPResponse, action: str) -> EventStoreError:
+    header = response.headers.get("X-Influxdb-Error")
+    if header:
+        return _status_error(response.status, header, action)
     try:
         message = json.loads(response.data).get("error", "")
     except ValueError:

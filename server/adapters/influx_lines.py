@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -131,15 +131,22 @@ def query_rows(text: str) -> list[dict[str, Any]]:
 
     Chunked answers are one JSON document per chunk; a server may ignore chunking.
     """
-    position, rows = 0, []
+    rows = []
+    for chunk in json_documents(text):
+        rows.extend(_chunk_rows(chunk))
+    return rows
+
+
+def json_documents(text: str) -> Iterator[dict[str, Any]]:
+    """The documents of a JSON ``/query`` answer: one per chunk (or one in all)."""
+    position = 0
     decoder = json.JSONDecoder()
     while position < len(text):
         if text[position].isspace():
             position += 1
             continue
         chunk, position = decoder.raw_decode(text, position)
-        rows.extend(_chunk_rows(chunk))
-    return rows
+        yield chunk
 
 
 def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -167,18 +174,14 @@ def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [row for row in rows if all(row.get(name) is not None for name in _TAP_FIELDS)]
 
 
-def tap_rows_of(text: str) -> list[TapRow]:
-    """:data:`TapRow` tuples from the ``/query`` answer (``epoch=ms``) of
+def tap_rows_of(chunks: Iterable[dict[str, Any]]) -> list[TapRow]:
+    """:data:`TapRow` tuples from the decoded documents (JSON or MessagePack, one per
+    chunk) of the ``/query`` answer (``epoch=ms``) of
     ``SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps``,
     ordered by (ts, seq, tap id) like :meth:`EventStore.taps`; rows missing a field are
-    left out (see above). Reads the JSON's value lists as they are: no dict per row."""
+    left out (see above). Reads the value lists as they are: no dict per row."""
     found: list[tuple[int, int, str, str, str]] = []
-    position, decoder = 0, json.JSONDecoder()
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        chunk, position = decoder.raw_decode(text, position)
+    for chunk in chunks:
         if "error" in chunk:
             raise EventStoreError(f"InfluxDB query failed: {redact(chunk['error'])}")
         for result in chunk.get("results", []):

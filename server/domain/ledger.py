@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import (
+    US_PER_S,
     ClosureKind,
     IsoWeek,
     Schedule,
@@ -204,11 +205,12 @@ def account(
     """:func:`week_account` on integer instants (microseconds since the epoch, UTC:
     ``calendar.to_us``), the one place the week's figures are decided; the slot outcomes
     are built as objects only when asked (``outcomes``), else the list is empty."""
+    stays = Stays.of(sessions)
     found = contract_slots(
         frame.days,
         frame.opening,
         contracts,
-        stays=Stays.of(sessions),
+        stays=stays,
         excuses=excuses,
         grace=grace,
         now=now,
@@ -227,9 +229,7 @@ def account(
         share, share_of = _expected_share(contract, frame, due_s)
         numerator, denominator = numerator * share_of + share * denominator, denominator * share_of
     expected_s = (2 * numerator + 60 * denominator) // (120 * denominator) * 60  # to the minute
-    attended, verified = _presence(sessions, frame)
-    attended_s = span_seconds(attended)
-    verified_s = attended_s if verified is None else span_seconds(verified)
+    attended_s, verified_s = _presence(sessions, stays, frame)
     if now >= frame.end_us:  # the week is over: none of its slots or hours is left
         left = reachable_time(0, 0)
     else:
@@ -273,24 +273,26 @@ def taps_purged(week: IsoWeek, now: datetime, tz: ZoneInfo, retention: timedelta
     return week.bounds(tz)[0] < now - retention
 
 
-def _presence(
-    sessions: Sequence[SessionSpan], frame: WeekFrame
-) -> tuple[tuple[Span, ...], tuple[Span, ...] | None]:
-    """The union of the sessions within the week, and of the verified ones (None when
-    all of them are verified: the same union)."""
+def _presence(sessions: Sequence[SessionSpan], stays: Stays, frame: WeekFrame) -> tuple[int, int]:
+    """The seconds of the union of the sessions within the week, and of the verified
+    ones. ``stays`` is the union of the sessions (:meth:`Stays.of`): cut to the week, it
+    is the union of the sessions cut to the week; the verified ones are merged apart only
+    when a session of the week is unverified."""
     low, high = frame.start_us, frame.end_us
-    parts: list[Span] = []
+    total = 0
+    for start, end in stays.intervals:
+        if start < high and end > low:
+            total += (end if end < high else high) - (start if start > low else low)
+    attended_s = total // US_PER_S
     verified: list[Span] = []
     unverified = False
     for start, end, state in sessions:
         if start < high and end > low:
-            part = (start if start > low else low, end if end < high else high)
-            parts.append(part)
             if state is SessionState.UNVERIFIED:
                 unverified = True
             else:
-                verified.append(part)
-    return merge(parts), merge(verified) if unverified else None
+                verified.append((start if start > low else low, end if end < high else high))
+    return attended_s, span_seconds(merge(verified)) if unverified else attended_s
 
 
 def _status(

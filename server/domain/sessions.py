@@ -168,6 +168,11 @@ class SessionReplay:
         )
 
 
+_ROOM_TAP, _REPEATED, _LEFT = TapEffect.ROOM, TapEffect.REPEATED, TapEffect.LEFT
+_NOT_IN, _ENTERED, _ALREADY_IN = TapEffect.NOT_IN, TapEffect.ENTERED, TapEffect.ALREADY_IN
+_UNVERIFIED, _CLOSED = SessionState.UNVERIFIED, SessionState.CLOSED
+
+
 class _Tracker:
     """The session rule, on integer instants (microseconds since the epoch)."""
 
@@ -195,26 +200,31 @@ class _Tracker:
         self.last_ts: int | None = None
 
     def feed(self, ts: int, mode: ReaderMode) -> TapEffect:
+        # Called once per tap by the million (national reports): the closing of a session
+        # is written out here rather than through _close.
         if mode is _ROOM:
-            return TapEffect.ROOM
+            return _ROOM_TAP
         last, self.last_ts = self.last_ts, ts
         if last is not None and ts - last <= self.debounce:
-            return TapEffect.REPEATED
+            return _REPEATED
         start = self.open_start
-        if start is not None and ts >= self.deadline:  # type: ignore[operator]
-            self._close(self.deadline, SessionState.UNVERIFIED)  # type: ignore[arg-type]
-            start = None
+        if start is not None:
+            deadline: int = self.deadline  # type: ignore[assignment]
+            if ts >= deadline:  # cut at its deadline: unverified
+                self.sessions.append((start, deadline, _UNVERIFIED))
+                self.open_start = start = None
         if start is None:
             if mode is not _IN and self.at_closing and self._late_exit(ts):
-                return TapEffect.LEFT
+                return _LEFT
             if mode is _OUT:
-                return TapEffect.NOT_IN
+                return _NOT_IN
             self._open(ts)
-            return TapEffect.ENTERED
+            return _ENTERED
         if mode is _IN:
-            return TapEffect.ALREADY_IN
-        self._close(ts, SessionState.CLOSED)
-        return TapEffect.LEFT
+            return _ALREADY_IN
+        self.sessions.append((start, ts, _CLOSED))
+        self.open_start = None
+        return _LEFT
 
     def finish(self, now: int) -> None:
         if self.open_start is None or self.deadline is None:

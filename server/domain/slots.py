@@ -516,8 +516,7 @@ def _occurrence(opening: Opening, day: date, slot: Slot, grace: int) -> _Occurre
     key = (day, slot.start, slot.end, grace)
     found = memo.get(key)
     if found is None:
-        start_at, end_at = occurrence(day, slot.start, slot.end, opening.tz)
-        start, end = to_us(start_at), to_us(end_at)
+        start, end, start_at, end_at = _occurrence_us(day, slot.start, slot.end, opening.tz)
         closure = opening.closures.get(day)
         if closure is not None:
             reason = _CLOSURE_REASON[closure[0]]
@@ -575,6 +574,16 @@ def _open_parts_us(schedule: Schedule, slot: Span) -> tuple[Span, ...]:
 def occurrence(day: date, start: time, end: time, tz: ZoneInfo) -> Interval:
     """A slot on ``day`` as UTC instants."""
     return local_instant(day, start, tz), local_instant(day, end, tz)
+
+
+@lru_cache(maxsize=65536)
+def _occurrence_us(
+    day: date, start: time, end: time, tz: ZoneInfo
+) -> tuple[int, int, datetime, datetime]:
+    """:func:`occurrence` in integer form too (:func:`to_us`), remembered: every campus and
+    week asks for the same few slot times of a day."""
+    start_at, end_at = occurrence(day, start, end, tz)
+    return to_us(start_at), to_us(end_at), start_at, end_at
 
 
 def week_outcomes(

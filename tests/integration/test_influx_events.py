@@ -214,3 +214,37 @@ def test_setup_while_unreachable_raises_unavailable(own_influxd: Influxd) -> Non
         pytest.raises(EventStoreUnavailable),
     ):
         store.setup()
+
+
+def test_tap_rows_read_as_msgpack_keep_odd_values_and_many_chunks(
+    store: InfluxEventStore, base: datetime
+) -> None:
+    """The ledger's rows come as MessagePack decoded while they arrive: the same rows as
+    ``taps()`` gives, odd strings included, over many chunks of the answer (influxd cuts
+    it every 10,000 points)."""
+    odd = tap('tap,"odd"\\1 é', base, 1, reader="door=1, hall")
+    many = [tap(f"tap-{n:06d}", base + timedelta(milliseconds=n), n + 2) for n in range(25_000)]
+    store.write_taps([odd, *many])
+    end = base + timedelta(minutes=1)
+
+    rows = store.tap_rows(base, end, campus="c1")
+    assert len(rows) == 25_001
+    assert rows == [
+        (t.badge, int(t.ts.timestamp()) * 1_000_000 + t.ts.microsecond, t.reader, t.tap_id)
+        for t in store.taps(base, end, campus="c1")
+    ]
+    assert rows[0] == (BADGE, int(base.timestamp()) * 1_000_000, "door=1, hall", odd.tap_id)
+
+
+def test_tap_rows_say_why_influxdb_refused_the_query(
+    settings: InfluxSettings, base: datetime
+) -> None:
+    """influxd 1.6 answers some errors inside a 200 answer: they are errors, never "no
+    taps" (its CSV answers drop them, hence MessagePack)."""
+    missing = replace(settings, database="no_such_database")
+    with InfluxEventStore(missing, retention=timedelta(days=1)) as store:
+        with pytest.raises(EventStoreError, match="database not found"):
+            store.tap_rows(base, base + timedelta(hours=1), campus="c1")
+        # The connection is fine for the next query.
+        with pytest.raises(EventStoreError, match="database not found"):
+            store.tap_rows(base, base + timedelta(hours=1))

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from server.adapters.event_store import EventStore, TapRow
+from server.adapters.event_store import EventStore, TapReadAhead, TapRow, TapRowReader
 from server.adapters.event_times import to_us
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
@@ -181,13 +181,33 @@ class LedgerService:
         """:meth:`weeks` for the campuses given (every campus when None), in this
         process."""
         result: dict[IsoWeek, list[WeekLine]] = {week: [] for week in weeks}
-        with self.units() as uow, cycle_collection_paused():
+        if not result:
+            return result
+        # The taps of the next campus are asked ahead while one is computed (a store
+        # answered by another process: TapReadAhead), over the span _compute reads.
+        tz = self.campus_timezone(None)
+        span = (
+            min(weeks).bounds(tz)[0] - self.rules.lookback,
+            min(max(weeks).bounds(tz)[1], now + timedelta(microseconds=1)),
+        )
+        with (
+            self.units() as uow,
+            cycle_collection_paused(),
+            TapReadAhead(self.events) as reads,
+        ):
             repo = uow.presence
             frozen = repo.frozen(result, None) if campus_ids is None else {}
-            for campus_id in repo.campus_ids() if campus_ids is None else campus_ids:
+            ids = repo.campus_ids() if campus_ids is None else list(campus_ids)
+            if len(ids) > 1:
+                reads.ask(ids[0], *span)
+            for index, campus_id in enumerate(ids):
+                if index + 1 < len(ids):
+                    reads.ask(ids[index + 1], *span)
                 if campus_ids is not None:
                     frozen = repo.frozen(result, campus_id)
-                for _, line, _ in self._campus_lines(repo, campus_id, tuple(result), frozen, now):
+                for _, line, _ in self._campus_lines(
+                    repo, campus_id, tuple(result), frozen, now, reads=reads
+                ):
                     result[line.week].append(line)
         for lines in result.values():
             lines.sort(key=lambda line: line.student_id)
@@ -303,6 +323,7 @@ class LedgerService:
         now: datetime,
         *,
         breakdowns: bool = False,
+        reads: TapRowReader | None = None,
     ) -> list[tuple[int, WeekLine, str | None]]:
         """(student, line, its breakdown) for the campus's students and weeks; the
         breakdown (``domain.week_story``) only for lines computed from the raw taps and
@@ -321,7 +342,8 @@ class LedgerService:
                 if contracts:
                     pending.append((week, plan, contracts))
         if pending:
-            lines.extend(self._compute(repo, campus_id, pending, plans, now, breakdowns))
+            source = reads or self.events
+            lines.extend(self._compute(repo, campus_id, pending, plans, now, breakdowns, source))
         return lines
 
     def _compute(
@@ -332,16 +354,17 @@ class LedgerService:
         plans: Sequence[StudentPlan],
         now: datetime,
         breakdowns: bool,
+        reads: TapRowReader,
     ) -> list[tuple[int, WeekLine, str | None]]:
-        """Lines computed from the raw taps, for the weeks that are not frozen; with their
-        breakdown (``domain.week_story``) when ``breakdowns``."""
+        """Lines computed from the raw taps (read with ``reads``), for the weeks that are
+        not frozen; with their breakdown (``domain.week_story``) when ``breakdowns``."""
         weeks = sorted({week for week, _, _ in pending})
         calendar = repo.calendar(campus_id)
         tz = calendar.tz
         start = weeks[0].bounds(tz)[0] - self.rules.lookback
         end = min(weeks[-1].bounds(tz)[1], now + timedelta(microseconds=1))
         schedule = calendar.schedule(start.astimezone(tz).date(), _sunday(weeks[-1]))
-        sessions = self._sessions(repo, campus_id, (start, end), schedule, plans, now)
+        sessions = self._sessions(repo, campus_id, (start, end), schedule, plans, now, reads)
         # Excuses up to the week's end, not now: a slot excused ahead is not due.
         week_end = weeks[-1].bounds(tz)[1]
         excuses = repo.excuses([plan.student_pk for plan in plans], start, week_end)
@@ -383,10 +406,11 @@ class LedgerService:
         schedule: Schedule,
         plans: Sequence[StudentPlan],
         now: datetime,
+        reads: TapRowReader,
     ) -> dict[int, _Sessions]:
         """Each student's sessions over the span, corrections applied."""
         pks = [plan.student_pk for plan in plans]
-        found = corrected_spans(self.events, repo, self.rules, campus_id, pks, span, schedule, now)
+        found = corrected_spans(reads, repo, self.rules, campus_id, pks, span, schedule, now)
         return {pk: _Sessions(sessions) for pk, sessions in found.items()}
 
 
@@ -408,7 +432,7 @@ def corrected_sessions(
 
 
 def corrected_spans(
-    events: EventStore,
+    events: TapRowReader,
     repo: PresenceStore,
     rules: SessionRules,
     campus_id: str,

@@ -31,6 +31,7 @@ from server.domain.intake import Intake, TimeWindow
 from server.domain.notices import Channel
 from server.ports.alerts import AlertsUnitOfWork
 from server.private_files import private_folder
+from server.registry.absence_store import absence_unit_of_work
 from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
 from server.registry.database import open_registry
@@ -667,7 +668,11 @@ def build_alerting(
     )
     alerts = AlertService(unit_of_work, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(
-        registry, events, ReaderHealthService(events), alerts, settings.presence
+        absence_unit_of_work(registry, settings.presence),
+        events,
+        ReaderHealthService(events),
+        alerts,
+        settings.presence,
     )
     shortfalls = ShortfallWatcher(unit_of_work, ledger, alerts)
     return Alerting(notifications, alerts, watcher, shortfalls, unit_of_work, channels)

@@ -103,8 +103,6 @@ PORTED = (
     "reporting",
     "screens",
 )
-# Modules of a PORTED package not ported yet: each still imports them.
-NOT_PORTED_YET = {"server.services.alerts.absence_watcher"}
 
 
 def _storage_imports(path: Path) -> list[str]:
@@ -125,14 +123,6 @@ def test_ported_capabilities_import_neither_sqlalchemy_nor_the_registry(package:
     ]
     assert modules, f"no module in server/services/{package}"
     wrong = [
-        f"{module} imports {name}"
-        for module, path in modules
-        if module not in NOT_PORTED_YET
-        for name in _storage_imports(path)
+        f"{module} imports {name}" for module, path in modules for name in _storage_imports(path)
     ]
     assert wrong == []
-
-
-def test_the_modules_not_ported_yet_still_need_their_exemption() -> None:
-    paths = dict(_modules())
-    assert all(_storage_imports(paths[module]) for module in NOT_PORTED_YET)

@@ -24,7 +24,7 @@ from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
 from server.config import ConfigError, Settings
-from server.container import Services
+from server.container import RequestReads, Services
 from server.domain.badges import badge_hasher
 from server.domain.events import StoredTap
 from server.domain.intake import Intake, TimeWindow
@@ -34,7 +34,7 @@ from server.private_files import private_folder
 from server.registry.absence_store import absence_unit_of_work
 from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
-from server.registry.database import open_registry
+from server.registry.database import defer_reads, end_deferred_reads, open_registry
 from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
 from server.registry.operations_store import (
     SqlJobLeases,
@@ -385,6 +385,7 @@ def build_services(
         ),
         accounts=AccountService(accounts_unit_of_work(registry)),
         login_throttle=login_throttle(settings, registry, clock),
+        request_reads=RequestReads(defer_reads, end_deferred_reads),
         access_log=AccessLog(privacy_unit_of_work(registry, settings.presence)),
         places_admin=PlacesAdmin(occupancy_unit_of_work(registry, settings.presence)),
         erasure=Erasure(

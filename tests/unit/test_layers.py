@@ -126,3 +126,22 @@ def test_ported_capabilities_import_neither_sqlalchemy_nor_the_registry(package:
         f"{module} imports {name}" for module, path in modules for name in _storage_imports(path)
     ]
     assert wrong == []
+
+
+# Packages that reach storage only through the container the composition root fills
+# (server/bootstrap.py): the web app's views and hooks (issue 17).
+NO_STORAGE = ("server.web",)
+
+
+@pytest.mark.parametrize("package", NO_STORAGE)
+def test_the_web_imports_neither_sqlalchemy_nor_the_registry(package: str) -> None:
+    modules = [
+        (module, path)
+        for module, path in _modules()
+        if module == package or module.startswith(f"{package}.")
+    ]
+    assert modules, f"no module in {package}"
+    wrong = [
+        f"{module} imports {name}" for module, path in modules for name in _storage_imports(path)
+    ]
+    assert wrong == []

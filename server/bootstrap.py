@@ -24,16 +24,17 @@ from server.adapters.event_store import EventStore
 from server.adapters.mqtt_consumer import MqttConsumer
 from server.adapters.web_server import WebServer
 from server.config import ConfigError, Settings
-from server.container import Services
+from server.container import RequestReads, Services
 from server.domain.badges import badge_hasher
 from server.domain.events import StoredTap
 from server.domain.intake import Intake, TimeWindow
 from server.domain.notices import Channel
 from server.ports.alerts import AlertsUnitOfWork
 from server.private_files import private_folder
+from server.registry.absence_store import absence_unit_of_work
 from server.registry.account_store import accounts_unit_of_work, login_throttle_unit_of_work
 from server.registry.alert_repository import AlertRepository, alerts_unit_of_work
-from server.registry.database import open_registry
+from server.registry.database import defer_reads, end_deferred_reads, open_registry
 from server.registry.occupancy_store import SqlReaderOutages, occupancy_unit_of_work
 from server.registry.operations_store import (
     SqlJobLeases,
@@ -384,6 +385,7 @@ def build_services(
         ),
         accounts=AccountService(accounts_unit_of_work(registry)),
         login_throttle=login_throttle(settings, registry, clock),
+        request_reads=RequestReads(defer_reads, end_deferred_reads),
         access_log=AccessLog(privacy_unit_of_work(registry, settings.presence)),
         places_admin=PlacesAdmin(occupancy_unit_of_work(registry, settings.presence)),
         erasure=Erasure(
@@ -667,7 +669,11 @@ def build_alerting(
     )
     alerts = AlertService(unit_of_work, notifications, corrections, settings.presence, clock=clock)
     watcher = AbsenceWatcher(
-        registry, events, ReaderHealthService(events), alerts, settings.presence
+        absence_unit_of_work(registry, settings.presence),
+        events,
+        ReaderHealthService(events),
+        alerts,
+        settings.presence,
     )
     shortfalls = ShortfallWatcher(unit_of_work, ledger, alerts)
     return Alerting(notifications, alerts, watcher, shortfalls, unit_of_work, channels)

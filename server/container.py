@@ -53,6 +53,16 @@ T = TypeVar("T")
 EXTENSION = "campus"  # the one key of ``Flask.extensions`` the container lives under
 
 
+@dataclass(frozen=True, slots=True)
+class RequestReads:
+    """What a web request's registry reads run under (``begin`` before a GET, ``end``
+    with its token after it): on SQLite, reads without the write lock, so that several
+    web processes answer pages at the same time (``server.registry.database``)."""
+
+    begin: Callable[[], object]
+    end: Callable[[object], None]
+
+
 @dataclass(kw_only=True, eq=False)
 class Services:
     settings: Settings
@@ -76,6 +86,7 @@ class Services:
     readiness: Readiness | None = None
     metrics: Metrics | None = None
     login_throttle: LoginThrottle | None = None
+    request_reads: RequestReads | None = None  # the web requests' hooks (the registry's)
     # what the pages show, composed once from the services above
     screen_reads: Callable[[], ScreenReads] | None = None  # the screens' unit of work
     tutor_board: TutorBoard | None = None

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from server.domain.absences import Verdict
 from server.domain.alerts import (
     AlertFact,
     AlertKind,
@@ -34,6 +36,7 @@ from server.domain.errors import Conflict
 from server.domain.notices import Notice, NoticeKind
 from server.domain.sessions import ReaderMode
 from server.ports.accounts import AuditTrail
+from server.ports.presence import PresenceStore
 
 
 @dataclass(slots=True)
@@ -274,7 +277,17 @@ class Alerts(Protocol):
 
     def save(self, record: AlertRecord) -> None: ...
 
+    def add_many(self, records: Sequence[AlertRecord]) -> list[int]:
+        """Store new alerts at once (many: one statement), each given its ``id``;
+        their ids, in order. :class:`DuplicateAlert` when one's key (or its student and
+        slot) is taken."""
+        ...
+
     def open_reader_down(self, campus: str, reader: str) -> AlertRecord | None: ...
+
+    def open_readers_down(self, campuses: Collection[str]) -> dict[tuple[str, str], AlertRecord]:
+        """The open ``reader_down`` alerts of these campuses, by (campus, reader)."""
+        ...
 
     def open_capacity(self, campus: str, room: str | None) -> AlertRecord | None:
         """The open capacity alert of a room (``None``: the whole campus)."""
@@ -387,6 +400,10 @@ class People(Protocol):
 
     def students(self, student_pks: Collection[int]) -> dict[int, StudentRecord]: ...
 
+    def tutors_of(self, student_pks: Collection[int]) -> dict[int, int | None]:
+        """Each student's tutor (None without one), read in bulk."""
+        ...
+
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
         """How each tutor is shown to people (their name, else their account's display
         name, else their e-mail)."""
@@ -428,3 +445,70 @@ class AlertsUnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+
+# The absence watcher's checks (``server.services.alerts.absence_watcher``).
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRecord:
+    """What the check of one slot occurrence found (``absence_evaluations``): one per
+    (student, slot start)."""
+
+    student_pk: int
+    campus_id: str
+    slot_start: datetime
+    slot_end: datetime
+    check_at: datetime
+    verdict: Verdict
+    evaluated_at: datetime
+
+
+class DuplicateEvaluation(Conflict):
+    """This slot occurrence was evaluated (or this campus's mark made) meanwhile, by
+    another worker."""
+
+    code = "duplicate_evaluation"
+
+
+class AbsenceChecks(Protocol):
+    """The evaluations of the slot occurrences checked, and each campus's mark (when the
+    watcher first ran there)."""
+
+    def verdicts(
+        self, campus: str, since: datetime, until: datetime
+    ) -> dict[tuple[int, datetime], Verdict]:
+        """The verdicts of the campus's occurrences checked in ``(since, until]``, by
+        (student, slot start)."""
+        ...
+
+    def add(self, evaluations: Sequence[EvaluationRecord]) -> None:
+        """Store new evaluations at once (many: one statement);
+        :class:`DuplicateEvaluation` when one's occurrence is evaluated already."""
+        ...
+
+    def recheck(self, evaluation: EvaluationRecord) -> None:
+        """A held occurrence checked again: its stored evaluation becomes this one
+        (nothing when it is gone meanwhile, e.g. erased)."""
+        ...
+
+    def marks(self, campuses: Collection[str]) -> dict[str, datetime]:
+        """The marks of these campuses that have one."""
+        ...
+
+    def mark(self, campus: str, at: datetime) -> datetime:
+        """The campus's mark, made ``at`` when it has none."""
+        ...
+
+
+class AbsenceUnitOfWork(AlertsUnitOfWork, Protocol):
+    """The alert ports with, in the same transaction, the presence reads the checks
+    need and the checks themselves; ``savepoint()`` undoes what is done in it when it
+    fails, and only that."""
+
+    presence: PresenceStore
+    checks: AbsenceChecks
+
+    def __enter__(self) -> AbsenceUnitOfWork: ...
+
+    def savepoint(self) -> AbstractContextManager[None]: ...

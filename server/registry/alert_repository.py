@@ -40,7 +40,7 @@ from server.ports.alerts import (
     new_public_id,
     state_of,
 )
-from server.ports.alerts import apply_state as apply_state  # for the services not ported yet
+from server.ports.alerts import apply_state as apply_state  # for bench/reference
 from server.registry import audit
 from server.registry.account_models import Account
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
@@ -578,6 +578,22 @@ class SqlAlerts:
         record.id = row.id
         return record
 
+    def add_many(self, records: Sequence[AlertRecord]) -> list[int]:
+        if not records:
+            return []
+        rows = [{name: getattr(record, name) for name in _ALERT_FIELDS} for record in records]
+        table = Alert.__table__  # Core: no ORM objects, one multi-row INSERT … RETURNING
+        try:
+            result = self._session.execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+            )
+        except IntegrityError as error:
+            raise DuplicateAlert() from error
+        ids = [pk for (pk,) in result]
+        for record, pk in zip(records, ids, strict=True):
+            record.id = pk
+        return ids
+
     def save(self, record: AlertRecord) -> None:
         row = self._row(record)
         for name in _ALERT_FIELDS:
@@ -586,6 +602,11 @@ class SqlAlerts:
     def open_reader_down(self, campus: str, reader: str) -> AlertRecord | None:
         row = self._repo.open_reader_down(campus, reader)
         return alert_record(row) if row is not None else None
+
+    def open_readers_down(self, campuses: Collection[str]) -> dict[tuple[str, str], AlertRecord]:
+        return {
+            key: alert_record(row) for key, row in self._repo.open_readers_down(campuses).items()
+        }
 
     def open_capacity(self, campus: str, room: str | None) -> AlertRecord | None:
         row = self._repo.open_capacity(campus, room)
@@ -796,13 +817,8 @@ class SqlPeople:
         rows = self._session.execute(_STUDENT_RECORD.where(Student.id.in_(list(student_pks))))
         return {row.id: _student(row) for row in rows}
 
+    def tutors_of(self, student_pks: Collection[int]) -> dict[int, int | None]:
+        return self._repo.tutors_of(student_pks)
+
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
         return self._repo.tutor_names(tutor_ids)
-
-
-def alerts_in_transaction(session: Session, *, timezone: str) -> SqlAlertsUnitOfWork:
-    """The alert ports on a session the caller holds, in its transaction (the caller
-    commits; not to be entered with ``with``)."""
-    found = SqlAlertsUnitOfWork(lambda: session, timezone=timezone)
-    found._bind(session)
-    return found

@@ -12,15 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
-from server.container import EXTENSION, Services
+from server.container import EXTENSION, Services, services_of
 from server.domain.errors import ServerError
 from server.i18n import _
-from server.registry.database import defer_reads, end_deferred_reads
 from server.web import (
     annual,
     api_auth,
@@ -120,15 +119,18 @@ def _secret_key(settings: Settings) -> str:
 
 def _defer_reads() -> None:
     """A GET reads the registry without its write lock (SQLite): several web processes
-    answer pages at the same time; its writes (the access log) still take it."""
-    if request.method in ("GET", "HEAD"):
-        g.campus_reads = defer_reads()
+    answer pages at the same time; its writes (the access log) still take it. The hooks
+    are the composition root's (``Services.request_reads``)."""
+    reads = services_of(current_app).request_reads
+    if reads is not None and request.method in ("GET", "HEAD"):
+        g.campus_reads = (reads.end, reads.begin())
 
 
 def _end_deferred_reads(_error: BaseException | None) -> None:
-    token = g.pop("campus_reads", None)
-    if token is not None:
-        end_deferred_reads(token)
+    held = g.pop("campus_reads", None)
+    if held is not None:
+        end, token = held
+        end(token)
 
 
 def _limit_api_body() -> None:

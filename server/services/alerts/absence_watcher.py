@@ -18,10 +18,6 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import orm, select
-from sqlalchemy.exc import IntegrityError
 
 from server.adapters.event_store import EventStore
 from server.config import PresenceSettings
@@ -46,14 +42,17 @@ from server.domain.notices import Channel, NoticeKind
 from server.domain.reader_health import Health, ReaderHealth, health_at
 from server.domain.sessions import ReaderMode, Session
 from server.domain.slots import Excuse
-from server.registry.alert_models import AbsenceEvaluation, Alert, WatcherMark
-from server.registry.alert_repository import (
-    AlertRepository,
-    alerts_in_transaction,
+from server.ports.alerts import (
+    AbsenceUnitOfWork,
+    AlertRecord,
+    DuplicateAlert,
+    DuplicateEvaluation,
+    EvaluationRecord,
     apply_state,
+    new_alert,
     state_of,
 )
-from server.registry.presence_repository import PresenceRepository, StudentPlan, repository
+from server.ports.presence import PresenceStore, StudentPlan
 from server.services.alerts.alerts import AlertService, Step
 from server.services.occupancy.reader_health import ReaderHealthService
 from server.services.presence.ledger import corrected_sessions, session_rules
@@ -122,7 +121,7 @@ class _Campus:
 class AbsenceWatcher:
     def __init__(
         self,
-        registry: Callable[[], orm.Session],
+        unit_of_work: Callable[[], AbsenceUnitOfWork],
         events: EventStore,
         health: ReaderHealthService,
         alerts: AlertService,
@@ -130,7 +129,7 @@ class AbsenceWatcher:
         *,
         catch_up: timedelta = timedelta(days=4),
     ) -> None:
-        self.registry = registry
+        self.unit_of_work = unit_of_work
         self.events = events
         self.health = health
         self.alerts = alerts
@@ -160,7 +159,7 @@ class AbsenceWatcher:
         window and no excuse changed since; the taps are always read now."""
         try:
             report = self._check(now, respect_mark, since, campuses, prepared)
-        except IntegrityError:  # another worker evaluated some of these slots meanwhile
+        except (DuplicateEvaluation, DuplicateAlert):  # another worker was there meanwhile
             log.info("slots already evaluated by another worker; checking the rest again")
             report = self._check(now, respect_mark, since, campuses, prepared)
         if report.noticed or report.held:
@@ -176,8 +175,8 @@ class AbsenceWatcher:
         """The check instants in ``(now, until]`` (``domain.absences.check_instants``),
         each with the campuses that have a slot checked then: when to wake."""
         found: dict[datetime, set[str]] = {}
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.unit_of_work() as uow:
+            repo = uow.presence
             for campus in repo.campus_ids():
                 due = self._due(repo, campus, now, until)
                 for instant in check_instants(due.slots, now, until):
@@ -189,10 +188,9 @@ class AbsenceWatcher:
         contracts, the calendar and the excuses (the slots due in ``(since, until]``),
         so that the check at the instant reads only taps, readers and evaluations."""
         found = Prepared(since, until)
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.unit_of_work() as uow:
             for campus in sorted(campuses):
-                found.campuses[campus] = self._due(repo, campus, since, until)
+                found.campuses[campus] = self._due(uow.presence, campus, since, until)
         return found
 
     def _check(
@@ -203,10 +201,9 @@ class AbsenceWatcher:
         only: Collection[str] | None,
         prepared: Prepared | None,
     ) -> WatchReport:
-        with self.registry() as session:
-            repo = repository(session, self.settings)
-            campuses = repo.campus_ids()
-            modes = repo.reader_modes()
+        with self.unit_of_work() as uow:
+            campuses = uow.presence.campus_ids()
+            modes = uow.presence.reader_modes()
         if only is not None:
             campuses = [campus for campus in campuses if campus in only]
         marks = self._marks(campuses, now) if respect_mark else {}
@@ -232,8 +229,8 @@ class AbsenceWatcher:
             if campus in windows and windows[campus] >= prepared.since
         }
         students = sorted({plan.student_pk for due in usable.values() for plan in due.plans})
-        with self.registry() as session:
-            excuses = repository(session, self.settings).excuses(
+        with self.unit_of_work() as uow:
+            excuses = uow.presence.excuses(
                 students, prepared.since - timedelta(days=1), prepared.until
             )
         return {
@@ -249,25 +246,17 @@ class AbsenceWatcher:
         """Each campus's mark: when the watcher first ran there (made now if new)."""
         if not campuses:
             return {}
-        with self.registry() as session:
-            marks = {
-                row.campus_id: row.started_at
-                for row in session.scalars(
-                    select(WatcherMark).where(WatcherMark.campus_id.in_(list(campuses)))
-                )
-            }
+        with self.unit_of_work() as uow:
+            marks = uow.checks.marks(campuses)
         missing = [campus for campus in campuses if campus not in marks]
         if missing:
-            with self.registry() as session, session.begin():
+            with self.unit_of_work() as uow:
                 for campus in missing:
-                    mark = session.get(WatcherMark, campus)
-                    if mark is None:
-                        mark = WatcherMark(campus_id=campus, started_at=now - FIRST_RUN_MARGIN)
-                        session.add(mark)
-                    marks[campus] = mark.started_at
+                    marks[campus] = uow.checks.mark(campus, now - FIRST_RUN_MARGIN)
+                uow.commit()
         return marks
 
-    def _due(self, repo: PresenceRepository, campus: str, since: datetime, until: datetime) -> Due:
+    def _due(self, repo: PresenceStore, campus: str, since: datetime, until: datetime) -> Due:
         """The campus's due slot occurrences checked in ``(since, until]``."""
         calendar = repo.calendar(campus)
         tz = calendar.tz
@@ -303,12 +292,12 @@ class AbsenceWatcher:
     ) -> _Campus:
         """What the campus's slots checked in ``(since, now]`` and not final yet find
         (their due slots ``ready`` when prepared): read everything, write nothing."""
-        with self.registry() as session:
-            repo = repository(session, self.settings)
+        with self.unit_of_work() as uow:
+            repo = uow.presence
             found = ready or self._due(repo, campus, since, now)
             schedule, plans = found.schedule, found.plans
             due = [item for item in found.slots if since < item.check_at <= now]
-            done = self._evaluations(session, campus, since, now) if due else {}
+            done = uow.checks.verdicts(campus, since, now) if due else {}
             todo = [item for item in due if done.get(_key(item)) in (None, Verdict.INDETERMINATE)]
             doors = sorted(
                 r for (c, r), mode in modes.items() if c == campus and mode is not ReaderMode.ROOM
@@ -327,25 +316,9 @@ class AbsenceWatcher:
             place.found.append(_Found(item, verdict, tuple(down), held))
         return place
 
-    def _evaluations(
-        self, session: orm.Session, campus: str, since: datetime, now: datetime
-    ) -> dict[tuple[int, datetime], Verdict]:
-        rows = session.execute(
-            select(
-                AbsenceEvaluation.student_pk,
-                AbsenceEvaluation.slot_start,
-                AbsenceEvaluation.verdict,
-            ).where(
-                AbsenceEvaluation.campus_id == campus,
-                AbsenceEvaluation.check_at > since,
-                AbsenceEvaluation.check_at <= now,
-            )
-        )
-        return {(pk, start): Verdict(verdict) for pk, start, verdict in rows}
-
     def _sessions(
         self,
-        repo: PresenceRepository,
+        repo: PresenceStore,
         campus: str,
         schedule: Schedule,
         plans: Sequence[StudentPlan],
@@ -380,32 +353,32 @@ class AbsenceWatcher:
         every step (the channels read before, the lanes woken after)."""
         report = WatchReport()
         notifications = self.alerts.notifications
-        with self.registry() as session:
-            downs = AlertRepository(session).open_readers_down([p.id for p in places])
+        with self.unit_of_work() as uow:
+            downs = uow.alerts.open_readers_down([p.id for p in places])
         telling = {p.id for p in places if p.found} | {campus for campus, _r in downs}
         channels = {campus: notifications.channels(campus) for campus in sorted(telling)}
         if not telling:
             return report  # nothing found, no reader down: nothing to write
-        # Steps in order; an absence is first its index in ``absences`` (bulk-inserted).
-        pending: list[tuple[Alert | int, NoticeKind]] = []
-        evaluations: list[dict[str, Any]] = []
-        absences: list[dict[str, Any]] = []
-        with self.registry() as session, session.begin():
-            repo = AlertRepository(session, timezone=self.settings.timezone)
-            downs = repo.open_readers_down([p.id for p in places])
+        # Steps in order; the new alerts get their ids when stored (at once, at the end).
+        pending: list[tuple[AlertRecord, NoticeKind]] = []
+        evaluations: list[EvaluationRecord] = []
+        raised: list[AlertRecord] = []
+        with self.unit_of_work() as uow:
+            downs = uow.alerts.open_readers_down([p.id for p in places])
             absent = [f.item.student_pk for p in places for f in p.found if f.absent]
-            tutors = repo.tutors_of(absent) if absent else {}
+            tutors = uow.people.tutors_of(absent) if absent else {}
             for place in places:
                 for found in place.found:
+                    evaluation = _evaluation(place.id, found, now)
                     if found.held:  # its row exists
-                        self._store(session, found, now)
+                        uow.checks.recheck(evaluation)
                     else:
-                        evaluations.append(_evaluation(place.id, found, now))
+                        evaluations.append(evaluation)
                     if found.verdict is Verdict.ABSENT:
-                        values = _absence(place, found.item, tutors)
+                        alert = _absence(place, found.item, tutors)
                         report.noticed.append(
                             AbsenceNoticed(
-                                values["public_id"],
+                                alert.public_id,
                                 place.id,
                                 found.item.student_id,
                                 found.item.start,
@@ -413,14 +386,15 @@ class AbsenceWatcher:
                                 place.now,
                             )
                         )
-                        pending.append((len(absences), NoticeKind.RAISED))
-                        absences.append(values)
+                        pending.append((alert, NoticeKind.RAISED))
+                        raised.append(alert)
                     elif found.verdict is Verdict.INDETERMINATE:
                         for reader in found.down:
                             if (place.id, reader) not in downs:
-                                row = self._reader_down(session, place, reader)
-                                downs[(place.id, reader)] = row
-                                pending.append((row, NoticeKind.RAISED))
+                                alert = _reader_down(place, reader)
+                                downs[(place.id, reader)] = alert
+                                pending.append((alert, NoticeKind.RAISED))
+                                raised.append(alert)
                         report.held.append(
                             AbsenceHeld(
                                 place.id, found.item.student_id, found.item.start, found.down
@@ -428,28 +402,26 @@ class AbsenceWatcher:
                         )
                     report.evaluated += 1
                 for reader in place.doors:  # readers back, their queue empty
-                    row = downs.get((place.id, reader))
-                    if row is None or not reader_back(place.health(reader), row.noticed_at):
+                    alert = downs.get((place.id, reader))
+                    if alert is None or not reader_back(place.health(reader), alert.noticed_at):
                         continue
                     apply_state(
-                        row, incident_over(state_of(row), Resolution.READER_BACK, place.now)
+                        alert, incident_over(state_of(alert), Resolution.READER_BACK, place.now)
                     )
-                    pending.append((row, NoticeKind.RESOLVED))
-            session.flush()
-            if evaluations:
-                session.execute(AbsenceEvaluation.__table__.insert(), evaluations)
-            ids = _insert_returning_ids(session, absences)
-            report.steps = [
-                Step(ids[row] if isinstance(row, int) else row.id, notice)
-                for row, notice in pending
-            ]
-            lanes = self._deliveries(session, report.steps, now, channels)
+                    if alert.id is not None:  # stored before (a new one is stored closed)
+                        uow.alerts.save(alert)
+                    pending.append((alert, NoticeKind.RESOLVED))
+            uow.checks.add(evaluations)
+            uow.alerts.add_many(raised)
+            report.steps = [Step(_id(alert), notice) for alert, notice in pending]
+            lanes = self._deliveries(uow, report.steps, now, channels)
+            uow.commit()
         notifications.wake_lanes(lanes)
         return report
 
     def _deliveries(
         self,
-        session: orm.Session,
+        uow: AbsenceUnitOfWork,
         steps: Sequence[Step],
         now: datetime,
         channels: dict[str, Mapping[str, Channel]],
@@ -457,63 +429,44 @@ class AbsenceWatcher:
         """The steps' deliveries, in the transaction; a failure there is logged and
         leaves the alerts recorded (the admin sees them in the web list's absence)."""
         try:
-            with session.begin_nested():
+            with uow.savepoint():
                 return self.alerts.notifications.record(
-                    alerts_in_transaction(session, timezone=self.settings.timezone),
-                    [(step.alert_pk, step.notice) for step in steps],
-                    now,
-                    channels,
+                    uow, [(step.alert_pk, step.notice) for step in steps], now, channels
                 )
         except Exception:
             log.exception("the deliveries of %d alert steps could not be recorded", len(steps))
             return set()
 
-    @staticmethod
-    def _store(session: orm.Session, found: _Found, now: datetime) -> None:
-        """A held check's evaluation, checked again."""
-        item = found.item
-        row = session.scalar(
-            select(AbsenceEvaluation).where(
-                AbsenceEvaluation.student_pk == item.student_pk,
-                AbsenceEvaluation.slot_start == item.start,
-            )
-        )
-        if row is None:  # gone meanwhile (an erasure): nothing to update
-            return
-        row.slot_end, row.check_at = item.end, item.check_at
-        row.verdict, row.evaluated_at = found.verdict.value, now
 
-    def _reader_down(self, session: orm.Session, place: _Campus, reader: str) -> Alert:
-        health = place.health(reader)
-        row = AlertRepository.new(
-            AlertKind.READER_DOWN,
-            f"reader_down:{place.id}:{reader}:{place.now.isoformat()}",
-            place.id,
-            place.now,
-            reader_id=reader,
-            reader_state=_reader_state(health, place.statuses.get(reader)),
-            reader_last_seen=health.last_seen,
-        )
-        session.add(row)
-        return row
+def _reader_down(place: _Campus, reader: str) -> AlertRecord:
+    health = place.health(reader)
+    return new_alert(
+        AlertKind.READER_DOWN,
+        f"reader_down:{place.id}:{reader}:{place.now.isoformat()}",
+        place.id,
+        place.now,
+        reader_id=reader,
+        reader_state=_reader_state(health, place.statuses.get(reader)),
+        reader_last_seen=health.last_seen,
+    )
 
 
-def _evaluation(campus: str, found: _Found, now: datetime) -> dict[str, Any]:
+def _evaluation(campus: str, found: _Found, now: datetime) -> EvaluationRecord:
     item = found.item
-    return {
-        "student_pk": item.student_pk,
-        "campus_id": campus,
-        "slot_start": item.start,
-        "slot_end": item.end,
-        "check_at": item.check_at,
-        "verdict": found.verdict.value,
-        "evaluated_at": now,
-    }
+    return EvaluationRecord(
+        student_pk=item.student_pk,
+        campus_id=campus,
+        slot_start=item.start,
+        slot_end=item.end,
+        check_at=item.check_at,
+        verdict=found.verdict,
+        evaluated_at=now,
+    )
 
 
-def _absence(place: _Campus, item: ExpectedSlot, tutors: dict[int, int | None]) -> dict[str, Any]:
-    """The columns of an absence alert's row."""
-    return AlertRepository.values(
+def _absence(place: _Campus, item: ExpectedSlot, tutors: Mapping[int, int | None]) -> AlertRecord:
+    """A new absence alert."""
+    return new_alert(
         AlertKind.ABSENCE,
         f"absence:{item.student_pk}:{item.start.isoformat()}",
         place.id,
@@ -525,15 +478,9 @@ def _absence(place: _Campus, item: ExpectedSlot, tutors: dict[int, int | None]) 
     )
 
 
-def _insert_returning_ids(session: orm.Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the alerts' rows at once; their ids, in order."""
-    if not rows:
-        return []
-    table = Alert.__table__  # Core: no ORM objects, one multi-row INSERT … RETURNING
-    result = session.execute(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [pk for (pk,) in result]
+def _id(alert: AlertRecord) -> int:
+    assert alert.id is not None  # stored
+    return alert.id
 
 
 def _key(item: ExpectedSlot) -> tuple[int, datetime]:

@@ -5,12 +5,14 @@ registry's adapter (tests/integration/registry/test_alerts_store_contract.py).""
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from server.domain.absences import Verdict
 from server.domain.alerts import AlertFact, AlertKind, CallLog, CallPolicy, Resolution, call_needed
 from server.domain.deliveries import ChannelHealth, after_failure, after_success
 from server.domain.notices import Notice, NoticeKind, Person
@@ -24,12 +26,15 @@ from server.ports.alerts import (
     DeliveryState,
     DuplicateAlert,
     DuplicateDelivery,
+    DuplicateEvaluation,
+    EvaluationRecord,
     StudentRecord,
     call_of,
     state_of,
 )
 from server.services.alerts.notifications import NotificationService
 from tests.unit.accounts.fakes import FakeAuditTrail
+from tests.unit.presence import fakes as presence_fakes
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,9 @@ class Stored:
     channel_health: dict[tuple[str, str], ChannelHealth] = field(default_factory=dict)
     deliveries: dict[int, DeliveryState] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    # the absence watcher's checks: evaluations by (student, slot start), marks by campus
+    evaluations: dict[tuple[int, datetime], EvaluationRecord] = field(default_factory=dict)
+    marks: dict[str, datetime] = field(default_factory=dict)
     commits: int = 0
 
 
@@ -114,9 +122,33 @@ class FakeAlerts:
         self._rows[record.id] = copy.copy(record)
         return record
 
+    def add_many(self, records: Sequence[AlertRecord]) -> list[int]:
+        keys = {row.dedupe_key for row in self._rows.values()}
+        slots = {(row.student_pk, row.slot_start) for row in self._rows.values() if row.student_pk}
+        for record in records:
+            slot = (record.student_pk, record.slot_start)
+            if record.dedupe_key in keys or (record.student_pk and slot in slots):
+                raise DuplicateAlert()  # nothing stored (one statement)
+            keys.add(record.dedupe_key)
+            if record.student_pk:
+                slots.add(slot)
+        return [self.add(record).id or 0 for record in records]
+
     def save(self, record: AlertRecord) -> None:
         assert record.id in self._rows
         self._rows[record.id] = copy.copy(record)
+
+    def open_readers_down(self, campuses: Collection[str]) -> dict[tuple[str, str], AlertRecord]:
+        return {
+            (row.campus_id, row.reader_id or ""): row
+            for row in self._found(
+                lambda row: (
+                    row.kind == AlertKind.READER_DOWN.value
+                    and row.campus_id in campuses
+                    and row.status != "closed"
+                )
+            )
+        }
 
     def open_reader_down(self, campus: str, reader: str) -> AlertRecord | None:
         return self._one(
@@ -343,6 +375,9 @@ class FakePeople:
     def students(self, student_pks: Collection[int]) -> dict[int, StudentRecord]:
         return {pk: s for pk, s in self._stored.students.items() if pk in student_pks}
 
+    def tutors_of(self, student_pks: Collection[int]) -> dict[int, int | None]:
+        return {pk: s.tutor_id for pk, s in self._stored.students.items() if pk in student_pks}
+
     def tutor_names(self, tutor_ids: Collection[int]) -> dict[int, str]:
         return {pk: name for pk, (name, _e) in self._stored.tutors.items() if pk in tutor_ids}
 
@@ -442,6 +477,77 @@ class FakeUnitOfWork:
         self._stored.channel_health = copy.copy(self._health)
         self._stored.audit = list(self._audit)
         self._stored.commits += 1
+
+
+class FakeAbsenceChecks:
+    def __init__(
+        self, rows: dict[tuple[int, datetime], EvaluationRecord], marks: dict[str, datetime]
+    ) -> None:
+        self._rows = rows
+        self._marks = marks
+
+    def verdicts(
+        self, campus: str, since: datetime, until: datetime
+    ) -> dict[tuple[int, datetime], Verdict]:
+        return {
+            key: row.verdict
+            for key, row in self._rows.items()
+            if row.campus_id == campus and since < row.check_at <= until
+        }
+
+    def add(self, evaluations: Sequence[EvaluationRecord]) -> None:
+        keys = [(item.student_pk, item.slot_start) for item in evaluations]
+        if set(keys) & set(self._rows) or len(set(keys)) < len(keys):
+            raise DuplicateEvaluation()  # nothing stored (one statement)
+        self._rows.update(zip(keys, evaluations, strict=True))
+
+    def recheck(self, evaluation: EvaluationRecord) -> None:
+        key = (evaluation.student_pk, evaluation.slot_start)
+        if key in self._rows:
+            self._rows[key] = evaluation
+
+    def marks(self, campuses: Collection[str]) -> dict[str, datetime]:
+        return {campus: at for campus, at in self._marks.items() if campus in campuses}
+
+    def mark(self, campus: str, at: datetime) -> datetime:
+        return self._marks.setdefault(campus, at)
+
+
+class FakeAbsenceUnitOfWork(FakeUnitOfWork):
+    """The absence watcher's unit of work: the alert fakes, the presence fakes' store
+    (read only) and the checks, on copies; ``savepoint`` restores what was done in it
+    when it fails."""
+
+    def __init__(self, stored: Stored, presence: presence_fakes.Stored) -> None:
+        super().__init__(stored)
+        self._presence = presence
+
+    def __enter__(self) -> FakeAbsenceUnitOfWork:
+        super().__enter__()
+        self.presence = presence_fakes.FakePresenceStore(self._presence)
+        self._evaluations = dict(self._stored.evaluations)
+        self._marks = dict(self._stored.marks)
+        self.checks = FakeAbsenceChecks(self._evaluations, self._marks)
+        return self
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        kept = [
+            (held, copy.deepcopy(held))
+            for held in (self._alerts, self._calls, self._deliveries, self._evaluations)
+        ]
+        try:
+            yield
+        except BaseException:
+            for held, before in kept:
+                held.clear()
+                held.update(before)  # type: ignore[arg-type]
+            raise
+
+    def commit(self) -> None:
+        super().commit()
+        self._stored.evaluations = dict(self._evaluations)
+        self._stored.marks = dict(self._marks)
 
 
 # What the alert use cases call besides their ports.

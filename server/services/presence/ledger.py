@@ -64,6 +64,7 @@ from server.domain.sessions import (
 )
 from server.domain.slots import closures, excuse_span
 from server.domain.week_story import breakdown, week_sessions
+from server.registry.database import deferred_reads
 from server.registry.presence_repository import BadgeHolding, PresenceRepository, StudentPlan
 from server.registry.student_repository import StudentRepository
 
@@ -142,7 +143,7 @@ class LedgerService:
         self.retention = timedelta(days=retention_days)
 
     def campus_ids(self) -> list[str]:
-        with self.registry() as session:
+        with deferred_reads(), self.registry() as session:
             return repository(session, self.settings).campus_ids()
 
     def campus_timezone(self, campus_id: str | None) -> ZoneInfo:
@@ -179,12 +180,16 @@ class LedgerService:
             return result
         # The taps of the next campus are asked ahead while one is computed (a store
         # answered by another process: TapReadAhead), over the span _compute reads.
+        # Reads only: no registry write lock (SQLite's BEGIN IMMEDIATE), which the
+        # national report's worker processes would take in turn, computing one after
+        # the other, and which would hold the ingest's writes for the whole report.
         tz = self.campus_timezone(None)
         span = (
             min(weeks).bounds(tz)[0] - self.rules.lookback,
             min(max(weeks).bounds(tz)[1], now + timedelta(microseconds=1)),
         )
         with (
+            deferred_reads(),
             self.registry() as session,
             cycle_collection_paused(),
             TapReadAhead(self.events) as reads,

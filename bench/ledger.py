@@ -177,7 +177,7 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     timed("campus_year", lambda: ledger.weeks(weeks, now, campus=one))
     timed("national_week", lambda: ledger.weekly(middle, now))
     timed("national_year", lambda: ledger.weeks(weeks, now))
-    workers = _workers(options, folder, influx_url)
+    workers = _workers(options, folder, influx_url, now)
     if workers is not None:  # a tree with services.ledger_workers: the national year again
         with workers:
             national = LedgerService(registry, store, ledger.settings, workers=workers)
@@ -188,9 +188,10 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     return found
 
 
-def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
-    """Two worker processes for the national report (started before the timing, as the
-    server starts them), with the tree's own ``CampusWorkers``; None if it has none."""
+def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None, now: datetime):
+    """Two worker processes for the national report (started and warmed up before the
+    timing, as the server starts them), with the tree's own ``CampusWorkers``; None if it
+    has none."""
     try:
         from server.bootstrap import worker_ledger
         from server.services.presence.ledger_workers import CampusWorkers
@@ -205,7 +206,10 @@ def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
             events=dataclasses.replace(settings.events, backend="influxdb", retention_days=3650),
             influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench", timeout_s=300),
         )
-    return CampusWorkers(settings, worker_ledger, processes=2)
+    try:  # warmed up on one campus-week, as this process is before its first timing
+        return CampusWorkers(settings, worker_ledger, processes=2, clock=lambda: now)
+    except TypeError:  # a tree whose workers take no clock
+        return CampusWorkers(settings, worker_ledger, processes=2)
 
 
 LINES = (

@@ -8,11 +8,13 @@ the lines are the ones one process computes, in the same order. Nothing is kept 
 worker between calls but its connections: every call reads the stored taps and the
 registry afresh (a late tap counts at the next call, as in one process).
 
-The workers start with the pool (a report does not pay their start) and use the
-``spawn`` method (no copy of the parent's threads, connections or locks). A worker that
-dies fails the report under way with ``BrokenProcessPool`` (``LedgerService`` then
-computes it in its own process) and new workers are started for the next one. ``cpu_s``
-adds up the CPU time the workers spent on reports, for the benchmark.
+The workers start with the pool (a report does not pay their start: every one of them is
+up, and warmed up on one campus-week when given a clock, before the pool is returned;
+the first report had found one still importing) and use the ``spawn`` method (no copy
+of the parent's threads, connections or locks). A worker that dies fails the report
+under way with ``BrokenProcessPool`` (``LedgerService`` then computes it in its own
+process) and new workers are started for the next one. ``cpu_s`` adds up the CPU time
+the workers spent on reports, for the benchmark.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import repeat
+from multiprocessing.synchronize import Barrier
 from typing import TYPE_CHECKING
 
 from server.domain.calendar import IsoWeek
@@ -38,18 +41,32 @@ log = logging.getLogger(__name__)
 
 _CHUNKS_PER_PROCESS = 4  # groups of campuses per worker: the slow ones even out
 
+_READY_TIMEOUT_S = 300.0  # every worker started (imports, connections) and warmed
+
 _worker: LedgerService | None = None  # the worker process's own service
+_all_started: Barrier | None = None
 
 
-def _start(build: Callable[[Settings], LedgerService], settings: Settings) -> None:
+def _start(
+    build: Callable[[Settings], LedgerService], settings: Settings, started: Barrier
+) -> None:
     """In a worker: its own service, registry sessions and event store, built by the
     composition root's ``build`` (the main process has already migrated the registry)."""
-    global _worker
+    global _worker, _all_started
     _worker = build(settings)
+    _all_started = started
 
 
-def _ready(_: int) -> int:
-    time.sleep(0.05)  # long enough for every worker to take one
+def _ready(now: datetime | None) -> int:
+    """In a worker, once: waits until every worker has one of these (so each worker
+    takes exactly one), then warms the worker up with one campus-week computed and
+    dropped when ``now`` is given (imports, the ORM's mappers and statements, the
+    calendar's caches: what a first report would pay)."""
+    assert _worker is not None and _all_started is not None, "worker not started"
+    _all_started.wait(_READY_TIMEOUT_S)
+    if now is not None:
+        first = _worker.campus_ids()[:1]
+        _worker.campus_weeks(first, [IsoWeek.of(now.astimezone(UTC).date())], now)
     return multiprocessing.current_process().pid or 0
 
 
@@ -72,9 +89,11 @@ class CampusWorkers:
         build: Callable[[Settings], LedgerService],
         *,
         processes: int = 2,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``build`` makes a worker's service from the settings, in the worker: a
-        module-level function (``spawn`` pickles it by name)."""
+        module-level function (``spawn`` pickles it by name). Every worker is started
+        when this returns, and warmed up with one campus-week at ``clock()`` if given."""
         if processes < 1:
             raise ValueError("at least one worker process")
         self.processes = processes
@@ -82,17 +101,20 @@ class CampusWorkers:
         self.restarts = 0  # pools rebuilt after a worker died
         self._settings = settings
         self._build = build
+        self._clock = clock
         self._pool, self.pids = self._start()
 
     def _start(self) -> tuple[ProcessPoolExecutor, set[int]]:
+        context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start,
-            initargs=(self._build, self._settings),
+            initargs=(self._build, self._settings, context.Barrier(self.processes)),
         )
         started = time.perf_counter()
-        pids = set(pool.map(_ready, range(self.processes * 2)))
+        now = self._clock() if self._clock is not None else None
+        pids = set(pool.map(_ready, [now] * self.processes))
         log.info(
             "%d ledger worker process(es) ready in %.1f s",
             len(pids),

@@ -1,6 +1,7 @@
 """The national report's worker processes (``services.presence.ledger_workers``) against a
-real SQLite registry and event store: the report's registry reads take no write lock
-(two workers holding it in turn computed one after the other: issue 16)."""
+real SQLite registry and event store: every worker is up before the first report, and
+the report's registry reads take no write lock (two workers holding it in turn computed
+one after the other: issue 16)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def year(registry, settings, writer) -> LedgerService:
         writer.tap(UID_E002, _at(monday + timedelta(days=2), 9))
         writer.tap(UID_E002, _at(monday + timedelta(days=2), 13))
     return LedgerService(registry, writer.store, settings.presence)
+
+
+def test_every_worker_is_ready_when_the_pool_is(settings, year) -> None:
+    # Each worker takes one of the start's tasks (one had taken them all while the
+    # other was still importing); warmed up on one campus-week when given a clock.
+    with CampusWorkers(settings, worker_ledger, processes=3, clock=lambda: NOW) as workers:
+        assert len(workers.pids) == 3
 
 
 def test_a_national_report_takes_no_registry_write_lock(registry, settings, year) -> None:

@@ -23,11 +23,10 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields
 from datetime import UTC, datetime
-from itertools import repeat
 from multiprocessing.synchronize import Barrier
 from typing import TYPE_CHECKING
 
@@ -193,8 +192,16 @@ class CampusWorkers:
         order = tuple(result)  # the weeks once each: a row's week is an index in it
         count = min(len(campus_ids), self.processes * _CHUNKS_PER_PROCESS)
         chunks = [list(campus_ids[index::count]) for index in range(count)]
+        asked: list[Future[tuple[list[Row], float]]] = []
         try:
-            gathered = list(self._pool.map(_campus_lines, chunks, repeat(order), repeat(now)))
+            # Each group's lines built here as it comes back, while the workers compute
+            # the others (not all 200,000 of a national year after the last one).
+            asked.extend(self._pool.submit(_campus_lines, chunk, order, now) for chunk in chunks)
+            for done in as_completed(asked):
+                rows, cpu_s = done.result()
+                self.cpu_s += cpu_s
+                for line in row_lines(rows, order):
+                    result[line.week].append(line)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): new workers for the next report;
             # this one is the caller's to compute otherwise.
@@ -203,10 +210,9 @@ class CampusWorkers:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool, self.pids = self._start()
             raise
-        for rows, cpu_s in gathered:
-            self.cpu_s += cpu_s
-            for line in row_lines(rows, order):
-                result[line.week].append(line)
+        finally:
+            for future in asked:  # after a failure: the groups not begun are not computed
+                future.cancel()
         for lines in result.values():
             lines.sort(key=lambda line: line.student_id)
         return result

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CHUNKS_PER_PROCESS = 4  # groups of campuses per worker: the slow ones even out
+_CHUNKS_PER_PROCESS = 8  # groups of campuses per worker: the slow ones even out (84: 5-6 each)
 
 _READY_TIMEOUT_S = 300.0  # every worker started (imports, connections) and warmed
 

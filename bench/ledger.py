@@ -19,6 +19,9 @@ References measured in the same run, on the same data:
 
 - ``raw read``: every tap of the year read with one bare query (SQLite: ``SELECT`` and
   ``fetchall``; InfluxDB: one ``/query`` and ``json.loads``), no ledger at all;
+- ``2 pure-Python loops at once``: what 2 processes can gain on the machine at that
+  moment (its speed-up over one loop, 2.00 on two free cores), measured just before the
+  2-process line: the reference of that line's speed-up over the 1-process one;
 - ``--reference DIR``: the same timings with the code of another tree (e.g. the commit
   before a change, from ``git archive``), run in a child process on the same data.
 
@@ -187,8 +190,9 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     timed("campus_year", lambda: ledger.weeks(weeks, now, campus=one))
     timed("national_week", lambda: ledger.weekly(middle, now))
     timed("national_year", lambda: ledger.weeks(weeks, now))
-    workers = _workers(options, folder, influx_url)
+    workers = _workers(options, folder, influx_url, now)
     if workers is not None:  # a tree with services.ledger_workers: the national year again
+        found["spin_alone"], found["spin_two"] = parallel_reference()
         with workers:
             national = _ledger(registry, store, ledger.settings, workers=workers)
             timed("national_year_2p", lambda: national.weeks(weeks, now))
@@ -198,9 +202,10 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     return found
 
 
-def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
-    """Two worker processes for the national report (started before the timing, as the
-    server starts them), with the tree's own ``CampusWorkers``; None if it has none."""
+def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None, now: datetime):
+    """Two worker processes for the national report (started and warmed up before the
+    timing, as the server starts them), with the tree's own ``CampusWorkers``; None if it
+    has none."""
     try:
         from server.bootstrap import worker_ledger
         from server.services.presence.ledger_workers import CampusWorkers
@@ -215,7 +220,35 @@ def _workers(options: argparse.Namespace, folder: Path, influx_url: str | None):
             events=dataclasses.replace(settings.events, backend="influxdb", retention_days=3650),
             influxdb=InfluxSettings(url=influx_url, api_version=1, database="bench", timeout_s=300),
         )
-    return CampusWorkers(settings, worker_ledger, processes=2)
+    try:  # warmed up on one campus-week, as this process is before its first timing
+        return CampusWorkers(settings, worker_ledger, processes=2, clock=lambda: now)
+    except TypeError:  # a tree whose workers take no clock
+        return CampusWorkers(settings, worker_ledger, processes=2)
+
+
+def _spin(rounds: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for number in range(rounds):
+        total += number * number % 7
+    return time.perf_counter() - started
+
+
+def parallel_reference(rounds: int = 2_000_000) -> tuple[float, float]:
+    """What two processes can get on this machine now: (seconds of a pure-Python loop
+    alone in this process, seconds of the same loop in 2 worker processes at once, the
+    slower one). Their ratio, 2 x alone / two, is the speed-up 2 processes can give
+    (2.0 on two free cores), the reference of the national year's 2-process line."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        list(pool.map(time.sleep, [0.2, 0.2]))  # both started
+        alone = min(_spin(rounds) for _ in range(2))
+        started = time.perf_counter()
+        list(pool.map(_spin, [rounds, rounds]))
+        two = time.perf_counter() - started
+    return alone, two
 
 
 LINES = (
@@ -395,6 +428,15 @@ def run(options: argparse.Namespace, folder: Path, influx_url: str | None) -> in
         if not full_campus or options.campuses < 84:
             verdict = "not judged: the target is for 84 campuses × 60 students × 40 weeks"
         print(f"target national year from raw taps < 10 s, 2 processes: {national:.3f} s {verdict}")
+    if "national_year_2p" in found["after"]:
+        got = found["after"]
+        speed_up = got["national_year"] / got["national_year_2p"]
+        machine = 2 * got["spin_alone"] / got["spin_two"]
+        print(
+            f"2 processes, national year: speed-up {speed_up:.2f} over 1 process (this tree; "
+            f"best of each line); the machine's for 2 pure-Python loops at once, in the same "
+            f"run: {machine:.2f} (2.00 on two free cores); ratio {speed_up / machine:.2f}"
+        )
     if not options.skip_freeze:
         freezing(options, registry, folder, influx_url, total)
     engine.dispose()

@@ -372,7 +372,7 @@ def build_services(
         from server.services.presence.ledger_workers import CampusWorkers
 
         processes = settings.presence.report_processes
-        workers = CampusWorkers(settings, worker_ledger, processes=processes)
+        workers = CampusWorkers(settings, worker_ledger, processes=processes, clock=clock)
     ledger = build_ledger(settings, registry, store, workers=workers)
     found = Services(
         settings=settings,

@@ -247,3 +247,12 @@ class PresenceUnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+
+class PresenceUnits(Protocol):
+    """What a presence use case is built with: a new unit of work on each call.
+    ``reads_only``: the caller will not write (a report): the registry may then read
+    without taking its write lock (SQLite's ``BEGIN IMMEDIATE``), so that several report
+    processes and the ingest go on at the same time; committing it is an error."""
+
+    def __call__(self, *, reads_only: bool = False) -> PresenceUnitOfWork: ...

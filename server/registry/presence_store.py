@@ -12,8 +12,9 @@ from sqlalchemy import orm, select
 from server.config import PresenceSettings
 from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
-from server.ports.presence import StudentCard, StudentKey
+from server.ports.presence import PresenceUnits, StudentCard, StudentKey
 from server.registry.account_store import SqlAuditTrail
+from server.registry.database import defer_reads, end_deferred_reads
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository
@@ -62,12 +63,22 @@ class SqlPresenceStudents:
 class SqlPresenceUnitOfWork:
     """``server.ports.presence.PresenceUnitOfWork`` on one registry session."""
 
-    def __init__(self, registry: Callable[[], orm.Session], settings: PresenceSettings) -> None:
+    def __init__(
+        self,
+        registry: Callable[[], orm.Session],
+        settings: PresenceSettings,
+        *,
+        reads_only: bool = False,
+    ) -> None:
         self._registry = registry
         self._settings = settings
         self._session: orm.Session | None = None
+        self._reads_only = reads_only
+        self._deferred: object | None = None
 
     def __enter__(self) -> SqlPresenceUnitOfWork:
+        if self._reads_only:  # SQLite: its transaction begins without the write lock
+            self._deferred = defer_reads()
         session = self._session = self._registry()
         settings = self._settings
         self.presence = PresenceRepository(
@@ -89,14 +100,22 @@ class SqlPresenceUnitOfWork:
         finally:
             self._session.close()
             self._session = None
+            if self._deferred is not None:
+                end_deferred_reads(self._deferred)
+                self._deferred = None
 
     def commit(self) -> None:
         assert self._session is not None
+        assert not self._reads_only, "a unit of work opened for reads only wrote"
         self._session.commit()
 
 
 def presence_unit_of_work(
     registry: Callable[[], orm.Session], settings: PresenceSettings
-) -> Callable[[], SqlPresenceUnitOfWork]:
+) -> PresenceUnits:
     """What the presence use cases (``server.services.presence``) are built with."""
-    return lambda: SqlPresenceUnitOfWork(registry, settings)
+
+    def units(*, reads_only: bool = False) -> SqlPresenceUnitOfWork:
+        return SqlPresenceUnitOfWork(registry, settings, reads_only=reads_only)
+
+    return units

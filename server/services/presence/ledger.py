@@ -26,7 +26,7 @@ import contextlib
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -66,7 +66,7 @@ from server.ports.presence import (
     BadgeHolding,
     FrozenLine,
     PresenceStore,
-    PresenceUnitOfWork,
+    PresenceUnits,
     StudentPlan,
 )
 
@@ -123,7 +123,7 @@ def utc(moment: datetime) -> datetime:
 class LedgerService:
     def __init__(
         self,
-        units: Callable[[], PresenceUnitOfWork],
+        units: PresenceUnits,
         events: EventStore,
         settings: PresenceSettings,
         *,
@@ -142,7 +142,7 @@ class LedgerService:
         self.retention = timedelta(days=retention_days)
 
     def campus_ids(self) -> list[str]:
-        with self.units() as uow:
+        with self.units(reads_only=True) as uow:
             return uow.presence.campus_ids()
 
     def calendar(self, campus_id: str) -> CampusCalendar:
@@ -185,13 +185,16 @@ class LedgerService:
             return result
         # The taps of the next campus are asked ahead while one is computed (a store
         # answered by another process: TapReadAhead), over the span _compute reads.
+        # Reads only: no registry write lock (SQLite's BEGIN IMMEDIATE), which the
+        # national report's worker processes would take in turn, computing one after
+        # the other, and which would hold the ingest's writes for the whole report.
         tz = self.campus_timezone(None)
         span = (
             min(weeks).bounds(tz)[0] - self.rules.lookback,
             min(max(weeks).bounds(tz)[1], now + timedelta(microseconds=1)),
         )
         with (
-            self.units() as uow,
+            self.units(reads_only=True) as uow,
             cycle_collection_paused(),
             TapReadAhead(self.events) as reads,
         ):

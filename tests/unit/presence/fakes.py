@@ -324,5 +324,5 @@ class FakePresenceUnitOfWork:
 
 
 def units(stored: Stored) -> Any:
-    """The factory a presence use case is built with."""
-    return lambda: FakePresenceUnitOfWork(stored)
+    """The factory a presence use case is built with (``ports.presence.PresenceUnits``)."""
+    return lambda *, reads_only=False: FakePresenceUnitOfWork(stored)

@@ -31,9 +31,11 @@ from server.domain.calendar import IsoWeek
 from server.domain.capacity import Limits
 from server.domain.events import StoredTap
 from server.i18n import _, ngettext
+from server.ports.occupancy import RoomInfo
 from server.registry.database import open_registry
-from server.registry.occupancy_repository import OccupancyRepository, RoomInfo
+from server.registry.occupancy_store import occupancy_unit_of_work
 from server.registry.people_store import people_unit_of_work
+from server.services.occupancy.admin_places import PlacesAdmin
 from server.services.people.calendar_admin import set_opening_hours
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import import_students
@@ -273,15 +275,12 @@ def _furnish_demo_campus(
             "; ".join(f"{day} 07:00-22:00" for day in days),
             actor=actor,
         )
-        with registry() as session, session.begin():
-            places = OccupancyRepository(session)
-            places.set_campus_limits(CAMPUS, Limits(capacity=30, area_m2=180), actor="demo", at=now)
-            if places.places()[CAMPUS].room(ROOM) is None:
-                room = RoomInfo(
-                    ROOM, "Salle de travail", "individual", Limits(capacity=12, area_m2=60)
-                )
-                places.add_room(CAMPUS, room, actor="demo", at=now)
-            places.link_reader(CAMPUS, ROOM, ROOM)
+        places = PlacesAdmin(occupancy_unit_of_work(registry, settings.presence))
+        places.set_campus_limits(CAMPUS, Limits(capacity=30, area_m2=180), actor)
+        if not any(room.code == ROOM for room in places.place_sheet(CAMPUS).rooms):
+            room = RoomInfo(ROOM, "Salle de travail", "individual", Limits(capacity=12, area_m2=60))
+            places.add_room(CAMPUS, room, actor)
+        places.set_reader(CAMPUS, ROOM, mode="room", room_code=ROOM, actor=actor)
         # Contracts start this Monday: past weeks hold no taps, and would all be shortfalls.
         today = now.astimezone(PARIS).date()
         start, end = today - timedelta(days=today.weekday()), academic_year(today)[1]

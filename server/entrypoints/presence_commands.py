@@ -29,7 +29,7 @@ from server.domain.periods import MAX_YEARS, PeriodError, period, year_period
 from server.i18n import _, ngettext
 from server.registry.database import open_registry
 from server.registry.people_store import people_unit_of_work
-from server.registry.presence_repository import repository
+from server.registry.presence_store import presence_unit_of_work
 from server.services.people import calendar_admin, enrolment
 from server.services.people.campuses import sync_campuses
 from server.services.people.student_import import (
@@ -222,8 +222,9 @@ def _only_campus(context: Presence) -> str | None:
     configured = [campus.id for campus in context.settings.campuses]
     if len(configured) == 1:
         return configured[0]
-    with context.registry() as session:
-        known = repository(session, context.settings.presence).campus_ids()
+    units = presence_unit_of_work(context.registry, context.settings.presence)
+    with units(reads_only=True) as uow:
+        known = uow.presence.campus_ids()
     return known[0] if len(known) == 1 else None
 
 

@@ -181,7 +181,12 @@ def build_ingest(
     keep = timedelta(days=settings.events.retention_days)
     retention = PeriodicJob(
         "retention",
-        partial(purge_expired, store, retention=keep, registry=SqlRegistryRetention(registry)),
+        partial(
+            purge_expired,
+            store,
+            retention=keep,
+            registry=SqlRegistryRetention(registry) if registry is not None else None,
+        ),
         clock=clock,
         every=timedelta(hours=1),
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from server.adapters.sqlite_events import SqliteEventStore
+from server.bootstrap import build_ingest
+from server.config import load_settings
 from server.domain.events import StoredTap
 from server.registry.database import open_registry
 from server.registry.models import UnknownBadge
@@ -92,3 +95,22 @@ def test_unknown_badge_records_are_purged_with_the_taps(tmp_path: Path) -> None:
     finally:
         store.close()
         engine.dispose()
+
+
+def test_an_ingest_without_a_registry_purges_the_taps(tmp_path: Path) -> None:
+    """``campus-presence ingest`` (no registry): its hourly retention job purges the old
+    taps and has no unknown-badge records to purge — it must not fail every hour."""
+    settings = replace(
+        load_settings(environ={"CAMPUS_BADGES_HASH_SECRET": "s" * 32}),
+        data_dir=tmp_path,
+    )
+    app = build_ingest(settings, clock=lambda: NOW)
+    try:
+        app.store.setup()
+        app.store.write_taps(
+            [tap("old-tap-0001", timedelta(days=401)), tap("new-tap-0001", timedelta(days=1))]
+        )
+        assert app.retention.run_once() == 1  # failed with a TypeError before
+        assert app.retention.last_run.failures == 0
+    finally:
+        app.close()

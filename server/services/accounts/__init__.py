@@ -1,2 +1,3 @@
-"""Accounts: staff and student logins, passwords, API tokens, and which students a member
-of staff follows."""
+"""Accounts: staff and student logins, passwords, API tokens, failed-login throttling, and
+which students a member of staff follows. Storage only through ``server.ports.accounts``
+(``AccountsUnitOfWork``, and ``LoginThrottleUnitOfWork`` for the throttle)."""

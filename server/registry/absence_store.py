@@ -4,8 +4,7 @@ and marks) on ONE SQLAlchemy session, so that one check instant is one transacti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -101,10 +100,6 @@ class SqlAbsenceUnitOfWork(SqlAlertsUnitOfWork):
         super().__init__(registry, timezone=settings.timezone)
         self._settings = settings
 
-    def __enter__(self) -> SqlAbsenceUnitOfWork:
-        super().__enter__()
-        return self
-
     def _bind(self, session: Session) -> None:
         super()._bind(session)
         settings = self._settings
@@ -112,12 +107,6 @@ class SqlAbsenceUnitOfWork(SqlAlertsUnitOfWork):
             session, school_zone=settings.school_zone, timezone=settings.timezone
         )
         self.checks = SqlAbsenceChecks(session)
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        assert self._session is not None
-        with self._session.begin_nested():
-            yield
 
 
 def absence_unit_of_work(

@@ -23,6 +23,7 @@ from server.registry import audit
 from server.registry.account_models import Account, ApiToken
 from server.registry.models import Campus, Student, Tutor
 from server.registry.shared_state_models import LoginFailures
+from server.registry.unit_of_work import SessionUnitOfWork
 
 _ACCOUNT_FIELDS = (
     "login",
@@ -159,37 +160,17 @@ class SqlAuditTrail:
         self.record = partial(audit.record, session)
 
 
-class SqlAccountsUnitOfWork:
+class SqlAccountsUnitOfWork(SessionUnitOfWork):
     """``server.ports.accounts.AccountsUnitOfWork`` on one registry session."""
 
     def __init__(self, registry: Callable[[], orm.Session]) -> None:
-        self._registry = registry
-        self._session: orm.Session | None = None
+        super().__init__(registry)
 
-    def __enter__(self) -> SqlAccountsUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.accounts = SqlAccounts(session)
         self.tokens = SqlTokens(session)
         self.places = SqlPlaces(session)
         self.audit = SqlAuditTrail(session)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def accounts_unit_of_work(
@@ -236,19 +217,13 @@ class SqlLoginFailures:
         self._session.execute(delete(LoginFailures).where(LoginFailures.key == key))
 
 
-class SqlLoginThrottleUnitOfWork:
+class SqlLoginThrottleUnitOfWork(SessionUnitOfWork):
     """``server.ports.accounts.LoginThrottleUnitOfWork`` on one registry session: two
     processes inserting or updating one key at once end in :class:`ConcurrentUpdate`."""
 
-    def __init__(self, registry: Callable[[], orm.Session]) -> None:
-        self._registry = registry
-        self._session: orm.Session | None = None
-
-    def __enter__(self) -> SqlLoginThrottleUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.failures = SqlLoginFailures(session)
         self.audit = SqlAuditTrail(session)
-        return self
 
     def __exit__(
         self,
@@ -256,18 +231,9 @@ class SqlLoginThrottleUnitOfWork:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
+        super().__exit__(kind, error, trace)
         if isinstance(error, IntegrityError | OperationalError):
             raise ConcurrentUpdate("login_failures") from error
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def login_throttle_unit_of_work(

@@ -8,7 +8,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, fields, replace
 from datetime import datetime
 from functools import partial
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
@@ -47,6 +46,7 @@ from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings,
 from server.registry.channel_health import SqlChannelHealth
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
+from server.registry.unit_of_work import SessionUnitOfWork
 
 _CHUNK = 500  # keys per IN (...) query
 _STUDENT_COLUMNS = select(
@@ -469,20 +469,14 @@ class SqlAuditTrail:
         self.record = partial(audit.record, session)
 
 
-class SqlAlertsUnitOfWork:
+class SqlAlertsUnitOfWork(SessionUnitOfWork):
     """``server.ports.alerts.AlertsUnitOfWork`` on one registry session."""
 
     def __init__(self, registry: Callable[[], Session], *, timezone: str) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._timezone = timezone
-        self._session: Session | None = None
-
-    def __enter__(self) -> SqlAlertsUnitOfWork:
-        self._bind(self._registry())
-        return self
 
     def _bind(self, session: Session) -> None:
-        self._session = session
         self.alerts = SqlAlerts(session, timezone=self._timezone)
         self.calls = SqlCalls(session)
         self.deliveries = SqlDeliveries(session)
@@ -491,23 +485,6 @@ class SqlAlertsUnitOfWork:
         self.channel_settings = SqlChannelSettings(session)
         self.channel_health = SqlChannelHealth(session)
         self.audit = SqlAuditTrail(session)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def alerts_unit_of_work(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from types import TracebackType
 
 from sqlalchemy import delete, orm, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from server.registry.account_store import SqlAuditTrail
 from server.registry.occupancy_repository import OccupancyRepository
 from server.registry.presence_repository import BadgeHolding, PresenceRepository
 from server.registry.shared_state_models import ReaderOutage
+from server.registry.unit_of_work import SessionUnitOfWork
 
 Registry = Callable[[], orm.Session]
 
@@ -53,36 +53,16 @@ class SqlOccupancyRecords(OccupancyRepository):
         return [plan.contracts for plan in self._presence.plans(campus, first, last)]
 
 
-class SqlOccupancyUnitOfWork:
+class SqlOccupancyUnitOfWork(SessionUnitOfWork):
     """``server.ports.occupancy.OccupancyUnitOfWork`` on one registry session."""
 
     def __init__(self, registry: Registry, settings: PresenceSettings) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._settings = settings
-        self._session: orm.Session | None = None
 
-    def __enter__(self) -> SqlOccupancyUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.places = SqlOccupancyRecords(session, self._settings)
         self.audit = SqlAuditTrail(session)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def occupancy_unit_of_work(

@@ -5,11 +5,9 @@ audited exactly as the ledger's and the erasure's writes through it are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import partial
-from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import delete, func, or_, orm, select
@@ -63,6 +61,7 @@ from server.registry.outcome_models import (
 )
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository, as_contract
+from server.registry.unit_of_work import SessionUnitOfWork
 
 _STUDENT_FIELDS = (
     "student_id",
@@ -613,18 +612,16 @@ class SqlAuditTrail:
         self.record = partial(audit.record, session)
 
 
-class SqlPeopleUnitOfWork:
+class SqlPeopleUnitOfWork(SessionUnitOfWork):
     """``server.ports.people.PeopleUnitOfWork`` on one registry session."""
 
     def __init__(
         self, registry: Callable[[], orm.Session], presence: PresenceSettings | None = None
     ) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._presence = presence
-        self._session: orm.Session | None = None
 
-    def __enter__(self) -> SqlPeopleUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.campuses = SqlCampuses(session, self._presence)
         self.students = SqlStudents(session)
         self.tutors = SqlTutors(session)
@@ -634,30 +631,6 @@ class SqlPeopleUnitOfWork:
         self.years = SqlStudentYears(session)
         self.activities = SqlActivities(session)
         self.audit = SqlAuditTrail(session)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        assert self._session is not None
-        with self._session.begin_nested():
-            yield
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def people_unit_of_work(

@@ -18,6 +18,7 @@ from server.registry.database import defer_reads, end_deferred_reads
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository
+from server.registry.unit_of_work import SessionUnitOfWork
 
 
 class SqlPresenceStudents:
@@ -60,7 +61,7 @@ class SqlPresenceStudents:
         return StudentRepository(self._session).reopen_weeks(row, weeks, actor, cause=cause)
 
 
-class SqlPresenceUnitOfWork:
+class SqlPresenceUnitOfWork(SessionUnitOfWork):
     """``server.ports.presence.PresenceUnitOfWork`` on one registry session."""
 
     def __init__(
@@ -70,23 +71,23 @@ class SqlPresenceUnitOfWork:
         *,
         reads_only: bool = False,
     ) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._settings = settings
-        self._session: orm.Session | None = None
         self._reads_only = reads_only
         self._deferred: object | None = None
 
     def __enter__(self) -> SqlPresenceUnitOfWork:
         if self._reads_only:  # SQLite: its transaction begins without the write lock
             self._deferred = defer_reads()
-        session = self._session = self._registry()
+        return super().__enter__()
+
+    def _bind(self, session: orm.Session) -> None:
         settings = self._settings
         self.presence = PresenceRepository(
             session, school_zone=settings.school_zone, timezone=settings.timezone
         )
         self.students = SqlPresenceStudents(session, self.presence.students_read)
         self.audit = SqlAuditTrail(session)
-        return self
 
     def __exit__(
         self,
@@ -94,20 +95,16 @@ class SqlPresenceUnitOfWork:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._session is not None
         try:
-            self._session.rollback()  # whatever was not committed
+            super().__exit__(kind, error, trace)
         finally:
-            self._session.close()
-            self._session = None
             if self._deferred is not None:
                 end_deferred_reads(self._deferred)
                 self._deferred = None
 
     def commit(self) -> None:
-        assert self._session is not None
         assert not self._reads_only, "a unit of work opened for reads only wrote"
-        self._session.commit()
+        super().commit()
 
 
 def presence_unit_of_work(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, orm, select, update
@@ -50,6 +49,7 @@ from server.registry.models import Contract as ContractRow
 from server.registry.outcome_models import InterviewRow, StudentYearRow
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository
+from server.registry.unit_of_work import SessionUnitOfWork
 
 Registry = Callable[[], orm.Session]
 
@@ -372,40 +372,20 @@ def json_string(value: str) -> str:
     return json.dumps(value)
 
 
-class SqlPrivacyUnitOfWork:
+class SqlPrivacyUnitOfWork(SessionUnitOfWork):
     """``server.ports.privacy.PrivacyUnitOfWork`` on one registry session."""
 
     def __init__(self, registry: Registry, settings: PresenceSettings) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._settings = settings
-        self._session: orm.Session | None = None
 
-    def __enter__(self) -> SqlPrivacyUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.presence = PresenceRepository(
             session, school_zone=self._settings.school_zone, timezone=self._settings.timezone
         )
         self.files = SqlStudentFiles(session, self.presence)
         self.erasure = SqlErasureRecords(session)
         self.audit = SqlAuditTrail(session)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # whatever was not committed
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def privacy_unit_of_work(

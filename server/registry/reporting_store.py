@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from types import TracebackType
 
 from sqlalchemy import or_, orm, select
 
@@ -17,6 +16,7 @@ from server.registry.alert_models import Alert, AlertCall
 from server.registry.alert_repository import AlertRepository
 from server.registry.models import Campus, Contract, Room, Student, Tutor
 from server.registry.occupancy_models import CampusCapacity
+from server.registry.unit_of_work import SessionUnitOfWork
 
 
 class SqlReports:
@@ -147,35 +147,15 @@ class SqlReports:
         ]
 
 
-class SqlReportingUnitOfWork:
+class SqlReportingUnitOfWork(SessionUnitOfWork):
     """``server.ports.reporting.ReportingUnitOfWork`` on one registry session."""
 
     def __init__(self, registry: Callable[[], orm.Session], timezone: str) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._timezone = timezone
-        self._session: orm.Session | None = None
 
-    def __enter__(self) -> SqlReportingUnitOfWork:
-        session = self._session = self._registry()
+    def _bind(self, session: orm.Session) -> None:
         self.reports = SqlReports(session, self._timezone)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        self._session.commit()
 
 
 def reporting_unit_of_work(

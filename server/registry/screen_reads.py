@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime
 from functools import partial
-from types import TracebackType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from server.registry.alert_repository import state_of
 from server.registry.models import Student, Tutor, UnknownBadge
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository
+from server.registry.unit_of_work import SessionUnitOfWork
 
 
 def students_in(session: Session, scope: Scope) -> list[StudentRef]:
@@ -95,36 +95,19 @@ def line_of(row: AlertCall) -> CallLine:
     )
 
 
-class SqlScreenReads:
+class SqlScreenReads(SessionUnitOfWork):
     """``server.ports.screens.ScreenReads`` on one registry session."""
 
     def __init__(self, registry: Callable[[], Session], settings: PresenceSettings) -> None:
-        self._registry = registry
+        super().__init__(registry)
         self._settings = settings
-        self._session: Session | None = None
 
-    def __enter__(self) -> SqlScreenReads:
-        self._session = self._registry()
+    def _bind(self, session: Session) -> None:
         self.presence = PresenceRepository(
-            self._session,
+            session,
             school_zone=self._settings.school_zone,
             timezone=self._settings.timezone,
         )
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        self._session.rollback()
-        self._session.close()
-        self._session = None
-
-    def commit(self) -> None:
-        self.session.commit()
 
     @property
     def session(self) -> Session:

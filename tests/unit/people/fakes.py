@@ -36,6 +36,7 @@ from server.ports.people import (
     StudentRecord,
     TutorRef,
 )
+from tests.unit.accounts.fakes import FakeAuditTrail
 
 
 @dataclass
@@ -516,34 +517,6 @@ class FakeStudentYears(_Part):
     def put(self, record: StudentYear, at: datetime) -> None:
         assert record.student_pk in self._state.students
         self._state.years[(record.student_pk, str(record.year))] = record
-
-
-class FakeAuditTrail:
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
-        self._entries = entries
-
-    def record(
-        self,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        entity: str,
-        entity_id: str | int,
-        before: Mapping[str, Any] | None = None,
-        after: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._entries.append(
-            {
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "entity": entity,
-                "entity_id": str(entity_id),
-                "before": dict(before) if before is not None else None,
-                "after": dict(after) if after is not None else None,
-            }
-        )
 
 
 class FakeUnitOfWork:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -30,6 +30,7 @@ from server.ports.presence import (
     StudentKey,
     StudentPlan,
 )
+from tests.unit.accounts.fakes import FakeAuditTrail
 
 
 @dataclass
@@ -266,34 +267,6 @@ class FakePresenceStudents:
             )
             reopened.append(IsoWeek.parse(label))
         return reopened
-
-
-class FakeAuditTrail:
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
-        self._entries = entries
-
-    def record(
-        self,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        entity: str,
-        entity_id: str | int,
-        before: Mapping[str, Any] | None = None,
-        after: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._entries.append(
-            {
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "entity": entity,
-                "entity_id": str(entity_id),
-                "before": dict(before) if before is not None else None,
-                "after": dict(after) if after is not None else None,
-            }
-        )
 
 
 class FakePresenceUnitOfWork:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, fields, replace
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
@@ -40,8 +39,8 @@ from server.ports.alerts import (
     state_of,
 )
 from server.ports.alerts import apply_state as apply_state  # for bench/reference
-from server.registry import audit
 from server.registry.account_models import Account
+from server.registry.account_store import SqlAuditTrail
 from server.registry.alert_models import Alert, AlertCall, AlertChannelSettings, AlertDelivery
 from server.registry.channel_health import SqlChannelHealth
 from server.registry.models import Student, Tutor
@@ -460,13 +459,6 @@ class SqlChannelSettings:
             self._session.add(row)
         for name, value in asdict(settings).items():
             setattr(row, name, value)
-
-
-class SqlAuditTrail:
-    """The audit log of one session (:func:`server.registry.audit.record`)."""
-
-    def __init__(self, session: Session) -> None:
-        self.record = partial(audit.record, session)
 
 
 class SqlAlertsUnitOfWork(SessionUnitOfWork):

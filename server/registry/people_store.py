@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import delete, func, or_, orm, select
@@ -38,7 +37,7 @@ from server.ports.people import (
     StudentRecord,
     TutorRef,
 )
-from server.registry import audit
+from server.registry.account_store import SqlAuditTrail
 from server.registry.models import (
     Badge,
     Campus,
@@ -602,14 +601,6 @@ class SqlActivities(_Session):
         if kind == "exam":
             self._session.execute(delete(ExamCandidate).where(ExamCandidate.exam_id == row.id))
         self._session.delete(row)
-
-
-class SqlAuditTrail:
-    """The audit log of one session: :func:`server.registry.audit.record` with the
-    session given."""
-
-    def __init__(self, session: orm.Session) -> None:
-        self.record = partial(audit.record, session)
 
 
 class SqlPeopleUnitOfWork(SessionUnitOfWork):

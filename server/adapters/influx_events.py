@@ -284,9 +284,9 @@ class InfluxEventStore(EventStore):
     ) -> list[TapRow]:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
         documents = self._query_documents(  # no campus column: a row does not name it
-            f"SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps WHERE {where}",
+            f"SELECT tap_id, badge FROM taps WHERE {where} GROUP BY reader",
             params,
-            epoch="ms",
+            epoch="ns",
         )
         return tap_rows_of(documents)
 

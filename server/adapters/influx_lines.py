@@ -167,6 +167,7 @@ def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
 # write still under way, read as if the query had come just before it.
 _TAP_FIELDS = ("tap_id", "badge", "seq", "received_ms", "clock_synced")
 _STATUS_FIELDS = ("state", "ts_ms", "queued", "detail", "clock_synced", "heartbeat")
+_TAP_ROW_COLUMNS = ["time", "tap_id", "badge"]  # what the ledger's rows are read from
 
 
 def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,11 +177,20 @@ def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def tap_rows_of(chunks: Iterable[dict[str, Any]]) -> list[TapRow]:
     """:data:`TapRow` tuples from the decoded documents (JSON or MessagePack, one per
-    chunk) of the ``/query`` answer (``epoch=ms``) of
-    ``SELECT tap_id, badge, seq, received_ms, clock_synced, reader FROM taps``,
-    ordered by (ts, seq, tap id) like :meth:`EventStore.taps`; rows missing a field are
-    left out (see above). Reads the value lists as they are: no dict per row."""
-    found: list[tuple[int, int, str, str, str]] = []
+    chunk) of the ``/query`` answer (``epoch=ns``) of
+    ``SELECT tap_id, badge FROM taps WHERE … GROUP BY reader``: one series per reader,
+    each in time order. Rows missing a field are left out (see above). Reads the value
+    lists as they are: no dict per row.
+
+    Order: by time then tap id, the time being the tap's ms plus its ``seq`` mod 10^6 in
+    ns (see the schema above): :meth:`EventStore.taps`'s (ts, seq, tap id) for the taps of
+    one reader, except two taps of one millisecond whose seqs straddle a multiple of
+    10^6 (a reader cannot read two badges within a millisecond); the taps of two readers
+    within one millisecond, ordered by seq elsewhere, may be ordered otherwise once a seq
+    passes 10^6 — nothing the ledger computes depends on it (a badge is at one reader at
+    a time). Not asking for ``seq`` and the other fields spares influxd ~40 % of the
+    read (issue 16)."""
+    runs: dict[str, list[list[Any]]] = {}
     for chunk in chunks:
         if "error" in chunk:
             raise EventStoreError(f"InfluxDB query failed: {redact(chunk['error'])}")
@@ -188,20 +198,27 @@ def tap_rows_of(chunks: Iterable[dict[str, Any]]) -> list[TapRow]:
             if "error" in result:
                 raise EventStoreError(f"InfluxDB query failed: {redact(result['error'])}")
             for series in result.get("series", []):
-                columns = series["columns"]
-                at = [columns.index(name) for name in ("time", *_TAP_FIELDS, "reader")]
-                time_i, tap_i, badge_i, seq_i, received_i, synced_i, reader_i = at
-                found.extend(
-                    (row[time_i], row[seq_i], row[tap_i], row[badge_i], row[reader_i])
-                    for row in series["values"]
-                    if row[tap_i] is not None
-                    and row[badge_i] is not None
-                    and row[seq_i] is not None
-                    and row[received_i] is not None
-                    and row[synced_i] is not None
-                )
+                reader = (series.get("tags") or {}).get("reader", "")
+                values = series["values"]
+                if series["columns"] != _TAP_ROW_COLUMNS:
+                    at = [series["columns"].index(name) for name in _TAP_ROW_COLUMNS]
+                    values = [[row[i] for i in at] for row in values]
+                runs.setdefault(reader, []).extend(values)
+    if len(runs) == 1:  # one reader: its series is in time order already
+        ((reader, values),) = runs.items()
+        return [
+            (badge, time_ns // 1_000_000 * 1000, reader, tap_id)
+            for time_ns, tap_id, badge in values
+            if tap_id is not None and badge is not None
+        ]
+    found = [
+        (time_ns, tap_id, badge, reader)
+        for reader, values in runs.items()
+        for time_ns, tap_id, badge in values
+        if tap_id is not None and badge is not None
+    ]
     found.sort()
-    return [(badge, ms * 1000, reader, tap_id) for ms, _, tap_id, badge, reader in found]
+    return [(badge, ns // 1_000_000 * 1000, reader, tap_id) for ns, tap_id, badge, reader in found]
 
 
 def status_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

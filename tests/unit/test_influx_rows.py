@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from server.adapters.influx_lines import status_rows_complete, tap_rows_complete
+from server.adapters.influx_lines import status_rows_complete, tap_rows_complete, tap_rows_of
 
 TAP = {
     "time": 1_764_000_000_000_000_000,
@@ -35,3 +35,17 @@ def test_a_status_row_needs_its_required_fields_only() -> None:
         "oldest_ms": None,  # optional
     }
     assert status_rows_complete([status, {**status, "queued": None}]) == [status]
+
+
+def test_a_tap_row_read_for_the_ledger_missing_a_field_is_left_out() -> None:
+    """The ledger's rows (``tap_rows_of``): a row whose tap id or badge is not there yet
+    is left out; the columns are found by name."""
+    ns = 1_764_000_000_123_000_007  # the ms, plus seq 7 in ns
+    series = {
+        "name": "taps",
+        "tags": {"reader": "door-1"},
+        "columns": ["time", "badge", "tap_id"],
+        "values": [[ns, "b" * 64, "t1"], [ns + 1, None, "t2"], [ns + 2, "b" * 64, None]],
+    }
+    chunk = {"results": [{"statement_id": 0, "series": [series]}]}
+    assert tap_rows_of([chunk]) == [("b" * 64, 1_764_000_000_123_000, "door-1", "t1")]

@@ -22,6 +22,7 @@ from server.config import ConfigError, Settings, load_settings
 from server.entrypoints.ingest_commands import (
     configure_logging,
     exit_status,
+    keep_startup_objects,
     stop_on_signals,
 )
 
@@ -60,6 +61,7 @@ def _serve_web(settings: Settings, stop: threading.Event) -> int:
     server = build_server(settings, web_only=True)
     try:
         server.start_web()
+        keep_startup_objects()
         log.info("web process listening on %s; stop with Ctrl+C", server.web_url)
         stop.wait()
     finally:

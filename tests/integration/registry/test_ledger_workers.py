@@ -5,6 +5,7 @@ one after the other: issue 16)."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -55,6 +56,8 @@ def test_every_worker_is_ready_when_the_pool_is(settings, year) -> None:
     # other was still importing); warmed up on one campus-week when given a clock.
     with CampusWorkers(settings, worker_ledger, processes=3, clock=lambda: NOW) as workers:
         assert len(workers.pids) == 3
+        # What a worker built to start is kept out of the collector's full passes.
+        assert workers._pool.submit(gc.get_freeze_count).result() > 0
 
 
 def test_a_national_report_takes_no_registry_write_lock(registry, settings, year) -> None:

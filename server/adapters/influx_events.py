@@ -458,7 +458,8 @@ class InfluxEventStore(EventStore):
                 finished = True
                 yield from json_documents(text)
                 return
-            unpacker = msgpack.Unpacker(raw=False, max_buffer_size=0)
+            # Arrays as tuples: half the decoding time of lists (issue 16).
+            unpacker = msgpack.Unpacker(raw=False, max_buffer_size=0, use_list=False)
             size = 0
             try:
                 for data in response.stream(_READ_SIZE):

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -167,7 +167,7 @@ def _chunk_rows(chunk: dict[str, Any]) -> Iterable[dict[str, Any]]:
 # write still under way, read as if the query had come just before it.
 _TAP_FIELDS = ("tap_id", "badge", "seq", "received_ms", "clock_synced")
 _STATUS_FIELDS = ("state", "ts_ms", "queued", "detail", "clock_synced", "heartbeat")
-_TAP_ROW_COLUMNS = ["time", "tap_id", "badge"]  # what the ledger's rows are read from
+_TAP_ROW_COLUMNS = ("time", "tap_id", "badge")  # what the ledger's rows are read from
 
 
 def tap_rows_complete(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,7 +190,7 @@ def tap_rows_of(chunks: Iterable[dict[str, Any]]) -> list[TapRow]:
     passes 10^6 — nothing the ledger computes depends on it (a badge is at one reader at
     a time). Not asking for ``seq`` and the other fields spares influxd ~40 % of the
     read (issue 16)."""
-    runs: dict[str, list[list[Any]]] = {}
+    runs: dict[str, list[Sequence[Any]]] = {}
     for chunk in chunks:
         if "error" in chunk:
             raise EventStoreError(f"InfluxDB query failed: {redact(chunk['error'])}")
@@ -200,8 +200,9 @@ def tap_rows_of(chunks: Iterable[dict[str, Any]]) -> list[TapRow]:
             for series in result.get("series", []):
                 reader = (series.get("tags") or {}).get("reader", "")
                 values = series["values"]
-                if series["columns"] != _TAP_ROW_COLUMNS:
-                    at = [series["columns"].index(name) for name in _TAP_ROW_COLUMNS]
+                columns = tuple(series["columns"])  # tuples from MessagePack, lists from JSON
+                if columns != _TAP_ROW_COLUMNS:
+                    at = [columns.index(name) for name in _TAP_ROW_COLUMNS]
                     values = [[row[i] for i in at] for row in values]
                 runs.setdefault(reader, []).extend(values)
     if len(runs) == 1:  # one reader: its series is in time order already

@@ -23,6 +23,7 @@ SMALL = {
     "edge.py": ["--taps", "20", "--outbox-taps", "50", "--rss-taps", "200", "--backlog-taps=400"],
     "ingest.py": [
         *("--readers", "2", "--taps", "400", "--rate", "50", "--rate-seconds", "1"),
+        *("--rounds", "2"),
         *("--badge-taps", "60", "--badge-students", "10"),
         *("--write-prefill", "2000", "--write-batches", "2"),
     ],

@@ -16,6 +16,7 @@ import ast
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -654,6 +655,75 @@ def test_any_valid_tap_survives_a_round_trip(tap: Tap) -> None:
     assert parsed == expected
     assert parsed.ts.utcoffset() == tap.ts.utcoffset()  # the reader's offset is kept
     assert Tap.from_json(parsed.to_json()) == parsed  # stable after one trip
+
+
+def _outcome(parse: Callable[[bytes], Tap], payload: bytes) -> tuple[Any, ...]:
+    """What a tap parser makes of a payload: the tap with the fields equality leaves out,
+    or the refusal's reason."""
+    try:
+        tap = parse(payload)
+    except ProtocolError as error:
+        return ("refused", error.reason)
+    return (tap, tap.version, tap.ts.utcoffset(), type(tap.uid), type(tap.seq))
+
+
+@given(taps, st.sampled_from(sorted(protocol.READABLE_VERSIONS)))
+def test_a_tap_written_as_the_doors_write_it_is_read_by_the_canonical_path(
+    tap: Tap, version: int
+) -> None:
+    """Tap.from_json reads the doors' own spelling without the JSON decoder (issue 16):
+    the same tap, version and offset as the general path, for every valid tap."""
+    payload = replace(tap, version=version).to_json()
+    fast = Tap._from_canonical_json(payload)
+    assert fast is not None
+    assert _outcome(lambda _: fast, payload) == _outcome(Tap._from_any_json, payload)
+
+
+@settings(max_examples=500)
+@given(taps, st.integers(min_value=0), st.binary(min_size=1, max_size=3))
+def test_a_changed_canonical_tap_reads_as_the_general_path_reads_it(
+    tap: Tap, position: int, replacement: bytes
+) -> None:
+    """Bytes of a door's payload replaced: whatever the canonical path accepts, the
+    general path accepts as the same tap; the rest it leaves to the general path, which
+    says why it refuses (one outcome, whichever path reads it)."""
+    payload = tap.to_json()
+    at = position % len(payload)
+    changed = payload[:at] + replacement + payload[at + len(replacement) :]
+    assert _outcome(Tap.from_json, changed) == _outcome(Tap._from_any_json, changed)
+
+
+CANONICAL = (
+    b'{"v":2,"id":"0190f3a2b4c5d6e7f8a9b0c1d2e3f4a5","uid":"04a1b2c3d4e5f6",'
+    b'"ts":"2026-11-23T09:14:03.512+01:00","seq":5}'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"04a1b2c3d4e5f6", b"04A1B2C3D4E5F6"),  # uppercase: lowered by the general path
+        (b"04a1b2c3d4e5f6", b"04a1b2c3d4"),  # 5 bytes: no real tag's
+        (b'"seq":5', b'"seq":9223372036854775808'),  # past 2**63 - 1
+        (b'"seq":5', b'"seq":05'),  # not JSON
+        (b'"seq":5', b'"seq":5,"clock_synced":true'),  # true is the default: not written
+        (b'"seq":5', b'"seq":5,"clock_synced":false'),  # read by the canonical path
+        (b"2026-11-23", b"2026-02-30"),  # no such day
+        (b"+01:00", b"+24:00"),  # no such offset
+        (b'"v":2', b'"v":3'),  # unknown version
+        (b'"v":2,', b'"v":2, '),  # spacing
+        (b'"seq":5}', b'"seq":5,"seq":6}'),  # a key twice: the last one, as JSON reads it
+    ],
+)
+def test_every_other_spelling_of_a_tap_reads_as_the_general_path_reads_it(
+    old: bytes, new: bytes
+) -> None:
+    payload = CANONICAL.replace(old, new)
+    assert payload != CANONICAL
+    assert _outcome(Tap.from_json, payload) == _outcome(Tap._from_any_json, payload)
+    canonical = Tap._from_canonical_json(payload)
+    if canonical is not None:  # only the doors' spelling: clock_synced false
+        assert new == b'"seq":5,"clock_synced":false' and canonical.clock_synced is False
 
 
 @given(

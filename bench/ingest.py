@@ -388,7 +388,7 @@ def print_store(args, store: str, rounds: list[dict]) -> None:
         )
     what = "ratio" if len(rounds) == 1 else f"median ratio of {len(rounds)} rounds"
     print(
-        f"  live: {what} {live:.2f} "
+        f"  live: {what} {live:.3f} "
         f"({'met' if live >= 0.6 else 'NOT met'}: ingest >= 0.6 of raw live)"
     )
     print(

@@ -205,6 +205,12 @@ def serve_web(folder: str, port: str, threads: str) -> None:
     settings = _settings(Path(folder), int(port), int(threads))
     server = build_server(settings, clock=_clock, web_only=True)
     server.start_web()
+    try:  # as `campus-presence web` does once started
+        from server.entrypoints.ingest_commands import keep_startup_objects
+    except ImportError:  # a reference tree from before it
+        pass
+    else:
+        keep_startup_objects()
     print("ready", flush=True)
     try:
         sys.stdin.read()

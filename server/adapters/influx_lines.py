@@ -36,6 +36,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from server.adapters.event_store import EventStoreError, TapRow
@@ -65,6 +66,7 @@ def redact(message: str) -> str:
 # -- line protocol ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # campus and reader ids: a few hundred, written on every tap
 def _tag(value: str) -> str:
     """A tag value for line protocol, which cannot express some (ids never hit them)."""
     if not value or value.endswith("\\") or _CONTROL.search(value):

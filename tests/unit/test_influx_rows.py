@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from server.adapters.influx_lines import status_rows_complete, tap_rows_complete, tap_rows_of
+import pytest
+
+from server.adapters.event_store import EventStoreError
+from server.adapters.influx_lines import (
+    _tag,
+    status_rows_complete,
+    tap_rows_complete,
+    tap_rows_of,
+)
 
 TAP = {
     "time": 1_764_000_000_000_000_000,
@@ -49,3 +57,13 @@ def test_a_tap_row_read_for_the_ledger_missing_a_field_is_left_out() -> None:
     }
     chunk = {"results": [{"statement_id": 0, "series": [series]}]}
     assert tap_rows_of([chunk]) == [("b" * 64, 1_764_000_000_123_000, "door-1", "t1")]
+
+
+def test_a_tag_value_line_protocol_cannot_write_is_refused_every_time() -> None:
+    """Tag values are remembered once escaped (campus and reader ids, on every tap); a
+    refused one is not: refused again, never written half-escaped."""
+    assert _tag("door 1,a=b") == r"door\ 1\,a\=b"
+    assert _tag("door 1,a=b") == r"door\ 1\,a\=b"
+    for _ in range(2):
+        with pytest.raises(EventStoreError, match="tag value"):
+            _tag("ends with \\")

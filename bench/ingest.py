@@ -32,7 +32,8 @@ time per tap as before issue 16's SQLite work (random UUID4 tap ids, a (campus, 
 ts_us) index), with the doors' time-ordered ids, and now, in the same run.
 
 With ``--rounds N`` the phases run N times per store (new workers and taps each time) and
-the live verdict is the median of the rounds' ratios.
+the live verdict is the median of the rounds' ratios. Each round first waits (up to 60 s)
+for an idle machine: influxd compacts the points of the round before for a while.
 
 Run: ``python bench/ingest.py [--readers 10] [--taps 20000] [--workers 2] [--rounds 3]
 [--tap-ids edge|uuid4] [--write-prefill 100000]``
@@ -90,6 +91,28 @@ def cpu_seconds(pid: int) -> float:
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:.2f}/{five:.2f} (1/5 min)"
+
+
+def _busy_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far (Linux /proc/stat)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def settle(limit_s: float = 60.0, busy_share: float = 0.1) -> float:
+    """Wait until the machine is idle (under ``busy_share`` of its CPUs busy for a
+    second), at most ``limit_s``: each round starts from the same state, not beside the
+    previous round's leftovers (influxd compacting the points it was just sent). Returns
+    the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        busy, total = _busy_ticks()
+        time.sleep(1.0)
+        busy_after, total_after = _busy_ticks()
+        if busy_after - busy <= busy_share * max(total_after - total, 1):
+            break
+    return time.monotonic() - started
 
 
 def settings_for(store: str, mqtt_port: int, influx_url: str, folder: str, client_id: str, readers):
@@ -321,6 +344,7 @@ def store_run(
     figures: dict = {"total": total}
 
     broker_pid = broker.process.pid
+    figures["settled_s"] = settle()
     figures["raw_live"], figures["cpu_sub"], figures["cpu_broker_raw"] = raw_live(
         port, readers, payload_files(data, readers, per_reader, "a"), total, broker_pid
     )
@@ -384,7 +408,8 @@ def print_store(args, store: str, rounds: list[dict]) -> None:
         print(
             f"  live, round {number}: raw C pub -> mosquitto -> mosquitto_sub "
             f"{item['raw_live']:,.0f} taps/s; ingest {item['ingest_live']:,.0f} taps/s; "
-            f"ratio {ratios[number - 1]:.2f}; {item['load_ingest']}"
+            f"ratio {ratios[number - 1]:.2f}; {item['load_ingest']}; "
+            f"{item['settled_s']:.0f} s waited for an idle machine first"
         )
     what = "ratio" if len(rounds) == 1 else f"median ratio of {len(rounds)} rounds"
     print(

@@ -5,7 +5,6 @@ the students it names and the audit log."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from types import TracebackType
 
 from sqlalchemy import orm, select
 
@@ -14,7 +13,6 @@ from server.domain.accounts import Actor
 from server.domain.calendar import IsoWeek
 from server.ports.presence import PresenceUnits, StudentCard, StudentKey
 from server.registry.account_store import SqlAuditTrail
-from server.registry.database import defer_reads, end_deferred_reads
 from server.registry.models import Student, Tutor
 from server.registry.presence_repository import PresenceRepository
 from server.registry.student_repository import StudentRepository
@@ -71,15 +69,8 @@ class SqlPresenceUnitOfWork(SessionUnitOfWork):
         *,
         reads_only: bool = False,
     ) -> None:
-        super().__init__(registry)
+        super().__init__(registry, reads_only=reads_only)
         self._settings = settings
-        self._reads_only = reads_only
-        self._deferred: object | None = None
-
-    def __enter__(self) -> SqlPresenceUnitOfWork:
-        if self._reads_only:  # SQLite: its transaction begins without the write lock
-            self._deferred = defer_reads()
-        return super().__enter__()
 
     def _bind(self, session: orm.Session) -> None:
         settings = self._settings
@@ -88,23 +79,6 @@ class SqlPresenceUnitOfWork(SessionUnitOfWork):
         )
         self.students = SqlPresenceStudents(session, self.presence.students_read)
         self.audit = SqlAuditTrail(session)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        try:
-            super().__exit__(kind, error, trace)
-        finally:
-            if self._deferred is not None:
-                end_deferred_reads(self._deferred)
-                self._deferred = None
-
-    def commit(self) -> None:
-        assert not self._reads_only, "a unit of work opened for reads only wrote"
-        super().commit()
 
 
 def presence_unit_of_work(

@@ -1,6 +1,8 @@
 """The one way a registry adapter holds a unit of work (``server.ports``): a session
 opened on ``with``, the capability's repositories bound to it (:meth:`_bind`), every
-change discarded on leaving unless :meth:`commit` was called."""
+change discarded on leaving unless :meth:`commit` was called. Opened ``reads_only`` (a
+report), its SQLite transaction begins without the write lock
+(``database.deferred_reads``), and it may not commit."""
 
 from __future__ import annotations
 
@@ -11,13 +13,19 @@ from typing import Self
 
 from sqlalchemy import orm
 
+from server.registry.database import defer_reads, end_deferred_reads
+
 
 class SessionUnitOfWork:
-    def __init__(self, registry: Callable[[], orm.Session]) -> None:
+    def __init__(self, registry: Callable[[], orm.Session], *, reads_only: bool = False) -> None:
         self._registry = registry
         self._session: orm.Session | None = None
+        self._reads_only = reads_only
+        self._deferred: object | None = None
 
     def __enter__(self) -> Self:
+        if self._reads_only:  # SQLite: its transaction begins without the write lock
+            self._deferred = defer_reads()
         session = self._session = self._registry()
         self._bind(session)
         return self
@@ -38,6 +46,9 @@ class SessionUnitOfWork:
         finally:
             self._session.close()
             self._session = None
+            if self._deferred is not None:
+                end_deferred_reads(self._deferred)
+                self._deferred = None
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -48,4 +59,5 @@ class SessionUnitOfWork:
 
     def commit(self) -> None:
         assert self._session is not None
+        assert not self._reads_only, "a unit of work opened for reads only wrote"
         self._session.commit()

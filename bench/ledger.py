@@ -179,7 +179,7 @@ def timings(options: argparse.Namespace, folder: Path, influx_url: str | None) -
     ledger = _ledger(registry, store, PresenceSettings(correction_window_days=100_000))
     one = "campus-000"
     ledger.weekly(weeks[0], now, campus=one)  # first call pays imports (holidays data)
-    gc.collect()  # then, as the server does once started (ingest_commands._serve), what
+    gc.collect()  # then, as a server process does once started (server.process), what
     gc.freeze()  # was built to start is kept out of the collector's full passes
     found = {}
 

@@ -206,7 +206,7 @@ def serve_web(folder: str, port: str, threads: str) -> None:
     server = build_server(settings, clock=_clock, web_only=True)
     server.start_web()
     try:  # as `campus-presence web` does once started
-        from server.entrypoints.ingest_commands import keep_startup_objects
+        from server.process import keep_startup_objects
     except ImportError:  # a reference tree from before it
         pass
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import signal
@@ -19,6 +18,7 @@ from server.adapters.web_server import WebServerError
 from server.bootstrap import build_event_store, build_server, utc_now
 from server.config import ConfigError, Settings, load_settings
 from server.container import services_of
+from server.process import keep_startup_objects
 from server.registry.database import RegistryError
 
 log = logging.getLogger(__name__)
@@ -114,14 +114,6 @@ def _serve(settings: Settings, stop: threading.Event) -> int:
         stop.wait()
     log.info("stopped: %s", server.ingest.service.counters.snapshot())
     return 0
-
-
-def keep_startup_objects() -> None:
-    """What a server process built to start (modules, mappers, settings, caches) lives as
-    long as it does: moved out of the cyclic collector's way, a full collection (which
-    could land inside a report: bench/README.md, issue 16) no longer walks it."""
-    gc.collect()
-    gc.freeze()
 
 
 def rejections_command(args: argparse.Namespace) -> int:

@@ -22,9 +22,9 @@ from server.config import ConfigError, Settings, load_settings
 from server.entrypoints.ingest_commands import (
     configure_logging,
     exit_status,
-    keep_startup_objects,
     stop_on_signals,
 )
+from server.process import keep_startup_objects
 
 log = logging.getLogger(__name__)
 

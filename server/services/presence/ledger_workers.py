@@ -19,7 +19,6 @@ the workers spent on reports, for the benchmark.
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import time
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from server.domain.calendar import IsoWeek
 from server.domain.ledger import WeekLine, WeekStatus
+from server.process import keep_startup_objects
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -68,10 +68,7 @@ def _ready(now: datetime | None) -> int:
     if now is not None:
         first = _worker.campus_ids()[:1]
         _worker.campus_weeks(first, [IsoWeek.of(now.astimezone(UTC).date())], now)
-    # What the worker built to start (modules, mappers, statements, caches) lives as long
-    # as it does: out of the cyclic collector's way, a full collection no longer walks it.
-    gc.collect()
-    gc.freeze()
+    keep_startup_objects()
     return multiprocessing.current_process().pid or 0
 
 

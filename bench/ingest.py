@@ -174,15 +174,18 @@ def _peak_rss_kb() -> int:
 
 
 class Workers:
-    def __init__(self, count: int, settings_of) -> None:
+    """One ingest process per client id (``settings_of`` gives each its settings)."""
+
+    def __init__(self, client_ids: list[str], settings_of) -> None:
         ctx = mp.get_context("spawn")
+        self.client_ids = client_ids
         self.stored = ctx.Value("q", 0)
         self.pipes = []
         self.processes = []
-        for index in range(count):
+        for client_id in client_ids:
             parent, child = ctx.Pipe()
             process = ctx.Process(
-                target=worker_main, args=(settings_of(f"bench-ingest-{index}"), self.stored, child)
+                target=worker_main, args=(settings_of(client_id), self.stored, child)
             )
             process.start()
             self.pipes.append(parent)
@@ -354,10 +357,8 @@ def store_run(
     figures["load_raw"] = load()
 
     workers = Workers(
-        args.workers,
-        lambda client_id: settings_for(
-            store, port, influx_url, str(data), f"{client_id}-{store}", readers
-        ),
+        [f"bench-ingest-{index}-{store}" for index in range(args.workers)],
+        lambda client_id: settings_for(store, port, influx_url, str(data), client_id, readers),
     )
     workers.start()  # the sessions: the broker queues for them from now on
     workers.close()
@@ -387,9 +388,10 @@ def store_run(
     figures["confirmed"] = sum(item["confirmed"] for item in counters)
     figures["rejected"] = sum(item["rejected_total"] for item in counters)
     figures["peak_rss_mb"] = workers.exit() / 1024
-    for index in range(args.workers):  # end the workers' sessions: the next round's
-        client_id = f"bench-ingest-{index}-{store}"  # taps must not be queued for them
-        subprocess.run(_sub(port, "-i", client_id, "-E"), capture_output=True, timeout=60)
+    for client_id in workers.client_ids:  # end the workers' sessions: the next round's
+        subprocess.run(  # taps must not be queued for them
+            _sub(port, "-i", client_id, "-E"), capture_output=True, timeout=60
+        )
     return figures
 
 

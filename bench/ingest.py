@@ -16,8 +16,9 @@ For each store (SQLite, the default, and InfluxDB 1.6 through its v1 API):
 4. Ingest, drained: the taps are queued for the workers' sessions, then they start.
    Ratio ingest / raw; target: ingest >= 0.6 of raw live.
    Beside the rates, the CPU time per tap of the live phases (Linux /proc and wait4):
-   ``mosquitto_sub`` against all the ingest workers together, and the broker's in each,
-   figures that a shared machine's load disturbs less than the rates.
+   ``mosquitto_sub`` against all the ingest workers together, the broker's in each, and
+   influxd's while the ingest wrote to it: figures that a shared machine's load disturbs
+   less than the rates, and that say where the 2 cores went.
 
 Then, once (store as in ``--badge-store``): **one badge, N taps in a day** against the
 same N taps from ``--badge-students`` distinct badges in turn (N of them if N is smaller;
@@ -335,9 +336,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def store_run(
-    args, store: str, broker: Mosquitto, influx_url: str, folder: Path, round_: int = 0
+    args, store: str, broker: Mosquitto, influxd: Influxd, folder: Path, round_: int = 0
 ) -> dict:
     """One round of the phases for ``store``; the steady-rate latency only in the first."""
+    influx_url = influxd.url
     readers = reader_ids(args.readers)
     per_reader = args.taps // args.readers
     total = per_reader * args.readers
@@ -370,13 +372,15 @@ def store_run(
 
     files = payload_files(data, readers, per_reader, "d")
     time.sleep(0.2)
-    cpu_before = workers.cpu_seconds(), cpu_seconds(broker_pid)
+    influxd_pid = influxd.process.pid
+    cpu_before = workers.cpu_seconds(), cpu_seconds(broker_pid), cpu_seconds(influxd_pid)
     start = time.monotonic()
     c_publish(port, readers, files)
     workers.wait_stored(2 * total)
     figures["ingest_live"] = total / (time.monotonic() - start)
     figures["cpu_workers"] = workers.cpu_seconds() - cpu_before[0]
     figures["cpu_broker_ingest"] = cpu_seconds(broker_pid) - cpu_before[1]
+    figures["cpu_influxd"] = cpu_seconds(influxd_pid) - cpu_before[2]
     figures["load_ingest"] = load()
     workers.latencies()
 
@@ -428,6 +432,11 @@ def print_store(args, store: str, rounds: list[dict]) -> None:
         f"ingest workers {figures['cpu_workers'] * per_tap:.1f} us (all {args.workers}); "
         f"broker {figures['cpu_broker_raw'] * per_tap:.1f} us (raw) / "
         f"{figures['cpu_broker_ingest'] * per_tap:.1f} us (ingest)"
+        + (
+            f"; influxd {figures['cpu_influxd'] * per_tap:.1f} us (until the last tap stored)"
+            if store == "influxdb"
+            else ""
+        )
     )
     latencies = figures.get("latencies")
     if latencies:
@@ -630,7 +639,7 @@ def main() -> None:
         folder = Path(name)
         for store in stores:
             rounds = [
-                store_run(args, store, broker, influxd.url, folder, round_)
+                store_run(args, store, broker, influxd, folder, round_)
                 for round_ in range(args.rounds)
             ]
             print_store(args, store, rounds)

@@ -137,8 +137,11 @@ def settings_for(store: str, mqtt_port: int, influx_url: str, folder: str, clien
 
 def worker_main(settings, stored, conn) -> None:
     """Runs in a fresh process: the real ingest (``build_ingest``), one of the workers on
-    the shared subscription. ``stored`` is a shared counter of newly stored taps."""
+    the shared subscription, started as ``campus-presence serve`` starts it (then what
+    it built to start is kept out of the collector's way). ``stored`` is a shared
+    counter of newly stored taps."""
     from server.bootstrap import build_ingest
+    from server.process import keep_startup_objects
 
     latencies: list[float] = []
 
@@ -155,7 +158,9 @@ def worker_main(settings, stored, conn) -> None:
             app = build_ingest(settings)
             app.service.on_taps_stored(record)
             app.start()
-            conn.send(app.consumer.wait_subscribed(30))
+            subscribed = app.consumer.wait_subscribed(30)
+            keep_startup_objects()
+            conn.send(subscribed)
         elif command == "latencies":
             conn.send(list(latencies))
             latencies.clear()

@@ -46,6 +46,7 @@ from server.adapters.event_store import (
     EventStoreUnavailable,
     TapRow,
 )
+from server.adapters.event_times import to_ms
 from server.adapters.influx_lines import (
     json_documents,
     occupancy_from_row,
@@ -198,13 +199,14 @@ class InfluxEventStore(EventStore):
         fresh: dict[str, int] = {}
         with self._write_lock:
             for tap in taps:
-                fingerprint = tap_fingerprint(tap)
+                ts_ms = to_ms(tap.ts)
+                fingerprint = tap_fingerprint(tap, ts_ms=ts_ms)
                 known = fresh.get(tap.tap_id)
                 if known is None:
                     known = self._index.get(tap.tap_id)
                 if known is None:
                     fresh[tap.tap_id] = fingerprint
-                    lines.append(tap_line(tap))
+                    lines.append(tap_line(tap, ts_ms=ts_ms))
                     outcomes.append(WriteOutcome.STORED)
                 elif known == fingerprint:
                     outcomes.append(WriteOutcome.DUPLICATE)

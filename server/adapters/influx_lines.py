@@ -75,20 +75,27 @@ def _tag(value: str) -> str:
 
 
 def _string(value: str) -> str:
-    return '"' + value.translate(_STRING_ESCAPES) + '"'
+    """A string field value: ``"`` and ``\\`` escaped. Tap ids and badge hashes, written
+    on every tap, have neither: looked for first, not translated."""
+    if '"' in value or "\\" in value:
+        value = value.translate(_STRING_ESCAPES)
+    return '"' + value + '"'
 
 
 def _boolean(value: bool) -> str:
     return "true" if value else "false"
 
 
-def tap_line(tap: StoredTap) -> str:
-    time_ns = to_ms(tap.ts) * 1_000_000 + tap.seq % 1_000_000
+def tap_line(tap: StoredTap, *, ts_ms: int | None = None) -> str:
+    """``ts_ms``: ``to_ms(tap.ts)`` when the caller has it already (the write computes it
+    once for the tap's fingerprint and its line)."""
+    if ts_ms is None:
+        ts_ms = to_ms(tap.ts)
     return (
         f"taps,campus={_tag(tap.campus)},reader={_tag(tap.reader)} "
         f"tap_id={_string(tap.tap_id)},badge={_string(tap.badge)},seq={tap.seq}i,"
         f"received_ms={to_ms(tap.received_at)}i,clock_synced={_boolean(tap.clock_synced)}"
-        f" {time_ns}"
+        f" {ts_ms * 1_000_000 + tap.seq % 1_000_000}"
     )
 
 

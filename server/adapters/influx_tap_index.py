@@ -36,8 +36,11 @@ class TapIndex:
             self._items.popitem(last=False)
 
 
-def tap_fingerprint(tap: StoredTap) -> int:
-    return hash((tap.campus, tap.reader, tap.badge, to_ms(tap.ts), tap.seq, tap.clock_synced))
+def tap_fingerprint(tap: StoredTap, *, ts_ms: int | None = None) -> int:
+    """``ts_ms``: ``to_ms(tap.ts)`` when the caller has it already."""
+    if ts_ms is None:
+        ts_ms = to_ms(tap.ts)
+    return hash((tap.campus, tap.reader, tap.badge, ts_ms, tap.seq, tap.clock_synced))
 
 
 def row_fingerprint(row: dict[str, Any]) -> int:

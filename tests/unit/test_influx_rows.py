@@ -1,17 +1,25 @@
 """Rows read from InfluxDB while a point is being written may lack some of its fields
-(each field is stored apart): they are left out, never turned into a crash."""
+(each field is stored apart): they are left out, never turned into a crash. And the
+line protocol written: tag and string values escaped as it needs."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from server.adapters.event_store import EventStoreError
+from server.adapters.event_times import to_ms
 from server.adapters.influx_lines import (
+    _string,
     _tag,
     status_rows_complete,
+    tap_line,
     tap_rows_complete,
     tap_rows_of,
 )
+from server.adapters.influx_tap_index import tap_fingerprint
+from server.domain.events import StoredTap
 
 TAP = {
     "time": 1_764_000_000_000_000_000,
@@ -67,3 +75,22 @@ def test_a_tag_value_line_protocol_cannot_write_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(EventStoreError, match="tag value"):
             _tag("ends with \\")
+
+
+def test_string_fields_escape_quotes_and_backslashes_only() -> None:
+    """Tap ids and badge hashes are written as they are; any other text escaped."""
+    assert _string("b" * 64) == '"' + "b" * 64 + '"'
+    assert _string('say "hi" \\ bye') == r'"say \"hi\" \\ bye"'
+    assert _string("") == '""'
+
+
+def test_a_tap_line_is_the_same_with_its_ms_given_or_computed() -> None:
+    moment = datetime(2026, 12, 7, 9, 14, 3, 512_999, tzinfo=UTC)
+    tap = StoredTap("t1", "c1", "door-1", "b" * 64, moment, 1_000_003, moment, False)
+    line = tap_line(tap)
+    assert line == tap_line(tap, ts_ms=to_ms(moment))
+    assert line == (
+        f'taps,campus=c1,reader=door-1 tap_id="t1",badge="{"b" * 64}",seq=1000003i,'
+        "received_ms=1796634843512i,clock_synced=false 1796634843512000003"
+    )
+    assert tap_fingerprint(tap) == tap_fingerprint(tap, ts_ms=to_ms(moment))

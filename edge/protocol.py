@@ -243,15 +243,13 @@ class Tap:
         # Aware, with an offset of whole minutes (the pattern's): every check of
         # __post_init__ is made, so not made twice.
         tap = object.__new__(cls)
-        for name, value in (
-            ("id", tap_id.decode()),
-            ("uid", uid.decode()),
-            ("ts", moment),
-            ("seq", number),
-            ("clock_synced", unsynced is None),
-            ("version", int(version)),
-        ):
-            object.__setattr__(tap, name, value)
+        set_field = object.__setattr__  # frozen: as the dataclass's own __init__ does
+        set_field(tap, "id", tap_id.decode())
+        set_field(tap, "uid", uid.decode())
+        set_field(tap, "ts", moment)
+        set_field(tap, "seq", number)
+        set_field(tap, "clock_synced", unsynced is None)
+        set_field(tap, "version", int(version))
         return tap
 
     @classmethod

@@ -144,10 +144,12 @@ def worker_main(settings, stored, conn) -> None:
     from server.process import keep_startup_objects
 
     latencies: list[float] = []
+    timing = False  # latencies only in the steady phase: not charged to the bulk phases
 
     def record(taps) -> None:
-        now = datetime.now(UTC)
-        latencies.extend((now - tap.ts).total_seconds() * 1000 for tap in taps)
+        if timing:
+            now = datetime.now(UTC)
+            latencies.extend((now - tap.ts).total_seconds() * 1000 for tap in taps)
         with stored.get_lock():
             stored.value += len(taps)
 
@@ -161,9 +163,13 @@ def worker_main(settings, stored, conn) -> None:
             subscribed = app.consumer.wait_subscribed(30)
             keep_startup_objects()
             conn.send(subscribed)
+        elif command == "time":
+            timing = True
+            conn.send(timing)
         elif command == "latencies":
             conn.send(list(latencies))
             latencies.clear()
+            timing = False
         elif command == "close":  # the broker keeps the session and queues for it
             app.close()
             conn.send(app.service.counters.snapshot())
@@ -207,6 +213,10 @@ class Workers:
 
     def close(self) -> list[dict]:
         return self._all("close")
+
+    def time_latencies(self) -> None:
+        """From now on each stored tap's latency is kept, until :meth:`latencies`."""
+        self._all("time")
 
     def latencies(self) -> list[float]:
         return [value for chunk in self._all("latencies") for value in chunk]
@@ -387,9 +397,9 @@ def store_run(
     figures["cpu_broker_ingest"] = cpu_seconds(broker_pid) - cpu_before[1]
     figures["cpu_influxd"] = cpu_seconds(influxd_pid) - cpu_before[2]
     figures["load_ingest"] = load()
-    workers.latencies()
 
     if args.rate_seconds > 0 and round_ == 0:
+        workers.time_latencies()
         sent = steady(port, readers, args.rate, args.rate_seconds)
         workers.wait_stored(2 * total + sent)
         figures["latencies"] = workers.latencies()

@@ -35,6 +35,11 @@ SMALL = {
     ],
 }
 
+# Figures a run must print (each measured by a part of the script a change could break).
+PRINTS = {
+    "ingest.py": ["live: median ratio of 2 rounds", "influxd", "latency ts -> stored"],
+}
+
 
 def test_every_benchmark_has_small_arguments() -> None:
     scripts = sorted(path.name for path in BENCH.glob("*.py"))
@@ -54,3 +59,5 @@ def test_benchmark_runs(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip(), "the benchmark printed no figures"
+    for figure in PRINTS.get(script, []):
+        assert figure in done.stdout, done.stdout[-3000:]

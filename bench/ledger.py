@@ -287,10 +287,10 @@ def raw_read(kind: str, folder: Path, influx_url: str | None) -> float:
     started = time.perf_counter()
     if kind == "sqlite":
         with closing(sqlite3.connect(folder / "events.sqlite3")) as connection:
-            connection.execute("SELECT badge, ts_us, reader, tap_id FROM taps").fetchall()
+            connection.execute("SELECT badge, ts_us, reader FROM taps").fetchall()
     else:
         fields = {
-            "q": "SELECT tap_id, badge FROM taps GROUP BY campus, reader",  # the ledger's columns
+            "q": "SELECT badge FROM taps GROUP BY campus, reader",  # the ledger's column
             "db": "bench",
             "epoch": "ns",
         }

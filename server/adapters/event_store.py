@@ -22,8 +22,10 @@ from server.domain.events import (
 )
 
 # A tap as the ledger reads it by the million, in plain columns: (badge hash, ``ts`` in
-# microseconds since the epoch UTC, reader, tap id). No :class:`StoredTap` per tap.
-TapRow = tuple[str, int, str, str]
+# microseconds since the epoch UTC, reader). No :class:`StoredTap` per tap, and no tap id:
+# the session rule never reads it, and InfluxDB spends ~45 % less CPU on the read without
+# it (issue 16).
+TapRow = tuple[str, int, str]
 
 # How far back the status in force at an instant is looked for: longer than any heartbeat
 # period a reader may announce (the contract allows up to an hour).
@@ -87,8 +89,7 @@ class EventStore(abc.ABC):
         within one millisecond may come in another order once a seq passes 10^6, which
         changes no figure: ``influx_lines.tap_rows_of``.)"""
         return [
-            (tap.badge, to_us(tap.ts), tap.reader, tap.tap_id)
-            for tap in self.taps(start, end, campus=campus)
+            (tap.badge, to_us(tap.ts), tap.reader) for tap in self.taps(start, end, campus=campus)
         ]
 
     @abc.abstractmethod

@@ -286,7 +286,7 @@ class InfluxEventStore(EventStore):
     ) -> list[TapRow]:
         where, params = _where(_tap_bound(start), _tap_bound(end), campus, None)
         documents = self._query_documents(  # no campus column: a row does not name it
-            f"SELECT tap_id, badge FROM taps WHERE {where} GROUP BY reader",
+            f"SELECT badge FROM taps WHERE {where} GROUP BY reader",
             params,
             epoch="ns",
         )

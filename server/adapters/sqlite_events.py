@@ -252,8 +252,7 @@ class SqliteEventStore(EventStore):
     ) -> list[TapRow]:
         where, params = _filters("ts_us", start, end, campus, None)
         return self._select(
-            f"SELECT badge, ts_us, reader, tap_id FROM taps WHERE {where} "
-            "ORDER BY ts_us, seq, tap_id",
+            f"SELECT badge, ts_us, reader FROM taps WHERE {where} ORDER BY ts_us, seq, tap_id",
             params,
         )
 

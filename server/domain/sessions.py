@@ -88,8 +88,8 @@ _ROOM, _IN, _OUT = ReaderMode.ROOM, ReaderMode.IN, ReaderMode.OUT
 
 # A session in integer form (``calendar.to_us``): start, end, state.
 SessionSpan = tuple[int, int, SessionState]
-# A door tap in integer form: (microseconds since the epoch, reader mode, tap id).
-TapSpan = tuple[int, ReaderMode, str]
+# A door tap in integer form: (microseconds since the epoch, reader mode).
+TapSpan = tuple[int, ReaderMode]
 
 
 def build_sessions(
@@ -99,7 +99,7 @@ def build_sessions(
     effect of each tap, in the order given (the rule runs on integer instants:
     :func:`build_session_spans`)."""
     spans, effects = build_session_spans(
-        [(to_us(tap.ts), tap.mode, tap.tap_id) for tap in taps],
+        [(to_us(tap.ts), tap.mode) for tap in taps],
         rules=rules,
         schedule=schedule,
         now=to_us(now),
@@ -122,10 +122,10 @@ def build_session_spans(
     tracker = _Tracker(rules, schedule)
     feed = tracker.feed
     if effects:
-        found = [feed(ts, mode) for ts, mode, _ in taps]
+        found = [feed(ts, mode) for ts, mode in taps]
     else:
         found = []
-        for ts, mode, _ in taps:
+        for ts, mode in taps:
             feed(ts, mode)
     tracker.finish(now)
     return tracker.sessions, found

@@ -53,18 +53,54 @@ def test_a_status_row_needs_its_required_fields_only() -> None:
     assert status_rows_complete([status, {**status, "queued": None}]) == [status]
 
 
-def test_a_tap_row_read_for_the_ledger_missing_a_field_is_left_out() -> None:
-    """The ledger's rows (``tap_rows_of``): a row whose tap id or badge is not there yet
-    is left out; the columns are found by name."""
+def test_a_tap_row_read_for_the_ledger_missing_its_badge_is_left_out() -> None:
+    """The ledger's rows (``tap_rows_of``): a row whose badge is not there yet is left
+    out; the columns are found by name, others are not read."""
     ns = 1_764_000_000_123_000_007  # the ms, plus seq 7 in ns
     series = {
         "name": "taps",
         "tags": {"reader": "door-1"},
-        "columns": ["time", "badge", "tap_id"],
-        "values": [[ns, "b" * 64, "t1"], [ns + 1, None, "t2"], [ns + 2, "b" * 64, None]],
+        "columns": ["time", "tap_id", "badge"],
+        "values": [[ns, "t1", "b" * 64], [ns + 1, "t2", None], [ns + 1_000_000, None, "c" * 64]],
     }
     chunk = {"results": [{"statement_id": 0, "series": [series]}]}
-    assert tap_rows_of([chunk]) == [("b" * 64, 1_764_000_000_123_000, "door-1", "t1")]
+    assert tap_rows_of([chunk]) == [
+        ("b" * 64, 1_764_000_000_123_000, "door-1"),
+        ("c" * 64, 1_764_000_000_124_000, "door-1"),
+    ]
+
+
+def test_tap_rows_of_two_readers_merge_by_time_then_reader() -> None:
+    """Two readers' series merge in time order; two taps of the same instant (the same
+    ms and seq) by reader."""
+    ns = 1_764_000_000_123_000_007
+
+    def series(reader: str, values: list) -> dict:
+        return {
+            "name": "taps",
+            "tags": {"reader": reader},
+            "columns": ["time", "badge"],
+            "values": values,
+        }
+
+    chunk = {
+        "results": [
+            {
+                "statement_id": 0,
+                "series": [
+                    series("hall", [[ns, "h1"], [ns + 2_000_000, "h2"]]),
+                    series("door", [[ns, "d1"], [ns + 1_000_000, "d2"]]),
+                ],
+            }
+        ]
+    }
+    ms = 1_764_000_000_123_000
+    assert tap_rows_of([chunk]) == [
+        ("d1", ms, "door"),
+        ("h1", ms, "hall"),
+        ("d2", ms + 1000, "door"),
+        ("h2", ms + 2000, "hall"),
+    ]
 
 
 def test_a_tag_value_line_protocol_cannot_write_is_refused_every_time() -> None:

@@ -467,33 +467,43 @@ def door_taps_by_student(
     modes: dict[tuple[str, str], ReaderMode],
 ) -> dict[int, list[DoorTap]]:
     """Door taps of known badges grouped by student, in time order. Readers missing
-    from the registry count as ``toggle`` doors; room readers make no presence."""
-    by_campus: dict[str, list[TapRow]] = defaultdict(list)
-    for tap in taps:
-        by_campus[tap.campus].append((tap.badge, to_us(tap.ts), tap.reader, tap.tap_id))
-    if len(by_campus) == 1:
-        ((campus, rows),) = by_campus.items()
-        return door_rows_by_student(campus, rows, holdings, modes)
+    from the registry count as ``toggle`` doors; room readers make no presence (the same
+    choices as :func:`door_spans_by_student`, with each tap's id kept)."""
+    holders = BadgeHolders(holdings)
     grouped: dict[int, list[DoorTap]] = defaultdict(list)
-    for campus, rows in by_campus.items():
-        for pk, found in door_rows_by_student(campus, rows, holdings, modes).items():
-            grouped[pk].extend(found)
+    for tap in taps:
+        mode = modes.get((tap.campus, tap.reader), ReaderMode.TOGGLE)
+        if mode is ReaderMode.ROOM:
+            continue
+        pk = holders.student_at(tap.badge, to_us(tap.ts))
+        if pk is not None:
+            grouped[pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
     for found in grouped.values():
-        found.sort(key=lambda tap: tap.ts)
+        found.sort(key=lambda tap: tap.ts)  # stable: taps of one instant keep their order
     return grouped
 
 
-def door_rows_by_student(
-    campus: str,
-    rows: Sequence[TapRow],
-    holdings: dict[str, list[BadgeHolding]],
-    modes: dict[tuple[str, str], ReaderMode],
-) -> dict[int, list[DoorTap]]:
-    """:func:`door_taps_by_student` for one campus's taps read as rows (time order)."""
-    return {
-        pk: [DoorTap(from_us(ts), mode, tap_id) for ts, mode, tap_id in taps]
-        for pk, taps in door_spans_by_student(campus, rows, holdings, modes).items()
-    }
+class BadgeHolders:
+    """Which student held a badge at an instant (``holder_of``), with a shortcut for
+    the badges held by one student only and never revoked (most of them)."""
+
+    __slots__ = ("holdings", "sole")
+
+    def __init__(self, holdings: dict[str, list[BadgeHolding]]) -> None:
+        self.holdings = holdings
+        # badge -> (student, held from, µs): no search for these
+        self.sole = {
+            badge: (held[0].student_pk, to_us(held[0].active_from))
+            for badge, held in holdings.items()
+            if len(held) == 1 and held[0].revoked_at is None
+        }
+
+    def student_at(self, badge: str, ts_us: int) -> int | None:
+        holder = self.sole.get(badge)
+        if holder is not None and ts_us >= holder[1]:
+            return holder[0]
+        found = holder_of(self.holdings, badge, from_us(ts_us))
+        return None if found is None else found.student_pk
 
 
 def door_spans_by_student(
@@ -502,18 +512,14 @@ def door_spans_by_student(
     holdings: dict[str, list[BadgeHolding]],
     modes: dict[tuple[str, str], ReaderMode],
 ) -> dict[int, list[TapSpan]]:
-    """:func:`door_rows_by_student` in integer form: ``(ts_us, mode, tap_id)`` per door
-    tap of a known badge, grouped by student, in time order."""
+    """:func:`door_taps_by_student` for one campus's taps read as rows (time order), in
+    integer form: ``(ts_us, mode)`` per door tap of a known badge, grouped by student."""
     grouped: dict[int, list[TapSpan]] = defaultdict(list)
-    # Most badges have had one holder, never revoked: skip the search for those.
-    sole = {
-        badge: (held[0].student_pk, to_us(held[0].active_from))
-        for badge, held in holdings.items()
-        if len(held) == 1 and held[0].revoked_at is None
-    }
+    holders = BadgeHolders(holdings)
+    sole = holders.sole  # the shortcut inlined: called once per tap by the million
     reader_mode: dict[str, ReaderMode] = {}
     room = ReaderMode.ROOM
-    for badge, ts_us, reader, tap_id in rows:
+    for badge, ts_us, reader in rows:
         mode = reader_mode.get(reader)
         if mode is None:
             mode = reader_mode[reader] = modes.get((campus, reader), ReaderMode.TOGGLE)
@@ -523,11 +529,11 @@ def door_spans_by_student(
         if holder is not None and ts_us >= holder[1]:
             pk = holder[0]
         else:
-            found = holder_of(holdings, badge, from_us(ts_us))
+            found = holders.student_at(badge, ts_us)
             if found is None:
                 continue
-            pk = found.student_pk
-        grouped[pk].append((ts_us, mode, tap_id))
+            pk = found
+        grouped[pk].append((ts_us, mode))
     return grouped
 
 

@@ -98,7 +98,7 @@ def test_integer_core_and_object_api_agree(week_input, cal, session_rules, grace
     # Sessions: objects (Paris-time taps), integers, and one tap at a time.
     sessions, effects = build_sessions(taps, rules=session_rules, schedule=schedule, now=now)
     spans, span_effects = build_session_spans(
-        [(to_us(tap.ts), tap.mode, tap.tap_id) for tap in taps],
+        [(to_us(tap.ts), tap.mode) for tap in taps],
         rules=session_rules,
         schedule=schedule,
         now=to_us(now),
@@ -177,7 +177,7 @@ def test_a_night_across_the_change_counts_its_real_hours() -> None:
         ]
         now = _at(sunday, 12)
         spans, _ = build_session_spans(
-            [(to_us(tap.ts), tap.mode, tap.tap_id) for tap in taps],
+            [(to_us(tap.ts), tap.mode) for tap in taps],
             rules=rules,
             schedule=schedule,
             now=to_us(now),

@@ -527,13 +527,11 @@ def door_spans_by_student(
             continue
         holder = sole.get(badge)
         if holder is not None and ts_us >= holder[1]:
-            pk = holder[0]
-        else:
-            found = holders.student_at(badge, ts_us)
-            if found is None:
-                continue
-            pk = found
-        grouped[pk].append((ts_us, mode))
+            grouped[holder[0]].append((ts_us, mode))
+            continue
+        pk = holders.student_at(badge, ts_us)  # several holders, or before the sole one's
+        if pk is not None:
+            grouped[pk].append((ts_us, mode))
     return grouped
 
 

@@ -466,9 +466,10 @@ def door_taps_by_student(
     holdings: dict[str, list[BadgeHolding]],
     modes: dict[tuple[str, str], ReaderMode],
 ) -> dict[int, list[DoorTap]]:
-    """Door taps of known badges grouped by student, in time order. Readers missing
-    from the registry count as ``toggle`` doors; room readers make no presence (the same
-    choices as :func:`door_spans_by_student`, with each tap's id kept)."""
+    """Door taps of known badges grouped by student, from ``taps`` in time order (as
+    :meth:`EventStore.taps` gives them): each student's taps keep that order. Readers
+    missing from the registry count as ``toggle`` doors; room readers make no presence
+    (the same choices as :func:`door_spans_by_student`, with each tap's id kept)."""
     holders = BadgeHolders(holdings)
     grouped: dict[int, list[DoorTap]] = defaultdict(list)
     for tap in taps:
@@ -478,8 +479,6 @@ def door_taps_by_student(
         pk = holders.student_at(tap.badge, to_us(tap.ts))
         if pk is not None:
             grouped[pk].append(DoorTap(utc(tap.ts), mode, tap.tap_id))
-    for found in grouped.values():
-        found.sort(key=lambda tap: tap.ts)  # stable: taps of one instant keep their order
     return grouped
 
 
